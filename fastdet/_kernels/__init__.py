@@ -1,0 +1,20 @@
+"""Numba kernels only: no validation, no defaults, no Python objects.
+
+Every public wrapper in ``fastdet`` validates and converts its input before
+calling into this package; a kernel may assume C-contiguous arrays of the
+documented shapes and dtypes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def kernel(*, parallel: bool = False) -> Callable[[F], F]:
+    """Compile a function with fastdet's uniform Numba options (cached, nogil)."""
+    return cast(Callable[[F], F], numba.njit(cache=True, nogil=True, parallel=parallel))

@@ -1,0 +1,84 @@
+"""IoU-family kernels over xyxy boxes (Numba only, no validation)."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from fastdet._kernels import kernel
+
+IOU, GIOU, DIOU, CIOU = 0, 1, 2, 3
+
+
+@kernel(parallel=True)
+def iou_matrix(a, b, out):  # a: (N, 4), b: (M, 4), out: (N, M); all the same float dtype
+    """Pairwise IoU in the boxes' own dtype; a union of 0 gives 0."""
+    n, m = a.shape[0], b.shape[0]
+    # Struct-of-arrays copies of the second set keep the inner loop on contiguous memory.
+    bx1 = np.ascontiguousarray(b[:, 0])
+    by1 = np.ascontiguousarray(b[:, 1])
+    bx2 = np.ascontiguousarray(b[:, 2])
+    by2 = np.ascontiguousarray(b[:, 3])
+    b_area = (bx2 - bx1) * (by2 - by1)
+    for i in numba.prange(n):  # each i writes only row i
+        ax1, ay1, ax2, ay2 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]
+        a_area = (ax2 - ax1) * (ay2 - ay1)
+        for j in range(m):
+            iw = min(ax2, bx2[j]) - max(ax1, bx1[j])
+            ih = min(ay2, by2[j]) - max(ay1, by1[j])
+            if iw <= 0 or ih <= 0:
+                out[i, j] = 0
+                continue
+            inter = iw * ih
+            union = a_area + b_area[j] - inter
+            out[i, j] = inter / union if union > 0 else 0
+
+
+@kernel(parallel=True)
+def iou_variant_matrix(a, b, variant, eps, out):  # float64 (N, 4), (M, 4) -> out (N, M)
+    """Pairwise GIoU / DIoU / CIoU (``variant`` = GIOU, DIOU or CIOU) in float64.
+
+    The operations follow torchvision.ops in order, so results agree to rounding.
+    """
+    n, m = a.shape[0], b.shape[0]
+    for i in numba.prange(n):
+        ax1, ay1, ax2, ay2 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]
+        aw, ah = ax2 - ax1, ay2 - ay1
+        a_area = aw * ah
+        for j in range(m):
+            bx1, by1, bx2, by2 = b[j, 0], b[j, 1], b[j, 2], b[j, 3]
+            bw, bh = bx2 - bx1, by2 - by1
+            iw = max(min(ax2, bx2) - max(ax1, bx1), 0.0)
+            ih = max(min(ay2, by2) - max(ay1, by1), 0.0)
+            inter = iw * ih
+            union = a_area + bw * bh - inter
+            iou = inter / union if union > 0 else 0.0
+            # smallest enclosing box
+            cw = max(ax2, bx2) - min(ax1, bx1)
+            ch = max(ay2, by2) - min(ay1, by1)
+            if variant == GIOU:
+                enclosing = cw * ch
+                out[i, j] = iou - (enclosing - union) / enclosing if enclosing > 0 else iou
+                continue
+            diagonal2 = cw**2 + ch**2 + eps
+            dx = (ax1 + ax2) / 2 - (bx1 + bx2) / 2
+            dy = (ay1 + ay2) / 2 - (by1 + by2) / 2
+            centre2 = dx**2 + dy**2
+            diou = iou - centre2 / diagonal2 if diagonal2 > 0 else iou
+            if variant == DIOU:
+                out[i, j] = diou
+                continue
+            v = (4 / math.pi**2) * (_aspect_angle(aw, ah) - _aspect_angle(bw, bh)) ** 2
+            denom = 1 - iou + v + eps
+            alpha = v / denom if denom > 0 else 0.0
+            out[i, j] = diou - alpha * v
+
+
+@kernel()
+def _aspect_angle(w, h):
+    """atan(w / h), with atan(w / 0) = pi/2 for w > 0 and 0 for an empty box."""
+    if h > 0:
+        return math.atan(w / h)
+    return math.pi / 2 if w > 0 else 0.0

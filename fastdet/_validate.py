@@ -25,6 +25,7 @@ __all__ = [
     "as_float_array",
     "as_labels",
     "as_scores",
+    "check_bool",
     "check_choice",
     "check_dense_size",
     "check_int",
@@ -184,6 +185,13 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     if minimum is not None and out < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {out}")
     return out
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` if it is a Python or NumPy bool, else raise ``TypeError`` naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:

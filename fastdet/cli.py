@@ -1,11 +1,428 @@
-"""The ``fastdet`` command line."""
+"""The ``fastdet`` command line: demo, eval, nms, arch, bench.
+
+Every user error (missing file, invalid JSON, wrong shape, bad option) prints
+one line on stderr and exits with status 2; ``--debug`` shows the traceback.
+"""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import json
+import os
 import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXAMPLES = {
+    "fastdet": """examples:
+  fastdet demo                          run the whole pipeline on the bundled data
+  fastdet eval gt.json dets.json        COCO bbox summary, as pycocotools prints it
+  fastdet nms dets.json -o kept.json    per-image, per-class NMS of a COCO results file
+  fastdet arch resnet50                 per-layer shapes, parameters, MACs, receptive fields
+  fastdet bench --quick                 fastdet beside the installed peer libraries""",
+    "demo": """examples:
+  fastdet demo
+  fastdet demo --out /tmp/fastdet-demo""",
+    "eval": """examples:
+  fastdet eval data/coco-val2014-fake100/instances_val2014_100.json \\
+               data/coco-val2014-fake100/instances_val2014_fakebbox100_results.json
+  fastdet eval gt.json dt.json --per-class --plot pr.png
+  fastdet eval gt.json dt.json --json > stats.json
+  fastdet eval gt.json dt.json --iou-thrs 0.5,0.75 --max-dets 1,10,300 --no-cats""",
+    "nms": """examples:
+  fastdet nms dets.json -o kept.json
+  fastdet nms dets.json -o kept.json --method soft-gaussian --sigma 0.5 --score-threshold 0.001
+  fastdet nms dets.json -o kept.json --agnostic --iou 0.6 --max-dets 100 --force""",
+    "arch": """examples:
+  fastdet arch vgg16
+  fastdet arch resnet18 --input 3x320x320
+  fastdet arch --conv 64,128,3 --input 64x224x224 --padding 1 --count
+  fastdet arch --example""",
+    "bench": """examples:
+  fastdet bench --quick
+  fastdet bench --json > bench.json""",
+}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the ``fastdet`` command."""
-    print("fastdet: subcommands are not written yet", file=sys.stderr)
-    return 2
+class UsageError(Exception):
+    """A problem with what the user asked for: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error instead of usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+@contextlib.contextmanager
+def progress(label: str, *, enabled: bool = True) -> Iterator[None]:
+    """Report ``label`` on stderr if the work inside takes more than a second."""
+    if not enabled:
+        yield
+        return
+    start = time.perf_counter()
+    shown = threading.Event()
+    stop = threading.Event()
+
+    def ticker() -> None:
+        if stop.wait(1.0):
+            return
+        shown.set()
+        while not stop.is_set():
+            sys.stderr.write(f"\r{label} ... {time.perf_counter() - start:5.1f} s")
+            sys.stderr.flush()
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=ticker, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        if shown.is_set():
+            sys.stderr.write(f"\r{label} ... done in {time.perf_counter() - start:.1f} s\n")
+            sys.stderr.flush()
+
+
+# ---------------------------------------------------------------- parsing helpers
+
+
+def _floats(text: str, what: str) -> list[float]:
+    """Parse ``a,b,c`` or ``start:stop:step`` (inclusive stop) into floats."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(x) for x in text.split(":"))
+            if step <= 0:
+                raise ValueError
+            n = round((stop - start) / step) + 1
+            return [round(start + i * step, 10) for i in range(n)]
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"{what}: expected numbers like 0.5,0.75 or 0.5:0.95:0.05, got {text!r}") from None
+
+
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"{what}: expected integers like 1,10,100, got {text!r}") from None
+
+
+def _area_ranges(text: str) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    for item in text.split(","):
+        try:
+            label, bounds = item.split("=")
+            lo, hi = (float(x) for x in bounds.split(":"))
+        except ValueError:
+            raise UsageError(
+                f"--area-rng: expected label=lo:hi[,label=lo:hi...] such as all=0:1e10,small=0:1024, "
+                f"got {item!r}"
+            ) from None
+        out[label.strip()] = (lo, hi)
+    if "all" not in out:
+        raise UsageError("--area-rng must include an 'all' range, e.g. all=0:1e10")
+    return out
+
+
+def _shape(text: str) -> tuple[int, int, int]:
+    try:
+        c, h, w = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--input: expected CxHxW such as 3x224x224, got {text!r}") from None
+    return c, h, w
+
+
+# ---------------------------------------------------------------- eval
+
+
+STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """``fastdet eval GT.json DT.json``."""
+    from fastdet._io import read_json
+    from fastdet.coco import COCO, COCOeval, evaluate_coco
+
+    show = not args.json or sys.stderr.isatty()
+    with progress("loading ground truth", enabled=show):
+        gt = COCO(read_json(args.gt, "ground-truth file"), verbose=False)
+    with progress("loading detections", enabled=show):
+        dt_data = read_json(args.dt, "detections file")
+        if isinstance(dt_data, dict) and "annotations" in dt_data:
+            dt_data = dt_data["annotations"]  # a results file wrapped in a dataset dict
+        if not isinstance(dt_data, list):
+            raise UsageError(f"detections file {args.dt!r} must hold a JSON list of results")
+        dt = gt.loadRes(dt_data)
+    options: dict[str, Any] = {"use_cats": not args.no_cats}
+    if args.iou_thrs:
+        options["iou_thresholds"] = _floats(args.iou_thrs, "--iou-thrs")
+    if args.max_dets:
+        options["max_detections"] = sorted(_ints(args.max_dets, "--max-dets"))
+    if args.area_rng:
+        options["area_ranges"] = _area_ranges(args.area_rng)
+    with progress("evaluating", enabled=show):
+        result = evaluate_coco(gt, dt, **options)
+    if args.json:
+        per_class = {str(k): v for k, v in result.per_class_ap.items()}
+        print(json.dumps({"stats": result.stats, "per_class": per_class}, indent=2))
+        return 0
+    ev = COCOeval(gt, dt, "bbox")
+    if args.no_cats:
+        ev.params.useCats = 0
+    if "iou_thresholds" in options:
+        import numpy as np
+
+        ev.params.iouThrs = np.asarray(options["iou_thresholds"], dtype=np.float64)
+    if "max_detections" in options:
+        ev.params.maxDets = options["max_detections"]
+    if "area_ranges" in options:
+        ev.params.areaRng = [list(v) for v in options["area_ranges"].values()]
+        ev.params.areaRngLbl = list(options["area_ranges"])
+    with contextlib.redirect_stdout(sys.stderr):  # pycocotools' progress chatter
+        ev.evaluate()
+        ev.accumulate()
+    if len(ev.params.maxDets) >= 3 and len(ev.params.iouThrs) == 10 and not args.area_rng:
+        ev.summarize()
+    else:  # pycocotools' summary assumes its default parameters; print the named stats instead
+        for key, value in result.stats.items():
+            print(f" {key:<12} = {value:.3f}")
+    if args.per_class:
+        print()
+        print(_per_class_table(gt, result.per_class_ap))
+    if args.plot:
+        from fastdet.plot import plot_pr_curves
+
+        path = plot_pr_curves(result, args.plot)
+        print(f"\nPR curves written to {path}")
+    return 0
+
+
+def _per_class_table(gt: Any, per_class_ap: dict[int, float]) -> str:
+    names = {c["id"]: c.get("name", str(c["id"])) for c in gt.loadCats(gt.getCatIds())}
+    rows = sorted(per_class_ap.items(), key=lambda kv: -kv[1])
+    width = max([len("category"), *(len(str(names.get(k, k))) for k, _ in rows)])
+    lines = [f"{'category':<{width}}  {'id':>4}  {'AP':>6}", f"{'-' * width}  {'-' * 4}  {'-' * 6}"]
+    for cat, ap in rows:
+        shown = f"{ap:6.3f}" if ap >= 0 else "   n/a"
+        lines.append(f"{names.get(cat, cat)!s:<{width}}  {cat:>4}  {shown}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- nms
+
+
+def cmd_nms(args: argparse.Namespace) -> int:
+    """``fastdet nms DETS.json -o OUT.json``."""
+    from fastdet._io import read_json, write_atomic
+    from fastdet.nms import nms_coco_results
+
+    src, dst = Path(args.dets), Path(args.output)
+    if dst.exists() and src.exists() and os.path.samefile(src, dst):
+        raise UsageError("the output file is the input file; fastdet never overwrites its input")
+    if dst.exists() and not args.force:
+        raise UsageError(f"{str(dst)!r} exists; pass --force to overwrite it")
+    with progress("reading detections"):
+        data = read_json(src, "detections file")
+    with progress("suppressing"):
+        kept = nms_coco_results(
+            data,
+            method=args.method,
+            iou_threshold=args.iou,
+            sigma=args.sigma,
+            score_threshold=args.score_threshold,
+            max_detections=args.max_dets,
+            class_agnostic=args.agnostic,
+        )
+    write_atomic(dst, json.dumps(kept))
+    print(f"kept {len(kept)} of {len(data)} detections -> {dst}")
+    return 0
+
+
+# ---------------------------------------------------------------- arch
+
+
+def cmd_arch(args: argparse.Namespace) -> int:
+    """``fastdet arch NAME`` or ``fastdet arch --conv C_IN,C_OUT,K``."""
+    from fastdet import arch
+
+    if args.example:
+        print(worked_example())
+        return 0
+    if args.conv:
+        parts = _ints(args.conv, "--conv")
+        if len(parts) != 3:
+            raise UsageError(f"--conv: expected C_IN,C_OUT,KERNEL such as 64,128,3, got {args.conv!r}")
+        c_in, c_out, k = parts
+        shape = _shape(args.input) if args.input else (c_in, 224, 224)
+        if shape[0] != c_in:
+            raise UsageError(f"--input has {shape[0]} channels but --conv says C_IN={c_in}")
+        report = arch.conv2d_report(
+            c_in,
+            c_out,
+            k,
+            input_size=shape[1:],
+            stride=args.stride,
+            padding=args.padding,
+            dilation=args.dilation,
+            groups=args.groups,
+            bias=not args.no_bias,
+            count=args.count,
+        )
+        print(arch.format_conv_report(report))
+        return 0
+    if not args.name:
+        raise UsageError("arch: give a network name (alexnet, vgg16, resnet18, resnet50) or --conv")
+    shape = _shape(args.input) if args.input else (3, 224, 224)
+    print(arch.format_summary(arch.summary(args.name, shape), max_depth=args.depth))
+    return 0
+
+
+def worked_example() -> str:
+    """The 3x3, 64 -> 128 convolution on 224x224 that people check by hand, with and without padding."""
+    from fastdet import arch
+
+    lines = [
+        "A 3x3 convolution from 64 to 128 channels on a 224x224 input.",
+        "A common text says 'no padding' and then uses a 224x224 output; only padding 1 gives that:",
+        "",
+    ]
+    for padding in (0, 1):
+        lines.append(f"--- padding {padding} ---")
+        lines.append(arch.format_conv_report(arch.conv2d_report(64, 128, 3, 224, padding=padding)))
+        lines.append("")
+    lines.append(
+        "Parameters: (3*3*64 + 1) * 128 = 73,856."
+        " The 73,792 sometimes quoted adds 64 biases (one per input channel) instead of 128."
+    )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- bench, demo
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``fastdet bench``: fastdet beside the installed peers."""
+    from fastdet.bench import run_benchmarks
+
+    return run_benchmarks(quick=args.quick, as_json=args.json)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``fastdet demo``: the whole pipeline on the bundled data."""
+    from fastdet.demo import run_demo
+
+    return run_demo(Path(args.out), data_dir=Path(args.data) if args.data else None)
+
+
+# ---------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``fastdet`` command."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog="fastdet",
+        description="Numba-fast, peer-exact post-processing and evaluation for object detectors.",
+        epilog=EXAMPLES["fastdet"],
+        formatter_class=fmt,
+    )
+    from fastdet import __version__
+
+    parser.add_argument("--version", action="version", version=f"fastdet {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "demo", help="run the pipeline on the bundled data", epilog=EXAMPLES["demo"], formatter_class=fmt
+    )
+    p.add_argument("--out", default="fastdet-demo", help="output folder (default ./fastdet-demo)")
+    p.add_argument("--data", help="data folder (default: the repository's data/)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("eval", help="COCO bbox evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt)
+    p.add_argument("gt", help="ground-truth COCO json")
+    p.add_argument("dt", help="detections: a COCO results json (list of dicts)")
+    p.add_argument("--per-class", action="store_true", help="add a per-class AP table")
+    p.add_argument("--plot", metavar="FILE.png", help="draw precision/recall curves")
+    p.add_argument("--json", action="store_true", help="print only the stats as JSON")
+    p.add_argument("--iou-thrs", help="IoU thresholds: 0.5,0.75 or 0.5:0.95:0.05")
+    p.add_argument("--max-dets", help="detection limits, e.g. 1,10,100")
+    p.add_argument("--area-rng", help="area ranges, e.g. all=0:1e10,small=0:1024")
+    p.add_argument("--no-cats", action="store_true", help="pool categories (useCats=0)")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "nms", help="NMS over a COCO results file", epilog=EXAMPLES["nms"], formatter_class=fmt
+    )
+    p.add_argument("dets", help="COCO results json")
+    p.add_argument("-o", "--output", required=True, help="output COCO results json")
+    p.add_argument("--method", choices=["nms", "soft-gaussian", "soft-linear"], default="nms")
+    p.add_argument("--iou", type=float, default=0.5, help="IoU threshold (default 0.5)")
+    p.add_argument("--sigma", type=float, default=0.5, help="soft-gaussian sigma (default 0.5)")
+    p.add_argument("--score-threshold", type=float, default=0.001, help="drop scores below (default 0.001)")
+    p.add_argument("--max-dets", type=int, default=100, help="keep at most this many per image (default 100)")
+    p.add_argument("--agnostic", action="store_true", help="suppress across categories")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=cmd_nms)
+
+    p = sub.add_parser(
+        "arch", help="network / layer arithmetic", epilog=EXAMPLES["arch"], formatter_class=fmt
+    )
+    p.add_argument("name", nargs="?", help="alexnet, vgg16, resnet18 or resnet50")
+    p.add_argument("--input", help="input shape CxHxW (default 3x224x224)")
+    p.add_argument("--depth", type=int, default=None, help="show nested blocks down to this depth")
+    p.add_argument("--conv", metavar="C_IN,C_OUT,K", help="one convolution layer instead of a network")
+    p.add_argument("--stride", type=int, default=1)
+    p.add_argument("--padding", type=int, default=0)
+    p.add_argument("--dilation", type=int, default=1)
+    p.add_argument("--groups", type=int, default=1)
+    p.add_argument("--no-bias", action="store_true")
+    p.add_argument("--count", action="store_true", help="also run the direct loop and check its count")
+    p.add_argument("--example", action="store_true", help="the worked 3x3 64->128 conv example")
+    p.set_defaults(func=cmd_arch)
+
+    p = sub.add_parser(
+        "bench", help="fastdet beside installed peers", epilog=EXAMPLES["bench"], formatter_class=fmt
+    )
+    p.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``fastdet`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args))
+    except UsageError as exc:
+        if debug:
+            raise
+        print(f"fastdet: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, KeyError, OSError, NotImplementedError) as exc:
+        if debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"fastdet: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fastdet: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

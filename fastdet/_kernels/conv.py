@@ -39,21 +39,27 @@ def _conv2d(xp, weight, bias, groups, sh, sw, dh, dw, out, counts):
         oc = t - n * c_out
         c0 = (oc // cout_per_group) * cin_per_group
         plane = out[n, oc]
-        for oh in range(oh_size):
-            for ow in range(ow_size):
-                plane[oh, ow] = bias[oc]
         macs = 0
-        for ic in range(cin_per_group):
-            src = xp[n, c0 + ic]
-            for kh in range(kh_size):
-                for kw in range(kw_size):
-                    wv = weight[oc, ic, kh, kw]
-                    for oh in range(oh_size):
-                        row = src[oh * sh + kh * dh]
+        # One output row at a time stays in cache while every tap adds into it.
+        for oh in range(oh_size):
+            orow = plane[oh]
+            for ow in range(ow_size):
+                orow[ow] = bias[oc]
+            for ic in range(cin_per_group):
+                for kh in range(kh_size):
+                    row = xp[n, c0 + ic, oh * sh + kh * dh]
+                    for kw in range(kw_size):
+                        wv = weight[oc, ic, kh, kw]
                         base = kw * dw
-                        for ow in range(ow_size):
-                            plane[oh, ow] += wv * row[base + ow * sw]
-                            macs += 1
+                        if sw == 1:  # contiguous slice: lets LLVM vectorise
+                            seg = row[base : base + ow_size]
+                            for ow in range(ow_size):
+                                orow[ow] += wv * seg[ow]
+                                macs += 1
+                        else:
+                            for ow in range(ow_size):
+                                orow[ow] += wv * row[base + ow * sw]
+                                macs += 1
         counts[t] = macs
 
 

@@ -1,0 +1,158 @@
+"""Time fastdet's metrics beside scikit-learn (and losses beside torch) in one process.
+
+Usage::
+
+    python bench/compare_metrics.py                      # sizes 1e5 1e6 1e7, 5 repeats
+    python bench/compare_metrics.py --sizes 1e5 1e6 --repeats 3 --json out.json
+    python bench/compare_metrics.py --no-losses
+
+For every size it times ``roc_auc`` / ``average_precision`` against
+``sklearn.metrics.roc_auc_score`` / ``average_precision_score`` and
+``confusion_matrix`` (``--classes`` classes, default 80) against
+``sklearn.metrics.confusion_matrix``; each function is called once to warm up
+(JIT compilation, caches), then ``--repeats`` times, and the median is
+reported with the ratio peer / fastdet (> 1 means fastdet is faster) and the
+largest difference between the two results. Scores are rounded to 3
+decimals so that ties occur, as in real classifier output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+import fastdet.losses as fl
+import fastdet.metrics as fm
+
+
+def _median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    result = fn()  # warm-up: JIT compile, page in
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def _diff(a: Any, b: Any) -> float:
+    a, b = (v.numpy() if hasattr(v, "numpy") else v for v in (a, b))
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)), initial=0.0))
+
+
+def binary_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.3).astype(np.int64)
+    s = np.round(1.0 / (1.0 + np.exp(-(rng.normal(size=n) + 1.5 * y))), 3)
+    return y, s
+
+
+def class_data(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, k, n)
+    p = np.where(rng.random(n) < 0.7, t, rng.integers(0, k, n))
+    return t, p
+
+
+def run(sizes: list[int], repeats: int, classes: int, losses: bool) -> list[dict[str, Any]]:
+    import sklearn.metrics as skm
+
+    rows: list[dict[str, Any]] = []
+
+    def record(name: str, n: int, ours: Callable[[], Any], peer: Callable[[], Any], peer_name: str) -> None:
+        t_ours, r_ours = _median_time(ours, repeats)
+        t_peer, r_peer = _median_time(peer, repeats)
+        row = {
+            "function": name,
+            "n": n,
+            "fastdet_s": t_ours,
+            f"{peer_name}_s": t_peer,
+            "peer": peer_name,
+            "speedup": t_peer / t_ours,
+            "max_abs_diff": _diff(r_ours, r_peer),
+        }
+        rows.append(row)
+        print(
+            f"{name:<20} n={n:>10,d}  fastdet {t_ours * 1e3:9.2f} ms  {peer_name} "
+            f"{t_peer * 1e3:9.2f} ms  x{t_peer / t_ours:6.1f}  |diff| {row['max_abs_diff']:.1e}",
+            flush=True,
+        )
+
+    for n in sizes:
+        y, s = binary_data(n)
+        record("roc_auc", n, partial(fm.roc_auc, y, s), partial(skm.roc_auc_score, y, s), "sklearn")
+        record(
+            "average_precision",
+            n,
+            partial(fm.average_precision, y, s),
+            partial(skm.average_precision_score, y, s),
+            "sklearn",
+        )
+        t, p = class_data(n, classes)
+        record(
+            f"confusion_matrix/{classes}",
+            n,
+            partial(fm.confusion_matrix, t, p),
+            partial(skm.confusion_matrix, t, p),
+            "sklearn",
+        )
+        if losses:
+            try:
+                import torch
+                import torchvision.ops
+            except ImportError:
+                continue
+            rng = np.random.default_rng(1)
+            x = rng.normal(size=n).astype(np.float32)
+            tt = (rng.random(n) < 0.1).astype(np.float32)
+            tx, tt_t = torch.from_numpy(x), torch.from_numpy(tt)
+            record(
+                "sigmoid_focal/mean",
+                n,
+                partial(fl.sigmoid_focal_loss, x, tt, reduction="mean"),
+                partial(torchvision.ops.sigmoid_focal_loss, tx, tt_t, reduction="mean"),
+                "torch",
+            )
+            record(
+                "smooth_l1/mean",
+                n,
+                partial(fl.smooth_l1_loss, x, tt),
+                partial(torch.nn.functional.smooth_l1_loss, tx, tt_t),
+                "torch",
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", nargs="+", type=float, default=[1e5, 1e6, 1e7])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--classes", type=int, default=80)
+    parser.add_argument("--no-losses", action="store_true", help="skip the torch loss timings")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    args = parser.parse_args(argv)
+    sizes = [int(v) for v in args.sizes]
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"{os.cpu_count()} CPUs; medians of {args.repeats} after one warm-up call"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = run(sizes, args.repeats, args.classes, not args.no_losses)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""Numba kernels for greedy NMS (plain and per-segment) and soft-NMS.
+
+No validation happens here: ``fastdet.nms`` passes C-contiguous ``(N, 4)`` xyxy
+boxes (float32 or float64, no degenerate rows), int64 permutations and plain
+scalars. All IoUs follow torchvision.ops.nms: ``inter / (area_i + area_j - inter)``
+in the dtype of the boxes, and a pair whose union is 0 has IoU 0.
+
+Speed comes from a sweep over boxes sorted by x1: a box can only overlap boxes
+whose x1 lies in a window around its own, found by binary search, and the inner
+loop over that window is branch-free so that LLVM vectorizes it.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from fastdet._kernels import kernel
+
+
+@kernel()
+def _first_at_least(a, lo, hi, v):
+    """Smallest k in [lo, hi) with a[k] >= v (hi if none); a is sorted ascending."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@kernel()
+def _sorted_coords(boxes, by_x1):
+    """Gather boxes (N, 4) into x1-sorted struct-of-arrays plus areas; by_x1 (M,)."""
+    m = by_x1.shape[0]
+    x1 = np.empty(m, boxes.dtype)
+    y1 = np.empty(m, boxes.dtype)
+    x2 = np.empty(m, boxes.dtype)
+    y2 = np.empty(m, boxes.dtype)
+    area = np.empty(m, boxes.dtype)
+    for k in range(m):
+        b = by_x1[k]
+        x1[k] = boxes[b, 0]
+        y1[k] = boxes[b, 1]
+        x2[k] = boxes[b, 2]
+        y2[k] = boxes[b, 3]
+        area[k] = (x2[k] - x1[k]) * (y2[k] - y1[k])
+    return x1, y1, x2, y2, area
+
+
+@kernel()
+def _band(y, ymin, band_h, n_bands):
+    """Band index of y: floor((y - ymin) / band_h) clipped to [0, n_bands - 1] (monotone in y)."""
+    v = np.floor((y - ymin) / band_h)
+    if v < 0.0:
+        return 0
+    if v > n_bands - 1:
+        return n_bands - 1
+    return np.int64(v)
+
+
+@kernel()
+def greedy_nms(
+    boxes, by_score, bounds, seg_cell0, by_cell, cell_start, n_bands, ymin, band_h,
+    span, shrink, mid, tie_even, thr, use_mid, keep,
+):
+    """Greedy NMS inside each segment ``[bounds[s], bounds[s + 1])`` of by_score; sets keep[i] = 1.
+
+    boxes (N, 4); by_score (M,) candidate indices grouped into segments (one per
+    group), each by decreasing score; by_cell (M,) the same indices sorted by cell
+    (group, band of y1) and by x1 inside a cell, cell c at positions
+    ``cell_start[c] .. cell_start[c + 1]``; segment s owns cells ``seg_cell0[s] + 0 ..
+    n_bands - 1``; keep (N,) uint8, zeroed by the caller.
+
+    Box j is suppressed by a kept box i when IoU(i, j) > thr. A kept box visits the
+    bands and x1 windows that can hold such a j: x1_j in (x1_i - min(maxw, span w_i),
+    x2_i - shrink w_i), and likewise in y. With ``use_mid`` (float32 boxes) the test
+    ``float32(inter / union) > thr`` is evaluated exactly and without a division (see
+    ``_suppress_f32``).
+    """
+    m = by_cell.shape[0]
+    x1, y1, x2, y2, area = _sorted_coords(boxes, by_cell)
+    pos = np.empty(boxes.shape[0], np.int64)
+    for k in range(m):
+        pos[by_cell[k]] = k
+    sup = np.zeros(m, np.uint8)
+    for s in range(bounds.shape[0] - 1):
+        lo_seg = bounds[s]
+        hi_seg = bounds[s + 1]
+        cell0 = seg_cell0[s]
+        maxw = 0.0
+        maxh = 0.0
+        for r in range(lo_seg, hi_seg):
+            p = pos[by_score[r]]
+            maxw = max(maxw, np.float64(x2[p]) - np.float64(x1[p]))
+            maxh = max(maxh, np.float64(y2[p]) - np.float64(y1[p]))
+        maxw = maxw * 1.001
+        maxh = maxh * 1.001
+        for r in range(lo_seg, hi_seg):
+            b = by_score[r]
+            p = pos[b]
+            if sup[p]:
+                continue
+            keep[b] = 1
+            ap = area[p]
+            if ap == 0:  # IoU 0 with everything: suppresses nothing
+                continue
+            bx1 = x1[p]
+            by1 = y1[p]
+            bx2 = x2[p]
+            by2 = y2[p]
+            w = np.float64(bx2) - np.float64(bx1)
+            h = np.float64(by2) - np.float64(by1)
+            sx = 1e-7 * (abs(np.float64(bx1)) + abs(np.float64(bx2)))
+            sy = 1e-7 * (abs(np.float64(by1)) + abs(np.float64(by2)))
+            xlo = np.float64(bx1) - min(maxw, w * span) - sx
+            xhi = np.float64(bx2) - shrink * w + sx
+            ylo = np.float64(by1) - min(maxh, h * span) - sy
+            yhi = np.float64(by2) - shrink * h + sy
+            for kb in range(_band(ylo, ymin, band_h, n_bands), _band(yhi, ymin, band_h, n_bands) + 1):
+                c = cell0 + kb
+                a = _first_at_least(x1, cell_start[c], cell_start[c + 1], xlo)
+                e = _first_at_least(x1, a, cell_start[c + 1], xhi)
+                if e == a:
+                    continue
+                if use_mid:
+                    _suppress_f32(x1[a:e], y1[a:e], x2[a:e], y2[a:e], area[a:e], sup[a:e],
+                                  bx1, by1, bx2, by2, ap, mid, tie_even)
+                else:
+                    _suppress_div(x1[a:e], y1[a:e], x2[a:e], y2[a:e], area[a:e], sup[a:e],
+                                  bx1, by1, bx2, by2, ap, thr)
+
+
+@kernel()
+def _suppress_f32(x1, y1, x2, y2, area, sup, bx1, by1, bx2, by2, ap, mid, tie_even):
+    """Mark boxes (one window, SoA) whose IoU with box b exceeds the threshold; float32 path.
+
+    ``float32(inter / union) > thr`` holds exactly when ``inter > mid * union`` (or
+    equality and ``tie_even``, round-half-to-even) with the products in float64,
+    where they are exact. Branch-free so that LLVM vectorizes it.
+    """
+    zero = ap - ap
+    for k in range(x1.shape[0]):
+        xx1 = x1[k] if x1[k] > bx1 else bx1
+        yy1 = y1[k] if y1[k] > by1 else by1
+        xx2 = x2[k] if x2[k] < bx2 else bx2
+        yy2 = y2[k] if y2[k] < by2 else by2
+        iw = xx2 - xx1
+        iw = iw if iw > zero else zero
+        ih = yy2 - yy1
+        ih = ih if ih > zero else zero
+        inter = iw * ih
+        union = ap + area[k] - inter
+        lhs = np.float64(inter)
+        rhs = mid * np.float64(union)
+        sup[k] |= (lhs > rhs) | ((lhs == rhs) & tie_even & (union > zero))
+
+
+@kernel()
+def _suppress_div(x1, y1, x2, y2, area, sup, bx1, by1, bx2, by2, ap, thr):
+    """Mark boxes (one window, SoA) whose IoU with box b exceeds thr; any float dtype."""
+    zero = ap - ap
+    for k in range(x1.shape[0]):
+        xx1 = x1[k] if x1[k] > bx1 else bx1
+        yy1 = y1[k] if y1[k] > by1 else by1
+        xx2 = x2[k] if x2[k] < bx2 else bx2
+        yy2 = y2[k] if y2[k] < by2 else by2
+        iw = xx2 - xx1
+        ih = yy2 - yy1
+        if iw > zero and ih > zero:
+            inter = iw * ih
+            if inter / (ap + area[k] - inter) > thr:
+                sup[k] = 1
+
+
+@kernel()
+def _block_best(cur, orig, alive, lo, hi):
+    """Position in [lo, hi) of the alive box with the highest score (ties: lowest orig), or -1."""
+    best = -1
+    for k in range(lo, hi):
+        if alive[k] and (
+            best < 0 or cur[k] > cur[best] or (cur[k] == cur[best] and orig[k] < orig[best])
+        ):
+            best = k
+    return best
+
+
+@kernel()
+def soft_nms(
+    boxes, scores, by_cell, cell_start, n_bands, ymin, band_h,
+    method, sigma, thr, score_thr, block, keep, new_scores,
+):
+    """Soft-NMS (Bodla et al., 2017); returns the number of boxes written to keep/new_scores.
+
+    boxes (N, 4), scores (N,) in the working dtype; by_cell (N,) the indices sorted by
+    band of y1 (n_bands bands starting at cell_start) and by x1 within a band;
+    keep (N,) int64 and new_scores (N,) outputs. method: 0 gaussian exp(-iou^2/sigma),
+    1 linear (1 - iou if iou > thr), 2 hard (0 if iou > thr). The remaining box with
+    the highest current score is selected (ties: lowest index); boxes whose score falls
+    below score_thr are dropped. Only boxes that overlap the selected one are decayed
+    (the weight at IoU 0 is exactly 1). The best box of each run of ``block`` boxes
+    (in by_cell order) is cached and recomputed only when a box in the run changed.
+    """
+    n = by_cell.shape[0]
+    x1, y1, x2, y2, area = _sorted_coords(boxes, by_cell)
+    cur = np.empty(n, scores.dtype)
+    alive = np.zeros(n, np.bool_)
+    maxw = 0.0
+    maxh = 0.0
+    for k in range(n):
+        cur[k] = scores[by_cell[k]]
+        alive[k] = cur[k] >= score_thr
+        maxw = max(maxw, np.float64(x2[k]) - np.float64(x1[k]))
+        maxh = max(maxh, np.float64(y2[k]) - np.float64(y1[k]))
+    maxw = maxw * 1.001
+    maxh = maxh * 1.001
+    n_blocks = (n + block - 1) // block
+    best_in = np.full(n_blocks, -1, np.int64)
+    dirty = np.ones(n_blocks, np.bool_)
+    zero = np.zeros(1, boxes.dtype)[0]
+    count = 0
+    while True:
+        p = -1
+        for blk in range(n_blocks):
+            if dirty[blk]:
+                best_in[blk] = _block_best(cur, by_cell, alive, blk * block, min(n, (blk + 1) * block))
+                dirty[blk] = False
+            c = best_in[blk]
+            if c >= 0 and (
+                p < 0 or cur[c] > cur[p] or (cur[c] == cur[p] and by_cell[c] < by_cell[p])
+            ):
+                p = c
+        if p < 0:
+            break
+        keep[count] = by_cell[p]
+        new_scores[count] = cur[p]
+        count += 1
+        alive[p] = False
+        dirty[p // block] = True
+        ap = area[p]
+        if ap == 0:
+            continue
+        bx1 = x1[p]
+        by1 = y1[p]
+        bx2 = x2[p]
+        by2 = y2[p]
+        sx = 1e-7 * (abs(np.float64(bx1)) + abs(np.float64(bx2)))
+        sy = 1e-7 * (abs(np.float64(by1)) + abs(np.float64(by2)))
+        xlo = np.float64(bx1) - maxw - sx
+        xhi = np.float64(bx2) + sx
+        ylo = np.float64(by1) - maxh - sy
+        yhi = np.float64(by2) + sy
+        for kb in range(_band(ylo, ymin, band_h, n_bands), _band(yhi, ymin, band_h, n_bands) + 1):
+            a = _first_at_least(x1, cell_start[kb], cell_start[kb + 1], xlo)
+            e = _first_at_least(x1, a, cell_start[kb + 1], xhi)
+            for q in range(a, e):
+                if not alive[q]:
+                    continue
+                iw = min(bx2, x2[q]) - max(bx1, x1[q])
+                ih = min(by2, y2[q]) - max(by1, y1[q])
+                if iw <= zero or ih <= zero:
+                    continue
+                inter = iw * ih
+                iou = inter / (ap + area[q] - inter)
+                if method == 0:
+                    weight = np.exp(-(np.float64(iou) * np.float64(iou)) / sigma)
+                elif iou > thr:
+                    weight = 1.0 - np.float64(iou) if method == 1 else 0.0
+                else:
+                    continue
+                cur[q] = cur[q] * weight
+                if cur[q] < score_thr:
+                    alive[q] = False
+                dirty[q // block] = True
+    return count
+
+
+@kernel(parallel=True)
+def best_class(pred, first, has_obj, score, label):
+    """Best class of every prediction: pred (B, N, D) -> score (B, N), label (B, N) int64.
+
+    Class columns are ``pred[..., first:]``; with ``has_obj`` each class score is first
+    multiplied by the objectness ``pred[..., 4]``. Equal scores keep the lowest class.
+    Each prange iteration writes only its own (image, prediction) entry.
+    """
+    n_img = pred.shape[0]
+    n = pred.shape[1]
+    n_cls = pred.shape[2] - first
+    for r in numba.prange(n_img * n):
+        i = r // n
+        j = r - i * n
+        obj = pred[i, j, 4]
+        best = pred[i, j, first] * obj if has_obj else pred[i, j, first]
+        arg = 0
+        for c in range(1, n_cls):
+            v = pred[i, j, first + c] * obj if has_obj else pred[i, j, first + c]
+            if v > best:
+                best = v
+                arg = c
+        score[i, j] = best
+        label[i, j] = arg

@@ -1,0 +1,696 @@
+"""Non-maximum suppression: greedy, per class, soft, multi-class and whole-batch post-processing.
+
+Boxes are ``(N, 4)`` xyxy arrays. Every function here suppresses a box when its
+IoU with a kept box is **strictly greater** than ``iou_threshold`` (torchvision
+wording), computes that IoU as torchvision.ops.nms does (``inter / (area_i +
+area_j - inter)`` in float32 when the boxes and scores are float32, else in
+float64), gives zero-area boxes IoU 0 with everything (so they neither suppress
+nor get suppressed), and breaks score ties by the lower input index.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fastdet._kernels import nms as _k
+from fastdet._validate import (
+    as_boxes,
+    as_float_array,
+    as_labels,
+    as_scores,
+    check_choice,
+    check_int,
+    check_real,
+    check_threshold,
+    common_float_dtype,
+    to_numeric_array,
+)
+
+__all__ = [
+    "batched_nms",
+    "multiclass_nms",
+    "nms",
+    "postprocess_detections",
+    "soft_nms",
+]
+
+SoftNMSMethod = Literal["gaussian", "linear", "hard"]
+_SOFT_METHODS = ("gaussian", "linear", "hard")
+PredictionFormat = Literal["cxcywh", "xyxy", "xywh"]
+_PRED_FORMATS = ("cxcywh", "xyxy", "xywh")
+
+# Relative slack on the IoU threshold used only to size the candidate window of
+# the x1 sweep (never in the comparison itself): the window is wide enough for
+# every pair whose computed IoU can exceed the threshold.
+_WINDOW_SLACK = 1e-3
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _boxes_and_scores(
+    boxes: ArrayLike, scores: ArrayLike
+) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
+    """Validate ``boxes`` (N, 4) and ``scores`` (N,), both in the common working dtype."""
+    b = to_numeric_array(boxes, "boxes")
+    s = to_numeric_array(scores, "scores")
+    dtype = common_float_dtype(b, s)
+    out_boxes = as_boxes(b, dtype=dtype)
+    return out_boxes, as_scores(s, len(out_boxes), dtype=dtype)
+
+
+def _descending(scores: NDArray[np.floating[Any]]) -> NDArray[np.int64]:
+    """Stable order by decreasing score: ties keep the lower index first (also for -0.0/0.0).
+
+    NumPy's stable argsort of floats (timsort) is several times slower than its
+    SIMD quicksort, so: float32 scores are packed with their index into unique
+    uint64 keys and sorted with the fast sort; float64 scores use the fast argsort
+    and fall back to the stable one only when there are ties.
+    """
+    key = -scores
+    key += 0.0  # -0.0 -> +0.0, so that signed zeros tie
+    n = len(key)
+    if key.dtype == np.float32 and n < 2**32:
+        bits = key.view(np.uint32)
+        # order-preserving map of float32 bit patterns onto unsigned integers
+        ordered = np.where(bits >= 0x80000000, ~bits, bits | np.uint32(0x80000000))
+        packed = (ordered.astype(np.uint64) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+        packed.sort()
+        return (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    order = np.argsort(key)
+    ranked = key[order]
+    if n > 1 and (ranked[1:] == ranked[:-1]).any():
+        order = np.argsort(key, kind="stable")
+    return order.astype(np.int64, copy=False)
+
+
+def _compact_groups(groups: NDArray[np.int64]) -> tuple[NDArray[np.int64], int]:
+    """Map group ids onto ``0 .. G-1`` (order-preserving); return ``(ids, G)``."""
+    lo = int(groups.min())
+    hi = int(groups.max())
+    if hi - lo <= 4 * len(groups) + 1024:
+        return groups - lo, hi - lo + 1
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    return inverse.astype(np.int64).reshape(-1), len(uniq)
+
+
+def _small_uint(x: NDArray[np.int64], bound: int) -> NDArray[Any]:
+    """``x`` (values in ``[0, bound)``) as uint16 when it fits: NumPy radix-sorts those."""
+    return x.astype(np.uint16) if bound <= 2**16 else x
+
+
+class _Layout:
+    """Boxes sorted into cells (group, horizontal band of y1), each cell sorted by x1.
+
+    A box can only overlap boxes whose y1 lies within reach of its own, so the
+    kernels visit the few bands a box reaches and binary-search the x1 window in
+    each. ``cell_start[c] .. cell_start[c + 1]`` are the positions of cell ``c =
+    group * n_bands + band`` in ``by_cell``; ``band = floor((y1 - ymin) / band_h)``
+    clipped to ``[0, n_bands - 1]``, evaluated identically in the kernel.
+    """
+
+    def __init__(
+        self, boxes: NDArray[np.floating[Any]], groups: NDArray[np.int64] | None, n_groups: int
+    ) -> None:
+        n = len(boxes)
+        y1 = boxes[:, 1].astype(np.float64)
+        heights = boxes[:, 3].astype(np.float64) - y1
+        self.ymin = float(y1.min())
+        yrange = float(y1.max()) - self.ymin
+        positive = heights[heights > 0]
+        band_h = float(np.median(positive)) if len(positive) else 1.0
+        max_bands = max(1, min(int(np.sqrt(n)) + 1, (2**16 - 1) // max(n_groups, 1)))
+        n_bands = min(int(yrange / band_h) + 1, max_bands) if band_h > 0 else 1
+        if n_bands == max_bands and yrange > 0:
+            band_h = max(band_h, yrange / n_bands)
+        self.band_h = band_h
+        self.n_bands = n_bands
+        band = np.minimum(np.floor((y1 - self.ymin) / band_h), n_bands - 1).astype(np.int64)
+        cell = band if groups is None else groups * n_bands + band
+        n_cells = n_groups * n_bands
+        by_cell = np.argsort(boxes[:, 0]).astype(np.int64, copy=False)
+        if n_cells > 1:
+            by_cell = by_cell[np.argsort(_small_uint(cell, n_cells)[by_cell], kind="stable")]
+        self.by_cell = by_cell
+        self.cell_start = np.zeros(n_cells + 1, np.int64)
+        np.cumsum(np.bincount(cell, minlength=n_cells), out=self.cell_start[1:])
+
+
+def _window_params(
+    boxes: NDArray[np.floating[Any]], iou_threshold: float
+) -> tuple[float, float]:
+    """``(span, shrink)`` that bound where a box exceeding the threshold can start.
+
+    For IoU > t (t > 0) with box i, a box j must have x1_j in (x1_i - w_i (1/t - t),
+    x2_i - t w_i) and likewise in y. A slightly smaller t is used so that rounding in
+    the computed IoU is covered; subnormal areas, where relative rounding bounds fail,
+    fall back to the plain overlap condition (span inf, shrink 0).
+    """
+    t = iou_threshold * (1.0 - _WINDOW_SLACK)
+    if t <= 0.0:
+        return np.inf, 0.0
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    tiny = 1e-30 if boxes.dtype == np.float32 else 1e-300
+    if ((area > 0) & (area < tiny)).any():
+        return np.inf, 0.0
+    return 1.0 / t - t, t
+
+
+def _greedy_flags(
+    boxes: NDArray[np.floating[Any]],
+    order: NDArray[np.int64],
+    groups: NDArray[np.int64] | None,
+    iou_threshold: float,
+) -> NDArray[np.uint8]:
+    """Run the greedy kernel over all boxes (one segment per group); return keep flags (N,)."""
+    n = len(boxes)
+    keep = np.zeros(n, np.uint8)
+    if groups is None:
+        by_score = order
+        bounds = np.array([0, n], np.int64)
+        seg_cell0 = np.zeros(1, np.int64)
+        layout = _Layout(boxes, None, 1)
+    else:
+        g, n_groups = _compact_groups(groups)
+        layout = _Layout(boxes, g, n_groups)
+        g_by_score = g[order]
+        perm = np.argsort(_small_uint(g_by_score, n_groups), kind="stable")
+        by_score = order[perm]
+        sorted_g = g_by_score[perm]
+        cuts = np.flatnonzero(sorted_g[1:] != sorted_g[:-1]) + 1
+        bounds = np.concatenate(([0], cuts, [n])).astype(np.int64)
+        seg_cell0 = sorted_g[bounds[:-1]] * layout.n_bands
+    t = float(iou_threshold)
+    span, shrink = _window_params(boxes, t)
+    mid, tie_even = _float32_midpoint(t)
+    _k.greedy_nms(
+        boxes, by_score, bounds, seg_cell0, layout.by_cell, layout.cell_start, layout.n_bands,
+        layout.ymin, layout.band_h, span, shrink, mid, tie_even, t, bool(boxes.dtype == np.float32),
+        keep,
+    )
+    return keep
+
+
+def _float32_midpoint(t: float) -> tuple[float, bool]:
+    """For ``float32(q) > t``: the midpoint ``m`` below the smallest float32 ``s > t``.
+
+    ``float32(q) >= s`` exactly when ``q > m``, or ``q == m`` and ``s`` is even (ties
+    round to even). Returns ``(m, s is even)``.
+    """
+    f = np.float32(t)
+    s = f if float(f) > t else np.nextafter(f, np.float32(np.inf))
+    p = np.nextafter(s, np.float32(-np.inf))
+    mid = (float(p) + float(s)) / 2.0  # exact: both are float32
+    return mid, bool((np.asarray(s).view(np.uint32) & 1) == 0)
+
+
+def _grouped_nms(
+    boxes: NDArray[np.floating[Any]],
+    scores: NDArray[np.floating[Any]],
+    groups: NDArray[np.int64] | None,
+    iou_threshold: float,
+) -> NDArray[np.int64]:
+    """Greedy NMS per group on validated arrays; kept indices by decreasing score."""
+    if len(boxes) == 0:
+        return np.empty(0, np.int64)
+    order = _descending(scores)
+    keep = _greedy_flags(boxes, order, groups, iou_threshold)
+    return order[keep[order].view(np.bool_)]
+
+
+# --------------------------------------------------------------------------- public
+
+
+def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> NDArray[np.int64]:
+    """Greedy non-maximum suppression.
+
+    Visits boxes by decreasing score and keeps each box that no kept box
+    overlaps with IoU > ``iou_threshold``.
+
+    Parameters
+    ----------
+    boxes : array_like of shape (N, 4)
+        Boxes as (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2; any real dtype.
+    scores : array_like of shape (N,)
+        Scores; only their order matters (negative scores are fine).
+    iou_threshold : float
+        In [0, 1]. A box is suppressed when its IoU with a kept box is strictly
+        greater than this.
+
+    Returns
+    -------
+    ndarray of int64, shape (K,)
+        Indices of the kept boxes, by decreasing score; equal scores keep the
+        lower index first.
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes, mismatched lengths, NaN/inf, a degenerate box (x2 < x1 or
+        y2 < y1), or ``iou_threshold`` outside [0, 1].
+    TypeError
+        Non-numeric input or threshold.
+
+    Notes
+    -----
+    Same result as ``torchvision.ops.nms``: the IoU is ``inter / (area_i + area_j
+    - inter)`` computed in float32 when both ``boxes`` and ``scores`` are float32
+    (otherwise float64) and compared with the threshold in float64. A pair with
+    zero union (two zero-area boxes) has IoU 0 (torchvision gets NaN, which
+    suppresses nothing either). The greedy algorithm is the classic one used
+    since Felzenszwalb et al., "Object detection with discriminatively trained
+    part-based models", TPAMI 2010. This implementation sweeps over boxes sorted
+    by x1 and compares each kept box only with boxes whose x1 can lie within
+    reach of it, which gives the same result as the all-pairs loop.
+
+    Examples
+    --------
+    >>> boxes = [[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]]
+    >>> nms(boxes, [0.9, 0.8, 0.7], iou_threshold=0.5)
+    array([0, 2])
+    """
+    b, s = _boxes_and_scores(boxes, scores)
+    t = check_threshold(iou_threshold, "iou_threshold")
+    return _grouped_nms(b, s, None, t)
+
+
+def batched_nms(
+    boxes: ArrayLike, scores: ArrayLike, idxs: ArrayLike, iou_threshold: float
+) -> NDArray[np.int64]:
+    """Non-maximum suppression independently within each category.
+
+    Boxes with different ``idxs`` never suppress each other.
+
+    Parameters
+    ----------
+    boxes : array_like of shape (N, 4)
+        Boxes as (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2.
+    scores : array_like of shape (N,)
+        Scores.
+    idxs : array_like of shape (N,)
+        Integer category of each box (floats holding whole numbers are accepted).
+    iou_threshold : float
+        In [0, 1]; suppression when IoU is strictly greater.
+
+    Returns
+    -------
+    ndarray of int64, shape (K,)
+        Kept indices over all categories, by decreasing score (ties: lower index first).
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes or lengths, NaN/inf, degenerate boxes, non-integer ``idxs``,
+        or a threshold outside [0, 1].
+    TypeError
+        Non-numeric input.
+
+    Notes
+    -----
+    The result equals running :func:`nms` on each category separately and
+    merging by score: exactly, with no coordinate-offset trick (adding large
+    per-class offsets, as torchvision.ops.batched_nms does for small inputs,
+    rounds float32 coordinates and can change the result). One stable sort groups
+    the boxes by category and one kernel call walks the groups.
+
+    Examples
+    --------
+    >>> boxes = [[0, 0, 10, 10], [1, 1, 11, 11], [1, 1, 11, 11]]
+    >>> batched_nms(boxes, [0.9, 0.8, 0.7], [0, 0, 1], iou_threshold=0.5)
+    array([0, 2])
+    """
+    b, s = _boxes_and_scores(boxes, scores)
+    labels = as_labels(idxs, len(b), "idxs")
+    t = check_threshold(iou_threshold, "iou_threshold")
+    if len(b) == 0:
+        return np.empty(0, np.int64)
+    return _grouped_nms(b, s, labels, t)
+
+
+def soft_nms(
+    boxes: ArrayLike,
+    scores: ArrayLike,
+    *,
+    method: SoftNMSMethod = "gaussian",
+    sigma: float = 0.5,
+    iou_threshold: float = 0.3,
+    score_threshold: float = 0.001,
+) -> tuple[NDArray[np.int64], NDArray[np.floating[Any]]]:
+    """Soft non-maximum suppression: decay the scores of overlapping boxes instead of removing them.
+
+    Repeatedly selects the remaining box with the highest current score (ties:
+    lowest index) and multiplies the score of every other remaining box by a
+    weight of its IoU with the selected one.
+
+    Parameters
+    ----------
+    boxes : array_like of shape (N, 4)
+        Boxes as (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2.
+    scores : array_like of shape (N,)
+        Initial scores.
+    method : {"gaussian", "linear", "hard"}
+        Weight of a box at IoU ``iou`` with the selected box: ``"gaussian"``
+        ``exp(-iou**2 / sigma)`` (for every overlap, whatever ``iou_threshold``);
+        ``"linear"`` ``1 - iou`` if ``iou > iou_threshold`` else 1; ``"hard"`` 0 if
+        ``iou > iou_threshold`` else 1 (plain NMS plus the score threshold).
+    sigma : float
+        Width of the gaussian, > 0.
+    iou_threshold : float
+        In [0, 1]; used by ``"linear"`` and ``"hard"``.
+    score_threshold : float
+        A box whose current score is below this is dropped: at the start, and as
+        soon as a decay brings it below.
+
+    Returns
+    -------
+    keep : ndarray of int64, shape (K,)
+        Indices in selection order.
+    new_scores : ndarray of shape (K,)
+        ``new_scores[k]`` is the score of ``keep[k]`` when it was selected;
+        float32 when boxes and scores are float32, else float64.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, NaN/inf, degenerate boxes, an unknown ``method``, ``sigma <= 0``,
+        or ``iou_threshold`` outside [0, 1].
+    TypeError
+        Non-numeric input or parameters.
+
+    Notes
+    -----
+    Bodla, Singh, Chellappa and Davis, "Soft-NMS -- Improving Object Detection
+    With One Line of Code", ICCV 2017 (arXiv:1704.04503). Selection, decay and the
+    score-threshold rule are those of ``cv2.dnn.softNMSBoxes``; the weight is
+    computed in float64 and the product is rounded to the working dtype. A box
+    that does not overlap the selected one has weight exactly 1 under every
+    method, so only overlapping boxes are visited (a sweep over boxes sorted by
+    x1), and the best remaining box is found from a cached best per block of
+    about sqrt(N) boxes, recomputed only for blocks that changed.
+
+    Examples
+    --------
+    >>> boxes = [[0, 0, 10, 10], [0, 0, 10, 5], [20, 20, 30, 30]]
+    >>> keep, new_scores = soft_nms(boxes, [0.9, 0.8, 0.7], method="linear")
+    >>> keep
+    array([0, 2, 1])
+    >>> new_scores.round(3)
+    array([0.9, 0.7, 0.4])
+    """
+    b, s = _boxes_and_scores(boxes, scores)
+    m = check_choice(method, "method", _SOFT_METHODS)
+    sig = check_real(sigma, "sigma")
+    if sig <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    t = check_threshold(iou_threshold, "iou_threshold")
+    st = check_real(score_threshold, "score_threshold")
+    n = len(b)
+    keep = np.empty(n, np.int64)
+    new_scores = np.empty(n, s.dtype)
+    if n == 0:
+        return keep, new_scores
+    layout = _Layout(b, None, 1)
+    block = max(16, int(np.sqrt(n)))
+    count = _k.soft_nms(
+        b, s, layout.by_cell, layout.cell_start, layout.n_bands, layout.ymin, layout.band_h,
+        _SOFT_METHODS.index(m), sig, t, st, block, keep, new_scores,
+    )
+    return keep[:count].copy(), new_scores[:count].copy()
+
+
+def multiclass_nms(
+    boxes: ArrayLike,
+    scores: ArrayLike,
+    *,
+    score_threshold: float = 0.05,
+    iou_threshold: float = 0.5,
+    max_detections: int | None = 100,
+    class_agnostic: bool = False,
+) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]], NDArray[np.int64]]:
+    """Multi-class NMS over per-class scores, as at the end of a two-stage detector.
+
+    Every (box, class) pair with score > ``score_threshold`` is a candidate; NMS
+    runs within each class (over all candidates when ``class_agnostic``) and the
+    best ``max_detections`` survivors are returned.
+
+    Parameters
+    ----------
+    boxes : array_like of shape (N, 4) or (N, C, 4)
+        xyxy boxes shared by all classes, or one box per class.
+    scores : array_like of shape (N, C)
+        Score of each box for each class.
+    score_threshold : float
+        Candidates need a score strictly greater than this (mmdet's ``scores >
+        score_thr``).
+    iou_threshold : float
+        In [0, 1]; suppression when IoU is strictly greater.
+    max_detections : int or None
+        Keep at most this many detections (None: all).
+    class_agnostic : bool
+        Run NMS across classes: a box then suppresses overlapping boxes of any class.
+
+    Returns
+    -------
+    boxes : ndarray of shape (K, 4)
+    scores : ndarray of shape (K,)
+    labels : ndarray of int64, shape (K,)
+        Ordered by decreasing score, then box index, then class index. Float
+        outputs are float32 when boxes and scores are float32, else float64.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, NaN/inf, degenerate boxes, thresholds out of range or
+        ``max_detections < 0``.
+    TypeError
+        Non-numeric input or parameters.
+
+    Notes
+    -----
+    The per-class NMS is exactly :func:`batched_nms` over the candidates, with
+    the candidate's class as its category.
+
+    Examples
+    --------
+    >>> boxes = [[0, 0, 10, 10], [1, 1, 11, 11]]
+    >>> scores = [[0.9, 0.1], [0.8, 0.7]]
+    >>> b, s, labels = multiclass_nms(boxes, scores, iou_threshold=0.5)
+    >>> s, labels
+    (array([0.9, 0.7]), array([0, 1]))
+    """
+    b_raw = to_numeric_array(boxes, "boxes")
+    s_raw = to_numeric_array(scores, "scores")
+    dtype = common_float_dtype(b_raw, s_raw)
+    sc = as_float_array(s_raw, "scores", ndim=2, dtype=dtype)
+    n, c = sc.shape
+    if b_raw.ndim == 3:
+        if b_raw.shape != (n, c, 4):
+            raise ValueError(
+                f"boxes of shape (N, C, 4) must match scores {sc.shape}, got {b_raw.shape}"
+            )
+        bx = as_boxes(b_raw.reshape(n * c, 4), dtype=dtype).reshape(n, c, 4)
+    else:
+        bx = as_boxes(b_raw, dtype=dtype)
+        if len(bx) != n:
+            raise ValueError(f"scores has {n} rows but boxes has length {len(bx)}")
+    st = check_real(score_threshold, "score_threshold")
+    t = check_threshold(iou_threshold, "iou_threshold")
+    cap = _check_max_detections(max_detections)
+    agnostic = _check_bool(class_agnostic, "class_agnostic")
+
+    box_idx, labels = np.nonzero(sc > st)  # row-major: by box, then class
+    cand_boxes = bx[box_idx, labels] if bx.ndim == 3 else bx[box_idx]
+    cand_scores = sc[box_idx, labels]
+    labels = labels.astype(np.int64)
+    keep = _grouped_nms(cand_boxes, cand_scores, None if agnostic else labels, t)
+    if cap is not None:
+        keep = keep[:cap]
+    return cand_boxes[keep], cand_scores[keep], labels[keep]
+
+
+def postprocess_detections(
+    predictions: ArrayLike,
+    *,
+    score_threshold: float = 0.25,
+    iou_threshold: float = 0.45,
+    max_detections: int | None = 300,
+    max_candidates: int | None = 30000,
+    class_agnostic: bool = False,
+    multi_label: bool = False,
+    has_objectness: bool = False,
+    box_format: PredictionFormat = "cxcywh",
+) -> list[NDArray[np.floating[Any]]]:
+    """Turn a batch of raw YOLO-style detector outputs into final detections per image.
+
+    Per image: confidence filter, at most ``max_candidates`` best candidates,
+    NMS per class (or across classes), at most ``max_detections`` results.
+
+    Parameters
+    ----------
+    predictions : array_like of shape (B, N, 4 + C) or (B, N, 5 + C)
+        For each image and each of N predictions: the box (in ``box_format``),
+        then, if ``has_objectness``, an objectness score, then C class scores.
+    score_threshold : float
+        Candidates need confidence strictly greater than this. The confidence of
+        a class is its score, times the objectness if there is one.
+    iou_threshold : float
+        In [0, 1]; suppression when IoU is strictly greater.
+    max_detections : int or None
+        At most this many detections per image (None: all).
+    max_candidates : int or None
+        Before NMS, keep only this many best-scoring candidates per image (None: all).
+    class_agnostic : bool
+        One NMS over all classes of an image instead of one per class.
+    multi_label : bool
+        False (default): each prediction is a candidate once, with its best class
+        (the lowest class index among equal scores). True: every class above the
+        threshold makes a candidate, so one box may be reported for several classes.
+    has_objectness : bool
+        Column 4 is an objectness score (YOLOv5-style); a candidate then also
+        needs objectness > ``score_threshold``.
+    box_format : {"cxcywh", "xyxy", "xywh"}
+        Format of the first four columns.
+
+    Returns
+    -------
+    list of B ndarrays of shape (K, 6)
+        Rows ``[x1, y1, x2, y2, score, label]`` by decreasing score (ties: lower
+        prediction index, then lower class); float32 for float32 input, else float64.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape (not 3-D, or fewer than one class column), NaN/inf, negative
+        box width or height, thresholds out of range, negative limits.
+    TypeError
+        Non-numeric input or parameters.
+
+    Notes
+    -----
+    Follows ``non_max_suppression`` of ultralytics (YOLOv5/YOLOv8) with its
+    defaults (``multi_label=False``, ``max_nms`` = ``max_candidates``), with two
+    deliberate differences: per-class NMS is exact rather than the
+    coordinate-offset trick, and ties are broken deterministically. The whole
+    batch goes through one sort and one NMS kernel call with (image, class) as
+    the category, so there is no Python loop over images or classes.
+
+    Examples
+    --------
+    >>> pred = [[[5, 5, 10, 10, 0.1, 0.9], [6, 5, 10, 10, 0.8, 0.2]]]
+    >>> out = postprocess_detections(pred)
+    >>> out[0]
+    array([[ 0. ,  0. , 10. , 10. ,  0.9,  1. ],
+           [ 1. ,  0. , 11. , 10. ,  0.8,  0. ]])
+    """
+    p = as_float_array(predictions, "predictions", ndim=3)
+    st = check_real(score_threshold, "score_threshold")
+    t = check_threshold(iou_threshold, "iou_threshold")
+    cap = _check_max_detections(max_detections)
+    cand_cap = _check_max_detections(max_candidates, "max_candidates")
+    agnostic = _check_bool(class_agnostic, "class_agnostic")
+    multi = _check_bool(multi_label, "multi_label")
+    has_obj = _check_bool(has_objectness, "has_objectness")
+    fmt = check_choice(box_format, "box_format", _PRED_FORMATS)
+    n_img, n_pred, width = p.shape
+    first_class = 5 if has_obj else 4
+    n_cls = width - first_class
+    if n_cls < 1:
+        raise ValueError(
+            f"predictions must have shape (B, N, {first_class} + C) with C >= 1 "
+            f"(has_objectness={has_obj}), got {p.shape}"
+        )
+    dtype = p.dtype
+    empty = [np.empty((0, 6), dtype) for _ in range(n_img)]
+    if n_img == 0 or n_pred == 0:
+        return empty
+
+    if multi:
+        conf = p[:, :, first_class:]
+        if has_obj:
+            conf = conf * p[:, :, 4:5]
+        mask = conf > st
+        if has_obj:
+            mask &= p[:, :, 4:5] > st
+        img, pred, cls = np.nonzero(mask)  # row-major: image, prediction, class
+        scores = conf[img, pred, cls]
+    else:
+        best_conf = np.empty((n_img, n_pred), dtype)
+        best = np.empty((n_img, n_pred), np.int64)
+        _k.best_class(p, first_class, has_obj, best_conf, best)  # lowest class among ties
+        mask = best_conf > st
+        if has_obj:
+            mask &= p[:, :, 4] > st
+        img, pred = np.nonzero(mask)
+        cls = best[img, pred]
+        scores = best_conf[img, pred]
+    if len(img) == 0:
+        return empty
+    boxes = _to_xyxy(p[img, pred, :4], fmt)
+
+    # Order every candidate by (image, decreasing score, candidate index) and cap per image.
+    order = _descending(scores)
+    img = img.astype(np.uint16) if n_img <= 2**16 else img  # NumPy radix-sorts uint16
+    order = order[np.argsort(img[order], kind="stable")]
+    if cand_cap is not None:
+        rank = _rank_within(img[order])
+        order = order[rank < cand_cap]
+    img, boxes, scores, cls = img[order], boxes[order], scores[order], cls[order]
+    groups = img.astype(np.int64) if agnostic else img.astype(np.int64) * n_cls + cls
+    keep = _grouped_nms(boxes, scores, groups, t)
+    keep = keep[np.argsort(img[keep], kind="stable")]  # by image, then score
+    if cap is not None:
+        keep = keep[_rank_within(img[keep]) < cap]
+    out = np.empty((len(keep), 6), dtype)
+    out[:, :4] = boxes[keep]
+    out[:, 4] = scores[keep]
+    out[:, 5] = cls[keep]
+    counts = np.bincount(img[keep], minlength=n_img)
+    return list(np.split(out, np.cumsum(counts)[:-1]))
+
+
+# --------------------------------------------------------------------------- small checks
+
+
+def _rank_within(sorted_groups: NDArray[Any]) -> NDArray[np.int64]:
+    """Position of each element within its run of equal values (input grouped)."""
+    n = len(sorted_groups)
+    if n == 0:
+        return np.empty(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    run_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    return np.arange(n, dtype=np.int64) - run_start
+
+
+def _to_xyxy(b: NDArray[np.floating[Any]], fmt: str) -> NDArray[np.floating[Any]]:
+    """Convert candidate boxes to a contiguous xyxy array and reject negative sizes."""
+    if fmt == "xyxy":
+        out = np.ascontiguousarray(b)
+    elif fmt == "xywh":
+        out = np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
+    else:  # cxcywh, as ultralytics' xywh2xyxy: centre -/+ size / 2
+        half = b[:, 2:] / 2
+        out = np.concatenate([b[:, :2] - half, b[:, :2] + half], axis=1)
+    bad = (out[:, 2] < out[:, 0]) | (out[:, 3] < out[:, 1])
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"predictions hold a box with negative width or height ({fmt} {b[row].tolist()})"
+        )
+    return out
+
+
+def _check_max_detections(value: Any, name: str = "max_detections") -> int | None:
+    """``None`` or an int >= 0."""
+    if value is None:
+        return None
+    return check_int(value, name, minimum=0)
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    """Accept Python and NumPy booleans only."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)

@@ -1,0 +1,126 @@
+"""Hypothesis strategies for box tests: valid xyxy boxes with the awkward cases built in.
+
+Boxes come from a small pool drawn on a coarse grid (or as arbitrary floats), so
+that duplicates, shared edges, exactly touching boxes and zero-area boxes (zero
+width, zero height or both) are common. Scores come from a few values, so ties
+are common, and include negative scores and signed zeros.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+__all__ = [
+    "st_boxes",
+    "st_boxes_and_scores",
+    "st_dtype",
+    "st_iou_threshold",
+    "st_labels",
+    "st_scores",
+]
+
+_FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def st_dtype(*, ints: bool = True) -> st.SearchStrategy[Any]:
+    """A box/score dtype: float32, float64 and (if ``ints``) int32/int64."""
+    choices: tuple[Any, ...] = _FLOAT_DTYPES + ((np.int32, np.int64) if ints else ())
+    return st.sampled_from(choices)
+
+
+@st.composite
+def _box_row(draw: Any, grid: bool, max_coord: float) -> tuple[float, float, float, float]:
+    if grid:
+        coord = st.integers(0, int(max_coord)).map(float)
+        size = st.one_of(st.just(0.0), st.integers(1, max(1, int(max_coord) // 2)).map(float))
+    else:
+        coord = st.floats(0.0, max_coord, allow_nan=False, allow_infinity=False, width=32)
+        size = st.one_of(
+            st.just(0.0),
+            st.floats(0.0, max_coord / 2, allow_nan=False, allow_infinity=False, width=32),
+        )
+    x, y, w, h = draw(coord), draw(coord), draw(size), draw(size)
+    return x, y, x + w, y + h
+
+
+@st.composite
+def st_boxes(
+    draw: Any,
+    min_n: int = 0,
+    max_n: int = 20,
+    dtype: Any = np.float64,
+    *,
+    grid: bool | None = None,
+    max_coord: float = 20.0,
+) -> np.ndarray:
+    """An ``(n, 4)`` array of valid xyxy boxes (x1 <= x2, y1 <= y2), ``min_n <= n <= max_n``.
+
+    ``dtype`` may be a dtype or a strategy for one. Rows are drawn with replacement
+    from a pool of at most ``n`` distinct boxes, so duplicates occur; zero-area boxes
+    occur. ``grid`` (default: drawn) puts coordinates on the integers, which gives
+    exact ties in IoU; integer dtypes always use the grid.
+    """
+    if isinstance(dtype, st.SearchStrategy):
+        dtype = draw(dtype)
+    n = draw(st.integers(min_n, max_n))
+    if grid is None:
+        grid = draw(st.booleans())
+    if np.dtype(dtype).kind in "iu":
+        grid = True
+    if n == 0:
+        return np.empty((0, 4), dtype=dtype)
+    pool_size = draw(st.integers(1, n))
+    pool = draw(st.lists(_box_row(grid, max_coord), min_size=pool_size, max_size=pool_size))
+    picks = draw(st.lists(st.integers(0, pool_size - 1), min_size=n, max_size=n))
+    rows = np.array([pool[i] for i in picks], dtype=np.float64)
+    out = rows.astype(dtype)
+    # float32 rounding of x + w can never make x2 < x1 (rounding is monotone), but check.
+    assert (out[:, 2] >= out[:, 0]).all()
+    assert (out[:, 3] >= out[:, 1]).all()
+    return out
+
+
+@st.composite
+def st_scores(draw: Any, n: int, dtype: Any = np.float64, *, ties: bool | None = None) -> np.ndarray:
+    """An ``(n,)`` score array; with ``ties`` (default: drawn) values come from a small set."""
+    if isinstance(dtype, st.SearchStrategy):
+        dtype = draw(dtype)
+    if ties is None:
+        ties = draw(st.booleans())
+    if np.dtype(dtype).kind in "iu":
+        values = st.integers(-3, 5)
+    elif ties:
+        values = st.sampled_from([-0.5, -0.0, 0.0, 0.25, 0.5, 0.5, 0.75, 1.0])
+    else:
+        values = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False, width=32)
+    return np.array(draw(st.lists(values, min_size=n, max_size=n)), dtype=dtype).reshape(n)
+
+
+@st.composite
+def st_labels(draw: Any, n: int, n_classes: int = 3) -> np.ndarray:
+    """An ``(n,)`` int64 array of class ids in ``[0, n_classes)``."""
+    return np.array(
+        draw(st.lists(st.integers(0, n_classes - 1), min_size=n, max_size=n)), dtype=np.int64
+    ).reshape(n)
+
+
+@st.composite
+def st_boxes_and_scores(
+    draw: Any, min_n: int = 0, max_n: int = 20, dtype: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes and matching scores; both of ``dtype`` (drawn per example when None)."""
+    if dtype is None:
+        dtype = draw(st_dtype())
+    boxes = draw(st_boxes(min_n, max_n, dtype))
+    return boxes, draw(st_scores(len(boxes), dtype))
+
+
+def st_iou_threshold() -> st.SearchStrategy[float]:
+    """Thresholds in [0, 1] with the edges and common values over-represented."""
+    return st.one_of(
+        st.sampled_from([0.0, 1.0, 0.5, 0.25, 1 / 3, 0.7]),
+        st.floats(0.0, 1.0, allow_nan=False),
+    )

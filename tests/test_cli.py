@@ -1,0 +1,182 @@
+"""The ``fastdet`` command end to end, in subprocesses, on the bundled data."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+GT = DATA / "coco-val2014-fake100" / "instances_val2014_100.json"
+DT = DATA / "coco-val2014-fake100" / "instances_val2014_fakebbox100_results.json"
+STAT_NAMES = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "fastdet.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=600,
+    )
+
+
+def pycocotools_stats(gt: Path, dt: Path) -> np.ndarray:
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        g = COCO(str(gt))
+        e = COCOeval(g, g.loadRes(str(dt)), "bbox")
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    return e.stats
+
+
+def test_eval_json_equals_pycocotools():
+    proc = run("eval", str(GT), str(DT), "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)  # stdout holds the JSON and nothing else
+    assert list(out["stats"]) == STAT_NAMES
+    expected = pycocotools_stats(GT, DT)
+    got = np.array([out["stats"][k] for k in STAT_NAMES])
+    assert np.abs(got - expected).max() <= 1e-12, f"fastdet {got}\npycocotools {expected}"
+    assert len(out["per_class"]) == 80
+
+
+def test_eval_text_summary_is_pycocotools_text(tmp_path):
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "pr.png"
+    proc = run("eval", str(GT), str(DT), "--per-class", "--plot", str(plot))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    expected = pycocotools_stats(GT, DT)
+    assert (
+        lines[0]
+        == f" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = {expected[0]:0.3f}"
+    )
+    assert lines[11].startswith(" Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ]")
+    assert "category" in proc.stdout
+    assert "person" in proc.stdout
+    assert plot.stat().st_size > 1000
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_custom_parameters():
+    proc = run(
+        "eval", str(GT), str(DT), "--json", "--iou-thrs", "0.5,0.75", "--max-dets", "1,10,300", "--no-cats"
+    )
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout)["stats"]
+    assert "AR300" in stats
+    assert "AP50" in stats
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["eval", "missing.json", str(DT)], "does not exist"),
+        (["eval", str(DATA), str(DT)], "is a directory"),
+        (["eval", str(GT), str(DATA / "voc-padilla-7img" / "PROVENANCE.md")], "not valid JSON"),
+        (["eval", str(GT), str(GT)], "list of results"),
+        (["eval", str(GT), str(DT), "--max-dets", "ten"], "--max-dets"),
+        (["eval", str(GT)], "required"),
+        (["eval", str(GT), str(DT), "--frobnicate"], "unrecognized arguments"),
+        (["nosuchcommand"], "invalid choice"),
+        (["arch", "resnet9000"], "resnet9000"),
+        (["arch", "vgg16", "--input", "224x224"], "--input"),
+    ],
+)
+def test_user_errors_are_one_line_with_status_2(args, needle):
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert needle in proc.stderr
+
+
+def test_debug_shows_the_traceback():
+    proc = run("--debug", "eval", "missing.json", str(DT))
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr
+
+
+def test_help_shows_examples():
+    for args in (["--help"], ["eval", "--help"], ["nms", "--help"], ["arch", "--help"], ["demo", "--help"]):
+        proc = run(*args)
+        assert proc.returncode == 0
+        assert "examples:" in proc.stdout
+
+
+def test_nms_command_writes_atomically_and_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "kept.json"
+    proc = run("nms", str(DT), "-o", str(out), "--iou", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    kept = json.loads(out.read_text())
+    assert 0 < len(kept) <= len(json.loads(DT.read_text()))
+    assert set(kept[0]) >= {"image_id", "category_id", "bbox", "score"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+    again = run("nms", str(DT), "-o", str(out))
+    assert again.returncode == 2
+    assert "--force" in again.stderr
+    assert run("nms", str(DT), "-o", str(out), "--force", "--method", "soft-gaussian").returncode == 0
+    before = DT.read_bytes()
+    same = run("nms", str(DT), "-o", str(DT), "--force")
+    assert same.returncode == 2
+    assert "input" in same.stderr
+    assert DT.read_bytes() == before
+
+
+def test_nms_command_matches_library_per_image_and_class(tmp_path):
+    import fastdet
+
+    out = tmp_path / "kept.json"
+    assert run("nms", str(DT), "-o", str(out), "--iou", "0.6", "--max-dets", "1000").returncode == 0
+    dets = json.loads(DT.read_text())
+    kept = json.loads(out.read_text())
+    # one group checked independently: the image/category with the most detections
+    groups: dict[tuple[int, int], list[dict]] = {}
+    for d in dets:
+        groups.setdefault((d["image_id"], d["category_id"]), []).append(d)
+    key = max(groups, key=lambda k: len(groups[k]))
+    g = groups[key]
+    xywh = np.array([d["bbox"] for d in g], np.float64)
+    keep = fastdet.nms(fastdet.box_convert(xywh, "xywh", "xyxy"), [d["score"] for d in g], 0.6)
+    mine = [d for d in kept if (d["image_id"], d["category_id"]) == key]
+    assert sorted(d["score"] for d in mine) == sorted(g[i]["score"] for i in keep)
+
+
+def test_arch_command_prints_table_and_conv_example():
+    proc = run("arch", "resnet18")
+    assert proc.returncode == 0, proc.stderr
+    assert "11,689,512" in proc.stdout  # torchvision's published ResNet-18 parameter count
+    conv = run("arch", "--conv", "64,128,3", "--input", "64x224x224", "--padding", "1")
+    assert conv.returncode == 0, conv.stderr
+    assert "73,856" in conv.stdout
+    assert "7,398,752,256" in conv.stdout
+
+
+def test_demo_runs_offline_and_writes_its_files(tmp_path):
+    pytest.importorskip("matplotlib")
+    proc = run("demo", "--out", str(tmp_path / "demo"))
+    assert proc.returncode == 0, proc.stderr
+    for name in ("pr_curves.png", "nms_sweep.png", "results.json"):
+        assert (tmp_path / "demo" / name).exists(), name
+    report = json.loads((tmp_path / "demo" / "results.json").read_text())
+    assert report["nms"]["matches_mmcv_keep"] is True
+    assert "SIMULATED" in proc.stdout
+    expected = pycocotools_stats(GT, DT)
+    assert abs(report["coco"]["stats"]["AP"] - expected[0]) <= 1e-12

@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import make_coco_synthetic  # noqa: E402
+import make_coco_synthetic
 
 
 def _factory(module: str, coco: str, ev: str) -> Callable[[], tuple[Any, Any, str]]:
@@ -55,7 +55,7 @@ def _factory(module: str, coco: str, ev: str) -> Callable[[], tuple[Any, Any, st
 
             version = dist_version("pycocotools")
         coco_mod = importlib.import_module(coco) if coco != module else mod
-        return getattr(coco_mod, "COCO"), getattr(mod, ev), version
+        return coco_mod.COCO, getattr(mod, ev), version
 
     return load
 
@@ -82,14 +82,27 @@ def run_once(coco_cls: Any, eval_cls: Any, gt: Path, dt: Path) -> tuple[dict[str
         t2 = time.perf_counter()
         e.summarize()
         t3 = time.perf_counter()
-    return {"load": t1 - t0, "eval": t2 - t1, "summarize": t3 - t2, "e2e": t3 - t0}, np.asarray(e.stats, float)
+    return {"load": t1 - t0, "eval": t2 - t1, "summarize": t3 - t2, "e2e": t3 - t0}, np.asarray(
+        e.stats, float
+    )
 
 
 def child(name: str, gt: Path, dt: Path) -> None:
-    """Subprocess entry for --rss: one end-to-end run, then print peak RSS."""
+    """Subprocess entry for --rss: one end-to-end run, then print peak RSS (imports included)."""
     coco_cls, eval_cls, _ = IMPLEMENTATIONS[name]()
     run_once(coco_cls, eval_cls, gt, dt)
-    print(json.dumps({"maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(json.dumps({"maxrss_mib": peak_rss_mib()}))
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process (VmHWM; ru_maxrss can carry the parent's over exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -99,11 +112,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pycocotools-repeat", type=int, default=1)
     parser.add_argument("--skip", nargs="*", default=[], help="evaluators to leave out")
-    parser.add_argument("--rss", action="store_true", help="also measure peak RSS per evaluator (subprocesses)")
+    parser.add_argument(
+        "--rss", action="store_true", help="also measure peak RSS per evaluator (subprocesses)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    gt, dt = make_coco_synthetic.write(make_coco_synthetic.default_dir(args.seed, args.images), args.images, args.seed)
+    gt, dt = make_coco_synthetic.write(
+        make_coco_synthetic.default_dir(args.seed, args.images), args.images, args.seed
+    )
     if args.child:
         child(args.child, gt, dt)
         return
@@ -136,8 +153,14 @@ def main() -> None:
             one, stats = run_once(coco_cls, eval_cls, gt, dt)
             for key, value in one.items():
                 times.setdefault(key, []).append(value)
-        rows[name] = {"version": version, **{k: statistics.median(v) for k, v in times.items()}, "stats": stats}
-        print(f"  {name} {version}: " + ", ".join(f"{k} {statistics.median(v):.3f} s" for k, v in times.items()))
+        rows[name] = {
+            "version": version,
+            **{k: statistics.median(v) for k, v in times.items()},
+            "stats": stats,
+        }
+        print(
+            f"  {name} {version}: " + ", ".join(f"{k} {statistics.median(v):.3f} s" for k, v in times.items())
+        )
 
     ref_name = "pycocotools" if "pycocotools" in rows else "fastdet"
     ref_stats = rows[ref_name]["stats"]
@@ -147,20 +170,34 @@ def main() -> None:
     print(f"{'evaluator':<28}{'load s':>9}{'eval s':>9}{'e2e s':>9}{'eval x pyc':>12}{'e2e x pyc':>11}"
           f"{'eval/fastdet':>14}{'e2e/fastdet':>13}  stats == {ref_name}")  # fmt: skip
     for name, row in rows.items():
-        diff = float(np.max(np.abs(row["stats"] - ref_stats))) if row["stats"].shape == ref_stats.shape else np.inf
+        diff = (
+            float(np.max(np.abs(row["stats"] - ref_stats)))
+            if row["stats"].shape == ref_stats.shape
+            else np.inf
+        )
         row["stats_max_abs_diff"] = diff
         sp_eval = f"{base['eval'] / row['eval']:.0f}x" if base else "-"
         sp_e2e = f"{base['e2e'] / row['e2e']:.1f}x" if base else "-"
         same = "equal" if diff == 0 else ("within 1e-12" if diff <= 1e-12 else f"DIFFERENT ({diff:.2e})")
         print(
             f"{name + ' ' + row['version']:<28}{row['load']:>9.3f}{row['eval']:>9.3f}{row['e2e']:>9.3f}"
-            f"{sp_eval:>12}{sp_e2e:>11}{row['eval'] / fast['eval']:>14.2f}{row['e2e'] / fast['e2e']:>13.2f}  {same}"
+            f"{sp_eval:>12}{sp_e2e:>11}{row['eval'] / fast['eval']:>14.2f}"
+            f"{row['e2e'] / fast['e2e']:>13.2f}  {same}"
         )
     if args.rss:
         print("\npeak RSS, one end-to-end run in a fresh process:")
         for name in rows:
             out = subprocess.run(
-                [sys.executable, __file__, "--images", str(args.images), "--seed", str(args.seed), "--child", name],
+                [
+                    sys.executable,
+                    __file__,
+                    "--images",
+                    str(args.images),
+                    "--seed",
+                    str(args.seed),
+                    "--child",
+                    name,
+                ],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -170,7 +207,9 @@ def main() -> None:
     if args.json:
         for row in rows.values():
             row["stats"] = row["stats"].tolist()
-        args.json.write_text(json.dumps({"images": args.images, "gt": n_gt, "dt": n_dt, "results": rows}, indent=2))
+        args.json.write_text(
+            json.dumps({"images": args.images, "gt": n_gt, "dt": n_dt, "results": rows}, indent=2)
+        )
 
 
 if __name__ == "__main__":

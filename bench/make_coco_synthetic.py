@@ -1,8 +1,9 @@
 """Write a synthetic COCO-val2017-scale ground-truth / results pair (seeded, reproducible).
 
-Scale, by default: 5000 images, 80 categories with COCO's ids (1..90 with gaps),
-about 36k ground-truth boxes with COCO's small / medium / large mix (about
-41 % / 34 % / 25 % by the ``area`` field) and about 1 % crowd regions, and about
+Scale, by default: 5000 images, 80 categories with COCO's ids (1..90 with gaps)
+and a COCO-like category mix (person 30 %, a long tail), about 36k ground-truth
+boxes with COCO's small / medium / large mix (about 41 % / 34 % / 25 % by the
+``area`` field) and about 1 % crowd regions, and about
 250k detections: jittered copies of the ground truth (true positives at varied
 IoU), duplicates, wrong-category copies and background boxes, at most 100 per
 image, scores rounded to 3 decimals so that ties occur, as they do in real
@@ -39,10 +40,11 @@ def make(n_images: int = 5000, seed: int = 0) -> tuple[dict, list]:
     """Return ``(gt_dataset, results)`` as plain Python objects."""
     rng = np.random.default_rng(seed)
     cats = [{"id": c, "name": f"class_{c}", "supercategory": "thing"} for c in COCO_CAT_IDS]
-    # category frequencies: a long tail, with one dominant class (like "person")
-    freq = rng.pareto(1.2, len(COCO_CAT_IDS)) + 0.05
-    freq[0] = freq.max() * 8
-    freq /= freq.sum()
+    # category frequencies like COCO val2017: "person" about 30 %, the rest a long tail (<= ~6 % each)
+    freq = np.exp(rng.normal(0.0, 1.0, len(COCO_CAT_IDS)))
+    freq[0] = 0.0
+    freq *= 0.70 / freq.sum()
+    freq[0] = 0.30
     images, anns, results = [], [], []
     ann_id = 1
     for img_id in range(1, n_images + 1):

@@ -25,7 +25,10 @@ __all__ = [
     "as_float_array",
     "as_labels",
     "as_scores",
+    "box_magnitude",
+    "box_magnitude_limit",
     "check_bool",
+    "check_box_magnitude",
     "check_choice",
     "check_dense_size",
     "check_int",
@@ -53,6 +56,8 @@ def to_numeric_array(x: ArrayLike, name: str) -> NDArray[Any]:
         if kind == "O" and arr.size == 0:
             return np.asarray(arr, dtype=np.float64)
         raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if not arr.dtype.isnative:  # big-endian data: Numba kernels cannot even be compiled for it
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
 
 
@@ -81,7 +86,7 @@ def as_float_array(
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if dtype is None:
         dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    out = np.asarray(arr, dtype=dtype, order="C")  # not ascontiguousarray: it turns 0-d into (1,)
     if finite and out.size and not np.isfinite(out).all():
         bad = np.argwhere(~np.isfinite(out))[0]
         where = tuple(int(i) for i in bad)
@@ -95,11 +100,14 @@ def as_boxes(
     *,
     dtype: type[np.floating[Any]] | None = None,
     allow_degenerate: bool = False,
+    check_magnitude: bool = False,
 ) -> NDArray[np.floating[Any]]:
     """Return ``x`` as a C-contiguous ``(N, 4)`` float array of finite xyxy boxes.
 
     Unless ``allow_degenerate``, a box with ``x2 < x1`` or ``y2 < y1`` raises
     ``ValueError`` naming the first offending row. Zero-area boxes are valid.
+    With ``check_magnitude``, coordinates too large for areas to be computed in
+    the result dtype raise ``ValueError`` (see :func:`check_box_magnitude`).
     """
     arr = to_numeric_array(x, name)
     if arr.ndim == 1 and arr.size == 0:
@@ -107,6 +115,8 @@ def as_boxes(
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise ValueError(f"{name} must have shape (N, 4), got {arr.shape}")
     boxes = as_float_array(arr, name, dtype=dtype)
+    if check_magnitude:
+        check_box_magnitude(boxes, name)
     if not allow_degenerate and len(boxes):
         bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
         if bad.any():
@@ -116,6 +126,34 @@ def as_boxes(
                 f"{boxes[row].tolist()} ({int(bad.sum())} degenerate boxes in all)"
             )
     return boxes
+
+
+def box_magnitude_limit(dtype: Any) -> float:
+    """Largest ``|coordinate|`` whose box areas, unions and squared diagonals stay finite in ``dtype``.
+
+    A side is at most ``2 * limit``, so an area or a squared diagonal is at most
+    ``8 * limit**2 = finfo(dtype).max``: about 6.5e18 for float32, 4.7e153 for float64.
+    """
+    return math.sqrt(float(np.finfo(dtype).max) / 8)
+
+
+def box_magnitude(boxes: NDArray[np.floating[Any]]) -> float:
+    """Largest ``|coordinate|`` of a finite box array (0.0 when empty)."""
+    if not boxes.size:
+        return 0.0
+    return max(abs(float(boxes.min())), abs(float(boxes.max())))
+
+
+def check_box_magnitude(boxes: NDArray[np.floating[Any]], name: str) -> None:
+    """Raise ``ValueError`` if areas of ``boxes`` would overflow their dtype (inf / inf = NaN IoU)."""
+    limit = box_magnitude_limit(boxes.dtype)
+    big = box_magnitude(boxes)
+    if big > limit:
+        hint = "pass float64 boxes or rescale them" if boxes.dtype == np.float32 else "rescale them"
+        raise ValueError(
+            f"{name} has a coordinate of magnitude {big:.3g}, too large for box areas in "
+            f"{boxes.dtype} (limit {limit:.3g}): {hint}"
+        )
 
 
 def as_scores(
@@ -152,7 +190,8 @@ def as_labels(x: ArrayLike, n: int, name: str = "labels", *, other: str = "boxes
         if (arr != np.round(arr)).any():
             row = int(np.flatnonzero(arr != np.round(arr))[0])
             raise ValueError(f"{name} must hold integers; entry {row} is {arr[row]!r}")
-        if np.abs(arr).max(initial=0) > 2**53:
+        # float64 comparison: 2**53 does not fit in float16 (a spurious overflow warning)
+        if float(np.abs(arr).max(initial=0)) > 2**53:
             raise ValueError(f"{name} holds values too large to be exact integers")
     elif arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{name} holds values that do not fit in int64")
@@ -203,11 +242,26 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
 
 
 def check_dense_size(shape: tuple[int, ...], what: str, itemsize: int = 8) -> None:
-    """Raise ``ValueError`` if a dense array of ``shape`` would be unreasonably large."""
-    n = math.prod(shape)
+    """Raise ``ValueError`` if a dense array of ``shape`` would be unreasonably large.
+
+    Call it before allocating: the message states the size the array would need,
+    instead of the process being killed by the operating system. The limit is
+    ``MAX_DENSE_ELEMENTS`` of this module (from ``fastdet._config``).
+    """
+    n = math.prod(int(s) for s in shape)
     if n > MAX_DENSE_ELEMENTS:
-        gib = n * itemsize / 2**30
         raise ValueError(
-            f"{what} of shape {shape} would need {gib:.1f} GiB; "
-            "split the input into blocks (this limit is fastdet._config.MAX_DENSE_ELEMENTS)"
+            f"{what} of shape {tuple(int(s) for s in shape)} would need {_human_bytes(n * itemsize)} "
+            f"({n:,} elements, more than the limit of {MAX_DENSE_ELEMENTS:,}); split the input into "
+            "blocks (the limit is fastdet._config.MAX_DENSE_ELEMENTS)"
         )
+
+
+def _human_bytes(n: int) -> str:
+    """``n`` bytes as B, KiB, MiB, GiB, TiB or PiB."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"

@@ -98,6 +98,8 @@ def _pair(value: Any, name: str, minimum: int) -> Pair:
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
         v = check_int(value, name, minimum=minimum)
         return (v, v)
+    if isinstance(value, np.ndarray) and value.ndim != 1:
+        raise TypeError(f"{name} must be an int or a pair of ints, got an array of shape {value.shape}")
     if isinstance(value, (tuple, list, np.ndarray)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
@@ -710,6 +712,8 @@ def conv2d_report(
     macs = conv2d_macs(c_in, c_out, k, out, groups)
     counted = None
     if do_count:
+        check_dense_size((1, c_in, size[0], size[1]), "input image for count=True", 4)
+        check_dense_size((c_out, c_in // groups, k[0], k[1]), "weight for count=True", 4)
         x = np.zeros((1, c_in, size[0], size[1]), np.float32)
         w = np.zeros((c_out, c_in // groups, k[0], k[1]), np.float32)
         _, counted = conv2d(x, w, None, s, p, d, groups)

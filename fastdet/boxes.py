@@ -15,6 +15,9 @@ from numpy.typing import ArrayLike, NDArray
 from fastdet._kernels import iou as _k
 from fastdet._validate import (
     as_boxes,
+    box_magnitude,
+    box_magnitude_limit,
+    check_box_magnitude,
     check_choice,
     check_dense_size,
     check_real,
@@ -75,22 +78,29 @@ def box_convert(boxes: ArrayLike, in_fmt: BoxFormat, out_fmt: BoxFormat) -> NDAr
     check_choice(in_fmt, "in_fmt", BOX_FORMATS)
     check_choice(out_fmt, "out_fmt", BOX_FORMATS)
     b = as_boxes(boxes, allow_degenerate=True)
-    if in_fmt == "xywh":
-        x1, y1 = b[:, 0], b[:, 1]
-        x2, y2 = x1 + b[:, 2], y1 + b[:, 3]
-    elif in_fmt == "cxcywh":
-        half_w, half_h = 0.5 * b[:, 2], 0.5 * b[:, 3]
-        x1, y1 = b[:, 0] - half_w, b[:, 1] - half_h
-        x2, y2 = b[:, 0] + half_w, b[:, 1] + half_h
-    else:
-        x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-    if out_fmt == "xywh":
-        cols = (x1, y1, x2 - x1, y2 - y1)
-    elif out_fmt == "cxcywh":
-        cols = ((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1)
-    else:
-        cols = (x1, y1, x2, y2)
-    return np.stack(cols, axis=1).astype(b.dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        if in_fmt == "xywh":
+            x1, y1 = b[:, 0], b[:, 1]
+            x2, y2 = x1 + b[:, 2], y1 + b[:, 3]
+        elif in_fmt == "cxcywh":
+            half_w, half_h = 0.5 * b[:, 2], 0.5 * b[:, 3]
+            x1, y1 = b[:, 0] - half_w, b[:, 1] - half_h
+            x2, y2 = b[:, 0] + half_w, b[:, 1] + half_h
+        else:
+            x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+        if out_fmt == "xywh":
+            cols = (x1, y1, x2 - x1, y2 - y1)
+        elif out_fmt == "cxcywh":
+            cols = ((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1)
+        else:
+            cols = (x1, y1, x2, y2)
+        out = np.stack(cols, axis=1).astype(b.dtype, copy=False)
+    if out.size and not np.isfinite(out).all():
+        raise ValueError(
+            f"boxes has coordinates too large to convert from {in_fmt} to {out_fmt} in {b.dtype} "
+            f"(largest magnitude {box_magnitude(b):.3g}; a sum overflows): rescale them"
+        )
+    return out
 
 
 def box_area(boxes: ArrayLike) -> NDArray[np.floating[Any]]:
@@ -118,19 +128,32 @@ def box_area(boxes: ArrayLike) -> NDArray[np.floating[Any]]:
     >>> box_area([[0, 0, 2, 3], [1, 1, 1, 5]])
     array([6., 0.])
     """
-    b = as_boxes(boxes)
+    b = as_boxes(boxes, check_magnitude=True)  # a float32 area past ~3.4e38 would be inf
     return (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
 
 
-def _box_pair(boxes1: ArrayLike, boxes2: ArrayLike) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Validate two box sets; convert both to float32 only if both are float32."""
+def _box_pair(
+    boxes1: ArrayLike, boxes2: ArrayLike
+) -> tuple[NDArray[Any], NDArray[Any], type[np.floating[Any]]]:
+    """Validate two box sets; return them in the working dtype, and the result dtype.
+
+    Both are float32 only if both come as float32 and their areas fit in float32;
+    float32 boxes with coordinates beyond ``box_magnitude_limit(float32)`` (about
+    6.5e18, where an area overflows to inf and IoU would be inf / inf = NaN) are
+    computed in float64, and the result is still float32.
+    """
     a = to_numeric_array(boxes1, "boxes1")
     b = to_numeric_array(boxes2, "boxes2")
     dtype = common_float_dtype(a, b)
     a = as_boxes(a, "boxes1", dtype=dtype)
     b = as_boxes(b, "boxes2", dtype=dtype)
     check_dense_size((len(a), len(b)), "the IoU matrix", np.dtype(dtype).itemsize)
-    return a, b
+    limit = box_magnitude_limit(dtype)
+    if box_magnitude(a) > limit or box_magnitude(b) > limit:
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    check_box_magnitude(a, "boxes1")
+    check_box_magnitude(b, "boxes2")
+    return a, b, dtype
 
 
 def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating[Any]]:
@@ -166,15 +189,15 @@ def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating[Any]]:
     >>> box_iou([[0, 0, 2, 2]], [[1, 1, 3, 3], [0, 0, 2, 2]])
     array([[0.14285714, 1.        ]])
     """
-    a, b = _box_pair(boxes1, boxes2)
+    a, b, dtype = _box_pair(boxes1, boxes2)
     out = np.empty((len(a), len(b)), dtype=a.dtype)
     if out.size:
         _k.iou_matrix(a, b, out)
-    return out
+    return out.astype(dtype, copy=False)
 
 
 def _iou_variant(boxes1: ArrayLike, boxes2: ArrayLike, variant: int, eps: float) -> NDArray[Any]:
-    a, b = _box_pair(boxes1, boxes2)
+    a, b, dtype = _box_pair(boxes1, boxes2)
     eps = check_real(eps, "eps")
     if eps < 0:
         raise ValueError(f"eps must be >= 0, got {eps}")
@@ -183,7 +206,7 @@ def _iou_variant(boxes1: ArrayLike, boxes2: ArrayLike, variant: int, eps: float)
         a64 = np.ascontiguousarray(a, dtype=np.float64)
         b64 = np.ascontiguousarray(b, dtype=np.float64)
         _k.iou_variant_matrix(a64, b64, variant, eps, out)
-    return out.astype(a.dtype, copy=False)
+    return out.astype(dtype, copy=False)
 
 
 def generalized_box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating[Any]]:
@@ -328,7 +351,7 @@ def clip_boxes_to_image(boxes: ArrayLike, size: tuple[int, int]) -> NDArray[np.f
     >>> clip_boxes_to_image([[-5, 2, 50, 8]], (10, 20))
     array([[ 0.,  2., 20.,  8.]])
     """
-    b = as_boxes(boxes)
+    b = as_boxes(boxes)  # no areas: any finite coordinate is fine
     if not isinstance(size, (tuple, list, np.ndarray)) or len(size) != 2:
         raise ValueError(f"size must be (height, width), got {size!r}")
     height, width = (check_real(v, "size") for v in size)
@@ -367,7 +390,7 @@ def remove_small_boxes(boxes: ArrayLike, min_size: float) -> NDArray[np.int64]:
     >>> remove_small_boxes([[0, 0, 1, 5], [0, 0, 4, 4]], 2)
     array([1])
     """
-    b = as_boxes(boxes)
+    b = as_boxes(boxes)  # widths only: any finite coordinate is fine
     min_size = check_real(min_size, "min_size")
     keep = ((b[:, 2] - b[:, 0]) >= min_size) & ((b[:, 3] - b[:, 1]) >= min_size)
     return np.flatnonzero(keep).astype(np.int64)

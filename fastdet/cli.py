@@ -147,19 +147,13 @@ STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100",
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """``fastdet eval GT.json DT.json``."""
-    from fastdet._io import read_json
     from fastdet.coco import COCO, COCOeval, evaluate_coco
 
     show = not args.json or sys.stderr.isatty()
     with progress("loading ground truth", enabled=show):
-        gt = COCO(read_json(args.gt, "ground-truth file"), verbose=False)
+        gt = COCO(args.gt, verbose=False)
     with progress("loading detections", enabled=show):
-        dt_data = read_json(args.dt, "detections file")
-        if isinstance(dt_data, dict) and "annotations" in dt_data:
-            dt_data = dt_data["annotations"]  # a results file wrapped in a dataset dict
-        if not isinstance(dt_data, list):
-            raise UsageError(f"detections file {args.dt!r} must hold a JSON list of results")
-        dt = gt.loadRes(dt_data)
+        dt = gt.loadRes(args.dt)
     options: dict[str, Any] = {"use_cats": not args.no_cats}
     if args.iou_thrs:
         options["iou_thresholds"] = _floats(args.iou_thrs, "--iou-thrs")

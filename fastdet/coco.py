@@ -30,6 +30,16 @@ pycocotools behaviours reproduced on purpose (each is tested against it):
 8. Ground-truth annotation id 0 (or a result id <= 0) changes matching exactly
    as it does in pycocotools, which stores ids in its match arrays and tests
    them for zero.
+
+Loading: a JSON file is first read by a Numba scanner that pulls the numeric
+fields evaluation needs (ids, ``bbox``, ``area``, ``iscrowd``, ``score``)
+straight into arrays, converting numbers exactly (Clinger's fast path, else
+Python's ``float``); ``dataset`` and the look-up tables are parsed from the
+kept file text only if they are accessed. Whenever a file holds anything the
+scanner does not handle (escaped keys, non-numeric or missing fields, ids
+beyond 2**53), it is parsed in full with orjson (or ``json`` when orjson is not
+installed), and malformed entries raise ``ValueError`` naming the file, the
+entry and the field.
 """
 
 from __future__ import annotations
@@ -37,8 +47,6 @@ from __future__ import annotations
 import copy
 import datetime
 import io
-import itertools
-import json
 import os
 import time
 from collections import defaultdict
@@ -51,43 +59,15 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fastdet._io import loads as _loads
+from fastdet._io import read_bytes as _read_bytes
 from fastdet._kernels import coco as _k
-
-try:  # orjson parses COCO files about 1.5x faster than json here; it is optional
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
 
 __all__ = ["COCO", "COCOeval", "CocoEvalResult", "Params", "evaluate_coco"]
 
 PathLike = str | os.PathLike[str]
 
-_STAT_LABELS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
-
-
 # --------------------------------------------------------------------------- JSON
-
-
-def _read_bytes(path: PathLike) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise ValueError(f"{os.fspath(path)}: cannot read file: {exc}") from None
-
-
-def _loads(raw: bytes, where: str) -> Any:
-    """Parse JSON text with orjson when installed, else the standard library."""
-    try:
-        if _orjson is not None:
-            return _orjson.loads(raw)
-        return json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"{where}: not valid JSON: {exc}") from None
-
-
-def _read_json(path: PathLike) -> Any:
-    return _loads(_read_bytes(path), os.fspath(path))
 
 
 _POW10 = np.array([float(10**k) for k in range(23)])
@@ -116,8 +96,10 @@ def _scan_array(
     vals = np.empty((capacity, n_slots), np.float64)
     seen = np.zeros(capacity, np.int64)
     slow = np.empty((capacity * n_slots, 3), np.int64)  # untouched pages cost no memory
-    count, n_slow, end = _k.scan_object_array(buf, start, keys, key_len, slots, widths, _POW10, vals, seen, slow)
-    if count < 0 or (whole and _k._skip_ws(buf, end) != len(buf)):
+    count, n_slow, end = _k.scan_object_array(
+        buf, start, keys, key_len, slots, widths, _POW10, vals, seen, slow
+    )
+    if count < 0 or (whole and _k.skip_whitespace(buf, end) != len(buf)):
         return None
     if n_slow:  # numbers beyond the exact fast path: Python's correctly rounded float()
         flat = vals.reshape(-1)
@@ -153,7 +135,7 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
     keys, key_len = _TOP_KEYS
     if not _k.scan_top_object(buf, keys, key_len, where):
         return None
-    capacity = int(np.count_nonzero(buf == 123))  # objects cannot outnumber '{'
+    capacity = raw.count(b"{")  # objects cannot outnumber '{'
     ids: list[list[Any]] = []
     for pos in where[1:]:
         if pos < 0:
@@ -195,7 +177,7 @@ def _gt_columns_from_values(vals: NDArray[np.float64]) -> _Columns | None:
 def _scan_results(raw: bytes) -> tuple[_Columns, NDArray[np.float64]] | None:
     """(columns without ids/area, score) of a plain results file, or None."""
     buf = np.frombuffer(raw, np.uint8)
-    capacity = int(np.count_nonzero(buf == 123))
+    capacity = raw.count(b"{")
     got = _scan_array(buf, 0, _DT_SPEC, capacity, whole=True)
     if got is None:
         return None
@@ -479,7 +461,7 @@ class COCO:
         self._cols = {}
         self._index = {}
 
-    def createIndex(self) -> None:  # noqa: N802 - pycocotools' name
+    def createIndex(self) -> None:
         """Reset the look-up tables; they are rebuilt lazily from ``dataset``."""
         self._say("creating index...")
         self._index = {}
@@ -527,10 +509,10 @@ class COCO:
     anns = property(lambda self: self._lookup("anns"), lambda self, v: self._index.__setitem__("anns", v))
     imgs = property(lambda self: self._lookup("imgs"), lambda self, v: self._index.__setitem__("imgs", v))
     cats = property(lambda self: self._lookup("cats"), lambda self, v: self._index.__setitem__("cats", v))
-    imgToAnns = property(  # noqa: N815
+    imgToAnns = property(
         lambda self: self._lookup("imgToAnns"), lambda self, v: self._index.__setitem__("imgToAnns", v)
     )
-    catToImgs = property(  # noqa: N815
+    catToImgs = property(
         lambda self: self._lookup("catToImgs"), lambda self, v: self._index.__setitem__("catToImgs", v)
     )
 
@@ -549,11 +531,11 @@ class COCO:
         for key, value in self.dataset["info"].items():
             print(f"{key}: {value}")
 
-    def getAnnIds(  # noqa: N802
+    def getAnnIds(
         self,
-        imgIds: Any = (),  # noqa: N803
-        catIds: Any = (),  # noqa: N803
-        areaRng: Sequence[float] = (),  # noqa: N803
+        imgIds: Any = (),
+        catIds: Any = (),
+        areaRng: Sequence[float] = (),
         iscrowd: bool | None = None,
     ) -> list[Any]:
         """Ids of annotations on ``imgIds`` with ``catIds`` and ``areaRng[0] < area < areaRng[1]``."""
@@ -575,7 +557,7 @@ class COCO:
             return [a["id"] for a in anns if a["iscrowd"] == iscrowd]
         return [a["id"] for a in anns]
 
-    def getCatIds(self, catNms: Any = (), supNms: Any = (), catIds: Any = ()) -> list[Any]:  # noqa: N802, N803
+    def getCatIds(self, catNms: Any = (), supNms: Any = (), catIds: Any = ()) -> list[Any]:
         """Ids of categories with the given names, supercategories and ids (empty: no filter)."""
         nms = catNms if _is_array_like(catNms) else [catNms]
         sups = supNms if _is_array_like(supNms) else [supNms]
@@ -591,7 +573,7 @@ class COCO:
             cats = [c for c in cats if c["id"] in ids]
         return [c["id"] for c in cats]
 
-    def getImgIds(self, imgIds: Any = (), catIds: Any = ()) -> list[Any]:  # noqa: N802, N803
+    def getImgIds(self, imgIds: Any = (), catIds: Any = ()) -> list[Any]:
         """Ids of images among ``imgIds`` that contain every category in ``catIds``."""
         img_ids = imgIds if _is_array_like(imgIds) else [imgIds]
         cat_ids = catIds if _is_array_like(catIds) else [catIds]
@@ -614,29 +596,29 @@ class COCO:
             return [table[ids]]
         return []
 
-    def loadAnns(self, ids: Any = ()) -> list[dict[str, Any]]:  # noqa: N802
+    def loadAnns(self, ids: Any = ()) -> list[dict[str, Any]]:
         """Annotations with the given id(s)."""
         return self._load(self.anns, ids)
 
-    def loadCats(self, ids: Any = ()) -> list[dict[str, Any]]:  # noqa: N802
+    def loadCats(self, ids: Any = ()) -> list[dict[str, Any]]:
         """Categories with the given id(s)."""
         return self._load(self.cats, ids)
 
-    def loadImgs(self, ids: Any = ()) -> list[dict[str, Any]]:  # noqa: N802
+    def loadImgs(self, ids: Any = ()) -> list[dict[str, Any]]:
         """Images with the given id(s)."""
         return self._load(self.imgs, ids)
 
-    def showAnns(self, anns: Any, draw_bbox: bool = False) -> None:  # noqa: N802
+    def showAnns(self, anns: Any, draw_bbox: bool = False) -> None:
         """Not provided: use pycocotools for drawing."""
         raise NotImplementedError("COCO.showAnns is not provided by fastdet; use pycocotools to draw")
 
-    def annToRLE(self, ann: Any) -> Any:  # noqa: N802
+    def annToRLE(self, ann: Any) -> Any:
         """Not provided yet (segmentation evaluation is a later issue)."""
         raise NotImplementedError("segmentation masks are not supported yet (bbox evaluation only)")
 
-    annToMask = annToRLE  # noqa: N815
+    annToMask = annToRLE
 
-    def loadNumpyAnnotations(self, data: ArrayLike) -> list[dict[str, Any]]:  # noqa: N802
+    def loadNumpyAnnotations(self, data: ArrayLike) -> list[dict[str, Any]]:
         """Convert an ``(N, 7)`` array ``[image_id, x, y, w, h, score, category_id]`` to result dicts."""
         arr = _results_array(data, "data")
         return [
@@ -644,7 +626,7 @@ class COCO:
             for r in arr
         ]
 
-    def loadRes(self, resFile: PathLike | list[dict[str, Any]] | np.ndarray) -> COCO:  # noqa: N802, N803
+    def loadRes(self, resFile: PathLike | list[dict[str, Any]] | np.ndarray) -> COCO:
         """Load detection results: a json file, a list of dicts, or an ``(N, 7)`` array.
 
         Parameters
@@ -731,7 +713,13 @@ class COCO:
         return self._result_object(cols, anns, array_rows, None, where, tic)
 
     def _result_object(
-        self, cols: _Columns, anns: list[Any] | None, rows: np.ndarray | None, raw: bytes | None, where: str, tic: float
+        self,
+        cols: _Columns,
+        anns: list[Any] | None,
+        rows: np.ndarray | None,
+        raw: bytes | None,
+        where: str,
+        tic: float,
     ) -> COCO:
         res = COCO(verbose=self._verbose)
         res._source = where
@@ -747,7 +735,9 @@ def _results_array(data: ArrayLike, name: str) -> NDArray[np.float64]:
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[1] != 7:
-        raise ValueError(f"{name} must have shape (N, 7) [image_id, x, y, w, h, score, category_id], got {arr.shape}")
+        raise ValueError(
+            f"{name} must have shape (N, 7) [image_id, x, y, w, h, score, category_id], got {arr.shape}"
+        )
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
@@ -763,14 +753,13 @@ def _check_images(image_id: NDArray[np.int64], known: list[Any], where: str) -> 
         known_int = np.unique(np.asarray(known, dtype=np.int64))
     except (TypeError, ValueError, OverflowError):
         known_int = np.unique([k for k in known if isinstance(k, (int, np.integer))]).astype(np.int64)
-    pos = np.searchsorted(known_int, image_id)
-    found = pos < len(known_int)
-    found[found] = known_int[pos[found]] == image_id[found]
+    found = _positions(known_int, image_id)[1]
     if not found.all():
         idx = int(np.flatnonzero(~found)[0])
         raise ValueError(
             f"{where}: entry {idx} is on image_id {int(image_id[idx])}, which is not in the ground truth "
-            f"({int((~found).sum())} results in all; pycocotools: 'Results do not correspond to current coco set')"
+            f"({int((~found).sum())} results in all; pycocotools: "
+            "'Results do not correspond to current coco set')"
         )
 
 
@@ -799,7 +788,12 @@ class _ResultColumns:
         else:
             assert self.rows is not None
             source = [
-                {"image_id": int(r[0]), "bbox": [r[1], r[2], r[3], r[4]], "score": r[5], "category_id": int(r[6])}
+                {
+                    "image_id": int(r[0]),
+                    "bbox": [r[1], r[2], r[3], r[4]],
+                    "score": r[5],
+                    "category_id": int(r[6]),
+                }
                 for r in self.rows
             ]
         for i, ann in enumerate(source):
@@ -815,6 +809,12 @@ class _ResultColumns:
 
 
 # ------------------------------------------------------------------- Params
+
+
+# fmt: off
+_KPT_OKS_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87,
+                            .89, .89]) / 10.0
+# fmt: on
 
 
 class Params:
@@ -841,7 +841,7 @@ class Params:
         but ``COCOeval`` refuses them for now).
     """
 
-    def __init__(self, iouType: str = "bbox"):  # noqa: N803
+    def __init__(self, iouType: str = "bbox"):
         if iouType not in ("segm", "bbox", "keypoints"):
             raise ValueError(f"iouType must be one of 'bbox', 'segm', 'keypoints'; got {iouType!r}")
         self.imgIds: list[Any] = []
@@ -852,10 +852,7 @@ class Params:
             self.maxDets = [20]
             self.areaRng = [[0**2, 1e5**2], [32**2, 96**2], [96**2, 1e5**2]]
             self.areaRngLbl = ["all", "medium", "large"]
-            self.kpt_oks_sigmas = (
-                np.array([0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89])
-                / 10.0
-            )
+            self.kpt_oks_sigmas = _KPT_OKS_SIGMAS.copy()
         else:
             self.maxDets = [1, 10, 100]
             self.areaRng = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
@@ -873,7 +870,9 @@ def _check_iou_type(iou_type: Any) -> None:
             f"iouType {iou_type!r} is not implemented yet: fastdet evaluates 'bbox' only "
             "(use pycocotools for segm / keypoints)"
         )
-    raise ValueError(f"iouType must be 'bbox' (or 'segm' / 'keypoints', not yet implemented); got {iou_type!r}")
+    raise ValueError(
+        f"iouType must be 'bbox' (or 'segm' / 'keypoints', not yet implemented); got {iou_type!r}"
+    )
 
 
 # ------------------------------------------------------------- evaluation core
@@ -905,6 +904,7 @@ class _Evaluation:
     dt_score: NDArray[np.float64]
     dt_id_positive: NDArray[np.bool_]
     status: NDArray[np.int8]  # (Nd, A, T)
+    kind: NDArray[np.int8]  # (Nd, A)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def match_rows(self) -> NDArray[np.int64]:
@@ -912,15 +912,15 @@ class _Evaluation:
         if "match" not in self.extra:
             status = np.empty_like(self.status)
             match = np.empty(self.status.shape, np.int64)
-            self._run_match(status, match)
+            self._run_match(status, np.empty_like(self.kind), match)
             self.extra["match"] = match
         return self.extra["match"]
 
-    def _run_match(self, status: np.ndarray, match: np.ndarray) -> None:
+    def _run_match(self, status: np.ndarray, kind: np.ndarray, match: np.ndarray) -> None:
         _k.match_cells(
             self.gt_off, self.gt_box, self.gt_area, self.gt_crowd, self.gt_ignore, self.gt_id_nonzero,
             self.dt_off, self.dt_box, self.dt_area, self.dt_id_positive,
-            self.iou_thrs, self.area_rng, status, match,
+            self.iou_thrs, self.area_rng, status, kind, match,
         )  # fmt: skip
 
 
@@ -938,6 +938,12 @@ def _as_id_array(values: Sequence[Any], name: str) -> NDArray[np.int64]:
 
 def _positions(sorted_ids: NDArray[np.int64], values: NDArray[np.int64]) -> tuple[np.ndarray, np.ndarray]:
     """Index of each value in ``sorted_ids`` and whether it is present."""
+    if len(sorted_ids) and len(values) and 0 <= sorted_ids[0] and sorted_ids[-1] < 4 * len(values) + 2**20:
+        # small non-negative ids (the usual case): a direct look-up table
+        table = np.full(int(sorted_ids[-1]) + 2, -1, np.int64)
+        table[sorted_ids] = np.arange(len(sorted_ids))
+        pos = table[np.clip(values, -1, len(table) - 1)]  # -1 -> the last slot, which is -1
+        return pos, pos >= 0
     pos = np.searchsorted(sorted_ids, values)
     ok = pos < len(sorted_ids)
     ok[ok] = sorted_ids[pos[ok]] == values[ok]
@@ -949,7 +955,8 @@ def _cell_keys(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], int, int]:
     """(rows, sort keys, number of keys, keys per cell) of the annotations that take part.
 
-    With categories, a key is ``image * K + category`` (one key per cell). Without,
+    With categories, a key is ``category * I + image`` (one key per cell, category-major
+    like pycocotools' per-category concatenation over images). Without,
     an annotation joins its image's cell once per occurrence of its category in
     ``catIds`` and the key ``image * P + position`` orders the pool by that position,
     as pycocotools concatenates the per-category lists.
@@ -959,7 +966,7 @@ def _cell_keys(
     if use_cats:
         cat_pos, cat_ok = _positions(cat_list, cols.category_id)  # cat_list is sorted and unique
         rows = np.flatnonzero(img_ok & cat_ok)
-        keys = img_pos[rows] * len(cat_list) + cat_pos[rows]
+        keys = cat_pos[rows] * n_img + img_pos[rows]  # category-major: cell k * I + i
         return rows, keys, n_img * len(cat_list), 1
     n_pos = len(cat_list)
     by_id = np.argsort(cat_list, kind="stable")
@@ -975,7 +982,9 @@ def _cell_keys(
     return rows, keys, n_img * n_pos, n_pos
 
 
-def _group(rows: np.ndarray, keys: np.ndarray, n_keys: int, per_cell: int, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+def _group(
+    rows: np.ndarray, keys: np.ndarray, n_keys: int, per_cell: int, n_cells: int
+) -> tuple[np.ndarray, np.ndarray]:
     order, key_off = _k.counting_sort(np.ascontiguousarray(keys, dtype=np.int64), n_keys)
     if per_cell == 0:
         return np.empty(0, np.int64), np.zeros(n_cells + 1, np.int64)
@@ -988,13 +997,13 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params) -> _Evaluation:
     use_cats = bool(p.useCats)
     cat_list = _as_id_array(p.catIds, "catIds")
     iou_thrs = np.ascontiguousarray(np.asarray(p.iouThrs, dtype=np.float64).reshape(-1))
-    if np.isnan(iou_thrs).any():
-        raise ValueError(f"params.iouThrs must not contain NaN, got {iou_thrs}")
+    if len(iou_thrs) == 0 or np.isnan(iou_thrs).any():
+        raise ValueError(f"params.iouThrs must be one or more numbers (no NaN), got {iou_thrs}")
     area_rng = np.ascontiguousarray(np.asarray(p.areaRng, dtype=np.float64))
     if area_rng.ndim != 2 or area_rng.shape[1] != 2 or np.isnan(area_rng).any():
         raise ValueError(f"params.areaRng must be a list of [lo, hi] pairs of numbers, got {p.areaRng!r}")
     max_dets = [int(m) for m in p.maxDets]
-    if not max_dets or min(max_dets) < 0 or any(m != d for m, d in zip(max_dets, p.maxDets)):
+    if not max_dets or min(max_dets) < 0 or any(m != d for m, d in zip(max_dets, p.maxDets, strict=True)):
         raise ValueError(f"params.maxDets must be non-negative integers, got {p.maxDets!r}")
     max_det = max_dets[-1]
     n_img = len(img_sorted)
@@ -1005,7 +1014,9 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params) -> _Evaluation:
     gt_rows, gt_off = _group(g_rows, g_keys, g_nkeys, g_per, n_cells)
     d_rows, d_keys, d_nkeys, d_per = _cell_keys(dt, img_sorted, cat_list, use_cats)
     dt_grouped, dt_off = _group(d_rows, d_keys, d_nkeys, d_per, n_cells)
-    assert dt.score is not None and gt.crowd is not None and gt.ignore is not None
+    assert dt.score is not None
+    assert gt.crowd is not None
+    assert gt.ignore is not None
     # sort each cell by descending score (stable) and keep its best max_det
     local = np.arange(len(dt_grouped), dtype=np.int64)
     kept, dt_off = _k.sort_and_truncate(local, dt_off, np.ascontiguousarray(dt.score[dt_grouped]), max_det)
@@ -1034,8 +1045,9 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params) -> _Evaluation:
         dt_score=dt.score[dt_rows],
         dt_id_positive=dt.ids[dt_rows] > 0,
         status=np.empty((len(dt_rows), len(area_rng), len(iou_thrs)), np.int8),
+        kind=np.empty((len(dt_rows), len(area_rng)), np.int8),
     )
-    ev._run_match(ev.status, np.empty((0, 0, 0), np.int64))
+    ev._run_match(ev.status, ev.kind, np.empty((0, 0, 0), np.int64))
     return ev
 
 
@@ -1049,11 +1061,12 @@ def _accumulate(
     shape: tuple[int, int, int, int, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t, r, k, a, m = shape
-    precision = -np.ones((t, r, k, a, m))
-    recall = -np.ones((t, k, a, m))
-    scores = -np.ones((t, r, k, a, m))
+    precision = np.full((t, r, k, a, m), -1.0)
+    recall = np.full((t, k, a, m), -1.0)
+    scores = np.full((t, r, k, a, m), -1.0)
     _k.accumulate(
-        ev.n_cat_cells, ev.gt_off, ev.gt_area, ev.gt_ignore, ev.area_rng, ev.dt_off, ev.dt_score, ev.status,
+        len(ev.img_ids), ev.gt_off, ev.gt_area, ev.gt_ignore, ev.area_rng,
+        ev.dt_off, ev.dt_score, ev.status, ev.kind,
         np.asarray(k_list, np.int64), np.asarray(a_list, np.int64), np.asarray(i_list, np.int64),
         np.asarray(m_list, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)), float(np.spacing(1)),
         precision, recall, scores,
@@ -1114,11 +1127,13 @@ class COCOeval:
     >>> E.evaluate(); E.accumulate(); E.summarize()  # doctest: +ELLIPSIS
      Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.900
     ...
-    >>> float(E.stats[1])
-    1.0
+    >>> float(E.stats[1])  # precision is tp / (tp + fp + eps), as in pycocotools
+    0.9999999999999999
     """
 
-    def __init__(self, cocoGt: Any = None, cocoDt: Any = None, iouType: str = "bbox", *, verbose: bool = True):  # noqa: N803
+    def __init__(
+        self, cocoGt: Any = None, cocoDt: Any = None, iouType: str = "bbox", *, verbose: bool = True
+    ):
         _check_iou_type(iouType)
         self.cocoGt = cocoGt
         self.cocoDt = cocoDt
@@ -1181,7 +1196,13 @@ class COCOeval:
                 f"params.iouThrs has {len(p.iouThrs)} thresholds but evaluate() used {len(ev.iou_thrs)}; "
                 "run evaluate() again"
             )
-        shape = (len(p.iouThrs), len(p.recThrs), len(p.catIds) if p.useCats else 1, len(p.areaRng), len(p.maxDets))
+        shape = (
+            len(p.iouThrs),
+            len(p.recThrs),
+            len(p.catIds) if p.useCats else 1,
+            len(p.areaRng),
+            len(p.maxDets),
+        )
         set_k = set(pe.catIds if pe.useCats else [-1])
         set_a = set(map(tuple, pe.areaRng))
         set_m = set(pe.maxDets)
@@ -1195,7 +1216,10 @@ class COCOeval:
             or any(a >= len(ev.area_rng) for a in a_list)
             or any(i >= len(ev.img_ids) for i in i_list)
         ):
-            raise ValueError("params differ from those evaluate() used in a way pycocotools mis-indexes; run evaluate() again")
+            raise ValueError(
+                "params differ from those evaluate() used in a way pycocotools mis-indexes; "
+                "run evaluate() again"
+            )
         precision, recall, scores = _accumulate(ev, k_list, a_list, i_list, m_list, rec_thrs, shape)
         self.eval = {
             "params": p,
@@ -1261,7 +1285,7 @@ class COCOeval:
         self._ious = value
 
     @property
-    def evalImgs(self) -> Any:  # noqa: N802
+    def evalImgs(self) -> Any:
         """pycocotools' per (category, area range, image) records, in its order (None: empty)."""
         if self._evalImgs is None:
             assert self._ev is not None
@@ -1269,7 +1293,7 @@ class COCOeval:
         return self._evalImgs
 
     @evalImgs.setter
-    def evalImgs(self, value: Any) -> None:  # noqa: N802
+    def evalImgs(self, value: Any) -> None:
         self._evalImgs = value
 
 
@@ -1288,7 +1312,10 @@ def _summary_line(
     s = s[:, :, :, aind, mind] if ap == 1 else s[:, :, aind, mind]
     valid = s[s > -1]
     value = -1 if len(valid) == 0 else np.mean(valid)
-    line = f" {title:<18} {kind} @[ IoU={iou_text:<9} | area={area:>6s} | maxDets={max_dets:>3d} ] = {value:0.3f}"
+    line = (
+        f" {title:<18} {kind} @[ IoU={iou_text:<9} | area={area:>6s} | "
+        f"maxDets={max_dets:>3d} ] = {value:0.3f}"
+    )
     return value, line
 
 
@@ -1303,10 +1330,10 @@ def _build_ious(ev: _Evaluation) -> dict[tuple[Any, Any], Any]:
     # ground truths in file order within the cell (the matching layout is the same order)
     _k.iou_cells(ev.gt_off, ev.gt_box, ev.gt_crowd, ev.dt_off, ev.dt_box, iou_off, flat)
     out: dict[tuple[Any, Any], Any] = {}
-    k_cells = ev.n_cat_cells
+    n_img = len(ev.img_ids)
     for i, img in enumerate(ev.img_ids):
         for k, cat in enumerate(ev.cat_ids):
-            c = i * k_cells + k
+            c = k * n_img + i
             if sizes[c] == 0:
                 out[img, cat] = []
             else:
@@ -1324,7 +1351,7 @@ def _build_eval_imgs(ev: _Evaluation) -> list[dict[str, Any] | None]:
         for a, rng in enumerate(ev.area_rng):
             lo, hi = rng
             for i, img in enumerate(ev.img_ids):
-                c = i * ev.n_cat_cells + k
+                c = k * len(ev.img_ids) + i
                 g0, g1 = ev.gt_off[c], ev.gt_off[c + 1]
                 d0, d1 = ev.dt_off[c], ev.dt_off[c + 1]
                 if g0 == g1 and d0 == d1:
@@ -1412,7 +1439,12 @@ class CocoEvalResult:
 
 
 _AREA_SUFFIX = {"small": "s", "medium": "m", "large": "l"}
-_DEFAULT_AREAS = {"all": (0.0, 1e10), "small": (0.0, 1024.0), "medium": (1024.0, 9216.0), "large": (9216.0, 1e10)}
+_DEFAULT_AREAS = {
+    "all": (0.0, 1e10),
+    "small": (0.0, 1024.0),
+    "medium": (1024.0, 9216.0),
+    "large": (9216.0, 1e10),
+}
 
 
 def _as_coco(obj: Any, name: str, *, verbose: bool = False) -> Any:
@@ -1492,8 +1524,8 @@ def evaluate_coco(
     ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
     ...                        "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}
     >>> res = evaluate_coco(gt, [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.9}])
-    >>> round(res.stats["AP"], 3), res.stats["AP50"], res.per_class_ap
-    (0.9, 1.0, {1: 0.9})
+    >>> res.stats["AP"], res.stats["AP50"], res.per_class_ap  # tp / (tp + fp + eps), as pycocotools
+    (0.8999999999999999, 0.9999999999999999, {1: 0.8999999999999999})
     """
     _check_iou_type(iou_type)
     gt_coco = _as_coco(gt, "gt")
@@ -1566,6 +1598,8 @@ def evaluate_coco(
         iou_thresholds=np.asarray(p.iouThrs, dtype=np.float64),
         rec_thresholds=np.asarray(p.recThrs, dtype=np.float64),
         cat_ids=[int(c) for c in (p.catIds if p.useCats else [-1])],
-        area_ranges={lbl: (float(lo), float(hi)) for lbl, (lo, hi) in zip(p.areaRngLbl, p.areaRng)},
+        area_ranges={
+            lbl: (float(lo), float(hi)) for lbl, (lo, hi) in zip(p.areaRngLbl, p.areaRng, strict=True)
+        },
         max_detections=tuple(maxd),
     )

@@ -17,6 +17,7 @@ as torch. A reduced loss is a NumPy scalar of the computation dtype.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -50,18 +51,37 @@ def _apply(
     y: NDArray[np.floating[Any]],
     params: tuple[float, ...],
     reduction: str,
+    names: tuple[str, str] = ("input", "target"),
 ) -> Any:
-    """Run the elementwise kernel (``"none"``) or the sum kernel (``"mean"``, ``"sum"``)."""
+    """Run the elementwise kernel (``"none"``) or the sum kernel (``"mean"``, ``"sum"``).
+
+    A loss too large for the dtype (finite inputs near its limit: ``mse_loss`` of
+    1e30 in float32) raises ``ValueError`` rather than returning inf.
+    """
     if reduction == "none":
         out = np.empty_like(x)
         elementwise(x.reshape(-1), y.reshape(-1), *params, out.reshape(-1))
+        # max and min propagate NaN and see inf, without a temporary array
+        if out.size and not (math.isfinite(out.max()) and math.isfinite(out.min())):
+            _overflow(x.dtype, names)
         return out
     scalar = x.dtype.type
-    if reduction == "sum":
-        return scalar(total(x.reshape(-1), y.reshape(-1), *params))
     if x.size == 0:
-        return scalar(np.nan)
-    return scalar(total(x.reshape(-1), y.reshape(-1), *params) / x.size)
+        return scalar(0.0 if reduction == "sum" else np.nan)
+    value = float(total(x.reshape(-1), y.reshape(-1), *params))
+    if reduction == "mean":
+        value /= x.size
+    if not math.isfinite(value) or abs(value) > float(np.finfo(x.dtype).max):
+        _overflow(x.dtype, names)
+    return scalar(value)
+
+
+def _overflow(dtype: np.dtype[Any], names: tuple[str, str]) -> None:
+    hint = "pass float64 arrays or rescale them" if dtype == np.float32 else "rescale them"
+    raise ValueError(
+        f"the loss of these {names[0]} and {names[1]} values overflows {dtype} "
+        f"(largest finite value {float(np.finfo(dtype).max):.3g}): {hint}"
+    )
 
 
 @overload
@@ -287,4 +307,4 @@ def sigmoid_focal_loss(
     if g < 0:
         raise ValueError(f"gamma must be >= 0, got {gamma}")
     x, t = _pair(inputs, targets, "inputs", "targets")
-    return _apply(_k._focal, _k._focal_sum, x, t, (a, g), reduction)
+    return _apply(_k._focal, _k._focal_sum, x, t, (a, g), reduction, ("inputs", "targets"))

@@ -28,7 +28,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastdet._kernels import ranking as _k
-from fastdet._validate import as_float_array, as_labels, check_bool, check_choice, to_numeric_array
+from fastdet._validate import (
+    as_float_array,
+    as_labels,
+    check_bool,
+    check_choice,
+    check_dense_size,
+    to_numeric_array,
+)
 
 __all__ = [
     "UndefinedMetricWarning",
@@ -87,7 +94,7 @@ def _as_binary_target(y_true: ArrayLike, n: int) -> NDArray[Any]:
     """Return ``y_true`` as a contiguous integer 0/1 array of length ``n``, or raise."""
     arr = y_true if isinstance(y_true, np.ndarray) else np.asarray(y_true)
     if arr.dtype == np.bool_:
-        arr = np.ascontiguousarray(arr).view(np.uint8)
+        arr = np.asarray(arr, order="C").view(np.uint8)  # keeps a 0-d array 0-d
     arr = to_numeric_array(arr, "y_true")
     if arr.ndim != 1:
         raise ValueError(f"y_true must be 1-dimensional, got shape {arr.shape}")
@@ -429,6 +436,8 @@ def _count_matrix(
     ``labels`` are not counted. Requires len(t) == len(p) > 0.
     """
     n = t.shape[0]
+    if labels is not None:
+        _check_matrix_size(labels.shape[0])
     lo = int(min(t.min(), p.min()))
     hi = int(max(t.max(), p.max()))
     span = hi - lo + 1
@@ -438,6 +447,7 @@ def _count_matrix(
             _k._mark_present(t, lo, present)
             _k._mark_present(p, lo, present)
             where = np.flatnonzero(present)
+            _check_matrix_size(where.shape[0])
             labels = where.astype(np.int64) + lo
             lut = np.full(span, -1, np.int64)
             lut[where] = np.arange(where.shape[0])
@@ -451,11 +461,17 @@ def _count_matrix(
     # A very wide label range: map labels to indices by binary search.
     if labels is None:
         labels = np.unique(np.concatenate((t, p)))
+        _check_matrix_size(labels.shape[0])
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
     out = np.zeros((labels.shape[0], labels.shape[0]), np.int64)
     _k._confusion_index(_index_of(t, sorted_labels, order), _index_of(p, sorted_labels, order), out)
     return out, labels
+
+
+def _check_matrix_size(k: int) -> None:
+    """Refuse a (k, k) count matrix that would not fit (one class per distinct label)."""
+    check_dense_size((k, k), f"the confusion matrix of {k} distinct labels")
 
 
 def _index_of(
@@ -525,6 +541,7 @@ def confusion_matrix(
     lab = None if labels is None else _check_labels(labels)
     if t.shape[0] == 0:
         k = 0 if lab is None else lab.shape[0]
+        _check_matrix_size(k)
         return np.zeros((k, k), np.int64 if normalize is None else np.float64)
     if lab is not None and not np.isin(lab, t).any():
         raise ValueError("At least one label in labels must be present in y_true")

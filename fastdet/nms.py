@@ -42,8 +42,18 @@ _SOFT_METHODS = ("gaussian", "linear", "hard")
 PredictionFormat = Literal["cxcywh", "xyxy", "xywh"]
 _PRED_FORMATS = ("cxcywh", "xyxy", "xywh")
 
+# At most sqrt(boxes per group) * _BANDS_PER_SQRT horizontal bands per group (see _band_params);
+# tests raise it to exercise many bands on small inputs.
+_BANDS_PER_SQRT = 0.25
+
+# postprocess_detections reduces the class scores of inputs at least this large
+# (B * N * (4 + C) elements: 24 images of 8400 x 84) on all threads. On the 2-core
+# development machine, busy with other work, threads were slower at B = 1, 4 and 16
+# (a busy core stalls the whole parallel region), hence the high bar.
+_PARALLEL_MIN_ELEMENTS = 2**24
+
 # Relative slack on the IoU threshold used only to size the candidate window of
-# the x1 sweep (never in the comparison itself): the window is wide enough for
+# the candidate windows (never in the comparison itself): they are wide enough for
 # every pair whose computed IoU can exceed the threshold.
 _WINDOW_SLACK = 1e-3
 
@@ -97,46 +107,28 @@ def _compact_groups(groups: NDArray[np.int64]) -> tuple[NDArray[np.int64], int]:
     return inverse.astype(np.int64).reshape(-1), len(uniq)
 
 
-def _small_uint(x: NDArray[np.int64], bound: int) -> NDArray[Any]:
-    """``x`` (values in ``[0, bound)``) as uint16 when it fits: NumPy radix-sorts those."""
-    return x.astype(np.uint16) if bound <= 2**16 else x
-
-
-class _Layout:
-    """Boxes sorted into cells (group, horizontal band of y1), each cell sorted by x1.
+def _band_params(boxes: NDArray[np.floating[Any]], n_groups: int) -> tuple[int, float, float]:
+    """``(n_bands, ymin, band_h)``: how the kernels split each group into bands of y1.
 
     A box can only overlap boxes whose y1 lies within reach of its own, so the
-    kernels visit the few bands a box reaches and binary-search the x1 window in
-    each. ``cell_start[c] .. cell_start[c + 1]`` are the positions of cell ``c =
-    group * n_bands + band`` in ``by_cell``; ``band = floor((y1 - ymin) / band_h)``
-    clipped to ``[0, n_bands - 1]``, evaluated identically in the kernel.
+    kernels sort each group's boxes into horizontal bands (``band = floor((y1 -
+    ymin) / band_h)``, clipped), each band by x1, and visit only the bands and x1
+    windows a box can reach. Bands about one mean box height tall, and only a few
+    per group for groups of a few hundred boxes, where they stop paying off.
     """
-
-    def __init__(
-        self, boxes: NDArray[np.floating[Any]], groups: NDArray[np.int64] | None, n_groups: int
-    ) -> None:
-        n = len(boxes)
-        y1 = boxes[:, 1].astype(np.float64)
-        heights = boxes[:, 3].astype(np.float64) - y1
-        self.ymin = float(y1.min())
-        yrange = float(y1.max()) - self.ymin
-        positive = heights[heights > 0]
-        band_h = float(np.median(positive)) if len(positive) else 1.0
-        max_bands = max(1, min(int(np.sqrt(n)) + 1, (2**16 - 1) // max(n_groups, 1)))
-        n_bands = min(int(yrange / band_h) + 1, max_bands) if band_h > 0 else 1
+    n = len(boxes)
+    y1 = boxes[:, 1]
+    ymin = float(y1.min())
+    with np.errstate(over="ignore", invalid="ignore"):  # float64 boxes near 1e308
+        yrange = float(y1.max()) - ymin
+        band_h = float(np.mean(boxes[:, 3] - y1, dtype=np.float64))
+        max_bands = max(1, int(np.sqrt(n / n_groups) * _BANDS_PER_SQRT))
+        if not (0 < band_h < np.inf and yrange < np.inf):
+            return 1, ymin, 1.0
+        n_bands = min(int(yrange / band_h) + 1, max_bands)
         if n_bands == max_bands and yrange > 0:
             band_h = max(band_h, yrange / n_bands)
-        self.band_h = band_h
-        self.n_bands = n_bands
-        band = np.minimum(np.floor((y1 - self.ymin) / band_h), n_bands - 1).astype(np.int64)
-        cell = band if groups is None else groups * n_bands + band
-        n_cells = n_groups * n_bands
-        by_cell = np.argsort(boxes[:, 0]).astype(np.int64, copy=False)
-        if n_cells > 1:
-            by_cell = by_cell[np.argsort(_small_uint(cell, n_cells)[by_cell], kind="stable")]
-        self.by_cell = by_cell
-        self.cell_start = np.zeros(n_cells + 1, np.int64)
-        np.cumsum(np.bincount(cell, minlength=n_cells), out=self.cell_start[1:])
+    return n_bands, ymin, band_h
 
 
 def _window_params(
@@ -150,9 +142,10 @@ def _window_params(
     fall back to the plain overlap condition (span inf, shrink 0).
     """
     t = iou_threshold * (1.0 - _WINDOW_SLACK)
-    if t <= 0.0:
+    if t < 1e-6:  # the bound would be far wider than any box anyway
         return np.inf, 0.0
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     tiny = 1e-30 if boxes.dtype == np.float32 else 1e-300
     if ((area > 0) & (area < tiny)).any():
         return np.inf, 0.0
@@ -169,27 +162,17 @@ def _greedy_flags(
     n = len(boxes)
     keep = np.zeros(n, np.uint8)
     if groups is None:
-        by_score = order
-        bounds = np.array([0, n], np.int64)
-        seg_cell0 = np.zeros(1, np.int64)
-        layout = _Layout(boxes, None, 1)
+        g, n_groups = np.zeros(n, np.int64), 1
     else:
         g, n_groups = _compact_groups(groups)
-        layout = _Layout(boxes, g, n_groups)
-        g_by_score = g[order]
-        perm = np.argsort(_small_uint(g_by_score, n_groups), kind="stable")
-        by_score = order[perm]
-        sorted_g = g_by_score[perm]
-        cuts = np.flatnonzero(sorted_g[1:] != sorted_g[:-1]) + 1
-        bounds = np.concatenate(([0], cuts, [n])).astype(np.int64)
-        seg_cell0 = sorted_g[bounds[:-1]] * layout.n_bands
+    n_bands, ymin, band_h = _band_params(boxes, n_groups)
+    by_x1 = np.argsort(boxes[:, 0]).astype(np.int64, copy=False)
     t = float(iou_threshold)
     span, shrink = _window_params(boxes, t)
     mid, tie_even = _float32_midpoint(t)
     _k.greedy_nms(
-        boxes, by_score, bounds, seg_cell0, layout.by_cell, layout.cell_start, layout.n_bands,
-        layout.ymin, layout.band_h, span, shrink, mid, tie_even, t, bool(boxes.dtype == np.float32),
-        keep,
+        boxes, order, by_x1, g, n_groups, n_bands, ymin, band_h,
+        span, shrink, mid, tie_even, t, bool(boxes.dtype == np.float32), keep,
     )
     return keep
 
@@ -212,11 +195,17 @@ def _grouped_nms(
     scores: NDArray[np.floating[Any]],
     groups: NDArray[np.int64] | None,
     iou_threshold: float,
+    order: NDArray[np.int64] | None = None,
 ) -> NDArray[np.int64]:
-    """Greedy NMS per group on validated arrays; kept indices by decreasing score."""
+    """Greedy NMS per group on validated arrays; kept indices in ``order``.
+
+    ``order`` defaults to decreasing score (stable); any order that is sorted by
+    decreasing score (ties: lower index) within each group gives the same kept set.
+    """
     if len(boxes) == 0:
         return np.empty(0, np.int64)
-    order = _descending(scores)
+    if order is None:
+        order = _descending(scores)
     keep = _greedy_flags(boxes, order, groups, iou_threshold)
     return order[keep[order].view(np.bool_)]
 
@@ -262,9 +251,20 @@ def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> NDArray[np
     zero union (two zero-area boxes) has IoU 0 (torchvision gets NaN, which
     suppresses nothing either). The greedy algorithm is the classic one used
     since Felzenszwalb et al., "Object detection with discriminatively trained
-    part-based models", TPAMI 2010. This implementation sweeps over boxes sorted
-    by x1 and compares each kept box only with boxes whose x1 can lie within
-    reach of it, which gives the same result as the all-pairs loop.
+    part-based models", TPAMI 2010. This implementation sorts the boxes into
+    horizontal bands (by y1) and each band by x1, and compares each kept box only
+    with the boxes of the bands and x1 windows that can hold a box it suppresses
+    (for IoU > t, box j must start within ``(1/t - t)`` widths of box i); the
+    result is the same as the all-pairs loop. Each window is scanned with a
+    branch-free, vectorized loop; for float32 the test ``float32(inter / union) >
+    t`` is evaluated exactly, without a division.
+
+    ``cv2.dnn.NMSBoxes`` gives the same result on ordinary input, with these
+    differences: it takes (x, y, w, h) rectangles, a ``score_threshold >= 0``
+    and keeps only scores strictly above it; it computes the IoU in double and
+    rounds ``1 - IoU`` through float, so a pair within float rounding of the
+    threshold can go the other way; two boxes whose areas sum to 0 have IoU 1
+    there (one zero-area box suppresses an identical one), 0 here.
 
     Examples
     --------
@@ -313,8 +313,12 @@ def batched_nms(
     The result equals running :func:`nms` on each category separately and
     merging by score: exactly, with no coordinate-offset trick (adding large
     per-class offsets, as torchvision.ops.batched_nms does for small inputs,
-    rounds float32 coordinates and can change the result). One stable sort groups
-    the boxes by category and one kernel call walks the groups.
+    rounds float32 coordinates and can change the result; ``cv2.dnn.NMSBoxesBatched``
+    adds its offsets in double). The kept set also equals torchvision's per-class
+    path (used above 1000 boxes on CPU), whose final unstable sort may order tied
+    scores differently. One kernel call groups the boxes by category
+    with a counting sort and walks the groups; there is no Python loop over
+    categories.
 
     Examples
     --------
@@ -384,8 +388,16 @@ def soft_nms(
     -----
     Bodla, Singh, Chellappa and Davis, "Soft-NMS -- Improving Object Detection
     With One Line of Code", ICCV 2017 (arXiv:1704.04503). Selection, decay and the
-    score-threshold rule are those of ``cv2.dnn.softNMSBoxes``; the weight is
-    computed in float64 and the product is rounded to the working dtype. A box
+    score-threshold rule are those of ``cv2.dnn.softNMSBoxes`` (which, unlike this
+    function, takes integer (x, y, w, h) rectangles, requires ``score_threshold >=
+    0`` and offers ``top_k``; its ``nms_threshold`` is ``iou_threshold`` here). The
+    weight is computed in float64 and the product is rounded to the working dtype,
+    so float32 scores can differ from OpenCV's in the last bit; OpenCV also rounds
+    ``1 - IoU`` through float, so an IoU exactly at the threshold (common with
+    integer boxes: 1/10 at 0.1) decays there under ``"linear"`` but not here. mmcv's
+    ``soft_nms`` differs in two ways: it applies ``min_score`` only after a decay
+    (boxes that start below it can still be returned), and its swap-based loop
+    breaks score ties differently; ``method="hard"`` is its ``"naive"``. A box
     that does not overlap the selected one has weight exactly 1 under every
     method, so only overlapping boxes are visited (a sweep over boxes sorted by
     x1), and the best remaining box is found from a cached best per block of
@@ -412,10 +424,11 @@ def soft_nms(
     new_scores = np.empty(n, s.dtype)
     if n == 0:
         return keep, new_scores
-    layout = _Layout(b, None, 1)
+    n_bands, ymin, band_h = _band_params(b, 1)
+    by_x1 = np.argsort(b[:, 0]).astype(np.int64, copy=False)
     block = max(16, int(np.sqrt(n)))
     count = _k.soft_nms(
-        b, s, layout.by_cell, layout.cell_start, layout.n_bands, layout.ymin, layout.band_h,
+        b, s, by_x1, n_bands, ymin, band_h,
         _SOFT_METHODS.index(m), sig, t, st, block, keep, new_scores,
     )
     return keep[:count].copy(), new_scores[:count].copy()
@@ -491,7 +504,7 @@ def multiclass_nms(
             raise ValueError(
                 f"boxes of shape (N, C, 4) must match scores {sc.shape}, got {b_raw.shape}"
             )
-        bx = as_boxes(b_raw.reshape(n * c, 4), dtype=dtype).reshape(n, c, 4)
+        bx = as_boxes(b_raw.reshape(n * c, 4), "boxes.reshape(-1, 4)", dtype=dtype).reshape(n, c, 4)
     else:
         bx = as_boxes(b_raw, dtype=dtype)
         if len(bx) != n:
@@ -619,7 +632,12 @@ def postprocess_detections(
     else:
         best_conf = np.empty((n_img, n_pred), dtype)
         best = np.empty((n_img, n_pred), np.int64)
-        _k.best_class(p, first_class, has_obj, best_conf, best)  # lowest class among ties
+        # lowest class among ties; threads only pay off (and are only worth their
+        # sensitivity to a busy machine) for large batches
+        if p.size >= _PARALLEL_MIN_ELEMENTS:
+            _k.best_class_parallel(p, first_class, has_obj, best_conf, best)
+        else:
+            _k.best_class(p, first_class, has_obj, best_conf, best)
         mask = best_conf > st
         if has_obj:
             mask &= p[:, :, 4] > st
@@ -639,8 +657,8 @@ def postprocess_detections(
         order = order[rank < cand_cap]
     img, boxes, scores, cls = img[order], boxes[order], scores[order], cls[order]
     groups = img.astype(np.int64) if agnostic else img.astype(np.int64) * n_cls + cls
-    keep = _grouped_nms(boxes, scores, groups, t)
-    keep = keep[np.argsort(img[keep], kind="stable")]  # by image, then score
+    # The candidates are now in (image, score) order, which is also score order per group.
+    keep = _grouped_nms(boxes, scores, groups, t, order=np.arange(len(img), dtype=np.int64))
     if cap is not None:
         keep = keep[_rank_within(img[keep]) < cap]
     out = np.empty((len(keep), 6), dtype)

@@ -89,7 +89,12 @@ def evaluate(
                 n_pos = 0
                 entries: list[tuple[float, list[str]]] = []  # (score, status per threshold), image order
                 for img in img_ids:
-                    gts = [g for c in cats for g in gt["annotations"] if g["image_id"] == img and g["category_id"] == c]
+                    gts = [
+                        g
+                        for c in cats
+                        for g in gt["annotations"]
+                        if g["image_id"] == img and g["category_id"] == c
+                    ]
                     dts = [d for c in cats for d in results if d["image_id"] == img and d["category_id"] == c]
                     dts = sorted(dts, key=lambda d: -d["score"])[: max_dets[-1]]  # sorted() is stable
                     lo, hi = rng

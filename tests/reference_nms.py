@@ -30,7 +30,7 @@ def iou(a, b, dtype):
     h = max(dtype(0), min(ay2, by2) - max(ay1, by1))
     inter = w * h
     union = area_a + area_b - inter
-    if union <= 0:
+    if not 0 < union < np.inf:  # zero union, or an area that overflowed
         return dtype(0)
     return inter / union
 

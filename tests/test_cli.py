@@ -82,7 +82,7 @@ def test_eval_custom_parameters():
     assert proc.returncode == 0, proc.stderr
     stats = json.loads(proc.stdout)["stats"]
     assert "AR300" in stats
-    assert "AP50" in stats
+    assert "AP50@300" in stats  # named after the detection limit it used
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_eval_custom_parameters():
         (["eval", "missing.json", str(DT)], "does not exist"),
         (["eval", str(DATA), str(DT)], "is a directory"),
         (["eval", str(GT), str(DATA / "voc-padilla-7img" / "PROVENANCE.md")], "not valid JSON"),
-        (["eval", str(GT), str(GT)], "list of results"),
+        (["eval", str(GT), str(GT)], "results"),
         (["eval", str(GT), str(DT), "--max-dets", "ten"], "--max-dets"),
         (["eval", str(GT)], "required"),
         (["eval", str(GT), str(DT), "--frobnicate"], "unrecognized arguments"),

@@ -84,7 +84,9 @@ def assert_same(fast: Any, oracle: Any, label: str = "") -> None:
     assert fs.shape == os_.shape, msg
     np.testing.assert_allclose(fs, os_, rtol=0, atol=TEST_RTOL, err_msg=msg)
     for key in ("precision", "recall", "scores"):
-        np.testing.assert_allclose(fast.eval[key], oracle.eval[key], rtol=0, atol=TEST_RTOL, err_msg=f"{label} {key}\n{msg}")
+        np.testing.assert_allclose(
+            fast.eval[key], oracle.eval[key], rtol=0, atol=TEST_RTOL, err_msg=f"{label} {key}\n{msg}"
+        )
     assert fast.eval["counts"] == oracle.eval["counts"]
 
 
@@ -151,11 +153,17 @@ def test_lazy_tables_match_pycocotools(data_dir: Path) -> None:
     fg = COCO(gt, verbose=False)
     fd = fg.loadRes(dt)
     assert not {"anns", "imgToAnns", "catToImgs"} & set(fg._index)  # no per-annotation dicts built yet
-    assert fd._dataset is None and not {"anns", "imgToAnns"} & set(fd._index)
-    assert fg.anns == pg.anns and fg.imgs == pg.imgs and fg.cats == pg.cats
-    assert fg.imgToAnns == pg.imgToAnns and fg.catToImgs == pg.catToImgs
+    assert fd._dataset is None
+    assert not {"anns", "imgToAnns"} & set(fd._index)
+    assert fg.anns == pg.anns
+    assert fg.imgs == pg.imgs
+    assert fg.cats == pg.cats
+    assert fg.imgToAnns == pg.imgToAnns
+    assert fg.catToImgs == pg.catToImgs
     assert fd.dataset["annotations"] == pd.dataset["annotations"]
-    assert fd.anns == pd.anns and fd.imgs == pd.imgs and fd.cats == pd.cats
+    assert fd.anns == pd.anns
+    assert fd.imgs == pd.imgs
+    assert fd.cats == pd.cats
     for kwargs in ({}, {"imgIds": [139, 42]}, {"catIds": [1, 3]}, {"areaRng": [100, 5000]},
                    {"imgIds": 139, "iscrowd": False}, {"catIds": 1, "iscrowd": True}):  # fmt: skip
         assert fg.getAnnIds(**kwargs) == pg.getAnnIds(**kwargs), kwargs
@@ -164,7 +172,8 @@ def test_lazy_tables_match_pycocotools(data_dir: Path) -> None:
     assert fg.getCatIds(supNms="animal") == pg.getCatIds(supNms="animal")
     ids = fg.getAnnIds(imgIds=[139])
     assert fg.loadAnns(ids) == pg.loadAnns(ids)
-    assert fg.loadImgs([139]) == pg.loadImgs([139]) and fg.loadCats(1) == pg.loadCats(1)
+    assert fg.loadImgs([139]) == pg.loadImgs([139])
+    assert fg.loadCats(1) == pg.loadCats(1)
 
 
 def test_eval_imgs_and_ious_match_pycocotools(data_dir: Path) -> None:
@@ -175,7 +184,7 @@ def test_eval_imgs_and_ious_match_pycocotools(data_dir: Path) -> None:
     for key, value in oracle.ious.items():
         np.testing.assert_array_equal(np.asarray(fast.ious[key]), np.asarray(value), err_msg=str(key))
     assert len(fast.evalImgs) == len(oracle.evalImgs)
-    for mine, theirs in zip(fast.evalImgs, oracle.evalImgs):
+    for mine, theirs in zip(fast.evalImgs, oracle.evalImgs, strict=False):
         assert (mine is None) == (theirs is None)
         if theirs is None:
             continue
@@ -223,7 +232,12 @@ def coco_pairs(draw: Any) -> tuple[dict[str, Any], list[dict[str, Any]], dict[st
             near = boxes_by_img.get(img)
             if near and draw(st.booleans()):
                 b = draw(st.sampled_from(near))
-                box = [b[0] + draw(st.sampled_from([0, 0, 1.25, -2.5])), b[1], b[2] + draw(st.sampled_from([0, 2.5])), b[3]]
+                box = [
+                    b[0] + draw(st.sampled_from([0, 0, 1.25, -2.5])),
+                    b[1],
+                    b[2] + draw(st.sampled_from([0, 2.5])),
+                    b[3],
+                ]
             else:
                 box = [draw(coords), draw(coords), draw(sizes), draw(sizes)]
             cat = draw(st.sampled_from([*cat_ids, extra_cat]))
@@ -237,12 +251,20 @@ def coco_pairs(draw: Any) -> tuple[dict[str, Any], list[dict[str, Any]], dict[st
     if draw(st.booleans()):
         params["maxDets"] = sorted(draw(st.lists(st.integers(1, 5), min_size=3, max_size=3, unique=True)))
     if draw(st.booleans()):
-        thr = draw(st.lists(st.sampled_from([0.1, 0.3, 0.5, 0.6, 0.75, 0.9, 1.0]), min_size=1, max_size=4, unique=True))
+        thr = draw(
+            st.lists(
+                st.sampled_from([0.1, 0.3, 0.5, 0.6, 0.75, 0.9, 1.0]), min_size=1, max_size=4, unique=True
+            )
+        )
         params["iouThrs"] = np.array(sorted(thr))
     if draw(st.booleans()):
         params["recThrs"] = draw(
             st.sampled_from(
-                [np.linspace(0, 1, 11), np.array([0.5, 0.0, 1.0, 0.25]), np.array([-0.1, 0.0, 1 / 3, 2 / 3, 1.0])]
+                [
+                    np.linspace(0, 1, 11),
+                    np.array([0.5, 0.0, 1.0, 0.25]),
+                    np.array([-0.1, 0.0, 1 / 3, 2 / 3, 1.0]),
+                ]
             )
         )  # unsorted thresholds: pycocotools stops at the first unreachable one
     if draw(st.booleans()):
@@ -264,7 +286,9 @@ def apply(params: dict[str, Any]) -> Any:
 def test_hypothesis_matches_pycocotools(case: Any) -> None:
     gt, results, params = case
     if not results:  # pycocotools' loadRes cannot take an empty list
-        results = [{"image_id": 1, "category_id": gt["categories"][0]["id"], "bbox": [0, 0, 5, 5], "score": 0.4}]
+        results = [
+            {"image_id": 1, "category_id": gt["categories"][0]["id"], "bbox": [0, 0, 5, 5], "score": 0.4}
+        ]
     oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, results, apply(params))
     fast, text_f = run_eval(COCO, COCOeval, gt, results, apply(params))
     assert_same(fast, oracle, json.dumps(params, default=str))
@@ -307,9 +331,23 @@ def test_evaluate_coco_default_keys_equal_pycocotools(data_dir: Path) -> None:
     gt, dt = (str(data_dir / p) for p in CASES[1][1:])
     res = evaluate_coco(gt, dt)
     assert isinstance(res, CocoEvalResult)
-    assert list(res.stats) == ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+    assert list(res.stats) == [
+        "AP",
+        "AP50",
+        "AP75",
+        "APs",
+        "APm",
+        "APl",
+        "AR1",
+        "AR10",
+        "AR100",
+        "ARs",
+        "ARm",
+        "ARl",
+    ]
     assert list(res.stats.values()) == PUBLISHED["fake100-bboxarea"]
-    assert res.precision.shape == (10, 101, 80, 4, 3) and res.recall.shape == (10, 80, 4, 3)
+    assert res.precision.shape == (10, 101, 80, 4, 3)
+    assert res.recall.shape == (10, 80, 4, 3)
     with pytest.raises(AttributeError):
         res.stats = {}  # type: ignore[misc]
 
@@ -324,7 +362,8 @@ def test_evaluate_coco_per_class_and_custom_max_dets(data_dir: Path) -> None:
     top = prec[:, :, :, 0, 2]
     assert res.stats["AP@300"] == np.mean(top[top > -1])  # pycocotools' stats[0] would be -1 here
     assert oracle.stats[0] == -1
-    assert res.stats["AP50@300"] == oracle.stats[1] and res.stats["AR300"] == oracle.stats[8]
+    assert res.stats["AP50@300"] == oracle.stats[1]
+    assert res.stats["AR300"] == oracle.stats[8]
     cats = quiet(pc_coco.COCO, gt).getCatIds()
     for k, cat in enumerate(sorted(cats)):
         s = prec[:, :, k, 0, 2]
@@ -341,16 +380,30 @@ def test_evaluate_coco_use_cats_and_areas(data_dir: Path) -> None:
         apply({"useCats": 0, "areaRng": [list(v) for v in areas.values()], "areaRngLbl": list(areas)}),
     )  # fmt: skip
     res = evaluate_coco(gt, dt, use_cats=False, area_ranges=areas)
-    assert list(res.stats) == ["AP", "AP50", "AP75", "AP_tiny", "APl", "AR1", "AR10", "AR100", "AR_tiny", "ARl"]
+    assert list(res.stats) == [
+        "AP",
+        "AP50",
+        "AP75",
+        "AP_tiny",
+        "APl",
+        "AR1",
+        "AR10",
+        "AR100",
+        "AR_tiny",
+        "ARl",
+    ]
     np.testing.assert_array_equal(res.precision, oracle.eval["precision"])
-    assert res.stats["APl"] == oracle.stats[5] and res.stats["AP"] == oracle.stats[0]
+    assert res.stats["APl"] == oracle.stats[5]
+    assert res.stats["AP"] == oracle.stats[0]
     assert res.cat_ids == [-1]
 
 
 def test_no_detections(data_dir: Path) -> None:
     gt = str(data_dir / CASES[3][1])
     res = evaluate_coco(gt, [])
-    assert res.stats["AP"] == 0.0 and res.stats["AR100"] == 0.0 and res.stats["APl"] == -1.0
+    assert res.stats["AP"] == 0.0
+    assert res.stats["AR100"] == 0.0
+    assert res.stats["APl"] == -1.0
 
 
 def test_empty_ground_truth_gives_minus_one() -> None:
@@ -364,7 +417,9 @@ def test_empty_ground_truth_gives_minus_one() -> None:
 GT = {
     "images": [{"id": 1}, {"id": 2}],
     "categories": [{"id": 1, "name": "a"}],
-    "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "area": 16, "iscrowd": 0}],
+    "annotations": [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "area": 16, "iscrowd": 0}
+    ],
 }
 DT = {"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "score": 0.5}
 
@@ -473,7 +528,7 @@ def test_other_errors() -> None:
     with pytest.raises(IndexError, match=r"params.maxDets is \[1\]"):  # pycocotools raises IndexError too
         e.summarize()
     e.params.maxDets = [1, -1, 5]
-    with pytest.raises(ValueError, match="params.maxDets must be non-negative integers"):
+    with pytest.raises(ValueError, match=r"params\.maxDets must be non-negative integers"):
         e.evaluate()
     with pytest.raises(TypeError, match="cocoDt must be a COCO object"):
         COCOeval(gt_coco(), [DT], verbose=False).evaluate()
@@ -498,3 +553,93 @@ def test_verbose_output_matches_pycocotools_lines() -> None:
                  "Accumulating evaluation results..."):  # fmt: skip
         assert line in text
     assert "Average Precision" in str(e.__class__.__str__(e)) if e.eval else True
+
+
+# ------------------------------------------------------------- kernels, cache
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_radix_argsort_is_a_stable_descending_sort(seed: int) -> None:
+    from fastdet._kernels.coco import _radix_argsort_desc
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 20_000))
+    pools = [
+        np.round(rng.random(n), 3),  # many ties
+        rng.normal(size=n) * 10.0 ** rng.integers(-5, 5, n),
+        rng.choice(np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, 5e-324, -5e-324]), n),
+        np.full(n, 0.25),
+    ]
+    for score in pools:
+        np.testing.assert_array_equal(_radix_argsort_desc(score), np.argsort(-score, kind="mergesort"))
+
+
+def test_large_category_matches_pycocotools() -> None:
+    """Over 4096 detections in one category: the accumulation's radix-sort path."""
+    rng = np.random.default_rng(7)
+    images, anns, dets = [], [], []
+    for img in range(1, 151):
+        images.append({"id": img})
+        boxes = rng.uniform(0, 200, (4, 2))
+        for b in boxes:
+            w, h = rng.uniform(5, 120, 2)
+            anns.append({"id": len(anns) + 1, "image_id": img, "category_id": 1, "bbox": [*b, w, h],
+                         "area": float(w * h * rng.uniform(0.5, 1)), "iscrowd": int(rng.random() < 0.05)})  # fmt: skip
+            for _ in range(6):
+                j = rng.normal(0, 0.15, 4) * [w, h, w, h]
+                dets.append({"image_id": img, "category_id": 1, "bbox": [b[0] + j[0], b[1] + j[1], w + j[2], h + j[3]],
+                             "score": float(np.round(rng.random(), 2))})  # fmt: skip
+        for _ in range(15):
+            dets.append({"image_id": img, "category_id": 1, "bbox": [*rng.uniform(0, 250, 2), *rng.uniform(5, 60, 2)],
+                         "score": float(np.round(rng.random() * 0.5, 2))})  # fmt: skip
+    gt = {"images": images, "categories": [{"id": 1, "name": "a"}], "annotations": anns}
+    assert len(dets) > 4096
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, dets)
+    fast, text_f = run_eval(COCO, COCOeval, gt, dets)
+    assert_same(fast, oracle, "large category")
+    assert text_f == text_o
+
+
+def test_parallel_kernels_load_from_cache_in_a_fresh_process(data_dir: Path) -> None:
+    """The cached parallel kernels are reused by a new interpreter (no recompilation)."""
+    import subprocess
+    import sys
+
+    import numba
+
+    if numba.config.DISABLE_JIT:
+        pytest.skip("kernels run as Python with NUMBA_DISABLE_JIT")
+
+    gt, dt = (str(data_dir / p) for p in CASES[3][1:])
+    run_eval(COCO, COCOeval, gt, dt)  # make sure this process compiled (and cached) them
+    script = (
+        "import contextlib, io, sys\n"
+        "from fastdet.coco import COCO, COCOeval\n"
+        "from fastdet._kernels import coco as k\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    g = COCO(sys.argv[1]); e = COCOeval(g, g.loadRes(sys.argv[2]), 'bbox')\n"
+        "    e.evaluate(); e.accumulate()\n"
+        "fns = (k.match_cells, k.accumulate, k.sort_and_truncate)\n"
+        "print(sum(sum(f.stats.cache_hits.values()) for f in fns), sum(len(f.stats.cache_misses) for f in fns))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, gt, dt], capture_output=True, text=True, check=True)
+    hits, misses = map(int, out.stdout.split())
+    assert hits == 3
+    assert misses == 0
+
+
+def test_json_fallback_without_orjson(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without orjson the standard library parses the files the scanner hands over."""
+    import fastdet.coco as fc
+
+    monkeypatch.setattr(fc, "_orjson", None)
+    gt, dt = (str(data_dir / p) for p in CASES[3][1:])
+    fast, _ = run_eval(COCO, COCOeval, gt, dt)
+    assert fast.stats.tolist() == PUBLISHED["d2-tiny"]
+    assert COCO(gt, verbose=False).dataset["images"][0]["id"] == 285  # lazily parsed by json
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"image_id": 139, "category_id": 1, "bbox": [1, 2, 3, 4], "score": NaN}]')
+    with pytest.raises(ValueError, match=r"bad\.json: entry 0 has score=nan"):  # json accepts NaN
+        COCO(gt, verbose=False).loadRes(str(bad))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,19 @@ from strategies import (
 )
 
 from fastdet.nms import batched_nms, multiclass_nms, nms, postprocess_detections, soft_nms
+
+NMS_MODULE = sys.modules["fastdet.nms"]  # the attribute fastdet.nms is the function
+
+
+@contextlib.contextmanager
+def many_bands(on=True):
+    """Make the kernels split even tiny inputs into many y-bands (normally only large ones)."""
+    old = NMS_MODULE._BANDS_PER_SQRT
+    NMS_MODULE._BANDS_PER_SQRT = 4.0 if on else old
+    try:
+        yield
+    finally:
+        NMS_MODULE._BANDS_PER_SQRT = old
 
 _GEN = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
 _spec = importlib.util.spec_from_file_location("fastdet_bench_generate", _GEN)
@@ -44,10 +60,12 @@ def _torchvision():
 # ----------------------------------------------------------------------------- nms
 
 
+@pytest.mark.parametrize("bands", [False, True])
 @given(data=st_boxes_and_scores(0, 25), thr=st_iou_threshold())
-def test_nms_matches_reference(data, thr):
+def test_nms_matches_reference(bands, data, thr):
     boxes, scores = data
-    got = nms(boxes, scores, thr)
+    with many_bands(bands):
+        got = nms(boxes, scores, thr)
     assert got.dtype == np.int64
     assert_array_equal(got, ref.nms(boxes, scores, thr))
 
@@ -79,8 +97,13 @@ def test_nms_output_is_ordered_and_unique(data):
 @pytest.mark.parametrize("thr", [0.0, 0.3, 0.5, 0.7, 0.95])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_nms_clustered_matches_reference(seed, thr, dtype):
-    boxes, scores, _ = clustered_boxes(300, seed=seed, dtype=dtype)
-    assert_array_equal(nms(boxes, scores, thr), ref.nms(boxes, scores, thr))
+    boxes, scores, labels = clustered_boxes(300, seed=seed, dtype=dtype, n_classes=3)
+    expected = ref.nms(boxes, scores, thr)
+    assert_array_equal(nms(boxes, scores, thr), expected)
+    with many_bands():
+        assert_array_equal(nms(boxes, scores, thr), expected)
+        assert_array_equal(batched_nms(boxes, scores, labels, thr),
+                           ref.batched_nms(boxes, scores, labels, thr))
 
 
 def test_nms_empty_and_single():
@@ -105,6 +128,27 @@ def test_nms_ties_keep_lower_index_and_signed_zeros_tie():
     assert_array_equal(nms(boxes, [0.0, -0.0, 1.0, 0.0], 0.5), [2])
     far = np.array([[0, 0, 1, 1], [5, 5, 6, 6], [9, 9, 10, 10]], np.float32)
     assert_array_equal(nms(far, np.array([0.0, -0.0, 0.0], np.float32), 0.5), [0, 1, 2])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_boxes_whose_area_overflows(dtype):
+    # The area overflows the working dtype: IoU is inf/inf = NaN (torchvision) or 0; such
+    # boxes neither suppress nor decay anything, and nothing crashes or warns.
+    big = np.finfo(dtype).max / 4
+    boxes = np.array([[-big, -big, big, big], [-big, -big, big, big], [0, 0, 1, 1], [0, 0, 1, 1]],
+                     dtype)
+    scores = np.array([0.9, 0.8, 0.7, 0.6], dtype)
+    # Compiled kernels overflow silently; as plain Python (NUMBA_DISABLE_JIT) NumPy warns.
+    pure_python = os.environ.get("NUMBA_DISABLE_JIT", "0") != "0"
+    with np.errstate(all="ignore") if pure_python else contextlib.nullcontext():
+        assert_array_equal(nms(boxes, scores, 0.5), [0, 1, 2])
+        assert_array_equal(batched_nms(boxes, scores, [0, 0, 0, 0], 0.5), [0, 1, 2])
+        for method in METHODS:
+            keep, _ = soft_nms(boxes, scores, method=method)
+            assert_array_equal(keep[:3], [0, 1, 2])
+    if dtype == np.float32:
+        torch, tv = _torchvision()
+        assert_array_equal(tv.ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), 0.5), [0, 1, 2])
 
 
 def test_nms_negative_scores_only_order():
@@ -164,13 +208,14 @@ def test_nms_float32_threshold_comparison_is_exact(seed):
 # ----------------------------------------------------------------------------- batched_nms
 
 
+@pytest.mark.parametrize("bands", [False, True])
 @given(data=st_boxes_and_scores(0, 25), thr=st_iou_threshold(), st_data=st.data())
-def test_batched_nms_matches_reference(data, thr, st_data):
+def test_batched_nms_matches_reference(bands, data, thr, st_data):
     boxes, scores = data
     idxs = st_data.draw(st_labels(len(boxes)))
-    assert_array_equal(
-        batched_nms(boxes, scores, idxs, thr), ref.batched_nms(boxes, scores, idxs, thr)
-    )
+    with many_bands(bands):
+        got = batched_nms(boxes, scores, idxs, thr)
+    assert_array_equal(got, ref.batched_nms(boxes, scores, idxs, thr))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -214,9 +259,10 @@ def test_soft_nms_matches_reference(method, data, thr, st_data):
     boxes, scores = data
     sigma = st_data.draw(st.sampled_from([0.5, 0.1, 2.0]))
     score_thr = st_data.draw(st.sampled_from([0.001, 0.0, -1.0, 0.3]))
-    keep, new = soft_nms(
-        boxes, scores, method=method, sigma=sigma, iou_threshold=thr, score_threshold=score_thr
-    )
+    with many_bands(st_data.draw(st.booleans())):
+        keep, new = soft_nms(
+            boxes, scores, method=method, sigma=sigma, iou_threshold=thr, score_threshold=score_thr
+        )
     rkeep, rnew = ref.soft_nms(boxes, scores, method, sigma, thr, score_thr)
     assert keep.dtype == np.int64
     assert new.dtype == rnew.dtype
@@ -406,7 +452,8 @@ def test_postprocess_matches_reference(data, score_thr, thr, caps, agnostic, mul
         assert_array_equal(g, e)
 
 
-def test_postprocess_clustered_batch_matches_per_image_multiclass():
+@pytest.mark.parametrize("parallel", [False, True])
+def test_postprocess_clustered_batch_matches_reference(parallel):
     preds = []
     for seed in range(4):
         boxes, scores, labels = clustered_boxes(500, n_classes=6, seed=seed)
@@ -415,11 +462,18 @@ def test_postprocess_clustered_batch_matches_per_image_multiclass():
         cxcywh = np.concatenate([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], 1)
         preds.append(np.concatenate([cxcywh, cls], 1))
     pred = np.stack(preds)
-    got = postprocess_detections(pred, score_threshold=0.1, iou_threshold=0.5, max_detections=50)
-    exp = ref.postprocess_detections(pred, score_threshold=0.1, iou_threshold=0.5,
-                                     max_detections=50)
-    for g, e in zip(got, exp, strict=True):
-        assert_array_equal(g, e)
+    old = NMS_MODULE._PARALLEL_MIN_ELEMENTS
+    NMS_MODULE._PARALLEL_MIN_ELEMENTS = 0 if parallel else 2**62
+    try:
+        for obj in (False, True):
+            p = np.concatenate([pred[:, :, :4], pred[:, :, 4:5] ** 0.5, pred[:, :, 4:]], 2) if obj else pred
+            kw = dict(score_threshold=0.1, iou_threshold=0.5, max_detections=50, has_objectness=obj)
+            got = postprocess_detections(p, **kw)
+            exp = ref.postprocess_detections(p, **kw)
+            for g, e in zip(got, exp, strict=True):
+                assert_array_equal(g, e)
+    finally:
+        NMS_MODULE._PARALLEL_MIN_ELEMENTS = old
 
 
 def test_postprocess_empty_shapes():
@@ -478,8 +532,13 @@ def test_agrees_with_torchvision(seed, thr):
     # Per-class reference: torchvision's own nms per class (its batched_nms uses the
     # coordinate-offset trick below 1000 boxes on CPU, which rounds float32 boxes).
     got = batched_nms(boxes, scores, labels, thr)
-    exp = tv.ops.boxes._batched_nms_vanilla(tb, ts, torch.from_numpy(labels), thr).numpy()
+    parts = [np.flatnonzero(labels == c)[tv.ops.nms(tb[labels == c], ts[labels == c], thr).numpy()]
+             for c in np.unique(labels)]
+    exp = np.concatenate(parts)
+    exp = exp[np.lexsort((exp, -scores[exp].astype(np.float64)))]
     assert_array_equal(got, exp)
+    if len(boxes) > 1000:  # torchvision's own per-class path (no coordinate offsets) on CPU
+        assert_array_equal(got, tv.ops.batched_nms(tb, ts, torch.from_numpy(labels), thr).numpy())
     b64, s64 = boxes.astype(np.float64), scores.astype(np.float64)
     assert_array_equal(nms(b64, s64, thr), tv.ops.nms(torch.from_numpy(b64),
                                                        torch.from_numpy(s64), thr).numpy())
@@ -601,3 +660,32 @@ def test_bad_input_raises():
         postprocess_detections(np.zeros((1, 3, 6)), max_candidates=-5)
     with pytest.raises(TypeError, match="multi_label must be a bool"):
         postprocess_detections(np.zeros((1, 3, 6)), multi_label="yes")
+
+
+# ----------------------------------------------------------------------------- caching
+
+
+def test_parallel_kernel_is_loaded_from_cache_in_a_fresh_process(tmp_path):
+    # best_class_parallel is the one cached parallel=True kernel here (STYLE.md: prove the hit).
+    import subprocess
+
+    code = (
+        "import sys, numpy as np\n"
+        "from fastdet.nms import postprocess_detections\n"
+        "from fastdet._kernels import nms as k\n"
+        "sys.modules['fastdet.nms']._PARALLEL_MIN_ELEMENTS = 0\n"
+        "postprocess_detections(np.zeros((1, 2, 6), np.float32))\n"
+        "stats = k.best_class_parallel.stats\n"
+        "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))\n"
+    )
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") != "0":
+        pytest.skip("needs the JIT")
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True)
+    assert first.stdout.split() == ["0", "1"]
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            check=True)
+    assert second.stdout.split() == ["1", "0"]

@@ -1,13 +1,16 @@
 """Numba kernels for COCO bbox evaluation (pycocotools-exact arithmetic).
 
 Layout shared by the kernels: annotations are grouped into *cells*, one per
-(image, category) pair (one per image when categories are not used). A cell
-``c`` owns the rows ``off[c]:off[c + 1]`` of the grouped arrays (CSR offsets).
-Detections inside a cell are sorted by descending score (stable) and already
-truncated to the largest ``maxDets``.
+(category, image) pair, category-major (cell ``k * I + i``; one cell per image
+when categories are not used). A cell ``c`` owns the rows ``off[c]:off[c + 1]``
+of the grouped arrays (CSR offsets). Detections inside a cell are sorted by
+descending score (stable) and already truncated to the largest ``maxDets``.
 
 Detection status codes written by :func:`match_cells`: 0 false positive,
-1 true positive, 2 ignored.
+1 true positive, 2 ignored; its per (detection, area range) summary ``kind``
+is FP or IGNORED when that holds at every IoU threshold, else MIXED.
+
+The bottom of the file holds a reader for plain COCO JSON (numbers only).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from fastdet._kernels import kernel
 FP = 0
 TP = 1
 IGNORED = 2
+MIXED = 3  # ``kind``: the status differs between thresholds (or is TP somewhere)
 
 
 @kernel()
@@ -42,7 +46,7 @@ def counting_sort(keys, n_keys):
 
 @kernel()
 def _stable_sort_desc(order, lo, hi, score, buf):
-    """Stable in-place sort of ``order[lo:hi]`` by descending ``score[order]``; ``buf`` (>= hi - lo) is scratch."""
+    """Stable in-place sort of ``order[lo:hi]`` by descending ``score[order]``; ``buf`` is scratch."""
     n = hi - lo
     if n <= 24:
         for i in range(lo + 1, hi):
@@ -92,6 +96,48 @@ def _stable_sort_desc(order, lo, hi, score, buf):
     if in_buf:
         for i in range(n):
             order[lo + i] = buf[i]
+
+
+@kernel()
+def _radix_argsort_desc(score):
+    """Stable permutation ordering ``score`` (no NaN) by descending value: LSD radix, 16-bit digits.
+
+    Ties keep input order and -0.0 ties with 0.0, as in a stable comparison sort.
+    """
+    n = score.shape[0]
+    sign = np.uint64(0x8000000000000000)
+    mask = np.uint64(0xFFFF)
+    key = np.empty(n, np.uint64)
+    bits = (score + 0.0).view(np.uint64)  # -0.0 + 0.0 == +0.0
+    for i in range(n):
+        b = bits[i]
+        asc = ~b if (b & sign) != np.uint64(0) else (b | sign)  # ascending in the float order
+        key[i] = ~asc  # descending
+    perm = np.arange(n)
+    key2 = np.empty(n, np.uint64)
+    perm2 = np.empty(n, np.int64)
+    counts = np.empty(65536, np.int64)
+    for p in range(4):
+        shift = np.uint64(16 * p)
+        counts[:] = 0
+        for i in range(n):
+            counts[np.int64((key[i] >> shift) & mask)] += 1
+        if counts.max() == n:  # every key has the same digit here: nothing to reorder
+            continue
+        total = 0
+        for d in range(65536):
+            c = counts[d]
+            counts[d] = total
+            total += c
+        for i in range(n):
+            d = np.int64((key[i] >> shift) & mask)
+            j = counts[d]
+            counts[d] = j + 1
+            key2[j] = key[i]
+            perm2[j] = perm[i]
+        key, key2 = key2, key
+        perm, perm2 = perm2, perm
+    return perm
 
 
 @kernel(parallel=True)
@@ -166,6 +212,7 @@ def _match_cell(
     iou_thrs,
     area_rng,
     status,
+    kind,
     match,
 ):
     """Match one cell (see :func:`match_cells`)."""
@@ -184,6 +231,7 @@ def _match_cell(
             hi = area_rng[a, 1]
             for d in range(d0, d0 + n_d):
                 code = IGNORED if (dt_area[d] < lo or dt_area[d] > hi) else FP
+                kind[d, a] = code
                 for t in range(n_thr):
                     status[d, a, t] = code
                     if want_match:
@@ -191,21 +239,20 @@ def _match_cell(
         return
     ious = np.empty((n_d, n_g), np.float64)
     bbox_iou_cell(dt_box, d0, d0 + n_d, gt_box, g0, g0 + n_g, gt_crowd, ious)
-    best_iou = np.empty(n_d, np.float64)  # a detection below this at threshold t matches nothing
-    for d in range(n_d):
-        mx = -np.inf
-        for g in range(n_g):
-            v = ious[d, g]
-            if v > mx:
-                mx = v
-            elif v != v:  # NaN compares like a match in the greedy loop: never skip it
-                mx = np.inf
-        best_iou[d] = mx
+    thr_lo = np.inf
+    for t in range(n_thr):
+        thr_lo = min(thr_lo, min(iou_thrs[t], 1 - 1e-10))
     perm = np.empty(n_g, np.int64)
     ig = np.empty(n_g, np.bool_)  # by position in perm
     crowd = np.empty(n_g, np.bool_)
     taken = np.empty(n_g, np.bool_)
-    rows = np.empty((n_d, n_g), np.float64)  # ious with columns in perm order
+    # per detection, the ground truths (positions in perm, in order) that can match at some
+    # threshold: every other one fails "iou >= best" at every threshold, and skipping an
+    # ignored one cannot move the "regular match, now ignored ones: stop" rule, because
+    # all ground truths after the first ignored one are ignored too
+    cand_off = np.empty(n_d + 1, np.int64)
+    cand = np.empty(n_d * n_g, np.int64)
+    cand_iou = np.empty(n_d * n_g, np.float64)
     for a in range(n_area):
         lo = area_rng[a, 0]
         hi = area_rng[a, 1]
@@ -223,24 +270,32 @@ def _match_cell(
         for j in range(n_g):
             ig[j] = j >= n_keep
             crowd[j] = gt_crowd[g0 + perm[j]]
-            for d in range(n_d):
-                rows[d, j] = ious[d, perm[j]]
+        n_c = 0
+        for d in range(n_d):
+            cand_off[d] = n_c
+            for j in range(n_g):
+                v = ious[d, perm[j]]
+                if not (v < thr_lo):  # NaN stays a candidate, as in the greedy loop
+                    cand[n_c] = j
+                    cand_iou[n_c] = v
+                    n_c += 1
+        cand_off[n_d] = n_c
         for t in range(n_thr):
             thr = min(iou_thrs[t], 1 - 1e-10)
             taken[:] = False
             for d in range(n_d):
                 m = -1
-                if best_iou[d] >= thr:
-                    best = thr
-                    for j in range(n_g):
-                        if taken[j] and not crowd[j]:
-                            continue
-                        if m > -1 and not ig[m] and ig[j]:
-                            break
-                        if rows[d, j] < best:
-                            continue
-                        best = rows[d, j]
-                        m = j
+                best = thr
+                for c in range(cand_off[d], cand_off[d + 1]):
+                    j = cand[c]
+                    if taken[j] and not crowd[j]:
+                        continue
+                    if m > -1 and not ig[m] and ig[j]:
+                        break
+                    if cand_iou[c] < best:
+                        continue
+                    best = cand_iou[c]
+                    m = j
                 row = d0 + d
                 out_of_range = dt_area[row] < lo or dt_area[row] > hi
                 if m == -1:
@@ -256,6 +311,13 @@ def _match_cell(
                 status[row, a, t] = code
                 if want_match:
                     match[row, a, t] = -1 if m == -1 else perm[m]
+        for d in range(d0, d0 + n_d):  # FP or IGNORED at every threshold, else MIXED
+            code = status[d, a, 0]
+            for t in range(1, n_thr):
+                if status[d, a, t] != code:
+                    code = MIXED
+                    break
+            kind[d, a] = MIXED if code == TP else code
 
 
 @kernel(parallel=True)
@@ -273,17 +335,22 @@ def match_cells(
     iou_thrs,
     area_rng,
     status,
+    kind,
     match,
 ):
     """Greedy COCO matching of every cell, for every area range and IoU threshold.
 
     Boxes are xywh (C + 1 offsets, rows grouped by cell; detections sorted by
     descending score and truncated). Writes ``status`` (Nd, A, T) int8 (0 FP,
-    1 TP, 2 ignored) and, when ``match.shape[0] > 0``, ``match`` (Nd, A, T)
-    int64, the matched ground-truth row within its cell (-1: none).
+    1 TP, 2 ignored), ``kind`` (Nd, A) int8 (FP or IGNORED when the status is the
+    same at every threshold, else MIXED) and, when ``match.shape[0] > 0``,
+    ``match`` (Nd, A, T) int64, the matched ground-truth row within its cell
+    (-1: none).
     """
     n_cells = gt_off.shape[0] - 1
     for c in numba.prange(n_cells):
+        if dt_off[c + 1] == dt_off[c]:  # most cells are empty: skip the call
+            continue
         _match_cell(
             c,
             gt_off,
@@ -299,6 +366,7 @@ def match_cells(
             iou_thrs,
             area_rng,
             status,
+            kind,
             match,
         )
 
@@ -323,14 +391,14 @@ def iou_cells(gt_off, gt_box, gt_crowd, dt_off, dt_box, iou_off, out):
 
 
 @kernel()
-def _count_positives(k, n_cat_cells, gt_off, gt_area, gt_ignore, area_rng, a_list, k_list, i_list, n_pos):
+def _count_positives(k, n_img, gt_off, gt_area, gt_ignore, area_rng, a_list, k_list, i_list, n_pos):
     """Non-ignored ground truths of category ``k_list[k]`` per evaluated area range."""
     for a in range(a_list.shape[0]):
         lo = area_rng[a_list[a], 0]
         hi = area_rng[a_list[a], 1]
         cnt = 0
         for ii in range(i_list.shape[0]):
-            c = i_list[ii] * n_cat_cells + k_list[k]
+            c = k_list[k] * n_img + i_list[ii]
             for g in range(gt_off[c], gt_off[c + 1]):
                 if not (gt_ignore[g] or gt_area[g] < lo or gt_area[g] > hi):
                     cnt += 1
@@ -338,7 +406,7 @@ def _count_positives(k, n_cat_cells, gt_off, gt_area, gt_ignore, area_rng, a_lis
 
 
 @kernel()
-def _gather_category(k, n_cat_cells, dt_off, dt_score, status, k_list, i_list, cat_off, cat_rows, cat_rank, cat_status):
+def _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank):
     """Rows of category ``k_list[k]`` image by image, then stably by descending score.
 
     Also writes each row's rank inside its cell and copies its status block, so
@@ -347,7 +415,7 @@ def _gather_category(k, n_cat_cells, dt_off, dt_score, status, k_list, i_list, c
     base = cat_off[k]
     j = base
     for ii in range(i_list.shape[0]):
-        c = i_list[ii] * n_cat_cells + k_list[k]
+        c = k_list[k] * n_img + i_list[ii]
         for r in range(dt_off[c], dt_off[c + 1]):
             cat_rows[j] = r
             cat_rank[j] = r - dt_off[c]
@@ -357,27 +425,38 @@ def _gather_category(k, n_cat_cells, dt_off, dt_score, status, k_list, i_list, c
         rows = cat_rows[base:j].copy()
         ranks = cat_rank[base:j].copy()
         keys = np.empty(n, np.float64)
-        perm = np.empty(n, np.int64)
         for q in range(n):
             keys[q] = dt_score[rows[q]]
-            perm[q] = q
-        _stable_sort_desc(perm, 0, n, keys, np.empty(n, np.int64))
+        if n >= 4096:
+            perm = _radix_argsort_desc(keys)
+        else:
+            perm = np.arange(n)
+            _stable_sort_desc(perm, 0, n, keys, np.empty(n, np.int64))
         for q in range(n):
             cat_rows[base + q] = rows[perm[q]]
             cat_rank[base + q] = ranks[perm[q]]
-    for q in range(base, j):
-        r = cat_rows[q]
-        for a in range(status.shape[1]):
-            for t in range(status.shape[2]):
-                cat_status[q, a, t] = status[r, a, t]
 
 
 @kernel()
 def _accumulate_combo(
-    combo, dt_score, n_pos_table, a_list, max_dets, rec_thrs, rec_sorted,
-    eps, cat_off, cat_rows, cat_rank, cat_status, precision, recall, scores,
+    combo,
+    dt_score,
+    n_pos_table,
+    a_list,
+    max_dets,
+    rec_thrs,
+    rec_sorted,
+    eps,
+    cat_off,
+    cat_rows,
+    cat_rank,
+    status,
+    kind,
+    precision,
+    recall,
+    scores,
 ):
-    """Precision/recall of one (category, area range, maxDets) combination.
+    """Precision/recall of one (category, area range), for every maxDets limit.
 
     pycocotools computes precision ``tp / (fp + tp + eps)`` at every detection,
     takes the running maximum from the right, and reads it where recall first
@@ -387,49 +466,107 @@ def _accumulate_combo(
     (position 0) or a true positive, and the maximum to its right is the
     maximum over the true positives from there on. The divisions are the same
     float operations on the same counts, so the result is bit-identical.
+    A detection of rank r in its image counts for every limit above r.
     """
     n_a = a_list.shape[0]
     n_m = max_dets.shape[0]
-    n_t = cat_status.shape[2]
-    n_r = rec_thrs.shape[0]
-    k = combo // (n_a * n_m)
-    a = (combo // n_m) % n_a
-    m = combo % n_m
+    n_t = status.shape[2]
+    k = combo // n_a
+    a = combo % n_a
     a0 = a_list[a]
     n_pos = n_pos_table[k, a]
-    if n_pos == 0:
+    if n_pos == 0 or n_m == 0:
         return
-    limit = max_dets[m]
     base = cat_off[k]
     end = cat_off[k + 1]
-    n_all = end - base
-    cap = min(n_all, n_pos) + 1
-    tp_pr = np.empty((n_t, cap), np.float64)  # precision at the i-th true positive
-    tp_row = np.empty((n_t, cap), np.int64)  # its detection row
-    tp = np.zeros(n_t, np.int64)
-    fp = np.zeros(n_t, np.int64)
-    first_tp = np.zeros(n_t, np.bool_)  # is the first detection a true positive?
-    first_row = -1
-    nd = 0
+    cap = min(end - base, n_pos) + 1
+    tp_pr = np.empty((n_m, n_t, cap), np.float64)  # precision at the i-th true positive
+    tp_row = np.empty((n_m, n_t, cap), np.int64)  # its detection row
+    tp = np.zeros((n_m, n_t), np.int64)
+    fp = np.zeros((n_m, n_t), np.int64)
+    first_tp = np.zeros((n_m, n_t), np.bool_)  # is the first counted detection a true positive?
+    first_row = np.full(n_m, -1, np.int64)
+    nd = np.zeros(n_m, np.int64)
+    max_limit = 0
+    for m in range(n_m):
+        max_limit = max(max_limit, max_dets[m])
+    fp_all = np.zeros(n_m, np.int64)  # false positives at every threshold: one counter for all t
     for q in range(base, end):
-        if cat_rank[q] >= limit:
+        rank = cat_rank[q]
+        if rank >= max_limit:
             continue
         r = cat_rows[q]
-        if nd == 0:
-            first_row = r
-        for t in range(n_t):
-            code = cat_status[q, a0, t]
-            if code == TP:
-                i = tp[t]
-                tp[t] = i + 1
-                tpf = float(i + 1)
-                tp_pr[t, i] = tpf / (float(fp[t]) + tpf + eps)
-                tp_row[t, i] = r
-                if nd == 0:
-                    first_tp[t] = True
-            elif code == FP:
-                fp[t] += 1
-        nd += 1
+        for m in range(n_m):
+            if rank < max_dets[m] and nd[m] == 0:
+                first_row[m] = r
+        kd = kind[r, a0]
+        if kd == FP:
+            for m in range(n_m):
+                if rank < max_dets[m]:
+                    fp_all[m] += 1
+        elif kd == MIXED:
+            for t in range(n_t):
+                code = status[r, a0, t]
+                if code == TP:
+                    for m in range(n_m):
+                        if rank < max_dets[m]:
+                            i = tp[m, t]
+                            tp[m, t] = i + 1
+                            tpf = float(i + 1)
+                            tp_pr[m, t, i] = tpf / (float(fp[m, t] + fp_all[m]) + tpf + eps)
+                            tp_row[m, t, i] = r
+                            if nd[m] == 0:
+                                first_tp[m, t] = True
+                elif code == FP:
+                    for m in range(n_m):
+                        if rank < max_dets[m]:
+                            fp[m, t] += 1
+        for m in range(n_m):
+            if rank < max_dets[m]:
+                nd[m] += 1
+    for m in range(n_m):
+        _fill_curves(
+            k,
+            a,
+            m,
+            n_pos,
+            nd[m],
+            tp[m],
+            tp_pr[m],
+            tp_row[m],
+            first_tp[m],
+            first_row[m],
+            dt_score,
+            rec_thrs,
+            rec_sorted,
+            precision,
+            recall,
+            scores,
+        )
+
+
+@kernel()
+def _fill_curves(
+    k,
+    a,
+    m,
+    n_pos,
+    nd,
+    tp,
+    tp_pr,
+    tp_row,
+    first_tp,
+    first_row,
+    dt_score,
+    rec_thrs,
+    rec_sorted,
+    precision,
+    recall,
+    scores,
+):
+    """Write precision / recall / scores of one (k, a, m) from its true positives."""
+    n_t = tp_pr.shape[0]
+    n_r = rec_thrs.shape[0]
     for t in range(n_t):
         n_tp = tp[t]
         recall[t, k, a, m] = float(n_tp) / n_pos if nd > 0 else 0.0
@@ -471,14 +608,31 @@ def _accumulate_combo(
 
 @kernel(parallel=True)
 def accumulate(
-    n_cat_cells, gt_off, gt_area, gt_ignore, area_rng, dt_off, dt_score, status, k_list, a_list, i_list,
-    max_dets, rec_thrs, rec_sorted, eps, precision, recall, scores,
+    n_img,
+    gt_off,
+    gt_area,
+    gt_ignore,
+    area_rng,
+    dt_off,
+    dt_score,
+    status,
+    kind,
+    k_list,
+    a_list,
+    i_list,
+    max_dets,
+    rec_thrs,
+    rec_sorted,
+    eps,
+    precision,
+    recall,
+    scores,
 ):
-    """pycocotools' accumulate over the matched cells.
+    """pycocotools' accumulate over the matched cells (``status`` and ``kind`` from :func:`match_cells`).
 
     ``k_list``/``a_list``/``i_list`` index the evaluated categories, area ranges
     (rows of ``area_rng``) and images of the matching layout (cell (i, k) is
-    ``i * n_cat_cells + k``; ground truths ``gt_off``/``gt_area``/``gt_ignore``);
+    ``k * n_img + i``; ground truths ``gt_off``/``gt_area``/``gt_ignore``);
     ``max_dets`` holds the detection limits, ``rec_sorted`` says whether
     ``rec_thrs`` ascends and ``eps`` is ``np.spacing(1)``. Fills ``precision`` /
     ``scores`` (T, R, K, A, M) and ``recall`` (T, K, A, M), which arrive set to
@@ -490,24 +644,35 @@ def accumulate(
     for k in range(n_k):
         total = 0
         for ii in range(n_i):
-            c = i_list[ii] * n_cat_cells + k_list[k]
+            c = k_list[k] * n_img + i_list[ii]
             total += dt_off[c + 1] - dt_off[c]
         cat_off[k + 1] = cat_off[k] + total
     n_rows = cat_off[n_k]
     cat_rows = np.empty(n_rows, np.int64)
     cat_rank = np.empty(n_rows, np.int64)
-    cat_status = np.empty((n_rows, status.shape[1], status.shape[2]), np.int8)
     n_pos = np.empty((n_k, a_list.shape[0]), np.int64)
     for k in numba.prange(n_k):
-        _gather_category(
-            k, n_cat_cells, dt_off, dt_score, status, k_list, i_list, cat_off, cat_rows, cat_rank, cat_status
-        )
-        _count_positives(k, n_cat_cells, gt_off, gt_area, gt_ignore, area_rng, a_list, k_list, i_list, n_pos)
-    n_combo = n_k * a_list.shape[0] * max_dets.shape[0]
+        _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank)
+        _count_positives(k, n_img, gt_off, gt_area, gt_ignore, area_rng, a_list, k_list, i_list, n_pos)
+    n_combo = n_k * a_list.shape[0]
     for combo in numba.prange(n_combo):
         _accumulate_combo(
-            combo, dt_score, n_pos, a_list, max_dets, rec_thrs, rec_sorted,
-            eps, cat_off, cat_rows, cat_rank, cat_status, precision, recall, scores,
+            combo,
+            dt_score,
+            n_pos,
+            a_list,
+            max_dets,
+            rec_thrs,
+            rec_sorted,
+            eps,
+            cat_off,
+            cat_rows,
+            cat_rank,
+            status,
+            kind,
+            precision,
+            recall,
+            scores,
         )
 
 
@@ -520,7 +685,7 @@ def accumulate(
 
 
 @kernel()
-def _skip_ws(buf, i):
+def skip_whitespace(buf, i):
     """Index of the first non-whitespace byte at or after ``i``."""
     n = buf.shape[0]
     while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
@@ -550,7 +715,7 @@ def _skip_string(buf, i):
 def _skip_value(buf, i):
     """Index after the JSON value starting at ``i`` (brackets and strings checked), or -1."""
     n = buf.shape[0]
-    i = _skip_ws(buf, i)
+    i = skip_whitespace(buf, i)
     if i >= n:
         return -1
     c = buf[i]
@@ -578,8 +743,19 @@ def _skip_value(buf, i):
                 if depth == 0:
                     return i + 1
             elif not (
-                c == 44 or c == 58 or c == 32 or c == 10 or c == 13 or c == 9 or c == 45 or c == 43 or c == 46
-                or (48 <= c <= 57) or c == 101 or c == 69 or (97 <= c <= 122)
+                c == 44
+                or c == 58
+                or c == 32
+                or c == 10
+                or c == 13
+                or c == 9
+                or c == 45
+                or c == 43
+                or c == 46
+                or (48 <= c <= 57)
+                or c == 101
+                or c == 69
+                or (97 <= c <= 122)
             ):
                 return -1
             i += 1
@@ -619,7 +795,7 @@ def _parse_number(buf, i, pow10):
     else:
         while i < n and 48 <= buf[i] <= 57:
             if m < 100000000000000000:
-                m = m * 10 + (buf[i] - 48)
+                m = m * 10 + (int(buf[i]) - 48)
             else:
                 big = True
             i += 1
@@ -630,7 +806,7 @@ def _parse_number(buf, i, pow10):
             return 0.0, -1, False
         while i < n and 48 <= buf[i] <= 57:
             if m < 100000000000000000:
-                m = m * 10 + (buf[i] - 48)
+                m = m * 10 + (int(buf[i]) - 48)
                 exp10 -= 1
             else:
                 big = True
@@ -647,7 +823,7 @@ def _parse_number(buf, i, pow10):
         e = 0
         while i < n and 48 <= buf[i] <= 57:
             if e < 100000:
-                e = e * 10 + (buf[i] - 48)
+                e = e * 10 + (int(buf[i]) - 48)
             i += 1
         exp10 += -e if eneg else e
     if big or m > 9007199254740992 or exp10 > 22 or exp10 < -22:
@@ -692,10 +868,10 @@ def scan_object_array(buf, i, keys, key_len, key_slot, key_width, pow10, vals, s
     n = buf.shape[0]
     cap = vals.shape[0]
     n_slots = vals.shape[1]
-    i = _skip_ws(buf, i)
+    i = skip_whitespace(buf, i)
     if i >= n or buf[i] != 91:
         return -1, 0, i
-    i = _skip_ws(buf, i + 1)
+    i = skip_whitespace(buf, i + 1)
     count = 0
     n_slow = 0
     if i < n and buf[i] == 93:
@@ -704,7 +880,7 @@ def scan_object_array(buf, i, keys, key_len, key_slot, key_width, pow10, vals, s
         if i >= n or buf[i] != 123 or count >= cap:
             return -1, 0, i
         mask = 0
-        i = _skip_ws(buf, i + 1)
+        i = skip_whitespace(buf, i + 1)
         if i < n and buf[i] == 125:
             i += 1
         else:
@@ -715,10 +891,10 @@ def scan_object_array(buf, i, keys, key_len, key_slot, key_width, pow10, vals, s
                 ke = _skip_string(buf, i)
                 if ke < 0:
                     return -1, 0, i
-                i = _skip_ws(buf, ke)
+                i = skip_whitespace(buf, ke)
                 if i >= n or buf[i] != 58:
                     return -1, 0, i
-                i = _skip_ws(buf, i + 1)
+                i = skip_whitespace(buf, i + 1)
                 k = _match_key(buf, ks, ke - 1, keys, key_len)
                 if k < 0:
                     for j in range(ks, ke - 1):
@@ -744,7 +920,7 @@ def scan_object_array(buf, i, keys, key_len, key_slot, key_width, pow10, vals, s
                     else:
                         if buf[i] != 91:
                             return -1, 0, i
-                        i = _skip_ws(buf, i + 1)
+                        i = skip_whitespace(buf, i + 1)
                         for w in range(width):
                             v, end, exact = _parse_number(buf, i, pow10)
                             if end < 0:
@@ -755,18 +931,18 @@ def scan_object_array(buf, i, keys, key_len, key_slot, key_width, pow10, vals, s
                                 slow[n_slow, 1] = i
                                 slow[n_slow, 2] = end
                                 n_slow += 1
-                            i = _skip_ws(buf, end)
+                            i = skip_whitespace(buf, end)
                             if w < width - 1:
                                 if i >= n or buf[i] != 44:
                                     return -1, 0, i
-                                i = _skip_ws(buf, i + 1)
+                                i = skip_whitespace(buf, i + 1)
                         if i >= n or buf[i] != 93:
                             return -1, 0, i
                         i += 1
                     mask |= 1 << k
-                i = _skip_ws(buf, i)
+                i = skip_whitespace(buf, i)
                 if i < n and buf[i] == 44:
-                    i = _skip_ws(buf, i + 1)
+                    i = skip_whitespace(buf, i + 1)
                     continue
                 if i < n and buf[i] == 125:
                     i += 1
@@ -774,9 +950,9 @@ def scan_object_array(buf, i, keys, key_len, key_slot, key_width, pow10, vals, s
                 return -1, 0, i
         seen[count] = mask
         count += 1
-        i = _skip_ws(buf, i)
+        i = skip_whitespace(buf, i)
         if i < n and buf[i] == 44:
-            i = _skip_ws(buf, i + 1)
+            i = skip_whitespace(buf, i + 1)
             continue
         if i < n and buf[i] == 93:
             return count, n_slow, i + 1
@@ -793,12 +969,12 @@ def scan_top_object(buf, keys, key_len, where):
     n = buf.shape[0]
     for k in range(where.shape[0]):
         where[k] = -1
-    i = _skip_ws(buf, 0)
+    i = skip_whitespace(buf, 0)
     if i >= n or buf[i] != 123:
         return False
-    i = _skip_ws(buf, i + 1)
+    i = skip_whitespace(buf, i + 1)
     if i < n and buf[i] == 125:
-        return _skip_ws(buf, i + 1) == n
+        return skip_whitespace(buf, i + 1) == n
     while True:
         if i >= n or buf[i] != 34:
             return False
@@ -806,10 +982,10 @@ def scan_top_object(buf, keys, key_len, where):
         ke = _skip_string(buf, i)
         if ke < 0:
             return False
-        i = _skip_ws(buf, ke)
+        i = skip_whitespace(buf, ke)
         if i >= n or buf[i] != 58:
             return False
-        i = _skip_ws(buf, i + 1)
+        i = skip_whitespace(buf, i + 1)
         k = _match_key(buf, ks, ke - 1, keys, key_len)
         if k >= 0:
             where[k] = i
@@ -820,10 +996,10 @@ def scan_top_object(buf, keys, key_len, where):
         i = _skip_value(buf, i)
         if i < 0:
             return False
-        i = _skip_ws(buf, i)
+        i = skip_whitespace(buf, i)
         if i < n and buf[i] == 44:
-            i = _skip_ws(buf, i + 1)
+            i = skip_whitespace(buf, i + 1)
             continue
         if i < n and buf[i] == 125:
-            return _skip_ws(buf, i + 1) == n
+            return skip_whitespace(buf, i + 1) == n
         return False

@@ -1,13 +1,15 @@
-"""Numba kernels for greedy NMS (plain and per-segment) and soft-NMS.
+"""Numba kernels for greedy NMS (plain and per group), soft-NMS and the best-class reduction.
 
 No validation happens here: ``fastdet.nms`` passes C-contiguous ``(N, 4)`` xyxy
 boxes (float32 or float64, no degenerate rows), int64 permutations and plain
 scalars. All IoUs follow torchvision.ops.nms: ``inter / (area_i + area_j - inter)``
 in the dtype of the boxes, and a pair whose union is 0 has IoU 0.
 
-Speed comes from a sweep over boxes sorted by x1: a box can only overlap boxes
-whose x1 lies in a window around its own, found by binary search, and the inner
-loop over that window is branch-free so that LLVM vectorizes it.
+Speed comes from never looking at pairs that cannot matter: boxes are sorted
+into cells (group, horizontal band of y1) and by x1 inside a cell, so a box visits
+only the few bands its neighbours can start in and, in each, the x1 window found
+by binary search; the inner loop over a window is branch-free so that LLVM
+vectorizes it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _first_at_least(a, lo, hi, v):
 
 @kernel()
 def _sorted_coords(boxes, by_x1):
-    """Gather boxes (N, 4) into x1-sorted struct-of-arrays plus areas; by_x1 (M,)."""
+    """Gather boxes (N, 4) in the order by_x1 (M,) into struct-of-arrays, plus areas."""
     m = by_x1.shape[0]
     x1 = np.empty(m, boxes.dtype)
     y1 = np.empty(m, boxes.dtype)
@@ -51,44 +53,82 @@ def _sorted_coords(boxes, by_x1):
 
 @kernel()
 def _band(y, ymin, band_h, n_bands):
-    """Band index of y: floor((y - ymin) / band_h) clipped to [0, n_bands - 1] (monotone in y)."""
+    """Band index of y: floor((y - ymin) / band_h) clipped to [0, n_bands - 1] (monotone in y).
+
+    Always a valid band, also for y = +-inf or NaN (which gives 0).
+    """
     v = np.floor((y - ymin) / band_h)
-    if v < 0.0:
-        return 0
-    if v > n_bands - 1:
+    if v >= n_bands - 1:
         return n_bands - 1
-    return np.int64(v)
+    if v >= 0.0:
+        return np.int64(v)
+    return 0
+
+
+@kernel()
+def _counting_sort(order, key, n_keys):
+    """Stable sort of ``order`` (M,) by ``key[order[k]]`` in [0, n_keys); returns (sorted, starts).
+
+    ``starts`` (n_keys + 1,) holds where each key's run begins in ``sorted``.
+    """
+    starts = np.zeros(n_keys + 1, np.int64)
+    for k in range(order.shape[0]):
+        starts[key[order[k]] + 1] += 1
+    for c in range(n_keys):
+        starts[c + 1] += starts[c]
+    fill = starts[:-1].copy()
+    out = np.empty(order.shape[0], np.int64)
+    for k in range(order.shape[0]):
+        i = order[k]
+        out[fill[key[i]]] = i
+        fill[key[i]] += 1
+    return out, starts
+
+
+@kernel()
+def _cell_sort(boxes, by_x1, groups, n_groups, n_bands, ymin, band_h):
+    """Sort box indices by cell (group, band of y1), by x1 within a cell.
+
+    by_x1 (N,) is the argsort of x1, groups (N,) ids in [0, n_groups). Returns
+    ``(by_cell, cell_start)``: cell ``g * n_bands + band`` holds positions
+    ``cell_start[c] .. cell_start[c + 1]`` of by_cell.
+    """
+    cell = np.empty(boxes.shape[0], np.int64)
+    for i in range(boxes.shape[0]):
+        cell[i] = groups[i] * n_bands + _band(np.float64(boxes[i, 1]), ymin, band_h, n_bands)
+    return _counting_sort(by_x1, cell, n_groups * n_bands)
 
 
 @kernel()
 def greedy_nms(
-    boxes, by_score, bounds, seg_cell0, by_cell, cell_start, n_bands, ymin, band_h,
+    boxes, order, by_x1, groups, n_groups, n_bands, ymin, band_h,
     span, shrink, mid, tie_even, thr, use_mid, keep,
 ):
-    """Greedy NMS inside each segment ``[bounds[s], bounds[s + 1])`` of by_score; sets keep[i] = 1.
+    """Greedy NMS within each group of boxes; sets ``keep[i] = 1`` for the kept boxes.
 
-    boxes (N, 4); by_score (M,) candidate indices grouped into segments (one per
-    group), each by decreasing score; by_cell (M,) the same indices sorted by cell
-    (group, band of y1) and by x1 inside a cell, cell c at positions
-    ``cell_start[c] .. cell_start[c + 1]``; segment s owns cells ``seg_cell0[s] + 0 ..
-    n_bands - 1``; keep (N,) uint8, zeroed by the caller.
+    boxes (N, 4); order (N,) all indices by decreasing score (stable); by_x1 (N,)
+    the indices sorted by x1; groups (N,) group ids in [0, n_groups); keep (N,)
+    uint8, zeroed by the caller. Boxes are sorted into cells (group, band of y1;
+    see ``_band``), by x1 within a cell.
 
-    Box j is suppressed by a kept box i when IoU(i, j) > thr. A kept box visits the
-    bands and x1 windows that can hold such a j: x1_j in (x1_i - min(maxw, span w_i),
-    x2_i - shrink w_i), and likewise in y. With ``use_mid`` (float32 boxes) the test
-    ``float32(inter / union) > thr`` is evaluated exactly and without a division (see
-    ``_suppress_f32``).
+    Box j is suppressed by a kept box i of its group when IoU(i, j) > thr. A kept
+    box visits only the bands and x1 windows that can hold such a j: x1_j in
+    (x1_i - min(maxw, span w_i), x2_i - shrink w_i), and likewise in y. With
+    ``use_mid`` (float32 boxes) the test ``float32(inter / union) > thr`` is
+    evaluated exactly and without a division (see ``_suppress_f32``).
     """
+    by_cell, cell_start = _cell_sort(boxes, by_x1, groups, n_groups, n_bands, ymin, band_h)
+    by_score, bounds = _counting_sort(order, groups, n_groups)
     m = by_cell.shape[0]
     x1, y1, x2, y2, area = _sorted_coords(boxes, by_cell)
     pos = np.empty(boxes.shape[0], np.int64)
     for k in range(m):
         pos[by_cell[k]] = k
     sup = np.zeros(m, np.uint8)
-    for s in range(bounds.shape[0] - 1):
-        lo_seg = bounds[s]
-        hi_seg = bounds[s + 1]
-        cell0 = seg_cell0[s]
+    for g in range(n_groups):
+        lo_seg = bounds[g]
+        hi_seg = bounds[g + 1]
+        cell0 = g * n_bands
         maxw = 0.0
         maxh = 0.0
         for r in range(lo_seg, hi_seg):
@@ -104,7 +144,7 @@ def greedy_nms(
                 continue
             keep[b] = 1
             ap = area[p]
-            if ap == 0:  # IoU 0 with everything: suppresses nothing
+            if not (ap > 0 and ap < np.inf):  # IoU 0 (or NaN) with everything: suppresses nothing
                 continue
             bx1 = x1[p]
             by1 = y1[p]
@@ -188,21 +228,22 @@ def _block_best(cur, orig, alive, lo, hi):
 
 @kernel()
 def soft_nms(
-    boxes, scores, by_cell, cell_start, n_bands, ymin, band_h,
+    boxes, scores, by_x1, n_bands, ymin, band_h,
     method, sigma, thr, score_thr, block, keep, new_scores,
 ):
     """Soft-NMS (Bodla et al., 2017); returns the number of boxes written to keep/new_scores.
 
-    boxes (N, 4), scores (N,) in the working dtype; by_cell (N,) the indices sorted by
-    band of y1 (n_bands bands starting at cell_start) and by x1 within a band;
-    keep (N,) int64 and new_scores (N,) outputs. method: 0 gaussian exp(-iou^2/sigma),
+    boxes (N, 4), scores (N,) in the working dtype; by_x1 (N,) the indices sorted by
+    x1 (the kernel sorts them into n_bands bands of y1, see ``_band``); keep (N,)
+    int64 and new_scores (N,) outputs. method: 0 gaussian exp(-iou^2/sigma),
     1 linear (1 - iou if iou > thr), 2 hard (0 if iou > thr). The remaining box with
     the highest current score is selected (ties: lowest index); boxes whose score falls
     below score_thr are dropped. Only boxes that overlap the selected one are decayed
     (the weight at IoU 0 is exactly 1). The best box of each run of ``block`` boxes
     (in by_cell order) is cached and recomputed only when a box in the run changed.
     """
-    n = by_cell.shape[0]
+    n = by_x1.shape[0]
+    by_cell, cell_start = _cell_sort(boxes, by_x1, np.zeros(n, np.int64), 1, n_bands, ymin, band_h)
     x1, y1, x2, y2, area = _sorted_coords(boxes, by_cell)
     cur = np.empty(n, scores.dtype)
     alive = np.zeros(n, np.bool_)
@@ -239,7 +280,7 @@ def soft_nms(
         alive[p] = False
         dirty[p // block] = True
         ap = area[p]
-        if ap == 0:
+        if not (ap > 0 and ap < np.inf):  # IoU 0 (or NaN) with everything: decays nothing
             continue
         bx1 = x1[p]
         by1 = y1[p]
@@ -262,7 +303,10 @@ def soft_nms(
                 if iw <= zero or ih <= zero:
                     continue
                 inter = iw * ih
-                iou = inter / (ap + area[q] - inter)
+                union = ap + area[q] - inter
+                if not (union > 0 and union < np.inf):  # overflowed area: IoU taken as 0
+                    continue
+                iou = inter / union
                 if method == 0:
                     weight = np.exp(-(np.float64(iou) * np.float64(iou)) / sigma)
                 elif iou > thr:
@@ -276,27 +320,42 @@ def soft_nms(
     return count
 
 
-@kernel(parallel=True)
+@kernel()
+def _best_of_row(pred, i, j, first, has_obj):
+    """(best class score, its class) of prediction (i, j); ties keep the lowest class."""
+    obj = pred[i, j, 4]
+    best = pred[i, j, first] * obj if has_obj else pred[i, j, first]
+    arg = 0
+    for c in range(1, pred.shape[2] - first):
+        v = pred[i, j, first + c] * obj if has_obj else pred[i, j, first + c]
+        if v > best:
+            best = v
+            arg = c
+    return best, arg
+
+
+@kernel()
 def best_class(pred, first, has_obj, score, label):
     """Best class of every prediction: pred (B, N, D) -> score (B, N), label (B, N) int64.
 
     Class columns are ``pred[..., first:]``; with ``has_obj`` each class score is first
     multiplied by the objectness ``pred[..., 4]``. Equal scores keep the lowest class.
-    Each prange iteration writes only its own (image, prediction) entry.
     """
-    n_img = pred.shape[0]
     n = pred.shape[1]
-    n_cls = pred.shape[2] - first
-    for r in numba.prange(n_img * n):
+    for r in range(pred.shape[0] * n):
         i = r // n
         j = r - i * n
-        obj = pred[i, j, 4]
-        best = pred[i, j, first] * obj if has_obj else pred[i, j, first]
-        arg = 0
-        for c in range(1, n_cls):
-            v = pred[i, j, first + c] * obj if has_obj else pred[i, j, first + c]
-            if v > best:
-                best = v
-                arg = c
-        score[i, j] = best
-        label[i, j] = arg
+        score[i, j], label[i, j] = _best_of_row(pred, i, j, first, has_obj)
+
+
+@kernel(parallel=True)
+def best_class_parallel(pred, first, has_obj, score, label):
+    """``best_class`` with the predictions spread over threads (for large batches).
+
+    Each prange iteration writes only its own (image, prediction) entry.
+    """
+    n = pred.shape[1]
+    for r in numba.prange(pred.shape[0] * n):
+        i = r // n
+        j = r - i * n
+        score[i, j], label[i, j] = _best_of_row(pred, i, j, first, has_obj)

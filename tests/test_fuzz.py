@@ -1,0 +1,276 @@
+"""Hostile input for every public array function: explicit cases, generated cases, a crash harness.
+
+(a) every case of ``fuzz_cases.CASES`` in-process (KNOWN_FAILURES skipped, never run);
+(b) hypothesis-generated hostile arrays (any dtype, shape, values, layout) per family,
+    and hostile scalars for the hyper-parameters: a result equal to the sanitised-input
+    result, or ``ValueError`` / ``TypeError`` with a message naming an argument;
+(c) ``python tests/fuzz_cases.py --all`` in a subprocess, so that a segmentation
+    fault fails a test (with the signal number) instead of killing pytest;
+(d) size limits: a dense result that would not fit is refused with its size.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import fuzz_cases as fc
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import fastdet
+import fastdet._validate
+
+HERE = Path(__file__).resolve().parent
+
+# --------------------------------------------------------------------------- (a) explicit cases
+
+
+@pytest.mark.parametrize("case", fc.CASES, ids=[c.id for c in fc.CASES])
+def test_hostile_case(case: fc.Case) -> None:
+    if case.id in fc.KNOWN_FAILURES:
+        pytest.skip(f"known failure in fastdet.{case.family} (fuzz_cases.KNOWN_FAILURES): {case.id}")
+    fc.run_case(case)
+
+
+def test_every_public_array_function_has_cases() -> None:
+    covered = {c.func.split("[")[0].split(".")[-1] for c in fc.CASES}
+    array_functions = {
+        "box_convert", "box_area", "box_iou", "generalized_box_iou", "distance_box_iou", "complete_box_iou",
+        "clip_boxes_to_image", "remove_small_boxes", "nms", "batched_nms", "soft_nms", "multiclass_nms",
+        "postprocess_detections", "confusion_matrix", "accuracy", "precision_recall_f1", "roc_curve",
+        "roc_auc", "precision_recall_curve", "average_precision", "voc_ap", "evaluate", "l1_loss",
+        "mse_loss", "smooth_l1_loss", "sigmoid_focal_loss", "conv2d", "max_pool2d", "avg_pool2d",
+        "conv2d_output_size", "pool2d_output_size", "conv2d_params", "conv2d_macs", "conv2d_flops",
+        "linear_params", "linear_macs", "linear_flops", "batchnorm2d_params", "batchnorm2d_buffers",
+        "conv2d_report", "evaluate_coco", "loadRes",
+    }  # fmt: skip
+    assert array_functions <= covered, sorted(array_functions - covered)
+    assert all(name in fastdet.__all__ or name in ("evaluate", "loadRes") for name in array_functions)
+
+
+def test_table_lists_every_hostile_kind() -> None:
+    text = fc.table()
+    for kind in ("wrong rank", "NaN", "dtype complex64", "Fortran-ordered", "big-endian", "None"):
+        assert f"| {kind}" in text
+
+
+# --------------------------------------------------------------------------- (b) generated cases
+
+_SPECIALS = (math.nan, math.inf, -math.inf, 1e30, -1e30, 5e-324, -5e-324, 0.0, -1.0, 0.5, 2.0**62)
+_LAYOUTS = ("C", "F", "strided", "readonly", "big-endian", "list", "None")
+_REAL = "iuf"
+
+
+def _layout(arr: np.ndarray, layout: str) -> Any:
+    if layout == "F":
+        return np.asfortranarray(arr)
+    if layout == "strided" and arr.ndim:
+        big = np.repeat(arr, 2, axis=-1)
+        if big.dtype.kind == "f":
+            big[..., 1::2] = np.nan  # garbage between the elements a kernel must not read
+        return big[..., ::2]
+    if layout == "readonly":
+        out = arr.copy()
+        out.flags.writeable = False
+        return out
+    if layout == "big-endian" and arr.dtype.kind in "iufc" and arr.dtype.itemsize > 1:
+        return arr.astype(arr.dtype.newbyteorder(">"))
+    if layout == "list":
+        return arr.tolist()
+    if layout == "None":
+        return None
+    return arr
+
+
+@st.composite
+def _hostile(draw: Any, arg: fc.Arg) -> tuple[Any, str, bool | None]:
+    """(hostile value, description, whether it is real-valued input) for one array argument."""
+    base = np.asarray(arg.value, np.float64)
+    dtype_name = draw(st.sampled_from(list(fc.ALL_DTYPES)))
+    if draw(st.integers(0, 3)):  # mostly the valid shape, so that results are common
+        shape = base.shape
+    else:
+        rank = draw(st.integers(0, 4))
+        shape = tuple(draw(st.lists(st.integers(0, 6), min_size=rank, max_size=rank)))
+    specials = draw(st.lists(st.sampled_from(_SPECIALS), max_size=3))
+    seed = draw(st.integers(0, 2**32 - 1))
+    layout = draw(st.sampled_from(_LAYOUTS))
+    rng = np.random.default_rng(seed)
+    values = np.resize(base, shape).astype(np.float64)
+    flat = values.reshape(-1)
+    if flat.size and specials:
+        flat[rng.integers(0, flat.size, len(specials))] = specials
+    dtype = fc.ALL_DTYPES[dtype_name]
+    arr = np.asarray((values != 0) if dtype.kind == "b" else fc._cast(values, dtype))
+    hostile = _layout(arr, layout)
+    kind = np.asarray(hostile).dtype.kind if layout == "list" else dtype.kind  # an object array's list is floats
+    real: bool | None = layout != "None" and (kind in _REAL or (kind == "b" and arg.bool_ok))
+    if kind == "O" and arr.size == 0:
+        real = None  # an empty object array (e.g. from pandas) is accepted as empty float64
+    if arg.role == "coco7" and layout == "list":
+        real = None  # a list is loadRes' list-of-dicts form: no array reference to compare with
+    return hostile, f"{arg.name}: dtype {dtype_name}, shape {shape}, specials {specials}, {layout}", real
+
+
+def _outcome(fn: Any) -> tuple[str, Any]:
+    try:
+        return "result", fc._quiet(fn)
+    except (ValueError, TypeError) as exc:
+        return ("ValueError" if isinstance(exc, ValueError) else "TypeError"), exc
+
+
+def _names(spec: fc.Spec) -> tuple[str, ...]:
+    names = [a.name for a in spec.arrays] + [s.name for s in spec.scalars]
+    if any(a.role == "coco7" for a in spec.arrays):
+        names += ["resFile", "results"]
+    return tuple(names)
+
+
+def _check_generated(spec: fc.Spec, arg: fc.Arg, hostile: Any, what: str, real: bool | None) -> None:
+    """Result equal to the sanitised-input result, or ValueError / TypeError naming an argument.
+
+    ``real``: the input holds real numbers (a reference exists); False: it does not
+    (no result allowed); None: undecided (any clear outcome, no reference).
+    """
+    kwargs = {**spec.kwargs(), arg.name: hostile}
+    before = fc._snapshot(hostile)
+    kind, got = _outcome(lambda: spec.call(**kwargs))
+    assert fc._snapshot(hostile) == before, f"{spec.name} modified its input ({what})"
+    if kind != "result":
+        msg = str(got)
+        assert msg.strip(), f"{spec.name}: {kind} with an empty message ({what})"
+        names = _names(spec) + ((hostile,) if isinstance(hostile, str) else ())  # a str is a file name
+        assert any(n in msg for n in names), f"{spec.name}: message names no argument: {msg!r} ({what})"
+        if kind == "TypeError":
+            zero_d = np.ndim(hostile) == 0 and arg.role == "coco7"  # a scalar is not a results container
+            assert real is not True or zero_d, f"{spec.name}: TypeError for real-valued input: {msg!r} ({what})"
+    elif hostile is not None:
+        assert real is not False, f"{spec.name} accepted non-real input ({what}): {fc._short(got)}"
+    if not real or hostile is None:
+        return
+    clean = {**spec.kwargs(), arg.name: fc._sanitize(hostile, arg.role)}
+    ref_kind, want = _outcome(lambda: spec.call(**clean))
+    float32 = np.asarray(hostile).dtype == np.float32
+    if kind == "result":
+        assert ref_kind == "result", f"{spec.name}: result, but the sanitised input raises {want!r} ({what})"
+        diff = fc.compare(got, want, float32=fc._uses_float32(got))
+        assert diff is None, f"{spec.name}: result differs from the sanitised-input result: {diff} ({what})"
+    elif not float32:  # float32 work may refuse magnitudes that float64 handles
+        assert ref_kind == kind, f"{spec.name}: {kind} ({got}) but the sanitised input gives {ref_kind} ({what})"
+
+
+_ARRAY_SPECS = {s.name: s for s in fc.SPECS if s.arrays}
+
+
+@pytest.mark.parametrize("function", list(_ARRAY_SPECS))
+@given(data=st.data())
+def test_generated_hostile_arrays(function: str, data: Any) -> None:
+    spec = _ARRAY_SPECS[function]
+    arg = spec.arrays[data.draw(st.sampled_from(range(len(spec.arrays))), label="argument index")]
+    hostile, what, real = data.draw(_hostile(arg), label="hostile")
+    assume(not fc.known_failure_draw(spec, arg, hostile))
+    _check_generated(spec, arg, hostile, what, real)
+
+
+_SCALAR_POOL = st.one_of(
+    st.integers(-3, 300),
+    st.sampled_from([10**30, -(10**30), 2**63, math.nan, math.inf, -0.0, 0.5, 3.0, None, "3", b"3", True, False]),
+    st.sampled_from([np.int64(3), np.uint8(2), np.float32(0.5), np.bool_(True), np.array(3), np.array([2, 2])]),
+    st.tuples(st.integers(-1, 5), st.integers(-1, 5)),
+    st.tuples(st.integers(1, 5), st.sampled_from([2.0, None, "2", np.int32(2)])),
+    st.lists(st.integers(0, 4), max_size=3),
+)
+
+
+@given(data=st.data())
+def test_generated_hostile_scalars(data: Any) -> None:
+    specs = {s.name: s for s in fc.SPECS if s.scalars}
+    spec = specs[data.draw(st.sampled_from(sorted(specs)), label="function")]
+    param = spec.scalars[data.draw(st.sampled_from(range(len(spec.scalars))), label="parameter index")]
+    value = data.draw(_SCALAR_POOL, label="value")
+    kwargs = {**spec.kwargs(), param.name: value}
+    kind, got = _outcome(lambda: spec.call(**kwargs))
+    if kind != "result":
+        msg = str(got)
+        assert msg.strip(), f"{spec.name}({param.name}={value!r}): empty message"
+        assert any(n in msg for n in _names(spec)), f"{spec.name}({param.name}={value!r}): {msg!r}"
+
+
+# --------------------------------------------------------------------------- (c) crash harness
+
+
+def test_fuzz_cases_script_survives_every_case() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "fuzz_cases.py"), "--all"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    tail = (proc.stdout + proc.stderr)[-4000:]
+    if proc.returncode < 0:
+        sig = -proc.returncode
+        pytest.fail(f"fuzz_cases.py died by signal {sig} ({signal.Signals(sig).name}):\n{tail}")
+    failed = {line[5:].split(": ", 1)[0] for line in proc.stdout.splitlines() if line.startswith("FAIL ")}
+    assert failed <= fc.KNOWN_FAILURES, f"unexpected failures {sorted(failed - fc.KNOWN_FAILURES)}:\n{tail}"
+    assert "cases run" in proc.stdout, tail
+    assert proc.returncode == (1 if failed else 0), tail
+
+
+# --------------------------------------------------------------------------- (d) size limits
+
+_DENSE = [
+    ("box_iou", lambda: fastdet.box_iou(np.zeros((11, 4)), np.zeros((10, 4))), r"IoU matrix of shape \(11, 10\)"),
+    ("generalized_box_iou", lambda: fastdet.generalized_box_iou(np.zeros((11, 4)), np.zeros((10, 4))),
+     "IoU matrix"),
+    ("distance_box_iou", lambda: fastdet.distance_box_iou(np.zeros((11, 4)), np.zeros((10, 4))), "IoU matrix"),
+    ("complete_box_iou", lambda: fastdet.complete_box_iou(np.zeros((11, 4)), np.zeros((10, 4))), "IoU matrix"),
+    ("confusion_matrix", lambda: fastdet.confusion_matrix(np.arange(11), np.arange(11)),
+     r"confusion matrix of 11 distinct labels of shape \(11, 11\)"),
+    ("confusion_matrix wide labels", lambda: fastdet.confusion_matrix(np.arange(11) * 10**12, np.zeros(11, int)),
+     "confusion matrix of 11 distinct"),
+    ("confusion_matrix labels=", lambda: fastdet.confusion_matrix([0], [0], labels=np.arange(11)),
+     "confusion matrix of 11"),
+    ("confusion_matrix empty", lambda: fastdet.confusion_matrix([], [], labels=np.arange(11)),
+     "confusion matrix of 11"),
+    ("precision_recall_f1", lambda: fastdet.precision_recall_f1(np.arange(11), np.arange(11), average=None),
+     "confusion matrix of 11"),
+    ("conv2d output", lambda: fastdet.conv2d(np.zeros((1, 1, 9, 9)), np.zeros((2, 1, 1, 1))),
+     r"output of conv2d of shape \(1, 2, 9, 9\)"),
+    ("conv2d padding", lambda: fastdet.conv2d(np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), padding=5),
+     "padded input x"),
+    ("max_pool2d", lambda: fastdet.max_pool2d(np.zeros((1, 1, 12, 12)), 1), "output of max_pool2d"),
+    ("avg_pool2d", lambda: fastdet.avg_pool2d(np.zeros((1, 1, 12, 12)), 1), "output of avg_pool2d"),
+    ("conv2d_report count", lambda: fastdet.conv2d_report(1, 1, 1, 12, count=True), "input image for count"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "match"), [(c, m) for _, c, m in _DENSE], ids=[n for n, _, _ in _DENSE])
+def test_dense_results_beyond_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch, call: Any, match: str) -> None:
+    monkeypatch.setattr(fastdet._validate, "MAX_DENSE_ELEMENTS", 100)
+    with pytest.raises(ValueError, match=match) as info:
+        call()
+    assert "would need" in str(info.value)
+    assert "elements" in str(info.value)
+
+
+@pytest.mark.parametrize(("call", "match"), [(c, m) for _, c, m in _DENSE], ids=[n for n, _, _ in _DENSE])
+def test_dense_results_within_the_limit_are_computed(monkeypatch: pytest.MonkeyPatch, call: Any, match: str) -> None:
+    monkeypatch.setattr(fastdet._validate, "MAX_DENSE_ELEMENTS", 10**6)
+    call()
+
+
+def test_real_limit_refuses_a_huge_iou_matrix_and_confusion_matrix_without_allocating() -> None:
+    boxes = np.zeros((100_000, 4))
+    with pytest.raises(ValueError, match=r"IoU matrix of shape \(100000, 100000\) would need 74\.5 GiB"):
+        fastdet.box_iou(boxes, boxes)
+    labels = np.arange(100_000)
+    with pytest.raises(ValueError, match=r"confusion matrix of 100000 distinct labels .* would need 74\.5 GiB"):
+        fastdet.confusion_matrix(labels, labels)

@@ -348,12 +348,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--cold-rounds", type=int, default=3)
     p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="torch.set_num_threads(N) before timing (default: torch's own choice)")
     p.add_argument("--quick", action="store_true", help="sizes 1k 5k, 3 repeats, 1 cold round")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH ('-' for stdout)")
     a = p.parse_args(argv)
     if a.quick:
         a.sizes, a.repeats, a.cold_rounds, a.iou_sizes = [1000, 5000], 3, 1, [1000]
     soft_sizes = a.soft_sizes or [n for n in a.sizes if n <= 5000]
+    if a.torch_threads is not None and torch is not None:
+        torch.set_num_threads(a.torch_threads)
 
     info = machine()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()), flush=True)

@@ -770,6 +770,20 @@ def format_conv_report(report: ConvReport) -> str:
 # --------------------------------------------------------------------------------------
 
 
+def _loop_steps(out: Pair, k: Pair, s: Pair, d: Pair) -> tuple[Pair, Pair]:
+    """Stride and dilation as the kernels receive them.
+
+    Along an axis with one output position the stride is never used, and with a
+    one-tap kernel the dilation is never used: pass 1 there, so that a huge
+    irrelevant value (``stride=10**30``) never reaches Numba, whose int64
+    arguments it would not fit. Every other value is bounded by the padded input,
+    which ``check_dense_size`` has bounded.
+    """
+    s_out = (s[0] if out[0] > 1 else 1, s[1] if out[1] > 1 else 1)
+    d_out = (d[0] if k[0] > 1 else 1, d[1] if k[1] > 1 else 1)
+    return s_out, d_out
+
+
 def _float_dtype(*arrays: NDArray[Any]) -> type[np.floating[Any]]:
     return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
 
@@ -821,7 +835,8 @@ def conv2d(
     ValueError
         Wrong ranks, channels not divisible by ``groups``, ``weight`` or ``bias``
         of the wrong shape, stride/dilation below 1, negative padding, a kernel
-        larger than the padded input, or NaN/inf in the arrays.
+        larger than the padded input, NaN/inf in the arrays, or a padded input or
+        output too large for memory (``fastdet._config.MAX_DENSE_ELEMENTS``).
     TypeError
         Non-numeric arrays or non-integer hyper-parameters.
 
@@ -874,7 +889,7 @@ def conv2d(
         raise ValueError(f"bias must have shape ({c_out},) to match weight, got {ba.shape}")
     oh, ow = conv2d_output_size((h, w), (kh, kw), s, p, d)
     padded = (n, c_in, h + 2 * p[0], w + 2 * p[1])
-    check_dense_size(padded, "padded input x")
+    check_dense_size(padded, f"input x padded by padding={p}")
     check_dense_size((n, c_out, oh, ow), "output of conv2d")
     xf = as_float_array(xa, "x", dtype=dtype)
     wf = as_float_array(wa, "weight", dtype=dtype)
@@ -883,6 +898,7 @@ def conv2d(
     xp[:, :, p[0] : p[0] + h, p[1] : p[1] + w] = xf
     out = np.empty((n, c_out, oh, ow), dtype)
     counts = np.zeros(n * c_out, np.int64)
+    s, d = _loop_steps((oh, ow), (kh, kw), s, d)
     _conv2d(xp, wf, bf, g, s[0], s[1], d[0], d[1], out, counts)
     return out, int(counts.sum())
 
@@ -917,7 +933,8 @@ def max_pool2d(
     ------
     ValueError
         Wrong rank, out-of-range hyper-parameters, ``padding > kernel // 2``, a
-        window larger than the padded input, or NaN/inf in ``x``.
+        window larger than the padded input, NaN/inf in ``x``, or a padded input
+        or output too large for memory.
     TypeError
         Non-numeric input or non-integer hyper-parameters.
 
@@ -944,6 +961,9 @@ def max_pool2d(
     oh, ow = pool2d_output_size(xa.shape[2:], k, s, p, d, ceil_mode)
     n, c = xa.shape[:2]
     check_dense_size((n, c, oh, ow), "output of max_pool2d")
+    # the windows span the padded input: bounding it bounds kernel, padding and dilation
+    check_dense_size((n, c, xa.shape[2] + 2 * p[0], xa.shape[3] + 2 * p[1]), f"input x padded by padding={p}")
+    s, d = _loop_steps((oh, ow), k, s, d)
     xf = as_float_array(xa, "x", dtype=_float_dtype(xa))
     out = np.empty((n, c, oh, ow), xf.dtype)
     counts = np.zeros(n * c, np.int64)
@@ -1010,6 +1030,8 @@ def avg_pool2d(
     oh, ow = pool2d_output_size(xa.shape[2:], k, s, p, 1, ceil_mode)
     n, c = xa.shape[:2]
     check_dense_size((n, c, oh, ow), "output of avg_pool2d")
+    check_dense_size((n, c, xa.shape[2] + 2 * p[0], xa.shape[3] + 2 * p[1]), f"input x padded by padding={p}")
+    s, _ = _loop_steps((oh, ow), k, s, (1, 1))
     xf = as_float_array(xa, "x", dtype=_float_dtype(xa))
     out = np.empty((n, c, oh, ow), xf.dtype)
     counts = np.zeros(n * c, np.int64)

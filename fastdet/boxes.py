@@ -60,7 +60,8 @@ def box_convert(boxes: ArrayLike, in_fmt: BoxFormat, out_fmt: BoxFormat) -> NDAr
     Raises
     ------
     ValueError
-        Wrong shape, NaN/inf, or an unknown format.
+        Wrong shape, NaN/inf, an unknown format, or coordinates so large that a
+        converted coordinate overflows the dtype.
     TypeError
         Non-numeric input.
 
@@ -119,7 +120,9 @@ def box_area(boxes: ArrayLike) -> NDArray[np.floating[Any]]:
     Raises
     ------
     ValueError
-        Wrong shape, NaN/inf, or a degenerate box (x2 < x1 or y2 < y1).
+        Wrong shape, NaN/inf, a degenerate box (x2 < x1 or y2 < y1), or
+        coordinates so large that an area overflows the dtype (beyond about
+        6.5e18 in float32, 4.7e153 in float64).
     TypeError
         Non-numeric input.
 
@@ -182,7 +185,11 @@ def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating[Any]]:
     Notes
     -----
     Same definition as ``torchvision.ops.box_iou``, except that a pair with
-    zero union (two zero-area boxes) has IoU 0 rather than NaN.
+    zero union (two zero-area boxes) has IoU 0 rather than NaN, and float32
+    boxes so large that an area overflows float32 (beyond about 6.5e18, where
+    torchvision returns inf / inf = NaN) are computed in float64, the result
+    still being float32. Beyond about 4.7e153 even float64 areas overflow:
+    ``ValueError``.
 
     Examples
     --------

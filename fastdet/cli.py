@@ -223,7 +223,7 @@ def cmd_nms(args: argparse.Namespace) -> int:
     if dst.exists() and not args.force:
         raise UsageError(f"{str(dst)!r} exists; pass --force to overwrite it")
     with progress("reading detections"):
-        data = read_json(src, "detections file")
+        data = read_json(src)
     with progress("suppressing"):
         kept = nms_coco_results(
             data,

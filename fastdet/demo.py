@@ -187,7 +187,7 @@ def run_demo(out_dir: Path, data_dir: Path | None = None) -> int:
     _say("\n  best classes:  " + ", ".join(f"{names[c]} {ap:.3f}" for ap, c in ranked[:5]))
     _say("  worst classes: " + ", ".join(f"{names[c]} {ap:.3f}" for ap, c in ranked[-5:]))
     timing = {"fastdet_s": t_fast}
-    line = f"\n  load + evaluate + accumulate: fastdet {t_fast * 1e3:.1f} ms"
+    line = f"\n  load + evaluate + accumulate + summarize: fastdet {t_fast * 1e3:.1f} ms"
     try:
         from pycocotools.coco import COCO as PyCOCO
         from pycocotools.cocoeval import COCOeval as PyCOCOeval

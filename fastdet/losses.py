@@ -10,7 +10,8 @@ Conventions (as the peers): ``l1_loss``, ``mse_loss`` and ``smooth_l1_loss``
 reduce with ``"mean"`` by default, as ``torch.nn.functional``;
 ``sigmoid_focal_loss`` defaults to ``"none"``, as ``torchvision.ops``.
 ``input`` and ``target`` must have the same shape (torch would broadcast with
-a warning) and be finite. float32 in both gives float32; anything else is
+a warning) and be finite; a loss that overflows the dtype (``mse_loss`` of 1e30
+in float32) raises ``ValueError`` instead of returning inf. float32 in both gives float32; anything else is
 computed in float64. ``"mean"`` of an empty input is NaN, ``"sum"`` is 0,
 as torch. A reduced loss is a NumPy scalar of the computation dtype.
 """
@@ -110,7 +111,8 @@ def l1_loss(input: ArrayLike, target: ArrayLike, *, reduction: Reduction = "mean
     Raises
     ------
     ValueError
-        Different shapes, NaN/inf, or an unknown ``reduction``.
+        Different shapes, NaN/inf, an unknown ``reduction``, or a loss that
+        overflows the dtype (finite inputs near its largest value).
     TypeError
         Non-numeric input.
 
@@ -154,7 +156,8 @@ def mse_loss(input: ArrayLike, target: ArrayLike, *, reduction: Reduction = "mea
     Raises
     ------
     ValueError
-        Different shapes, NaN/inf, or an unknown ``reduction``.
+        Different shapes, NaN/inf, an unknown ``reduction``, or a loss that
+        overflows the dtype (finite inputs near its largest value).
     TypeError
         Non-numeric input.
 
@@ -207,7 +210,8 @@ def smooth_l1_loss(
     Raises
     ------
     ValueError
-        Different shapes, NaN/inf, a negative ``beta``, or an unknown ``reduction``.
+        Different shapes, NaN/inf, a negative ``beta``, an unknown ``reduction``,
+        or a loss that overflows the dtype.
     TypeError
         Non-numeric input.
 
@@ -283,7 +287,8 @@ def sigmoid_focal_loss(
     Raises
     ------
     ValueError
-        Different shapes, NaN/inf, a negative ``gamma``, or an unknown ``reduction``.
+        Different shapes, NaN/inf, a negative ``gamma``, an unknown ``reduction``,
+        or a loss that overflows the dtype.
     TypeError
         Non-numeric input.
 

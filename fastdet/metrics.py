@@ -515,7 +515,8 @@ def confusion_matrix(
     ValueError
         Different lengths, non-integer labels, ``labels`` empty, repeated, or
         with no label present in ``y_true`` (as scikit-learn), unknown
-        ``normalize``.
+        ``normalize``, or so many distinct labels that the matrix would not fit
+        in memory (``fastdet._config.MAX_DENSE_ELEMENTS``).
     TypeError
         Non-numeric input.
 
@@ -658,7 +659,9 @@ def precision_recall_f1(
     ValueError
         Empty input, different lengths, non-integer labels, an unknown
         ``average`` or ``zero_division``, ``average="binary"`` with more than
-        two classes or with ``pos_label`` absent while two classes are present.
+        two classes or with ``pos_label`` absent while two classes are present,
+        or so many distinct labels that their confusion matrix would not fit in
+        memory.
     TypeError
         Non-numeric input.
 

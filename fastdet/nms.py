@@ -10,6 +10,7 @@ nor get suppressed), and breaks score ties by the lower input index.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -21,6 +22,10 @@ from fastdet._validate import (
     as_float_array,
     as_labels,
     as_scores,
+    box_magnitude,
+    box_magnitude_limit,
+    check_bool,
+    check_box_magnitude,
     check_choice,
     check_int,
     check_real,
@@ -33,6 +38,7 @@ __all__ = [
     "batched_nms",
     "multiclass_nms",
     "nms",
+    "nms_coco_results",
     "postprocess_detections",
     "soft_nms",
 ]
@@ -63,13 +69,30 @@ _WINDOW_SLACK = 1e-3
 
 def _boxes_and_scores(
     boxes: ArrayLike, scores: ArrayLike
-) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
-    """Validate ``boxes`` (N, 4) and ``scores`` (N,), both in the common working dtype."""
+) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]], type[np.floating[Any]]]:
+    """Validate ``boxes`` (N, 4) and ``scores`` (N,); return both in the working dtype.
+
+    Also returns the result dtype (float32 when both come as float32, else float64).
+    The working dtype is the result dtype, except for float32 boxes so large that
+    an area overflows float32: those are computed in float64, as in fastdet.boxes.
+    """
     b = to_numeric_array(boxes, "boxes")
     s = to_numeric_array(scores, "scores")
     dtype = common_float_dtype(b, s)
     out_boxes = as_boxes(b, dtype=dtype)
-    return out_boxes, as_scores(s, len(out_boxes), dtype=dtype)
+    out_scores = as_scores(s, len(out_boxes), dtype=dtype)
+    work = _working_boxes(out_boxes, "boxes")
+    if work.dtype != out_boxes.dtype:
+        out_scores = out_scores.astype(work.dtype)
+    return work, out_scores, dtype
+
+
+def _working_boxes(boxes: NDArray[np.floating[Any]], name: str) -> NDArray[np.floating[Any]]:
+    """float32 boxes whose areas would overflow float32 -> float64; beyond float64's limit, raise."""
+    if boxes.dtype == np.float32 and box_magnitude(boxes) > box_magnitude_limit(np.float32):
+        boxes = boxes.astype(np.float64)
+    check_box_magnitude(boxes, name)
+    return boxes
 
 
 def _descending(scores: NDArray[np.floating[Any]]) -> NDArray[np.int64]:
@@ -131,9 +154,7 @@ def _band_params(boxes: NDArray[np.floating[Any]], n_groups: int) -> tuple[int, 
     return n_bands, ymin, band_h
 
 
-def _window_params(
-    boxes: NDArray[np.floating[Any]], iou_threshold: float
-) -> tuple[float, float]:
+def _window_params(boxes: NDArray[np.floating[Any]], iou_threshold: float) -> tuple[float, float]:
     """``(span, shrink)`` that bound where a box exceeding the threshold can start.
 
     For IoU > t (t > 0) with box i, a box j must have x1_j in (x1_i - w_i (1/t - t),
@@ -171,8 +192,21 @@ def _greedy_flags(
     span, shrink = _window_params(boxes, t)
     mid, tie_even = _float32_midpoint(t)
     _k.greedy_nms(
-        boxes, order, by_x1, g, n_groups, n_bands, ymin, band_h,
-        span, shrink, mid, tie_even, t, bool(boxes.dtype == np.float32), keep,
+        boxes,
+        order,
+        by_x1,
+        g,
+        n_groups,
+        n_bands,
+        ymin,
+        band_h,
+        span,
+        shrink,
+        mid,
+        tie_even,
+        t,
+        bool(boxes.dtype == np.float32),
+        keep,
     )
     return keep
 
@@ -272,7 +306,7 @@ def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> NDArray[np
     >>> nms(boxes, [0.9, 0.8, 0.7], iou_threshold=0.5)
     array([0, 2])
     """
-    b, s = _boxes_and_scores(boxes, scores)
+    b, s, _ = _boxes_and_scores(boxes, scores)
     t = check_threshold(iou_threshold, "iou_threshold")
     return _grouped_nms(b, s, None, t)
 
@@ -326,7 +360,7 @@ def batched_nms(
     >>> batched_nms(boxes, [0.9, 0.8, 0.7], [0, 0, 1], iou_threshold=0.5)
     array([0, 2])
     """
-    b, s = _boxes_and_scores(boxes, scores)
+    b, s, _ = _boxes_and_scores(boxes, scores)
     labels = as_labels(idxs, len(b), "idxs")
     t = check_threshold(iou_threshold, "iou_threshold")
     if len(b) == 0:
@@ -412,7 +446,7 @@ def soft_nms(
     >>> new_scores.round(3)
     array([0.9, 0.7, 0.4])
     """
-    b, s = _boxes_and_scores(boxes, scores)
+    b, s, result_dtype = _boxes_and_scores(boxes, scores)
     m = check_choice(method, "method", _SOFT_METHODS)
     sig = check_real(sigma, "sigma")
     if sig <= 0:
@@ -423,15 +457,26 @@ def soft_nms(
     keep = np.empty(n, np.int64)
     new_scores = np.empty(n, s.dtype)
     if n == 0:
-        return keep, new_scores
+        return keep, new_scores.astype(result_dtype)
     n_bands, ymin, band_h = _band_params(b, 1)
     by_x1 = np.argsort(b[:, 0]).astype(np.int64, copy=False)
     block = max(16, int(np.sqrt(n)))
     count = _k.soft_nms(
-        b, s, by_x1, n_bands, ymin, band_h,
-        _SOFT_METHODS.index(m), sig, t, st, block, keep, new_scores,
+        b,
+        s,
+        by_x1,
+        n_bands,
+        ymin,
+        band_h,
+        _SOFT_METHODS.index(m),
+        sig,
+        t,
+        st,
+        block,
+        keep,
+        new_scores,
     )
-    return keep[:count].copy(), new_scores[:count].copy()
+    return keep[:count].copy(), new_scores[:count].astype(result_dtype)
 
 
 def multiclass_nms(
@@ -501,18 +546,17 @@ def multiclass_nms(
     n, c = sc.shape
     if b_raw.ndim == 3:
         if b_raw.shape != (n, c, 4):
-            raise ValueError(
-                f"boxes of shape (N, C, 4) must match scores {sc.shape}, got {b_raw.shape}"
-            )
-        bx = as_boxes(b_raw.reshape(n * c, 4), "boxes.reshape(-1, 4)", dtype=dtype).reshape(n, c, 4)
+            raise ValueError(f"boxes of shape (N, C, 4) must match scores {sc.shape}, got {b_raw.shape}")
+        bx = as_boxes(b_raw.reshape(n * c, 4), "boxes.reshape(-1, 4)", dtype=dtype)
+        bx = _working_boxes(bx, "boxes").reshape(n, c, 4)
     else:
-        bx = as_boxes(b_raw, dtype=dtype)
+        bx = _working_boxes(as_boxes(b_raw, dtype=dtype), "boxes")
         if len(bx) != n:
             raise ValueError(f"scores has {n} rows but boxes has length {len(bx)}")
     st = check_real(score_threshold, "score_threshold")
     t = check_threshold(iou_threshold, "iou_threshold")
     cap = _check_max_detections(max_detections)
-    agnostic = _check_bool(class_agnostic, "class_agnostic")
+    agnostic = check_bool(class_agnostic, "class_agnostic")
 
     box_idx, labels = np.nonzero(sc > st)  # row-major: by box, then class
     cand_boxes = bx[box_idx, labels] if bx.ndim == 3 else bx[box_idx]
@@ -521,7 +565,7 @@ def multiclass_nms(
     keep = _grouped_nms(cand_boxes, cand_scores, None if agnostic else labels, t)
     if cap is not None:
         keep = keep[:cap]
-    return cand_boxes[keep], cand_scores[keep], labels[keep]
+    return cand_boxes[keep].astype(dtype, copy=False), cand_scores[keep], labels[keep]
 
 
 def postprocess_detections(
@@ -603,9 +647,9 @@ def postprocess_detections(
     t = check_threshold(iou_threshold, "iou_threshold")
     cap = _check_max_detections(max_detections)
     cand_cap = _check_max_detections(max_candidates, "max_candidates")
-    agnostic = _check_bool(class_agnostic, "class_agnostic")
-    multi = _check_bool(multi_label, "multi_label")
-    has_obj = _check_bool(has_objectness, "has_objectness")
+    agnostic = check_bool(class_agnostic, "class_agnostic")
+    multi = check_bool(multi_label, "multi_label")
+    has_obj = check_bool(has_objectness, "has_objectness")
     fmt = check_choice(box_format, "box_format", _PRED_FORMATS)
     n_img, n_pred, width = p.shape
     first_class = 5 if has_obj else 4
@@ -646,7 +690,11 @@ def postprocess_detections(
         scores = best_conf[img, pred]
     if len(img) == 0:
         return empty
-    boxes = _to_xyxy(p[img, pred, :4], fmt)
+    raw = p[img, pred, :4]
+    if dtype == np.float32 and box_magnitude(raw) > box_magnitude_limit(np.float32):
+        raw = raw.astype(np.float64)  # areas would overflow float32: work in float64
+    boxes = _to_xyxy(raw, fmt)
+    check_box_magnitude(boxes, "predictions (as xyxy boxes)")
 
     # Order every candidate by (image, decreasing score, candidate index) and cap per image.
     order = _descending(scores)
@@ -662,7 +710,10 @@ def postprocess_detections(
     if cap is not None:
         keep = keep[_rank_within(img[keep]) < cap]
     out = np.empty((len(keep), 6), dtype)
-    out[:, :4] = boxes[keep]
+    with np.errstate(over="ignore"):
+        out[:, :4] = boxes[keep]
+    if not np.isfinite(out[:, :4]).all():
+        raise ValueError(f"predictions hold boxes whose xyxy corners overflow {dtype}: pass float64")
     out[:, 4] = scores[keep]
     out[:, 5] = cls[keep]
     counts = np.bincount(img[keep], minlength=n_img)
@@ -694,9 +745,7 @@ def _to_xyxy(b: NDArray[np.floating[Any]], fmt: str) -> NDArray[np.floating[Any]
     bad = (out[:, 2] < out[:, 0]) | (out[:, 3] < out[:, 1])
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"predictions hold a box with negative width or height ({fmt} {b[row].tolist()})"
-        )
+        raise ValueError(f"predictions hold a box with negative width or height ({fmt} {b[row].tolist()})")
     return out
 
 
@@ -707,8 +756,141 @@ def _check_max_detections(value: Any, name: str = "max_detections") -> int | Non
     return check_int(value, name, minimum=0)
 
 
-def _check_bool(value: Any, name: str) -> bool:
-    """Accept Python and NumPy booleans only."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
+CocoNMSMethod = Literal["nms", "soft-gaussian", "soft-linear"]
+
+
+def nms_coco_results(
+    results: Sequence[Mapping[str, Any]],
+    *,
+    method: CocoNMSMethod = "nms",
+    iou_threshold: float = 0.5,
+    sigma: float = 0.5,
+    score_threshold: float = 0.001,
+    max_detections: int | None = 100,
+    class_agnostic: bool = False,
+) -> list[dict[str, Any]]:
+    """Suppress duplicates in a COCO results list, per image and (by default) per category.
+
+    Parameters
+    ----------
+    results : sequence of dict
+        COCO detection results: ``image_id``, ``category_id``, ``bbox`` as
+        ``[x, y, width, height]`` and ``score``; other keys are carried along.
+    method : {"nms", "soft-gaussian", "soft-linear"}
+        Greedy NMS (:func:`batched_nms`) or Soft-NMS (:func:`soft_nms`), whose
+        decayed scores replace ``score`` in the output.
+    iou_threshold : float
+        In [0, 1]; suppression (or linear decay) when IoU is strictly greater.
+    sigma : float
+        Gaussian Soft-NMS width (> 0).
+    score_threshold : float
+        Results scoring below this are dropped (before NMS, and after each decay
+        for Soft-NMS).
+    max_detections : int or None
+        Keep at most this many results per image, the highest scores; None: all.
+    class_agnostic : bool
+        Suppress across categories within an image.
+
+    Returns
+    -------
+    list of dict
+        New dicts (the input is not modified), grouped by image in order of first
+        appearance, each image's results by decreasing score (ties: input order).
+
+    Raises
+    ------
+    ValueError
+        A result that is not a dict with the four keys, a bbox that is not four
+        finite numbers with non-negative width and height, a non-finite score,
+        or a bad option.
+    TypeError
+        ``results`` is not a list of dicts.
+
+    Examples
+    --------
+    >>> dets = [
+    ...     {"image_id": 1, "category_id": 3, "bbox": [0, 0, 10, 10], "score": 0.9},
+    ...     {"image_id": 1, "category_id": 3, "bbox": [1, 1, 10, 10], "score": 0.8},
+    ...     {"image_id": 1, "category_id": 4, "bbox": [1, 1, 10, 10], "score": 0.7},
+    ... ]
+    >>> [d["score"] for d in nms_coco_results(dets, iou_threshold=0.5)]
+    [0.9, 0.7]
+    """
+    check_choice(method, "method", ("nms", "soft-gaussian", "soft-linear"))
+    iou_threshold = check_threshold(iou_threshold, "iou_threshold")
+    score_threshold = check_real(score_threshold, "score_threshold")
+    sigma = check_real(sigma, "sigma")
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    cap = _check_max_detections(max_detections)
+    agnostic = check_bool(class_agnostic, "class_agnostic")
+    if not isinstance(results, (list, tuple)):
+        raise TypeError(f"results must be a list of dicts, got {type(results).__name__}")
+    n = len(results)
+    boxes = np.empty((n, 4), np.float64)
+    scores = np.empty(n, np.float64)
+    images: dict[Any, int] = {}
+    cats: dict[Any, int] = {}
+    image_idx = np.empty(n, np.int64)
+    cat_idx = np.empty(n, np.int64)
+    for i, r in enumerate(results):
+        if not isinstance(r, Mapping):
+            raise TypeError(f"results[{i}] must be a dict, got {type(r).__name__}")
+        try:
+            bbox, score, image, cat = r["bbox"], r["score"], r["image_id"], r["category_id"]
+        except KeyError as exc:
+            raise ValueError(f"results[{i}] has no {exc.args[0]!r} key") from None
+        try:
+            boxes[i] = bbox
+            scores[i] = score
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"results[{i}]: bbox must be 4 numbers and score a number, got {bbox!r}, {score!r}"
+            ) from None
+        image_idx[i] = images.setdefault(image, len(images))
+        cat_idx[i] = 0 if agnostic else cats.setdefault(cat, len(cats))
+    if n and not (np.isfinite(boxes).all() and np.isfinite(scores).all()):
+        bad = int(np.flatnonzero(~(np.isfinite(boxes).all(axis=1) & np.isfinite(scores)))[0])
+        raise ValueError(f"results[{bad}] has a NaN or infinite bbox or score")
+    if n and (boxes[:, 2:] < 0).any():
+        bad = int(np.flatnonzero((boxes[:, 2:] < 0).any(axis=1))[0])
+        raise ValueError(f"results[{bad}] has a negative bbox width or height: {results[bad]['bbox']!r}")
+    xyxy = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+    group = image_idx * max(len(cats), 1) + cat_idx
+    candidates = np.flatnonzero(scores >= score_threshold)
+    new_scores = scores.copy()
+    if method == "nms":
+        kept = candidates[batched_nms(xyxy[candidates], scores[candidates], group[candidates], iou_threshold)]
+    else:
+        kind = "gaussian" if method == "soft-gaussian" else "linear"
+        order = candidates[np.argsort(group[candidates], kind="stable")]
+        starts = (
+            np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if len(order) else np.empty(0, np.int64)
+        )
+        parts = []
+        for lo, hi in zip(starts, [*starts[1:], len(order)], strict=True):
+            rows = order[lo:hi]
+            keep, decayed = soft_nms(
+                xyxy[rows],
+                scores[rows],
+                method=kind,
+                sigma=sigma,
+                iou_threshold=iou_threshold,
+                score_threshold=score_threshold,
+            )
+            new_scores[rows[keep]] = decayed
+            parts.append(rows[keep])
+        kept = np.concatenate(parts) if parts else np.empty(0, np.int64)
+    # group by image (first appearance), then by decreasing score, ties in input order
+    kept = kept[np.lexsort((kept, -new_scores[kept], image_idx[kept]))]
+    if cap is not None and len(kept):
+        img = image_idx[kept]
+        first = np.searchsorted(img, img, side="left")
+        kept = kept[np.arange(len(kept)) - first < cap]
+    out = []
+    for i in kept.tolist():
+        d = dict(results[i])
+        if method != "nms":
+            d["score"] = float(new_scores[i])
+        out.append(d)
+    return out

@@ -331,7 +331,9 @@ def _read_records(
                 check_real(score, f"{name}[{i}]['score']")
         return images, labels, box_arr, extra_arr
     for i, difficult in enumerate(extra):
-        if difficult is not False and difficult is not True and difficult not in (0, 1):
+        # a scalar 0 / 1 only: `array in (0, 1)` would raise NumPy's "truth value is ambiguous"
+        is_flag = isinstance(difficult, (bool, int, float, np.bool_, np.integer, np.floating))
+        if not is_flag or difficult not in (0, 1):
             raise ValueError(f"{name}[{i}]['difficult'] must be a bool, got {difficult!r}")
     return images, labels, box_arr, np.array(extra, np.bool_)
 

@@ -693,6 +693,8 @@ def _scalar_variants(s: Scalar) -> Iterator[tuple[str, str, Any, Any]]:
         yield "str", TYPE, str(v), None
         yield "0-d array", TYPE, np.array(v), None
         yield "below-minimum", VALUE, s.minimum - 1, None
+        yield "huge", EXTREME, 10**30, 10**30
+        yield "2**63", EXTREME, 2**63, 2**63
         yield "None", RESULT if s.optional else TYPE, None, None
         if s.pair:
             yield "pair", RESULT, (v, v), (v, v)
@@ -705,6 +707,7 @@ def _scalar_variants(s: Scalar) -> Iterator[tuple[str, str, Any, Any]]:
         yield "int", RESULT, int(v), int(v)
     yield "nan", VALUE, math.nan, None
     yield "+inf", VALUE, math.inf, None
+    yield "huge", VALUE if s.kind == "threshold" else EXTREME, 1e300, 1e300
     yield "str", TYPE, str(v), None
     yield "None", RESULT if s.optional else TYPE, None, None
     yield "bool", TYPE, True, None
@@ -750,7 +753,7 @@ def _spec_cases(spec: Spec) -> Iterator[Case]:
     for s in spec.scalars:
         for kind, expect, hostile, clean in _scalar_variants(s):
             kw = {**base, s.name: hostile}
-            ref = _bind(spec.call, {**base, s.name: clean}) if expect == RESULT else None
+            ref = _bind(spec.call, {**base, s.name: clean}) if expect in (RESULT, EXTREME) else None
             yield Case(
                 id=f"{spec.name}/{s.name}/{kind}",
                 family=spec.family,

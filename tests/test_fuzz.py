@@ -203,6 +203,39 @@ def test_generated_hostile_scalars(data: Any) -> None:
         assert any(n in msg for n in _names(spec)), f"{spec.name}({param.name}={value!r}): {msg!r}"
 
 
+_FIELD_POOL = st.one_of(
+    st.sampled_from([math.nan, math.inf, -math.inf, 1e30, -1e30, 5e-324, 2**62, 2**64, -5, 0, 1, 0.5, True, None]),
+    st.sampled_from(["x", "", b"1", [], [1, 2, 3], [0, 0, 1, math.nan], [0, 0, -1, 1], {"a": 1}, (1, 2, 3, 4)]),
+    st.sampled_from([np.float32(3), np.int8(1), np.array([0, 0, 2, 2], np.uint8), np.array([0, 0, 2, 2], "c8"),
+                     np.array([[0, 0, 2, 2]]), np.array(["0", "0", "2", "2"]), np.bool_(True)]),
+)
+
+
+def _records(kind: str) -> tuple[Any, Any, Any]:
+    """(ground truth, detections, call) for the VOC or COCO evaluation of annotation records."""
+    if kind == "voc":
+        return [dict(r) for r in fc._VOC_GT], [dict(r) for r in fc._VOC_DT], fastdet.voc.evaluate
+    return fc._coco_gt(), fc._coco_dt(), fastdet.evaluate_coco
+
+
+@pytest.mark.parametrize("kind", ["voc", "coco"])
+@given(data=st.data())
+def test_generated_hostile_records(kind: str, data: Any) -> None:
+    gt, dt, evaluate = _records(kind)
+    which = data.draw(st.sampled_from(["gt", "dt"]), label="which")
+    records = gt["annotations"] if (kind == "coco" and which == "gt") else (gt if which == "gt" else dt)
+    i = data.draw(st.integers(0, len(records) - 1), label="record")
+    key = data.draw(st.sampled_from(sorted(records[i])), label="field")
+    records[i][key] = data.draw(_FIELD_POOL, label="value")
+    before = fc._snapshot((gt, dt))
+    outcome, got = _outcome(lambda: evaluate(gt, dt))
+    assert fc._snapshot((gt, dt)) == before, "the evaluation modified its input"
+    if outcome != "result":
+        msg = str(got)
+        names = (key, which, "entry", "results", "annotation", "bbox", "score")
+        assert any(n in msg for n in names), f"{kind} {which}[{i}][{key!r}]: message names nothing: {msg!r}"
+
+
 # --------------------------------------------------------------------------- (c) crash harness
 
 
@@ -245,7 +278,7 @@ _DENSE = [
     ("conv2d output", lambda: fastdet.conv2d(np.zeros((1, 1, 9, 9)), np.zeros((2, 1, 1, 1))),
      r"output of conv2d of shape \(1, 2, 9, 9\)"),
     ("conv2d padding", lambda: fastdet.conv2d(np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), padding=5),
-     "padded input x"),
+     r"padded by padding=\(5, 5\)"),
     ("max_pool2d", lambda: fastdet.max_pool2d(np.zeros((1, 1, 12, 12)), 1), "output of max_pool2d"),
     ("avg_pool2d", lambda: fastdet.avg_pool2d(np.zeros((1, 1, 12, 12)), 1), "output of avg_pool2d"),
     ("conv2d_report count", lambda: fastdet.conv2d_report(1, 1, 1, 12, count=True), "input image for count"),

@@ -130,25 +130,44 @@ def test_nms_ties_keep_lower_index_and_signed_zeros_tie():
     assert_array_equal(nms(far, np.array([0.0, -0.0, 0.0], np.float32), 0.5), [0, 1, 2])
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_huge_boxes_whose_area_overflows(dtype):
-    # The area overflows the working dtype: IoU is inf/inf = NaN (torchvision) or 0; such
-    # boxes neither suppress nor decay anything, and nothing crashes or warns.
-    big = np.finfo(dtype).max / 4
+def test_huge_float32_boxes_are_computed_in_float64():
+    # Areas of these float32 boxes overflow float32 (torchvision: IoU inf / inf = NaN, so
+    # nothing is suppressed); like fastdet.boxes, fastdet computes them in float64 instead.
+    big = np.float32(1e30)
     boxes = np.array([[-big, -big, big, big], [-big, -big, big, big], [0, 0, 1, 1], [0, 0, 1, 1]],
-                     dtype)
-    scores = np.array([0.9, 0.8, 0.7, 0.6], dtype)
-    # Compiled kernels overflow silently; as plain Python (NUMBA_DISABLE_JIT) NumPy warns.
-    pure_python = os.environ.get("NUMBA_DISABLE_JIT", "0") != "0"
-    with np.errstate(all="ignore") if pure_python else contextlib.nullcontext():
-        assert_array_equal(nms(boxes, scores, 0.5), [0, 1, 2])
-        assert_array_equal(batched_nms(boxes, scores, [0, 0, 0, 0], 0.5), [0, 1, 2])
-        for method in METHODS:
-            keep, _ = soft_nms(boxes, scores, method=method)
-            assert_array_equal(keep[:3], [0, 1, 2])
-    if dtype == np.float32:
-        torch, tv = _torchvision()
-        assert_array_equal(tv.ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), 0.5), [0, 1, 2])
+                     np.float32)
+    scores = np.array([0.9, 0.8, 0.7, 0.6], np.float32)
+    assert_array_equal(nms(boxes, scores, 0.5), [0, 2])
+    assert_array_equal(nms(boxes, scores, 0.5), nms(boxes.astype(np.float64), scores, 0.5))
+    assert_array_equal(batched_nms(boxes, scores, [0, 0, 0, 0], 0.5), [0, 2])
+    for method in METHODS:
+        keep, new = soft_nms(boxes, scores, method=method)
+        k64, n64 = soft_nms(boxes.astype(np.float64), scores.astype(np.float64), method=method)
+        assert new.dtype == np.float32
+        assert_array_equal(keep, k64)
+        assert_array_equal(new, n64.astype(np.float32))
+    b, _, _ = multiclass_nms(boxes, scores[:, None], iou_threshold=0.5)
+    assert b.dtype == np.float32
+    assert_array_equal(b, boxes[[0, 2]])
+    pred = np.concatenate([boxes, scores[:, None]], 1)[None]
+    out = postprocess_detections(pred, box_format="xyxy", iou_threshold=0.5)
+    assert_array_equal(out[0][:, :4], boxes[[0, 2]])
+
+
+def test_boxes_too_large_even_for_float64_raise():
+    big = np.finfo(np.float64).max / 4
+    boxes = np.array([[-big, -big, big, big], [0, 0, 1, 1]])
+    with pytest.raises(ValueError, match="too large for box areas"):
+        nms(boxes, [0.9, 0.8], 0.5)
+    with pytest.raises(ValueError, match="too large for box areas"):
+        soft_nms(boxes, [0.9, 0.8])
+    with pytest.raises(ValueError, match="too large for box areas"):
+        multiclass_nms(boxes, [[0.9], [0.8]])
+    with pytest.raises(ValueError, match="too large for box areas"):
+        postprocess_detections(np.concatenate([boxes, [[0.9], [0.8]]], 1)[None], box_format="xyxy")
+    pred = np.array([[[3e38, 0, 3e38, 1, 0.9]]], np.float32)  # cxcywh whose x2 overflows float32
+    with pytest.raises(ValueError, match="overflow float32"):
+        postprocess_detections(pred)
 
 
 def test_nms_negative_scores_only_order():

@@ -329,6 +329,9 @@ def _read_records(
         if extra_arr is None or not np.isfinite(extra_arr).all():
             for i, score in enumerate(extra):
                 check_real(score, f"{name}[{i}]['score']")
+            # every score is a finite real, but the column was not numeric (e.g. an int past
+            # int64 made it an object array): convert one by one
+            extra_arr = np.array([float(v) for v in extra], np.float64)
         return images, labels, box_arr, extra_arr
     for i, difficult in enumerate(extra):
         # a scalar 0 / 1 only: `array in (0, 1)` would raise NumPy's "truth value is ambiguous"

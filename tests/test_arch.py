@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import reference_arch as ref
+import reference as ref
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import reference_boxes as ref
+import reference as ref
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays

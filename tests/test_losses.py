@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-import reference_metrics as ref
+import reference as ref
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp

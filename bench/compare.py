@@ -145,18 +145,17 @@ def case_batched(n: int, thr: float, n_classes: int):
 def case_soft(n: int, sigma: float = 0.5):
     boxes, scores, _ = clustered_boxes(n)
     boxes = np.round(boxes)  # OpenCV's softNMSBoxes takes integer rectangles
-    impl = {"fastdet": lambda: soft_nms(boxes, scores, method="gaussian", sigma=sigma,
-                                        score_threshold=0.001)}
+    impl = {"fastdet": lambda: soft_nms(boxes, scores, method="gaussian", sigma=sigma, score_threshold=0.001)}
     if cv2 is not None:
         rects = _xywh(boxes).astype(np.int32)
         gauss = cv2.dnn.SOFT_NMSMETHOD_SOFTNMS_GAUSSIAN
-        impl["opencv"] = lambda: cv2.dnn.softNMSBoxes(rects, scores, 0.001, 0.3, sigma=sigma,
-                                                      method=gauss)
+        impl["opencv"] = lambda: cv2.dnn.softNMSBoxes(rects, scores, 0.001, 0.3, sigma=sigma, method=gauss)
     if ensemble_boxes is not None:
         norm = boxes / 1024.0
         zeros = np.zeros(n)
         impl["ensemble-boxes"] = lambda: ensemble_boxes.soft_nms(
-            [norm], [scores], [zeros], method=2, sigma=sigma, thresh=0.001)
+            [norm], [scores], [zeros], method=2, sigma=sigma, thresh=0.001
+        )
 
     def same(name, a, b):
         if name == "opencv":
@@ -219,8 +218,11 @@ def case_multiclass(n: int, n_classes: int):
     boxes, scores, labels = clustered_boxes(n, n_classes=n_classes)
     cls = (0.01 * np.random.default_rng(0).exponential(size=(n, n_classes))).astype(np.float32)
     cls[np.arange(n), labels] = scores
-    impl = {"fastdet": lambda: multiclass_nms(boxes, cls, score_threshold=0.05, iou_threshold=0.5,
-                                              max_detections=100)}
+    impl = {
+        "fastdet": lambda: multiclass_nms(
+            boxes, cls, score_threshold=0.05, iou_threshold=0.5, max_detections=100
+        )
+    }
     return impl, lambda name, a, b: True
 
 
@@ -266,8 +268,7 @@ print(f"{t1 - t0} {t2 - t1}")
 
 def _run_python(code: str, env: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT,
-                   stdout=subprocess.PIPE)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT, stdout=subprocess.PIPE)
     return time.perf_counter() - t0
 
 
@@ -340,16 +341,25 @@ SECTIONS = ("nms", "batched_nms", "soft_nms", "box_iou", "multiclass_nms", "post
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000])
-    p.add_argument("--soft-sizes", type=int, nargs="+", default=None,
-                   help="sizes for soft_nms (default: the sizes up to 5000)")
+    p.add_argument(
+        "--soft-sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="sizes for soft_nms (default: the sizes up to 5000)",
+    )
     p.add_argument("--iou-sizes", type=int, nargs="+", default=[1000, 3000])
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--classes", type=int, default=80)
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--cold-rounds", type=int, default=3)
     p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
-    p.add_argument("--torch-threads", type=int, default=None,
-                   help="torch.set_num_threads(N) before timing (default: torch's own choice)")
+    p.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads(N) before timing (default: torch's own choice)",
+    )
     p.add_argument("--quick", action="store_true", help="sizes 1k 5k, 3 repeats, 1 cold round")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH ('-' for stdout)")
     a = p.parse_args(argv)
@@ -369,8 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             run_case(f"nms n={n} iou={t}", case_nms(n, t), a.repeats, rows)
     if "batched_nms" in a.only:
         for n in a.sizes:
-            run_case(f"batched_nms n={n} classes={a.classes}", case_batched(n, t, a.classes),
-                     a.repeats, rows)
+            run_case(f"batched_nms n={n} classes={a.classes}", case_batched(n, t, a.classes), a.repeats, rows)
     if "soft_nms" in a.only:
         for n in soft_sizes:
             run_case(f"soft_nms gaussian n={n}", case_soft(n), a.repeats, rows)
@@ -382,8 +391,12 @@ def main(argv: list[str] | None = None) -> int:
             run_case(f"multiclass_nms n={n} C={a.classes}", case_multiclass(n, a.classes), a.repeats, rows)
     if "postprocess" in a.only:
         for batch in (1, 16):
-            run_case(f"postprocess B={batch} N=8400 C={a.classes}",
-                     case_postprocess(batch, 8400, a.classes), a.repeats, rows)
+            run_case(
+                f"postprocess B={batch} N=8400 C={a.classes}",
+                case_postprocess(batch, 8400, a.classes),
+                a.repeats,
+                rows,
+            )
     result: dict[str, Any] = {"machine": info, "repeats": a.repeats, "cases": rows}
     if "cold" in a.only:
         cs = cold_start(a.cold_rounds)

@@ -78,6 +78,7 @@ def test_soft_nms_gaussian(benchmark, impl, n):
     boxes, scores, _ = clustered_boxes(n)
     boxes = np.round(boxes)  # OpenCV's softNMSBoxes takes integer rectangles
     if impl == "fastdet":
+
         def fn():
             return soft_nms(boxes, scores, method="gaussian", sigma=0.5, score_threshold=0.001)
     else:
@@ -87,6 +88,7 @@ def test_soft_nms_gaussian(benchmark, impl, n):
 
         def fn():
             return cv2.dnn.softNMSBoxes(rects, scores, 0.001, 0.3, sigma=0.5, method=gauss)
+
     fn()
     benchmark(fn)
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 import copy
 import datetime
 import io
+import math
 import os
 import time
 from collections import defaultdict
@@ -168,6 +169,8 @@ def _gt_columns_from_values(vals: NDArray[np.float64]) -> _Columns | None:
     area, crowd = vals[:, 7].copy(), vals[:, 8]
     if ids is None or img is None or cat is None or not np.isfinite(bbox).all() or np.isnan(area).any():
         return None
+    if (bbox[:, 2:] < 0).any():
+        return None
     trunc = np.trunc(crowd)
     if not np.all((trunc >= 0) & (trunc <= 255)) or len(np.unique(ids)) != len(ids):
         return None
@@ -188,6 +191,8 @@ def _scan_results(raw: bytes) -> tuple[_Columns, NDArray[np.float64]] | None:
     bbox = np.ascontiguousarray(vals[:, 2:6])
     score = vals[:, 6].copy()
     if img is None or cat is None or not np.isfinite(bbox).all() or np.isnan(score).any():
+        return None
+    if (bbox[:, 2:] < 0).any():
         return None
     n = len(score)
     cols = _Columns(np.arange(1, n + 1, dtype=np.int64), img, cat, bbox, bbox[:, 2] * bbox[:, 3], score=score)
@@ -230,12 +235,24 @@ def _get_column(anns: Sequence[Any], key: str, where: str) -> list[Any]:
         raise ValueError(f"{where}: entry {idx} has no {key!r} field") from None
 
 
+def _array(values: list[Any], empty_dtype: type) -> NDArray[Any] | None:
+    """``np.array(values)``, or None when the values are ragged or mixed (checked entry by entry then)."""
+    if not values:
+        return np.empty(0, empty_dtype)
+    try:
+        return np.array(values)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
 def _is_real(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
 def _int_column(values: list[Any], key: str, where: str) -> NDArray[np.int64]:
-    arr = np.array(values) if values else np.empty(0, np.int64)
+    arr = _array(values, np.int64)
+    if arr is None:
+        arr = np.empty((0, 0))
     if arr.ndim == 1 and arr.dtype.kind in "iu" and (arr.dtype.kind == "i" or arr.max() < 2**63):
         return arr.astype(np.int64, copy=False)
     if arr.ndim == 1 and arr.dtype.kind == "b":
@@ -247,21 +264,23 @@ def _int_column(values: list[Any], key: str, where: str) -> NDArray[np.int64]:
             return arr.astype(np.int64)
 
     def ok(v: Any) -> bool:
-        return _is_real(v) and float(v) == float(v) and float(v) == int(v) and abs(int(v)) < 2**63
+        return _is_real(v) and math.isfinite(float(v)) and float(v) == int(v) and abs(int(v)) < 2**63
 
     idx = _first_bad(values, ok)
     raise ValueError(f"{where}: entry {idx} has {key}={values[idx]!r}; expected an integer") from None
 
 
 def _float_column(values: list[Any], key: str, where: str, *, allow_inf: bool = False) -> NDArray[np.float64]:
-    arr = np.array(values) if values else np.empty(0, np.float64)
-    if arr.ndim == 1 and arr.dtype.kind in "iuf":
+    arr = _array(values, np.float64)
+    if arr is not None and arr.ndim == 1 and arr.dtype.kind in "iuf":
         arr = arr.astype(np.float64, copy=False)
         bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
         if not bad.any():
             return arr
         idx = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{where}: entry {idx} has {key}={values[idx]!r}; expected a finite number")
+    if all(map(_is_real, values)):  # e.g. Python ints past int64: convert one by one
+        return _float_column([float(v) for v in values], key, where, allow_inf=allow_inf)
     idx = _first_bad(values, _is_real)
     raise ValueError(f"{where}: entry {idx} has {key}={values[idx]!r}; expected a number") from None
 
@@ -279,6 +298,8 @@ def _bbox_column(values: list[Any], where: str) -> NDArray[np.float64]:
         def ok(b: Any) -> bool:
             return isinstance(b, (list, tuple, np.ndarray)) and len(b) == 4 and all(map(_is_real, b))
 
+        if all(map(ok, values)):  # e.g. Python ints past int64: convert one by one
+            return _bbox_column([[float(v) for v in b] for b in values], where)
         idx = _first_bad(values, ok)
         raise ValueError(f"{where}: entry {idx} has bbox={values[idx]!r}; expected 4 numbers [x, y, w, h]")
     arr = arr.astype(np.float64, copy=False)
@@ -286,13 +307,17 @@ def _bbox_column(values: list[Any], where: str) -> NDArray[np.float64]:
     if not finite.all():
         idx = int(np.flatnonzero(~finite)[0])
         raise ValueError(f"{where}: entry {idx} has bbox={values[idx]!r}; expected 4 finite numbers")
+    negative = (arr[:, 2:] < 0).any(axis=1)
+    if negative.any():
+        idx = int(np.flatnonzero(negative)[0])
+        raise ValueError(f"{where}: entry {idx} has bbox={values[idx]!r}; width and height must be >= 0")
     return arr
 
 
 def _crowd_flags(values: list[Any], where: str) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(crowd, ignore) from ``iscrowd`` as pycocotools reads it: ``int(v) != 0`` and ``bool(v)``."""
-    arr = np.array(values) if values else np.empty(0, np.float64)
-    ok = arr.ndim == 1 and arr.dtype.kind in "biuf"
+    arr = _array(values, np.float64)
+    ok = arr is not None and arr.ndim == 1 and arr.dtype.kind in "biuf"
     if ok:
         arr = arr.astype(np.float64)
         trunc = np.trunc(arr)
@@ -432,6 +457,11 @@ class COCO:
                 f"{self._source}: annotation file format {type(dataset).__name__} not supported "
                 "(expected a JSON object with 'images', 'annotations', 'categories')"
             )
+        for key in ("images", "annotations", "categories"):
+            if key in dataset and not isinstance(dataset[key], list):
+                raise ValueError(
+                    f"{self._source}: '{key}' must be a JSON list, got {type(dataset[key]).__name__}"
+                )
         self._dataset = dataset
         self.createIndex()
 
@@ -657,9 +687,14 @@ class COCO:
         Unlike pycocotools, an empty result list is accepted (it evaluates as
         "no detections"), and the caller's dicts are not modified.
         """
+        if not isinstance(resFile, (np.ndarray, np.generic, str, os.PathLike, list, tuple)):
+            raise TypeError(
+                "resFile must be a json path, a list of result dicts or an (N, 7) array; "
+                f"got {type(resFile).__name__}"
+            )
         self._say("Loading and preparing results...")
         tic = time.time()
-        if isinstance(resFile, np.ndarray):
+        if isinstance(resFile, (np.ndarray, np.generic)):
             where = "resFile array"
             arr = _results_array(resFile, "resFile")
             image_id = _int_column(arr[:, 0].tolist(), "image_id", where)
@@ -689,7 +724,7 @@ class COCO:
                 first = anns[0]
                 if not isinstance(first, dict):
                     raise ValueError(f"{where}: entry 0 must be an object (dict), got {type(first).__name__}")
-                if "bbox" not in first or first["bbox"] == []:
+                if "bbox" not in first or (isinstance(first["bbox"], (list, tuple)) and not first["bbox"]):
                     kinds = [k for k in ("caption", "segmentation", "keypoints") if k in first]
                     if kinds:
                         raise NotImplementedError(
@@ -743,6 +778,18 @@ def _results_array(data: ArrayLike, name: str) -> NDArray[np.float64]:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{name} row {row} contains NaN or inf: {arr[row].tolist()}")
+    ids = arr[:, [0, 6]]
+    inexact = ((ids != np.round(ids)) | (np.abs(ids) > 2**53)).any(axis=1)
+    if inexact.any():
+        row = int(np.flatnonzero(inexact)[0])
+        raise ValueError(
+            f"{name} row {row}: image_id and category_id must be integers of magnitude <= 2**53 "
+            f"(exact in float64), got {arr[row, 0]!r} and {arr[row, 6]!r}"
+        )
+    negative = (arr[:, 3:5] < 0).any(axis=1)
+    if negative.any():
+        row = int(np.flatnonzero(negative)[0])
+        raise ValueError(f"{name} row {row}: width and height must be >= 0, got {arr[row, 3:5].tolist()}")
     return arr
 
 
@@ -1535,6 +1582,10 @@ def evaluate_coco(
         with redirect_stdout(io.StringIO()):
             dt_coco = loader.loadRes(dt)
     else:
+        if isinstance(dt, dict) and not isinstance(dt.get("annotations"), list):
+            raise ValueError(
+                "dt given as a dict must be a COCO dataset with an 'annotations' list of results"
+            )
         dt_coco = _as_coco(dt, "dt")
     maxd = sorted(int(m) for m in max_detections)
     if not maxd or maxd[0] < 0:

@@ -9,9 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # "dev" (default): quick random runs. "ci": derandomized, a fixed and larger example budget.
-settings.register_profile(
-    "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "ci",
     max_examples=150,

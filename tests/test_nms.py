@@ -39,6 +39,7 @@ def many_bands(on=True):
     finally:
         NMS_MODULE._BANDS_PER_SQRT = old
 
+
 _GEN = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
 _spec = importlib.util.spec_from_file_location("fastdet_bench_generate", _GEN)
 assert _spec is not None
@@ -70,9 +71,7 @@ def test_nms_matches_reference(bands, data, thr):
     assert_array_equal(got, ref.nms(boxes, scores, thr))
 
 
-@given(
-    boxes=st_boxes(0, 25, np.float32), dtype=st_dtype(), thr=st_iou_threshold(), data=st.data()
-)
+@given(boxes=st_boxes(0, 25, np.float32), dtype=st_dtype(), thr=st_iou_threshold(), data=st.data())
 def test_nms_mixed_dtypes_compute_in_float64(boxes, dtype, thr, data):
     scores = data.draw(st_scores(len(boxes), dtype))
     assert_array_equal(nms(boxes, scores, thr), ref.nms(boxes, scores, thr))
@@ -102,8 +101,9 @@ def test_nms_clustered_matches_reference(seed, thr, dtype):
     assert_array_equal(nms(boxes, scores, thr), expected)
     with many_bands():
         assert_array_equal(nms(boxes, scores, thr), expected)
-        assert_array_equal(batched_nms(boxes, scores, labels, thr),
-                           ref.batched_nms(boxes, scores, labels, thr))
+        assert_array_equal(
+            batched_nms(boxes, scores, labels, thr), ref.batched_nms(boxes, scores, labels, thr)
+        )
 
 
 def test_nms_empty_and_single():
@@ -134,8 +134,7 @@ def test_huge_float32_boxes_are_computed_in_float64():
     # Areas of these float32 boxes overflow float32 (torchvision: IoU inf / inf = NaN, so
     # nothing is suppressed); like fastdet.boxes, fastdet computes them in float64 instead.
     big = np.float32(1e30)
-    boxes = np.array([[-big, -big, big, big], [-big, -big, big, big], [0, 0, 1, 1], [0, 0, 1, 1]],
-                     np.float32)
+    boxes = np.array([[-big, -big, big, big], [-big, -big, big, big], [0, 0, 1, 1], [0, 0, 1, 1]], np.float32)
     scores = np.array([0.9, 0.8, 0.7, 0.6], np.float32)
     assert_array_equal(nms(boxes, scores, 0.5), [0, 2])
     assert_array_equal(nms(boxes, scores, 0.5), nms(boxes.astype(np.float64), scores, 0.5))
@@ -242,8 +241,10 @@ def test_batched_nms_matches_reference(bands, data, thr, st_data):
 def test_batched_nms_equals_per_class_nms(seed, n_classes):
     boxes, scores, labels = clustered_boxes(600, n_classes=n_classes, seed=seed)
     got = batched_nms(boxes, scores, labels, 0.5)
-    parts = [np.flatnonzero(labels == c)[nms(boxes[labels == c], scores[labels == c], 0.5)]
-             for c in np.unique(labels)]
+    parts = [
+        np.flatnonzero(labels == c)[nms(boxes[labels == c], scores[labels == c], 0.5)]
+        for c in np.unique(labels)
+    ]
     merged = np.concatenate(parts)
     merged = merged[np.lexsort((merged, -scores[merged].astype(np.float64)))]
     assert_array_equal(got, merged)
@@ -403,8 +404,7 @@ def _multiclass_input(draw):
 )
 def test_multiclass_nms_matches_reference(data, score_thr, thr, cap, agnostic):
     boxes, scores = data
-    kw = dict(score_threshold=score_thr, iou_threshold=thr, max_detections=cap,
-              class_agnostic=agnostic)
+    kw = dict(score_threshold=score_thr, iou_threshold=thr, max_detections=cap, class_agnostic=agnostic)
     got = multiclass_nms(boxes, scores, **kw)
     exp = ref.multiclass_nms(boxes, scores, **kw)
     for g, e in zip(got, exp, strict=True):
@@ -459,9 +459,16 @@ def _predictions(draw):
 )
 def test_postprocess_matches_reference(data, score_thr, thr, caps, agnostic, multi):
     pred, obj, fmt = data
-    kw = dict(score_threshold=score_thr, iou_threshold=thr, max_detections=caps[0],
-              max_candidates=caps[1], class_agnostic=agnostic, multi_label=multi,
-              has_objectness=obj, box_format=fmt)
+    kw = dict(
+        score_threshold=score_thr,
+        iou_threshold=thr,
+        max_detections=caps[0],
+        max_candidates=caps[1],
+        class_agnostic=agnostic,
+        multi_label=multi,
+        has_objectness=obj,
+        box_format=fmt,
+    )
     got = postprocess_detections(pred, **kw)
     exp = ref.postprocess_detections(pred, **kw)
     assert len(got) == len(exp) == len(pred)
@@ -526,8 +533,9 @@ def test_non_contiguous_and_read_only_inputs():
         assert_array_equal(soft_nms(b, s)[0], soft_nms(boxes, scores)[0])
     ro_labels = labels.copy()
     ro_labels.flags.writeable = False
-    assert_array_equal(batched_nms(ro_boxes, ro_scores, ro_labels[::1], 0.5),
-                       batched_nms(boxes, scores, labels, 0.5))
+    assert_array_equal(
+        batched_nms(ro_boxes, ro_scores, ro_labels[::1], 0.5), batched_nms(boxes, scores, labels, 0.5)
+    )
 
 
 def test_integer_inputs():
@@ -551,16 +559,19 @@ def test_agrees_with_torchvision(seed, thr):
     # Per-class reference: torchvision's own nms per class (its batched_nms uses the
     # coordinate-offset trick below 1000 boxes on CPU, which rounds float32 boxes).
     got = batched_nms(boxes, scores, labels, thr)
-    parts = [np.flatnonzero(labels == c)[tv.ops.nms(tb[labels == c], ts[labels == c], thr).numpy()]
-             for c in np.unique(labels)]
+    parts = [
+        np.flatnonzero(labels == c)[tv.ops.nms(tb[labels == c], ts[labels == c], thr).numpy()]
+        for c in np.unique(labels)
+    ]
     exp = np.concatenate(parts)
     exp = exp[np.lexsort((exp, -scores[exp].astype(np.float64)))]
     assert_array_equal(got, exp)
     if len(boxes) > 1000:  # torchvision's own per-class path (no coordinate offsets) on CPU
         assert_array_equal(got, tv.ops.batched_nms(tb, ts, torch.from_numpy(labels), thr).numpy())
     b64, s64 = boxes.astype(np.float64), scores.astype(np.float64)
-    assert_array_equal(nms(b64, s64, thr), tv.ops.nms(torch.from_numpy(b64),
-                                                       torch.from_numpy(s64), thr).numpy())
+    assert_array_equal(
+        nms(b64, s64, thr), tv.ops.nms(torch.from_numpy(b64), torch.from_numpy(s64), thr).numpy()
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -572,8 +583,10 @@ def test_agrees_with_torchvision_on_random_float32(seed):
     boxes = np.concatenate([xy, xy + wh], 1)
     scores = rng.choice(np.linspace(0, 1, 7), 400).astype(np.float32)  # many ties
     for thr in (0.0, 0.1, 0.5, 0.9, 1.0):
-        assert_array_equal(nms(boxes, scores, thr),
-                           tv.ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), thr).numpy())
+        assert_array_equal(
+            nms(boxes, scores, thr),
+            tv.ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), thr).numpy(),
+        )
 
 
 def _xywh(boxes):
@@ -590,8 +603,7 @@ def test_agrees_with_opencv_nms(seed, thr):
     exp = np.asarray(cv2.dnn.NMSBoxes(_xywh(boxes), scores.astype(np.float32), 0.0, thr))
     assert_array_equal(got, exp.reshape(-1))
     got = batched_nms(boxes, scores, labels, thr)
-    exp = cv2.dnn.NMSBoxesBatched(_xywh(boxes), scores.astype(np.float32),
-                                  labels.astype(np.int32), 0.0, thr)
+    exp = cv2.dnn.NMSBoxesBatched(_xywh(boxes), scores.astype(np.float32), labels.astype(np.int32), 0.0, thr)
     assert_array_equal(got, np.asarray(exp).reshape(-1))
 
 
@@ -601,12 +613,14 @@ def test_agrees_with_opencv_soft_nms(method, seed):
     cv2 = pytest.importorskip("cv2")
     boxes, scores, _ = clustered_boxes(400, seed=seed, dtype=np.float32)
     boxes = np.round(boxes)  # OpenCV's softNMSBoxes takes integer rectangles
-    enum = {"gaussian": cv2.dnn.SOFT_NMSMETHOD_SOFTNMS_GAUSSIAN,
-            "linear": cv2.dnn.SOFT_NMSMETHOD_SOFTNMS_LINEAR}[method]
-    new_cv, keep_cv = cv2.dnn.softNMSBoxes(_xywh(boxes).astype(np.int32), scores, 0.001, 0.3,
-                                           sigma=0.5, method=enum)
-    keep, new = soft_nms(boxes, scores, method=method, sigma=0.5, iou_threshold=0.3,
-                         score_threshold=0.001)
+    enum = {
+        "gaussian": cv2.dnn.SOFT_NMSMETHOD_SOFTNMS_GAUSSIAN,
+        "linear": cv2.dnn.SOFT_NMSMETHOD_SOFTNMS_LINEAR,
+    }[method]
+    new_cv, keep_cv = cv2.dnn.softNMSBoxes(
+        _xywh(boxes).astype(np.int32), scores, 0.001, 0.3, sigma=0.5, method=enum
+    )
+    keep, new = soft_nms(boxes, scores, method=method, sigma=0.5, iou_threshold=0.3, score_threshold=0.001)
     assert_array_equal(keep, np.asarray(keep_cv).reshape(-1))
     assert_allclose(new, np.asarray(new_cv).reshape(-1), rtol=1e-5)
 
@@ -702,9 +716,7 @@ def test_parallel_kernel_is_loaded_from_cache_in_a_fresh_process(tmp_path):
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
-    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                           check=True)
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.split() == ["0", "1"]
-    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                            check=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert second.stdout.split() == ["1", "0"]

@@ -101,8 +101,21 @@ def _cell_sort(boxes, by_x1, groups, n_groups, n_bands, ymin, band_h):
 
 @kernel()
 def greedy_nms(
-    boxes, order, by_x1, groups, n_groups, n_bands, ymin, band_h,
-    span, shrink, mid, tie_even, thr, use_mid, keep,
+    boxes,
+    order,
+    by_x1,
+    groups,
+    n_groups,
+    n_bands,
+    ymin,
+    band_h,
+    span,
+    shrink,
+    mid,
+    tie_even,
+    thr,
+    use_mid,
+    keep,
 ):
     """Greedy NMS within each group of boxes; sets ``keep[i] = 1`` for the kept boxes.
 
@@ -165,11 +178,25 @@ def greedy_nms(
                 if e == a:
                     continue
                 if use_mid:
-                    _suppress_f32(x1[a:e], y1[a:e], x2[a:e], y2[a:e], area[a:e], sup[a:e],
-                                  bx1, by1, bx2, by2, ap, mid, tie_even)
+                    _suppress_f32(
+                        x1[a:e],
+                        y1[a:e],
+                        x2[a:e],
+                        y2[a:e],
+                        area[a:e],
+                        sup[a:e],
+                        bx1,
+                        by1,
+                        bx2,
+                        by2,
+                        ap,
+                        mid,
+                        tie_even,
+                    )
                 else:
-                    _suppress_div(x1[a:e], y1[a:e], x2[a:e], y2[a:e], area[a:e], sup[a:e],
-                                  bx1, by1, bx2, by2, ap, thr)
+                    _suppress_div(
+                        x1[a:e], y1[a:e], x2[a:e], y2[a:e], area[a:e], sup[a:e], bx1, by1, bx2, by2, ap, thr
+                    )
 
 
 @kernel()
@@ -219,17 +246,26 @@ def _block_best(cur, orig, alive, lo, hi):
     """Position in [lo, hi) of the alive box with the highest score (ties: lowest orig), or -1."""
     best = -1
     for k in range(lo, hi):
-        if alive[k] and (
-            best < 0 or cur[k] > cur[best] or (cur[k] == cur[best] and orig[k] < orig[best])
-        ):
+        if alive[k] and (best < 0 or cur[k] > cur[best] or (cur[k] == cur[best] and orig[k] < orig[best])):
             best = k
     return best
 
 
 @kernel()
 def soft_nms(
-    boxes, scores, by_x1, n_bands, ymin, band_h,
-    method, sigma, thr, score_thr, block, keep, new_scores,
+    boxes,
+    scores,
+    by_x1,
+    n_bands,
+    ymin,
+    band_h,
+    method,
+    sigma,
+    thr,
+    score_thr,
+    block,
+    keep,
+    new_scores,
 ):
     """Soft-NMS (Bodla et al., 2017); returns the number of boxes written to keep/new_scores.
 
@@ -268,9 +304,7 @@ def soft_nms(
                 best_in[blk] = _block_best(cur, by_cell, alive, blk * block, min(n, (blk + 1) * block))
                 dirty[blk] = False
             c = best_in[blk]
-            if c >= 0 and (
-                p < 0 or cur[c] > cur[p] or (cur[c] == cur[p] and by_cell[c] < by_cell[p])
-            ):
+            if c >= 0 and (p < 0 or cur[c] > cur[p] or (cur[c] == cur[p] and by_cell[c] < by_cell[p])):
                 p = c
         if p < 0:
             break

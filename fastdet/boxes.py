@@ -199,7 +199,7 @@ def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating[Any]]:
     a, b, dtype = _box_pair(boxes1, boxes2)
     out = np.empty((len(a), len(b)), dtype=a.dtype)
     if out.size:
-        _k.iou_matrix(a, b, out)
+        _k.iou_matrix(a, b, a.dtype.type(0), out)
     return out.astype(dtype, copy=False)
 
 

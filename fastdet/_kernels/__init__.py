@@ -15,6 +15,16 @@ import numba
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def kernel(*, parallel: bool = False) -> Callable[[F], F]:
-    """Compile a function with fastdet's uniform Numba options (cached, nogil)."""
-    return cast(Callable[[F], F], numba.njit(cache=True, nogil=True, parallel=parallel))
+def kernel(*, parallel: bool = False, vectorize_division: bool = False) -> Callable[[F], F]:
+    """Compile a function with fastdet's uniform Numba options (cached, nogil).
+
+    ``vectorize_division`` selects Numba's ``error_model="numpy"``: a division
+    by zero gives inf/NaN instead of a Python exception check, which lets LLVM
+    vectorize loops with a division. Use it only where every divisor is chosen
+    non-zero by the kernel itself.
+    """
+    error_model = "numpy" if vectorize_division else "python"
+    return cast(
+        Callable[[F], F],
+        numba.njit(cache=True, nogil=True, parallel=parallel, error_model=error_model),
+    )

@@ -12,10 +12,14 @@ from fastdet._kernels import kernel
 IOU, GIOU, DIOU, CIOU = 0, 1, 2, 3
 
 
-@kernel(parallel=True)
-def iou_matrix(a, b, out):  # a: (N, 4), b: (M, 4), out: (N, M); all the same float dtype
-    """Pairwise IoU in the boxes' own dtype; a union of 0 gives 0."""
+@kernel(parallel=True, vectorize_division=True)
+def iou_matrix(a, b, zero, out):  # a: (N, 4), b: (M, 4), out: (N, M); zero: 0 in their float dtype
+    """Pairwise IoU in the boxes' own dtype (torchvision's operation order); a union of 0 gives 0.
+
+    The inner loop has no branches, so it vectorizes; ``zero`` keeps float32 math in float32.
+    """
     n, m = a.shape[0], b.shape[0]
+    one = zero + 1
     # Struct-of-arrays copies of the second set keep the inner loop on contiguous memory.
     bx1 = np.ascontiguousarray(b[:, 0])
     by1 = np.ascontiguousarray(b[:, 1])
@@ -25,15 +29,14 @@ def iou_matrix(a, b, out):  # a: (N, 4), b: (M, 4), out: (N, M); all the same fl
     for i in numba.prange(n):  # each i writes only row i
         ax1, ay1, ax2, ay2 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]
         a_area = (ax2 - ax1) * (ay2 - ay1)
+        row = out[i]
         for j in range(m):
-            iw = min(ax2, bx2[j]) - max(ax1, bx1[j])
-            ih = min(ay2, by2[j]) - max(ay1, by1[j])
-            if iw <= 0 or ih <= 0:
-                out[i, j] = 0
-                continue
+            iw = max(min(ax2, bx2[j]) - max(ax1, bx1[j]), zero)
+            ih = max(min(ay2, by2[j]) - max(ay1, by1[j]), zero)
             inter = iw * ih
             union = a_area + b_area[j] - inter
-            out[i, j] = inter / union if union > 0 else 0
+            positive = union > zero
+            row[j] = (inter / (union if positive else one)) if positive else zero
 
 
 @kernel(parallel=True)

@@ -17,3 +17,9 @@ def test_readme_examples(monkeypatch):
     )
     assert result.attempted > 10
     assert result.failed == 0
+
+
+def test_readme_hostile_input_table_is_generated_from_the_fuzz_cases():
+    import fuzz_cases
+
+    assert fuzz_cases.table() in (ROOT / "README.md").read_text()

@@ -74,7 +74,14 @@ cv2 = _optional("cv2")
 ensemble_boxes = _optional("ensemble_boxes")
 
 
+#: Pause before timing each implementation. OpenMP runtimes (torch's among them) keep their worker
+#: threads spinning for a while after a parallel region; on a 2-core machine that starves
+#: whichever parallel code is timed next. The pause lets every implementation start on idle cores.
+SETTLE_S = 1.0
+
+
 def _median_ms(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    time.sleep(SETTLE_S)
     result = fn()  # warm-up
     times = []
     for _ in range(repeats):

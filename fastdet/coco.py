@@ -71,9 +71,6 @@ PathLike = str | os.PathLike[str]
 # --------------------------------------------------------------------------- JSON
 
 
-_POW10 = np.array([float(10**k) for k in range(23)])
-
-
 def _key_table(names: Sequence[str]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
     width = max(len(n) for n in names)
     table = np.zeros((len(names), width), np.uint8)
@@ -82,31 +79,93 @@ def _key_table(names: Sequence[str]) -> tuple[NDArray[np.uint8], NDArray[np.int6
     return table, np.array([len(n) for n in names], np.int64)
 
 
-def _scan_array(
-    buf: NDArray[np.uint8], start: int, spec: Sequence[tuple[str, int]], capacity: int, *, whole: bool = False
-) -> tuple[NDArray[np.float64], NDArray[np.int64]] | None:
-    """Columns of the JSON array of objects at ``buf[start]``; None if it is not plain numbers.
+def _capacity(span: int, spec: Sequence[tuple[str, int]]) -> int:
+    """Most entries that have every key of ``spec`` which ``span`` bytes of JSON array can hold.
 
-    ``spec`` lists (key, width); the result has one column per number and a
-    bit mask per entry of the keys present.
+    The shortest such entry is ``{"key":0,...,"box":[0,0,0,0]}`` plus a comma. An
+    array with more entries than this lacks keys in some of them, and then the
+    scan gives up (the full parser handles such files): counting ``{`` instead
+    would cost a pass over the bytes.
     """
+    shortest = 2 + sum(len(k) + 3 + (1 if w == 1 else 2 * w + 1) + 1 for k, w in spec)
+    return span // shortest + 1
+
+
+_SPLIT_BYTES = 1 << 20  # arrays longer than this are read in two halves at once
+
+
+def _split_point(raw: bytes, start: int) -> int:
+    """A ``{`` after the middle of ``raw[start:]`` right after a comma: likely an entry start, or -1."""
+    j = raw.find(b"{", start + (len(raw) - start) // 2)
+    for _ in range(16):
+        if j < 0:
+            return -1
+        k = j - 1
+        while k > start and raw[k] in b" \t\r\n":
+            k -= 1
+        if raw[k] == 44:  # ','
+            return j
+        j = raw.find(b"{", j + 1)
+    return -1
+
+
+def _scan_array(
+    raw: bytes, start: int, spec: Sequence[tuple[str, int]], *, whole: bool = False, big: bool = False
+) -> tuple[NDArray[np.float64], NDArray[np.int64], int] | None:
+    """Columns of the JSON array of objects at ``raw[start]``; None if it is not plain numbers.
+
+    ``spec`` lists (key, width); the result has one column per number, a bit
+    mask per entry of the keys present, and the index after the array. A
+    ``big`` array (most of the rest of the file) is read in two halves in
+    parallel, split after the middle of the rest (the kernel checks the split).
+    """
+    buf = np.frombuffer(raw, np.uint8)
     keys, key_len = _key_table([k for k, _ in spec])
     widths = np.array([w for _, w in spec], np.int64)
     slots = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
     n_slots = int(widths.sum())
-    vals = np.empty((capacity, n_slots), np.float64)
-    seen = np.zeros(capacity, np.int64)
-    slow = np.empty((capacity * n_slots, 3), np.int64)  # untouched pages cost no memory
-    count, n_slow, end = _k.scan_object_array(
-        buf, start, keys, key_len, slots, widths, _POW10, vals, seen, slow
-    )
-    if count < 0 or (whole and _k.skip_whitespace(buf, end) != len(buf)):
+    split = _split_point(raw, start) if big and len(raw) - start > _SPLIT_BYTES else -1
+    counts = None
+    if split > 0:
+        row_b = _capacity(split - start, spec)
+        capacity = row_b + _capacity(len(raw) - split, spec)
+        vals = np.empty((capacity, n_slots), np.float64)  # untouched pages cost no memory
+        seen = np.empty(capacity, np.int64)
+        slow = np.empty((capacity * n_slots, 3), np.int64)
+        out = np.empty((2, 3), np.int64)
+        _k.scan_object_array_split(
+            buf, start, split, keys, key_len, slots, widths, vals, seen, slow, row_b, out
+        )
+        if out[0, 0] >= 0:  # the split is an entry start: the halves are the whole array
+            if out[1, 0] < 0:
+                return None
+            counts = out
+    if counts is None:
+        capacity = _capacity(len(raw) - start, spec)
+        vals = np.empty((capacity, n_slots), np.float64)
+        seen = np.empty(capacity, np.int64)
+        slow = np.empty((capacity * n_slots, 3), np.int64)
+        count, n_slow, end = _k.scan_object_array(buf, start, keys, key_len, slots, widths, vals, seen, slow)
+        if count < 0:
+            return None
+        row_b = 0
+        counts = np.array([[count, n_slow, end], [0, 0, end]])
+    end = int(counts[1, 2])
+    if whole and _k.skip_whitespace(buf, end) != len(buf):
         return None
-    if n_slow:  # numbers beyond the exact fast path: Python's correctly rounded float()
-        flat = vals.reshape(-1)
-        for slot, lo, hi in slow[:n_slow].tolist():
+    flat = vals.reshape(-1)
+    for h, slow0 in ((0, 0), (1, row_b * n_slots)):
+        # numbers beyond the exact fast path: Python's correctly rounded float()
+        for slot, lo, hi in slow[slow0 : slow0 + counts[h, 1]].tolist():
             flat[slot] = float(buf[lo:hi].tobytes())
-    return vals[:count], seen[:count]
+    n_a, n_b = int(counts[0, 0]), int(counts[1, 0])
+    if n_b == 0:
+        return vals[:n_a], seen[:n_a], end
+    return (
+        np.concatenate((vals[:n_a], vals[row_b : row_b + n_b])),
+        np.concatenate((seen[:n_a], seen[row_b : row_b + n_b])),
+        end,
+    )
 
 
 def _exact_ints(col: NDArray[np.float64]) -> NDArray[np.int64] | None:
@@ -118,6 +177,7 @@ def _exact_ints(col: NDArray[np.float64]) -> NDArray[np.int64] | None:
 
 _GT_SPEC = (("id", 1), ("image_id", 1), ("category_id", 1), ("bbox", 4), ("area", 1), ("iscrowd", 1))
 _DT_SPEC = (("image_id", 1), ("category_id", 1), ("bbox", 4), ("score", 1))
+_ID_SPEC = (("id", 1),)
 _TOP_KEYS = _key_table(["annotations", "images", "categories"])
 
 
@@ -132,70 +192,57 @@ class _Scan:
 
 def _scan_ground_truth(raw: bytes) -> _Scan | None:
     buf = np.frombuffer(raw, np.uint8)
-    where = np.empty(3, np.int64)
     keys, key_len = _TOP_KEYS
-    if not _k.scan_top_object(buf, keys, key_len, where):
-        return None
-    capacity = raw.count(b"{")  # objects cannot outnumber '{'
+    found: list[tuple[NDArray[np.float64], NDArray[np.int64], int] | None] = [None, None, None]
+    i, after_value = 0, False
+    while True:  # one pass: the walk stops at each wanted key and its array is read in place
+        k, start = _k.next_top_key(buf, i, after_value, keys, key_len)
+        if k == -2:
+            return None
+        if k == -1:
+            break
+        found[k] = got = _scan_array(raw, start, _GT_SPEC if k == 0 else _ID_SPEC, big=k == 0)
+        if got is None:
+            return None
+        i, after_value = got[2], True
     ids: list[list[Any]] = []
-    for pos in where[1:]:
-        if pos < 0:
+    for got in found[1:]:
+        if got is None:
             ids.append([])
             continue
-        got = _scan_array(buf, int(pos), [("id", 1)], capacity)
-        if got is None or (got[1] != 1).any():
+        if (got[1] != 1).any():
             return None
         as_int = _exact_ints(got[0][:, 0])
         if as_int is None:
             return None
         ids.append(as_int.tolist())
-    cols = None
-    if where[0] >= 0:
-        got = _scan_array(buf, int(where[0]), _GT_SPEC, capacity)
-        if got is None:
-            return None
-        vals, seen = got
-        if (seen == 63).all():
-            cols = _gt_columns_from_values(vals)
+    if found[0] is None:
+        cols = _gt_columns_from_values(np.empty((0, 9)), np.empty(0, np.int64))
     else:
-        cols = _gt_columns_from_values(np.empty((0, 9)))
+        cols = _gt_columns_from_values(found[0][0], found[0][1])
     return _Scan(ids[0], ids[1], cols)
 
 
-def _gt_columns_from_values(vals: NDArray[np.float64]) -> _Columns | None:
-    """Ground-truth columns from scanned numbers, or None when a value needs the full checks."""
-    ids, img, cat = (_exact_ints(vals[:, j]) for j in range(3))
-    bbox = np.ascontiguousarray(vals[:, 3:7])
-    area, crowd = vals[:, 7].copy(), vals[:, 8]
-    if ids is None or img is None or cat is None or not np.isfinite(bbox).all() or np.isnan(area).any():
+def _gt_columns_from_values(vals: NDArray[np.float64], seen: NDArray[np.int64]) -> _Columns | None:
+    """Ground-truth columns from scanned numbers, or None when an entry needs the full checks."""
+    ok, increasing, ids, img, cat, bbox, area, crowd, ignore = _k.ground_truth_columns(
+        vals, seen, len(seen), 2 ** len(_GT_SPEC) - 1
+    )
+    if not ok or (not increasing and len(np.unique(ids)) != len(ids)):
         return None
-    if (bbox[:, 2:] < 0).any():
-        return None
-    trunc = np.trunc(crowd)
-    if not np.all((trunc >= 0) & (trunc <= 255)) or len(np.unique(ids)) != len(ids):
-        return None
-    return _Columns(ids, img, cat, bbox, area, crowd=trunc != 0, ignore=crowd != 0)
+    return _Columns(ids, img, cat, bbox, area, crowd=crowd, ignore=ignore)
 
 
 def _scan_results(raw: bytes) -> tuple[_Columns, NDArray[np.float64]] | None:
-    """(columns without ids/area, score) of a plain results file, or None."""
-    buf = np.frombuffer(raw, np.uint8)
-    capacity = raw.count(b"{")
-    got = _scan_array(buf, 0, _DT_SPEC, capacity, whole=True)
+    """(columns, score) of a plain results file, or None."""
+    got = _scan_array(raw, 0, _DT_SPEC, whole=True, big=True)
     if got is None:
         return None
-    vals, seen = got
-    if not (seen == 15).all():
+    vals, seen, _ = got
+    ok, img, cat, bbox, area, score = _k.results_columns(vals, seen, len(seen), 2 ** len(_DT_SPEC) - 1)
+    if not ok:
         return None
-    img, cat = _exact_ints(vals[:, 0]), _exact_ints(vals[:, 1])
-    bbox = np.ascontiguousarray(vals[:, 2:6])
-    score = vals[:, 6].copy()
-    if img is None or cat is None or not np.isfinite(bbox).all() or np.isnan(score).any():
-        return None
-    if (bbox[:, 2:] < 0).any():
-        return None
-    n = len(score)
-    cols = _Columns(np.arange(1, n + 1, dtype=np.int64), img, cat, bbox, bbox[:, 2] * bbox[:, 3], score=score)
+    cols = _Columns(np.arange(1, len(score) + 1, dtype=np.int64), img, cat, bbox, area, score=score)
     return cols, score
 
 
@@ -1082,12 +1129,12 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params) -> _Evaluation:
         dt_rows=dt_rows,
         gt=gt,
         dt=dt,
-        gt_box=np.ascontiguousarray(gt.bbox[gt_rows]),
+        gt_box=np.take(gt.bbox, gt_rows, axis=0),  # take: ~15x faster than bbox[rows] on (N, 4)
         gt_area=gt.area[gt_rows],
         gt_crowd=gt.crowd[gt_rows],
         gt_ignore=gt.ignore[gt_rows],
         gt_id_nonzero=gt.ids[gt_rows] != 0,
-        dt_box=np.ascontiguousarray(dt.bbox[dt_rows]),
+        dt_box=np.take(dt.bbox, dt_rows, axis=0),
         dt_area=dt.area[dt_rows],
         dt_score=dt.score[dt_rows],
         dt_id_positive=dt.ids[dt_rows] > 0,
@@ -1221,7 +1268,9 @@ class COCOeval:
         self._evalImgs = None
         self._ious = None
         self.eval = {}
-        self._paramsEval = copy.deepcopy(p)
+        # the id lists hold immutable numbers: copy them shallowly (deepcopy visits every element)
+        memo = {id(v): list(v) for v in (p.imgIds, p.catIds) if isinstance(v, list)}
+        self._paramsEval = copy.deepcopy(p, memo)
         self._say(f"DONE (t={time.time() - tic:0.2f}s).")
 
     def accumulate(self, p: Params | None = None) -> None:

@@ -24,6 +24,17 @@ FP = 0
 TP = 1
 IGNORED = 2
 MIXED = 3  # ``kind``: the status differs between thresholds (or is TP somewhere)
+# 10**k for k <= 22, every one exact in float64 (Clinger's fast path). A module constant, which
+# Numba freezes into the code: as an argument, each call of the number parser paid for reference
+# counting the array (a third of the scanning time).
+_EXACT_POW10 = np.array([float(10**k) for k in range(23)])
+# bytes inside a JSON array or object value, for skipping one: 0 not allowed outside strings,
+# 1 number / literal / separator / whitespace, 2 a quote, 3 '{' or '[', 4 '}' or ']'
+_VALUE_BYTES = np.zeros(256, np.uint8)
+_VALUE_BYTES[np.frombuffer(b",: \n\r\t-+.0123456789eEabcdefghijklmnopqrstuvwxyz", np.uint8)] = 1
+_VALUE_BYTES[34] = 2
+_VALUE_BYTES[[123, 91]] = 3
+_VALUE_BYTES[[125, 93]] = 4
 
 
 @kernel()
@@ -100,13 +111,16 @@ def _stable_sort_desc(order, lo, hi, score, buf):
 
 @kernel()
 def _radix_argsort_desc(score):
-    """Stable permutation ordering ``score`` (no NaN) by descending value: LSD radix, 16-bit digits.
+    """Stable permutation ordering ``score`` (no NaN) by descending value: LSD radix, 11-bit digits.
 
     Ties keep input order and -0.0 ties with 0.0, as in a stable comparison sort.
+    Six passes of 2048 buckets (a pass whose digit is the same for every key is
+    skipped): small enough tables that a few thousand keys already sort faster
+    than with a merge sort.
     """
     n = score.shape[0]
     sign = np.uint64(0x8000000000000000)
-    mask = np.uint64(0xFFFF)
+    mask = np.uint64(0x7FF)
     key = np.empty(n, np.uint64)
     bits = (score + 0.0).view(np.uint64)  # -0.0 + 0.0 == +0.0
     for i in range(n):
@@ -116,16 +130,16 @@ def _radix_argsort_desc(score):
     perm = np.arange(n)
     key2 = np.empty(n, np.uint64)
     perm2 = np.empty(n, np.int64)
-    counts = np.empty(65536, np.int64)
-    for p in range(4):
-        shift = np.uint64(16 * p)
+    counts = np.empty(2048, np.int64)
+    for p in range(6):
+        shift = np.uint64(11 * p)
         counts[:] = 0
         for i in range(n):
             counts[np.int64((key[i] >> shift) & mask)] += 1
         if counts.max() == n:  # every key has the same digit here: nothing to reorder
             continue
         total = 0
-        for d in range(65536):
+        for d in range(2048):
             c = counts[d]
             counts[d] = total
             total += c
@@ -226,33 +240,38 @@ def _match_cell(
     if n_d == 0:
         return
     if n_g == 0:
+        # FP or IGNORED at every threshold: ``kind`` says it all (``status`` is read for MIXED only)
         for a in range(n_area):
             lo = area_rng[a, 0]
             hi = area_rng[a, 1]
             for d in range(d0, d0 + n_d):
                 code = IGNORED if (dt_area[d] < lo or dt_area[d] > hi) else FP
                 kind[d, a] = code
-                for t in range(n_thr):
-                    status[d, a, t] = code
-                    if want_match:
+                if want_match:
+                    for t in range(n_thr):
+                        status[d, a, t] = code
                         match[d, a, t] = -1
         return
-    ious = np.empty((n_d, n_g), np.float64)
+    # scratch: three allocations per cell rather than eight
+    fbuf = np.empty(2 * n_d * n_g, np.float64)
+    ibuf = np.empty(n_g + n_d + 1 + n_d * n_g, np.int64)
+    bbuf = np.empty((2 + n_thr) * n_g, np.bool_)
+    ious = fbuf[: n_d * n_g].reshape((n_d, n_g))
     bbox_iou_cell(dt_box, d0, d0 + n_d, gt_box, g0, g0 + n_g, gt_crowd, ious)
     thr_lo = np.inf
     for t in range(n_thr):
         thr_lo = min(thr_lo, min(iou_thrs[t], 1 - 1e-10))
-    perm = np.empty(n_g, np.int64)
-    ig = np.empty(n_g, np.bool_)  # by position in perm
-    crowd = np.empty(n_g, np.bool_)
-    taken = np.empty(n_g, np.bool_)
+    perm = ibuf[:n_g]
+    ig = bbuf[:n_g]  # by position in perm
+    crowd = bbuf[n_g : 2 * n_g]
+    taken = bbuf[2 * n_g :]  # (T, G): threshold t owns taken[t * G:(t + 1) * G]
     # per detection, the ground truths (positions in perm, in order) that can match at some
     # threshold: every other one fails "iou >= best" at every threshold, and skipping an
     # ignored one cannot move the "regular match, now ignored ones: stop" rule, because
     # all ground truths after the first ignored one are ignored too
-    cand_off = np.empty(n_d + 1, np.int64)
-    cand = np.empty(n_d * n_g, np.int64)
-    cand_iou = np.empty(n_d * n_g, np.float64)
+    cand_off = ibuf[n_g : n_g + n_d + 1]
+    cand = ibuf[n_g + n_d + 1 :]
+    cand_iou = fbuf[n_d * n_g :]
     for a in range(n_area):
         lo = area_rng[a, 0]
         hi = area_rng[a, 1]
@@ -280,15 +299,30 @@ def _match_cell(
                     cand_iou[n_c] = v
                     n_c += 1
         cand_off[n_d] = n_c
-        for t in range(n_thr):
-            thr = min(iou_thrs[t], 1 - 1e-10)
-            taken[:] = False
-            for d in range(n_d):
+        # detection by detection, every threshold with its own ``taken`` row: the same greedy
+        # passes as threshold by threshold, and a detection without candidates is settled once
+        taken[:] = False
+        for d in range(n_d):
+            row = d0 + d
+            out_of_range = dt_area[row] < lo or dt_area[row] > hi
+            miss = IGNORED if out_of_range else FP
+            if cand_off[d] == cand_off[d + 1]:
+                kind[row, a] = miss
+                if want_match:
+                    for t in range(n_thr):
+                        status[row, a, t] = miss
+                        match[row, a, t] = -1
+                continue
+            first = miss
+            mixed = False
+            for t in range(n_thr):
+                thr = min(iou_thrs[t], 1 - 1e-10)
+                tk = t * n_g
                 m = -1
                 best = thr
                 for c in range(cand_off[d], cand_off[d + 1]):
                     j = cand[c]
-                    if taken[j] and not crowd[j]:
+                    if taken[tk + j] and not crowd[j]:
                         continue
                     if m > -1 and not ig[m] and ig[j]:
                         break
@@ -296,28 +330,25 @@ def _match_cell(
                         continue
                     best = cand_iou[c]
                     m = j
-                row = d0 + d
-                out_of_range = dt_area[row] < lo or dt_area[row] > hi
                 if m == -1:
-                    code = IGNORED if out_of_range else FP
+                    code = miss
                 else:
-                    taken[m] = dt_id_positive[row]
+                    taken[tk + m] = dt_id_positive[row]
                     if ig[m]:
                         code = IGNORED
                     elif gt_id_nonzero[g0 + perm[m]]:
                         code = TP
                     else:
-                        code = IGNORED if out_of_range else FP
+                        code = miss
                 status[row, a, t] = code
                 if want_match:
                     match[row, a, t] = -1 if m == -1 else perm[m]
-        for d in range(d0, d0 + n_d):  # FP or IGNORED at every threshold, else MIXED
-            code = status[d, a, 0]
-            for t in range(1, n_thr):
-                if status[d, a, t] != code:
-                    code = MIXED
-                    break
-            kind[d, a] = MIXED if code == TP else code
+                if t == 0:
+                    first = code
+                elif code != first:
+                    mixed = True
+            # FP or IGNORED at every threshold, else MIXED
+            kind[row, a] = MIXED if (mixed or first == TP) else first
 
 
 @kernel(parallel=True)
@@ -341,15 +372,25 @@ def match_cells(
     """Greedy COCO matching of every cell, for every area range and IoU threshold.
 
     Boxes are xywh (C + 1 offsets, rows grouped by cell; detections sorted by
-    descending score and truncated). Writes ``status`` (Nd, A, T) int8 (0 FP,
-    1 TP, 2 ignored), ``kind`` (Nd, A) int8 (FP or IGNORED when the status is the
-    same at every threshold, else MIXED) and, when ``match.shape[0] > 0``,
-    ``match`` (Nd, A, T) int64, the matched ground-truth row within its cell
-    (-1: none).
+    descending score and truncated). Writes ``kind`` (Nd, A) int8 (FP or IGNORED
+    when the status is the same at every threshold, else MIXED), ``status``
+    (Nd, A, T) int8 (0 FP, 1 TP, 2 ignored) where ``kind`` is MIXED (everywhere
+    when ``match`` is wanted) and, when ``match.shape[0] > 0``, ``match``
+    (Nd, A, T) int64, the matched ground-truth row within its cell (-1: none).
     """
     n_cells = gt_off.shape[0] - 1
+    n_area = area_rng.shape[0]
+    want_match = match.shape[0] > 0
     for c in numba.prange(n_cells):
         if dt_off[c + 1] == dt_off[c]:  # most cells are empty: skip the call
+            continue
+        if gt_off[c + 1] == gt_off[c] and not want_match:
+            # no ground truth: FP or IGNORED at every threshold, so ``kind`` says it all
+            # (``status`` is read for MIXED only); inline, as these cells are many and small
+            for d in range(dt_off[c], dt_off[c + 1]):
+                for a in range(n_area):
+                    out_of_range = dt_area[d] < area_rng[a, 0] or dt_area[d] > area_rng[a, 1]
+                    kind[d, a] = IGNORED if out_of_range else FP
             continue
         _match_cell(
             c,
@@ -427,7 +468,7 @@ def _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_ro
         keys = np.empty(n, np.float64)
         for q in range(n):
             keys[q] = dt_score[rows[q]]
-        if n >= 4096:
+        if n >= 512:
             perm = _radix_argsort_desc(keys)
         else:
             perm = np.arange(n)
@@ -438,10 +479,10 @@ def _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_ro
 
 
 @kernel()
-def _accumulate_combo(
-    combo,
+def _accumulate_category(
+    k,
     dt_score,
-    n_pos_table,
+    n_pos,
     a_list,
     max_dets,
     rec_thrs,
@@ -456,7 +497,7 @@ def _accumulate_combo(
     recall,
     scores,
 ):
-    """Precision/recall of one (category, area range), for every maxDets limit.
+    """Precision/recall of category ``k`` for every area range and maxDets limit.
 
     pycocotools computes precision ``tp / (fp + tp + eps)`` at every detection,
     takes the running maximum from the right, and reads it where recall first
@@ -466,83 +507,98 @@ def _accumulate_combo(
     (position 0) or a true positive, and the maximum to its right is the
     maximum over the true positives from there on. The divisions are the same
     float operations on the same counts, so the result is bit-identical.
-    A detection of rank r in its image counts for every limit above r.
+    A detection of rank r in its image counts for every limit above r. One pass
+    over the category's detections serves every area range (their ``kind`` and
+    ``status`` entries share a cache line).
     """
     n_a = a_list.shape[0]
     n_m = max_dets.shape[0]
     n_t = status.shape[2]
-    k = combo // n_a
-    a = combo % n_a
-    a0 = a_list[a]
-    n_pos = n_pos_table[k, a]
-    if n_pos == 0 or n_m == 0:
-        return
     base = cat_off[k]
     end = cat_off[k + 1]
-    cap = min(end - base, n_pos) + 1
-    tp_pr = np.empty((n_m, n_t, cap), np.float64)  # precision at the i-th true positive
-    tp_row = np.empty((n_m, n_t, cap), np.int64)  # its detection row
-    tp = np.zeros((n_m, n_t), np.int64)
-    fp = np.zeros((n_m, n_t), np.int64)
-    first_tp = np.zeros((n_m, n_t), np.bool_)  # is the first counted detection a true positive?
+    cap = 1
+    any_pos = False
+    for a in range(n_a):
+        if n_pos[k, a] > 0:
+            any_pos = True
+            cap = max(cap, min(end - base, n_pos[k, a]) + 1)
+    if not any_pos or n_m == 0:
+        return
+    tp_pr = np.empty((n_a, n_m, n_t, cap), np.float64)  # precision at the i-th true positive
+    tp_row = np.empty((n_a, n_m, n_t, cap), np.int64)  # its detection row
+    tp = np.zeros((n_a, n_m, n_t), np.int64)
+    fp = np.zeros((n_a, n_m, n_t), np.int64)
+    first_tp = np.zeros((n_a, n_m, n_t), np.bool_)  # is the first counted detection a true positive?
+    fp_all = np.zeros((n_a, n_m), np.int64)  # false positives at every threshold: one counter for all t
     first_row = np.full(n_m, -1, np.int64)
     nd = np.zeros(n_m, np.int64)
+    counted = np.empty(n_m, np.bool_)
     max_limit = 0
     for m in range(n_m):
         max_limit = max(max_limit, max_dets[m])
-    fp_all = np.zeros(n_m, np.int64)  # false positives at every threshold: one counter for all t
     for q in range(base, end):
         rank = cat_rank[q]
         if rank >= max_limit:
             continue
         r = cat_rows[q]
         for m in range(n_m):
-            if rank < max_dets[m] and nd[m] == 0:
-                first_row[m] = r
-        kd = kind[r, a0]
-        if kd == FP:
-            for m in range(n_m):
-                if rank < max_dets[m]:
-                    fp_all[m] += 1
-        elif kd == MIXED:
-            for t in range(n_t):
-                code = status[r, a0, t]
-                if code == TP:
-                    for m in range(n_m):
-                        if rank < max_dets[m]:
-                            i = tp[m, t]
-                            tp[m, t] = i + 1
+            counted[m] = rank < max_dets[m]
+        for a in range(n_a):
+            if n_pos[k, a] == 0:
+                continue
+            a0 = a_list[a]
+            kd = kind[r, a0]
+            if kd == FP:
+                for m in range(n_m):
+                    if counted[m]:
+                        fp_all[a, m] += 1
+            elif kd == MIXED:
+                codes = status[r, a0]
+                for m in range(n_m):
+                    if not counted[m]:
+                        continue
+                    tp_am = tp[a, m]
+                    fp_am = fp[a, m]
+                    fp_base = fp_all[a, m]
+                    for t in range(n_t):
+                        code = codes[t]
+                        if code == TP:
+                            i = tp_am[t]
+                            tp_am[t] = i + 1
                             tpf = float(i + 1)
-                            tp_pr[m, t, i] = tpf / (float(fp[m, t] + fp_all[m]) + tpf + eps)
-                            tp_row[m, t, i] = r
+                            tp_pr[a, m, t, i] = tpf / (float(fp_am[t] + fp_base) + tpf + eps)
+                            tp_row[a, m, t, i] = r
                             if nd[m] == 0:
-                                first_tp[m, t] = True
-                elif code == FP:
-                    for m in range(n_m):
-                        if rank < max_dets[m]:
-                            fp[m, t] += 1
+                                first_tp[a, m, t] = True
+                        elif code == FP:
+                            fp_am[t] += 1
         for m in range(n_m):
-            if rank < max_dets[m]:
+            if counted[m]:
+                if nd[m] == 0:
+                    first_row[m] = r
                 nd[m] += 1
-    for m in range(n_m):
-        _fill_curves(
-            k,
-            a,
-            m,
-            n_pos,
-            nd[m],
-            tp[m],
-            tp_pr[m],
-            tp_row[m],
-            first_tp[m],
-            first_row[m],
-            dt_score,
-            rec_thrs,
-            rec_sorted,
-            precision,
-            recall,
-            scores,
-        )
+    for a in range(n_a):
+        if n_pos[k, a] == 0:
+            continue
+        for m in range(n_m):
+            _fill_curves(
+                k,
+                a,
+                m,
+                n_pos[k, a],
+                nd[m],
+                tp[a, m],
+                tp_pr[a, m],
+                tp_row[a, m],
+                first_tp[a, m],
+                first_row[m],
+                dt_score,
+                rec_thrs,
+                rec_sorted,
+                precision,
+                recall,
+                scores,
+            )
 
 
 @kernel()
@@ -654,10 +710,8 @@ def accumulate(
     for k in numba.prange(n_k):
         _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank)
         _count_positives(k, n_img, gt_off, gt_area, gt_ignore, area_rng, a_list, k_list, i_list, n_pos)
-    n_combo = n_k * a_list.shape[0]
-    for combo in numba.prange(n_combo):
-        _accumulate_combo(
-            combo,
+        _accumulate_category(
+            k,
             dt_score,
             n_pos,
             a_list,
@@ -722,43 +776,35 @@ def _skip_value(buf, i):
     if c == 34:
         return _skip_string(buf, i)
     if c == 123 or c == 91:
-        stack = np.empty(256, np.uint8)
+        braces = 0  # bit d: the bracket opened at depth d is '{' (no allocation per value)
         depth = 0
         while i < n:
             c = buf[i]
-            if c == 34:
+            cls = _VALUE_BYTES[c]  # one table look-up per byte (a module constant, see _EXACT_POW10)
+            if cls == 1:
+                i += 1
+            elif cls == 2:
                 i = _skip_string(buf, i)
                 if i < 0:
                     return -1
-                continue
-            if c == 123 or c == 91:
-                if depth == 256:
+            elif cls == 3:
+                if depth == 62:  # deeper values go to the full parser
                     return -1
-                stack[depth] = c
+                if c == 123:
+                    braces |= 1 << depth
+                else:
+                    braces &= ~(1 << depth)
                 depth += 1
-            elif c == 125 or c == 93:
-                if depth == 0 or stack[depth - 1] != c - 2:  # '{' + 2 == '}', '[' + 2 == ']'
+                i += 1
+            elif cls == 4:
+                if depth == 0 or ((braces >> (depth - 1)) & 1) != (1 if c == 125 else 0):
                     return -1
                 depth -= 1
                 if depth == 0:
                     return i + 1
-            elif not (
-                c == 44
-                or c == 58
-                or c == 32
-                or c == 10
-                or c == 13
-                or c == 9
-                or c == 45
-                or c == 43
-                or c == 46
-                or (48 <= c <= 57)
-                or c == 101
-                or c == 69
-                or (97 <= c <= 122)
-            ):
+                i += 1
+            else:
                 return -1
-            i += 1
         return -1
     start = i
     while i < n:
@@ -772,7 +818,7 @@ def _skip_value(buf, i):
 
 
 @kernel()
-def _parse_number(buf, i, pow10):
+def _parse_number(buf, i):
     """JSON number at ``i`` -> (value, end, exact); end -1 if not a number.
 
     ``exact`` is True when the value was converted with one correctly rounded
@@ -830,9 +876,9 @@ def _parse_number(buf, i, pow10):
         return 0.0, i, False
     v = float(m)
     if exp10 > 0:
-        v = v * pow10[exp10]
+        v = v * _EXACT_POW10[exp10]
     elif exp10 < 0:
-        v = v / pow10[-exp10]
+        v = v / _EXACT_POW10[-exp10]
     if neg and not (integer and m == 0):
         v = -v
     return v, i, True
@@ -855,30 +901,35 @@ def _match_key(buf, s, e, keys, key_len):
 
 
 @kernel()
-def scan_object_array(buf, i, keys, key_len, key_slot, key_width, pow10, vals, seen, slow):
-    """Read the JSON array of objects at ``buf[i]`` into columns.
+def _scan_objects(
+    buf, i, inside, stop, keys, key_len, key_slot, key_width, vals, seen, slow, row0, row1, slow0, slow1
+):
+    """:func:`scan_object_array` into rows ``row0:row1`` of ``vals``/``seen``, ``slow0:slow1`` of ``slow``.
 
-    Key ``k`` fills ``vals[:, key_slot[k]:key_slot[k] + key_width[k]]``: width 1
-    takes a number, width w > 1 an array of exactly w numbers. ``seen[e]`` gets
-    bit k set when entry e has key k. ``slow`` (S, 3) receives (flat index into
-    ``vals``, text start, text end) of numbers that need an exact conversion.
-    Returns (entries, slow count, index after the array); entries is -1 when
-    the input is not in the expected form (or exceeds the capacity of ``vals``).
+    ``inside``: ``buf[i]`` is an entry of the array rather than its ``[``.
+    ``stop`` >= 0: end when the next entry starts exactly there (an entry that
+    starts later, or the end of the array first, is a failure). Returns
+    (entries, slow count, end, stopped at ``stop``); entries -1 on failure.
     """
     n = buf.shape[0]
-    cap = vals.shape[0]
     n_slots = vals.shape[1]
+    n_keys = keys.shape[0]
     i = skip_whitespace(buf, i)
-    if i >= n or buf[i] != 91:
-        return -1, 0, i
-    i = skip_whitespace(buf, i + 1)
     count = 0
     n_slow = 0
-    if i < n and buf[i] == 93:
-        return 0, 0, i + 1
+    if not inside:
+        if i >= n or buf[i] != 91:
+            return -1, 0, i, False
+        i = skip_whitespace(buf, i + 1)
+        if i < n and buf[i] == 93:
+            return (0 if stop < 0 else -1), 0, i + 1, False
     while True:
-        if i >= n or buf[i] != 123 or count >= cap:
-            return -1, 0, i
+        if stop >= 0 and i >= stop:
+            if i == stop:
+                return count, n_slow, i, True
+            return -1, 0, i, False
+        if i >= n or buf[i] != 123 or row0 + count >= row1:
+            return -1, 0, i, False
         mask = 0
         i = skip_whitespace(buf, i + 1)
         if i < n and buf[i] == 125:
@@ -886,58 +937,113 @@ def scan_object_array(buf, i, keys, key_len, key_slot, key_width, pow10, vals, s
         else:
             while True:
                 if i >= n or buf[i] != 34:
-                    return -1, 0, i
+                    return -1, 0, i, False
                 ks = i + 1
-                ke = _skip_string(buf, i)
-                if ke < 0:
-                    return -1, 0, i
-                i = skip_whitespace(buf, ke)
-                if i >= n or buf[i] != 58:
-                    return -1, 0, i
-                i = skip_whitespace(buf, i + 1)
-                k = _match_key(buf, ks, ke - 1, keys, key_len)
+                # the wanted keys compared in place: one that matches and is followed by the
+                # closing quote is that key (no second pass over its bytes)
+                k = -1
+                ke = -1
+                for kk in range(n_keys):
+                    length = key_len[kk]
+                    if ks + length < n and buf[ks + length] == 34:
+                        same = True
+                        for j in range(length):
+                            if buf[ks + j] != keys[kk, j]:
+                                same = False
+                                break
+                        if same:
+                            k = kk
+                            ke = ks + length + 1
+                            break
                 if k < 0:
+                    ke = _skip_string(buf, i)
+                    if ke < 0:
+                        return -1, 0, i, False
                     for j in range(ks, ke - 1):
                         if buf[j] == 92:  # an escaped key might spell a wanted one
-                            return -1, 0, i
+                            return -1, 0, i, False
+                i = skip_whitespace(buf, ke)
+                if i >= n or buf[i] != 58:
+                    return -1, 0, i, False
+                i = skip_whitespace(buf, i + 1)
+                if k < 0:
                     i = _skip_value(buf, i)
                     if i < 0:
-                        return -1, 0, 0
+                        return -1, 0, 0, False
                 else:
                     width = key_width[k]
                     slot = key_slot[k]
-                    if width == 1:
-                        v, end, exact = _parse_number(buf, i, pow10)
-                        if end < 0:
-                            return -1, 0, i
-                        vals[count, slot] = v
-                        if not exact:
-                            slow[n_slow, 0] = count * n_slots + slot
-                            slow[n_slow, 1] = i
-                            slow[n_slow, 2] = end
-                            n_slow += 1
-                        i = end
-                    else:
-                        if buf[i] != 91:
-                            return -1, 0, i
+                    if width > 1:
+                        if i >= n or buf[i] != 91:
+                            return -1, 0, i, False
                         i = skip_whitespace(buf, i + 1)
-                        for w in range(width):
-                            v, end, exact = _parse_number(buf, i, pow10)
+                    for w in range(width):
+                        # one JSON number, parsed inline (a call per number costs reference
+                        # counting of ``buf``); see _parse_number for the rules
+                        start = i
+                        neg = False
+                        if i < n and buf[i] == 45:
+                            neg = True
+                            i += 1
+                        if i >= n or not (48 <= buf[i] <= 57):
+                            return -1, 0, i, False
+                        m = 0
+                        exp10 = 0
+                        big = False
+                        integer = True
+                        if buf[i] == 48:
+                            i += 1
+                        else:
+                            while i < n and 48 <= buf[i] <= 57:
+                                if m < 100000000000000000:
+                                    m = m * 10 + (int(buf[i]) - 48)
+                                else:
+                                    big = True
+                                i += 1
+                        if i < n and buf[i] == 46:
+                            integer = False
+                            i += 1
+                            if i >= n or not (48 <= buf[i] <= 57):
+                                return -1, 0, i, False
+                            while i < n and 48 <= buf[i] <= 57:
+                                if m < 100000000000000000:
+                                    m = m * 10 + (int(buf[i]) - 48)
+                                    exp10 -= 1
+                                else:
+                                    big = True
+                                i += 1
+                        if i < n and (buf[i] == 101 or buf[i] == 69):
+                            v, end, exact = _parse_number(buf, start)  # exponents: the general parser
                             if end < 0:
-                                return -1, 0, i
-                            vals[count, slot + w] = v
-                            if not exact:
-                                slow[n_slow, 0] = count * n_slots + slot + w
-                                slow[n_slow, 1] = i
-                                slow[n_slow, 2] = end
-                                n_slow += 1
-                            i = skip_whitespace(buf, end)
+                                return -1, 0, i, False
+                            i = end
+                        elif big or m > 9007199254740992 or exp10 < -22:
+                            v = 0.0
+                            exact = False
+                        else:
+                            v = float(m)
+                            if exp10 < 0:
+                                v = v / _EXACT_POW10[-exp10]
+                            if neg and not (integer and m == 0):
+                                v = -v
+                            exact = True
+                        vals[row0 + count, slot + w] = v
+                        if not exact:
+                            if slow0 + n_slow >= slow1:  # (repeated keys can outnumber the slots)
+                                return -1, 0, i, False
+                            slow[slow0 + n_slow, 0] = (row0 + count) * n_slots + slot + w
+                            slow[slow0 + n_slow, 1] = start
+                            slow[slow0 + n_slow, 2] = i
+                            n_slow += 1
+                        if width > 1:
+                            i = skip_whitespace(buf, i)
                             if w < width - 1:
                                 if i >= n or buf[i] != 44:
-                                    return -1, 0, i
+                                    return -1, 0, i, False
                                 i = skip_whitespace(buf, i + 1)
+                    if width > 1:
                         if i >= n or buf[i] != 93:
-                            return -1, 0, i
+                            return -1, 0, i, False
                         i += 1
                     mask |= 1 << k
                 i = skip_whitespace(buf, i)
@@ -947,59 +1053,191 @@ def scan_object_array(buf, i, keys, key_len, key_slot, key_width, pow10, vals, s
                 if i < n and buf[i] == 125:
                     i += 1
                     break
-                return -1, 0, i
-        seen[count] = mask
+                return -1, 0, i, False
+        seen[row0 + count] = mask
         count += 1
         i = skip_whitespace(buf, i)
         if i < n and buf[i] == 44:
             i = skip_whitespace(buf, i + 1)
             continue
         if i < n and buf[i] == 93:
-            return count, n_slow, i + 1
-        return -1, 0, i
+            return (count if stop < 0 else -1), n_slow, i + 1, False
+        return -1, 0, i, False
 
 
 @kernel()
-def scan_top_object(buf, keys, key_len, where):
-    """Start of the values of ``keys`` in the top-level JSON object (-1: absent).
+def scan_object_array(buf, i, keys, key_len, key_slot, key_width, vals, seen, slow):
+    """Read the JSON array of objects at ``buf[i]`` into columns.
 
-    Writes ``where[k]`` (the last occurrence wins, as in JSON parsers); returns
-    True when ``buf`` is one object whose values are well formed.
+    Key ``k`` fills ``vals[:, key_slot[k]:key_slot[k] + key_width[k]]``: width 1
+    takes a number, width w > 1 an array of exactly w numbers. ``seen[e]`` gets
+    bit k set when entry e has key k. ``slow`` (S, 3) receives (flat index into
+    ``vals``, text start, text end) of numbers that need an exact conversion.
+    Returns (entries, slow count, index after the array); entries is -1 when
+    the input is not in the expected form (or exceeds the capacity of ``vals``).
+    """
+    count, n_slow, end, _ = _scan_objects(
+        buf, i, False, -1, keys, key_len, key_slot, key_width, vals, seen, slow,
+        0, vals.shape[0], 0, slow.shape[0],
+    )  # fmt: skip
+    return count, n_slow, end
+
+
+@kernel(parallel=True)
+def scan_object_array_split(buf, i, split, keys, key_len, key_slot, key_width, vals, seen, slow, row_b, out):
+    """:func:`scan_object_array` in two halves at once, the second from the entry at ``split``.
+
+    The first half reads rows ``:row_b`` and must arrive at ``split`` exactly as
+    the start of an entry, which proves that ``split`` is one (it might have been
+    inside a string); the second reads rows ``row_b:``. ``out[h]`` gets (entries,
+    slow count, end) of half h (entries -1: failure; slow rows of half 1 start at
+    ``row_b * vals.shape[1]``).
+    """
+    n_slots = vals.shape[1]
+    for h in numba.prange(2):
+        if h == 0:
+            count, n_slow, end, stopped = _scan_objects(
+                buf, i, False, split, keys, key_len, key_slot, key_width, vals, seen, slow,
+                0, row_b, 0, row_b * n_slots,
+            )  # fmt: skip
+            if not stopped:
+                count = -1
+        else:
+            count, n_slow, end, stopped = _scan_objects(
+                buf, split, True, -1, keys, key_len, key_slot, key_width, vals, seen, slow,
+                row_b, vals.shape[0], row_b * n_slots, slow.shape[0],
+            )  # fmt: skip
+        out[h, 0] = count
+        out[h, 1] = n_slow
+        out[h, 2] = end
+
+
+@kernel()
+def _whole(v):
+    """Whether ``v`` is a whole number below 2**53 in magnitude (exact as an int64; NaN/inf not)."""
+    return abs(v) < 9007199254740992.0 and np.floor(v) == v
+
+
+@kernel()
+def results_columns(vals, seen, count, full):
+    """Checked columns of scanned results (image_id, category_id, x, y, w, h, score per row).
+
+    Returns ``(ok, image_id, category_id, bbox (N, 4), area, score)`` with
+    ``area = w * h``; ``ok`` is False when an entry lacks a key (``seen != full``)
+    or holds a value that the full checks must report (non-integer id, a box
+    that is not 4 finite numbers with w, h >= 0, a NaN score).
+    """
+    img = np.empty(count, np.int64)
+    cat = np.empty(count, np.int64)
+    bbox = np.empty((count, 4), np.float64)
+    area = np.empty(count, np.float64)
+    score = np.empty(count, np.float64)
+    for e in range(count):
+        if seen[e] != full or not (_whole(vals[e, 0]) and _whole(vals[e, 1])):
+            return False, img, cat, bbox, area, score
+        img[e] = np.int64(vals[e, 0])
+        cat[e] = np.int64(vals[e, 1])
+        for j in range(4):
+            if not np.isfinite(vals[e, 2 + j]):
+                return False, img, cat, bbox, area, score
+            bbox[e, j] = vals[e, 2 + j]
+        if bbox[e, 2] < 0 or bbox[e, 3] < 0 or np.isnan(vals[e, 6]):
+            return False, img, cat, bbox, area, score
+        area[e] = bbox[e, 2] * bbox[e, 3]
+        score[e] = vals[e, 6]
+    return True, img, cat, bbox, area, score
+
+
+@kernel()
+def ground_truth_columns(vals, seen, count, full):
+    """Checked columns of scanned ground truth (id, image_id, category_id, x, y, w, h, area, iscrowd).
+
+    Returns ``(ok, increasing, ids, image_id, category_id, bbox (N, 4), area,
+    crowd, ignore)``: ``crowd`` is ``trunc(iscrowd) != 0`` and ``ignore`` is
+    ``iscrowd != 0`` (pycocotools' readings); ``increasing`` says the ids ascend
+    strictly (so they are unique). ``ok`` is False when an entry lacks a key or
+    holds a value that the full checks must report.
+    """
+    ids = np.empty(count, np.int64)
+    img = np.empty(count, np.int64)
+    cat = np.empty(count, np.int64)
+    bbox = np.empty((count, 4), np.float64)
+    area = np.empty(count, np.float64)
+    crowd = np.empty(count, np.bool_)
+    ignore = np.empty(count, np.bool_)
+    increasing = True
+    for e in range(count):
+        ok = seen[e] == full and _whole(vals[e, 0]) and _whole(vals[e, 1]) and _whole(vals[e, 2])
+        for j in range(4):
+            ok = ok and np.isfinite(vals[e, 3 + j])
+        ok = ok and vals[e, 5] >= 0 and vals[e, 6] >= 0 and not np.isnan(vals[e, 7])
+        t = np.trunc(vals[e, 8])
+        if not (ok and t >= 0 and t <= 255):  # NaN fails the comparisons
+            return False, increasing, ids, img, cat, bbox, area, crowd, ignore
+        ids[e] = np.int64(vals[e, 0])
+        img[e] = np.int64(vals[e, 1])
+        cat[e] = np.int64(vals[e, 2])
+        for j in range(4):
+            bbox[e, j] = vals[e, 3 + j]
+        area[e] = vals[e, 7]
+        crowd[e] = t != 0
+        ignore[e] = vals[e, 8] != 0
+        if e > 0 and ids[e] <= ids[e - 1]:
+            increasing = False
+    return True, increasing, ids, img, cat, bbox, area, crowd, ignore
+
+
+@kernel()
+def next_top_key(buf, i, after_value, keys, key_len):
+    """Walk the top-level JSON object of ``buf`` to the value of the next key in ``keys``.
+
+    Starts at ``i``: the beginning of ``buf`` (``after_value`` False) or just
+    after the value of a key returned before (True); other values are skipped
+    (brackets and strings checked). Returns ``(k, start)``: the key's index and
+    the start of its value; k = -1 when the object ends (followed only by
+    whitespace), -2 when ``buf`` is not such an object or a key has escapes.
+    The caller reads each returned value itself and resumes after it, so the
+    large arrays are read once (last occurrence wins, as in JSON parsers).
     """
     n = buf.shape[0]
-    for k in range(where.shape[0]):
-        where[k] = -1
-    i = skip_whitespace(buf, 0)
-    if i >= n or buf[i] != 123:
-        return False
-    i = skip_whitespace(buf, i + 1)
-    if i < n and buf[i] == 125:
-        return skip_whitespace(buf, i + 1) == n
+    if after_value:
+        i = skip_whitespace(buf, i)
+        if i < n and buf[i] == 125:
+            return (-1 if skip_whitespace(buf, i + 1) == n else -2), i
+        if i >= n or buf[i] != 44:
+            return -2, i
+        i = skip_whitespace(buf, i + 1)
+    else:
+        i = skip_whitespace(buf, i)
+        if i >= n or buf[i] != 123:
+            return -2, i
+        i = skip_whitespace(buf, i + 1)
+        if i < n and buf[i] == 125:
+            return (-1 if skip_whitespace(buf, i + 1) == n else -2), i
     while True:
         if i >= n or buf[i] != 34:
-            return False
+            return -2, i
         ks = i + 1
         ke = _skip_string(buf, i)
         if ke < 0:
-            return False
+            return -2, i
         i = skip_whitespace(buf, ke)
         if i >= n or buf[i] != 58:
-            return False
+            return -2, i
         i = skip_whitespace(buf, i + 1)
         k = _match_key(buf, ks, ke - 1, keys, key_len)
         if k >= 0:
-            where[k] = i
-        else:
-            for j in range(ks, ke - 1):
-                if buf[j] == 92:
-                    return False
+            return k, i
+        for j in range(ks, ke - 1):
+            if buf[j] == 92:
+                return -2, i
         i = _skip_value(buf, i)
         if i < 0:
-            return False
+            return -2, 0
         i = skip_whitespace(buf, i)
         if i < n and buf[i] == 44:
             i = skip_whitespace(buf, i + 1)
             continue
         if i < n and buf[i] == 125:
-            return skip_whitespace(buf, i + 1) == n
-        return False
+            return (-1 if skip_whitespace(buf, i + 1) == n else -2), i
+        return -2, i

@@ -997,7 +997,7 @@ class _Evaluation:
     dt_area: NDArray[np.float64]
     dt_score: NDArray[np.float64]
     dt_id_positive: NDArray[np.bool_]
-    status: NDArray[np.int8]  # (Nd, A, T)
+    status: NDArray[np.int8]  # (Nd, A, T); only entries whose ``kind`` is MIXED are written
     kind: NDArray[np.int8]  # (Nd, A)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -1308,9 +1308,9 @@ class COCOeval:
         a_list = [n for n, a in enumerate(map(tuple, p.areaRng)) if a in set_a]
         i_list = [n for n, i in enumerate(p.imgIds) if i in set_i]
         if (
-            any(k >= ev.n_cat_cells for k in k_list)
-            or any(a >= len(ev.area_rng) for a in a_list)
-            or any(i >= len(ev.img_ids) for i in i_list)
+            max(k_list, default=-1) >= ev.n_cat_cells
+            or max(a_list, default=-1) >= len(ev.area_rng)
+            or max(i_list, default=-1) >= len(ev.img_ids)
         ):
             raise ValueError(
                 "params differ from those evaluate() used in a way pycocotools mis-indexes; "

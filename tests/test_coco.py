@@ -643,3 +643,33 @@ def test_json_fallback_without_orjson(
     bad.write_text('[{"image_id": 139, "category_id": 1, "bbox": [1, 2, 3, 4], "score": NaN}]')
     with pytest.raises(ValueError, match=r"bad\.json: entry 0 has score=nan"):  # json accepts NaN
         COCO(gt, verbose=False).loadRes(str(bad))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_two_half_parallel_scan_equals_serial_scan(
+    case: tuple[str, str, str], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files over ``_SPLIT_BYTES`` are scanned in two halves at once; the result must not change.
+
+    The bundled files are below the real 1 MiB threshold, so it is lowered here to force the split.
+    """
+    import fastdet.coco as fc
+    from fastdet._kernels import coco as kernels
+
+    gt, dt = (str(data_dir / p) for p in case[1:])
+    serial = evaluate_coco(COCO(gt, verbose=False), dt)
+    calls = []
+    split_kernel = kernels.scan_object_array_split
+
+    def counting(*args: Any) -> Any:
+        calls.append(1)
+        return split_kernel(*args)
+
+    monkeypatch.setattr(fc, "_SPLIT_BYTES", 256)
+    monkeypatch.setattr(kernels, "scan_object_array_split", counting)
+    halves = evaluate_coco(COCO(gt, verbose=False), dt)
+    assert calls, "the two-half scan did not run"
+    assert halves.stats == serial.stats
+    np.testing.assert_array_equal(halves.precision, serial.precision)
+    np.testing.assert_array_equal(halves.recall, serial.recall)
+    np.testing.assert_array_equal(halves.scores, serial.scores)

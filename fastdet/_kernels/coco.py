@@ -165,9 +165,10 @@ def sort_and_truncate(order, offsets, score, max_det):
     for c in numba.prange(n_cells):
         lo = offsets[c]
         hi = offsets[c + 1]
-        if hi - lo > 1:
-            buf = np.empty(hi - lo, np.int64)
-            _stable_sort_desc(order, lo, hi, score, buf)
+        if hi - lo > 24:
+            _stable_sort_desc(order, lo, hi, score, np.empty(hi - lo, np.int64))
+        elif hi - lo > 1:  # insertion sort: no scratch buffer to allocate
+            _stable_sort_desc(order, lo, hi, score, order[lo:lo])
     kept_offsets = np.zeros(n_cells + 1, np.int64)
     for c in range(n_cells):
         kept_offsets[c + 1] = kept_offsets[c] + min(offsets[c + 1] - offsets[c], max_det)

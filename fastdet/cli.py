@@ -147,6 +147,8 @@ STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100",
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """``fastdet eval GT.json DT.json``."""
+    import numpy as np
+
     from fastdet.coco import COCO, COCOeval, evaluate_coco
 
     show = not args.json or sys.stderr.isatty()
@@ -161,30 +163,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
         options["max_detections"] = sorted(_ints(args.max_dets, "--max-dets"))
     if args.area_rng:
         options["area_ranges"] = _area_ranges(args.area_rng)
-    with progress("evaluating", enabled=show):
-        result = evaluate_coco(gt, dt, **options)
     if args.json:
+        with progress("evaluating", enabled=show):
+            result = evaluate_coco(gt, dt, **options)
         per_class = {str(k): v for k, v in result.per_class_ap.items()}
         print(json.dumps({"stats": result.stats, "per_class": per_class}, indent=2))
         return 0
-    ev = COCOeval(gt, dt, "bbox")
-    if args.no_cats:
-        ev.params.useCats = 0
-    if "iou_thresholds" in options:
-        import numpy as np
-
-        ev.params.iouThrs = np.asarray(options["iou_thresholds"], dtype=np.float64)
-    if "max_detections" in options:
-        ev.params.maxDets = options["max_detections"]
-    if "area_ranges" in options:
-        ev.params.areaRng = [list(v) for v in options["area_ranges"].values()]
-        ev.params.areaRngLbl = list(options["area_ranges"])
-    with contextlib.redirect_stdout(sys.stderr):  # pycocotools' progress chatter
-        ev.evaluate()
-        ev.accumulate()
-    if len(ev.params.maxDets) >= 3 and len(ev.params.iouThrs) == 10 and not args.area_rng:
+    n_iou = len(options.get("iou_thresholds", range(10)))
+    n_dets = len(options.get("max_detections", range(3)))
+    pycocotools_text = n_iou == 10 and n_dets >= 3 and "area_ranges" not in options
+    if pycocotools_text:  # its summary assumes the default parameter layout
+        ev = COCOeval(gt, dt, "bbox")
+        ev.params.useCats = int(options["use_cats"])
+        if "iou_thresholds" in options:
+            ev.params.iouThrs = np.asarray(options["iou_thresholds"], dtype=np.float64)
+        if "max_detections" in options:
+            ev.params.maxDets = options["max_detections"]
+        with progress("evaluating", enabled=show), contextlib.redirect_stdout(sys.stderr):
+            ev.evaluate()
+            ev.accumulate()
         ev.summarize()
-    else:  # pycocotools' summary assumes its default parameters; print the named stats instead
+    if pycocotools_text and not (args.per_class or args.plot):
+        return 0
+    with progress("evaluating", enabled=show):
+        result = evaluate_coco(gt, dt, **options)
+    if not pycocotools_text:  # the named stats, each computed with the limits asked for
         for key, value in result.stats.items():
             print(f" {key:<12} = {value:.3f}")
     if args.per_class:

@@ -75,14 +75,34 @@ def test_eval_text_summary_is_pycocotools_text(tmp_path):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_eval_custom_parameters():
-    proc = run(
-        "eval", str(GT), str(DT), "--json", "--iou-thrs", "0.5,0.75", "--max-dets", "1,10,300", "--no-cats"
-    )
+def test_eval_custom_parameters_match_pycocotools():
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    proc = run("eval", str(GT), str(DT), "--json", "--max-dets", "1,10,300", "--no-cats")
     assert proc.returncode == 0, proc.stderr
     stats = json.loads(proc.stdout)["stats"]
-    assert "AR300" in stats
-    assert "AP50@300" in stats  # named after the detection limit it used
+    with contextlib.redirect_stdout(io.StringIO()):
+        g = COCO(str(GT))
+        e = COCOeval(g, g.loadRes(str(DT)), "bbox")
+        e.params.maxDets = [1, 10, 300]
+        e.params.useCats = 0
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    # pycocotools' stats[1:] use maxDets[2] (here 300); the CLI names that limit in its keys
+    named = {"AP50@300": 1, "AP75@300": 2, "APs@300": 3, "AR1": 6, "AR10": 7, "AR300": 8, "ARl@300": 11}
+    for key, index in named.items():
+        assert abs(stats[key] - e.stats[index]) <= 1e-12, (key, stats[key], e.stats[index])
+
+
+def test_eval_text_with_custom_iou_thresholds_prints_named_stats():
+    proc = run("eval", str(GT), str(DT), "--iou-thrs", "0.5,0.75")
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0].split()
+    assert first[0] == "AP"
+    assert 0 < float(first[-1]) <= 1
 
 
 @pytest.mark.parametrize(

@@ -653,8 +653,8 @@ def test_two_half_parallel_scan_equals_serial_scan(
 
     The bundled files are below the real 1 MiB threshold, so it is lowered here to force the split.
     """
-    import fastdet.coco as fc
-    from fastdet._kernels import coco as kernels
+    import fastdet.coco.reading as fc
+    from fastdet._kernels import jsonscan as kernels
 
     gt, dt = (str(data_dir / p) for p in case[1:])
     serial = evaluate_coco(COCO(gt, verbose=False), dt)

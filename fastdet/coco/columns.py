@@ -1,0 +1,170 @@
+"""Columnar annotations: what evaluation reads, built from a scan or from annotation dicts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass
+class _Columns:
+    """Annotations as columns. ``crowd``/``ignore`` for ground truth, ``score`` for results."""
+
+    ids: NDArray[np.int64]
+    image_id: NDArray[np.int64]
+    category_id: NDArray[np.int64]
+    bbox: NDArray[np.float64]  # (N, 4) xywh
+    area: NDArray[np.float64]
+    crowd: NDArray[np.bool_] | None = None
+    ignore: NDArray[np.bool_] | None = None
+    score: NDArray[np.float64] | None = None
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+def _first_bad(values: Sequence[Any], ok: Any) -> int:
+    return next(i for i, v in enumerate(values) if not ok(v))
+
+
+def _get_column(anns: Sequence[Any], key: str, where: str) -> list[Any]:
+    try:
+        return list(map(itemgetter(key), anns))
+    except (KeyError, TypeError, IndexError):
+        idx = _first_bad(anns, lambda a: isinstance(a, dict) and key in a)
+        if not isinstance(anns[idx], dict):
+            raise ValueError(
+                f"{where}: entry {idx} must be an object (dict), got {type(anns[idx]).__name__}"
+            ) from None
+        raise ValueError(f"{where}: entry {idx} has no {key!r} field") from None
+
+
+def _array(values: list[Any], empty_dtype: type) -> NDArray[Any] | None:
+    """``np.array(values)``, or None when the values are ragged or mixed (checked entry by entry then)."""
+    if not values:
+        return np.empty(0, empty_dtype)
+    try:
+        return np.array(values)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _int_column(values: list[Any], key: str, where: str) -> NDArray[np.int64]:
+    arr = _array(values, np.int64)
+    if arr is None:
+        arr = np.empty((0, 0))
+    if arr.ndim == 1 and arr.dtype.kind in "iu" and (arr.dtype.kind == "i" or arr.max() < 2**63):
+        return arr.astype(np.int64, copy=False)
+    if arr.ndim == 1 and arr.dtype.kind == "b":
+        return arr.astype(np.int64)
+    if arr.ndim == 1 and arr.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(arr) & (arr == np.round(arr)) & (np.abs(arr) < 2**53)
+        if whole.all():
+            return arr.astype(np.int64)
+
+    def ok(v: Any) -> bool:
+        return _is_real(v) and math.isfinite(float(v)) and float(v) == int(v) and abs(int(v)) < 2**63
+
+    idx = _first_bad(values, ok)
+    raise ValueError(f"{where}: entry {idx} has {key}={values[idx]!r}; expected an integer") from None
+
+
+def _float_column(values: list[Any], key: str, where: str, *, allow_inf: bool = False) -> NDArray[np.float64]:
+    arr = _array(values, np.float64)
+    if arr is not None and arr.ndim == 1 and arr.dtype.kind in "iuf":
+        arr = arr.astype(np.float64, copy=False)
+        bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
+        if not bad.any():
+            return arr
+        idx = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{where}: entry {idx} has {key}={values[idx]!r}; expected a finite number")
+    if all(map(_is_real, values)):  # e.g. Python ints past int64: convert one by one
+        return _float_column([float(v) for v in values], key, where, allow_inf=allow_inf)
+    idx = _first_bad(values, _is_real)
+    raise ValueError(f"{where}: entry {idx} has {key}={values[idx]!r}; expected a number") from None
+
+
+def _bbox_column(values: list[Any], where: str) -> NDArray[np.float64]:
+    n = len(values)
+    if n == 0:
+        return np.empty((0, 4), np.float64)
+    try:
+        arr = np.array(values)  # one C pass: shape and dtype tell whether every bbox is 4 numbers
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or arr.shape != (n, 4) or arr.dtype.kind not in "iuf":
+
+        def ok(b: Any) -> bool:
+            return isinstance(b, (list, tuple, np.ndarray)) and len(b) == 4 and all(map(_is_real, b))
+
+        if all(map(ok, values)):  # e.g. Python ints past int64: convert one by one
+            return _bbox_column([[float(v) for v in b] for b in values], where)
+        idx = _first_bad(values, ok)
+        raise ValueError(f"{where}: entry {idx} has bbox={values[idx]!r}; expected 4 numbers [x, y, w, h]")
+    arr = arr.astype(np.float64, copy=False)
+    finite = np.isfinite(arr).all(axis=1)
+    if not finite.all():
+        idx = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"{where}: entry {idx} has bbox={values[idx]!r}; expected 4 finite numbers")
+    negative = (arr[:, 2:] < 0).any(axis=1)
+    if negative.any():
+        idx = int(np.flatnonzero(negative)[0])
+        raise ValueError(f"{where}: entry {idx} has bbox={values[idx]!r}; width and height must be >= 0")
+    return arr
+
+
+def _crowd_flags(values: list[Any], where: str) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(crowd, ignore) from ``iscrowd`` as pycocotools reads it: ``int(v) != 0`` and ``bool(v)``."""
+    arr = _array(values, np.float64)
+    ok = arr is not None and arr.ndim == 1 and arr.dtype.kind in "biuf"
+    if ok:
+        arr = arr.astype(np.float64)
+        trunc = np.trunc(arr)
+        ok = bool(np.all((trunc >= 0) & (trunc <= 255)))  # NaN fails too
+    if not ok:
+        idx = _first_bad(values, lambda v: (_is_real(v) or isinstance(v, bool)) and 0 <= float(v) < 256)
+        raise ValueError(f"{where}: entry {idx} has iscrowd={values[idx]!r}; expected 0 or 1")
+    return trunc != 0, arr != 0
+
+
+def _columns_from_dicts(anns: Sequence[Any], where: str, role: Literal["gt", "dt"]) -> _Columns:
+    """Extract evaluation columns from annotation dicts, validating every field used."""
+    ids = _int_column(_get_column(anns, "id", where), "id", where)
+    image_id = _int_column(_get_column(anns, "image_id", where), "image_id", where)
+    category_id = _int_column(_get_column(anns, "category_id", where), "category_id", where)
+    bbox = _bbox_column(_get_column(anns, "bbox", where), where)
+    area = _float_column(_get_column(anns, "area", where), "area", where, allow_inf=True)
+    cols = _Columns(ids, image_id, category_id, bbox, area)
+    if role == "gt":
+        cols.crowd, cols.ignore = _crowd_flags(_get_column(anns, "iscrowd", where), where)
+    else:
+        cols.score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
+    if len(ids) > 1:
+        uniq, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            dup = uniq[np.argmax(counts > 1)]
+            idx = np.flatnonzero(ids == dup)[:2].tolist()
+            raise ValueError(
+                f"{where}: entries {idx[0]} and {idx[1]} share annotation id {int(dup)}; ids must be "
+                "unique (pycocotools would silently evaluate the last of them twice)"
+            )
+    return cols
+
+
+def _image_ids_of(coco: Any) -> list[Any]:
+    return list(coco.getImgIds())
+
+
+def _category_ids_of(coco: Any) -> list[Any]:
+    return list(coco.getCatIds())

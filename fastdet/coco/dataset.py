@@ -1,0 +1,520 @@
+"""``COCO``: pycocotools' dataset class over columnar annotations, with lazy full parsing."""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fastdet._io import loads as _loads
+from fastdet._io import read_bytes as _read_bytes
+from fastdet.coco.columns import (
+    _bbox_column,
+    _Columns,
+    _columns_from_dicts,
+    _float_column,
+    _get_column,
+    _image_ids_of,
+    _int_column,
+)
+from fastdet.coco.evaluation import _positions
+from fastdet.coco.reading import PathLike, _Scan, _scan_ground_truth, _scan_results
+
+
+def _is_array_like(obj: Any) -> bool:
+    return hasattr(obj, "__iter__") and hasattr(obj, "__len__")
+
+
+class COCO:
+    """pycocotools' ``COCO`` API over columnar annotations.
+
+    Parameters
+    ----------
+    annotation_file : str, path-like, dict or None
+        A COCO json file or an already parsed dataset dict (used as is, not
+        copied). ``None`` makes an empty object, as in pycocotools.
+    verbose : bool, default True
+        Print pycocotools' progress lines.
+
+    Attributes
+    ----------
+    dataset : dict
+        The dataset. For a result object from :meth:`loadRes`, it is built on
+        first access with the fields pycocotools adds (``area``, ``id``,
+        ``iscrowd``, a box ``segmentation``); the caller's dicts are not mutated.
+    anns, imgs, cats, imgToAnns, catToImgs : dict
+        pycocotools' look-up tables, built lazily on first access (evaluation
+        does not need them).
+
+    Raises
+    ------
+    ValueError
+        The file cannot be read, is not JSON, or is not a JSON object.
+
+    Notes
+    -----
+    Evaluation reads the annotations as NumPy columns (ids, image ids, category
+    ids, ``bbox`` xywh, ``area``, ``iscrowd``, ``score``); those are extracted
+    and validated once, on first use, and malformed entries raise ``ValueError``
+    naming the file, the entry index and the field. Ids must be integers.
+
+    Examples
+    --------
+    >>> gt = COCO({"images": [{"id": 1}], "categories": [{"id": 7, "name": "cat"}],
+    ...            "annotations": [{"id": 1, "image_id": 1, "category_id": 7,
+    ...                             "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]},
+    ...           verbose=False)
+    >>> gt.getAnnIds(imgIds=[1]), gt.getCatIds(), gt.loadImgs(1)
+    ([1], [7], [{'id': 1}])
+    """
+
+    def __init__(self, annotation_file: PathLike | dict[str, Any] | None = None, *, verbose: bool = True):
+        self._verbose = verbose
+        self._source = "<dict>"
+        self._dataset: dict[str, Any] | None = {}
+        self._res: _ResultColumns | None = None
+        self._cols: dict[str, _Columns] = {}
+        self._index: dict[str, Any] = {}
+        self._raw: bytes | None = None  # file text, parsed into ``dataset`` on first access
+        self._scan: _Scan | None = None
+        if annotation_file is None:
+            return
+        if isinstance(annotation_file, dict):
+            dataset = annotation_file
+        else:
+            self._source = os.fspath(annotation_file)
+            self._say("loading annotations into memory...")
+            tic = time.time()
+            raw = _read_bytes(annotation_file)
+            scan = _scan_ground_truth(raw)
+            if scan is not None:  # plain COCO: columns now, Python objects only if asked for
+                self._raw, self._scan, self._dataset = raw, scan, None
+                if scan.cols is not None:
+                    self._cols["gt"] = scan.cols
+                self._say(f"Done (t={time.time() - tic:0.2f}s)")
+                self.createIndex()
+                return
+            dataset = _loads(raw, self._source)
+            self._say(f"Done (t={time.time() - tic:0.2f}s)")
+        if not isinstance(dataset, dict):
+            raise ValueError(
+                f"{self._source}: annotation file format {type(dataset).__name__} not supported "
+                "(expected a JSON object with 'images', 'annotations', 'categories')"
+            )
+        for key in ("images", "annotations", "categories"):
+            if key in dataset and not isinstance(dataset[key], list):
+                raise ValueError(
+                    f"{self._source}: '{key}' must be a JSON list, got {type(dataset[key]).__name__}"
+                )
+        self._dataset = dataset
+        self.createIndex()
+
+    def _say(self, text: str) -> None:
+        if self._verbose:
+            print(text)
+
+    # ---- dataset and lazy indexes
+    @property
+    def dataset(self) -> dict[str, Any]:
+        """The dataset dict (materialised on first access for result objects)."""
+        if self._dataset is None:
+            if self._res is not None:
+                self._dataset = self._res.materialize()
+            else:
+                assert self._raw is not None
+                self._dataset = _loads(self._raw, self._source)
+                self._raw = None
+        return self._dataset
+
+    @dataset.setter
+    def dataset(self, value: dict[str, Any]) -> None:
+        self._dataset = value
+        self._res = None
+        self._raw = None
+        self._scan = None
+        self._cols = {}
+        self._index = {}
+
+    def createIndex(self) -> None:
+        """Reset the look-up tables; they are rebuilt lazily from ``dataset``."""
+        self._say("creating index...")
+        self._index = {}
+        if self._dataset is not None and self._res is None:  # the dict may have been edited in place
+            self._cols = {}
+        self._say("index created!")
+
+    def _build_index(self) -> None:
+        ds = self.dataset
+        anns: dict[Any, Any] = {}
+        imgs: dict[Any, Any] = {}
+        cats: dict[Any, Any] = {}
+        img_to_anns: defaultdict[Any, list[Any]] = defaultdict(list)
+        cat_to_imgs: defaultdict[Any, list[Any]] = defaultdict(list)
+        for ann in ds.get("annotations", []):
+            img_to_anns[ann["image_id"]].append(ann)
+            anns[ann["id"]] = ann
+        for img in ds.get("images", []):
+            imgs[img["id"]] = img
+        for cat in ds.get("categories", []):
+            cats[cat["id"]] = cat
+        if "annotations" in ds and "categories" in ds:
+            for ann in ds["annotations"]:
+                cat_to_imgs[ann["category_id"]].append(ann["image_id"])
+        self._index.update(anns=anns, imgs=imgs, cats=cats, imgToAnns=img_to_anns, catToImgs=cat_to_imgs)
+
+    def _lookup(self, name: str) -> Any:
+        if name not in self._index:
+            if self._res is not None and name in ("imgs", "cats"):  # a result object shares the GT's
+                gt = self._res.gt
+                self._index[name] = dict(gt.imgs) if name == "imgs" else copy.deepcopy(gt.cats)
+            elif name == "imgs":  # cheap, and needed by getImgIds / loadRes: no annotation dicts
+                self._index["imgs"] = {img["id"]: img for img in self.dataset.get("images", [])}
+            elif name == "cats":
+                self._index["cats"] = {cat["id"]: cat for cat in self.dataset.get("categories", [])}
+            else:
+                imgs, cats = self._index.get("imgs"), self._index.get("cats")
+                self._build_index()
+                if imgs is not None:
+                    self._index["imgs"] = imgs
+                if cats is not None:
+                    self._index["cats"] = cats
+        return self._index[name]
+
+    anns = property(lambda self: self._lookup("anns"), lambda self, v: self._index.__setitem__("anns", v))
+    imgs = property(lambda self: self._lookup("imgs"), lambda self, v: self._index.__setitem__("imgs", v))
+    cats = property(lambda self: self._lookup("cats"), lambda self, v: self._index.__setitem__("cats", v))
+    imgToAnns = property(
+        lambda self: self._lookup("imgToAnns"), lambda self, v: self._index.__setitem__("imgToAnns", v)
+    )
+    catToImgs = property(
+        lambda self: self._lookup("catToImgs"), lambda self, v: self._index.__setitem__("catToImgs", v)
+    )
+
+    def _eval_columns(self, role: Literal["gt", "dt"]) -> _Columns:
+        if self._res is not None:
+            return self._res.cols
+        if role not in self._cols:
+            what = "ground truth" if role == "gt" else "results"
+            where = f"{self._source} ({what} annotations)"
+            self._cols[role] = _columns_from_dicts(self.dataset.get("annotations", []), where, role)
+        return self._cols[role]
+
+    # ---- pycocotools API
+    def info(self) -> None:
+        """Print the dataset's ``info`` entries."""
+        for key, value in self.dataset["info"].items():
+            print(f"{key}: {value}")
+
+    def getAnnIds(
+        self,
+        imgIds: Any = (),
+        catIds: Any = (),
+        areaRng: Sequence[float] = (),
+        iscrowd: bool | None = None,
+    ) -> list[Any]:
+        """Ids of annotations on ``imgIds`` with ``catIds`` and ``areaRng[0] < area < areaRng[1]``."""
+        img_ids = imgIds if _is_array_like(imgIds) else [imgIds]
+        cat_ids = catIds if _is_array_like(catIds) else [catIds]
+        if len(img_ids) == len(cat_ids) == len(areaRng) == 0:
+            anns = self.dataset["annotations"]
+        else:
+            if len(img_ids):
+                index = self.imgToAnns
+                anns = [a for i in img_ids if i in index for a in index[i]]
+            else:
+                anns = self.dataset["annotations"]
+            if len(cat_ids):
+                anns = [a for a in anns if a["category_id"] in cat_ids]
+            if len(areaRng):
+                anns = [a for a in anns if areaRng[0] < a["area"] < areaRng[1]]
+        if iscrowd is not None:
+            return [a["id"] for a in anns if a["iscrowd"] == iscrowd]
+        return [a["id"] for a in anns]
+
+    def getCatIds(self, catNms: Any = (), supNms: Any = (), catIds: Any = ()) -> list[Any]:
+        """Ids of categories with the given names, supercategories and ids (empty: no filter)."""
+        nms = catNms if _is_array_like(catNms) else [catNms]
+        sups = supNms if _is_array_like(supNms) else [supNms]
+        ids = catIds if _is_array_like(catIds) else [catIds]
+        if len(nms) == len(sups) == len(ids) == 0 and self._scan is not None and self._dataset is None:
+            return list(self._scan.cat_ids)
+        cats = self.dataset.get("categories", [])
+        if len(nms):
+            cats = [c for c in cats if c["name"] in nms]
+        if len(sups):
+            cats = [c for c in cats if c["supercategory"] in sups]
+        if len(ids):
+            cats = [c for c in cats if c["id"] in ids]
+        return [c["id"] for c in cats]
+
+    def getImgIds(self, imgIds: Any = (), catIds: Any = ()) -> list[Any]:
+        """Ids of images among ``imgIds`` that contain every category in ``catIds``."""
+        img_ids = imgIds if _is_array_like(imgIds) else [imgIds]
+        cat_ids = catIds if _is_array_like(catIds) else [catIds]
+        if len(img_ids) == len(cat_ids) == 0:
+            if self._scan is not None and "imgs" not in self._index:
+                return list(dict.fromkeys(self._scan.img_ids))
+            return list(self.imgs.keys())
+        ids = set(img_ids)
+        for i, cat in enumerate(cat_ids):
+            if i == 0 and len(ids) == 0:
+                ids = set(self.catToImgs[cat])
+            else:
+                ids &= set(self.catToImgs[cat])
+        return list(ids)
+
+    def _load(self, table: dict[Any, Any], ids: Any) -> list[Any]:
+        if _is_array_like(ids):
+            return [table[i] for i in ids]
+        if isinstance(ids, (int, np.integer)):
+            return [table[ids]]
+        return []
+
+    def loadAnns(self, ids: Any = ()) -> list[dict[str, Any]]:
+        """Annotations with the given id(s)."""
+        return self._load(self.anns, ids)
+
+    def loadCats(self, ids: Any = ()) -> list[dict[str, Any]]:
+        """Categories with the given id(s)."""
+        return self._load(self.cats, ids)
+
+    def loadImgs(self, ids: Any = ()) -> list[dict[str, Any]]:
+        """Images with the given id(s)."""
+        return self._load(self.imgs, ids)
+
+    def showAnns(self, anns: Any, draw_bbox: bool = False) -> None:
+        """Not provided: use pycocotools for drawing."""
+        raise NotImplementedError("COCO.showAnns is not provided by fastdet; use pycocotools to draw")
+
+    def annToRLE(self, ann: Any) -> Any:
+        """Not provided yet (segmentation evaluation is a later issue)."""
+        raise NotImplementedError("segmentation masks are not supported yet (bbox evaluation only)")
+
+    annToMask = annToRLE
+
+    def loadNumpyAnnotations(self, data: ArrayLike) -> list[dict[str, Any]]:
+        """Convert an ``(N, 7)`` array ``[image_id, x, y, w, h, score, category_id]`` to result dicts."""
+        arr = _results_array(data, "data")
+        return [
+            {"image_id": int(r[0]), "bbox": [r[1], r[2], r[3], r[4]], "score": r[5], "category_id": int(r[6])}
+            for r in arr
+        ]
+
+    def loadRes(self, resFile: PathLike | list[dict[str, Any]] | np.ndarray) -> COCO:
+        """Load detection results: a json file, a list of dicts, or an ``(N, 7)`` array.
+
+        Parameters
+        ----------
+        resFile : str, path-like, list of dict or ndarray of shape (N, 7)
+            Results ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``;
+            array rows are ``[image_id, x, y, w, h, score, category_id]``.
+
+        Returns
+        -------
+        COCO
+            The result object: ``area = w * h``, ``id = 1..N`` and ``iscrowd = 0``
+            for every result (pycocotools' semantics); images and categories are
+            those of this object.
+
+        Raises
+        ------
+        ValueError
+            Malformed input (not a list, a missing field, a bbox that is not 4
+            finite numbers, a NaN score, a non-integer id) or a result on an
+            image that is not in this dataset; the message names the file and
+            the entry.
+        NotImplementedError
+            Segmentation, keypoint or caption results.
+
+        Notes
+        -----
+        Unlike pycocotools, an empty result list is accepted (it evaluates as
+        "no detections"), and the caller's dicts are not modified.
+        """
+        if not isinstance(resFile, (np.ndarray, np.generic, str, os.PathLike, list, tuple)):
+            raise TypeError(
+                "resFile must be a json path, a list of result dicts or an (N, 7) array; "
+                f"got {type(resFile).__name__}"
+            )
+        self._say("Loading and preparing results...")
+        tic = time.time()
+        if isinstance(resFile, (np.ndarray, np.generic)):
+            where = "resFile array"
+            arr = _results_array(resFile, "resFile")
+            image_id = _int_column(arr[:, 0].tolist(), "image_id", where)
+            category_id = _int_column(arr[:, 6].tolist(), "category_id", where)
+            bbox = np.ascontiguousarray(arr[:, 1:5])
+            score = np.ascontiguousarray(arr[:, 5])
+            anns: list[Any] | None = None
+            array_rows: np.ndarray | None = arr
+        else:
+            raw = None
+            if isinstance(resFile, (str, os.PathLike)):
+                where = os.fspath(resFile)
+                raw = _read_bytes(resFile)
+                scanned = _scan_results(raw)
+                if scanned is not None:  # plain bbox results: no Python objects at all
+                    cols = scanned[0]
+                    _check_images(cols.image_id, _image_ids_of(self), where)
+                    return self._result_object(cols, None, None, raw, where, tic)
+                anns = _loads(raw, where)
+            else:
+                where = "results list"
+                anns = resFile
+            if not isinstance(anns, list):
+                raise ValueError(f"{where}: results must be a list of objects, got {type(anns).__name__}")
+            array_rows = None
+            if anns:
+                first = anns[0]
+                if not isinstance(first, dict):
+                    raise ValueError(f"{where}: entry 0 must be an object (dict), got {type(first).__name__}")
+                if "bbox" not in first or (isinstance(first["bbox"], (list, tuple)) and not first["bbox"]):
+                    kinds = [k for k in ("caption", "segmentation", "keypoints") if k in first]
+                    if kinds:
+                        raise NotImplementedError(
+                            f"{where}: {kinds[0]} results are not supported yet (bbox results only)"
+                        )
+                    raise ValueError(f"{where}: entry 0 has no 'bbox' field")
+            image_id = _int_column(_get_column(anns, "image_id", where), "image_id", where)
+            category_id = _int_column(_get_column(anns, "category_id", where), "category_id", where)
+            bbox = _bbox_column(_get_column(anns, "bbox", where), where)
+            score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
+        _check_images(image_id, _image_ids_of(self), where)
+        n = len(image_id)
+        cols = _Columns(
+            ids=np.arange(1, n + 1, dtype=np.int64),
+            image_id=image_id,
+            category_id=category_id,
+            bbox=bbox,
+            area=bbox[:, 2] * bbox[:, 3],
+            score=score,
+        )
+        return self._result_object(cols, anns, array_rows, None, where, tic)
+
+    def _result_object(
+        self,
+        cols: _Columns,
+        anns: list[Any] | None,
+        rows: np.ndarray | None,
+        raw: bytes | None,
+        where: str,
+        tic: float,
+    ) -> COCO:
+        res = COCO(verbose=self._verbose)
+        res._source = where
+        res._dataset = None
+        res._res = _ResultColumns(cols, anns, rows, raw, self)
+        self._say(f"DONE (t={time.time() - tic:0.2f}s)")
+        res.createIndex()
+        return res
+
+
+def _results_array(data: ArrayLike, name: str) -> NDArray[np.float64]:
+    arr = np.asarray(data)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != 7:
+        raise ValueError(
+            f"{name} must have shape (N, 7) [image_id, x, y, w, h, score, category_id], got {arr.shape}"
+        )
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} row {row} contains NaN or inf: {arr[row].tolist()}")
+    ids = arr[:, [0, 6]]
+    inexact = ((ids != np.round(ids)) | (np.abs(ids) > 2**53)).any(axis=1)
+    if inexact.any():
+        row = int(np.flatnonzero(inexact)[0])
+        raise ValueError(
+            f"{name} row {row}: image_id and category_id must be integers of magnitude <= 2**53 "
+            f"(exact in float64), got {arr[row, 0]!r} and {arr[row, 6]!r}"
+        )
+    negative = (arr[:, 3:5] < 0).any(axis=1)
+    if negative.any():
+        row = int(np.flatnonzero(negative)[0])
+        raise ValueError(f"{name} row {row}: width and height must be >= 0, got {arr[row, 3:5].tolist()}")
+    return arr
+
+
+def _check_images(image_id: NDArray[np.int64], known: list[Any], where: str) -> None:
+    if not len(image_id):
+        return
+    try:
+        known_int = np.unique(np.asarray(known, dtype=np.int64))
+    except (TypeError, ValueError, OverflowError):
+        known_int = np.unique([k for k in known if isinstance(k, (int, np.integer))]).astype(np.int64)
+    found = _positions(known_int, image_id)[1]
+    if not found.all():
+        idx = int(np.flatnonzero(~found)[0])
+        raise ValueError(
+            f"{where}: entry {idx} is on image_id {int(image_id[idx])}, which is not in the ground truth "
+            f"({int((~found).sum())} results in all; pycocotools: "
+            "'Results do not correspond to current coco set')"
+        )
+
+
+@dataclass
+class _ResultColumns:
+    """A loadRes result: validated columns plus what is needed to build pycocotools' dicts lazily."""
+
+    cols: _Columns
+    anns: list[Any] | None
+    rows: np.ndarray | None
+    raw: bytes | None
+    gt: COCO
+
+    def materialize(self) -> dict[str, Any]:
+        gt_ds = self.gt.dataset
+        out: dict[str, Any] = {
+            "info": copy.deepcopy(gt_ds.get("info", {})),
+            "images": list(gt_ds.get("images", [])),
+            "categories": copy.deepcopy(gt_ds.get("categories", [])),
+        }
+        if self.anns is not None:
+            source = [dict(a) for a in self.anns]
+        elif self.raw is not None:
+            source = _loads(self.raw, "results")
+            self.raw = None
+        else:
+            assert self.rows is not None
+            source = [
+                {
+                    "image_id": int(r[0]),
+                    "bbox": [r[1], r[2], r[3], r[4]],
+                    "score": r[5],
+                    "category_id": int(r[6]),
+                }
+                for r in self.rows
+            ]
+        for i, ann in enumerate(source):
+            bb = ann["bbox"]
+            if "segmentation" not in ann:
+                x1, x2, y1, y2 = bb[0], bb[0] + bb[2], bb[1], bb[1] + bb[3]
+                ann["segmentation"] = [[x1, y1, x1, y2, x2, y2, x2, y1]]
+            ann["area"] = bb[2] * bb[3]
+            ann["id"] = i + 1
+            ann["iscrowd"] = 0
+        out["annotations"] = source
+        return out
+
+
+def _columns_of(coco: Any, role: Literal["gt", "dt"]) -> _Columns:
+    """Evaluation columns of a fastdet ``COCO`` or of any pycocotools-like object."""
+    if isinstance(coco, COCO):
+        return coco._eval_columns(role)
+    dataset = getattr(coco, "dataset", None)
+    if not isinstance(dataset, dict):
+        raise TypeError(
+            f"{'cocoGt' if role == 'gt' else 'cocoDt'} must be a COCO object (fastdet or pycocotools), "
+            f"got {type(coco).__name__}"
+        )
+    what = "ground truth" if role == "gt" else "results"
+    return _columns_from_dicts(dataset.get("annotations", []), f"{what} annotations", role)

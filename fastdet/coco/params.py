@@ -1,0 +1,70 @@
+"""``Params``: pycocotools' evaluation parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# fmt: off
+_KPT_OKS_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87,
+                            .89, .89]) / 10.0
+# fmt: on
+
+
+class Params:
+    """pycocotools' evaluation parameters, same attribute names and defaults.
+
+    Attributes
+    ----------
+    imgIds, catIds : list
+        Images and categories to evaluate (set by ``COCOeval`` from the ground truth).
+    iouThrs : ndarray
+        ``np.linspace(.5, 0.95, 10)``.
+    recThrs : ndarray
+        ``np.linspace(.0, 1.00, 101)``.
+    maxDets : list of int
+        ``[1, 10, 100]``.
+    areaRng : list of [lo, hi]
+        ``[[0, 1e10], [0, 32**2], [32**2, 96**2], [96**2, 1e10]]`` (inclusive bounds on ``area``).
+    areaRngLbl : list of str
+        ``['all', 'small', 'medium', 'large']``.
+    useCats : int
+        1: per-category evaluation; 0: categories are ignored (one pool per image).
+    iouType : str
+        ``'bbox'`` (``'segm'`` and ``'keypoints'`` build pycocotools' parameters
+        but ``COCOeval`` refuses them for now).
+    """
+
+    def __init__(self, iouType: str = "bbox"):
+        if iouType not in ("segm", "bbox", "keypoints"):
+            raise ValueError(f"iouType must be one of 'bbox', 'segm', 'keypoints'; got {iouType!r}")
+        self.imgIds: list[Any] = []
+        self.catIds: list[Any] = []
+        self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+        self.recThrs = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+        if iouType == "keypoints":
+            self.maxDets = [20]
+            self.areaRng = [[0**2, 1e5**2], [32**2, 96**2], [96**2, 1e5**2]]
+            self.areaRngLbl = ["all", "medium", "large"]
+            self.kpt_oks_sigmas = _KPT_OKS_SIGMAS.copy()
+        else:
+            self.maxDets = [1, 10, 100]
+            self.areaRng = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
+            self.areaRngLbl = ["all", "small", "medium", "large"]
+        self.useCats = 1
+        self.iouType = iouType
+        self.useSegm: Any = None  # deprecated in pycocotools; 1 means segm
+
+
+def _check_iou_type(iou_type: Any) -> None:
+    if iou_type == "bbox":
+        return
+    if iou_type in ("segm", "keypoints"):
+        raise NotImplementedError(
+            f"iouType {iou_type!r} is not implemented yet: fastdet evaluates 'bbox' only "
+            "(use pycocotools for segm / keypoints)"
+        )
+    raise ValueError(
+        f"iouType must be 'bbox' (or 'segm' / 'keypoints', not yet implemented); got {iou_type!r}"
+    )

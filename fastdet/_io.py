@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -50,24 +52,59 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, overwrite: bool = True) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+    """Write ``data`` to ``path`` so that no reader ever sees a half-written file.
 
-    A reader never sees a half-written file, and a crash leaves the old file (or
-    none). With ``overwrite=False`` an existing ``path`` raises ``FileExistsError``.
+    * A regular file (or a new one) is written through a temporary file in the
+      same folder, then renamed over it; on any failure (a full disk, Ctrl-C)
+      the temporary file is removed and the old file is left as it was.
+    * A symbolic link is followed: its target is replaced, in the target's
+      folder, and the link stays a link.
+    * An existing path that is not a regular file (``/dev/null``, a FIFO, a
+      terminal) is written directly, never replaced.
+    * A new file gets the permissions the process umask gives (0666 & ~umask);
+      a replaced file keeps its mode.
+
+    With ``overwrite=False`` an existing ``path`` raises ``FileExistsError``.
+    Returns ``path`` as a ``Path``.
     """
-    p = Path(path)
-    if not overwrite and p.exists():
-        raise FileExistsError(f"{str(p)!r} exists; refusing to overwrite it")
-    p.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    p = Path(path)
+    if not overwrite and (p.exists() or p.is_symlink()):
+        raise FileExistsError(f"{str(p)!r} exists; refusing to overwrite it")
+    target = Path(os.path.realpath(p))
+    try:
+        st: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"{str(p)!r} is a directory, expected a file name")
+    if st is not None and not stat.S_ISREG(st.st_mode):  # a device, a FIFO, a terminal
+        with open(target, "wb") as fh:
+            fh.write(payload)
+        return p
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_temporary(target)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, p)
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
     return p
+
+
+def _create_temporary(target: Path) -> tuple[int, str]:
+    """Create a new hidden file beside ``target``; mode 0666 so that the umask applies, as for ``open``."""
+    for _ in range(100):
+        tmp = str(target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp"))
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file beside {str(target)!r}")

@@ -220,11 +220,14 @@ def cmd_nms(args: argparse.Namespace) -> int:
     from fastdet._io import read_json, write_atomic
     from fastdet.nms import nms_coco_results
 
-    src, dst = Path(args.dets), Path(args.output)
-    if dst.exists() and src.exists() and os.path.samefile(src, dst):
-        raise UsageError("the output file is the input file; fastdet never overwrites its input")
-    if dst.exists() and not args.force:
-        raise UsageError(f"{str(dst)!r} exists; pass --force to overwrite it")
+    src = Path(args.dets)
+    to_stdout = args.output == "-"
+    dst = Path(args.output)
+    if not to_stdout and dst.exists():
+        if src.exists() and os.path.samefile(src, dst):
+            raise UsageError("the output file is the input file; fastdet never overwrites its input")
+        if dst.is_file() and not args.force:
+            raise UsageError(f"{str(dst)!r} exists; pass --force to overwrite it")
     with progress("reading detections"):
         data = read_json(src)
     with progress("suppressing"):
@@ -237,6 +240,11 @@ def cmd_nms(args: argparse.Namespace) -> int:
             max_detections=args.max_dets,
             class_agnostic=args.agnostic,
         )
+    if to_stdout:
+        sys.stdout.write(json.dumps(kept) + "\n")
+        sys.stdout.flush()
+        print(f"kept {len(kept)} of {len(data)} detections", file=sys.stderr)
+        return 0
     write_atomic(dst, json.dumps(kept))
     print(f"kept {len(kept)} of {len(data)} detections -> {dst}")
     return 0
@@ -359,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
         "nms", help="NMS over a COCO results file", epilog=EXAMPLES["nms"], formatter_class=fmt
     )
     p.add_argument("dets", help="COCO results json")
-    p.add_argument("-o", "--output", required=True, help="output COCO results json")
+    p.add_argument("-o", "--output", required=True, help="output COCO results json ('-': standard output)")
     p.add_argument("--method", choices=["nms", "soft-gaussian", "soft-linear"], default="nms")
     p.add_argument("--iou", type=float, default=0.5, help="IoU threshold (default 0.5)")
     p.add_argument("--sigma", type=float, default=0.5, help="soft-gaussian sigma (default 0.5)")
@@ -404,11 +412,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at interpreter exit
+        return status
     except UsageError as exc:
         if debug:
             raise
         print(f"fastdet: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `fastdet eval ... | head`: the reader left, so stop quietly, as Unix tools do
+        _silence_stdout()
+        return 128 + 13  # what a shell reports for a process ended by SIGPIPE
+    except MemoryError:
+        if debug:
+            raise
+        print("fastdet: error: out of memory (the input is too large for this machine)", file=sys.stderr)
         return 2
     except (ValueError, TypeError, KeyError, OSError, NotImplementedError, ImportError) as exc:
         if debug:
@@ -419,6 +437,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fastdet: interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null so that Python's final flush of stdout cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from fastdet._io import write_atomic
 
 __all__ = ["mean_pr_curves", "plot_nms_sweep", "plot_pr_curves"]
 
@@ -96,11 +99,13 @@ def plot_nms_sweep(
 
 
 def _save(fig: Any, plt: Any, path: str | os.PathLike[str]) -> Path:
+    """Render ``fig`` in memory, then write it atomically: a failure leaves no file behind."""
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, out)
-    return out
+    fmt = out.suffix[1:].lower() or "png"
+    buffer = io.BytesIO()
+    try:
+        fig.tight_layout()
+        fig.savefig(buffer, format=fmt)
+    finally:
+        plt.close(fig)
+    return write_atomic(out, buffer.getvalue())

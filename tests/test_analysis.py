@@ -463,9 +463,9 @@ def test_ap_kernel_equals_reference(data, extra_gt):
     n_gt = sum(t for _, t in data) + extra_gt
     order = np.argsort([-s for s, _ in data], kind="stable").astype(np.int64)
     cls = np.zeros(len(data), np.int64)
-    tp = np.array([int(t) for _, t in data], np.int64)
+    tp = np.array([int(t) for _, t in data], np.int64)[order]
     out = np.empty(1)
-    got = tide_map(order, cls, tp, np.array([n_gt], np.int64), np.array([1], np.int64), out)
+    got = tide_map(cls, tp, np.array([n_gt], np.int64), np.array([1], np.int64), out)
     want = reference.tide_ap(data, n_gt) if (data or n_gt) else 0.0
     assert got == pytest.approx(want, abs=1e-12)  # same operations in the same order
 

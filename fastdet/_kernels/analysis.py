@@ -201,32 +201,52 @@ def tide_match(
 
 
 @kernel()
-def tide_map(order, point_cls, point_tp, gt_count, in_k, class_ap):
+def false_first_in_ties(order, score, tp, out):
+    """``order`` (by descending score) with the false positives first inside each run of equal scores.
+
+    The order tidecv's fixed APs sort in: it re-inserts the errors before the
+    true positives, and its sort is stable. Within a run the order is kept.
+    """
+    n = order.shape[0]
+    start = 0
+    k = 0
+    while start < n:
+        end = start + 1
+        while end < n and score[order[end]] == score[order[start]]:
+            end += 1
+        for flag in range(2):
+            for j in range(start, end):
+                if tp[order[j]] == flag:
+                    out[k] = order[j]
+                    k += 1
+        start = end
+
+
+@kernel()
+def tide_map(point_cls, point_tp, gt_count, in_k, class_ap):
     """tidecv's mAP of one set of data points: mean over the classes of ``in_k`` that are not empty.
 
-    order (N,) visits the points by descending score (ties in insertion order);
-    point_cls (N,) is the class of each point (-1: not a data point); point_tp (N,)
-    1 for a true positive. A class with points or ground truth counts; its AP is
-    0 without ground truth, else the 101-point sum over recall ``k / 100`` of
-    the right-to-left maximum of precision at the first point reaching that
-    recall, / 101 * 100. Writes class_ap (C,) (NaN for classes not counted) and
-    returns the mean (0 when no class counts).
+    The points (N,) come in visiting order (descending score, ties in insertion
+    order); point_cls is the class of each point (-1: not a data point) and
+    point_tp 1 for a true positive. A class with points or ground truth counts;
+    its AP is 0 without ground truth, else the 101-point sum over recall
+    ``k / 100`` of the right-to-left maximum of precision at the first point
+    reaching that recall, / 101 * 100. Writes class_ap (C,) (NaN for classes not
+    counted) and returns the mean (0 when no class counts).
     """
     n_cls = gt_count.shape[0]
     start = np.zeros(n_cls + 1, np.int64)
-    for j in range(order.shape[0]):
-        c = point_cls[order[j]]
-        if c >= 0:
-            start[c + 1] += 1
+    for j in range(point_cls.shape[0]):
+        if point_cls[j] >= 0:
+            start[point_cls[j] + 1] += 1
     for c in range(n_cls):
         start[c + 1] += start[c]
     fill = start[:n_cls].copy()
     tp_seq = np.empty(start[n_cls], np.int64)
-    for j in range(order.shape[0]):
-        k = order[j]
-        c = point_cls[k]
+    for j in range(point_cls.shape[0]):
+        c = point_cls[j]
         if c >= 0:
-            tp_seq[fill[c]] = point_tp[k]
+            tp_seq[fill[c]] = point_tp[j]
             fill[c] += 1
     prec = np.empty(start[n_cls], np.float64)
     total = 0.0

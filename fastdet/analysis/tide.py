@@ -363,37 +363,39 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     gt_count = np.bincount(g_cls[real], minlength=n_cls).astype(np.int64)
     in_k = ((gt_count > 0) | (np.bincount(base_cls[base_cls >= 0], minlength=n_cls) > 0)).astype(np.int64)
     class_ap = np.empty(n_cls, np.float64)
-    order_base = np.argsort(-d_score, kind="stable")  # tidecv's insertion order: image, then score
-    ap = _k.tide_map(order_base, base_cls, tp, gt_count, in_k, class_ap)
+    order = np.argsort(-d_score, kind="stable")  # tidecv's insertion order: image, then score
+    ap = _k.tide_map(base_cls[order], tp[order], gt_count, in_k, class_ap)
     per_class_ap = {int(classes[c]): float(class_ap[c]) for c in np.flatnonzero(~np.isnan(class_ap))}
 
     # every fixed AP: errors are re-inserted before the true positives, which decides score ties
-    order_fixed = np.lexsort((tp, -d_score))
-    scratch = np.empty(n_cls, np.float64)
+    fixed_order = np.empty_like(order)
+    _k.false_first_in_ties(order, d_score, tp, fixed_order)
+    f_cls, f_tp, f_err = base_cls[fixed_order], tp[fixed_order], err[fixed_order]
+    f_fix = fix[fixed_order] == 1
+    f_target = target[fixed_order]
+    f_fixed_cls = np.where(
+        f_err == _k.CLS, _take(g_cls, f_target), d_cls[fixed_order]
+    )  # Cls: the box's class
 
-    def fixed_ap(
-        order: NDArray[np.int64], cls: NDArray[np.int64], is_tp: NDArray[np.int64], n_gt: Any
-    ) -> float:
-        return float(_k.tide_map(order, cls, is_tp, n_gt, in_k, scratch))
+    def fixed_ap(cls: NDArray[np.int64], is_tp: NDArray[np.int64], n_gt: NDArray[np.int64]) -> float:
+        return float(_k.tide_map(cls, is_tp, n_gt, in_k, np.empty(n_cls, np.float64)))
 
-    fixable = fix == 1
-    fixed_cls = np.where(err == _k.CLS, _take(g_cls, target), d_cls)  # Cls: the ground truth's class
     main: dict[str, float] = {}
     for code, key in enumerate(ERROR_TYPES[:5]):
-        sel = err == code
-        cls = base_cls.copy()
-        cls[sel] = np.where(fixable[sel], fixed_cls[sel], -1)
-        is_tp = tp.copy()
-        is_tp[sel & fixable] = 1
-        main[key] = max(fixed_ap(order_fixed, cls, is_tp, gt_count) - ap, 0.0)
+        sel = f_err == code
+        cls = f_cls.copy()
+        cls[sel] = np.where(f_fix[sel], f_fixed_cls[sel], -1)
+        is_tp = f_tp.copy()
+        is_tp[sel & f_fix] = 1
+        main[key] = max(fixed_ap(cls, is_tp, gt_count) - ap, 0.0)
     missed = real & (used == 0) & (usable == 0)
     missed_count = np.bincount(g_cls[missed], minlength=n_cls).astype(np.int64)
-    main["Miss"] = max(fixed_ap(order_fixed, base_cls, tp, gt_count - missed_count) - ap, 0.0)
-    tp_first = np.concatenate([order_fixed[tp[order_fixed] == 1], order_fixed[tp[order_fixed] == 0]])
+    main["Miss"] = max(fixed_ap(f_cls, f_tp, gt_count - missed_count) - ap, 0.0)
+    tp_first = np.concatenate([np.flatnonzero(f_tp == 1), np.flatnonzero(f_tp == 0)])  # scores 1 and 0
     matched_count = np.bincount(g_cls[real & (used == 1)], minlength=n_cls).astype(np.int64)
     special = {
-        "FalsePos": fixed_ap(tp_first, base_cls, tp, gt_count) - ap,
-        "FalseNeg": fixed_ap(order_fixed, base_cls, tp, matched_count) - ap,
+        "FalsePos": fixed_ap(f_cls[tp_first], f_tp[tp_first], gt_count) - ap,
+        "FalseNeg": fixed_ap(f_cls, f_tp, matched_count) - ap,
     }
     counts = {key: int((err == code).sum()) for code, key in enumerate(ERROR_TYPES[:5])}
     counts["Miss"] = int(missed.sum())

@@ -95,7 +95,7 @@ def plot_confusion(
     """Heat map of a detection confusion matrix, rows true classes, columns predicted, background last."""
     values = cm.matrix.astype(np.float64) if normalize is None else cm.normalized(normalize)  # type: ignore[arg-type]
     n = values.shape[0]
-    side = min(max(4.0, 0.35 * n + 2.5), 30.0)
+    side = min(max(4.0, 0.35 * n + 2.5), 0.12 * n + 4.0, 14.0)
     fig = _figure(figsize=(side + 1.0, side), dpi=120)
     ax = fig.add_subplot(1, 1, 1)
     shown = np.where(values > 0, values, np.nan)  # empty cells stay white

@@ -264,6 +264,15 @@ def test_detector_like_sets_equal_tidecv(tidecv, seed):
     _assert_same(got, _tidecv_run(tidecv, images, anns, results), f"seed {seed} vs tidecv")
 
 
+def test_detections_already_in_image_and_score_order():
+    """Results written image by image, best first (as detectors write them) skip the sort: same numbers."""
+    images, anns, results = _detector_like(3)
+    position = {img: k for k, img in enumerate(images)}
+    ordered = sorted(results, key=lambda r: (position[r["image_id"]], -r["score"]))
+    got = _as_dict(tide({"images": [{"id": i} for i in images], "annotations": anns}, ordered))
+    _assert_same(got, reference.tide(images, anns, ordered), "pre-sorted input")
+
+
 def test_crowd_region_of_any_class_and_ties(tidecv):
     """Hand-made: a crowd region with category -1, tied scores across images, a duplicate."""
     images = [7, 3]

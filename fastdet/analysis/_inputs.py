@@ -47,9 +47,12 @@ class Detections:
 
 def _column(rows: list[Any], key: str, where: str, default: Any = None) -> list[Any]:
     try:
-        if default is None:
+        try:
             return list(map(itemgetter(key), rows))
-        return [r.get(key, default) for r in rows]
+        except KeyError:
+            if default is None:
+                raise
+            return [r.get(key, default) for r in rows]
     except (KeyError, TypeError, AttributeError, IndexError):
         for i, row in enumerate(rows):
             if not isinstance(row, dict):

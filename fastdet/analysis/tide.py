@@ -271,6 +271,15 @@ def _offsets(image: NDArray[np.int64], n_images: int) -> NDArray[np.int64]:
     return off
 
 
+def _image_score_order(image: NDArray[np.int64], score: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Stable order by image position, then descending score (detector output is often in it already)."""
+    if len(image) > 1:
+        step = np.diff(image)
+        if (step >= 0).all() and (score[1:][step == 0] <= score[:-1][step == 0]).all():
+            return np.arange(len(image), dtype=np.int64)
+    return np.lexsort((-score, image)).astype(np.int64)
+
+
 def _take(values: NDArray[np.int64], index: NDArray[np.int64]) -> NDArray[np.int64]:
     """``values[index]`` where ``index >= 0``, else -1."""
     if not len(values):
@@ -329,7 +338,7 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     g_box = np.ascontiguousarray(g.bbox[g_order])
 
     # detections per image by descending score (stable), the first max_det of each
-    d_order = np.lexsort((-d.score, d.image))
+    d_order = _image_score_order(d.image, d.score)
     d_img = d.image[d_order]
     rank = np.arange(len(d_order)) - _offsets(d_img, n_img)[d_img]
     d_order = d_order[rank < max_det]

@@ -611,6 +611,13 @@ def test_confusion_normalized_and_counts():
         ({"gt_labels": [[0.5]]}, ValueError, "integers"),
         ({"gt_boxes": [[0, 0, 1, 1]]}, ValueError, r"gt_boxes\[0\] must have shape"),
         ({"gt_boxes": np.zeros((1, 1, 4))}, TypeError, "one array per image"),
+        (
+            {"gt_boxes": [np.zeros((1, 4)), np.zeros((2, 3))], "gt_labels": [[0], [0, 0]]},
+            ValueError,
+            r"gt_boxes\[1\] must have shape",
+        ),
+        ({"gt_boxes": [np.zeros(4)]}, ValueError, r"gt_boxes\[0\] must have shape"),
+        ({"dt_scores": [np.array([True])]}, TypeError, "dt_scores"),
         ({"dt_scores": [["a"]]}, TypeError, "dt_scores"),
         ({"iou_threshold": 2.0}, ValueError, "iou_threshold"),
     ],

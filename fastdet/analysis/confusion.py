@@ -128,6 +128,18 @@ def _stack(seq: Any, name: str, width: int) -> tuple[NDArray[Any], NDArray[np.in
     """Concatenate one array per image; returns the rows and the per-image lengths."""
     if isinstance(seq, np.ndarray) or not isinstance(seq, Sequence):
         raise TypeError(f"{name} must be a list with one array per image, got {type(seq).__name__}")
+    if seq and all(type(item) is np.ndarray for item in seq):  # the common case: one concatenation
+        try:
+            rows = np.concatenate(seq)
+        except ValueError:  # mismatched shapes: the loop below names the image
+            rows = None
+        if (
+            rows is not None
+            and rows.dtype.kind in "iuf"
+            and rows.ndim == (2 if width else 1)
+            and (not width or rows.shape[1] == width)
+        ):
+            return rows, np.fromiter(map(len, seq), np.int64, len(seq))
     arrays = []
     for i, item in enumerate(seq):
         try:
@@ -142,7 +154,7 @@ def _stack(seq: Any, name: str, width: int) -> tuple[NDArray[Any], NDArray[np.in
         if arr.dtype.kind not in "iuf" and arr.size:
             raise TypeError(f"{name}[{i}] must be a real numeric array, got dtype {arr.dtype}")
         arrays.append(arr)
-    lengths = np.fromiter((len(a) for a in arrays), np.int64, len(arrays))
+    lengths = np.fromiter(map(len, arrays), np.int64, len(arrays))
     if not arrays:
         return np.empty((0, width) if width else (0,)), lengths
     return np.concatenate(arrays), lengths

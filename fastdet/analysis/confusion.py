@@ -86,12 +86,12 @@ class DetectionConfusionMatrix:
     @property
     def false_positives(self) -> NDArray[np.int64]:
         """Per class: detections of the class that are not true positives (column sum - diagonal)."""
-        return self.matrix.sum(axis=0)[:-1] - self.true_positives
+        return np.asarray(self.matrix.sum(axis=0)[:-1] - self.true_positives, dtype=np.int64)
 
     @property
     def false_negatives(self) -> NDArray[np.int64]:
         """Per class: ground truth of the class not matched by its class (row sum - diagonal), ``(C,)``."""
-        return self.matrix.sum(axis=1)[:-1] - self.true_positives
+        return np.asarray(self.matrix.sum(axis=1)[:-1] - self.true_positives, dtype=np.int64)
 
     def normalized(self, normalize: Normalize = "true") -> NDArray[np.float64]:
         """The matrix divided by its row sums ("true"), column sums ("pred") or total ("all"); 0/0 is 0."""
@@ -103,7 +103,9 @@ class DetectionConfusionMatrix:
             total = m.sum(axis=0, keepdims=True)
         else:
             total = np.full((1, 1), m.sum())
-        return np.divide(m, total, out=np.zeros_like(m), where=total > 0)
+        out = np.zeros_like(m)
+        np.divide(m, total, out=out, where=total > 0)
+        return out
 
     def plot(
         self,

@@ -671,3 +671,18 @@ def test_confusion_plot(tmp_path):
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="normalize"):
         cm.plot(tmp_path / "x.png", normalize="cols")  # type: ignore[arg-type]
+
+
+def test_where_tidecv_fails_fastdet_answers(tidecv):
+    """tidecv raises KeyError for a Cls/Loc candidate scoring <= -1, ZeroDivisionError with no class."""
+    anns = [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "iscrowd": 0}]
+    low = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 3], "score": -2.0}]
+    with pytest.raises(KeyError, match="best_id"):
+        _tidecv_run(tidecv, [1], anns, low)
+    r = tide({"images": [{"id": 1}], "annotations": anns}, low)
+    assert r.dt_error.tolist() == [ERROR_TYPES.index("Loc")]
+    assert r.counts["Miss"] == 0  # the box is "usable": a Loc error points at it
+    _assert_same(_as_dict(r), reference.tide([1], anns, low), "score <= -1")
+    with pytest.raises(ZeroDivisionError):
+        _tidecv_run(tidecv, [1], [], [])
+    assert tide({"images": [{"id": 1}], "annotations": []}, []).ap == 0.0

@@ -358,8 +358,11 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     best = np.full(n_gt, -1, np.int64)
     best_score = np.full(n_gt, -1.0)
     crowd_i64 = g_crowd.astype(np.int64)
+    # the only box-specific step: iou_type "segm" needs a mask version with the same contract
+    # (per image a detections x ground truth block, crowd columns as intersection / detection area)
+    iou_blocks = _box_ious
     for i0, i1 in _chunks(dt_off, gt_off):
-        iou, iou_off = _box_ious(d_box, dt_off, g_box, crowd_i64, gt_off, i0, i1)
+        iou, iou_off = iou_blocks(d_box, dt_off, g_box, crowd_i64, gt_off, i0, i1)
         _k.tide_match(
             iou, iou_off, i0, i1, dt_off, d_cls, d_score, gt_off, n_real, g_cls_kernel, pos, bg,
             state, err, target, fix, used, usable, best, best_score,

@@ -375,7 +375,7 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     gt_count = np.bincount(g_cls[real], minlength=n_cls).astype(np.int64)
     in_k = ((gt_count > 0) | (np.bincount(base_cls[base_cls >= 0], minlength=n_cls) > 0)).astype(np.int64)
     class_ap = np.empty(n_cls, np.float64)
-    order = np.argsort(-d_score, kind="stable")  # tidecv's insertion order: image, then score
+    order = np.argsort(-d_score, kind="stable")  # ties in tidecv's insertion order: image, then score
     ap = _k.tide_map(base_cls[order], tp[order], gt_count, in_k, class_ap)
     per_class_ap = {int(classes[c]): float(class_ap[c]) for c in np.flatnonzero(~np.isnan(class_ap))}
 
@@ -385,9 +385,8 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     f_cls, f_tp, f_err = base_cls[fixed_order], tp[fixed_order], err[fixed_order]
     f_fix = fix[fixed_order] == 1
     f_target = target[fixed_order]
-    f_fixed_cls = np.where(
-        f_err == _k.CLS, _take(g_cls, f_target), d_cls[fixed_order]
-    )  # Cls: the box's class
+    # a fixed Cls error becomes a true positive of the ground truth's class, a Loc error of its own
+    f_fixed_cls = np.where(f_err == _k.CLS, _take(g_cls, f_target), d_cls[fixed_order])
 
     def fixed_ap(cls: NDArray[np.int64], is_tp: NDArray[np.int64], n_gt: NDArray[np.int64]) -> float:
         return float(_k.tide_map(cls, is_tp, n_gt, in_k, np.empty(n_cls, np.float64)))

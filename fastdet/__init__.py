@@ -3,12 +3,12 @@
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
 ``fastdet.coco``, ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
 ``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d`` stay in that
-module).
+module), ``fastdet.analysis`` (TIDE error analysis, detection confusion matrix).
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastdet import arch, coco, voc
+from fastdet import analysis, arch, coco, voc
 from fastdet.arch import (
     avg_pool2d,
     batchnorm2d_buffers,
@@ -64,6 +64,7 @@ __all__ = [
     "UndefinedMetricWarning",
     "__version__",
     "accuracy",
+    "analysis",
     "arch",
     "average_precision",
     "avg_pool2d",

@@ -31,6 +31,7 @@ EXAMPLES = {
   fastdet eval data/coco-val2014-fake100/instances_val2014_100.json \\
                data/coco-val2014-fake100/instances_val2014_fakebbox100_results.json
   fastdet eval gt.json dt.json --per-class --plot pr.png
+  fastdet eval gt.json dt.json --tide --tide-plot tide.png
   fastdet eval gt.json dt.json --json > stats.json
   fastdet eval gt.json dt.json --iou-thrs 0.5,0.75 --max-dets 1,10,300 --no-cats""",
     "nms": """examples:
@@ -152,6 +153,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from fastdet.coco import COCO, COCOeval, evaluate_coco
 
     show = not args.json or sys.stderr.isatty()
+    if args.tide_plot:
+        _check_plot_path(args.tide_plot, "--tide-plot")
     with progress("loading ground truth", enabled=show):
         gt = COCO(args.gt, verbose=False)
     with progress("loading detections", enabled=show):
@@ -163,11 +166,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         options["max_detections"] = sorted(_ints(args.max_dets, "--max-dets"))
     if args.area_rng:
         options["area_ranges"] = _area_ranges(args.area_rng)
+    want_tide = args.tide or bool(args.tide_plot)
     if args.json:
         with progress("evaluating", enabled=show):
             result = evaluate_coco(gt, dt, **options)
         per_class = {str(k): v for k, v in result.per_class_ap.items()}
-        print(json.dumps({"stats": result.stats, "per_class": per_class}, indent=2))
+        payload: dict[str, Any] = {"stats": result.stats, "per_class": per_class}
+        if want_tide:
+            payload["tide"] = _tide(gt, args, show).to_dict()
+        print(json.dumps(payload, indent=2))
         return 0
     n_iou = len(options.get("iou_thresholds", range(10)))
     n_dets = len(options.get("max_detections", range(3)))
@@ -183,22 +190,48 @@ def cmd_eval(args: argparse.Namespace) -> int:
             ev.evaluate()
             ev.accumulate()
         ev.summarize()
-    if pycocotools_text and not (args.per_class or args.plot):
-        return 0
-    with progress("evaluating", enabled=show):
-        result = evaluate_coco(gt, dt, **options)
-    if not pycocotools_text:  # the named stats, each computed with the limits asked for
-        for key, value in result.stats.items():
-            print(f" {key:<12} = {value:.3f}")
-    if args.per_class:
-        print()
-        print(_per_class_table(gt, result.per_class_ap))
-    if args.plot:
-        from fastdet.plot import plot_pr_curves
+    if not pycocotools_text or args.per_class or args.plot:
+        with progress("evaluating", enabled=show):
+            result = evaluate_coco(gt, dt, **options)
+        if not pycocotools_text:  # the named stats, each computed with the limits asked for
+            for key, value in result.stats.items():
+                print(f" {key:<12} = {value:.3f}")
+        if args.per_class:
+            print()
+            print(_per_class_table(gt, result.per_class_ap))
+        if args.plot:
+            from fastdet.plot import plot_pr_curves
 
-        path = plot_pr_curves(result, args.plot)
-        print(f"\nPR curves written to {path}")
+            path = plot_pr_curves(result, args.plot)
+            print(f"\nPR curves written to {path}")
+    if want_tide:
+        report = _tide(gt, args, show)
+        print()
+        print(report.summary())
+        if args.tide_plot:
+            print(f"TIDE plot written to {report.plot(args.tide_plot)}")
     return 0
+
+
+def _check_plot_path(path: str, option: str) -> None:
+    """Fail before any work when a plot cannot be written: no matplotlib, or a file where a folder must be."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(f'{option}: plots need matplotlib: pip install "fastdet[plot]"')
+    for parent in Path(path).resolve().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{option}: {str(parent)!r} is a file, not a folder")
+            break
+
+
+def _tide(gt: Any, args: argparse.Namespace, show: bool) -> Any:
+    """TIDE's error breakdown of the detections file (tidecv's defaults: IoU 0.5, background 0.1)."""
+    from fastdet.analysis import tide
+
+    with progress("TIDE error analysis", enabled=show):
+        return tide(gt, args.dt)
 
 
 def _per_class_table(gt: Any, per_class_ap: dict[int, float]) -> str:
@@ -361,6 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-dets", help="detection limits, e.g. 1,10,100")
     p.add_argument("--area-rng", help="area ranges, e.g. all=0:1e10,small=0:1024")
     p.add_argument("--no-cats", action="store_true", help="pool categories (useCats=0)")
+    p.add_argument("--tide", action="store_true", help="add TIDE's error breakdown (tidecv's numbers)")
+    p.add_argument("--tide-plot", metavar="FILE.png", help="draw TIDE's summary figure (implies --tide)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(

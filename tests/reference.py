@@ -713,3 +713,203 @@ def rf_1d(layers):
     c0 = (min(f0) + max(f0)) / 2
     c1 = (min(f1) + max(f1)) / 2
     return max(f0) - min(f0) + 1, c1 - c0, c0
+
+
+# ======================================================================
+# analysis: TIDE as tidecv 1.0.1 computes it (Bolya et al., ECCV 2020), and the
+# detection confusion matrix as supervision 0.31 counts it. Plain dicts and loops.
+# ======================================================================
+
+TIDE_MAIN = ("Cls", "Loc", "Both", "Dupe", "Bkg", "Miss")
+
+
+def coco_bbox_iou(d, g, crowd):
+    """pycocotools' bbIou of two xywh boxes (crowd: intersection over the detection's area)."""
+    w = min(d[0] + d[2], g[0] + g[2]) - max(d[0], g[0])
+    if w <= 0:
+        return 0.0
+    h = min(d[1] + d[3], g[1] + g[3]) - max(d[1], g[1])
+    if h <= 0:
+        return 0.0
+    inter = w * h
+    union = d[2] * d[3] if crowd else d[2] * d[3] + g[2] * g[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _first_argmax(values):
+    best = 0
+    for j, v in enumerate(values):
+        if v > values[best]:
+            best = j
+    return best
+
+
+def tide_ap(points, n_gt):
+    """tidecv's AP of one class: points are (score, is_tp) in insertion order."""
+    if n_gt == 0:
+        return 0.0
+    points = sorted(points, key=lambda p: -p[0])  # stable: ties keep insertion order
+    prec, rec, n_true = [], [], 0
+    for j, (_, is_tp) in enumerate(points):
+        n_true += 1 if is_tp else 0
+        prec.append(n_true / (j + 1))
+        rec.append(n_true / n_gt)
+    for j in range(len(prec) - 1, 0, -1):
+        prec[j - 1] = max(prec[j - 1], prec[j])
+    total = 0.0
+    for k in range(101):
+        x = k / 100
+        first = next((j for j, r in enumerate(rec) if r >= x), None)
+        total += prec[first] if first is not None else 0.0
+    return total / 101 * 100
+
+
+def tide_map(points, gt_count, classes):
+    """Mean AP over ``classes`` that have a point or ground truth; points are (class, score, is_tp)."""
+    aps = []
+    for c in classes:
+        pts = [(s, t) for (k, s, t) in points if k == c]
+        if pts or gt_count.get(c, 0):
+            aps.append(tide_ap(pts, gt_count.get(c, 0)))
+    return sum(aps) / len(aps) if aps else 0.0
+
+
+def tide(images, gts, dts, pos=0.5, bg=0.1, max_dets=100):
+    """TIDE's AP, main and special dAP and error counts, written from tidecv's rules.
+
+    images: image ids in order; gts: dicts with image_id, category_id, bbox (xywh),
+    iscrowd; dts: dicts with image_id, category_id, bbox, score.
+    """
+    base = []  # (class, score, is_tp) in insertion order: image, then descending score
+    errors = []  # in tidecv's order: image, then descending score
+    gt_count, matched_count, missed_count = {}, {}, {}
+    classes = []
+    for img in images:
+        real = [g for g in gts if g["image_id"] == img and not g.get("iscrowd", 0)]
+        crowd = [g for g in gts if g["image_id"] == img and g.get("iscrowd", 0)]
+        preds = sorted((d for d in dts if d["image_id"] == img), key=lambda d: -d["score"])[:max_dets]
+        for g in real:
+            gt_count[g["category_id"]] = gt_count.get(g["category_id"], 0) + 1
+            classes.append(g["category_id"])
+        # matching: each prediction takes the unmatched same-class box of highest IoU, if >= pos
+        iou = [[coco_bbox_iou(d["bbox"], g["bbox"], False) for g in real] for d in preds]
+        used = [False] * len(real)
+        state = ["fp"] * len(preds)
+        for p, d in enumerate(preds):
+            row = [
+                iou[p][j] if real[j]["category_id"] == d["category_id"] and not used[j] else 0.0
+                for j in range(len(real))
+            ]
+            if row and row[_first_argmax(row)] >= pos:
+                used[_first_argmax(row)] = True
+                state[p] = "tp"
+        for r in crowd:
+            for p, d in enumerate(preds):
+                if (
+                    state[p] != "tp"
+                    and coco_bbox_iou(d["bbox"], r["bbox"], True) > pos
+                    and r["category_id"] in (d["category_id"], -1)
+                ):
+                    state[p] = "ignored"
+        for p, d in enumerate(preds):
+            if state[p] != "ignored":
+                base.append((d["category_id"], d["score"], state[p] == "tp"))
+                classes.append(d["category_id"])
+        # errors of the predictions that are not true positives
+        image_errors = []
+        usable = [False] * len(real)
+        best = [None] * len(real)  # the first (highest-scoring) Cls/Loc candidate of an unmatched box
+        for p, d in enumerate(preds):
+            if state[p] == "tp":
+                continue
+            e = {"p": p, "cls": d["category_id"], "score": d["score"], "ignored": state[p] == "ignored"}
+            if not real:
+                e["type"] = "Bkg"
+            else:
+                same = [
+                    iou[p][j] if real[j]["category_id"] == d["category_id"] else 0.0 for j in range(len(real))
+                ]
+                other = [
+                    iou[p][j] if real[j]["category_id"] != d["category_id"] else 0.0 for j in range(len(real))
+                ]
+                dupe = [same[j] if used[j] else 0.0 for j in range(len(real))]
+                a, b, u = _first_argmax(same), _first_argmax(other), _first_argmax(dupe)
+                if bg <= same[a] <= pos:
+                    e["type"], e["gt"], e["fixed_cls"] = "Loc", a, d["category_id"]
+                elif other[b] >= pos:
+                    e["type"], e["gt"], e["fixed_cls"] = "Cls", b, real[b]["category_id"]
+                elif dupe[u] >= pos:
+                    e["type"] = "Dupe"
+                elif max(iou[p]) <= bg:
+                    e["type"] = "Bkg"
+                else:
+                    e["type"] = "Both"
+                if "gt" in e and not used[e["gt"]]:
+                    usable[e["gt"]] = True
+                    if best[e["gt"]] is None and d["score"] > -1:
+                        best[e["gt"]] = p
+            image_errors.append(e)
+        for e in image_errors:
+            e["fixable"] = "gt" in e and not used[e["gt"]] and best[e["gt"]] == e["p"]
+        errors += image_errors
+        for j, g in enumerate(real):
+            c = g["category_id"]
+            if used[j]:
+                matched_count[c] = matched_count.get(c, 0) + 1
+            elif not usable[j]:
+                missed_count[c] = missed_count.get(c, 0) + 1
+    classes = list(dict.fromkeys(classes))
+    ap = tide_map(base, gt_count, classes)
+    tps = [pt for pt in base if pt[2]]
+
+    def fixed(kind=None, rescore=False, counts=gt_count):
+        pts = []  # tidecv re-inserts the errors first, then the true positives
+        for e in errors:
+            if e["type"] == kind:
+                if e["fixable"]:
+                    pts.append((e["fixed_cls"], e["score"], True))
+            elif not e["ignored"]:
+                pts.append((e["cls"], e["score"], False))
+        pts += tps
+        if rescore:
+            pts = [(c, 1.0 if t else 0.0, t) for (c, s, t) in pts]
+        return tide_map(pts, counts, classes)
+
+    main = {k: max(fixed(k) - ap, 0.0) for k in TIDE_MAIN[:5]}
+    main["Miss"] = max(fixed(counts={c: n - missed_count.get(c, 0) for c, n in gt_count.items()}) - ap, 0.0)
+    special = {
+        "FalsePos": fixed(rescore=True) - ap,
+        "FalseNeg": fixed(counts={c: matched_count.get(c, 0) for c in gt_count}) - ap,
+    }
+    counts = {k: sum(1 for e in errors if e["type"] == k) for k in TIDE_MAIN[:5]}
+    counts["Miss"] = sum(missed_count.values())
+    return {"ap": ap, "main": main, "special": special, "counts": counts}
+
+
+def detection_confusion_matrix(
+    gt_boxes, gt_labels, dt_boxes, dt_scores, dt_labels, n_classes, iou_thr, score_thr
+):
+    """supervision's greedy rule, one image at a time (xyxy boxes, float64 IoU)."""
+    m = np.zeros((n_classes + 1, n_classes + 1), dtype=np.int64)
+    for gb, gl, db, ds, dl in zip(gt_boxes, gt_labels, dt_boxes, dt_scores, dt_labels, strict=True):
+        keep = [j for j in range(len(ds)) if ds[j] >= score_thr]
+        pairs = []
+        for i in range(len(gb)):
+            for j in keep:
+                v = iou_pair(gb[i], db[j])
+                if v > iou_thr:
+                    pairs.append((0 if gl[i] == dl[j] else 1, -v, i, j))
+        pairs.sort()  # same class first, then higher IoU, then (gt, det) order
+        g_used, d_used = set(), set()
+        for _, _, i, j in pairs:
+            if i not in g_used and j not in d_used:
+                g_used.add(i)
+                d_used.add(j)
+                m[int(gl[i]), int(dl[j])] += 1
+        for i in range(len(gb)):
+            if i not in g_used:
+                m[int(gl[i]), n_classes] += 1
+        for j in keep:
+            if j not in d_used:
+                m[n_classes, int(dl[j])] += 1
+    return m

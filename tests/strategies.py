@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 __all__ = [
     "st_boxes",
     "st_boxes_and_scores",
+    "st_coco_case",
     "st_dtype",
     "st_iou_threshold",
     "st_labels",
@@ -124,3 +125,58 @@ def st_iou_threshold() -> st.SearchStrategy[float]:
         st.sampled_from([0.0, 1.0, 0.5, 0.25, 1 / 3, 0.7]),
         st.floats(0.0, 1.0, allow_nan=False),
     )
+
+
+# --------------------------------------------------------------------------- COCO-like data sets (analysis)
+
+
+@st.composite
+def _coco_box(draw: Any, near: list[float] | None) -> list[float]:
+    """A COCO xywh box on a half-unit grid, or a one-step jitter of ``near`` (so IoUs hit 0.5, 0.1, ...)."""
+    if near is not None and draw(st.sampled_from([1, 1, 1, 0])):
+        x, y, w, h = near
+        dx, dy = draw(st.sampled_from([0, 0, 0.5, -0.5, 1, -1])), draw(st.sampled_from([0, 0, 0.5, 1]))
+        dw, dh = draw(st.sampled_from([0, 0, 1, -1, 2])), draw(st.sampled_from([0, 0, 1, -1]))
+        return [x + dx, y + dy, max(w + dw, 0.0), max(h + dh, 0.0)]
+    half = st.integers(0, 24).map(lambda v: v / 2)
+    size = st.one_of(st.just(0.0), st.integers(1, 10).map(float))
+    return [draw(half), draw(half), draw(size), draw(size)]
+
+
+@st.composite
+def st_coco_case(draw: Any, max_images: int = 4) -> dict[str, Any]:
+    """A small COCO ground truth (with crowd regions) and results built to hit TIDE's edge cases.
+
+    Returns ``{"images", "annotations", "results", "pos", "bg", "max_dets"}``: image ids in a
+    shuffled order, three categories, boxes on a half-unit grid (exact IoU ties and IoUs equal
+    to the thresholds), detections near the ground truth with right or wrong classes, and
+    scores from a few values (ties).
+    """
+    ids = draw(st.permutations(list(range(1, max_images + 3))))[
+        : draw(st.sampled_from(range(1, max_images + 1)))
+    ]
+    cats = st.sampled_from([1, 2, 3])
+    anns: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for img in ids:
+        boxes: list[tuple[list[float], int]] = []
+        for _ in range(draw(st.sampled_from(range(7)))):
+            box = draw(_coco_box(boxes[-1][0] if boxes and draw(st.booleans()) else None))
+            cat = draw(cats)
+            boxes.append((box, cat))
+            anns.append({"id": len(anns) + 1, "image_id": img, "category_id": cat, "bbox": box,
+                         "iscrowd": draw(st.sampled_from([0, 0, 0, 0, 0, 1]))})  # fmt: skip
+        for _ in range(draw(st.sampled_from(range(11)))):
+            near = draw(st.sampled_from(boxes)) if boxes and draw(st.sampled_from([1, 1, 1, 0])) else None
+            cat = near[1] if near is not None and draw(st.sampled_from([1, 1, 0])) else draw(cats)
+            score = draw(st.one_of(st.sampled_from([0.0, 0.1, 0.5, 0.5, 0.9, 1.0]), st.floats(0, 1)))
+            results.append({"image_id": img, "category_id": cat, "score": score,
+                            "bbox": draw(_coco_box(near[0] if near is not None else None))})  # fmt: skip
+    return {
+        "images": ids,
+        "annotations": anns,
+        "results": draw(st.permutations(results)),
+        "pos": draw(st.sampled_from([0.5, 0.5, 0.5, 0.3, 0.75, 1.0])),
+        "bg": draw(st.sampled_from([0.1, 0.1, 0.1, 0.0, 0.25, 0.5])),
+        "max_dets": draw(st.sampled_from([100, 100, 100, 1, 2, 3])),
+    }

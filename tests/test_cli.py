@@ -200,3 +200,44 @@ def test_demo_runs_offline_and_writes_its_files(tmp_path):
     assert "SIMULATED" in proc.stdout
     expected = pycocotools_stats(GT, DT)
     assert abs(report["coco"]["stats"]["AP"] - expected[0]) <= 1e-12
+
+
+# ---------------------------------------------------------------- eval --tide (fastdet.analysis)
+
+
+def test_eval_tide_prints_tidecv_table_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "tide.png"
+    proc = run("eval", str(GT), str(DT), "--tide-plot", str(plot))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    # the tidecv 1.0.1 numbers for this pair, in tidecv's table layout
+    assert "bbox AP @ 50: 64.20" in out
+    assert "   dAP    22.25     0.23     0.00     0.02     0.00     8.52  " in out
+    assert "   dAP       6.82      17.68  " in out
+    assert out.index("Average Precision") < out.index("Main Errors")  # after the COCO summary
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_tide_json_equals_library():
+    from fastdet.analysis import tide
+
+    proc = run("eval", str(GT), str(DT), "--json", "--tide")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)["tide"]
+    want = tide(GT, DT)
+    assert got["ap"] == want.ap
+    assert got["main_errors"] == want.main_errors
+    assert got["special_errors"] == want.special_errors
+    assert got["counts"] == want.counts
+
+
+def test_eval_tide_plot_error_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = run("eval", str(GT), str(DT), "--tide-plot", str(blocker / "sub" / "tide.png"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # checked before any work
+    assert "--tide-plot" in proc.stderr
+    assert "is a file" in proc.stderr

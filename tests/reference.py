@@ -725,7 +725,9 @@ def weighted_threshold_sums(positive, y_score, weights=None):
     total weight of the positives / negatives scoring at least that much (exactly rounded sums)."""
     if weights is None:
         weights = [1.0] * len(y_score)
-    kept = [(bool(p), float(s), float(w)) for p, s, w in zip(positive, y_score, weights, strict=True) if w != 0]
+    kept = [
+        (bool(p), float(s), float(w)) for p, s, w in zip(positive, y_score, weights, strict=True) if w != 0
+    ]
     thresholds = sorted({s for _, s, _ in kept}, reverse=True)
     tps = [math.fsum(w for p, s, w in kept if p and s >= t) for t in thresholds]
     fps = [math.fsum(w for p, s, w in kept if not p and s >= t) for t in thresholds]

@@ -115,7 +115,10 @@ def test_confusion_matrix_wide_labels_match_sklearn(triple):
     t, p, w = triple
     assert_array_equal(quiet(confusion_matrix, t, p), quiet(sk().confusion_matrix, t, p))
     if any(w):
-        close(quiet(confusion_matrix, t, p, sample_weight=w), quiet(sk().confusion_matrix, t, p, sample_weight=w))
+        close(
+            quiet(confusion_matrix, t, p, sample_weight=w),
+            quiet(sk().confusion_matrix, t, p, sample_weight=w),
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         ours = precision_recall_f1(t, p, average=None)
@@ -127,12 +130,16 @@ def test_confusion_matrix_strings_and_weights():
     # sklearn's test_confusion_matrix_binary: string labels give the integer labels' matrix
     y_true = [0, 1, 1, 0, 1, 2, 2]
     y_pred = [0, 1, 0, 0, 2, 2, 1]
-    assert_array_equal(confusion_matrix([str(v) for v in y_true], [str(v) for v in y_pred]), confusion_matrix(y_true, y_pred))
+    assert_array_equal(
+        confusion_matrix([str(v) for v in y_true], [str(v) for v in y_pred]), confusion_matrix(y_true, y_pred)
+    )
     assert_array_equal(
         confusion_matrix(np.array([str(v) for v in y_true], dtype=object), [str(v) for v in y_pred]),
         confusion_matrix(y_true, y_pred),
     )
-    cm = confusion_matrix(["cat", "dog", "dog", "cat"], ["cat", "cat", "dog", "eel"], labels=["dog", "cat", "fox"])
+    cm = confusion_matrix(
+        ["cat", "dog", "dog", "cat"], ["cat", "cat", "dog", "eel"], labels=["dog", "cat", "fox"]
+    )
     assert_array_equal(cm, [[1, 1, 0], [0, 1, 0], [0, 0, 0]])
     assert_array_equal(
         confusion_matrix([0, 1, 1], [0, 1, 0], sample_weight=[0.5, 1.0, 2.0]), [[0.5, 0.0], [2.0, 1.0]]
@@ -157,7 +164,8 @@ def test_confusion_matrix_dtype():
 
 
 @pytest.mark.parametrize(
-    ("normalize", "kind", "value"), [("true", "f", 1 / 3), ("pred", "f", 1 / 3), ("all", "f", 1 / 9), (None, "i", 2)]
+    ("normalize", "kind", "value"),
+    [("true", "f", 1 / 3), ("pred", "f", 1 / 3), ("all", "f", 1 / 9), (None, "i", 2)],
 )
 def test_confusion_matrix_normalize(normalize, kind, value):
     # sklearn's test_confusion_matrix_normalize
@@ -300,12 +308,23 @@ def test_precision_recall_f1_matches_sklearn(problem, average, zero_division, wi
     ours = quiet(precision_recall_f1, t, p, **kw)
     theirs = quiet(sk().precision_recall_fscore_support, t, p, **kw)[:3]
     close(ours, tuple(theirs))
-    if average is None and zero_division != "warn" and (w is None or np.isin(w, [0, 0.25, 0.5, 1, 2, 3]).all()):
+    if (
+        average is None
+        and zero_division != "warn"
+        and (w is None or np.isin(w, [0, 0.25, 0.5, 1, 2, 3]).all())
+    ):
         lab = labels if labels is not None else sorted(set(t) | set(p))
         close(ours, tuple(ref.weighted_precision_recall_f1(t, p, lab, w, zero_division)))
 
 
-BINARY_PAIRS = [((0, 1), 1), ((0, 1), 0), ((-1, 1), 1), (("no", "yes"), "yes"), ((False, True), True), ((3, 7), 7)]
+BINARY_PAIRS = [
+    ((0, 1), 1),
+    ((0, 1), 0),
+    ((-1, 1), 1),
+    (("no", "yes"), "yes"),
+    ((False, True), True),
+    ((3, 7), 7),
+]
 
 
 @given(st.sampled_from(BINARY_PAIRS), st.data(), zero_divisions)
@@ -414,12 +433,22 @@ def test_confusion_kernels_compile_one_signature_each():
     from fastdet._kernels import ranking as k
 
     rng = np.random.default_rng(0)
-    for t in (rng.integers(0, 3, 20), rng.integers(0, 3, 20).astype(np.uint8), rng.integers(0, 3, 20).astype(float)):
+    for t in (
+        rng.integers(0, 3, 20),
+        rng.integers(0, 3, 20).astype(np.uint8),
+        rng.integers(0, 3, 20).astype(float),
+    ):
         t_ro = t.copy()
         t_ro.flags.writeable = False
         for w in (None, rng.random(20), np.ones(20, np.int32)):
             confusion_matrix(t_ro, t[::-1].copy(), sample_weight=w)
             confusion_matrix(t, t[::-1].astype(np.int64) * 10**12, sample_weight=w)  # the wide-label path
             precision_recall_f1(t, t[::-1].copy(), average="macro", sample_weight=w)
-    for name in ("_confusion_lut", "_confusion_lut_weighted", "_confusion_index", "_confusion_index_weighted", "_mark_present"):
+    for name in (
+        "_confusion_lut",
+        "_confusion_lut_weighted",
+        "_confusion_index",
+        "_confusion_index_weighted",
+        "_mark_present",
+    ):
         assert len(getattr(k, name).signatures) == 1, name

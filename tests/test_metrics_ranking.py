@@ -15,7 +15,7 @@ import pytest
 import reference as ref
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_allclose
 
 from fastdet._config import TEST_RTOL
 from fastdet.metrics import (
@@ -143,13 +143,9 @@ def test_curves_with_negative_weights_match_sklearn(problem, drop):
     y, s, w, pos_label, _ = problem
     kw = {"pos_label": pos_label, "sample_weight": w, "drop_intermediate": drop}
     assert_same(outcome(roc_curve, y, s, **kw), outcome(sk().roc_curve, y, s, **kw))
-    assert_same(
-        outcome(precision_recall_curve, y, s, **kw), outcome(sk().precision_recall_curve, y, s, **kw)
-    )
+    assert_same(outcome(precision_recall_curve, y, s, **kw), outcome(sk().precision_recall_curve, y, s, **kw))
     kw = {"pos_label": 1 if pos_label is None else pos_label, "sample_weight": w}
-    assert_same(
-        outcome(average_precision, y, s, **kw), outcome(sk().average_precision_score, y, s, **kw)
-    )
+    assert_same(outcome(average_precision, y, s, **kw), outcome(sk().average_precision_score, y, s, **kw))
 
 
 def test_roc_curve_toydata():
@@ -236,7 +232,9 @@ def test_precision_recall_curve_drop_intermediate():
     for y, s, want in cases:
         assert_allclose(precision_recall_curve(y, s, drop_intermediate=True)[2], want)
     with pytest.warns(UndefinedMetricWarning):
-        assert_allclose(precision_recall_curve([0, 0, 0, 0], [0.0, 0.1, 0.2, 0.3], drop_intermediate=True)[2], [0.0, 0.3])
+        assert_allclose(
+            precision_recall_curve([0, 0, 0, 0], [0.0, 0.1, 0.2, 0.3], drop_intermediate=True)[2], [0.0, 0.3]
+        )
 
 
 def test_zero_weights_drop_samples_and_thresholds():
@@ -256,7 +254,10 @@ def test_weighted_ties_are_summed_in_input_order():
         fpr, tpr, _ = roc_curve(y, s, sample_weight=w)
     assert np.isnan(tpr).all()
     assert_same((fpr, tpr), quiet(sk().roc_curve, y, s, sample_weight=w)[:2])
-    assert_same(quiet(precision_recall_curve, y, s, sample_weight=w), quiet(sk().precision_recall_curve, y, s, sample_weight=w))
+    assert_same(
+        quiet(precision_recall_curve, y, s, sample_weight=w),
+        quiet(sk().precision_recall_curve, y, s, sample_weight=w),
+    )
 
 
 def test_pos_label_and_implicit_labels():
@@ -269,7 +270,9 @@ def test_pos_label_and_implicit_labels():
         assert_same(fn([0, 1, 1, 0], s), fn(np.array(["a", "b", "b", "a"], dtype=object), s, pos_label="b"))
         assert_same(fn([0, 1, 1, 0], s), fn([5, 7, 7, 5], s, pos_label=7))
         for bad in (np.array(["a", "b"]), np.array(["a", "b"], dtype=object)):
-            with pytest.raises(ValueError, match=r"y_true takes value in \{'a', 'b'\} and pos_label is not specified"):
+            with pytest.raises(
+                ValueError, match=r"y_true takes value in \{'a', 'b'\} and pos_label is not specified"
+            ):
                 fn(bad, [0.0, 1.0])
         with pytest.raises(ValueError, match="pos_label is not specified"):
             fn([0, 1, 2], [0.1, 0.2, 0.3])  # multiclass needs a pos_label
@@ -283,7 +286,9 @@ def test_pos_label_and_implicit_labels():
 
 
 @pytest.mark.parametrize("classes", [(False, True), (0, 1), (0.0, 1.0), ("zero", "one")])
-@pytest.mark.parametrize("fn", [average_precision, precision_recall_curve, roc_curve], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "fn", [average_precision, precision_recall_curve, roc_curve], ids=lambda f: f.__name__
+)
 def test_ranking_metric_pos_label_types(fn, classes):
     # sklearn's test_ranking_metric_pos_label_types
     rng = np.random.default_rng(42)
@@ -308,7 +313,11 @@ def test_roc_auc_matches_sklearn_and_reference(problem):
     # roc_auc's positive class is the greater label: compare with the reference on that indicator
     greater = np.array(y) == sorted(set(y))[-1]
     keep = np.ones(len(y), bool) if w is None else w != 0
-    want = math.nan if len(set(y)) < 2 else ref.weighted_roc_auc(greater[keep], s[keep], None if w is None else w[keep])
+    want = (
+        math.nan
+        if len(set(y)) < 2
+        else ref.weighted_roc_auc(greater[keep], s[keep], None if w is None else w[keep])
+    )
     assert_same(ours, want)
 
 
@@ -487,7 +496,9 @@ def multiclass_problem(draw):
     n = draw(st.integers(k, 25))
     codes = draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))
     codes[:k] = range(k)  # every class present
-    counts = np.array(draw(st.lists(st.lists(st.integers(0, 4), min_size=k, max_size=k), min_size=n, max_size=n)), float)
+    counts = np.array(
+        draw(st.lists(st.lists(st.integers(0, 4), min_size=k, max_size=k), min_size=n, max_size=n)), float
+    )
     counts[counts.sum(axis=1) == 0, 0] = 1.0
     probs = counts / counts.sum(axis=1, keepdims=True)
     names = draw(st.sampled_from([None, "str", "int"]))
@@ -588,7 +599,11 @@ def test_multilabel_toydata():
         ("y_true has 2 classes but y_score has 3 columns", np.array([0, 2, 0, 2]), None),
         ("labels must be ordered", np.array(["a", "b", "c", "c"]), ["a", "c", "b"]),
         ("labels has 2 labels but y_score has 3 columns", np.array([0, 1, 2, 2]), [0, 1]),
-        ("labels has 4 labels but y_score has 3 columns", np.array(["a", "b", "c", "c"]), ["a", "b", "c", "d"]),
+        (
+            "labels has 4 labels but y_score has 3 columns",
+            np.array(["a", "b", "c", "c"]),
+            ["a", "b", "c", "d"],
+        ),
         ("y_true contains labels not in labels", np.array(["a", "b", "c", "e"]), ["a", "b", "c"]),
         ("y_true contains labels not in labels", np.array([0, 1, 2, 3]), [0, 1, 2]),
         ("Mix of label input types", np.array([0, 1, 2, 2]), ["a", "b", "c"]),
@@ -738,7 +753,11 @@ def test_ranking_kernels_compile_one_signature_each():
     from fastdet._kernels import ranking as k
 
     rng = np.random.default_rng(0)
-    for y in (rng.integers(0, 2, 20), rng.integers(0, 2, 20).astype(bool), rng.integers(0, 2, 20).astype(np.uint8)):
+    for y in (
+        rng.integers(0, 2, 20),
+        rng.integers(0, 2, 20).astype(bool),
+        rng.integers(0, 2, 20).astype(np.uint8),
+    ):
         for s in (rng.random(20), rng.random(20).astype(np.float32), rng.integers(0, 9, 20)):
             for w in (None, rng.random(20), np.ones(20, np.int32)):
                 roc_curve(y, s, sample_weight=w)

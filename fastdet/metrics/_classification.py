@@ -45,9 +45,7 @@ def _label_pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[NDArray[Any], NDA
     t = as_label_array(y_true, "y_true")
     p = as_label_array(y_pred, "y_pred")
     if t.shape[0] != p.shape[0]:
-        raise ValueError(
-            f"y_true and y_pred must have the same length, got {t.shape[0]} and {p.shape[0]}"
-        )
+        raise ValueError(f"y_true and y_pred must have the same length, got {t.shape[0]} and {p.shape[0]}")
     check_same_kind(t, p, "y_true", "y_pred")
     return t, p
 
@@ -141,9 +139,7 @@ def _index_of(
 def _integer_sums(cm: NDArray[np.float64], weights: NDArray[np.float64]) -> NDArray[np.int64]:
     """Sums of integer weights (computed in float64) as int64, refusing any that were not exact."""
     if float(np.abs(weights).sum()) >= 2.0**53:
-        raise ValueError(
-            "sample_weight holds integers whose sum is too large to be exact in float64 (2**53)"
-        )
+        raise ValueError("sample_weight holds integers whose sum is too large to be exact in float64 (2**53)")
     return cm.astype(np.int64)
 
 
@@ -197,8 +193,8 @@ def confusion_matrix(
     Warns
     -----
     UserWarning
-        When the matrix is 1x1 (a single label and no ``labels``), as
-        scikit-learn.
+        When the matrix is 1x1 because a single label occurs and no ``labels``
+        were given, as scikit-learn (which also warns for ``labels`` of one label).
 
     Notes
     -----
@@ -236,7 +232,7 @@ def confusion_matrix(
     cm, _ = _count_matrix(tc, pc, lab, w)
     if w is not None and w_int:
         cm = _integer_sums(cm, w)
-    if cm.shape == (1, 1):
+    if cm.shape == (1, 1) and labels is None:
         warn(
             "A single label was found in 'y_true' and 'y_pred'. For the confusion matrix to have "
             "the correct shape, use the 'labels' parameter to pass all known labels.",
@@ -473,25 +469,32 @@ def precision_recall_f1(
 def _binary_label(
     pos_label: Any, present: NDArray[np.int64], classes: NDArray[Any] | None, strings: bool
 ) -> NDArray[np.int64]:
-    """The code of ``pos_label`` for ``average="binary"`` (a code absent from the data if it is absent)."""
+    """The code of ``pos_label`` for ``average="binary"``.
+
+    A ``pos_label`` absent from the data is accepted when at most one class is
+    present (its scores are then 0/0), as scikit-learn; it gets a code that no
+    sample has.
+    """
     shown = present if classes is None else classes[present]
     if present.shape[0] > 2:
         raise ValueError(
             f"average='binary' needs at most two classes, found {present.shape[0]} "
             f"({label_list(shown)}); choose average='micro', 'macro', 'weighted' or None"
         )
+    kind_ok = pos_label is not None and isinstance(pos_label, str) == strings
     code: int | None = None
-    if pos_label is not None and isinstance(pos_label, str) == strings:
-        if classes is not None:
-            code = int(codes_of(np.array([pos_label]), classes, "pos_label")[0])
-        elif float(pos_label) == int(pos_label):
-            code = int(pos_label)
+    if kind_ok and classes is not None:
+        code = int(codes_of(np.array([pos_label]), classes, "pos_label")[0])
+    elif kind_ok and float(pos_label).is_integer() and abs(float(pos_label)) < 2.0**63:
+        code = int(pos_label)
     if code is not None and code in present:
         return np.array([code], np.int64)
-    if present.shape[0] == 2 or pos_label is None or code is None and isinstance(pos_label, str) != strings:
-        raise ValueError(f"pos_label={pos_label!r} is not a valid label; it should be one of {label_list(shown)}")
-    # A single class present and pos_label is not it: every score is 0/0.
-    return np.array([code if code is not None else int(present.max()) + 1], np.int64)
+    if present.shape[0] == 2 or not kind_ok:
+        raise ValueError(
+            f"pos_label={pos_label!r} is not a valid label; it should be one of {label_list(shown)}"
+        )
+    absent = int(present.max()) + 1 if present.max() < np.iinfo(np.int64).max else int(present.min()) - 1
+    return np.array([code if code is not None else absent], np.int64)
 
 
 def _check_zero_division(value: Any) -> float:

@@ -70,6 +70,8 @@ def as_label_array(x: ArrayLike, name: str, *, keep_dtype: bool = False) -> NDAr
     refused (``TypeError``, as scikit-learn). With ``keep_dtype``, bool and
     integer arrays are returned as they are (no int64 copy).
     """
+    if x is None:
+        raise TypeError(f"{name} must be an array of class labels, got None")
     arr = _as_array(x, name)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
@@ -106,9 +108,7 @@ def check_same_kind(a: NDArray[Any], b: NDArray[Any], name_a: str, name_b: str) 
     """Refuse a mix of string and number labels (``ValueError``, as scikit-learn)."""
     if a.shape[0] and b.shape[0] and is_str(a) != is_str(b):
         s, num = (name_a, name_b) if is_str(a) else (name_b, name_a)
-        raise ValueError(
-            f"Mix of label input types (string and number): {s} holds strings and {num} numbers"
-        )
+        raise ValueError(f"Mix of label input types (string and number): {s} holds strings and {num} numbers")
 
 
 def label_list(values: NDArray[Any], limit: int = 10) -> str:
@@ -130,7 +130,8 @@ def distinct_upto_two(arr: NDArray[Any]) -> NDArray[Any] | None:
     lo, hi = arr.min(), arr.max()
     if lo == hi:
         return np.array([lo])
-    if int(hi) - int(lo) > 1 and np.count_nonzero((arr != lo) & (arr != hi)):  # integers: hi - lo == 1 is two values
+    # integers: hi - lo == 1 means exactly two values, no third pass needed
+    if int(hi) - int(lo) > 1 and np.count_nonzero((arr != lo) & (arr != hi)):
         return None
     return np.array([lo, hi])
 

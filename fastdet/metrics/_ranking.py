@@ -264,7 +264,11 @@ def _average_columns(
     w: Weights,
     average: str | None,
 ) -> float | NDArray[np.float64]:
-    """A binary metric per column of an (n, k) indicator, averaged (scikit-learn's ``_average_binary_score``)."""
+    """A binary metric per column of an (n, k) indicator, averaged.
+
+    scikit-learn's ``_average_binary_score``: "micro" scores the flattened
+    matrix, "samples" each row, the others each column.
+    """
     if y.shape != scores.shape:
         raise ValueError(
             f"y_score must have the shape of the label indicator matrix {y.shape}, got {scores.shape}"
@@ -289,9 +293,7 @@ def _average_columns(
     return float(np.average(score, weights=average_weight))
 
 
-def _class_codes(
-    y: NDArray[Any], labels: ArrayLike | None, k: int
-) -> tuple[NDArray[np.int64], NDArray[Any]]:
+def _class_codes(y: NDArray[Any], labels: ArrayLike | None, k: int) -> tuple[NDArray[np.int64], NDArray[Any]]:
     """Codes 0..k-1 of ``y`` among the classes (``labels``, or the sorted classes of ``y``)."""
     if labels is None:
         classes, codes = np.unique(y, return_inverse=True)
@@ -351,9 +353,7 @@ def _multiclass_roc_auc(
             f"classes, got shape {scores.shape}"
         )
     if not np.allclose(1, scores.sum(axis=1)):
-        raise ValueError(
-            "y_score must hold probabilities for a multiclass roc_auc: each row must sum to 1"
-        )
+        raise ValueError("y_score must hold probabilities for a multiclass roc_auc: each row must sum to 1")
     options = ("micro", "macro", "weighted", None) if multi_class == "ovr" else ("macro", "weighted")
     if average not in options:
         raise ValueError(

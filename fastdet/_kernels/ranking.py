@@ -65,6 +65,23 @@ def _split_weighted(y, scores, weights, pos_s, pos_w, neg_s, neg_w):
     return ip, ineg
 
 
+@kernel()
+def _group_columns(codes, next_slot, scores, out):
+    """Transpose ``scores`` grouped by class: the samples of class 0 first, then class 1, ...
+
+    codes: (N,) int64 in [0, K); next_slot: (K,) int64, the first slot of each class
+    (exclusive prefix sums of the class counts), advanced in place; scores: (N, J)
+    float64; out: (J, N) float64, ``out[j, slot] = scores[i, j]``, input order kept
+    within a class.
+    """
+    for i in range(codes.shape[0]):
+        c = codes[i]
+        slot = next_slot[c]
+        next_slot[c] = slot + 1
+        for j in range(scores.shape[1]):
+            out[j, slot] = scores[i, j]
+
+
 # --------------------------------------------------------------------------- radix sort
 
 

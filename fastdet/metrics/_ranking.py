@@ -286,23 +286,30 @@ def _average_columns(
         average_weight = w
     else:
         score = np.array([metric(y[:, c], scores[:, c], w) for c in range(y.shape[1])])
+    return _combine(score, average_weight, average)
+
+
+def _combine(score: NDArray[np.float64], average_weight: NDArray[Any] | None, average: str | None) -> Any:
+    """Per-class scores averaged as scikit-learn does (the array itself for ``average=None``)."""
     if average is None:
         return score
     if average_weight is not None:
-        score[average_weight == 0] = 0.0  # a 0-weight NaN must not spoil the average
+        if average == "weighted" and np.isclose(average_weight.sum(), 0.0):
+            return 0.0
+        score = np.where(average_weight == 0, 0.0, score)  # a 0-weight NaN must not spoil the average
     return float(np.average(score, weights=average_weight))
 
 
 def _class_codes(y: NDArray[Any], labels: ArrayLike | None, k: int) -> tuple[NDArray[np.int64], NDArray[Any]]:
     """Codes 0..k-1 of ``y`` among the classes (``labels``, or the sorted classes of ``y``)."""
     if labels is None:
-        classes, codes = np.unique(y, return_inverse=True)
+        classes, codes = _unique_codes(y)
         if classes.shape[0] != k:
             raise ValueError(
                 f"y_true has {classes.shape[0]} classes but y_score has {k} columns; pass labels "
                 "to name the classes of the columns"
             )
-        return codes.reshape(-1).astype(np.int64), classes
+        return codes, classes
     lab = as_label_array(labels, "labels")
     if lab.shape[0] and is_str(lab) != is_str(y):
         raise ValueError("Mix of label input types (string and number): labels and y_true")
@@ -320,23 +327,86 @@ def _class_codes(y: NDArray[Any], labels: ArrayLike | None, k: int) -> tuple[NDA
     return codes.astype(np.int64), lab
 
 
+class _ClassBlocks:
+    """Sorted score blocks of a multiclass problem: ``block(c, j)`` is column j over the samples of class c.
+
+    The scores are regrouped by class once (one pass); each block is then a
+    contiguous slice, radix-sorted in place on first use. The unweighted
+    AUC of class a against class b on column j is then one merge of
+    ``block(a, j)`` and ``block(b, j)``, and AUC counts add up over classes,
+    so one-vs-rest and one-vs-one need no masks and no sort of all samples.
+    """
+
+    def __init__(self, codes: NDArray[np.int64], scores: NDArray[np.float64]) -> None:
+        k = scores.shape[1]
+        self.counts = np.bincount(codes, minlength=k)
+        self._starts = np.concatenate(([0], np.cumsum(self.counts)))
+        self._grouped = np.empty((scores.shape[1], codes.shape[0]), np.float64)
+        _k._group_columns(codes, self._starts[:-1].copy(), scores, self._grouped)
+        self._scratch = np.empty(int(self.counts.max(initial=0)), np.uint64)
+        self._blocks: dict[tuple[int, int], NDArray[np.float64]] = {}
+
+    def block(self, c: int, j: int) -> NDArray[np.float64]:
+        out = self._blocks.get((c, j))
+        if out is None:
+            out = self._grouped[j, self._starts[c] : self._starts[c + 1]]  # sorted in place
+            _k._radix_sort(out, self._scratch[: out.shape[0]])
+            self._blocks[(c, j)] = out
+        return out
+
+    def twice_u(self, a: int, b: int, j: int) -> int:
+        """2 U of class a (positive) against class b on column j, ties counted one half."""
+        return int(_k._roc_auc_twice_area(self.block(a, j), self.block(b, j)))
+
+
+def _unique_codes(y: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
+    """``np.unique(y, return_inverse=True)``, through a lookup table for integers of a narrow range."""
+    if y.dtype.kind in "iub" and y.shape[0]:
+        lo, hi = int(y.min()), int(y.max())
+        if hi - lo <= 4 * y.shape[0] + 1024:
+            shifted = y.astype(np.int64) - lo
+            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            lut = np.zeros(hi - lo + 1, np.int64)
+            lut[present] = np.arange(present.shape[0])
+            return (present + lo).astype(y.dtype), lut[shifted]
+    classes, codes = np.unique(y, return_inverse=True)
+    return classes, codes.reshape(-1).astype(np.int64)
+
+
 def _ovo_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average: str) -> float:
     """Hand & Till (2001): the mean over class pairs of the two one-vs-one AUCs' mean."""
-    present = np.unique(codes)
-    if present.shape[0] < 2:
+    blocks = _ClassBlocks(codes, scores)
+    present = np.flatnonzero(blocks.counts).tolist()
+    if len(present) < 2:
         warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
         return float("nan")
+    n = codes.shape[0]
     pair_scores = []
     prevalence = []
-    for a, b in combinations(present.tolist(), 2):
-        is_a = codes == a
-        is_b = codes == b
-        ab = is_a | is_b
-        prevalence.append(float(np.average(ab)))
-        auc_a = _binary_roc_auc(is_a[ab], scores[ab, a], None, None)
-        auc_b = _binary_roc_auc(is_b[ab], scores[ab, b], None, None)
+    for a, b in combinations(present, 2):
+        n_a, n_b = int(blocks.counts[a]), int(blocks.counts[b])
+        prevalence.append((n_a + n_b) / n)
+        auc_a = blocks.twice_u(a, b, a) / (2.0 * n_a * n_b)
+        auc_b = blocks.twice_u(b, a, b) / (2.0 * n_a * n_b)
         pair_scores.append((auc_a + auc_b) / 2)
     return float(np.average(pair_scores, weights=prevalence if average == "weighted" else None))
+
+
+def _ovr_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average: str | None) -> Any:
+    """Unweighted one-vs-rest AUCs from the class blocks: U(c vs rest) = sum over b != c of U(c vs b)."""
+    blocks = _ClassBlocks(codes, scores)
+    k = scores.shape[1]
+    n = codes.shape[0]
+    score = np.empty(k)
+    for c in range(k):
+        n_pos = int(blocks.counts[c])
+        if n_pos in (0, n):
+            warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
+            score[c] = np.nan
+            continue
+        twice = sum(blocks.twice_u(c, b, c) for b in range(k) if b != c and blocks.counts[b])
+        score[c] = float(twice) / (2.0 * n_pos * (n - n_pos))
+    return _combine(score, blocks.counts if average == "weighted" else None, average)
 
 
 def _multiclass_roc_auc(
@@ -365,6 +435,8 @@ def _multiclass_roc_auc(
         if w is not None:
             raise ValueError("sample_weight is not supported with multi_class='ovo'")
         return _ovo_roc_auc(codes, scores, str(average))
+    if w is None and average != "micro":
+        return _ovr_roc_auc(codes, scores, average)
     indicator = np.zeros(scores.shape, np.uint8)
     indicator[np.arange(codes.shape[0]), codes] = 1
     return _average_columns(_roc_metric(None), indicator, scores, w, average)
@@ -608,9 +680,10 @@ def roc_auc(
     0.75
     >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], max_fpr=0.5)
     0.6666666666666666
-    >>> probs = [[0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.1, 0.3, 0.6], [0.3, 0.4, 0.3]]
-    >>> roc_auc([0, 1, 2, 1], probs, multi_class="ovr")
-    0.9583333333333334
+    >>> probs = [[0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.1, 0.3, 0.6],
+    ...          [0.3, 0.4, 0.3], [0.5, 0.2, 0.3], [0.2, 0.3, 0.5]]
+    >>> roc_auc([0, 1, 2, 1, 2, 0], probs, multi_class="ovr")
+    0.8125
     """
     _check_average(average)
     check_choice(multi_class, "multi_class", ("raise", "ovr", "ovo"))

@@ -2,448 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from itertools import combinations
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from fastdet._kernels import ranking as _k
-from fastdet._validate import as_float_array, check_bool, check_choice, check_real, to_numeric_array
+from fastdet._validate import check_bool, check_choice, check_real
+from fastdet.metrics._binary import (
+    Curve,
+    as_scores,
+    binary_ap,
+    binary_input,
+    binary_roc_auc,
+    check_average,
+    check_lengths,
+    multilabel_target,
+    positives,
+    pr_from_counts,
+    roc_from_counts,
+    threshold_sums,
+)
 from fastdet.metrics._common import (
     as_label_array,
     as_sample_weight,
     check_pos_label,
     distinct_upto_two,
-    is_str,
     label_list,
     label_matches,
     warn,
-    writable,
 )
+from fastdet.metrics._multiclass import average_columns, class_codes, multiclass_roc_auc, roc_metric
 
 __all__ = ["average_precision", "precision_recall_curve", "roc_auc", "roc_curve"]
 
 RankingAverage = Literal["micro", "macro", "samples", "weighted"]
 MultiClass = Literal["raise", "ovr", "ovo"]
-Curve = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
-Weights = NDArray[np.float64] | None
-BinaryMetric = Callable[[NDArray[Any], NDArray[np.float64], Weights], float]
-
-_RANKING_AVERAGES = ("micro", "macro", "samples", "weighted")
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _as_scores(y_score: ArrayLike, *, two_d: bool = False) -> NDArray[np.float64]:
-    """Finite float64 scores: (n,) (a column (n, 1) too) or, with ``two_d``, also (n, k)."""
-    arr = to_numeric_array(y_score, "y_score")
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1 and not (two_d and arr.ndim == 2):
-        expected = "1-dimensional (or (n_samples, n_classes))" if two_d else "1-dimensional"
-        raise ValueError(f"y_score must be {expected}, got shape {arr.shape}")
-    return writable(as_float_array(arr, "y_score", dtype=np.float64))
-
-
-def _check_lengths(n_true: int, n_score: int) -> None:
-    if n_true != n_score:
-        raise ValueError(f"y_true and y_score must have the same length, got {n_true} and {n_score}")
-    if n_true == 0:
-        raise ValueError("y_true and y_score are empty; at least one sample is required")
-
-
-def _binary_input(
-    y_true: ArrayLike, y_score: ArrayLike, sample_weight: ArrayLike | None
-) -> tuple[NDArray[Any], NDArray[np.float64], Weights]:
-    """Validate a binary ranking problem: labels (1-D), finite float64 scores, weights."""
-    scores = _as_scores(y_score)
-    y = as_label_array(y_true, "y_true", keep_dtype=True)
-    _check_lengths(y.shape[0], scores.shape[0])
-    w, _ = as_sample_weight(sample_weight, y.shape[0])
-    return y, scores, w
-
-
-def _positives(y: NDArray[Any], pos_label: Any) -> NDArray[np.uint8]:
-    """The 0/1 indicator of the positive class for the curves (``pos_label=None``: {0, 1} or {-1, 1})."""
-    if pos_label is None:
-        d = None if is_str(y) else distinct_upto_two(y)
-        if d is None or {v.item() for v in d} not in ({0, 1}, {-1, 1}, {0}, {-1}, {1}):
-            raise ValueError(
-                f"y_true takes value in {label_list(np.unique(y))} and pos_label is not specified: "
-                "either make y_true take value in {0, 1} or {-1, 1} or pass pos_label explicitly"
-            )
-        mask = np.asarray(y == 1)
-    else:
-        mask = label_matches(y, check_pos_label(pos_label), "y_true")
-    return np.ascontiguousarray(mask).view(np.uint8)
-
-
-def _check_average(average: Any) -> None:
-    if average is not None:
-        check_choice(average, "average", _RANKING_AVERAGES)
-
-
-def _multilabel_target(y_true: ArrayLike) -> NDArray[np.uint8] | None:
-    """``y_true`` as an (n, k) 0/1 indicator if it is a multilabel matrix (k >= 2), else None."""
-    arr = y_true if isinstance(y_true, np.ndarray) else None
-    if arr is None:
-        try:
-            arr = np.asarray(y_true)
-        except (ValueError, TypeError):
-            return None  # ragged: as_label_array gives the error
-    if arr.ndim != 2 or arr.shape[1] < 2:
-        return None
-    if arr.dtype != np.bool_:
-        arr = to_numeric_array(arr, "y_true")
-        bad = (arr != 0) & (arr != 1)
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(
-                f"y_true of shape {arr.shape} is a multilabel indicator matrix and must hold only "
-                f"0 and 1; y_true{list(first)} is {arr[first]!r}"
-            )
-    return np.ascontiguousarray(arr != 0).view(np.uint8)
-
-
-# --------------------------------------------------------------------------- counting
-
-
-def _halves(mask: NDArray[np.uint8], scores: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
-    """The ascending-sorted scores of the positives and of the negatives."""
-    n = scores.shape[0]
-    n_pos = int(np.count_nonzero(mask))
-    pos = np.empty(n_pos, np.float64)
-    neg = np.empty(n - n_pos, np.float64)
-    _k._split_by_label(mask, scores, pos, neg)
-    scratch = np.empty(max(n_pos, n - n_pos), np.uint64)
-    _k._radix_sort(pos, scratch[:n_pos])
-    _k._radix_sort(neg, scratch[: n - n_pos])
-    return pos, neg
-
-
-def _counts(mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weights) -> Curve:
-    """(thresholds descending, cumulative TP, cumulative FP): one entry per distinct score.
-
-    With weights, zero-weight samples are left out (their scores are no
-    thresholds, as in scikit-learn) and the counts are sums of weights.
-    """
-    n = scores.shape[0]
-    if w is None:
-        pos, neg = _halves(mask, scores)
-        thresholds = np.empty(n, np.float64)
-        tps = np.empty(n, np.float64)
-        fps = np.empty(n, np.float64)
-        m = _k._threshold_counts(pos, neg, thresholds, tps, fps)
-        return thresholds[:m], tps[:m], fps[:m]
-    n_pos = int(np.count_nonzero(mask))
-    pos, pos_w = np.empty(n_pos, np.float64), np.empty(n_pos, np.float64)
-    neg, neg_w = np.empty(n - n_pos, np.float64), np.empty(n - n_pos, np.float64)
-    ip, ineg = _k._split_weighted(mask, scores, w, pos, pos_w, neg, neg_w)
-    pos, pos_w, neg, neg_w = pos[:ip], pos_w[:ip], neg[:ineg], neg_w[:ineg]
-    scratch_k = np.empty(max(ip, ineg), np.uint64)
-    scratch_v = np.empty(max(ip, ineg), np.float64)
-    _k._radix_sort_pairs(pos, pos_w, scratch_k[:ip], scratch_v[:ip])
-    _k._radix_sort_pairs(neg, neg_w, scratch_k[:ineg], scratch_v[:ineg])
-    thresholds = np.empty(ip + ineg, np.float64)
-    tps = np.empty(ip + ineg, np.float64)
-    fps = np.empty(ip + ineg, np.float64)
-    m = _k._weighted_threshold_sums(pos, pos_w, neg, neg_w, thresholds, tps, fps)
-    return thresholds[:m], tps[:m], fps[:m]
-
-
-def _roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
-    thresholds, tps, fps = counts
-    if drop_intermediate and fps.shape[0] > 2:
-        corner = (np.diff(fps, 2) != 0) | (np.diff(tps, 2) != 0)
-        keep = np.flatnonzero(np.concatenate(([True], corner, [True])))
-        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
-    tps = np.concatenate(([0.0], tps))
-    fps = np.concatenate(([0.0], fps))
-    thresholds = np.concatenate(([np.inf], thresholds))
-    if fps[-1] <= 0:
-        warn("No negative samples in y_true; the false positive rate is undefined (NaN)")
-        fpr = np.full(fps.shape, np.nan)
-    else:
-        fpr = fps / fps[-1]
-    if tps[-1] <= 0:
-        warn("No positive samples in y_true; the true positive rate is undefined (NaN)")
-        tpr = np.full(tps.shape, np.nan)
-    else:
-        tpr = tps / tps[-1]
-    return fpr, tpr, thresholds
-
-
-def _pr_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
-    thresholds, tps, fps = counts
-    if drop_intermediate and fps.shape[0] > 2:
-        changes = (np.diff(tps[:-1]) != 0) | (np.diff(tps[1:]) != 0)
-        keep = np.flatnonzero(np.concatenate(([True], changes, [True])))
-        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
-    ps = tps + fps
-    with np.errstate(divide="ignore", invalid="ignore"):  # ps == 0 only with negative weights
-        precision = np.where(ps != 0, tps / ps, 0.0)
-    if tps[-1] == 0:
-        warn("No positive samples in y_true; recall is set to 1 for all thresholds")
-        recall = np.ones(tps.shape)
-    else:
-        recall = tps / tps[-1]
-    return (
-        np.concatenate((precision[::-1], [1.0])),
-        np.concatenate((recall[::-1], [0.0])),
-        np.ascontiguousarray(thresholds[::-1]),
-    )
-
-
-# --------------------------------------------------------------------------- binary scores
-
-
-def _auc(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
-    """Trapezoidal area under (x, y), x monotone (scikit-learn's ``auc``)."""
-    dx = np.diff(x)
-    direction = 1.0
-    if np.any(dx < 0):
-        if not np.all(dx <= 0):
-            raise ValueError(
-                "the ROC curve's false positive rate is not monotone (negative sample_weight); "
-                "its area is not defined"
-            )
-        direction = -1.0
-    return float(direction * np.sum(dx * (y[1:] + y[:-1]) / 2.0))
-
-
-def _binary_roc_auc(
-    mask: NDArray[Any], scores: NDArray[np.float64], w: Weights, max_fpr: float | None
-) -> float:
-    mask = np.ascontiguousarray(mask).view(np.uint8)
-    scores = np.ascontiguousarray(scores)
-    n_pos = int(np.count_nonzero(mask))
-    n_neg = mask.shape[0] - n_pos
-    if n_pos == 0 or n_neg == 0:
-        warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
-        return float("nan")
-    if w is None and (max_fpr is None or max_fpr == 1):
-        pos, neg = _halves(mask, scores)
-        return float(_k._roc_auc_twice_area(pos, neg)) / (2.0 * n_pos * n_neg)
-    fpr, tpr, _ = _roc_from_counts(_counts(mask, scores, w), True)
-    if max_fpr is None or max_fpr == 1:
-        return _auc(fpr, tpr)
-    if np.isnan(fpr[-1]) or np.isnan(tpr[-1]):
-        return float("nan")  # no negative (or positive) weight left: warned above
-    # McClish (1989): the partial area up to max_fpr, the curve cut by linear interpolation,
-    # rescaled so that chance gives 0.5 and a perfect ranking 1.
-    stop = int(np.searchsorted(fpr, max_fpr, "right"))
-    y_cut = np.interp(max_fpr, [fpr[stop - 1], fpr[stop]], [tpr[stop - 1], tpr[stop]])
-    partial = _auc(np.append(fpr[:stop], max_fpr), np.append(tpr[:stop], y_cut))
-    min_area = 0.5 * max_fpr**2
-    return 0.5 * (1 + (partial - min_area) / (max_fpr - min_area))
-
-
-def _binary_ap(mask: NDArray[Any], scores: NDArray[np.float64], w: Weights) -> float:
-    mask = np.ascontiguousarray(mask).view(np.uint8)
-    scores = np.ascontiguousarray(scores)
-    if w is None:
-        if not mask.any():
-            warn("No positive samples in y_true; average precision is set to 0.0")
-            return 0.0
-        pos, neg = _halves(mask, scores)
-        return max(0.0, float(_k._average_precision(pos, neg)))
-    precision, recall, _ = _pr_from_counts(_counts(mask, scores, w), False)
-    return max(0.0, float(-np.sum(np.diff(recall) * precision[:-1])))
-
-
-# --------------------------------------------------------------------------- several classes
-
-
-def _average_columns(
-    metric: BinaryMetric,
-    y: NDArray[np.uint8],
-    scores: NDArray[np.float64],
-    w: Weights,
-    average: str | None,
-) -> float | NDArray[np.float64]:
-    """A binary metric per column of an (n, k) indicator, averaged.
-
-    scikit-learn's ``_average_binary_score``: "micro" scores the flattened
-    matrix, "samples" each row, the others each column.
-    """
-    if y.shape != scores.shape:
-        raise ValueError(
-            f"y_score must have the shape of the label indicator matrix {y.shape}, got {scores.shape}"
-        )
-    if average == "micro":
-        ww = None if w is None else np.repeat(w, y.shape[1])
-        return metric(y.ravel(), scores.ravel(), ww)
-    average_weight: NDArray[Any] | None = None
-    if average == "weighted":
-        average_weight = y.sum(axis=0) if w is None else (y * w[:, None]).sum(axis=0)
-        if np.isclose(average_weight.sum(), 0.0):
-            return 0.0
-    if average == "samples":
-        score = np.array([metric(y[i], scores[i], None) for i in range(y.shape[0])])
-        average_weight = w
-    else:
-        score = np.array([metric(y[:, c], scores[:, c], w) for c in range(y.shape[1])])
-    return _combine(score, average_weight, average)
-
-
-def _combine(score: NDArray[np.float64], average_weight: NDArray[Any] | None, average: str | None) -> Any:
-    """Per-class scores averaged as scikit-learn does (the array itself for ``average=None``)."""
-    if average is None:
-        return score
-    if average_weight is not None:
-        if average == "weighted" and np.isclose(average_weight.sum(), 0.0):
-            return 0.0
-        score = np.where(average_weight == 0, 0.0, score)  # a 0-weight NaN must not spoil the average
-    return float(np.average(score, weights=average_weight))
-
-
-def _class_codes(y: NDArray[Any], labels: ArrayLike | None, k: int) -> tuple[NDArray[np.int64], NDArray[Any]]:
-    """Codes 0..k-1 of ``y`` among the classes (``labels``, or the sorted classes of ``y``)."""
-    if labels is None:
-        classes, codes = _unique_codes(y)
-        if classes.shape[0] != k:
-            raise ValueError(
-                f"y_true has {classes.shape[0]} classes but y_score has {k} columns; pass labels "
-                "to name the classes of the columns"
-            )
-        return codes, classes
-    lab = as_label_array(labels, "labels")
-    if lab.shape[0] and is_str(lab) != is_str(y):
-        raise ValueError("Mix of label input types (string and number): labels and y_true")
-    classes = np.unique(lab)
-    if classes.shape[0] != lab.shape[0]:
-        raise ValueError("labels must be unique")
-    if not np.array_equal(classes, lab):
-        raise ValueError("labels must be ordered (sorted), as the columns of y_score")
-    if lab.shape[0] != k:
-        raise ValueError(f"labels has {lab.shape[0]} labels but y_score has {k} columns")
-    codes = np.searchsorted(lab, y)
-    inside = codes < k
-    if not inside.all() or not np.array_equal(lab[codes[inside]], y[inside]):
-        raise ValueError("y_true contains labels not in labels")
-    return codes.astype(np.int64), lab
-
-
-class _ClassBlocks:
-    """Sorted score blocks of a multiclass problem: ``block(c, j)`` is column j over the samples of class c.
-
-    The scores are regrouped by class once (one pass); each block is then a
-    contiguous slice, radix-sorted in place on first use. The unweighted
-    AUC of class a against class b on column j is then one merge of
-    ``block(a, j)`` and ``block(b, j)``, and AUC counts add up over classes,
-    so one-vs-rest and one-vs-one need no masks and no sort of all samples.
-    """
-
-    def __init__(self, codes: NDArray[np.int64], scores: NDArray[np.float64]) -> None:
-        k = scores.shape[1]
-        self.counts = np.bincount(codes, minlength=k)
-        self._starts = np.concatenate(([0], np.cumsum(self.counts)))
-        self._grouped = np.empty((scores.shape[1], codes.shape[0]), np.float64)
-        _k._group_columns(codes, self._starts[:-1].copy(), scores, self._grouped)
-        self._scratch = np.empty(int(self.counts.max(initial=0)), np.uint64)
-        self._blocks: dict[tuple[int, int], NDArray[np.float64]] = {}
-
-    def block(self, c: int, j: int) -> NDArray[np.float64]:
-        out = self._blocks.get((c, j))
-        if out is None:
-            out = self._grouped[j, self._starts[c] : self._starts[c + 1]]  # sorted in place
-            _k._radix_sort(out, self._scratch[: out.shape[0]])
-            self._blocks[(c, j)] = out
-        return out
-
-    def twice_u(self, a: int, b: int, j: int) -> int:
-        """2 U of class a (positive) against class b on column j, ties counted one half."""
-        return int(_k._roc_auc_twice_area(self.block(a, j), self.block(b, j)))
-
-
-def _unique_codes(y: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
-    """``np.unique(y, return_inverse=True)``, through a lookup table for integers of a narrow range."""
-    if y.dtype.kind in "iub" and y.shape[0]:
-        lo, hi = int(y.min()), int(y.max())
-        if hi - lo <= 4 * y.shape[0] + 1024:
-            shifted = y.astype(np.int64) - lo
-            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
-            lut = np.zeros(hi - lo + 1, np.int64)
-            lut[present] = np.arange(present.shape[0])
-            return (present + lo).astype(y.dtype), lut[shifted]
-    classes, codes = np.unique(y, return_inverse=True)
-    return classes, codes.reshape(-1).astype(np.int64)
-
-
-def _ovo_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average: str) -> float:
-    """Hand & Till (2001): the mean over class pairs of the two one-vs-one AUCs' mean."""
-    blocks = _ClassBlocks(codes, scores)
-    present = np.flatnonzero(blocks.counts).tolist()
-    if len(present) < 2:
-        warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
-        return float("nan")
-    n = codes.shape[0]
-    pair_scores = []
-    prevalence = []
-    for a, b in combinations(present, 2):
-        n_a, n_b = int(blocks.counts[a]), int(blocks.counts[b])
-        prevalence.append((n_a + n_b) / n)
-        auc_a = blocks.twice_u(a, b, a) / (2.0 * n_a * n_b)
-        auc_b = blocks.twice_u(b, a, b) / (2.0 * n_a * n_b)
-        pair_scores.append((auc_a + auc_b) / 2)
-    return float(np.average(pair_scores, weights=prevalence if average == "weighted" else None))
-
-
-def _ovr_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average: str | None) -> Any:
-    """Unweighted one-vs-rest AUCs from the class blocks: U(c vs rest) = sum over b != c of U(c vs b)."""
-    blocks = _ClassBlocks(codes, scores)
-    k = scores.shape[1]
-    n = codes.shape[0]
-    score = np.empty(k)
-    for c in range(k):
-        n_pos = int(blocks.counts[c])
-        if n_pos in (0, n):
-            warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
-            score[c] = np.nan
-            continue
-        twice = sum(blocks.twice_u(c, b, c) for b in range(k) if b != c and blocks.counts[b])
-        score[c] = float(twice) / (2.0 * n_pos * (n - n_pos))
-    return _combine(score, blocks.counts if average == "weighted" else None, average)
-
-
-def _multiclass_roc_auc(
-    y: NDArray[Any],
-    scores: NDArray[np.float64],
-    labels: ArrayLike | None,
-    multi_class: str,
-    average: str | None,
-    w: Weights,
-) -> float | NDArray[np.float64]:
-    if scores.ndim != 2:
-        raise ValueError(
-            "y_score must have shape (n_samples, n_classes) since y_true holds more than two "
-            f"classes, got shape {scores.shape}"
-        )
-    if not np.allclose(1, scores.sum(axis=1)):
-        raise ValueError("y_score must hold probabilities for a multiclass roc_auc: each row must sum to 1")
-    options = ("micro", "macro", "weighted", None) if multi_class == "ovr" else ("macro", "weighted")
-    if average not in options:
-        raise ValueError(
-            f"average must be one of {options} for a multiclass roc_auc with "
-            f"multi_class={multi_class!r}, got {average!r}"
-        )
-    codes, _ = _class_codes(y, labels, scores.shape[1])
-    if multi_class == "ovo":
-        if w is not None:
-            raise ValueError("sample_weight is not supported with multi_class='ovo'")
-        return _ovo_roc_auc(codes, scores, str(average))
-    if w is None and average != "micro":
-        return _ovr_roc_auc(codes, scores, average)
-    indicator = np.zeros(scores.shape, np.uint8)
-    indicator[np.arange(codes.shape[0]), codes] = 1
-    return _average_columns(_roc_metric(None), indicator, scores, w, average)
-
-
-def _roc_metric(max_fpr: float | None) -> BinaryMetric:
-    return lambda m, s, w: _binary_roc_auc(m, s, w, max_fpr)
 
 
 # --------------------------------------------------------------------------- public API
@@ -520,8 +113,8 @@ def roc_curve(
     array([0. , 0.5, 0.5, 1. , 1. ])
     """
     drop_intermediate = check_bool(drop_intermediate, "drop_intermediate")
-    y, scores, w = _binary_input(y_true, y_score, sample_weight)
-    return _roc_from_counts(_counts(_positives(y, pos_label), scores, w), drop_intermediate)
+    y, scores, w = binary_input(y_true, y_score, sample_weight)
+    return roc_from_counts(threshold_sums(positives(y, pos_label), scores, w), drop_intermediate)
 
 
 def precision_recall_curve(
@@ -591,8 +184,8 @@ def precision_recall_curve(
     array([0.1 , 0.35, 0.4 , 0.8 ])
     """
     drop_intermediate = check_bool(drop_intermediate, "drop_intermediate")
-    y, scores, w = _binary_input(y_true, y_score, sample_weight)
-    return _pr_from_counts(_counts(_positives(y, pos_label), scores, w), drop_intermediate)
+    y, scores, w = binary_input(y_true, y_score, sample_weight)
+    return pr_from_counts(threshold_sums(positives(y, pos_label), scores, w), drop_intermediate)
 
 
 def roc_auc(
@@ -685,20 +278,20 @@ def roc_auc(
     >>> roc_auc([0, 1, 2, 1, 2, 0], probs, multi_class="ovr")
     0.8125
     """
-    _check_average(average)
+    check_average(average)
     check_choice(multi_class, "multi_class", ("raise", "ovr", "ovo"))
     if max_fpr is not None:
         max_fpr = check_real(max_fpr, "max_fpr")
         if not 0 < max_fpr <= 1:
             raise ValueError(f"max_fpr must be in (0, 1], got {max_fpr}")
-    indicator = _multilabel_target(y_true)
-    scores = _as_scores(y_score, two_d=True)
+    indicator = multilabel_target(y_true)
+    scores = as_scores(y_score, two_d=True)
     if indicator is not None:
-        _check_lengths(indicator.shape[0], scores.shape[0])
+        check_lengths(indicator.shape[0], scores.shape[0])
         w, _ = as_sample_weight(sample_weight, indicator.shape[0])
-        return _average_columns(_roc_metric(max_fpr), indicator, scores, w, average)
+        return average_columns(roc_metric(max_fpr), indicator, scores, w, average)
     y = as_label_array(y_true, "y_true", keep_dtype=True)
-    _check_lengths(y.shape[0], scores.shape[0])
+    check_lengths(y.shape[0], scores.shape[0])
     w, _ = as_sample_weight(sample_weight, y.shape[0])
     classes = distinct_upto_two(y)
     if classes is None or (scores.ndim == 2 and scores.shape[1] > 2):
@@ -709,13 +302,13 @@ def roc_auc(
                 "y_true holds more than two classes (or y_score more than two columns): "
                 "pass multi_class='ovr' or 'ovo'"
             )
-        return _multiclass_roc_auc(y, scores, labels, multi_class, average, w)
+        return multiclass_roc_auc(y, scores, labels, multi_class, average, w)
     if scores.ndim != 1:
         raise ValueError(f"y_score must be 1-dimensional for binary y_true, got shape {scores.shape}")
     if classes.shape[0] == 1:
         warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
         return float("nan")
-    return _binary_roc_auc(np.asarray(y == classes[1]), scores, w, max_fpr)
+    return binary_roc_auc(np.asarray(y == classes[1]), scores, w, max_fpr)
 
 
 def average_precision(
@@ -780,17 +373,17 @@ def average_precision(
     >>> round(average_precision(["n", "n", "y", "y"], [0.1, 0.4, 0.35, 0.8], pos_label="y"), 4)
     0.8333
     """
-    _check_average(average)
+    check_average(average)
     pos_label = check_pos_label(pos_label)
-    indicator = _multilabel_target(y_true)
-    scores = _as_scores(y_score, two_d=True)
+    indicator = multilabel_target(y_true)
+    scores = as_scores(y_score, two_d=True)
     if indicator is not None:
         _check_pos_label_one(pos_label, "multilabel-indicator")
-        _check_lengths(indicator.shape[0], scores.shape[0])
+        check_lengths(indicator.shape[0], scores.shape[0])
         w, _ = as_sample_weight(sample_weight, indicator.shape[0])
-        return _average_columns(_binary_ap, indicator, scores, w, average)
+        return average_columns(binary_ap, indicator, scores, w, average)
     y = as_label_array(y_true, "y_true", keep_dtype=True)
-    _check_lengths(y.shape[0], scores.shape[0])
+    check_lengths(y.shape[0], scores.shape[0])
     w, _ = as_sample_weight(sample_weight, y.shape[0])
     classes = distinct_upto_two(y)
     if classes is None:
@@ -800,10 +393,10 @@ def average_precision(
                 "y_score must have shape (n_samples, n_classes) since y_true holds more than two "
                 f"classes, got shape {scores.shape}"
             )
-        codes, _ = _class_codes(y, None, scores.shape[1])
+        codes, _ = class_codes(y, None, scores.shape[1])
         indicator = np.zeros(scores.shape, np.uint8)
         indicator[np.arange(codes.shape[0]), codes] = 1
-        return _average_columns(_binary_ap, indicator, scores, w, average)
+        return average_columns(binary_ap, indicator, scores, w, average)
     if scores.ndim != 1:
         raise ValueError(f"y_score must be 1-dimensional for binary y_true, got shape {scores.shape}")
     mask = label_matches(y, pos_label, "y_true")
@@ -811,7 +404,7 @@ def average_precision(
         raise ValueError(
             f"pos_label={pos_label!r} is not a valid label; it should be one of {label_list(classes)}"
         )
-    return _binary_ap(mask, scores, w)
+    return binary_ap(mask, scores, w)
 
 
 def _check_pos_label_one(pos_label: Any, kind: str) -> None:

@@ -369,71 +369,7 @@ def evaluate(
 # ======================================================================
 
 
-def threshold_counts(y_true, y_score):
-    """Distinct thresholds (descending) with TP and FP counts of ``score >= threshold``."""
-    thresholds = sorted(set(float(s) for s in y_score), reverse=True)
-    tps, fps = [], []
-    for t in thresholds:
-        tps.append(float(sum(1 for y, s in zip(y_true, y_score, strict=True) if s >= t and y == 1)))
-        fps.append(float(sum(1 for y, s in zip(y_true, y_score, strict=True) if s >= t and y == 0)))
-    return np.array(thresholds), np.array(tps), np.array(fps)
-
-
-def roc_curve(y_true, y_score, drop_intermediate=True):
-    thresholds, tps, fps = threshold_counts(y_true, y_score)
-    keep = list(range(len(thresholds)))
-    if drop_intermediate and len(thresholds) > 2:
-        keep = [0]
-        for i in range(1, len(thresholds) - 1):
-            # a point is kept unless it lies on a straight run (equal second differences = 0)
-            d2f = fps[i + 1] - 2 * fps[i] + fps[i - 1]
-            d2t = tps[i + 1] - 2 * tps[i] + tps[i - 1]
-            if d2f != 0 or d2t != 0:
-                keep.append(i)
-        keep.append(len(thresholds) - 1)
-    tps = [0.0] + [tps[i] for i in keep]
-    fps = [0.0] + [fps[i] for i in keep]
-    thr = [math.inf] + [thresholds[i] for i in keep]
-    n_pos, n_neg = tps[-1], fps[-1]
-    fpr = [f / n_neg if n_neg > 0 else math.nan for f in fps]
-    tpr = [t / n_pos if n_pos > 0 else math.nan for t in tps]
-    return np.array(fpr), np.array(tpr), np.array(thr)
-
-
-def roc_auc(y_true, y_score):
-    """Mann-Whitney: P(score of a positive > score of a negative), ties counting 1/2."""
-    pos = [s for y, s in zip(y_true, y_score, strict=True) if y == 1]
-    neg = [s for y, s in zip(y_true, y_score, strict=True) if y == 0]
-    total = 0.0
-    for a in pos:
-        for b in neg:
-            total += 1.0 if a > b else 0.5 if a == b else 0.0
-    return total / (len(pos) * len(neg))
-
-
-def precision_recall_curve(y_true, y_score):
-    thresholds, tps, fps = threshold_counts(y_true, y_score)
-    n_pos = tps[-1]
-    precision = [t / (t + f) for t, f in zip(tps, fps, strict=True)]
-    recall = [t / n_pos if n_pos > 0 else 1.0 for t in tps]
-    return (
-        np.array([*precision[::-1], 1.0]),
-        np.array([*recall[::-1], 0.0]),
-        np.array(list(thresholds[::-1])),
-    )
-
-
-def average_precision(y_true, y_score):
-    """sum_k (R_k - R_{k-1}) P_k over distinct thresholds in decreasing order."""
-    _, tps, fps = threshold_counts(y_true, y_score)
-    n_pos = tps[-1]
-    if n_pos == 0:
-        return 0.0
-    ap, prev = 0.0, 0.0
-    for t, f in zip(tps, fps, strict=True):
-        ap += (t / n_pos - prev) * (t / (t + f))
-        prev = t / n_pos
-    return ap
+# The ranking references (weighted, any labels) are in the last section of this file.
 
 
 # --------------------------------------------------------------------------- confusion family
@@ -448,24 +384,6 @@ def confusion_matrix(y_true, y_pred, labels=None):
         if int(t) in index and int(p) in index:
             out[index[int(t)], index[int(p)]] += 1
     return out
-
-
-def per_class_counts(y_true, y_pred, label):
-    tp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == label and p == label)
-    fp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t != label and p == label)
-    fn = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == label and p != label)
-    return tp, fp, fn
-
-
-def precision_recall_f1_per_class(y_true, y_pred, labels, zero_division=0.0):
-    out = []
-    for lab in labels:
-        tp, fp, fn = per_class_counts(y_true, y_pred, lab)
-        p = tp / (tp + fp) if tp + fp else zero_division
-        r = tp / (tp + fn) if tp + fn else zero_division
-        f = 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else zero_division
-        out.append((p, r, f))
-    return [np.array(col, dtype=float) for col in zip(*out, strict=True)]
 
 
 # --------------------------------------------------------------------------- voc

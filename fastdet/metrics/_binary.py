@@ -44,6 +44,7 @@ def as_scores(y_score: ArrayLike, *, two_d: bool = False) -> NDArray[np.float64]
 
 
 def check_lengths(n_true: int, n_score: int) -> None:
+    """Refuse different lengths and empty input."""
     if n_true != n_score:
         raise ValueError(f"y_true and y_score must have the same length, got {n_true} and {n_score}")
     if n_true == 0:
@@ -77,6 +78,7 @@ def positives(y: NDArray[Any], pos_label: Any) -> NDArray[np.uint8]:
 
 
 def check_average(average: Any) -> None:
+    """Refuse an ``average`` that no ranking metric knows."""
     if average is not None:
         check_choice(average, "average", _RANKING_AVERAGES)
 

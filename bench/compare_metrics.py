@@ -7,9 +7,14 @@ Usage::
     python bench/compare_metrics.py --no-losses
 
 For every size it times ``roc_auc`` / ``average_precision`` against
-``sklearn.metrics.roc_auc_score`` / ``average_precision_score`` and
-``confusion_matrix`` (``--classes`` classes, default 80) against
-``sklearn.metrics.confusion_matrix``; each function is called once to warm up
+``sklearn.metrics.roc_auc_score`` / ``average_precision_score`` (plain, with
+``sample_weight``, with labels {-1, 1}, and the partial AUC ``max_fpr=0.1``),
+``roc_curve`` with weights, ``confusion_matrix`` (``--classes`` classes, default
+80; plain, weighted and with string labels) against
+``sklearn.metrics.confusion_matrix``, weighted ``precision_recall_f1`` against
+``precision_recall_fscore_support``, and, up to ``--multiclass-max`` samples
+(default 1e6), the multiclass ``roc_auc`` (``--multiclass-k`` classes, default
+10; one-vs-rest and one-vs-one); each function is called once to warm up
 (JIT compilation, caches), then ``--repeats`` times, and the median is
 reported with the ratio peer / fastdet (> 1 means fastdet is faster) and the
 largest difference between the two results. Scores are rounded to 3
@@ -46,8 +51,13 @@ def _median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 
 def _diff(a: Any, b: Any) -> float:
-    a, b = (v.numpy() if hasattr(v, "numpy") else v for v in (a, b))
-    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)), initial=0.0))
+    """Largest absolute difference between two results (arrays, floats or tuples of them); inf - inf is 0."""
+    if isinstance(a, tuple):
+        return max((_diff(x, y) for x, y in zip(a, b, strict=True)), default=0.0)
+    a, b = (np.asarray(v.numpy() if hasattr(v, "numpy") else v, np.float64) for v in (a, b))
+    with np.errstate(invalid="ignore"):
+        d = np.where(a == b, 0.0, np.abs(a - b))
+    return float(np.max(d, initial=0.0))
 
 
 def binary_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -57,6 +67,23 @@ def binary_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return y, s
 
 
+def weights(n: int, seed: int = 1) -> np.ndarray:
+    """Positive float weights, a tenth of them 0 (left out of the curves)."""
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(n) < 0.1, 0.0, rng.exponential(size=n))
+
+
+def multiclass_data(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and softmax probabilities leaning to the true class."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k))
+    logits[np.arange(n), y] += 1.5
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    return y, p
+
+
 def class_data(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     t = rng.integers(0, k, n)
@@ -64,7 +91,14 @@ def class_data(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return t, p
 
 
-def run(sizes: list[int], repeats: int, classes: int, losses: bool) -> list[dict[str, Any]]:
+def run(
+    sizes: list[int],
+    repeats: int,
+    classes: int,
+    losses: bool,
+    multiclass_max: int = 10**6,
+    multiclass_k: int = 10,
+) -> list[dict[str, Any]]:
     import sklearn.metrics as skm
 
     rows: list[dict[str, Any]] = []
@@ -83,7 +117,7 @@ def run(sizes: list[int], repeats: int, classes: int, losses: bool) -> list[dict
         }
         rows.append(row)
         print(
-            f"{name:<20} n={n:>10,d}  fastdet {t_ours * 1e3:9.2f} ms  {peer_name} "
+            f"{name:<34} n={n:>10,d}  fastdet {t_ours * 1e3:9.2f} ms  {peer_name} "
             f"{t_peer * 1e3:9.2f} ms  x{t_peer / t_ours:6.1f}  |diff| {row['max_abs_diff']:.1e}",
             flush=True,
         )
@@ -98,6 +132,39 @@ def run(sizes: list[int], repeats: int, classes: int, losses: bool) -> list[dict
             partial(skm.average_precision_score, y, s),
             "sklearn",
         )
+        w = weights(n)
+        record(
+            "roc_auc/weighted",
+            n,
+            partial(fm.roc_auc, y, s, sample_weight=w),
+            partial(skm.roc_auc_score, y, s, sample_weight=w),
+            "sklearn",
+        )
+        record(
+            "average_precision/weighted",
+            n,
+            partial(fm.average_precision, y, s, sample_weight=w),
+            partial(skm.average_precision_score, y, s, sample_weight=w),
+            "sklearn",
+        )
+        record(
+            "roc_curve/weighted",
+            n,
+            partial(fm.roc_curve, y, s, sample_weight=w),
+            partial(skm.roc_curve, y, s, sample_weight=w),
+            "sklearn",
+        )
+        y_pm = 2 * y - 1
+        record(
+            "roc_auc/{-1,1}", n, partial(fm.roc_auc, y_pm, s), partial(skm.roc_auc_score, y_pm, s), "sklearn"
+        )
+        record(
+            "roc_auc/max_fpr=0.1",
+            n,
+            partial(fm.roc_auc, y, s, max_fpr=0.1),
+            partial(skm.roc_auc_score, y, s, max_fpr=0.1),
+            "sklearn",
+        )
         t, p = class_data(n, classes)
         record(
             f"confusion_matrix/{classes}",
@@ -106,6 +173,42 @@ def run(sizes: list[int], repeats: int, classes: int, losses: bool) -> list[dict
             partial(skm.confusion_matrix, t, p),
             "sklearn",
         )
+        record(
+            f"confusion_matrix/{classes}/weighted",
+            n,
+            partial(fm.confusion_matrix, t, p, sample_weight=w),
+            partial(skm.confusion_matrix, t, p, sample_weight=w),
+            "sklearn",
+        )
+        record(
+            f"precision_recall_f1/{classes}/weighted",
+            n,
+            partial(fm.precision_recall_f1, t, p, average="macro", sample_weight=w),
+            lambda t=t, p=p, w=w: skm.precision_recall_fscore_support(t, p, average="macro", sample_weight=w)[
+                :3
+            ],
+            "sklearn",
+        )
+        if n <= multiclass_max // 10:  # strings are slow on both sides: one size in ten
+            names = np.array([f"class-{i:02d}" for i in range(classes)])
+            ts, ps = names[t], names[p]
+            record(
+                f"confusion_matrix/{classes}/strings",
+                n,
+                partial(fm.confusion_matrix, ts, ps),
+                partial(skm.confusion_matrix, ts, ps),
+                "sklearn",
+            )
+        if n <= multiclass_max:
+            yk, pk = multiclass_data(n, multiclass_k)
+            for mc in ("ovr", "ovo"):
+                record(
+                    f"roc_auc/{multiclass_k} classes/{mc}",
+                    n,
+                    partial(fm.roc_auc, yk, pk, multi_class=mc),
+                    partial(skm.roc_auc_score, yk, pk, multi_class=mc),
+                    "sklearn",
+                )
         if losses:
             try:
                 import torch
@@ -139,6 +242,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--classes", type=int, default=80)
     parser.add_argument("--no-losses", action="store_true", help="skip the torch loss timings")
+    parser.add_argument(
+        "--multiclass-max", type=float, default=1e6, help="largest size for multiclass roc_auc"
+    )
+    parser.add_argument("--multiclass-k", type=int, default=10, help="classes of the multiclass roc_auc")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     args = parser.parse_args(argv)
     sizes = [int(v) for v in args.sizes]
@@ -148,7 +255,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rows = run(sizes, args.repeats, args.classes, not args.no_losses)
+        rows = run(
+            sizes,
+            args.repeats,
+            args.classes,
+            not args.no_losses,
+            int(args.multiclass_max),
+            args.multiclass_k,
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)

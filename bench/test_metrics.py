@@ -68,6 +68,30 @@ def test_roc_curve(benchmark, impl, n):
     benchmark(fn, y, s)
 
 
+@pytest.mark.benchmark(group="roc_auc_weighted")
+@pytest.mark.parametrize("impl", ["fastdet", "sklearn"])
+@pytest.mark.parametrize("n", SIZES)
+def test_roc_auc_weighted(benchmark, impl, n):
+    fn = _impl(impl, fm.roc_auc, "sklearn.metrics", "roc_auc_score")
+    y, s = binary_data(n)
+    w = np.random.default_rng(1).exponential(size=n)
+    fn(y, s, sample_weight=w)
+    benchmark(fn, y, s, sample_weight=w)
+
+
+@pytest.mark.benchmark(group="roc_auc_multiclass")
+@pytest.mark.parametrize("impl", ["fastdet", "sklearn"])
+@pytest.mark.parametrize("multi_class", ["ovr", "ovo"])
+def test_roc_auc_multiclass(benchmark, impl, multi_class):
+    fn = _impl(impl, fm.roc_auc, "sklearn.metrics", "roc_auc_score")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 100_000)
+    p = rng.random((100_000, 10))
+    p /= p.sum(axis=1, keepdims=True)
+    fn(y, p, multi_class=multi_class)
+    benchmark(fn, y, p, multi_class=multi_class)
+
+
 @pytest.mark.benchmark(group="confusion_matrix")
 @pytest.mark.parametrize("impl", ["fastdet", "sklearn"])
 @pytest.mark.parametrize("n", SIZES)

@@ -200,6 +200,13 @@ _Y_TRUE = np.array([0, 1, 2, 2, 0, 1, 1, 0], np.int64)
 _Y_PRED = np.array([0, 2, 2, 2, 0, 1, 0, 0], np.int64)
 _Y_BIN = np.array([0, 0, 1, 1, 0, 1, 0, 1], np.int64)
 _Y_SCORE = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.7, 0.5, 0.9])
+#: Integer sample weights (a zero among them) keep their values under every dtype cast.
+_WEIGHTS = np.array([1.0, 2.0, 0.0, 1.0, 3.0, 1.0, 2.0, 1.0])
+#: Class probabilities exact in float16 (eighths), each row summing to 1.
+_PROBS = np.array(
+    [[0.75, 0.125, 0.125], [0.25, 0.5, 0.25], [0.125, 0.25, 0.625], [0.25, 0.125, 0.625],
+     [0.5, 0.25, 0.25], [0.125, 0.75, 0.125], [0.375, 0.375, 0.25], [0.625, 0.25, 0.125]]
+)  # fmt: skip
 _RECALL = np.array([0.1, 0.2, 0.4, 0.4, 0.6, 0.8, 1.0])
 _PRECISION = np.array([1.0, 1.0, 0.67, 0.5, 0.6, 0.5, 0.45])
 _INPUT = np.array([[1.0, -2.0, 3.5], [0.0, 4.0, -1.25]])
@@ -209,6 +216,11 @@ _BINARY_T = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
 _X = np.arange(2 * 4 * 5 * 5, dtype=np.float64).reshape(2, 4, 5, 5) % 7
 _W = np.arange(3 * 4 * 3 * 3, dtype=np.float64).reshape(3, 4, 3, 3) % 3
 _B = np.array([1.0, 0.0, 2.0])
+
+
+def _weights() -> Arg:
+    """The optional ``sample_weight`` of the metrics: any real dtype or bool, one per sample."""
+    return Arg("sample_weight", _WEIGHTS, group="n", bool_ok=True, optional=True)
 
 
 def _specs() -> list[Spec]:
@@ -275,6 +287,7 @@ def _specs() -> list[Spec]:
               Scalar("max_detections", 300, "int", minimum=0, optional=True),
               Scalar("multi_label", False, "bool"), Scalar("box_format", "cxcywh", "choice"))),
         # ---- metrics
+        # strings are class labels too: a string array beside number labels is a mix (ValueError)
         Spec("metrics", "confusion_matrix",
              lambda y_true, y_pred, labels, normalize: f.confusion_matrix(
                  y_true, y_pred, labels=labels, normalize=normalize),
@@ -284,31 +297,61 @@ def _specs() -> list[Spec]:
              (Scalar("normalize", "true", "choice", optional=True),),
              # with labels=[2, 0, 1] given, shifting y_true or labels leaves no listed label in y_true
              expect={"labels/empty": VALUE, "labels/empty-list": VALUE, "labels/bool": VALUE,
-                     "y_true/int64-huge": VALUE, "labels/int64-huge": VALUE}),
-        Spec("metrics", "accuracy", lambda y_true, y_pred: f.accuracy(y_true, y_pred),
+                     "y_true/int64-huge": VALUE, "labels/int64-huge": VALUE,
+                     "y_true/U8": VALUE, "y_pred/U8": VALUE, "labels/U8": VALUE}),
+        Spec("metrics", "accuracy",
+             lambda y_true, y_pred, sample_weight: f.accuracy(y_true, y_pred, sample_weight=sample_weight),
              (Arg("y_true", _Y_TRUE, "labels", group="n", bool_ok=True),
-              Arg("y_pred", _Y_PRED, "labels", group="n", bool_ok=True)), empty=VALUE),
+              Arg("y_pred", _Y_PRED, "labels", group="n", bool_ok=True), _weights()),
+             empty=VALUE, expect={"y_true/U8": VALUE, "y_pred/U8": VALUE}),
         Spec("metrics", "precision_recall_f1",
-             lambda y_true, y_pred, labels, average: f.precision_recall_f1(
-                 y_true, y_pred, labels=labels, average=average, zero_division=0.0),
+             lambda y_true, y_pred, labels, sample_weight, average: f.precision_recall_f1(
+                 y_true, y_pred, labels=labels, average=average, sample_weight=sample_weight,
+                 zero_division=0.0),
              (Arg("y_true", _Y_TRUE, "labels", group="n", bool_ok=True),
               Arg("y_pred", _Y_PRED, "labels", group="n", bool_ok=True),
-              Arg("labels", np.array([0, 1, 2, 5]), "labels", bool_ok=True, optional=True)),
+              Arg("labels", np.array([0, 1, 2, 5]), "labels", bool_ok=True, optional=True), _weights()),
              (Scalar("average", "macro", "choice", optional=True),), empty=VALUE,
-             expect={"labels/empty": VALUE, "labels/empty-list": VALUE, "labels/bool": VALUE}),
-        Spec("metrics", "roc_curve", lambda y_true, y_score: f.roc_curve(y_true, y_score),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n")),
-             empty=VALUE),
-        Spec("metrics", "roc_auc", lambda y_true, y_score: f.roc_auc(y_true, y_score),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n")),
-             empty=VALUE, single=VALUE),
+             expect={"labels/empty": VALUE, "labels/empty-list": VALUE, "labels/bool": VALUE,
+                     "y_true/U8": VALUE, "y_pred/U8": VALUE, "labels/U8": VALUE}),
+        # "0"/"1" strings need a pos_label in the curves and are no pos_label=1 in average_precision;
+        # roc_auc takes the greater of two labels as positive, strings included
+        Spec("metrics", "roc_curve",
+             lambda y_true, y_score, sample_weight: f.roc_curve(y_true, y_score, sample_weight=sample_weight),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n"),
+              _weights()),
+             empty=VALUE, expect={"y_true/U8": VALUE}),
+        Spec("metrics", "roc_auc",
+             lambda y_true, y_score, sample_weight, max_fpr: f.roc_auc(
+                 y_true, y_score, sample_weight=sample_weight, max_fpr=max_fpr),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n"),
+              _weights()),
+             (Scalar("max_fpr", 0.5, "threshold", optional=True),),
+             empty=VALUE, expect={"y_true/U8": RESULT}),  # one sample: NaN with an UndefinedMetricWarning
+        Spec("metrics", "roc_auc[ovr]",
+             lambda y_true, y_score, sample_weight, multi_class, average: f.roc_auc(
+                 y_true, y_score, sample_weight=sample_weight, multi_class=multi_class, average=average),
+             (Arg("y_true", _Y_TRUE, "labels", group="n", bool_ok=True),
+              Arg("y_score", _PROBS, "prob", group="n"), _weights()),
+             (Scalar("multi_class", "ovr", "choice"), Scalar("average", "weighted", "choice", optional=True)),
+             # one sample is one class for three columns; probabilities that no longer sum to 1
+             # (integer or denormal casts) are refused; two bool classes do not fill three columns
+             empty=VALUE, single=VALUE,
+             expect={"y_true/U8": RESULT, "y_true/bool": VALUE, "y_score/x5e-324": VALUE,
+                     **{f"y_score/{d}": VALUE for d in ("int8", "int16", "int32", "int64", "uint8",
+                                                        "uint16", "uint32", "uint64")}}),
         Spec("metrics", "precision_recall_curve",
-             lambda y_true, y_score: f.precision_recall_curve(y_true, y_score),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n")),
-             empty=VALUE),
-        Spec("metrics", "average_precision", lambda y_true, y_score: f.average_precision(y_true, y_score),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n")),
-             empty=VALUE),
+             lambda y_true, y_score, sample_weight: f.precision_recall_curve(
+                 y_true, y_score, sample_weight=sample_weight),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n"),
+              _weights()),
+             empty=VALUE, expect={"y_true/U8": VALUE}),
+        Spec("metrics", "average_precision",
+             lambda y_true, y_score, sample_weight: f.average_precision(
+                 y_true, y_score, sample_weight=sample_weight),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n"),
+              _weights()),
+             empty=VALUE, expect={"y_true/U8": VALUE}),
         # ---- voc
         Spec("voc", "voc_ap",
              lambda recall, precision, use_07_metric: f.voc_ap(recall, precision, use_07_metric=use_07_metric),

@@ -369,71 +369,7 @@ def evaluate(
 # ======================================================================
 
 
-def threshold_counts(y_true, y_score):
-    """Distinct thresholds (descending) with TP and FP counts of ``score >= threshold``."""
-    thresholds = sorted(set(float(s) for s in y_score), reverse=True)
-    tps, fps = [], []
-    for t in thresholds:
-        tps.append(float(sum(1 for y, s in zip(y_true, y_score, strict=True) if s >= t and y == 1)))
-        fps.append(float(sum(1 for y, s in zip(y_true, y_score, strict=True) if s >= t and y == 0)))
-    return np.array(thresholds), np.array(tps), np.array(fps)
-
-
-def roc_curve(y_true, y_score, drop_intermediate=True):
-    thresholds, tps, fps = threshold_counts(y_true, y_score)
-    keep = list(range(len(thresholds)))
-    if drop_intermediate and len(thresholds) > 2:
-        keep = [0]
-        for i in range(1, len(thresholds) - 1):
-            # a point is kept unless it lies on a straight run (equal second differences = 0)
-            d2f = fps[i + 1] - 2 * fps[i] + fps[i - 1]
-            d2t = tps[i + 1] - 2 * tps[i] + tps[i - 1]
-            if d2f != 0 or d2t != 0:
-                keep.append(i)
-        keep.append(len(thresholds) - 1)
-    tps = [0.0] + [tps[i] for i in keep]
-    fps = [0.0] + [fps[i] for i in keep]
-    thr = [math.inf] + [thresholds[i] for i in keep]
-    n_pos, n_neg = tps[-1], fps[-1]
-    fpr = [f / n_neg if n_neg > 0 else math.nan for f in fps]
-    tpr = [t / n_pos if n_pos > 0 else math.nan for t in tps]
-    return np.array(fpr), np.array(tpr), np.array(thr)
-
-
-def roc_auc(y_true, y_score):
-    """Mann-Whitney: P(score of a positive > score of a negative), ties counting 1/2."""
-    pos = [s for y, s in zip(y_true, y_score, strict=True) if y == 1]
-    neg = [s for y, s in zip(y_true, y_score, strict=True) if y == 0]
-    total = 0.0
-    for a in pos:
-        for b in neg:
-            total += 1.0 if a > b else 0.5 if a == b else 0.0
-    return total / (len(pos) * len(neg))
-
-
-def precision_recall_curve(y_true, y_score):
-    thresholds, tps, fps = threshold_counts(y_true, y_score)
-    n_pos = tps[-1]
-    precision = [t / (t + f) for t, f in zip(tps, fps, strict=True)]
-    recall = [t / n_pos if n_pos > 0 else 1.0 for t in tps]
-    return (
-        np.array([*precision[::-1], 1.0]),
-        np.array([*recall[::-1], 0.0]),
-        np.array(list(thresholds[::-1])),
-    )
-
-
-def average_precision(y_true, y_score):
-    """sum_k (R_k - R_{k-1}) P_k over distinct thresholds in decreasing order."""
-    _, tps, fps = threshold_counts(y_true, y_score)
-    n_pos = tps[-1]
-    if n_pos == 0:
-        return 0.0
-    ap, prev = 0.0, 0.0
-    for t, f in zip(tps, fps, strict=True):
-        ap += (t / n_pos - prev) * (t / (t + f))
-        prev = t / n_pos
-    return ap
+# The ranking references (weighted, any labels) are in the last section of this file.
 
 
 # --------------------------------------------------------------------------- confusion family
@@ -448,24 +384,6 @@ def confusion_matrix(y_true, y_pred, labels=None):
         if int(t) in index and int(p) in index:
             out[index[int(t)], index[int(p)]] += 1
     return out
-
-
-def per_class_counts(y_true, y_pred, label):
-    tp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == label and p == label)
-    fp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t != label and p == label)
-    fn = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == label and p != label)
-    return tp, fp, fn
-
-
-def precision_recall_f1_per_class(y_true, y_pred, labels, zero_division=0.0):
-    out = []
-    for lab in labels:
-        tp, fp, fn = per_class_counts(y_true, y_pred, lab)
-        p = tp / (tp + fp) if tp + fp else zero_division
-        r = tp / (tp + fn) if tp + fn else zero_division
-        f = 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else zero_division
-        out.append((p, r, f))
-    return [np.array(col, dtype=float) for col in zip(*out, strict=True)]
 
 
 # --------------------------------------------------------------------------- voc
@@ -913,3 +831,168 @@ def detection_confusion_matrix(
             if j not in d_used:
                 m[n_classes, int(dl[j])] += 1
     return m
+
+
+# ======================================================================
+# metrics with scikit-learn's signatures: labels of any kind, pos_label, sample_weight, several classes
+# ======================================================================
+
+
+def weighted_threshold_sums(positive, y_score, weights=None):
+    """Distinct scores (descending) of the samples with non-zero weight, and for each the
+    total weight of the positives / negatives scoring at least that much (exactly rounded sums)."""
+    if weights is None:
+        weights = [1.0] * len(y_score)
+    kept = [
+        (bool(p), float(s), float(w)) for p, s, w in zip(positive, y_score, weights, strict=True) if w != 0
+    ]
+    thresholds = sorted({s for _, s, _ in kept}, reverse=True)
+    tps = [math.fsum(w for p, s, w in kept if p and s >= t) for t in thresholds]
+    fps = [math.fsum(w for p, s, w in kept if not p and s >= t) for t in thresholds]
+    return np.array(thresholds), np.array(tps), np.array(fps)
+
+
+def weighted_roc_curve(positive, y_score, weights=None, drop_intermediate=True):
+    thresholds, tps, fps = weighted_threshold_sums(positive, y_score, weights)
+    keep = list(range(len(thresholds)))
+    if drop_intermediate and len(thresholds) > 2:
+        keep = [0]
+        for i in range(1, len(thresholds) - 1):
+            if fps[i + 1] - 2 * fps[i] + fps[i - 1] != 0 or tps[i + 1] - 2 * tps[i] + tps[i - 1] != 0:
+                keep.append(i)
+        keep.append(len(thresholds) - 1)
+    tp = [0.0] + [tps[i] for i in keep]
+    fp = [0.0] + [fps[i] for i in keep]
+    thr = [math.inf] + [thresholds[i] for i in keep]
+    fpr = [f / fp[-1] if fp[-1] > 0 else math.nan for f in fp]
+    tpr = [t / tp[-1] if tp[-1] > 0 else math.nan for t in tp]
+    return np.array(fpr), np.array(tpr), np.array(thr)
+
+
+def weighted_roc_auc(positive, y_score, weights=None):
+    """Weighted Mann-Whitney: sum over (positive i, negative j) of w_i w_j ([s_i > s_j] + [s_i == s_j] / 2),
+    over the product of the total weights (nan when a class is missing)."""
+    if weights is None:
+        weights = [1.0] * len(y_score)
+    pos = [(s, w) for p, s, w in zip(positive, y_score, weights, strict=True) if p]
+    neg = [(s, w) for p, s, w in zip(positive, y_score, weights, strict=True) if not p]
+    if not pos or not neg:
+        return math.nan
+    w_pos, w_neg = math.fsum(w for _, w in pos), math.fsum(w for _, w in neg)
+    if w_pos <= 0 or w_neg <= 0:  # no weight left in a class: the rates are 0/0
+        return math.nan
+    total = math.fsum(wa * wb * (1.0 if a > b else 0.5 if a == b else 0.0) for a, wa in pos for b, wb in neg)
+    return total / (w_pos * w_neg)
+
+
+def partial_roc_auc(positive, y_score, max_fpr, weights=None):
+    """McClish-standardized area under the ROC curve for fpr in [0, max_fpr]: the curve's
+    segments are integrated one by one, the one crossing max_fpr cut by linear interpolation."""
+    fpr, tpr, _ = weighted_roc_curve(positive, y_score, weights, drop_intermediate=False)
+    area = 0.0
+    for i in range(1, len(fpr)):
+        x0, x1, y0, y1 = fpr[i - 1], fpr[i], tpr[i - 1], tpr[i]
+        if x0 >= max_fpr:
+            break
+        if x1 > max_fpr:
+            y1 = y0 + (y1 - y0) * (max_fpr - x0) / (x1 - x0)
+            x1 = max_fpr
+        area += (x1 - x0) * (y0 + y1) / 2
+    lo, hi = max_fpr**2 / 2, max_fpr
+    return 0.5 * (1 + (area - lo) / (hi - lo))
+
+
+def weighted_precision_recall_curve(positive, y_score, weights=None):
+    thresholds, tps, fps = weighted_threshold_sums(positive, y_score, weights)
+    precision = [t / (t + f) if t + f != 0 else 0.0 for t, f in zip(tps, fps, strict=True)]
+    recall = [t / tps[-1] if tps[-1] != 0 else 1.0 for t in tps]
+    return (
+        np.array([*precision[::-1], 1.0]),
+        np.array([*recall[::-1], 0.0]),
+        np.array(list(thresholds[::-1])),
+    )
+
+
+def weighted_average_precision(positive, y_score, weights=None):
+    """sum_k (R_k - R_{k-1}) P_k over the distinct thresholds in decreasing order."""
+    _, tps, fps = weighted_threshold_sums(positive, y_score, weights)
+    ap, prev = 0.0, 0.0
+    for t, f in zip(tps, fps, strict=True):
+        recall = t / tps[-1] if tps[-1] != 0 else 1.0
+        ap += (recall - prev) * (t / (t + f) if t + f != 0 else 0.0)
+        prev = recall
+    return max(0.0, ap)
+
+
+def average_columns(metric, indicator, scores, average, weights=None):
+    """A binary metric per column (per row for "samples") of an indicator matrix, then averaged."""
+    indicator, scores = np.asarray(indicator), np.asarray(scores)
+    n, k = indicator.shape
+    w = [1.0] * n if weights is None else [float(v) for v in weights]
+    if average == "micro":
+        flat_w = [w[i] for i in range(n) for _ in range(k)]
+        return metric(indicator.ravel().tolist(), scores.ravel().tolist(), flat_w)
+    if average == "samples":
+        per = [metric(indicator[i].tolist(), scores[i].tolist(), None) for i in range(n)]
+        return math.fsum(p * wi for p, wi in zip(per, w, strict=True)) / math.fsum(w)
+    per = [metric(indicator[:, c].tolist(), scores[:, c].tolist(), w) for c in range(k)]
+    if average is None:
+        return np.array(per)
+    if average == "macro":
+        return sum(per) / k
+    support = [math.fsum(w[i] for i in range(n) if indicator[i, c]) for c in range(k)]
+    if math.fsum(support) == 0:
+        return 0.0
+    return math.fsum(p * s for p, s in zip(per, support, strict=True) if s != 0) / math.fsum(support)
+
+
+def ovo_roc_auc(codes, scores, average="macro"):
+    """Hand & Till (2001): mean over class pairs (a, b) of (AUC(a vs b) + AUC(b vs a)) / 2."""
+    present = sorted(set(int(c) for c in codes))
+    pairs, weights = [], []
+    for ia, a in enumerate(present):
+        for b in present[ia + 1 :]:
+            rows = [i for i, c in enumerate(codes) if c in (a, b)]
+            auc_a = weighted_roc_auc([codes[i] == a for i in rows], [scores[i][a] for i in rows])
+            auc_b = weighted_roc_auc([codes[i] == b for i in rows], [scores[i][b] for i in rows])
+            pairs.append((auc_a + auc_b) / 2)
+            weights.append(len(rows) / len(codes))
+    if average == "weighted":
+        return math.fsum(p * w for p, w in zip(pairs, weights, strict=True)) / math.fsum(weights)
+    return sum(pairs) / len(pairs)
+
+
+def weighted_confusion_matrix(y_true, y_pred, labels=None, weights=None):
+    """Labels of any hashable, sortable kind; samples with a label outside ``labels`` are skipped."""
+    if labels is None:
+        labels = sorted(set(y_true) | set(y_pred))
+    if weights is None:
+        weights = [1] * len(y_true)
+    index = {lab: i for i, lab in enumerate(labels)}
+    cells = {}
+    for t, p, w in zip(y_true, y_pred, weights, strict=True):
+        if t in index and p in index:
+            cells.setdefault((index[t], index[p]), []).append(w)
+    out = np.zeros((len(labels), len(labels)), np.float64)
+    for (i, j), ws in cells.items():
+        out[i, j] = math.fsum(ws)
+    return out
+
+
+def weighted_precision_recall_f1(y_true, y_pred, labels, weights=None, zero_division=0.0):
+    """Per-label (precision, recall, F1) arrays from weighted TP / FP / FN sums."""
+    if weights is None:
+        weights = [1.0] * len(y_true)
+    rows = []
+    for lab in labels:
+        tp = math.fsum(w for t, p, w in zip(y_true, y_pred, weights, strict=True) if t == lab and p == lab)
+        fp = math.fsum(w for t, p, w in zip(y_true, y_pred, weights, strict=True) if t != lab and p == lab)
+        fn = math.fsum(w for t, p, w in zip(y_true, y_pred, weights, strict=True) if t == lab and p != lab)
+        rows.append(
+            (
+                tp / (tp + fp) if tp + fp != 0 else zero_division,
+                tp / (tp + fn) if tp + fn != 0 else zero_division,
+                2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn != 0 else zero_division,
+            )
+        )
+    return [np.array(col, dtype=float) for col in zip(*rows, strict=True)]

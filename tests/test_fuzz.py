@@ -116,6 +116,8 @@ def _hostile(draw: Any, arg: fc.Arg) -> tuple[Any, str, bool | None]:
     real: bool | None = layout != "None" and (kind in _REAL or (kind == "b" and arg.bool_ok))
     if kind == "O" and arr.size == 0:
         real = None  # an empty object array (e.g. from pandas) is accepted as empty float64
+    if arg.role in ("labels", "binary") and kind == "U":
+        real = None  # strings are class labels too (a result, or a ValueError beside number labels)
     if arg.role == "coco7" and layout == "list":
         real = None  # a list is loadRes' list-of-dicts form: no array reference to compare with
     return hostile, f"{arg.name}: dtype {dtype_name}, shape {shape}, specials {specials}, {layout}", real

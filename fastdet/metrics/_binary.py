@@ -1,0 +1,251 @@
+"""Binary ranking problems: validation, threshold counts from sorted halves, ROC and PR curves, AUC, AP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fastdet._kernels import ranking as _k
+from fastdet._validate import as_float_array, check_choice, to_numeric_array
+from fastdet.metrics._common import (
+    as_label_array,
+    as_sample_weight,
+    check_pos_label,
+    distinct_upto_two,
+    is_str,
+    label_list,
+    label_matches,
+    warn,
+    writable,
+)
+
+Curve = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+Weights = NDArray[np.float64] | None
+BinaryMetric = Callable[[NDArray[Any], NDArray[np.float64], Weights], float]
+
+_RANKING_AVERAGES = ("micro", "macro", "samples", "weighted")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def as_scores(y_score: ArrayLike, *, two_d: bool = False) -> NDArray[np.float64]:
+    """Finite float64 scores: (n,) (a column (n, 1) too) or, with ``two_d``, also (n, k)."""
+    arr = to_numeric_array(y_score, "y_score")
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1 and not (two_d and arr.ndim == 2):
+        expected = "1-dimensional (or (n_samples, n_classes))" if two_d else "1-dimensional"
+        raise ValueError(f"y_score must be {expected}, got shape {arr.shape}")
+    return writable(as_float_array(arr, "y_score", dtype=np.float64))
+
+
+def check_lengths(n_true: int, n_score: int) -> None:
+    """Refuse different lengths and empty input."""
+    if n_true != n_score:
+        raise ValueError(f"y_true and y_score must have the same length, got {n_true} and {n_score}")
+    if n_true == 0:
+        raise ValueError("y_true and y_score are empty; at least one sample is required")
+
+
+def binary_input(
+    y_true: ArrayLike, y_score: ArrayLike, sample_weight: ArrayLike | None
+) -> tuple[NDArray[Any], NDArray[np.float64], Weights]:
+    """Validate a binary ranking problem: labels (1-D), finite float64 scores, weights."""
+    scores = as_scores(y_score)
+    y = as_label_array(y_true, "y_true", keep_dtype=True)
+    check_lengths(y.shape[0], scores.shape[0])
+    w, _ = as_sample_weight(sample_weight, y.shape[0])
+    return y, scores, w
+
+
+def positives(y: NDArray[Any], pos_label: Any) -> NDArray[np.uint8]:
+    """The 0/1 indicator of the positive class for the curves (``pos_label=None``: {0, 1} or {-1, 1})."""
+    if pos_label is None:
+        d = None if is_str(y) else distinct_upto_two(y)
+        if d is None or {v.item() for v in d} not in ({0, 1}, {-1, 1}, {0}, {-1}, {1}):
+            raise ValueError(
+                f"y_true takes value in {label_list(np.unique(y))} and pos_label is not specified: "
+                "either make y_true take value in {0, 1} or {-1, 1} or pass pos_label explicitly"
+            )
+        mask = np.asarray(y == 1)
+    else:
+        mask = label_matches(y, check_pos_label(pos_label), "y_true")
+    return np.ascontiguousarray(mask).view(np.uint8)
+
+
+def check_average(average: Any) -> None:
+    """Refuse an ``average`` that no ranking metric knows."""
+    if average is not None:
+        check_choice(average, "average", _RANKING_AVERAGES)
+
+
+def multilabel_target(y_true: ArrayLike) -> NDArray[np.uint8] | None:
+    """``y_true`` as an (n, k) 0/1 indicator if it is a multilabel matrix (k >= 2), else None."""
+    arr = y_true if isinstance(y_true, np.ndarray) else None
+    if arr is None:
+        try:
+            arr = np.asarray(y_true)
+        except (ValueError, TypeError):
+            return None  # ragged: as_label_array gives the error
+    if arr.ndim != 2 or arr.shape[1] < 2:
+        return None
+    if arr.dtype != np.bool_:
+        arr = to_numeric_array(arr, "y_true")
+        bad = (arr != 0) & (arr != 1)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"y_true of shape {arr.shape} is a multilabel indicator matrix and must hold only "
+                f"0 and 1; y_true{list(first)} is {arr[first]!r}"
+            )
+    return np.ascontiguousarray(arr != 0).view(np.uint8)
+
+
+# --------------------------------------------------------------------------- counting
+
+
+def _halves(mask: NDArray[np.uint8], scores: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+    """The ascending-sorted scores of the positives and of the negatives."""
+    n = scores.shape[0]
+    n_pos = int(np.count_nonzero(mask))
+    pos = np.empty(n_pos, np.float64)
+    neg = np.empty(n - n_pos, np.float64)
+    _k._split_by_label(mask, scores, pos, neg)
+    scratch = np.empty(max(n_pos, n - n_pos), np.uint64)
+    _k._radix_sort(pos, scratch[:n_pos])
+    _k._radix_sort(neg, scratch[: n - n_pos])
+    return pos, neg
+
+
+def threshold_sums(mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weights) -> Curve:
+    """(thresholds descending, cumulative TP, cumulative FP): one entry per distinct score.
+
+    With weights, zero-weight samples are left out (their scores are no
+    thresholds, as in scikit-learn) and the counts are sums of weights.
+    """
+    n = scores.shape[0]
+    if w is None:
+        pos, neg = _halves(mask, scores)
+        thresholds = np.empty(n, np.float64)
+        tps = np.empty(n, np.float64)
+        fps = np.empty(n, np.float64)
+        m = _k._threshold_counts(pos, neg, thresholds, tps, fps)
+        return thresholds[:m], tps[:m], fps[:m]
+    n_pos = int(np.count_nonzero(mask))
+    pos, pos_w = np.empty(n_pos, np.float64), np.empty(n_pos, np.float64)
+    neg, neg_w = np.empty(n - n_pos, np.float64), np.empty(n - n_pos, np.float64)
+    ip, ineg = _k._split_weighted(mask, scores, w, pos, pos_w, neg, neg_w)
+    pos, pos_w, neg, neg_w = pos[:ip], pos_w[:ip], neg[:ineg], neg_w[:ineg]
+    scratch_k = np.empty(max(ip, ineg), np.uint64)
+    scratch_v = np.empty(max(ip, ineg), np.float64)
+    _k._radix_sort_pairs(pos, pos_w, scratch_k[:ip], scratch_v[:ip])
+    _k._radix_sort_pairs(neg, neg_w, scratch_k[:ineg], scratch_v[:ineg])
+    thresholds = np.empty(ip + ineg, np.float64)
+    tps = np.empty(ip + ineg, np.float64)
+    fps = np.empty(ip + ineg, np.float64)
+    m = _k._weighted_threshold_sums(pos, pos_w, neg, neg_w, thresholds, tps, fps)
+    return thresholds[:m], tps[:m], fps[:m]
+
+
+def roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
+    thresholds, tps, fps = counts
+    if drop_intermediate and fps.shape[0] > 2:
+        corner = (np.diff(fps, 2) != 0) | (np.diff(tps, 2) != 0)
+        keep = np.flatnonzero(np.concatenate(([True], corner, [True])))
+        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
+    tps = np.concatenate(([0.0], tps))
+    fps = np.concatenate(([0.0], fps))
+    thresholds = np.concatenate(([np.inf], thresholds))
+    if fps[-1] <= 0:
+        warn("No negative samples in y_true; the false positive rate is undefined (NaN)")
+        fpr = np.full(fps.shape, np.nan)
+    else:
+        fpr = fps / fps[-1]
+    if tps[-1] <= 0:
+        warn("No positive samples in y_true; the true positive rate is undefined (NaN)")
+        tpr = np.full(tps.shape, np.nan)
+    else:
+        tpr = tps / tps[-1]
+    return fpr, tpr, thresholds
+
+
+def pr_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
+    thresholds, tps, fps = counts
+    if drop_intermediate and fps.shape[0] > 2:
+        changes = (np.diff(tps[:-1]) != 0) | (np.diff(tps[1:]) != 0)
+        keep = np.flatnonzero(np.concatenate(([True], changes, [True])))
+        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
+    ps = tps + fps
+    with np.errstate(divide="ignore", invalid="ignore"):  # ps == 0 only with negative weights
+        precision = np.where(ps != 0, tps / ps, 0.0)
+    if tps[-1] == 0:
+        warn("No positive samples in y_true; recall is set to 1 for all thresholds")
+        recall = np.ones(tps.shape)
+    else:
+        recall = tps / tps[-1]
+    return (
+        np.concatenate((precision[::-1], [1.0])),
+        np.concatenate((recall[::-1], [0.0])),
+        np.ascontiguousarray(thresholds[::-1]),
+    )
+
+
+# --------------------------------------------------------------------------- binary scores
+
+
+def _auc(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """Trapezoidal area under (x, y), x monotone (scikit-learn's ``auc``)."""
+    dx = np.diff(x)
+    direction = 1.0
+    if np.any(dx < 0):
+        if not np.all(dx <= 0):
+            raise ValueError(
+                "the ROC curve's false positive rate is not monotone (negative sample_weight); "
+                "its area is not defined"
+            )
+        direction = -1.0
+    return float(direction * np.sum(dx * (y[1:] + y[:-1]) / 2.0))
+
+
+def binary_roc_auc(
+    mask: NDArray[Any], scores: NDArray[np.float64], w: Weights, max_fpr: float | None
+) -> float:
+    mask = np.ascontiguousarray(mask).view(np.uint8)
+    scores = np.ascontiguousarray(scores)
+    n_pos = int(np.count_nonzero(mask))
+    n_neg = mask.shape[0] - n_pos
+    if n_pos == 0 or n_neg == 0:
+        warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
+        return float("nan")
+    if w is None and (max_fpr is None or max_fpr == 1):
+        pos, neg = _halves(mask, scores)
+        return float(_k._roc_auc_twice_area(pos, neg)) / (2.0 * n_pos * n_neg)
+    fpr, tpr, _ = roc_from_counts(threshold_sums(mask, scores, w), True)
+    if max_fpr is None or max_fpr == 1:
+        return _auc(fpr, tpr)
+    if np.isnan(fpr[-1]) or np.isnan(tpr[-1]):
+        return float("nan")  # no negative (or positive) weight left: warned above
+    # McClish (1989): the partial area up to max_fpr, the curve cut by linear interpolation,
+    # rescaled so that chance gives 0.5 and a perfect ranking 1.
+    stop = int(np.searchsorted(fpr, max_fpr, "right"))
+    y_cut = np.interp(max_fpr, [fpr[stop - 1], fpr[stop]], [tpr[stop - 1], tpr[stop]])
+    partial = _auc(np.append(fpr[:stop], max_fpr), np.append(tpr[:stop], y_cut))
+    min_area = 0.5 * max_fpr**2
+    return 0.5 * (1 + (partial - min_area) / (max_fpr - min_area))
+
+
+def binary_ap(mask: NDArray[Any], scores: NDArray[np.float64], w: Weights) -> float:
+    mask = np.ascontiguousarray(mask).view(np.uint8)
+    scores = np.ascontiguousarray(scores)
+    if w is None:
+        if not mask.any():
+            warn("No positive samples in y_true; average precision is set to 0.0")
+            return 0.0
+        pos, neg = _halves(mask, scores)
+        return max(0.0, float(_k._average_precision(pos, neg)))
+    precision, recall, _ = pr_from_counts(threshold_sums(mask, scores, w), False)
+    return max(0.0, float(-np.sum(np.diff(recall) * precision[:-1])))

@@ -1,0 +1,252 @@
+"""What the metrics share: the warning class, class labels, sample weights, averaging."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fastdet._validate import as_labels, to_numeric_array
+
+__all__ = [
+    "UndefinedMetricWarning",
+    "as_label_array",
+    "as_sample_weight",
+    "check_pos_label",
+    "check_same_kind",
+    "distinct_upto_two",
+    "encode_labels",
+    "label_list",
+    "nanaverage",
+    "warn",
+    "writable",
+]
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric is ill-defined for the input (0/0); the documented fallback was used.
+
+    A subclass of ``UserWarning`` raised in the same situations as
+    scikit-learn's ``UndefinedMetricWarning``.
+    """
+
+
+def warn(message: str, category: type[Warning] = UndefinedMetricWarning) -> None:
+    """Warn, attributing the warning to the first caller outside ``fastdet.metrics``."""
+    frame = sys._getframe(0)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("fastdet.metrics"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def writable(arr: NDArray[Any]) -> NDArray[Any]:
+    """``arr``, copied if it is read-only: a read-only array is another Numba type (a second compile)."""
+    return arr if arr.flags.writeable else arr.copy()
+
+
+# --------------------------------------------------------------------------- class labels
+
+
+def _as_array(x: ArrayLike, name: str) -> NDArray[Any]:
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+
+
+def as_label_array(x: ArrayLike, name: str, *, keep_dtype: bool = False) -> NDArray[Any]:
+    """Return 1-D class labels: int64 for numbers, ``str_`` for strings.
+
+    Numbers are integers, bools (as 0/1) or floats holding whole numbers; strings
+    are ``str`` arrays or object arrays of ``str`` (scikit-learn accepts both).
+    A column vector ``(n, 1)`` counts as 1-D, as in scikit-learn. Bytes are
+    refused (``TypeError``, as scikit-learn). With ``keep_dtype``, bool and
+    integer arrays are returned as they are (no int64 copy).
+    """
+    if x is None:
+        raise TypeError(f"{name} must be an array of class labels, got None")
+    arr = _as_array(x, name)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
+    kind = arr.dtype.kind
+    if kind == "U":
+        return arr
+    if kind == "O":
+        if arr.shape[0] == 0:
+            return np.zeros(0, np.int64)
+        bad = [v for v in arr if not isinstance(v, str)][:1]
+        if not bad:
+            return arr.astype(str)
+        raise TypeError(
+            f"{name} must hold numbers or strings, got an object array holding {type(bad[0]).__name__}"
+        )
+    if kind == "S":
+        raise TypeError(f"{name} holds bytes; decode them to str (labels are numbers or strings)")
+    if kind == "b":
+        return arr if keep_dtype else arr.astype(np.int64)
+    arr = to_numeric_array(arr, name)
+    if keep_dtype and kind in "iu" and not (kind == "u" and arr.dtype.itemsize == 8):
+        return arr
+    return as_labels(arr, arr.shape[0], name, other=name)
+
+
+def is_str(arr: NDArray[Any]) -> bool:
+    """Whether a label array from :func:`as_label_array` holds strings."""
+    return arr.dtype.kind == "U"
+
+
+def check_same_kind(a: NDArray[Any], b: NDArray[Any], name_a: str, name_b: str) -> None:
+    """Refuse a mix of string and number labels (``ValueError``, as scikit-learn)."""
+    if a.shape[0] and b.shape[0] and is_str(a) != is_str(b):
+        s, num = (name_a, name_b) if is_str(a) else (name_b, name_a)
+        raise ValueError(f"Mix of label input types (string and number): {s} holds strings and {num} numbers")
+
+
+def label_list(values: NDArray[Any], limit: int = 10) -> str:
+    """``{a, b, ...}`` for messages."""
+    items = [repr(v.item() if isinstance(v, np.generic) else v) for v in values[:limit]]
+    more = ", ..." if values.shape[0] > limit else ""
+    return "{" + ", ".join(items) + more + "}"
+
+
+def distinct_upto_two(arr: NDArray[Any]) -> NDArray[Any] | None:
+    """The sorted distinct values of a non-empty label array if there are at most two, else None.
+
+    Numbers take two or three passes (min, max, then a check for a third value)
+    instead of a sort.
+    """
+    if is_str(arr) or arr.dtype == np.bool_:
+        uniq = np.unique(arr)
+        return uniq if uniq.shape[0] <= 2 else None
+    lo, hi = arr.min(), arr.max()
+    if lo == hi:
+        return np.array([lo])
+    # integers: hi - lo == 1 means exactly two values, no third pass needed
+    if int(hi) - int(lo) > 1 and np.count_nonzero((arr != lo) & (arr != hi)):
+        return None
+    return np.array([lo, hi])
+
+
+def check_pos_label(pos_label: Any, name: str = "pos_label") -> Any:
+    """Return ``pos_label`` if it is a number, a bool or a string, else raise ``TypeError``."""
+    if isinstance(pos_label, (str, bool, int, float, np.bool_, np.integer, np.floating, np.str_)):
+        return pos_label.item() if isinstance(pos_label, np.generic) else pos_label
+    raise TypeError(f"{name} must be a number, a bool or a string, got {type(pos_label).__name__}")
+
+
+def label_matches(arr: NDArray[Any], label: Any, name: str, what: str = "pos_label") -> NDArray[np.bool_]:
+    """``arr == label`` for a label array, refusing a string label for numbers and vice versa."""
+    if isinstance(label, str) != is_str(arr) and arr.shape[0]:
+        kind = "strings" if is_str(arr) else "numbers"
+        raise ValueError(f"{what}={label!r} is not a valid label: {name} holds {kind}")
+    return np.asarray(arr == label)
+
+
+def encode_labels(
+    y_true: NDArray[Any], y_pred: NDArray[Any]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any] | None]:
+    """Integer codes for a pair of label arrays of the same kind.
+
+    Numbers are their own codes (``classes`` is None). Strings get the index of
+    their value among the sorted distinct strings of both arrays, returned as
+    ``classes``, so that code order is label order, as scikit-learn sorts labels.
+    """
+    if not (is_str(y_true) or is_str(y_pred)):
+        t = writable(np.ascontiguousarray(y_true, dtype=np.int64))
+        return t, writable(np.ascontiguousarray(y_pred, dtype=np.int64)), None
+    n = y_true.shape[0]
+    both = np.concatenate((y_true.astype(str), y_pred.astype(str)))
+    classes, codes = np.unique(both, return_inverse=True)
+    codes = codes.astype(np.int64).reshape(-1)
+    return codes[:n], codes[n:], classes
+
+
+def codes_of(
+    labels: NDArray[Any], classes: NDArray[Any] | None, name: str, data_name: str = "y_true"
+) -> NDArray[np.int64]:
+    """Map user-given labels into the code space of :func:`encode_labels`.
+
+    A label that does not occur in the data gets a code of its own (past the
+    codes of the data), so it indexes an all-zero row / column.
+    """
+    if classes is None:
+        if is_str(labels) and labels.shape[0]:
+            raise ValueError(
+                f"Mix of label input types (string and number): {name} holds strings and {data_name} numbers"
+            )
+        return labels.astype(np.int64, copy=False)
+    if not is_str(labels) and labels.shape[0]:
+        raise ValueError(
+            f"Mix of label input types (string and number): {name} holds numbers and {data_name} strings"
+        )
+    k = classes.shape[0]
+    where = np.minimum(np.searchsorted(classes, labels), max(k - 1, 0))
+    found = (classes[where] == labels) if k else np.zeros(labels.shape[0], np.bool_)
+    codes = np.where(found, where, 0).astype(np.int64)
+    absent = np.flatnonzero(~found)
+    codes[absent] = k + np.arange(absent.shape[0])
+    return codes
+
+
+# --------------------------------------------------------------------------- sample weights
+
+
+def as_sample_weight(
+    sample_weight: ArrayLike | None, n: int, other: str = "y_true"
+) -> tuple[NDArray[np.float64] | None, bool]:
+    """Return ``(weights as contiguous float64, whether they were integers)``, or ``(None, False)``.
+
+    Any real dtype (and bool) is accepted; the weights must be finite, one per
+    sample (``other`` has ``n``), and not all zero (``ValueError``, as
+    scikit-learn). Negative weights are accepted, as scikit-learn does.
+    """
+    if sample_weight is None:
+        return None, False
+    arr = _as_array(sample_weight, "sample_weight")
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.float64)
+        integer = True
+    else:
+        arr = to_numeric_array(arr, "sample_weight")
+        integer = arr.dtype.kind in "iu"
+    if arr.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-dimensional, got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"sample_weight has length {arr.shape[0]} but {other} has length {n}")
+    w = writable(np.ascontiguousarray(arr, dtype=np.float64))
+    if n and not np.isfinite(w).all():
+        where = int(np.flatnonzero(~np.isfinite(w))[0])
+        raise ValueError(f"sample_weight contains NaN or inf (first at index {where})")
+    if n and not w.any():
+        raise ValueError("sample_weight must contain at least one non-zero weight")
+    return w, integer
+
+
+# --------------------------------------------------------------------------- averaging
+
+
+def nanaverage(a: NDArray[np.float64], weights: NDArray[Any] | None) -> float:
+    """Mean (weighted when given) ignoring NaN; NaN if nothing is left; equal weights if they sum to 0.
+
+    scikit-learn's ``_nanaverage``: ``np.average`` of the non-NaN values.
+    """
+    keep = ~np.isnan(a)
+    if not keep.any():
+        return float("nan")
+    a = a[keep]
+    if weights is not None:
+        w = np.asarray(weights)[keep]
+        if w.sum() != 0:
+            return float(np.average(a, weights=w))
+    return float(np.mean(a))

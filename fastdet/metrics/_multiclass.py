@@ -1,0 +1,202 @@
+"""Several classes: per-column scores and their averages, one-vs-rest and one-vs-one ROC AUC."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fastdet._kernels import ranking as _k
+from fastdet.metrics._binary import BinaryMetric, Weights, binary_roc_auc
+from fastdet.metrics._common import as_label_array, is_str, warn
+
+
+def average_columns(
+    metric: BinaryMetric,
+    y: NDArray[np.uint8],
+    scores: NDArray[np.float64],
+    w: Weights,
+    average: str | None,
+) -> float | NDArray[np.float64]:
+    """A binary metric per column of an (n, k) indicator, averaged.
+
+    scikit-learn's ``_average_binary_score``: "micro" scores the flattened
+    matrix, "samples" each row, the others each column.
+    """
+    if y.shape != scores.shape:
+        raise ValueError(
+            f"y_score must have the shape of the label indicator matrix {y.shape}, got {scores.shape}"
+        )
+    if average == "micro":
+        ww = None if w is None else np.repeat(w, y.shape[1])
+        return metric(y.ravel(), scores.ravel(), ww)
+    average_weight: NDArray[Any] | None = None
+    if average == "weighted":
+        average_weight = y.sum(axis=0) if w is None else (y * w[:, None]).sum(axis=0)
+        if np.isclose(average_weight.sum(), 0.0):
+            return 0.0
+    if average == "samples":
+        score = np.array([metric(y[i], scores[i], None) for i in range(y.shape[0])])
+        average_weight = w
+    else:
+        score = np.array([metric(y[:, c], scores[:, c], w) for c in range(y.shape[1])])
+    return _combine(score, average_weight, average)
+
+
+def _combine(score: NDArray[np.float64], average_weight: NDArray[Any] | None, average: str | None) -> Any:
+    """Per-class scores averaged as scikit-learn does (the array itself for ``average=None``)."""
+    if average is None:
+        return score
+    if average_weight is not None:
+        if average == "weighted" and np.isclose(average_weight.sum(), 0.0):
+            return 0.0
+        score = np.where(average_weight == 0, 0.0, score)  # a 0-weight NaN must not spoil the average
+    return float(np.average(score, weights=average_weight))
+
+
+def class_codes(y: NDArray[Any], labels: ArrayLike | None, k: int) -> tuple[NDArray[np.int64], NDArray[Any]]:
+    """Codes 0..k-1 of ``y`` among the classes (``labels``, or the sorted classes of ``y``)."""
+    if labels is None:
+        classes, codes = _unique_codes(y)
+        if classes.shape[0] != k:
+            raise ValueError(
+                f"y_true has {classes.shape[0]} classes but y_score has {k} columns; pass labels "
+                "to name the classes of the columns"
+            )
+        return codes, classes
+    lab = as_label_array(labels, "labels")
+    if lab.shape[0] and is_str(lab) != is_str(y):
+        raise ValueError("Mix of label input types (string and number): labels and y_true")
+    classes = np.unique(lab)
+    if classes.shape[0] != lab.shape[0]:
+        raise ValueError("labels must be unique")
+    if not np.array_equal(classes, lab):
+        raise ValueError("labels must be ordered (sorted), as the columns of y_score")
+    if lab.shape[0] != k:
+        raise ValueError(f"labels has {lab.shape[0]} labels but y_score has {k} columns")
+    codes = np.searchsorted(lab, y)
+    inside = codes < k
+    if not inside.all() or not np.array_equal(lab[codes[inside]], y[inside]):
+        raise ValueError("y_true contains labels not in labels")
+    return codes.astype(np.int64), lab
+
+
+class _ClassBlocks:
+    """Sorted score blocks of a multiclass problem: ``block(c, j)`` is column j over the samples of class c.
+
+    The scores are regrouped by class once (one pass); each block is then a
+    contiguous slice, radix-sorted in place on first use. The unweighted
+    AUC of class a against class b on column j is then one merge of
+    ``block(a, j)`` and ``block(b, j)``, and AUC counts add up over classes,
+    so one-vs-rest and one-vs-one need no masks and no sort of all samples.
+    """
+
+    def __init__(self, codes: NDArray[np.int64], scores: NDArray[np.float64]) -> None:
+        k = scores.shape[1]
+        self.counts = np.bincount(codes, minlength=k)
+        self._starts = np.concatenate(([0], np.cumsum(self.counts)))
+        self._grouped = np.empty((scores.shape[1], codes.shape[0]), np.float64)
+        _k._group_columns(codes, self._starts[:-1].copy(), scores, self._grouped)
+        self._scratch = np.empty(int(self.counts.max(initial=0)), np.uint64)
+        self._blocks: dict[tuple[int, int], NDArray[np.float64]] = {}
+
+    def block(self, c: int, j: int) -> NDArray[np.float64]:
+        out = self._blocks.get((c, j))
+        if out is None:
+            out = self._grouped[j, self._starts[c] : self._starts[c + 1]]  # sorted in place
+            _k._radix_sort(out, self._scratch[: out.shape[0]])
+            self._blocks[(c, j)] = out
+        return out
+
+    def twice_u(self, a: int, b: int, j: int) -> int:
+        """2 U of class a (positive) against class b on column j, ties counted one half."""
+        return int(_k._roc_auc_twice_area(self.block(a, j), self.block(b, j)))
+
+
+def _unique_codes(y: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
+    """``np.unique(y, return_inverse=True)``, through a lookup table for integers of a narrow range."""
+    if y.dtype.kind in "iub" and y.shape[0]:
+        lo, hi = int(y.min()), int(y.max())
+        if hi - lo <= 4 * y.shape[0] + 1024:
+            shifted = y.astype(np.int64) - lo
+            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            lut = np.zeros(hi - lo + 1, np.int64)
+            lut[present] = np.arange(present.shape[0])
+            return (present + lo).astype(y.dtype), lut[shifted]
+    classes, codes = np.unique(y, return_inverse=True)
+    return classes, codes.reshape(-1).astype(np.int64)
+
+
+def _ovo_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average: str) -> float:
+    """Hand & Till (2001): the mean over class pairs of the two one-vs-one AUCs' mean."""
+    blocks = _ClassBlocks(codes, scores)
+    present = np.flatnonzero(blocks.counts).tolist()
+    if len(present) < 2:
+        warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
+        return float("nan")
+    n = codes.shape[0]
+    pair_scores = []
+    prevalence = []
+    for a, b in combinations(present, 2):
+        n_a, n_b = int(blocks.counts[a]), int(blocks.counts[b])
+        prevalence.append((n_a + n_b) / n)
+        auc_a = blocks.twice_u(a, b, a) / (2.0 * n_a * n_b)
+        auc_b = blocks.twice_u(b, a, b) / (2.0 * n_a * n_b)
+        pair_scores.append((auc_a + auc_b) / 2)
+    return float(np.average(pair_scores, weights=prevalence if average == "weighted" else None))
+
+
+def _ovr_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average: str | None) -> Any:
+    """Unweighted one-vs-rest AUCs from the class blocks: U(c vs rest) = sum over b != c of U(c vs b)."""
+    blocks = _ClassBlocks(codes, scores)
+    k = scores.shape[1]
+    n = codes.shape[0]
+    score = np.empty(k)
+    for c in range(k):
+        n_pos = int(blocks.counts[c])
+        if n_pos in (0, n):
+            warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
+            score[c] = np.nan
+            continue
+        twice = sum(blocks.twice_u(c, b, c) for b in range(k) if b != c and blocks.counts[b])
+        score[c] = float(twice) / (2.0 * n_pos * (n - n_pos))
+    return _combine(score, blocks.counts if average == "weighted" else None, average)
+
+
+def multiclass_roc_auc(
+    y: NDArray[Any],
+    scores: NDArray[np.float64],
+    labels: ArrayLike | None,
+    multi_class: str,
+    average: str | None,
+    w: Weights,
+) -> float | NDArray[np.float64]:
+    if scores.ndim != 2:
+        raise ValueError(
+            "y_score must have shape (n_samples, n_classes) since y_true holds more than two "
+            f"classes, got shape {scores.shape}"
+        )
+    if not np.allclose(1, scores.sum(axis=1)):
+        raise ValueError("y_score must hold probabilities for a multiclass roc_auc: each row must sum to 1")
+    options = ("micro", "macro", "weighted", None) if multi_class == "ovr" else ("macro", "weighted")
+    if average not in options:
+        raise ValueError(
+            f"average must be one of {options} for a multiclass roc_auc with "
+            f"multi_class={multi_class!r}, got {average!r}"
+        )
+    codes, _ = class_codes(y, labels, scores.shape[1])
+    if multi_class == "ovo":
+        if w is not None:
+            raise ValueError("sample_weight is not supported with multi_class='ovo'")
+        return _ovo_roc_auc(codes, scores, str(average))
+    if w is None and average != "micro":
+        return _ovr_roc_auc(codes, scores, average)
+    indicator = np.zeros(scores.shape, np.uint8)
+    indicator[np.arange(codes.shape[0]), codes] = 1
+    return average_columns(roc_metric(None), indicator, scores, w, average)
+
+
+def roc_metric(max_fpr: float | None) -> BinaryMetric:
+    return lambda m, s, w: binary_roc_auc(m, s, w, max_fpr)

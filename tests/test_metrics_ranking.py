@@ -1,0 +1,798 @@
+"""fastdet's ranking metrics with scikit-learn's signatures, against scikit-learn and the naive references.
+
+Modeled on scikit-learn's ``sklearn/metrics/tests/test_ranking.py``: its toy cases are
+ported with the expected numbers it states, and hypothesis compares fastdet with the
+live scikit-learn (a dev dependency) over labels, ``pos_label``, ties and weights.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import reference as ref
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from fastdet._config import TEST_RTOL
+from fastdet.metrics import (
+    UndefinedMetricWarning,
+    average_precision,
+    precision_recall_curve,
+    roc_auc,
+    roc_curve,
+)
+
+ATOL = 1e-12  # 1e-12 absolute next to TEST_RTOL: rates and areas are in [0, 1]
+
+
+def sk():
+    # scikit-learn 1.9 is the version whose degenerate cases (NaN + warning) fastdet follows
+    pytest.importorskip("sklearn", minversion="1.9")
+    return pytest.importorskip("sklearn.metrics")
+
+
+def quiet(fn, *args, **kwargs):
+    """Call ``fn`` with its warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def outcome(fn, *args, **kwargs):
+    """The result of ``fn`` (warnings silenced), or the class of the ValueError/TypeError it raised."""
+    try:
+        return quiet(fn, *args, **kwargs)
+    except NotImplementedError:  # scikit-learn's for ovo with average=None; fastdet's ValueError
+        return ValueError
+    except (ValueError, TypeError) as exc:
+        return ValueError if isinstance(exc, ValueError) else TypeError
+
+
+def assert_same(ours, theirs):
+    """Equal outcomes: the same exception class, or equal results (NaN equals NaN)."""
+    if isinstance(theirs, type) or isinstance(ours, type):
+        assert ours is theirs, f"fastdet gave {ours!r}, scikit-learn {theirs!r}"
+        return
+    if isinstance(theirs, tuple):
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs, strict=True):
+            assert np.shape(a) == np.shape(b), (a, b)
+            assert_allclose(a, b, rtol=TEST_RTOL, atol=ATOL)
+        return
+    assert np.shape(ours) == np.shape(theirs), (ours, theirs)
+    assert_allclose(ours, theirs, rtol=TEST_RTOL, atol=ATOL)
+
+
+# --------------------------------------------------------------------------- strategies
+
+tied_scores = st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 1.0, -3.0])
+any_scores = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+# exact binary fractions keep every partial sum exact, so the naive references (exactly rounded
+# sums) and the kernels (sequential sums) agree bit for bit, drop_intermediate included
+exact_weights = st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0, 3.0])
+float_weights = st.one_of(exact_weights, st.floats(0.001, 100.0))
+# (label pair, pos_label to pass to the curves): None means the default (1 among {0, 1} / {-1, 1})
+LABEL_PAIRS = [
+    ((0, 1), None),
+    ((-1, 1), None),
+    ((False, True), None),
+    ((0.0, 1.0), None),
+    ((1, 2), 2),
+    ((2, 1), 1),
+    (("neg", "pos"), "pos"),
+    (("b", "a"), "a"),
+    ((False, True), True),
+]
+
+
+@st.composite
+def binary_problem(draw, weights=None, both=True):
+    """(y_true list, y_score array, sample_weight or None, pos_label, positive mask)."""
+    labels, pos_label = draw(st.sampled_from(LABEL_PAIRS))
+    n = draw(st.integers(2 if both else 1, 30))
+    bits = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    if both:
+        bits[0], bits[1] = False, True
+    scores = np.array(draw(st.lists(st.one_of(tied_scores, any_scores), min_size=n, max_size=n)))
+    w = None
+    if weights is not None and draw(st.booleans()):
+        w = np.array(draw(st.lists(weights, min_size=n, max_size=n)))
+        assume(w.any())
+    positive_label = labels[1] if pos_label is None else pos_label
+    negative_label = labels[0] if labels[1] == positive_label else labels[1]
+    y = [positive_label if b else negative_label for b in bits]
+    return y, scores, w, pos_label, np.array(bits)
+
+
+# --------------------------------------------------------------------------- curves
+
+
+@given(binary_problem(weights=float_weights), st.booleans())
+def test_roc_curve_matches_sklearn(problem, drop):
+    y, s, w, pos_label, _ = problem
+    ours = outcome(roc_curve, y, s, pos_label=pos_label, sample_weight=w, drop_intermediate=drop)
+    theirs = outcome(sk().roc_curve, y, s, pos_label=pos_label, sample_weight=w, drop_intermediate=drop)
+    assert_same(ours, theirs)
+
+
+@given(binary_problem(weights=exact_weights, both=False), st.booleans())
+def test_roc_curve_matches_reference(problem, drop):
+    y, s, w, pos_label, positive = problem
+    want = ref.weighted_roc_curve(positive, s, w, drop)
+    assert_same(quiet(roc_curve, y, s, pos_label=pos_label, sample_weight=w, drop_intermediate=drop), want)
+
+
+@given(binary_problem(weights=float_weights, both=False), st.booleans())
+def test_precision_recall_curve_matches_sklearn(problem, drop):
+    y, s, w, pos_label, positive = problem
+    kwargs = {"pos_label": pos_label, "sample_weight": w, "drop_intermediate": drop}
+    ours = outcome(precision_recall_curve, y, s, **kwargs)
+    assert_same(ours, outcome(sk().precision_recall_curve, y, s, **kwargs))
+    if not drop and (w is None or np.isin(w, [0.0, 0.25, 0.5, 1.0, 2.0, 3.0]).all()):
+        assert_same(ours, ref.weighted_precision_recall_curve(positive, s, w))
+
+
+@given(
+    binary_problem(weights=st.one_of(st.floats(-3.0, 3.0), float_weights)),
+    st.booleans(),
+)
+def test_curves_with_negative_weights_match_sklearn(problem, drop):
+    # scikit-learn accepts negative weights: the curves are computed all the same
+    y, s, w, pos_label, _ = problem
+    kw = {"pos_label": pos_label, "sample_weight": w, "drop_intermediate": drop}
+    assert_same(outcome(roc_curve, y, s, **kw), outcome(sk().roc_curve, y, s, **kw))
+    assert_same(outcome(precision_recall_curve, y, s, **kw), outcome(sk().precision_recall_curve, y, s, **kw))
+    kw = {"pos_label": 1 if pos_label is None else pos_label, "sample_weight": w}
+    assert_same(outcome(average_precision, y, s, **kw), outcome(sk().average_precision_score, y, s, **kw))
+
+
+def test_roc_curve_toydata():
+    # sklearn's test_roc_curve_toydata (tpr, fpr as it names them), expected numbers from there
+    for y, s, fpr_want, tpr_want, auc_want in [
+        ([0, 1], [0, 1], [0, 0, 1], [0, 1, 1], 1.0),
+        ([0, 1], [1, 0], [0, 1, 1], [0, 0, 1], 0.0),
+        ([1, 0], [1, 1], [0, 1], [0, 1], 0.5),
+        ([1, 0], [1, 0], [0, 0, 1], [0, 1, 1], 1.0),
+        ([1, 0], [0.5, 0.5], [0, 1], [0, 1], 0.5),
+    ]:
+        fpr, tpr, _ = roc_curve(y, s)
+        assert_allclose(fpr, fpr_want)
+        assert_allclose(tpr, tpr_want)
+        assert roc_auc(y, s) == auc_want
+
+
+def test_roc_curve_one_label():
+    y = [1] * 10
+    s = [0, 1] * 5
+    with pytest.warns(UndefinedMetricWarning, match="No negative samples"):
+        fpr, tpr, thr = roc_curve(y, s)
+    assert np.isnan(fpr).all()
+    assert fpr.shape == tpr.shape == thr.shape
+    with pytest.warns(UndefinedMetricWarning, match="No positive samples"):
+        fpr, tpr, thr = roc_curve([0] * 10, s)
+    assert np.isnan(tpr).all()
+    assert_allclose(fpr, [0, 0.5, 1])
+
+
+def test_roc_curve_drop_intermediate():
+    # sklearn's test_roc_curve_drop_intermediate
+    _, _, thr = roc_curve([0, 0, 0, 0, 1, 1], [0.0, 0.2, 0.5, 0.6, 0.7, 1.0])
+    assert_allclose(thr, [np.inf, 1.0, 0.7, 0.0])
+    y = [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    s = [0.0, 0.1, 0.6, 0.6, 0.7, 0.8, 0.9, 0.6, 0.7, 0.8, 0.9, 0.9, 1.0]
+    _, _, thr = roc_curve(y, s)
+    assert_allclose(thr, [np.inf, 1.0, 0.9, 0.7, 0.6, 0.0])
+
+
+def test_roc_curve_fpr_tpr_increasing():
+    # sklearn's edge case: float weights whose cumulative sums repeat values
+    fpr, tpr, _ = roc_curve([0, 0, 1, 1, 1], [0.1, 0.7, 0.3, 0.4, 0.5], sample_weight=np.repeat(0.2, 5))
+    assert (np.diff(fpr) >= 0).all()
+    assert (np.diff(tpr) >= 0).all()
+
+
+def test_precision_recall_curve_toydata():
+    # sklearn's test_precision_recall_curve_toydata, binary part
+    for y, s, p_want, r_want, ap_want in [
+        ([0, 1], [0, 1], [0.5, 1, 1], [1, 1, 0], 1.0),
+        ([0, 1], [1, 0], [0.5, 0.0, 1.0], [1.0, 0.0, 0.0], 0.5),
+        ([1, 0], [1, 1], [0.5, 1], [1.0, 0], 0.5),
+        ([1, 0], [1, 0], [0.5, 1, 1], [1, 1, 0], 1.0),
+        ([1, 0], [0.5, 0.5], [0.5, 1], [1, 0.0], 0.5),
+        ([1, 1], [0.25, 0.75], [1.0, 1.0, 1.0], [1, 0.5, 0.0], 1.0),
+    ]:
+        p, r, _ = precision_recall_curve(y, s)
+        assert_allclose(p, p_want)
+        assert_allclose(r, r_want)
+        assert average_precision(y, s) == ap_want
+    with pytest.warns(UserWarning, match="No positive"):  # UndefinedMetricWarning is a UserWarning
+        p, r, _ = precision_recall_curve([0, 0], [0.25, 0.75])
+    assert_allclose(p, [0, 0, 1])
+    assert_allclose(r, [1, 1, 0])
+    # labels [1, 0, 0, 1] scored 1..4, with and without drop_intermediate (sklearn's numbers)
+    p, r, t = precision_recall_curve([1, 0, 0, 1], [1, 2, 3, 4], drop_intermediate=True)
+    assert_allclose(p, [0.5, 1 / 3, 1.0, 1.0])
+    assert_allclose(r, [1.0, 0.5, 0.5, 0.0])
+    assert_allclose(t, [1, 2, 4])
+
+
+def test_precision_recall_curve_drop_intermediate():
+    # sklearn's test_precision_recall_curve_drop_intermediate
+    cases = [
+        ([0, 0, 0, 0, 1, 1], [0.0, 0.2, 0.5, 0.6, 0.7, 1.0], [0.0, 0.7, 1.0]),
+        (
+            [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1],
+            [0.0, 0.1, 0.6, 0.6, 0.7, 0.8, 0.9, 0.6, 0.7, 0.8, 0.9, 0.9, 1.0],
+            [0.0, 0.6, 0.7, 0.8, 0.9, 1.0],
+        ),
+        ([1, 1, 1, 1], [0.0, 0.1, 0.2, 0.3], [0.0, 0.1, 0.2, 0.3]),
+    ]
+    for y, s, want in cases:
+        assert_allclose(precision_recall_curve(y, s, drop_intermediate=True)[2], want)
+    with pytest.warns(UndefinedMetricWarning):
+        assert_allclose(
+            precision_recall_curve([0, 0, 0, 0], [0.0, 0.1, 0.2, 0.3], drop_intermediate=True)[2], [0.0, 0.3]
+        )
+
+
+def test_zero_weights_drop_samples_and_thresholds():
+    # sklearn's test_confusion_matrix_at_thresholds_zero_sample_weight: a zero weight is no sample
+    y, s, w = [0, 0, 1, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.5], [1, 1, 1, 0.5, 0]
+    for fn in (roc_curve, precision_recall_curve):
+        assert_same(fn(y, s, sample_weight=w), fn(y[:-1], s[:-1], sample_weight=w[:-1]))
+    assert 0.5 not in roc_curve(y, s, sample_weight=w)[2]
+
+
+def test_weighted_ties_are_summed_in_input_order():
+    # tied positives whose float sum depends on the order: in input order (1 + 1e16) - 1e16 == 0,
+    # in reverse order 1. scikit-learn adds them in input order (stable argsort + cumsum), and so
+    # does fastdet (stable radix sort, ties summed forward), so both see no positive weight
+    y, s, w = [1, 1, 1, 0], [0.5, 0.5, 0.5, 0.2], [1.0, 1e16, -1e16, 1.0]
+    with pytest.warns(UndefinedMetricWarning, match="No positive"):
+        fpr, tpr, _ = roc_curve(y, s, sample_weight=w)
+    assert np.isnan(tpr).all()
+    assert_same((fpr, tpr), quiet(sk().roc_curve, y, s, sample_weight=w)[:2])
+    assert_same(
+        quiet(precision_recall_curve, y, s, sample_weight=w),
+        quiet(sk().precision_recall_curve, y, s, sample_weight=w),
+    )
+
+
+def test_pos_label_and_implicit_labels():
+    s = [0.0, 1.0, 0.2, 0.42]
+    for fn in (roc_curve, precision_recall_curve):
+        # floats holding whole numbers are labels like integers; {-1, 1} needs no pos_label
+        assert_same(fn([0, 1, 1, 0], s), fn([0.0, 1.0, 1.0, 0.0], s))
+        assert_same(fn([0, 1, 1, 0], s), fn([-1, 1, 1, -1], s))
+        assert_same(fn([0, 1, 1, 0], s), fn(["a", "b", "b", "a"], s, pos_label="b"))
+        assert_same(fn([0, 1, 1, 0], s), fn(np.array(["a", "b", "b", "a"], dtype=object), s, pos_label="b"))
+        assert_same(fn([0, 1, 1, 0], s), fn([5, 7, 7, 5], s, pos_label=7))
+        for bad in (np.array(["a", "b"]), np.array(["a", "b"], dtype=object)):
+            with pytest.raises(
+                ValueError, match=r"y_true takes value in \{'a', 'b'\} and pos_label is not specified"
+            ):
+                fn(bad, [0.0, 1.0])
+        with pytest.raises(ValueError, match="pos_label is not specified"):
+            fn([0, 1, 2], [0.1, 0.2, 0.3])  # multiclass needs a pos_label
+        with pytest.raises(TypeError, match="bytes"):
+            fn([b"a", b"b"], [0.0, 1.0])
+        with pytest.raises(ValueError, match="pos_label='b' is not a valid label"):
+            fn([0, 1], [0.0, 1.0], pos_label="b")
+    # a multiclass y_true with pos_label: one class against the rest, as scikit-learn
+    y, s3 = [0, 1, 2, 2, 1], [0.1, 0.9, 0.4, 0.6, 0.3]
+    assert_same(roc_curve(y, s3, pos_label=2), quiet(sk().roc_curve, y, s3, pos_label=2))
+
+
+@pytest.mark.parametrize("classes", [(False, True), (0, 1), (0.0, 1.0), ("zero", "one")])
+@pytest.mark.parametrize(
+    "fn", [average_precision, precision_recall_curve, roc_curve], ids=lambda f: f.__name__
+)
+def test_ranking_metric_pos_label_types(fn, classes):
+    # sklearn's test_ranking_metric_pos_label_types
+    rng = np.random.default_rng(42)
+    y = rng.choice(np.array(classes, dtype=object), size=10).tolist()
+    y[0], y[1] = classes
+    s = rng.random(10)
+    got = fn(y, s, pos_label=classes[-1])
+    parts = got if isinstance(got, tuple) else (got,)
+    assert not any(np.isnan(p).any() for p in parts)
+    name = "average_precision_score" if fn is average_precision else fn.__name__
+    assert_same(got, quiet(getattr(sk(), name), y, s, pos_label=classes[-1]))
+
+
+# --------------------------------------------------------------------------- binary AUC and AP
+
+
+@given(binary_problem(weights=float_weights, both=False))
+def test_roc_auc_matches_sklearn_and_reference(problem):
+    y, s, w, _, _ = problem
+    ours = outcome(roc_auc, y, s, sample_weight=w)
+    assert_same(ours, outcome(sk().roc_auc_score, y, s, sample_weight=w))
+    # roc_auc's positive class is the greater label: compare with the reference on that indicator
+    greater = np.array(y) == sorted(set(y))[-1]
+    keep = np.ones(len(y), bool) if w is None else w != 0
+    want = (
+        math.nan
+        if len(set(y)) < 2
+        else ref.weighted_roc_auc(greater[keep], s[keep], None if w is None else w[keep])
+    )
+    assert_same(ours, want)
+
+
+@given(
+    binary_problem(weights=exact_weights),
+    st.sampled_from([1e-4, 0.05, 0.2, 1 / 3, 0.5, 0.75, 0.999, 1.0]),
+)
+def test_partial_roc_auc_matches_sklearn_and_reference(problem, max_fpr):
+    y, s, w, _, _ = problem
+    ours = outcome(roc_auc, y, s, sample_weight=w, max_fpr=max_fpr)
+    theirs = outcome(sk().roc_auc_score, y, s, sample_weight=w, max_fpr=max_fpr)
+    if isinstance(ours, float) and math.isnan(ours):
+        return  # no weight left in a class: NaN + warning where scikit-learn fails (documented)
+    assert_same(ours, theirs)
+    greater = np.array(y) == sorted(set(y))[-1]
+    assert_same(ours, ref.partial_roc_auc(greater, s, max_fpr, w) if max_fpr < 1 else theirs)
+
+
+def test_partial_roc_auc_score():
+    # sklearn's test_partial_roc_auc_score, with its expected numbers
+    y = np.array([0, 0, 1, 1])
+    assert roc_auc(y, y, max_fpr=1) == 1
+    assert roc_auc(y, y, max_fpr=0.001) == 1
+    for bad in (-0.1, 1.1, 0, math.nan):
+        with pytest.raises(ValueError, match="max_fpr"):
+            roc_auc(y, y, max_fpr=bad)
+    with pytest.raises(TypeError, match="max_fpr"):
+        roc_auc(y, y, max_fpr="0.5")
+    s = np.array([0.1, 0, 0.1, 0.01])
+    assert roc_auc(y, s, max_fpr=1) == roc_auc(y, s)
+    assert roc_auc(y, s, max_fpr=0.3) == 0.5
+
+
+@given(binary_problem(weights=float_weights, both=False))
+def test_average_precision_matches_sklearn_and_reference(problem):
+    y, s, w, pos_label, positive = problem
+    pos_label = 1 if pos_label is None else pos_label
+    ours = outcome(average_precision, y, s, pos_label=pos_label, sample_weight=w)
+    assert_same(ours, outcome(sk().average_precision_score, y, s, pos_label=pos_label, sample_weight=w))
+    if w is None or np.isin(w, [0.0, 0.25, 0.5, 1.0, 2.0, 3.0]).all():
+        assert_same(ours, ref.weighted_average_precision(positive, s, w))
+
+
+def test_single_class_roc_auc_is_nan_with_a_warning():
+    # sklearn 1.9 (test_auc_score_non_binary_class): NaN and UndefinedMetricWarning
+    s = np.random.default_rng(404).random(10)
+    for y in (np.zeros(10, int), np.ones(10, int), np.full(10, -1), np.full(10, "a")):
+        with pytest.warns(UndefinedMetricWarning, match="Only one class is present in y_true"):
+            assert math.isnan(roc_auc(y, s))
+    with pytest.warns(UndefinedMetricWarning, match="Only one class"):
+        assert math.isnan(roc_auc([1, 1], [0.2, 0.4], max_fpr=0.5))
+    # the warning points at the caller, not at fastdet's internals
+    with pytest.warns(UndefinedMetricWarning) as record:
+        roc_auc([0, 0], [0.1, 0.2])
+    assert record[0].filename == __file__
+
+
+def test_roc_auc_labels_are_sorted_the_greater_is_positive():
+    s = [0.1, 0.4, 0.35, 0.8]
+    for y in ([0, 0, 1, 1], [-1, -1, 1, 1], [1, 1, 2, 2], ["a", "a", "b", "b"], [False, False, True, True]):
+        assert roc_auc(y, s) == 0.75
+        assert roc_auc(y, s) == sk().roc_auc_score(y, s)
+    assert average_precision([1, 1, 2, 2], s) == sk().average_precision_score([1, 1, 2, 2], s)  # pos_label 1
+
+
+def test_average_precision_pos_label_errors():
+    # sklearn's test_average_precision_score_{binary,multilabel,multiclass}_pos_label_errors
+    with pytest.raises(ValueError, match=r"pos_label=2 is not a valid label"):
+        average_precision([0, 1], [0, 1], pos_label=2)
+    with pytest.raises(ValueError, match="pos_label=1 is not a valid label"):
+        average_precision(["a", "b"], [0, 1])
+    y = np.array([[1, 0], [0, 1], [0, 1], [1, 0]])
+    with pytest.raises(ValueError, match="pos_label is fixed to 1 for multilabel"):
+        average_precision(y, [[0.9, 0.1], [0.1, 0.9], [0.8, 0.2], [0.2, 0.8]], pos_label=0)
+    with pytest.raises(ValueError, match="pos_label is fixed to 1 for multiclass"):
+        average_precision([0, 1, 2, 0, 1, 2], np.full((6, 3), 1 / 3), pos_label=3)
+    # a single class that is not pos_label: no positives, AP 0 with a warning (sklearn: UserWarning)
+    with pytest.warns(UserWarning, match="No positive"):
+        assert average_precision([2, 2, 2], [0.1, 0.2, 0.3]) == 0.0
+    assert average_precision([2, 2, 2], [0.1, 0.2, 0.3], pos_label=2) == 1.0
+
+
+def test_average_precision_constant_values():
+    # sklearn's: a constant score's AP is the fraction of positives
+    y = np.zeros(100, dtype=int)
+    y[::4] = 1
+    assert average_precision(y, np.ones(100)) == 0.25
+
+
+def test_score_scale_invariance():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    s = rng.random(200)
+    for fn in (roc_auc, average_precision):
+        base = fn(y, s)
+        assert fn(y, s * 1e-10) == pytest.approx(base, rel=TEST_RTOL)
+        assert fn(y, s * 1e10) == pytest.approx(base, rel=TEST_RTOL)
+        assert fn(y, s - 0.5) == pytest.approx(base, rel=TEST_RTOL)
+
+
+def test_negative_weights_non_monotone_curve_raises_like_sklearn():
+    y, s, w = [0, 1, 0, 1, 0], [0.9, 0.8, 0.7, 0.6, 0.5], [2.0, 1.0, -1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="not monotone"):
+        roc_auc(y, s, sample_weight=w)
+    with pytest.raises(ValueError, match="neither increasing nor decreasing"):
+        sk().roc_auc_score(y, s, sample_weight=w)
+
+
+# --------------------------------------------------------------------------- multiclass and multilabel
+
+OVO_SCORES = np.array([[0.1, 0.8, 0.1], [0.3, 0.4, 0.3], [0.35, 0.5, 0.15], [0, 0.2, 0.8]])
+
+
+@pytest.mark.parametrize(
+    ("y_true", "labels"),
+    [
+        (np.array([0, 1, 0, 2]), [0, 1, 2]),
+        (np.array([0, 1, 0, 2]), None),
+        (["a", "b", "a", "c"], ["a", "b", "c"]),
+        (["a", "b", "a", "c"], None),
+    ],
+)
+def test_multiclass_ovo_roc_auc_toydata(y_true, labels):
+    # sklearn's test_multiclass_ovo_roc_auc_toydata: Hand & Till by hand from binary AUCs
+    a01 = (roc_auc([1, 0, 1], [0.1, 0.3, 0.35]) + roc_auc([0, 1, 0], [0.8, 0.4, 0.5])) / 2
+    a02 = (roc_auc([1, 1, 0], [0.1, 0.35, 0]) + roc_auc([0, 0, 1], [0.1, 0.15, 0.8])) / 2
+    a12 = (roc_auc([1, 0], [0.4, 0.2]) + roc_auc([0, 1], [0.3, 0.8])) / 2
+    got = roc_auc(y_true, OVO_SCORES, labels=labels, multi_class="ovo")
+    assert got == pytest.approx((a01 + a02 + a12) / 3, rel=TEST_RTOL)
+    weighted = roc_auc(y_true, OVO_SCORES, labels=labels, multi_class="ovo", average="weighted")
+    assert weighted == pytest.approx(np.average([a01, a02, a12], weights=[0.75, 0.75, 0.5]), rel=TEST_RTOL)
+    with pytest.raises(ValueError, match="average must be one of"):
+        roc_auc(y_true, OVO_SCORES, labels=labels, multi_class="ovo", average=None)
+
+
+@pytest.mark.parametrize(
+    ("y_true", "labels"),
+    [(np.array([0, 2, 0, 2]), [0, 1, 2]), (np.array(["a", "d", "a", "d"]), ["a", "b", "d"])],
+)
+def test_multiclass_ovo_roc_auc_toydata_binary(y_true, labels):
+    # sklearn's: two classes present, three columns: one pair only
+    s = np.array([[0.2, 0.0, 0.8], [0.6, 0.0, 0.4], [0.55, 0.0, 0.45], [0.4, 0.0, 0.6]])
+    want = (roc_auc([1, 0, 1, 0], [0.2, 0.6, 0.55, 0.4]) + roc_auc([0, 1, 0, 1], [0.8, 0.4, 0.45, 0.6])) / 2
+    for average in ("macro", "weighted"):
+        assert roc_auc(y_true, s, labels=labels, multi_class="ovo", average=average) == pytest.approx(want)
+
+
+@pytest.mark.parametrize(
+    ("y_true", "labels"),
+    [(np.array([0, 1, 2, 2]), None), (["a", "b", "c", "c"], None), ([0, 1, 2, 2], [0, 1, 2])],
+)
+def test_multiclass_ovr_roc_auc_toydata(y_true, labels):
+    # sklearn's test_multiclass_ovr_roc_auc_toydata (Provost & Domingos weights)
+    s = np.array([[1.0, 0.0, 0.0], [0.1, 0.5, 0.4], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]])
+    per = [roc_auc([1, 0, 0, 0], s[:, 0]), roc_auc([0, 1, 0, 0], s[:, 1]), roc_auc([0, 0, 1, 1], s[:, 2])]
+    assert_allclose(roc_auc(y_true, s, multi_class="ovr", labels=labels, average=None), per)
+    assert roc_auc(y_true, s, multi_class="ovr", labels=labels) == pytest.approx(sum(per) / 3)
+    weighted = roc_auc(y_true, s, multi_class="ovr", labels=labels, average="weighted")
+    assert weighted == pytest.approx(per[0] * 0.25 + per[1] * 0.25 + per[2] * 0.5)
+
+
+@pytest.mark.parametrize(("multi_class", "average"), [("ovr", "macro"), ("ovr", "micro"), ("ovo", "macro")])
+def test_perfect_imperfect_chance_multiclass_roc_auc(multi_class, average):
+    y = np.array([3, 1, 2, 0])
+    perfect = [[0, 0, 0, 1.0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0.75, 0.05, 0.05, 0.15]]
+    imperfect = [[0, 0, 0, 1.0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]]
+    assert roc_auc(y, perfect, multi_class=multi_class, average=average) == pytest.approx(1.0)
+    assert roc_auc(y, imperfect, multi_class=multi_class, average=average) < 1.0
+    assert roc_auc(y, np.full((4, 4), 0.25), multi_class=multi_class, average=average) == pytest.approx(0.5)
+
+
+@st.composite
+def multiclass_problem(draw):
+    """(y_true, probability rows, labels or None, weights or None): ties from small integer counts."""
+    k = draw(st.integers(3, 5))
+    n = draw(st.integers(k, 25))
+    codes = draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))
+    codes[:k] = range(k)  # every class present
+    counts = np.array(
+        draw(st.lists(st.lists(st.integers(0, 4), min_size=k, max_size=k), min_size=n, max_size=n)), float
+    )
+    counts[counts.sum(axis=1) == 0, 0] = 1.0
+    probs = counts / counts.sum(axis=1, keepdims=True)
+    names = draw(st.sampled_from([None, "str", "int"]))
+    if names == "str":
+        y = [f"class-{c}" for c in codes]
+        labels = None
+    else:
+        y = [10 * c - 7 for c in codes]
+        labels = [10 * c - 7 for c in range(k)] if names == "int" else None
+    w = None
+    if draw(st.booleans()):
+        w = np.array(draw(st.lists(float_weights, min_size=n, max_size=n)))
+        assume(w.any())
+    return y, probs, labels, w, np.array(codes)
+
+
+@given(multiclass_problem(), st.sampled_from(["macro", "weighted", "micro", None]))
+def test_multiclass_ovr_matches_sklearn_and_reference(problem, average):
+    y, s, labels, w, codes = problem
+    kw = {"multi_class": "ovr", "average": average, "labels": labels, "sample_weight": w}
+    ours = outcome(roc_auc, y, s, **kw)
+    assert_same(ours, outcome(sk().roc_auc_score, y, s, **kw))
+    indicator = np.eye(s.shape[1], dtype=int)[codes]
+    metric = lambda m, sc, ww: ref.weighted_roc_auc(m, sc, ww)  # noqa: E731
+    want = ref.average_columns(metric, indicator, s, average, w)
+    assert_same(ours, want)
+
+
+@given(multiclass_problem(), st.sampled_from(["macro", "weighted"]))
+def test_multiclass_ovo_matches_sklearn_and_reference(problem, average):
+    y, s, labels, _, codes = problem
+    ours = roc_auc(y, s, multi_class="ovo", average=average, labels=labels)
+    assert_same(ours, quiet(sk().roc_auc_score, y, s, multi_class="ovo", average=average, labels=labels))
+    assert_same(ours, ref.ovo_roc_auc(codes.tolist(), s.tolist(), average))
+
+
+@given(multiclass_problem(), st.sampled_from(["macro", "weighted", "micro", "samples", None]))
+def test_multiclass_average_precision_matches_sklearn(problem, average):
+    y, s, _, w, codes = problem
+    ours = outcome(average_precision, y, s, average=average, sample_weight=w)
+    assert_same(ours, outcome(sk().average_precision_score, y, s, average=average, sample_weight=w))
+    if w is None or np.isin(w, [0.0, 0.25, 0.5, 1.0, 2.0, 3.0]).all():
+        indicator = np.eye(s.shape[1], dtype=int)[codes]
+        assert_same(ours, ref.average_columns(ref.weighted_average_precision, indicator, s, average, w))
+
+
+@st.composite
+def multilabel_problem(draw):
+    n = draw(st.integers(1, 15))
+    k = draw(st.integers(2, 4))
+    y = np.array(draw(st.lists(st.lists(st.integers(0, 1), min_size=k, max_size=k), min_size=n, max_size=n)))
+    s = np.array(draw(st.lists(st.lists(tied_scores, min_size=k, max_size=k), min_size=n, max_size=n)))
+    w = None
+    if draw(st.booleans()):
+        w = np.array(draw(st.lists(float_weights, min_size=n, max_size=n)))
+        assume(w.any())
+    return y, s, w
+
+
+@given(multilabel_problem(), st.sampled_from(["macro", "weighted", "micro", "samples", None]))
+def test_multilabel_matches_sklearn(problem, average):
+    y, s, w = problem
+    kw = {"average": average, "sample_weight": w}
+    assert_same(outcome(roc_auc, y, s, **kw), outcome(sk().roc_auc_score, y, s, **kw))
+    assert_same(outcome(average_precision, y, s, **kw), outcome(sk().average_precision_score, y, s, **kw))
+    if w is None:  # with weights a column can lose a class: NaN where scikit-learn fails (documented)
+        kw["max_fpr"] = 0.5
+        assert_same(outcome(roc_auc, y, s, **kw), outcome(sk().roc_auc_score, y, s, **kw))
+
+
+def test_multilabel_toydata():
+    # sklearn's test_roc_curve_toydata / test_precision_recall_curve_toydata, multilabel parts
+    y = np.array([[0, 1], [0, 1]])
+    with pytest.warns(UndefinedMetricWarning, match="Only one class"):
+        assert math.isnan(roc_auc(y, [[0, 1], [0, 1]], average="macro"))
+    assert roc_auc(y, [[0, 1], [0, 1]], average="samples") == 1.0
+    assert roc_auc(y, [[0, 1], [0, 1]], average="micro") == 1.0
+    assert roc_auc(y, [[0, 1], [1, 0]], average="samples") == 0.5
+    for average in ("macro", "weighted", "samples", "micro"):
+        assert roc_auc([[1, 0], [0, 1]], [[0, 1], [1, 0]], average=average) == 0
+        assert roc_auc([[1, 0], [0, 1]], [[0.5, 0.5], [0.5, 0.5]], average=average) == 0.5
+        assert average_precision([[1, 0], [0, 1]], [[0, 1], [1, 0]], average=average) == 0.5
+    with pytest.warns(UserWarning, match="No positive"):
+        assert average_precision(y, [[0, 1], [0, 1]], average="macro") == 0.5
+    with pytest.warns(UserWarning, match="No positive"):
+        assert average_precision(y, [[0, 1], [0, 1]], average="weighted") == 1.0
+    assert average_precision(y, [[0, 1], [1, 0]], average="samples") == 0.75
+    assert average_precision([[0, 0], [0, 0]], [[0, 1], [0, 1]], average="weighted") == 0.0
+    with pytest.warns(UserWarning, match="No positive"):
+        assert average_precision([[0, 0], [0, 1]], [[0, 0], [0, 1]], average="weighted") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("match", "y_true", "labels"),
+    [
+        ("labels must be unique", np.array([0, 1, 2, 2]), [0, 2, 0]),
+        ("labels must be unique", np.array(["a", "b", "c", "c"]), ["a", "a", "b"]),
+        ("y_true has 2 classes but y_score has 3 columns", np.array([0, 2, 0, 2]), None),
+        ("labels must be ordered", np.array(["a", "b", "c", "c"]), ["a", "c", "b"]),
+        ("labels has 2 labels but y_score has 3 columns", np.array([0, 1, 2, 2]), [0, 1]),
+        (
+            "labels has 4 labels but y_score has 3 columns",
+            np.array(["a", "b", "c", "c"]),
+            ["a", "b", "c", "d"],
+        ),
+        ("y_true contains labels not in labels", np.array(["a", "b", "c", "e"]), ["a", "b", "c"]),
+        ("y_true contains labels not in labels", np.array([0, 1, 2, 3]), [0, 1, 2]),
+        ("Mix of label input types", np.array([0, 1, 2, 2]), ["a", "b", "c"]),
+    ],
+)
+@pytest.mark.parametrize("multi_class", ["ovo", "ovr"])
+def test_roc_auc_multiclass_labels_errors(match, y_true, labels, multi_class):
+    # sklearn's test_roc_auc_score_multiclass_labels_error
+    with pytest.raises(ValueError, match=match):
+        roc_auc(y_true, OVO_SCORES, labels=labels, multi_class=multi_class)
+
+
+def test_roc_auc_multiclass_errors():
+    # sklearn's test_roc_auc_score_multiclass_error and shape checks
+    rng = np.random.default_rng(404)
+    e = np.exp(rng.random((20, 3)))
+    prob = e / e.sum(axis=1, keepdims=True)
+    y = rng.integers(0, 3, 20)
+    y[:3] = [0, 1, 2]
+    with pytest.raises(ValueError, match=r"average must be one of \('macro', 'weighted'\)"):
+        roc_auc(y, prob, average="samples", multi_class="ovo")
+    with pytest.raises(ValueError, match=r"average must be one of \('micro', 'macro', 'weighted', None\)"):
+        roc_auc(y, prob, average="samples", multi_class="ovr")
+    with pytest.raises(ValueError, match="sample_weight is not supported with multi_class='ovo'"):
+        roc_auc(y, prob, multi_class="ovo", sample_weight=np.ones(20))
+    with pytest.raises(ValueError, match="max_fpr"):
+        roc_auc(y, prob, multi_class="ovo", max_fpr=0.5)
+    with pytest.raises(ValueError, match="multi_class='ovr' or 'ovo'"):
+        roc_auc(y, prob)
+    with pytest.raises(ValueError, match="multi_class"):
+        roc_auc(y, prob, multi_class="ovx")
+    with pytest.raises(ValueError, match="sum to 1"):
+        roc_auc(y, prob * 2, multi_class="ovr")
+    with pytest.raises(ValueError, match=r"shape \(n_samples, n_classes\)"):
+        roc_auc(y, prob[:, 0], multi_class="ovr")
+    with pytest.raises(ValueError, match=r"shape \(n_samples, n_classes\)"):
+        average_precision(y, prob[:, 0])
+    with pytest.raises(ValueError, match="y_score must be 1-dimensional for binary y_true"):
+        roc_auc([0, 1, 1], [[0.5, 0.5], [0.1, 0.9], [0.3, 0.7]])
+    with pytest.raises(ValueError, match="average"):
+        roc_auc(y, prob, average="binary", multi_class="ovr")
+    with pytest.raises(ValueError, match="label indicator matrix"):
+        roc_auc([[0, 1], [1, 0]], [[0.5, 0.5, 0.1], [0.1, 0.9, 0.1]])
+    with pytest.raises(ValueError, match="must hold only 0 and 1"):
+        roc_auc([[0, 2], [1, 0]], [[0.5, 0.5], [0.1, 0.9]])
+
+
+@pytest.mark.parametrize("average", ["macro", "weighted", None, "micro"])
+@pytest.mark.parametrize("multi_class", ["ovr", "ovo"])
+def test_multiclass_with_a_listed_class_absent_matches_sklearn(multi_class, average):
+    # labels name a class no sample has: its one-vs-rest AUC is NaN (with a warning), as scikit-learn
+    y = [0, 1, 0, 3, 1, 3, 0]
+    e = np.exp(np.random.default_rng(3).normal(size=(7, 4)))
+    s = e / e.sum(axis=1, keepdims=True)
+    kw = {"multi_class": multi_class, "average": average, "labels": [0, 1, 2, 3]}
+    assert_same(outcome(roc_auc, y, s, **kw), outcome(sk().roc_auc_score, y, s, **kw))
+    if multi_class == "ovr" and average == "macro":
+        with pytest.warns(UndefinedMetricWarning, match="Only one class"):
+            assert math.isnan(roc_auc(y, s, **kw))
+
+
+def test_ovo_with_a_single_class_present_is_nan():
+    # scikit-learn divides by zero (no class pair); fastdet warns and returns NaN (documented)
+    s = np.array([[0.5, 0.25, 0.25], [0.2, 0.4, 0.4]])
+    with pytest.warns(UndefinedMetricWarning, match="Only one class"):
+        assert math.isnan(roc_auc([1, 1], s, labels=[0, 1, 2], multi_class="ovo"))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    "fn", [roc_curve, roc_auc, precision_recall_curve, average_precision], ids=lambda f: f.__name__
+)
+def test_ranking_bad_input(fn):
+    with pytest.raises(ValueError, match="NaN or inf"):
+        fn([0, 1], [0.5, np.nan])
+    with pytest.raises(ValueError, match="NaN or inf"):
+        fn([0, 1], [0.5, np.inf])
+    with pytest.raises(ValueError, match="same length"):
+        fn([0, 1, 1], [0.5, 0.2])
+    with pytest.raises(ValueError, match="y_true must hold integers"):
+        fn([0.5, 1.0], [0.5, 0.2])  # scikit-learn: "continuous format is not supported"
+    with pytest.raises(ValueError, match="empty"):
+        fn([], [])
+    with pytest.raises(ValueError, match="y_score must be"):
+        fn([0, 1], [[[0.5, 0.2]]])
+    with pytest.raises(ValueError, match="y_true must be 1-dimensional"):
+        fn([[[0, 1]]], [0.5, 0.2])
+    with pytest.raises(TypeError, match="y_score"):
+        fn([0, 1], ["a", "b"])
+    with pytest.raises(TypeError, match="y_true"):
+        fn(np.array([0, 1], dtype=complex), [0.5, 0.2])
+    with pytest.raises(TypeError, match="y_true"):
+        fn(np.array([None, 1], dtype=object), [0.5, 0.2])
+    with pytest.raises(ValueError, match="sample_weight has length 1 but y_true has length 2"):
+        fn([0, 1], [0.5, 0.2], sample_weight=[1.0])
+    with pytest.raises(ValueError, match="sample_weight contains NaN or inf"):
+        fn([0, 1], [0.5, 0.2], sample_weight=[1.0, np.nan])
+    with pytest.raises(ValueError, match="at least one non-zero weight"):
+        fn([0, 1], [0.5, 0.2], sample_weight=[0.0, 0.0])
+    with pytest.raises(TypeError, match="sample_weight"):
+        fn([0, 1], [0.5, 0.2], sample_weight=["a", "b"])
+    if fn is not roc_auc:
+        with pytest.raises(TypeError, match="pos_label"):
+            fn([0, 1], [0.5, 0.2], pos_label=[1])
+
+
+def test_column_vectors_are_one_dimensional():
+    # scikit-learn's column_or_1d: (n, 1) is (n,)
+    y, s = np.array([[0], [1], [1], [0]]), np.array([[0.1], [0.8], [0.3], [0.4]])
+    assert roc_auc(y, s) == roc_auc(y.ravel(), s.ravel())
+    assert_same(roc_curve(y, s, sample_weight=np.ones((4, 1))), roc_curve(y.ravel(), s.ravel()))
+
+
+def test_input_dtypes():
+    y = np.array([True, False, True, False])
+    s32 = np.array([0.9, 0.1, 0.4, 0.4], np.float32)
+    assert roc_auc(y, s32) == roc_auc(y.astype(int), s32.astype(np.float64))
+    assert roc_auc(y.astype(float), [9, 1, 4, 4]) == roc_auc(y, [9, 1, 4, 4])
+    assert roc_curve(y, s32)[2].dtype == np.float64
+    assert_same(precision_recall_curve(y, s32), sk().precision_recall_curve(y, s32))
+    s_read_only = np.array([0.9, 0.1, 0.4, 0.4])
+    s_read_only.flags.writeable = False
+    assert roc_auc(y, s_read_only) == roc_auc(y, s_read_only.copy())
+    assert roc_auc(y, np.array([0.9, 0, 0.1, 0, 0.4, 0, 0.4, 0])[::2]) == roc_auc(y, s_read_only)
+    assert roc_auc(y, s_read_only, sample_weight=np.array([1, 2, 3, 4], np.uint8)) == roc_auc(
+        y, s_read_only, sample_weight=[1.0, 2.0, 3.0, 4.0]
+    )
+    # -0.0 and 0.0 are one threshold (as float comparison says)
+    assert len(roc_curve([0, 1, 0], [-0.0, 0.0, 1.0], drop_intermediate=False)[2]) == 3
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_large_random_with_ties_and_weights(seed):
+    rng = np.random.default_rng(seed)
+    n = 5000
+    y = (rng.random(n) < 0.3).astype(np.int64)
+    s = np.round(rng.normal(size=n) + y, 2)  # rounding creates many tied groups
+    w = np.where(rng.random(n) < 0.1, 0.0, rng.exponential(size=n))
+    m = sk()
+    for weights in (None, w):
+        assert_same(roc_curve(y, s, sample_weight=weights), m.roc_curve(y, s, sample_weight=weights))
+        assert_same(
+            precision_recall_curve(y, s, sample_weight=weights),
+            m.precision_recall_curve(y, s, sample_weight=weights),
+        )
+        assert_same(roc_auc(y, s, sample_weight=weights), m.roc_auc_score(y, s, sample_weight=weights))
+        assert_same(
+            roc_auc(y, s, sample_weight=weights, max_fpr=0.1),
+            m.roc_auc_score(y, s, sample_weight=weights, max_fpr=0.1),
+        )
+        assert_same(
+            average_precision(y, s, sample_weight=weights),
+            m.average_precision_score(y, s, sample_weight=weights),
+        )
+
+
+def test_ranking_kernels_compile_one_signature_each():
+    # the wrappers convert to canonical dtypes, so each kernel compiles exactly once
+    from fastdet._kernels import ranking as k
+
+    rng = np.random.default_rng(0)
+    for y in (
+        rng.integers(0, 2, 20),
+        rng.integers(0, 2, 20).astype(bool),
+        rng.integers(0, 2, 20).astype(np.uint8),
+    ):
+        for s in (rng.random(20), rng.random(20).astype(np.float32), rng.integers(0, 9, 20)):
+            for w in (None, rng.random(20), np.ones(20, np.int32)):
+                roc_curve(y, s, sample_weight=w)
+                roc_auc(y, s, sample_weight=w)
+                average_precision(y, s, sample_weight=w)
+        probs = rng.random((20, 3))
+        probs /= probs.sum(axis=1, keepdims=True)
+        for probs_in in (probs, probs.astype(np.float32), np.asfortranarray(probs)):
+            roc_auc(rng.integers(0, 3, 20), probs_in, multi_class="ovr")
+            roc_auc(rng.integers(0, 3, 20).astype(np.int8), probs_in, multi_class="ovo")
+    for name in (
+        "_split_by_label",
+        "_split_weighted",
+        "_radix_sort",
+        "_radix_sort_pairs",
+        "_threshold_counts",
+        "_weighted_threshold_sums",
+        "_roc_auc_twice_area",
+        "_average_precision",
+        "_group_columns",
+    ):
+        assert len(getattr(k, name).signatures) == 1, name

@@ -1,0 +1,512 @@
+"""Columnar run-length masks: many COCO RLEs in a few flat arrays, for evaluation code.
+
+This is fastdet's internal batch API beneath :mod:`fastdet.mask` (which keeps
+pycocotools' dict-per-mask interface). Every result equals what pycocotools'
+``maskApi.c`` computes, run for run; nothing here decodes masks to pixels
+except :func:`to_masks`.
+
+Layout
+------
+:class:`Rles` holds ``n`` masks:
+
+``runs`` : int64 ``(R,)``
+    All run lengths, mask after mask. A mask's runs count pixels in column-major
+    order (down the first column, then the next), alternate background and
+    foreground, and start with background (a first run of 0 when pixel (0, 0) is
+    set). Runs are kept as given, zero-length runs included.
+``offsets`` : int64 ``(n + 1,)``
+    CSR offsets: mask ``i`` is ``runs[offsets[i]:offsets[i + 1]]``.
+``h``, ``w`` : int64 ``(n,)``
+    Mask heights and widths; the runs of mask ``i`` add up to ``h[i] * w[i]``.
+
+Groups (for :func:`merge_groups` and :func:`iou_groups`) are CSR offsets too:
+group ``g`` is entries ``group_offsets[g]:group_offsets[g + 1]``.
+
+Functions
+---------
+Building (validated: a bad entry raises ``ValueError`` naming ``name[i]``):
+
+- ``from_counts(counts, h, w, name)``: compressed ``counts`` (bytes or str, one
+  per mask) to :class:`Rles`. ``measure_counts(counts, h, w, name)`` returns
+  ``(areas, bboxes)`` of compressed strings without storing their runs.
+- ``from_dicts(objs, name)``: a list of ``{"size": [h, w], "counts": bytes|str}``.
+- ``from_uncompressed(counts_lists, h, w, name)``: lists of ints (COCO crowd RLEs).
+- ``from_polygons(xy, point_offsets, h, w)``: rleFrPoly of polygon ``i`` =
+  points ``point_offsets[i]:point_offsets[i + 1]`` of the interleaved float64
+  ``xy = [x0, y0, x1, y1, ...]``; ``h``, ``w`` per polygon (arrays) or shared
+  (ints). Like pycocotools it takes any number of points (a polygon of fewer than
+  3 points gives pycocotools' mask, usually empty); only the coordinates are
+  checked (finite, ``|v| < 4e8``). ``from_boxes(boxes, h, w)``: rleFrBbox of
+  ``(n, 4)`` xywh boxes.
+- ``from_masks(masks)``: rleEncode of an ``(h, w, n)`` array (nonzero = foreground).
+
+Reading:
+
+- ``to_counts(rles)`` -> list of compressed ``bytes`` (byte-identical to
+  pycocotools' ``rleToString``); ``to_dicts(rles)`` -> pycocotools dicts.
+- ``to_masks(rles)`` -> uint8 ``(h, w, n)`` Fortran-ordered array (rleDecode).
+- ``areas(rles)`` -> int64 ``(n,)``; ``bboxes(rles)`` -> float64 ``(n, 4)`` xywh
+  (rleToBbox, including its wrap-around sides for masks whose only foreground
+  runs are empty).
+- ``take(rles, index)`` -> the masks ``index`` (int64 array) as a new :class:`Rles`.
+
+Evaluating, on many independent groups in one parallel call:
+
+- ``merge_groups(rles, group_offsets, intersect=False)`` -> :class:`Rles` with one
+  mask per group: rleMerge (union, or intersection) of the group's masks, in
+  order (as COCO's ``annToRLE`` merges the polygons of one annotation). An empty
+  group gives a 0x0 mask with no runs. Sizes within a group must agree (not checked).
+- ``iou_groups(dt, gt, iscrowd, dt_offsets, gt_offsets, dt_index=None,
+  gt_index=None)`` -> ``(values, value_offsets)``: for each group ``g``, the
+  pycocotools ``iou`` block of its detections against its ground truths,
+  row-major ``(D_g, G_g)`` in ``values[value_offsets[g]:value_offsets[g + 1]]``.
+  ``dt_index`` / ``gt_index`` (int64, default ``arange``) select and order the
+  masks, so groups may share or reorder masks without copying; ``dt_offsets`` /
+  ``gt_offsets`` are CSR offsets into those index arrays; ``iscrowd`` is one flag
+  per entry of ``gt_index``. IoU is ``|d & g| / |d | g|``, or ``|d & g| / |d|``
+  for a crowd ground truth; 0 when the boxes (``bboxes``) do not overlap or the
+  intersection is empty, -1 for a pair of different sizes whose boxes overlap.
+
+Kernels are in :mod:`fastdet._kernels.mask`; the parallel ones are called from
+here only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fastdet._kernels import mask as _k
+
+__all__ = [
+    "MAX_COORD",
+    "MAX_PIXELS",
+    "Rles",
+    "areas",
+    "bboxes",
+    "from_boxes",
+    "from_counts",
+    "from_dicts",
+    "from_masks",
+    "from_polygons",
+    "from_uncompressed",
+    "iou_groups",
+    "measure_counts",
+    "merge_groups",
+    "take",
+    "to_counts",
+    "to_dicts",
+    "to_masks",
+]
+
+#: pycocotools keeps run lengths and areas in 32-bit unsigned ints: h * w must stay below 2**32.
+MAX_PIXELS = 2**32 - 1
+#: rleFrPoly casts 5 * coordinate to a C int; beyond this the cast is undefined.
+MAX_COORD = 4.0e8
+
+_STATUS = {
+    _k.BAD_CHAR: "holds a byte outside the RLE alphabet (ASCII 48..111)",
+    _k.TRUNCATED: "ends in the middle of a value",
+    _k.LONG_VALUE: "holds a value longer than 7 characters",
+    _k.BAD_RUN: "decodes to a run length outside [0, 2**32)",
+}
+
+
+class Rles(NamedTuple):
+    """``n`` run-length masks in flat arrays (see the module docstring for the layout)."""
+
+    runs: NDArray[np.int64]
+    offsets: NDArray[np.int64]
+    h: NDArray[np.int64]
+    w: NDArray[np.int64]
+
+    def __len__(self) -> int:  # type: ignore[override]
+        """Number of masks (not the number of fields)."""
+        return len(self.h)
+
+
+def _csr(lengths: NDArray[np.int64]) -> NDArray[np.int64]:
+    out = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out
+
+
+def _sizes(h: ArrayLike, w: ArrayLike, n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Per-mask h, w as int64 arrays (a scalar is shared by all masks)."""
+    hh = np.ascontiguousarray(np.broadcast_to(np.asarray(h, np.int64), (n,)))
+    ww = np.ascontiguousarray(np.broadcast_to(np.asarray(w, np.int64), (n,)))
+    return hh, ww
+
+
+def check_size(h: Any, w: Any, name: str) -> tuple[int, int]:
+    """``(h, w)`` as Python ints, or raise: non-negative integers (whole floats pass) with h*w < 2**32."""
+    out = []
+    for v, what in ((h, "height"), (w, "width")):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, float, np.floating)):
+            raise TypeError(f"{name}: the {what} must be an integer, got {type(v).__name__}")
+        if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+            raise ValueError(f"{name}: the {what} must be a whole number, got {v!r}")
+        iv = int(v)
+        if iv < 0:
+            raise ValueError(f"{name}: the {what} must be >= 0, got {iv}")
+        out.append(iv)
+    if out[0] * out[1] > MAX_PIXELS:
+        raise ValueError(f"{name}: size {out[0]} x {out[1]} has 2**32 pixels or more (pycocotools' limit)")
+    return out[0], out[1]
+
+
+def _check_sizes(hw: NDArray[np.float64], name: str, labels: Sequence[str]) -> None:
+    """Vectorised :func:`check_size` over an ``(n, 2)`` float array; ``labels[i]`` names entry i."""
+    if not len(hw):
+        return
+    bad = ~np.isfinite(hw).all(1)
+    bad |= (hw != np.round(hw)).any(1) | (hw < 0).any(1)
+    bad |= np.where(bad, 0.0, hw[:, 0] * hw[:, 1]) > MAX_PIXELS
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        check_size(*hw[i].tolist(), f"{name}{labels[i]}['size']")
+        raise ValueError(f"{name}{labels[i]}['size'] is invalid: {hw[i].tolist()}")  # pragma: no cover
+
+
+# ----------------------------------------------------------------------------- compressed strings
+def _join_counts(counts: Sequence[Any], name: str) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Concatenate compressed strings into one uint8 buffer and its CSR byte offsets."""
+    try:
+        blob = b"".join(counts)
+    except TypeError:
+        fixed = []
+        for i, c in enumerate(counts):
+            if isinstance(c, str):
+                try:
+                    c = c.encode("ascii")
+                except UnicodeEncodeError:
+                    raise ValueError(f"{name}[{i}]['counts'] holds a non-ASCII character") from None
+            elif isinstance(c, (list, tuple, np.ndarray)):
+                raise TypeError(
+                    f"{name}[{i}]['counts'] is a {type(c).__name__}: an uncompressed RLE; "
+                    "convert it with frPyObjects first"
+                ) from None
+            elif not isinstance(c, (bytes, bytearray, memoryview)):
+                raise TypeError(f"{name}[{i}]['counts'] must be bytes or str, got {type(c).__name__}") from None
+            fixed.append(c)
+        counts = fixed
+        blob = b"".join(counts)
+    lengths = np.fromiter(map(len, counts), np.int64, len(counts))
+    return np.frombuffer(blob, np.uint8), _csr(lengths)
+
+
+def _scan(
+    counts: Sequence[Any], h: NDArray[np.int64], w: NDArray[np.int64], name: str, labels: Sequence[str] | None
+) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    buf, soff = _join_counts(counts, name)
+    n = len(h)
+    n_runs = np.empty(n, np.int64)
+    area = np.empty(n, np.int64)
+    bbox = np.empty((n, 4), np.float64)
+    status = np.empty(n, np.int64)
+    if n:
+        _k.scan_strings(buf, soff, h, w, n_runs, area, bbox, status)
+    if status.any():
+        i = int(np.flatnonzero(status)[0])
+        where = f"{name}{labels[i] if labels is not None else f'[{i}]'}"
+        code = int(status[i])
+        if code == _k.BAD_SUM:
+            runs = _decode(buf, soff[i : i + 2], n_runs[i : i + 1])
+            raise ValueError(
+                f"{where}: the runs of 'counts' add up to {int(runs.sum())} pixels, but 'size' "
+                f"{[int(h[i]), int(w[i])]} has {int(h[i]) * int(w[i])}"
+            )
+        raise ValueError(f"{where}['counts'] is not a valid compressed RLE: it {_STATUS[code]}")
+    return buf, soff, n_runs, area, bbox
+
+
+def _decode(
+    buf: NDArray[np.uint8], soff: NDArray[np.int64], n_runs: NDArray[np.int64], cumulative: bool = False
+) -> NDArray[np.int64]:
+    roff = _csr(n_runs)
+    runs = np.empty(int(roff[-1]), np.int64)
+    if len(n_runs):
+        _k.decode_strings(buf, soff, roff, cumulative, runs)
+    return runs
+
+
+def from_counts(
+    counts: Sequence[Any], h: ArrayLike, w: ArrayLike, name: str = "counts", *, labels: Sequence[str] | None = None
+) -> Rles:
+    """Decode compressed RLE strings (validated) into an :class:`Rles`.
+
+    ``h``, ``w``: per-mask arrays or shared ints, already checked by the caller
+    (non-negative, ``h * w < 2**32``). ``labels[i]`` (default ``"[i]"``) names
+    entry ``i`` in error messages, after ``name``.
+    """
+    hh, ww = _sizes(h, w, len(counts))
+    buf, soff, n_runs, _, _ = _scan(counts, hh, ww, name, labels)
+    return Rles(_decode(buf, soff, n_runs), _csr(n_runs), hh, ww)
+
+
+def measure_counts(
+    counts: Sequence[Any], h: ArrayLike, w: ArrayLike, name: str = "counts", *, labels: Sequence[str] | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Areas (int64) and rleToBbox boxes (float64 ``(n, 4)``) of compressed strings, validated."""
+    hh, ww = _sizes(h, w, len(counts))
+    _, _, _, area, bbox = _scan(counts, hh, ww, name, labels)
+    return area, bbox
+
+
+def _dict_fields(objs: Sequence[Any], name: str) -> tuple[list[Any], NDArray[np.int64], NDArray[np.int64]]:
+    """``counts`` list and validated ``h``, ``w`` arrays of a list of RLE dicts."""
+    n = len(objs)
+    try:
+        counts = [o["counts"] for o in objs]
+        sizes = [o["size"] for o in objs]
+    except (TypeError, KeyError, IndexError):
+        for i, o in enumerate(objs):
+            if not isinstance(o, dict):
+                raise TypeError(f"{name}[{i}] must be an RLE dict, got {type(o).__name__}") from None
+            for key in ("size", "counts"):
+                if key not in o:
+                    raise ValueError(f"{name}[{i}] has no {key!r} key") from None
+        raise
+    if n and set(map(len, sizes)) != {2}:
+        i = next(i for i, s in enumerate(sizes) if len(s) != 2)
+        raise ValueError(f"{name}[{i}]['size'] must be [height, width], got {sizes[i]!r}")
+    kinds = set(map(type, itertools.chain.from_iterable(sizes)))
+    for t in kinds:
+        if t is bool or not issubclass(t, (int, np.integer, float, np.floating)):
+            i = next(i for i, s in enumerate(sizes) if any(type(v) is t for v in s))
+            raise TypeError(f"{name}[{i}]['size'] must hold integers, got {sizes[i]!r}")
+    hw = np.fromiter(itertools.chain.from_iterable(sizes), np.float64, 2 * n).reshape(n, 2)
+    _check_sizes(hw, name, _Labels())
+    return counts, hw[:, 0].astype(np.int64), hw[:, 1].astype(np.int64)
+
+
+class _Labels:
+    """``labels[i] == f"[{i}]"`` without building a list."""
+
+    def __getitem__(self, i: int) -> str:
+        return f"[{i}]"
+
+
+def from_dicts(objs: Sequence[Any], name: str = "rleObjs") -> Rles:
+    """An :class:`Rles` from a list of compressed RLE dicts ``{"size": [h, w], "counts": bytes|str}``."""
+    counts, h, w = _dict_fields(objs, name)
+    buf, soff, n_runs, _, _ = _scan(counts, h, w, name, None)
+    return Rles(_decode(buf, soff, n_runs), _csr(n_runs), h, w)
+
+
+def to_counts(rles: Rles) -> list[bytes]:
+    """Compressed strings (pycocotools' rleToString), one ``bytes`` per mask."""
+    n = len(rles)
+    if not n:
+        return []
+    lengths = np.empty(n, np.int64)
+    _k.string_lengths(rles.runs, rles.offsets, lengths)
+    soff = _csr(lengths)
+    buf = np.empty(int(soff[-1]), np.uint8)
+    _k.encode_strings(rles.runs, rles.offsets, soff, buf)
+    blob = buf.tobytes()
+    bounds = soff.tolist()
+    return [blob[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def to_dicts(rles: Rles) -> list[dict[str, Any]]:
+    """pycocotools' RLE dicts: ``{"size": [h, w], "counts": bytes}`` with Python ints."""
+    return [
+        {"size": [h, w], "counts": c} for h, w, c in zip(rles.h.tolist(), rles.w.tolist(), to_counts(rles))
+    ]
+
+
+# ----------------------------------------------------------------------------- other sources
+def from_uncompressed(
+    counts_lists: Sequence[Any], h: ArrayLike, w: ArrayLike, name: str = "counts", *, labels: Sequence[str] | None = None
+) -> Rles:
+    """An :class:`Rles` from uncompressed run lists (integers in [0, 2**32) adding up to h*w)."""
+    hh, ww = _sizes(h, w, len(counts_lists))
+    arrays = []
+    for i, c in enumerate(counts_lists):
+        where = f"{name}{labels[i] if labels is not None else f'[{i}]'}['counts']"
+        try:
+            a = np.asarray(c)
+        except (TypeError, ValueError) as exc:  # ragged
+            raise ValueError(f"{where} could not be read as run lengths: {exc}") from None
+        if a.ndim != 1:
+            raise ValueError(f"{where} must be a flat list of run lengths, got shape {a.shape}")
+        if a.size and a.dtype.kind not in "iuf":
+            raise TypeError(f"{where} must hold integers, got {a.dtype}")
+        if a.size and a.dtype.kind == "f" and not (np.isfinite(a).all() and (a == np.round(a)).all()):
+            raise ValueError(f"{where} must hold whole numbers")
+        if a.size and (a.min() < 0 or a.max() > MAX_PIXELS):
+            raise ValueError(f"{where} holds a run length outside [0, 2**32)")
+        a = a.astype(np.int64)
+        if int(a.sum()) != int(hh[i]) * int(ww[i]):
+            raise ValueError(
+                f"{where}: the runs add up to {int(a.sum())} pixels, but the size "
+                f"{[int(hh[i]), int(ww[i])]} has {int(hh[i]) * int(ww[i])}"
+            )
+        arrays.append(a)
+    lengths = np.fromiter(map(len, arrays), np.int64, len(arrays))
+    runs = np.concatenate(arrays) if arrays else np.empty(0, np.int64)
+    return Rles(np.ascontiguousarray(runs, np.int64), _csr(lengths), hh, ww)
+
+
+def _compact(out: NDArray[np.int64], cap_off: NDArray[np.int64], m: NDArray[np.int64]) -> tuple[Any, Any]:
+    roff = _csr(m)
+    runs = np.empty(int(roff[-1]), np.int64)
+    if len(m):
+        _k.compact(out, cap_off, m, roff, runs)
+    return runs, roff
+
+
+def from_polygons(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: ArrayLike) -> Rles:
+    """rleFrPoly of each polygon (see the module docstring); ``h``, ``w`` per polygon or shared."""
+    coords = np.ascontiguousarray(xy, np.float64).reshape(-1)
+    poff = np.ascontiguousarray(point_offsets, np.int64)
+    n = len(poff) - 1
+    if n < 0 or (n and (poff[0] != 0 or (np.diff(poff) < 0).any() or 2 * poff[-1] != len(coords))):
+        raise ValueError("point_offsets must be CSR offsets (from 0, non-decreasing) ending at len(xy) / 2")
+    if coords.size and not (np.isfinite(coords).all() and np.abs(coords).max() < MAX_COORD):
+        raise ValueError(f"polygon coordinates must be finite with magnitude below {MAX_COORD:.0e}")
+    hh, ww = _sizes(h, w, n)
+    empty = (hh * ww) == 0  # rleFrPoly on a 0-pixel image: the single run [0] (pycocotools: h == 0)
+    cap = np.empty(n, np.int64)
+    if n:
+        _k.poly_capacity(coords, poff, ww, cap)
+    cap_off = _csr(cap)
+    out = np.empty(int(cap_off[-1]), np.int64)
+    m = np.empty(n, np.int64)
+    if n:
+        _k.poly_to_runs(coords, poff, hh, ww, cap_off, out, m)
+    if empty.any():
+        out[cap_off[:-1][empty]] = 0
+        m[empty] = 1
+    runs, roff = _compact(out, cap_off, m)
+    return Rles(runs, roff, hh, ww)
+
+
+def from_boxes(boxes: ArrayLike, h: ArrayLike, w: ArrayLike) -> Rles:
+    """rleFrBbox: each xywh box as the polygon (x, y), (x, y+h), (x+w, y+h), (x+w, y)."""
+    b = np.ascontiguousarray(boxes, np.float64).reshape(-1, 4)
+    xs, ys = b[:, 0], b[:, 1]
+    xe, ye = xs + b[:, 2], ys + b[:, 3]
+    xy = np.stack([xs, ys, xs, ye, xe, ye, xe, ys], axis=1)
+    return from_polygons(xy.reshape(-1), np.arange(0, 4 * len(b) + 1, 4, dtype=np.int64), h, w)
+
+
+def from_masks(masks: NDArray[Any]) -> Rles:
+    """rleEncode of an ``(h, w, n)`` integer or bool array (nonzero = foreground), any memory layout."""
+    hgt, wid, n = masks.shape
+    if masks.dtype != np.uint8 and masks.dtype != np.bool_:
+        masks = masks != 0
+    flat = np.ascontiguousarray(masks.T).reshape(n, wid * hgt)  # (n, w, h) C order = column-major pixels
+    if flat.dtype == np.bool_:
+        flat = flat.view(np.uint8)
+    m = np.empty(n, np.int64)
+    if n:
+        _k.mask_run_counts(flat, m)
+    roff = _csr(m)
+    runs = np.empty(int(roff[-1]), np.int64)
+    if n:
+        _k.mask_to_runs(flat, roff, runs)
+    hh, ww = _sizes(hgt, wid, n)
+    return Rles(runs, roff, hh, ww)
+
+
+def to_masks(rles: Rles) -> NDArray[np.uint8]:
+    """rleDecode of masks that share one size: uint8 ``(h, w, n)``, Fortran-ordered."""
+    n = len(rles)
+    hgt, wid = (int(rles.h[0]), int(rles.w[0])) if n else (0, 0)
+    out = np.empty((n, wid * hgt), np.uint8)
+    if n:
+        _k.runs_to_masks(rles.runs, rles.offsets, out)
+    return out.reshape(n, wid, hgt).T
+
+
+# ----------------------------------------------------------------------------- statistics
+def areas(rles: Rles) -> NDArray[np.int64]:
+    """Foreground pixels of each mask (rleArea)."""
+    return _stats(rles)[0]
+
+
+def bboxes(rles: Rles) -> NDArray[np.float64]:
+    """rleToBbox: float64 ``(n, 4)`` ``[x, y, width, height]`` of each mask's foreground."""
+    return _stats(rles)[1]
+
+
+def _stats(rles: Rles) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    n = len(rles)
+    area = np.empty(n, np.int64)
+    bbox = np.empty((n, 4), np.float64)
+    if n:
+        _k.run_stats(rles.runs, rles.offsets, rles.h, rles.w, area, bbox)
+    return area, bbox
+
+
+def take(rles: Rles, index: ArrayLike) -> Rles:
+    """The masks ``index`` (in that order) as a new :class:`Rles`."""
+    idx = np.ascontiguousarray(index, np.int64)
+    lengths = np.diff(rles.offsets)[idx]
+    roff = _csr(lengths)
+    runs = np.empty(int(roff[-1]), np.int64)
+    if len(idx):
+        _k.compact(rles.runs, np.ascontiguousarray(rles.offsets[idx]), lengths, roff, runs)
+    return Rles(runs, roff, rles.h[idx].copy(), rles.w[idx].copy())
+
+
+# ----------------------------------------------------------------------------- merge and IoU
+def merge_groups(rles: Rles, group_offsets: ArrayLike, intersect: bool = False) -> Rles:
+    """rleMerge of each group of masks, in order: one mask per group (see the module docstring)."""
+    goff = np.ascontiguousarray(group_offsets, np.int64)
+    n_groups = len(goff) - 1
+    lengths = np.diff(rles.offsets)
+    cap = np.add.reduceat(np.append(lengths, 0), goff[:-1]) if n_groups else np.empty(0, np.int64)
+    cap = np.where(goff[1:] > goff[:-1], cap, 0) + 1  # reduceat gives lengths[i] for an empty group
+    cap_off = _csr(cap)
+    out = np.empty(int(cap_off[-1]), np.int64)
+    m = np.empty(n_groups, np.int64)
+    if n_groups:
+        _k.merge_groups(rles.runs, rles.offsets, goff, bool(intersect), cap_off, out, m)
+    runs, roff = _compact(out, cap_off, m)
+    nonempty = goff[1:] > goff[:-1]
+    first = np.minimum(goff[:-1], max(len(rles) - 1, 0))
+    h = np.where(nonempty, rles.h[first] if len(rles) else 0, 0).astype(np.int64)
+    w = np.where(nonempty, rles.w[first] if len(rles) else 0, 0).astype(np.int64)
+    return Rles(runs, roff, h, w)
+
+
+def iou_groups(
+    dt: Rles,
+    gt: Rles,
+    iscrowd: ArrayLike,
+    dt_offsets: ArrayLike,
+    gt_offsets: ArrayLike,
+    dt_index: ArrayLike | None = None,
+    gt_index: ArrayLike | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """pycocotools' mask IoU for many (detections, ground truths) groups (see the module docstring)."""
+    d_sel = np.arange(len(dt), dtype=np.int64) if dt_index is None else np.ascontiguousarray(dt_index, np.int64)
+    g_sel = np.arange(len(gt), dtype=np.int64) if gt_index is None else np.ascontiguousarray(gt_index, np.int64)
+    d_off = np.ascontiguousarray(dt_offsets, np.int64)
+    g_off = np.ascontiguousarray(gt_offsets, np.int64)
+    crowd = np.ascontiguousarray(iscrowd, np.int64).reshape(-1)
+    sizes = np.diff(d_off) * np.diff(g_off)
+    out_off = _csr(sizes)
+    out = np.empty(int(out_off[-1]), np.float64)
+    if not len(out):
+        return out, out_off
+    d_area, d_box = _stats(dt)
+    g_area, g_box = _stats(gt)
+    d_ends = np.empty_like(dt.runs)
+    g_ends = np.empty_like(gt.runs)
+    _k.prefix_ends(dt.runs, dt.offsets, d_ends)
+    _k.prefix_ends(gt.runs, gt.offsets, g_ends)
+    row_group = np.repeat(np.arange(len(d_off) - 1, dtype=np.int64), np.diff(d_off))
+    _k.iou_groups(
+        d_ends, dt.offsets, dt.h, dt.w, d_box, d_area, d_sel,
+        g_ends, gt.offsets, gt.h, gt.w, g_box, g_area, g_sel, crowd,
+        row_group, d_off, g_off, out_off, out,
+    )  # fmt: skip
+    return out, out_off

@@ -1,14 +1,14 @@
 """fastdet: Numba-fast, peer-exact tools for what happens after an object detector runs.
 
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
-``fastdet.coco``, ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
+``fastdet.coco``, ``fastdet.mask`` (pycocotools.mask's API), ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
 ``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d`` stay in that
 module).
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastdet import arch, coco, voc
+from fastdet import arch, coco, mask, voc
 from fastdet.arch import (
     avg_pool2d,
     batchnorm2d_buffers,
@@ -90,6 +90,7 @@ __all__ = [
     "linear_flops",
     "linear_macs",
     "linear_params",
+    "mask",
     "max_pool2d",
     "mse_loss",
     "multiclass_nms",

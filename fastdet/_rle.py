@@ -56,6 +56,10 @@ Evaluating, on many independent groups in one parallel call:
   mask per group: rleMerge (union, or intersection) of the group's masks, in
   order (as COCO's ``annToRLE`` merges the polygons of one annotation). An empty
   group gives a 0x0 mask with no runs. Sizes within a group must agree (not checked).
+  Where pycocotools' walk stops early (two masks reaching empty runs at the same
+  pixel: its result then misses pixels, and with 3+ masks it never returns), the
+  group is merged from :func:`canonical` masks: the true union / intersection.
+- ``canonical(rles)``: the same masks without empty runs after the first.
 - ``iou_groups(dt, gt, iscrowd, dt_offsets, gt_offsets, dt_index=None,
   gt_index=None)`` -> ``(values, value_offsets)``: for each group ``g``, the
   pycocotools ``iou`` block of its detections against its ground truths,
@@ -88,6 +92,7 @@ __all__ = [
     "Rles",
     "areas",
     "bboxes",
+    "canonical",
     "from_boxes",
     "from_counts",
     "from_dicts",
@@ -224,13 +229,11 @@ def _scan(
     return buf, soff, n_runs, area, bbox
 
 
-def _decode(
-    buf: NDArray[np.uint8], soff: NDArray[np.int64], n_runs: NDArray[np.int64], cumulative: bool = False
-) -> NDArray[np.int64]:
+def _decode(buf: NDArray[np.uint8], soff: NDArray[np.int64], n_runs: NDArray[np.int64]) -> NDArray[np.int64]:
     roff = _csr(n_runs)
     runs = np.empty(int(roff[-1]), np.int64)
     if len(n_runs):
-        _k.decode_strings(buf, soff, roff, cumulative, runs)
+        _k.decode_strings(buf, soff, roff, runs)
     return runs
 
 
@@ -436,13 +439,25 @@ def bboxes(rles: Rles) -> NDArray[np.float64]:
     return _stats(rles)[1]
 
 
-def _stats(rles: Rles) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+def _stats(rles: Rles) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+    """Areas, rleToBbox boxes and canonical flags (no empty run after the first)."""
     n = len(rles)
     area = np.empty(n, np.int64)
     bbox = np.empty((n, 4), np.float64)
+    canonical = np.empty(n, np.int64)
     if n:
-        _k.run_stats(rles.runs, rles.offsets, rles.h, rles.w, area, bbox)
-    return area, bbox
+        _k.run_stats(rles.runs, rles.offsets, rles.h, rles.w, area, bbox, canonical)
+    return area, bbox, canonical
+
+
+def canonical(rles: Rles) -> Rles:
+    """The same masks without empty runs after the first (a leading 0 stays)."""
+    out = np.empty_like(rles.runs)
+    m = np.empty(len(rles), np.int64)
+    if len(rles):
+        _k.canonicalize(rles.runs, rles.offsets, out, m)
+    runs, roff = _compact(out, rles.offsets[:-1].copy(), m)
+    return Rles(runs, roff, rles.h, rles.w)
 
 
 def take(rles: Rles, index: ArrayLike) -> Rles:
@@ -469,6 +484,15 @@ def merge_groups(rles: Rles, group_offsets: ArrayLike, intersect: bool = False) 
     m = np.empty(n_groups, np.int64)
     if n_groups:
         _k.merge_groups(rles.runs, rles.offsets, goff, bool(intersect), cap_off, out, m)
+    stopped = np.flatnonzero(m < 0)
+    if len(stopped):  # pycocotools' walk stops early there: merge the same pixels without empty runs
+        c_out = np.empty_like(out)
+        c_m = np.empty_like(m)
+        canon = canonical(rles)
+        _k.merge_groups(canon.runs, canon.offsets, goff, bool(intersect), cap_off, c_out, c_m)
+        for g in stopped.tolist():
+            out[cap_off[g] : cap_off[g + 1]] = c_out[cap_off[g] : cap_off[g + 1]]
+        m[stopped] = c_m[stopped]
     runs, roff = _compact(out, cap_off, m)
     nonempty = goff[1:] > goff[:-1]
     first = np.minimum(goff[:-1], max(len(rles) - 1, 0))
@@ -497,16 +521,16 @@ def iou_groups(
     out = np.empty(int(out_off[-1]), np.float64)
     if not len(out):
         return out, out_off
-    d_area, d_box = _stats(dt)
-    g_area, g_box = _stats(gt)
+    d_area, d_box, d_canon = _stats(dt)
+    g_area, g_box, g_canon = _stats(gt)
     d_ends = np.empty_like(dt.runs)
     g_ends = np.empty_like(gt.runs)
     _k.prefix_ends(dt.runs, dt.offsets, d_ends)
     _k.prefix_ends(gt.runs, gt.offsets, g_ends)
     row_group = np.repeat(np.arange(len(d_off) - 1, dtype=np.int64), np.diff(d_off))
     _k.iou_groups(
-        d_ends, dt.offsets, dt.h, dt.w, d_box, d_area, d_sel,
-        g_ends, gt.offsets, gt.h, gt.w, g_box, g_area, g_sel, crowd,
+        d_ends, dt.offsets, dt.h, dt.w, d_box, d_area, d_canon, d_sel,
+        g_ends, gt.offsets, gt.h, gt.w, g_box, g_area, g_canon, g_sel, crowd,
         row_group, d_off, g_off, out_off, out,
     )  # fmt: skip
     return out, out_off

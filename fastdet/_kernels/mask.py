@@ -108,11 +108,11 @@ def scan_strings(buf, soff, h, w, n_runs, area, bbox, status):
 
 
 @kernel(parallel=True)
-def decode_strings(buf, soff, roff, cumulative, runs):
-    """Decode validated strings into ``runs`` (CSR ``roff``); prefix sums instead if ``cumulative``."""
+def decode_strings(buf, soff, roff, runs):
+    """Decode validated strings (see :func:`scan_strings`) into ``runs`` (CSR ``roff``)."""
     for i in numba.prange(len(soff) - 1):
         p, end = soff[i], soff[i + 1]
-        j, base, total = roff[i], roff[i], 0
+        j, base = roff[i], roff[i]
         while p < end:
             x, k, more = 0, 0, True
             while more:
@@ -124,9 +124,8 @@ def decode_strings(buf, soff, roff, cumulative, runs):
                 if not more and (c & 0x10) != 0:
                     x |= -1 << (5 * k)
             if j - base > 2:
-                x += runs[j - 2] if not cumulative else runs[j - 2] - runs[j - 3]
-            total += x
-            runs[j] = total if cumulative else x
+                x += runs[j - 2]
+            runs[j] = x
             j += 1
 
 
@@ -176,15 +175,22 @@ def encode_strings(runs, roff, soff, buf):
 
 # ----------------------------------------------------------------------------- statistics of runs
 @kernel(parallel=True)
-def run_stats(runs, roff, h, w, area, bbox):
-    """rleArea and rleToBbox of every mask: ``area`` (n,) int64, ``bbox`` (n, 4) float64 xywh."""
+def run_stats(runs, roff, h, w, area, bbox, canonical):
+    """rleArea and rleToBbox of every mask: ``area`` (n,) int64, ``bbox`` (n, 4) float64 xywh.
+
+    ``canonical[i]`` is 1 when no run after the first is empty; only then do
+    rleIou's and rleMerge's walks visit every run (they stop where both inputs
+    reach an empty run at once).
+    """
     for i in numba.prange(len(roff) - 1):
         hi, wi = h[i], w[i]
         xs, ys, xe, ye = wi, hi, 0, 0
-        total, fg = 0, 0
+        total, fg, canon = 0, 0, 1
         a, b = roff[i], roff[i + 1]
         for j in range(a, b):
             x = runs[j]
+            if x == 0 and j > a:
+                canon = 0
             start = total
             total += x
             if (j - a) % 2 == 1:
@@ -198,6 +204,7 @@ def run_stats(runs, roff, h, w, area, bbox):
                     else:
                         ys, ye = min(ys, y0), max(ye, y1)
         area[i] = fg % _UINT32
+        canonical[i] = canon
         _bbox_finish(b - a, xs, ys, xe, ye, bbox, i)
 
 
@@ -247,10 +254,41 @@ def _intersection(ea, a, na, eb, b, nb, lo, hi):
     return inter
 
 
+@kernel()
+def _walk(ea, a, na, eb, b, nb):
+    """rleIou's own walk over both run lists (given prefix ends): (intersection, union).
+
+    Like pycocotools it stops as soon as both current runs are empty at once, so
+    masks with empty runs after the first get pycocotools' (partial) counts.
+    """
+    ca = ea[a] if na > 0 else 0
+    cb = eb[b] if nb > 0 else 0
+    va, vb = False, False
+    ka, kb, inter, union, ct = 1, 1, 0, 0, 1
+    while ct > 0:
+        c = min(ca, cb)
+        if va or vb:
+            union += c
+            if va and vb:
+                inter += c
+        ca -= c
+        if ca == 0 and ka < na:
+            ca = ea[a + ka] - ea[a + ka - 1]
+            ka += 1
+            va = not va
+        cb -= c
+        if cb == 0 and kb < nb:
+            cb = eb[b + kb] - eb[b + kb - 1]
+            kb += 1
+            vb = not vb
+        ct = ca + cb
+    return inter, union
+
+
 @kernel(parallel=True)
 def iou_groups(
-    d_ends, d_off, d_h, d_w, d_box, d_area, d_sel,
-    g_ends, g_off, g_h, g_w, g_box, g_area, g_sel, g_crowd,
+    d_ends, d_off, d_h, d_w, d_box, d_area, d_canon, d_sel,
+    g_ends, g_off, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
     row_group, dt_first, gt_first, out_off, out,
 ):  # fmt: skip
     """rleIou for many independent (dt set, gt set) groups; one ``prange`` step per detection row.
@@ -263,7 +301,9 @@ def iou_groups(
     row-major. A pair whose boxes do not overlap is 0 (bbIou's ``w <= 0`` /
     ``h <= 0`` tests on the float boxes); different sizes give -1; else
     ``i / u`` with ``u`` the union, or the detection's area when the ground
-    truth is crowd, and 0 when ``i == 0``.
+    truth is crowd, and 0 when ``i == 0``. Canonical masks (``d_canon``,
+    ``g_canon``: see :func:`run_stats`) skip to the columns both boxes share;
+    others take rleIou's walk, which may stop early.
     """
     for r in numba.prange(len(row_group)):
         g, d = row_group[r], d_sel[r]
@@ -280,6 +320,10 @@ def iou_groups(
             if iw > 0 and ih > 0:
                 if d_h[d] != g_h[j] or d_w[d] != g_w[j]:
                     value = -1.0
+                elif d_canon[d] == 0 or g_canon[j] == 0:
+                    inter, union = _walk(d_ends, a, na, g_ends, g_off[j], g_off[j + 1] - g_off[j])
+                    if inter > 0:
+                        value = inter / (d_area[d] if g_crowd[jj] != 0 else union)
                 elif d_area[d] > 0 and g_area[j] > 0:
                     hh = d_h[d]
                     lo = np.int64(max(dx, gx)) * hh  # first pixel of the shared columns
@@ -316,13 +360,17 @@ def _merge_pair(ra, a0, na, rb, b0, nb, intersect, out, o0):
     """rleMerge's loop for one pair (A = ra[a0:a0+na], B = rb[b0:b0+nb]) into out[o0:]; returns m.
 
     Kept step for step (a run is emitted when the merged value changes or both
-    inputs are spent), so zero-length runs in the input give pycocotools' output.
+    current runs are spent), so zero-length runs in the input give pycocotools'
+    output. The loop stops once both current runs are empty, even if runs remain:
+    the caller checks that the output still covers the image.
     """
     ca = ra[a0] if na > 0 else 0
     cb = rb[b0] if nb > 0 else 0
     v, va, vb = False, False, False
     m, a, b, cc, ct = 0, 1, 1, 0, 1
-    while ct > 0:
+    steps = 0
+    while ct > 0 and steps <= na + nb:  # every step but the last loads a run, unless inputs disagree
+        steps += 1
         c = min(ca, cb)
         cc += c
         ct = 0
@@ -349,14 +397,25 @@ def _merge_pair(ra, a0, na, rb, b0, nb, intersect, out, o0):
 
 @kernel()
 def _merge_members(runs, roff, first, last, intersect, out, o0, scratch):
-    """Merge masks first..last-1 in order into out[o0:] (scratch: same capacity); returns m."""
+    """Merge masks first..last-1 in order into out[o0:] (scratch: same capacity); returns m.
+
+    Returns -1 when a step's output no longer covers the image (pycocotools' walk
+    stopped at empty runs of both inputs; its next step would never end).
+    """
     m = roff[first + 1] - roff[first]
+    total = 0
     for j in range(m):
         out[o0 + j] = runs[roff[first] + j]
+        total += out[o0 + j]
     for i in range(first + 1, last):
         for j in range(m):
             scratch[j] = out[o0 + j]
         m = _merge_pair(scratch, 0, m, runs, roff[i], roff[i + 1] - roff[i], intersect, out, o0)
+        covered = 0
+        for j in range(m):
+            covered += out[o0 + j]
+        if covered != total:
+            return -1
     return m
 
 
@@ -365,7 +424,8 @@ def merge_groups(runs, roff, goff, intersect, cap_off, out, out_m):
     """rleMerge of each group of masks ``goff[g]:goff[g + 1]`` into ``out[cap_off[g]:]``.
 
     ``cap_off[g + 1] - cap_off[g]`` must be at least the group's total runs + 1
-    (a merge emits at most ``mA + mB`` runs). ``out_m[g]``: runs written.
+    (a merge emits at most ``mA + mB`` runs). ``out_m[g]``: runs written, or -1
+    where pycocotools' walk stops early (see :func:`_merge_members`).
     """
     for g in numba.prange(len(goff) - 1):
         first, last = goff[g], goff[g + 1]
@@ -374,6 +434,33 @@ def merge_groups(runs, roff, goff, intersect, cap_off, out, out_m):
             continue
         scratch = np.empty(cap_off[g + 1] - cap_off[g], np.int64)
         out_m[g] = _merge_members(runs, roff, first, last, intersect, out, cap_off[g], scratch)
+
+
+@kernel(parallel=True)
+def canonicalize(runs, roff, out, out_m):
+    """The same pixels without empty runs after the first: into ``out[roff[i]:]``, count ``out_m[i]``.
+
+    An empty run is dropped and the run after it joins the one before (the value
+    flips twice), as rleFrPoly does.
+    """
+    for i in numba.prange(len(roff) - 1):
+        a, n = roff[i], roff[i + 1] - roff[i]
+        if n == 0:
+            out_m[i] = 0
+            continue
+        out[a] = runs[a]
+        m, j = 1, 1
+        while j < n:
+            if runs[a + j] > 0:
+                out[a + m] = runs[a + j]
+                m += 1
+                j += 1
+            else:
+                j += 1
+                if j < n:
+                    out[a + m - 1] += runs[a + j]
+                    j += 1
+        out_m[i] = m
 
 
 @kernel(parallel=True)

@@ -1,9 +1,9 @@
 """fastdet: Numba-fast, peer-exact tools for what happens after an object detector runs.
 
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
-``fastdet.coco``, ``fastdet.mask`` (pycocotools.mask's API), ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
-``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d`` stay in that
-module).
+``fastdet.coco``, ``fastdet.mask`` (pycocotools.mask's API), ``fastdet.voc``,
+``fastdet.metrics``, ``fastdet.losses``, ``fastdet.arch`` (whose layer-spec classes
+such as ``arch.Conv2d`` stay in that module).
 """
 
 from importlib.metadata import PackageNotFoundError, version

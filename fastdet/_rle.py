@@ -164,8 +164,8 @@ def check_size(h: Any, w: Any, name: str) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def _check_sizes(hw: NDArray[np.float64], name: str, labels: Sequence[str]) -> None:
-    """Vectorised :func:`check_size` over an ``(n, 2)`` float array; ``labels[i]`` names entry i."""
+def _check_sizes(hw: NDArray[np.float64], name: str) -> None:
+    """Vectorised :func:`check_size` over the ``(n, 2)`` float sizes of ``name[i]['size']``."""
     if not len(hw):
         return
     bad = ~np.isfinite(hw).all(1)
@@ -173,8 +173,9 @@ def _check_sizes(hw: NDArray[np.float64], name: str, labels: Sequence[str]) -> N
     bad |= np.where(bad, 0.0, hw[:, 0] * hw[:, 1]) > MAX_PIXELS
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        check_size(*hw[i].tolist(), f"{name}{labels[i]}['size']")
-        raise ValueError(f"{name}{labels[i]}['size'] is invalid: {hw[i].tolist()}")  # pragma: no cover
+        h, w = hw[i].tolist()
+        check_size(h, w, f"{name}[{i}]['size']")
+        raise ValueError(f"{name}[{i}]['size'] is invalid: {[h, w]}")  # pragma: no cover
 
 
 # ----------------------------------------------------------------------------- compressed strings
@@ -196,7 +197,9 @@ def _join_counts(counts: Sequence[Any], name: str) -> tuple[NDArray[np.uint8], N
                     "convert it with frPyObjects first"
                 ) from None
             elif not isinstance(c, (bytes, bytearray, memoryview)):
-                raise TypeError(f"{name}[{i}]['counts'] must be bytes or str, got {type(c).__name__}") from None
+                raise TypeError(
+                    f"{name}[{i}]['counts'] must be bytes or str, got {type(c).__name__}"
+                ) from None
             fixed.append(c)
         counts = fixed
         blob = b"".join(counts)
@@ -238,7 +241,12 @@ def _decode(buf: NDArray[np.uint8], soff: NDArray[np.int64], n_runs: NDArray[np.
 
 
 def from_counts(
-    counts: Sequence[Any], h: ArrayLike, w: ArrayLike, name: str = "counts", *, labels: Sequence[str] | None = None
+    counts: Sequence[Any],
+    h: ArrayLike,
+    w: ArrayLike,
+    name: str = "counts",
+    *,
+    labels: Sequence[str] | None = None,
 ) -> Rles:
     """Decode compressed RLE strings (validated) into an :class:`Rles`.
 
@@ -252,7 +260,12 @@ def from_counts(
 
 
 def measure_counts(
-    counts: Sequence[Any], h: ArrayLike, w: ArrayLike, name: str = "counts", *, labels: Sequence[str] | None = None
+    counts: Sequence[Any],
+    h: ArrayLike,
+    w: ArrayLike,
+    name: str = "counts",
+    *,
+    labels: Sequence[str] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Areas (int64) and rleToBbox boxes (float64 ``(n, 4)``) of compressed strings, validated."""
     hh, ww = _sizes(h, w, len(counts))
@@ -283,15 +296,8 @@ def _dict_fields(objs: Sequence[Any], name: str) -> tuple[list[Any], NDArray[np.
             i = next(i for i, s in enumerate(sizes) if any(type(v) is t for v in s))
             raise TypeError(f"{name}[{i}]['size'] must hold integers, got {sizes[i]!r}")
     hw = np.fromiter(itertools.chain.from_iterable(sizes), np.float64, 2 * n).reshape(n, 2)
-    _check_sizes(hw, name, _Labels())
+    _check_sizes(hw, name)
     return counts, hw[:, 0].astype(np.int64), hw[:, 1].astype(np.int64)
-
-
-class _Labels:
-    """``labels[i] == f"[{i}]"`` without building a list."""
-
-    def __getitem__(self, i: int) -> str:
-        return f"[{i}]"
 
 
 def from_dicts(objs: Sequence[Any], name: str = "rleObjs") -> Rles:
@@ -313,19 +319,25 @@ def to_counts(rles: Rles) -> list[bytes]:
     _k.encode_strings(rles.runs, rles.offsets, soff, buf)
     blob = buf.tobytes()
     bounds = soff.tolist()
-    return [blob[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [blob[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def to_dicts(rles: Rles) -> list[dict[str, Any]]:
     """pycocotools' RLE dicts: ``{"size": [h, w], "counts": bytes}`` with Python ints."""
     return [
-        {"size": [h, w], "counts": c} for h, w, c in zip(rles.h.tolist(), rles.w.tolist(), to_counts(rles))
+        {"size": [h, w], "counts": c}
+        for h, w, c in zip(rles.h.tolist(), rles.w.tolist(), to_counts(rles), strict=True)
     ]
 
 
 # ----------------------------------------------------------------------------- other sources
 def from_uncompressed(
-    counts_lists: Sequence[Any], h: ArrayLike, w: ArrayLike, name: str = "counts", *, labels: Sequence[str] | None = None
+    counts_lists: Sequence[Any],
+    h: ArrayLike,
+    w: ArrayLike,
+    name: str = "counts",
+    *,
+    labels: Sequence[str] | None = None,
 ) -> Rles:
     """An :class:`Rles` from uncompressed run lists (integers in [0, 2**32) adding up to h*w)."""
     hh, ww = _sizes(h, w, len(counts_lists))
@@ -511,8 +523,12 @@ def iou_groups(
     gt_index: ArrayLike | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """pycocotools' mask IoU for many (detections, ground truths) groups (see the module docstring)."""
-    d_sel = np.arange(len(dt), dtype=np.int64) if dt_index is None else np.ascontiguousarray(dt_index, np.int64)
-    g_sel = np.arange(len(gt), dtype=np.int64) if gt_index is None else np.ascontiguousarray(gt_index, np.int64)
+    d_sel = (
+        np.arange(len(dt), dtype=np.int64) if dt_index is None else np.ascontiguousarray(dt_index, np.int64)
+    )
+    g_sel = (
+        np.arange(len(gt), dtype=np.int64) if gt_index is None else np.ascontiguousarray(gt_index, np.int64)
+    )
     d_off = np.ascontiguousarray(dt_offsets, np.int64)
     g_off = np.ascontiguousarray(gt_offsets, np.int64)
     crowd = np.ascontiguousarray(iscrowd, np.int64).reshape(-1)

@@ -230,9 +230,9 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
 
     Examples
     --------
-    >>> a = {"size": [2, 3], "counts": b"123"}; b = {"size": [2, 3], "counts": b"0600"}
+    >>> a = {"size": [2, 3], "counts": b"123"}; b = {"size": [2, 3], "counts": b"01102"}
     >>> merge([a, b]), merge([a, b], intersect=True)
-    ({'size': [2, 3], 'counts': b'06'}, {'size': [2, 3], 'counts': b'123'})
+    ({'size': [2, 3], 'counts': b'033'}, {'size': [2, 3], 'counts': b'213'})
     """
     objs = _rle_list(rleObjs, "rleObjs")
     if not objs:
@@ -253,8 +253,10 @@ def _iou_operand(objs: Any, name: str) -> tuple[str, Any]:
             raise ValueError(f"{name} as an ndarray must hold boxes of shape (N, 4), got {arr.shape}")
         return "boxes", _finite_boxes(arr, name)
     if not _listlike(objs):
-        raise TypeError(f"{name} must be a list of RLE dicts, a list of boxes or an (N, 4) array, got "
-                        f"{type(objs).__name__}")
+        raise TypeError(
+            f"{name} must be a list of RLE dicts, a list of boxes or an (N, 4) array, got "
+            f"{type(objs).__name__}"
+        )
     if not objs:
         return "empty", None
     if all(isinstance(o, dict) for o in objs):
@@ -319,9 +321,7 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
         raise ValueError(
             f"dt masks have size {[int(d.h[0]), int(d.w[0])]} but gt masks {[int(g.h[0]), int(g.w[0])]}"
         )
-    values, _ = _rle.iou_groups(
-        d, g, crowd, np.array([0, len(d)], np.int64), np.array([0, len(g)], np.int64)
-    )
+    values, _ = _rle.iou_groups(d, g, crowd, np.array([0, len(d)], np.int64), np.array([0, len(g)], np.int64))
     return np.asfortranarray(values.reshape(len(d), len(g)))
 
 
@@ -374,9 +374,9 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]:
     Examples
     --------
     >>> frPyObjects([[1, 1, 4, 1, 4, 3, 1, 3]], 5, 6)
-    [{'size': [5, 6], 'counts': b'6200200200200'}]
+    [{'size': [5, 6], 'counts': b'6230009'}]
     >>> frPyObjects(np.array([[1.0, 1.0, 3.0, 2.0]]), 5, 6)
-    [{'size': [5, 6], 'counts': b'6200200200200'}]
+    [{'size': [5, 6], 'counts': b'6230009'}]
     """
     hh, ww = _rle.check_size(h, w, "frPyObjects(h, w)")
     if isinstance(pyobj, np.ndarray):
@@ -442,7 +442,9 @@ def _polygons_or_boxes(
 
 
 def _from_rle_dicts(objs: list[Any], h: int, w: int, name: str, single: bool) -> list[RLE]:
-    counts_lists, compressed, labels = [], [], []
+    counts_lists: list[tuple[int, Any]] = []
+    compressed: list[tuple[int, Any]] = []
+    labels: list[str] = []
     for i, o in enumerate(objs):
         where = "" if single else f"[{i}]"
         if not isinstance(o, dict):
@@ -460,13 +462,13 @@ def _from_rle_dicts(objs: list[Any], h: int, w: int, name: str, single: bool) ->
         (counts_lists if isinstance(o["counts"], (list, np.ndarray)) else compressed).append((i, o["counts"]))
     out: list[Any] = [None] * len(objs)
     if counts_lists:
-        idx, cl = zip(*counts_lists)
+        idx, cl = zip(*counts_lists, strict=True)
         rles = _rle.from_uncompressed(list(cl), h, w, name, labels=[labels[i] for i in idx])
-        for i, d in zip(idx, _rle.to_dicts(rles)):
+        for i, d in zip(idx, _rle.to_dicts(rles), strict=True):
             out[i] = d
     if compressed:
-        idx, cc = zip(*compressed)
+        idx, cc = zip(*compressed, strict=True)
         rles = _rle.from_counts(list(cc), h, w, name, labels=[labels[i] for i in idx])
-        for i, d in zip(idx, _rle.to_dicts(rles)):
+        for i, d in zip(idx, _rle.to_dicts(rles), strict=True):
             out[i] = d
     return out

@@ -814,16 +814,6 @@ def mask_iou(d, g, crowd):
     return inter / union
 
 
-def box_iou_xywh(d, g, crowd):
-    """pycocotools' bbIou for one pair of [x, y, w, h] boxes."""
-    iw = min(d[0] + d[2], g[0] + g[2]) - max(d[0], g[0])
-    ih = min(d[1] + d[3], g[1] + g[3]) - max(d[1], g[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / (d[2] * d[3] if crowd else d[2] * d[3] + g[2] * g[3] - inter)
-
-
 def _c_int(v):
     """C's (int) cast of a double: truncation toward zero."""
     return int(v)  # Python's int() truncates toward zero too

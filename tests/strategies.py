@@ -176,7 +176,7 @@ def st_runs(draw: Any, h: int, w: int) -> list[int]:
     """Uncompressed runs adding up to ``h * w``, with zero-length runs anywhere (pycocotools keeps them)."""
     total = h * w
     cuts = sorted(draw(st.lists(st.integers(0, total), max_size=12)))
-    runs = [b - a for a, b in zip([0, *cuts], [*cuts, total])]
+    runs = [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
     if draw(st.booleans()):
         runs = [0, *runs]  # foreground first
     return runs

@@ -45,8 +45,9 @@ def _rle_out(r):
 
 
 def _same_rle(a, b):
-    assert a["size"] == b["size"] and a["counts"] == b["counts"], (a, b)
-    assert type(a["counts"]) is bytes and all(type(v) is int for v in a["size"])
+    assert (a["size"], a["counts"]) == (b["size"], b["counts"])
+    assert type(a["counts"]) is bytes
+    assert all(type(v) is int for v in a["size"])
 
 
 # ----------------------------------------------------------------------------- the 33 cases
@@ -77,7 +78,9 @@ def test_polygon_case_with_a_later_2_point_polygon(data_dir):
     the columnar rasteriser (no point-count check, for evaluation code) reproduces pycocotools."""
     c = _cases(data_dir)["poly-quirk-4coords-later"]
     inp, exp = c["input"], c["expected"]
-    with pytest.raises(ValueError, match=r"pyobj\[1\] is not a valid polygon: 4 numbers, fewer than 3 points"):
+    with pytest.raises(
+        ValueError, match=r"pyobj\[1\] is not a valid polygon: 4 numbers, fewer than 3 points"
+    ):
         fm.frPyObjects(inp["polygons"], inp["h"], inp["w"])
     polys = inp["polygons"]
     xy = np.concatenate([np.array(p, float) for p in polys])
@@ -104,7 +107,8 @@ def test_crowd_rle_cases(data_dir, cid):
     inp, exp = c["input"], c["expected"]
     r = fm.frPyObjects(inp["uncompressed_rle"], inp["h"], inp["w"])
     assert _rle_out(r) == exp["rle"]
-    assert fm.area(r) == exp["area"] and isinstance(fm.area(r), np.uint32)
+    assert fm.area(r) == exp["area"]
+    assert isinstance(fm.area(r), np.uint32)
     assert fm.toBbox(r).tolist() == exp["bbox"]
 
 
@@ -135,7 +139,8 @@ def test_iou_rle_cases(data_dir, cid):
     c = _cases(data_dir)[cid]
     inp = c["input"]
     got = fm.iou([_rle_in(x) for x in inp["dt"]], [_rle_in(x) for x in inp["gt"]], inp["iscrowd"])
-    assert got.dtype == np.float64 and got.flags.f_contiguous
+    assert got.dtype == np.float64
+    assert got.flags.f_contiguous
     assert got.tolist() == c["expected"]["iou"]
 
 
@@ -151,7 +156,8 @@ def test_iou_empty_case(data_dir):
     c = _cases(data_dir)["iou-empty-dt"]
     inp = c["input"]
     got = fm.iou(inp["dt"], [_rle_in(x) for x in inp["gt"]], inp["iscrowd"])
-    assert got == [] and isinstance(got, list)
+    assert got == []
+    assert isinstance(got, list)
 
 
 @pytest.mark.parametrize("cid", ["mask-zeros", "mask-ones", "mask-first-pixel", "mask-last-pixel",
@@ -164,7 +170,8 @@ def test_mask_cases(data_dir, cid):
     assert int(fm.area(r)) == c["expected"]["area"]
     assert fm.toBbox(r).tolist() == c["expected"]["bbox"]
     back = fm.decode(r)
-    assert back.dtype == np.uint8 and back.flags.f_contiguous
+    assert back.dtype == np.uint8
+    assert back.flags.f_contiguous
     assert_array_equal(back, m)
     assert fm.encode(np.ascontiguousarray(m)) == r  # any layout
     assert fm.encode(m.astype(bool)) == r
@@ -175,20 +182,24 @@ def test_mask_cases(data_dir, cid):
 def test_encode_decode_area_bbox_match_pycocotools(masks):
     ours, theirs = fm.encode(masks), pcm.encode(masks)
     assert len(ours) == len(theirs)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         _same_rle(a, b)
     assert_array_equal(fm.encode(masks[:, :, 0])["counts"], pcm.encode(masks[:, :, :1])[0]["counts"])
     h, w, _ = masks.shape
     if h * w:  # pycocotools' decode of a 0-pixel mask reads past its buffer
         got = fm.decode(ours)
-        assert got.shape == masks.shape and got.flags.f_contiguous
+        assert got.shape == masks.shape
+        assert got.flags.f_contiguous
         assert_array_equal(got, _pc_decode(theirs))
         assert_array_equal(fm.decode(ours[0]), _pc_decode(theirs[0]))
     area = fm.area(ours)
-    assert area.dtype == np.uint32 and area.tolist() == pcm.area(theirs).tolist()
-    assert fm.area(ours[0]) == pcm.area(theirs[0]) and type(fm.area(ours[0])) is np.uint32
+    assert area.dtype == np.uint32
+    assert area.tolist() == pcm.area(theirs).tolist()
+    assert fm.area(ours[0]) == pcm.area(theirs[0])
+    assert type(fm.area(ours[0])) is np.uint32
     box = fm.toBbox(ours)
-    assert box.dtype == np.float64 and box.shape == (len(ours), 4)
+    assert box.dtype == np.float64
+    assert box.shape == (len(ours), 4)
     assert box.tolist() == pcm.toBbox(theirs).tolist()
     assert fm.toBbox(ours[0]).tolist() == pcm.toBbox(theirs[0]).tolist()
 
@@ -213,7 +224,7 @@ def test_runs_with_zero_length_runs_match_pycocotools(data, intersect):
     h, w, objs = data
     ours = fm.frPyObjects(objs, h, w)
     theirs = pcm.frPyObjects(objs, h, w)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         _same_rle(a, b)
     _same_rle(fm.frPyObjects(objs[0], h, w), pcm.frPyObjects(objs[0], h, w))
     assert fm.area(ours).tolist() == pcm.area(theirs).tolist()
@@ -245,7 +256,8 @@ def test_iou_matches_pycocotools(masks, gt, data):
     if isinstance(want, list):
         assert got == want == []
     else:
-        assert got.dtype == np.float64 and got.flags.f_contiguous
+        assert got.dtype == np.float64
+        assert got.flags.f_contiguous
         assert_array_equal(got, want)
 
 
@@ -255,7 +267,7 @@ def test_polygons_match_pycocotools(data):
     polys = data.draw(st_polygons(h, w))
     ours, theirs = fm.frPyObjects(polys, h, w), pcm.frPyObjects(polys, h, w)
     assert len(ours) == len(theirs)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         _same_rle(a, b)
     _same_rle(fm.merge(ours), pcm.merge(theirs))
     _same_rle(fm.frPyObjects(polys[0], h, w), pcm.frPyObjects(polys[:1], h, w)[0])
@@ -266,7 +278,10 @@ def test_degenerate_polygons_match_pycocotools_in_the_columnar_api(data):
     """0, 1 and 2-point polygons and repeated points, which fastdet.mask refuses, rasterise as in pycocotools."""
     h, w = data.draw(st.integers(1, 10)), data.draw(st.integers(1, 10))
     polys = data.draw(st_polygons(h, w, min_points=0))
-    polys = [[12.0, 1.0, 3.0, 4.0, 5.0, 6.0], *polys]  # a long first polygon takes pycocotools' polygon branch
+    polys = [
+        [12.0, 1.0, 3.0, 4.0, 5.0, 6.0],
+        *polys,
+    ]  # a long first polygon takes pycocotools' polygon branch
     theirs = [r["counts"] for r in pcm.frPyObjects(polys, h, w)]
     xy = np.array([c for p in polys for c in p], float)
     rles = _rle.from_polygons(xy, np.cumsum([0] + [len(p) // 2 for p in polys]), h, w)
@@ -282,7 +297,7 @@ def test_boxes_match_pycocotools(data):
     rows = data.draw(st.lists(st.tuples(coord, coord, side, side), min_size=n, max_size=n))
     boxes = np.array(rows, np.float64)
     ours, theirs = fm.frPyObjects(boxes, h, w), pcm.frPyObjects(boxes, h, w)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         _same_rle(a, b)
     crowd = [i % 2 for i in range(n)]
     assert_array_equal(fm.iou(boxes, boxes[::-1], crowd), pcm.iou(boxes, boxes[::-1], crowd))
@@ -339,8 +354,9 @@ def test_stats_and_iou_of_uncompressed_runs_match_the_reference(data, intersect)
     canon = _rle.from_uncompressed([ref.canonical_runs(r, h, w) for r in runs], h, w)
     values, offsets = _rle.iou_groups(canon, canon, crowd, [0, len(runs)], [0, len(runs)])
     pix = [ref.rle_decode(r, h, w) for r in runs]
-    want = [ref.mask_iou(d, g, c) for d in pix for g, c in zip(pix, crowd)]
-    assert values.tolist() == want and offsets.tolist() == [0, len(want)]
+    want = [ref.mask_iou(d, g, c) for d in pix for g, c in zip(pix, crowd, strict=True)]
+    assert values.tolist() == want
+    assert offsets.tolist() == [0, len(want)]
     strings = [ref.rle_to_string(r) for r in runs]
     assert _rle.to_counts(rles) == strings
     assert [ref.rle_from_string(s) for s in strings] == runs
@@ -366,7 +382,7 @@ def test_box_iou_matches_the_reference(boxes_d, boxes_g, data):
     if not boxes_d:
         assert got == []
         return
-    want = [[ref.box_iou_xywh(d, g, c) for g, c in zip(boxes_g, crowd)] for d in boxes_d]
+    want = [[ref.box_iou_xywh(d, g, c) for g, c in zip(boxes_g, crowd, strict=True)] for d in boxes_d]
     assert got.tolist() == want
 
 
@@ -406,7 +422,8 @@ def test_iou_groups_give_minus_one_for_overlapping_masks_of_different_sizes():
     gt = b + c
     want = pcm.iou(a, gt, [0, 0])
     got, _ = _rle.iou_groups(_rle.from_dicts(a), _rle.from_dicts(gt), [0, 0], [0, 1], [0, 2])
-    assert want.tolist() == [[-1.0, 0.0]] and got.tolist() == [-1.0, 0.0]
+    assert want.tolist() == [[-1.0, 0.0]]
+    assert got.tolist() == [-1.0, 0.0]
 
 
 @given(masks=st_masks(min_n=1, max_n=8), data=st.data(), intersect=st.booleans())
@@ -436,19 +453,24 @@ def test_measure_counts_and_from_dicts():
     assert area.tolist() == pcm.area(dicts).tolist()
     assert box.tolist() == pcm.toBbox(dicts).tolist()
     rles = _rle.from_dicts(dicts)
-    assert len(rles) == 2 and rles.h.tolist() == [6, 6] and rles.w.tolist() == [5, 5]
+    assert len(rles) == 2
+    assert rles.h.tolist() == [6, 6]
+    assert rles.w.tolist() == [5, 5]
     assert _rle.to_dicts(rles) == dicts
 
 
 # ----------------------------------------------------------------------------- shapes, types, empties
 def test_return_types_and_empty_inputs():
-    assert fm.area([]).dtype == np.uint32 and fm.area([]).shape == (0,)
+    assert fm.area([]).dtype == np.uint32
+    assert fm.area([]).shape == (0,)
     assert fm.toBbox([]).shape == (0, 4)
     assert fm.merge([]) == pcm.merge([]) == {"size": [0, 0], "counts": b""}
-    assert fm.iou([], [], []) == [] and fm.iou(np.zeros((0, 4)), [[1, 1, 2, 2]], [0]) == []
+    assert fm.iou([], [], []) == []
+    assert fm.iou(np.zeros((0, 4)), [[1, 1, 2, 2]], [0]) == []
     assert fm.encode(np.zeros((3, 4, 0), np.uint8)) == []
     assert fm.encode(np.zeros((0, 5), np.uint8)) == pcm.encode(np.zeros((0, 5, 1), np.uint8, order="F"))[0]
-    assert fm.frPyObjects([], 4, 4) == [] and fm.frPyObjects(np.zeros((0, 4)), 4, 4) == []
+    assert fm.frPyObjects([], 4, 4) == []
+    assert fm.frPyObjects(np.zeros((0, 4)), 4, 4) == []
     assert fm.frPyObjects([[1, 1, 3, 1, 2, 3]], 0, 5) == pcm.frPyObjects([[1, 1, 3, 1, 2, 3]], 0, 5)
     assert fm.frPyObjects([[1, 1, 3, 1, 2, 3]], 4, 0) == [{"size": [4, 0], "counts": b"0"}]
     assert fm.frPyObjects([1.0, 1.0, 3.0, 2.0], 5, 6) == pcm.frPyObjects(np.array([[1.0, 1, 3, 2]]), 5, 6)[0]

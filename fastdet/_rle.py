@@ -71,24 +71,29 @@ Evaluating, on many independent groups in one parallel call:
   for a crowd ground truth; 0 when the boxes (``bboxes``) do not overlap or the
   intersection is empty, -1 for a pair of different sizes whose boxes overlap.
 
-Kernels are in :mod:`fastdet._kernels.mask`; the parallel ones are called from
-here only.
+Kernels are in :mod:`fastdet._kernels.mask` and :mod:`fastdet._kernels.mask_raster`;
+each has a one-thread twin that is used below ``PARALLEL_WORK`` elements of work
+(bytes, runs, pixels or polygon points), where starting threads costs more than
+it saves. Parallel kernels are called from here only.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastdet._kernels import mask as _k
+from fastdet._kernels import mask_raster as _kr
 
 __all__ = [
     "MAX_COORD",
     "MAX_PIXELS",
+    "PARALLEL_WORK",
     "Rles",
     "areas",
     "bboxes",
@@ -112,6 +117,8 @@ __all__ = [
 MAX_PIXELS = 2**32 - 1
 #: rleFrPoly casts 5 * coordinate to a C int; beyond this the cast is undefined.
 MAX_COORD = 4.0e8
+#: Elements of work (string bytes, runs, pixels, polygon points) from which kernels use threads.
+PARALLEL_WORK = 1 << 16
 
 _STATUS = {
     _k.BAD_CHAR: "holds a byte outside the RLE alphabet (ASCII 48..111)",
@@ -120,27 +127,48 @@ _STATUS = {
     _k.BAD_RUN: "decodes to a run length outside [0, 2**32)",
 }
 
+I64 = NDArray[np.int64]
+_COUNTS, _SIZE = operator.itemgetter("counts"), operator.itemgetter("size")
+
 
 class Rles(NamedTuple):
     """``n`` run-length masks in flat arrays (see the module docstring for the layout)."""
 
-    runs: NDArray[np.int64]
-    offsets: NDArray[np.int64]
-    h: NDArray[np.int64]
-    w: NDArray[np.int64]
+    runs: I64
+    offsets: I64
+    h: I64
+    w: I64
 
     def __len__(self) -> int:  # type: ignore[override]
         """Number of masks (not the number of fields)."""
         return len(self.h)
 
 
-def _csr(lengths: NDArray[np.int64]) -> NDArray[np.int64]:
+class _Measured(NamedTuple):
+    """Masks in a slotted layout (mask i = ``runs[start[i]:start[i] + count[i]]``) with their statistics."""
+
+    runs: I64  # the runs, or their ends (prefix sums) when prepared for IoU
+    start: I64
+    count: I64
+    h: I64
+    w: I64
+    area: I64
+    bbox: NDArray[np.float64]
+    canon: I64
+
+
+def _pick(module: Any, name: str, work: int, items: int) -> Callable[..., Any]:
+    """The parallel kernel ``name`` for big inputs, else its ``_serial`` twin."""
+    return getattr(module, name if work >= PARALLEL_WORK and items > 1 else name + "_serial")
+
+
+def _csr(lengths: I64) -> I64:
     out = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths, out=out[1:])
     return out
 
 
-def _sizes(h: ArrayLike, w: ArrayLike, n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _sizes(h: ArrayLike, w: ArrayLike, n: int) -> tuple[I64, I64]:
     """Per-mask h, w as int64 arrays (a scalar is shared by all masks)."""
     hh = np.ascontiguousarray(np.broadcast_to(np.asarray(h, np.int64), (n,)))
     ww = np.ascontiguousarray(np.broadcast_to(np.asarray(w, np.int64), (n,)))
@@ -179,7 +207,7 @@ def _check_sizes(hw: NDArray[np.float64], name: str) -> None:
 
 
 # ----------------------------------------------------------------------------- compressed strings
-def _join_counts(counts: Sequence[Any], name: str) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+def _join_counts(counts: Sequence[Any], name: str) -> tuple[NDArray[np.uint8], I64]:
     """Concatenate compressed strings into one uint8 buffer and its CSR byte offsets."""
     try:
         blob = b"".join(counts)
@@ -208,36 +236,48 @@ def _join_counts(counts: Sequence[Any], name: str) -> tuple[NDArray[np.uint8], N
 
 
 def _scan(
-    counts: Sequence[Any], h: NDArray[np.int64], w: NDArray[np.int64], name: str, labels: Sequence[str] | None
-) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    counts: Sequence[Any], h: I64, w: I64, name: str, labels: Sequence[str] | None, store: int
+) -> _Measured:
+    """Validate and measure compressed strings; with ``store``, keep their runs (or ends) too."""
     buf, soff = _join_counts(counts, name)
     n = len(h)
+    out = np.empty(len(buf) if store != _k.STORE_NONE else 0, np.int64)
     n_runs = np.empty(n, np.int64)
     area = np.empty(n, np.int64)
     bbox = np.empty((n, 4), np.float64)
+    canon = np.empty(n, np.int64)
     status = np.empty(n, np.int64)
     if n:
-        _k.scan_strings(buf, soff, h, w, n_runs, area, bbox, status)
+        scan = _pick(_k, "scan_strings", len(buf), n)
+        scan(buf, soff, h, w, store, out, n_runs, area, bbox, canon, status)
     if status.any():
         i = int(np.flatnonzero(status)[0])
         where = f"{name}{labels[i] if labels is not None else f'[{i}]'}"
         code = int(status[i])
         if code == _k.BAD_SUM:
-            runs = _decode(buf, soff[i : i + 2], n_runs[i : i + 1])
+            one = np.array([soff[i], soff[i + 1]], np.int64)
+            runs = np.empty(len(buf), np.int64)
+            stats = [np.empty(1, np.int64) for _ in range(5)]
+            box = np.empty((1, 4), np.float64)
+            _k.scan_strings_serial(
+                buf, one, h[i : i + 1], w[i : i + 1], _k.STORE_RUNS, runs, *stats[:2], box, *stats[2:4]
+            )
+            total = int(runs[soff[i] : soff[i] + int(stats[0][0])].sum())
             raise ValueError(
-                f"{where}: the runs of 'counts' add up to {int(runs.sum())} pixels, but 'size' "
+                f"{where}: the runs of 'counts' add up to {total} pixels, but 'size' "
                 f"{[int(h[i]), int(w[i])]} has {int(h[i]) * int(w[i])}"
             )
         raise ValueError(f"{where}['counts'] is not a valid compressed RLE: it {_STATUS[code]}")
-    return buf, soff, n_runs, area, bbox
+    return _Measured(out, soff[:-1], n_runs, h, w, area, bbox, canon)
 
 
-def _decode(buf: NDArray[np.uint8], soff: NDArray[np.int64], n_runs: NDArray[np.int64]) -> NDArray[np.int64]:
-    roff = _csr(n_runs)
+def _to_rles(m: _Measured) -> Rles:
+    """Copy slotted runs into a CSR :class:`Rles`."""
+    roff = _csr(m.count)
     runs = np.empty(int(roff[-1]), np.int64)
-    if len(n_runs):
-        _k.decode_strings(buf, soff, roff, runs)
-    return runs
+    if len(m.count):
+        _pick(_k, "gather", len(runs), len(m.count))(m.runs, m.start, m.count, roff, runs)
+    return Rles(runs, roff, m.h, m.w)
 
 
 def from_counts(
@@ -255,8 +295,7 @@ def from_counts(
     entry ``i`` in error messages, after ``name``.
     """
     hh, ww = _sizes(h, w, len(counts))
-    buf, soff, n_runs, _, _ = _scan(counts, hh, ww, name, labels)
-    return Rles(_decode(buf, soff, n_runs), _csr(n_runs), hh, ww)
+    return _to_rles(_scan(counts, hh, ww, name, labels, _k.STORE_RUNS))
 
 
 def measure_counts(
@@ -266,19 +305,19 @@ def measure_counts(
     name: str = "counts",
     *,
     labels: Sequence[str] | None = None,
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+) -> tuple[I64, NDArray[np.float64]]:
     """Areas (int64) and rleToBbox boxes (float64 ``(n, 4)``) of compressed strings, validated."""
     hh, ww = _sizes(h, w, len(counts))
-    _, _, _, area, bbox = _scan(counts, hh, ww, name, labels)
-    return area, bbox
+    m = _scan(counts, hh, ww, name, labels, _k.STORE_NONE)
+    return m.area, m.bbox
 
 
-def _dict_fields(objs: Sequence[Any], name: str) -> tuple[list[Any], NDArray[np.int64], NDArray[np.int64]]:
+def _dict_fields(objs: Sequence[Any], name: str) -> tuple[list[Any], I64, I64]:
     """``counts`` list and validated ``h``, ``w`` arrays of a list of RLE dicts."""
     n = len(objs)
     try:
-        counts = [o["counts"] for o in objs]
-        sizes = [o["size"] for o in objs]
+        counts = list(map(_COUNTS, objs))
+        sizes = list(map(_SIZE, objs))
     except (TypeError, KeyError, IndexError):
         for i, o in enumerate(objs):
             if not isinstance(o, dict):
@@ -287,8 +326,22 @@ def _dict_fields(objs: Sequence[Any], name: str) -> tuple[list[Any], NDArray[np.
                 if key not in o:
                     raise ValueError(f"{name}[{i}] has no {key!r} key") from None
         raise
-    if n and set(map(len, sizes)) != {2}:
-        i = next(i for i, s in enumerate(sizes) if len(s) != 2)
+    if n and type(sizes[0]) in (list, tuple) and len(sizes[0]) == 2:
+        try:
+            one_size = sizes.count(sizes[0]) == n  # the usual case: masks of one image
+        except (TypeError, ValueError):  # an ndarray size among lists
+            one_size = False
+        if one_size:
+            h, w = check_size(sizes[0][0], sizes[0][1], f"{name}[0]['size']")
+            return counts, np.full(n, h, np.int64), np.full(n, w, np.int64)
+    try:
+        lengths = set(map(len, sizes))
+    except TypeError:
+        lengths = set()
+    if n and lengths != {2}:
+        i = next(
+            i for i, s in enumerate(sizes) if not isinstance(s, (list, tuple, np.ndarray)) or len(s) != 2
+        )
         raise ValueError(f"{name}[{i}]['size'] must be [height, width], got {sizes[i]!r}")
     kinds = set(map(type, itertools.chain.from_iterable(sizes)))
     for t in kinds:
@@ -300,33 +353,42 @@ def _dict_fields(objs: Sequence[Any], name: str) -> tuple[list[Any], NDArray[np.
     return counts, hw[:, 0].astype(np.int64), hw[:, 1].astype(np.int64)
 
 
+def measure_dicts(objs: Sequence[Any], name: str, store: int = _k.STORE_NONE) -> _Measured:
+    """Validate a list of compressed RLE dicts; their statistics, and runs or ends per ``store``."""
+    counts, h, w = _dict_fields(objs, name)
+    return _scan(counts, h, w, name, None, store)
+
+
 def from_dicts(objs: Sequence[Any], name: str = "rleObjs") -> Rles:
     """An :class:`Rles` from a list of compressed RLE dicts ``{"size": [h, w], "counts": bytes|str}``."""
-    counts, h, w = _dict_fields(objs, name)
-    buf, soff, n_runs, _, _ = _scan(counts, h, w, name, None)
-    return Rles(_decode(buf, soff, n_runs), _csr(n_runs), h, w)
+    return _to_rles(measure_dicts(objs, name, _k.STORE_RUNS))
+
+
+def _encode(runs: I64, start: I64, count: I64) -> list[bytes]:
+    n = len(start)
+    if not n:
+        return []
+    work = int(count.sum())
+    lengths = np.empty(n, np.int64)
+    _pick(_k, "string_lengths", work, n)(runs, start, count, lengths)
+    soff = _csr(lengths)
+    buf = np.empty(int(soff[-1]), np.uint8)
+    _pick(_k, "encode_strings", work, n)(runs, start, count, soff, buf)
+    blob = buf.tobytes()
+    return [blob[a:b] for a, b in itertools.pairwise(soff.tolist())]
 
 
 def to_counts(rles: Rles) -> list[bytes]:
     """Compressed strings (pycocotools' rleToString), one ``bytes`` per mask."""
-    n = len(rles)
-    if not n:
-        return []
-    lengths = np.empty(n, np.int64)
-    _k.string_lengths(rles.runs, rles.offsets, lengths)
-    soff = _csr(lengths)
-    buf = np.empty(int(soff[-1]), np.uint8)
-    _k.encode_strings(rles.runs, rles.offsets, soff, buf)
-    blob = buf.tobytes()
-    bounds = soff.tolist()
-    return [blob[a:b] for a, b in itertools.pairwise(bounds)]
+    return _encode(rles.runs, rles.offsets[:-1], np.diff(rles.offsets))
 
 
 def to_dicts(rles: Rles) -> list[dict[str, Any]]:
     """pycocotools' RLE dicts: ``{"size": [h, w], "counts": bytes}`` with Python ints."""
+    strings = to_counts(rles)
     return [
         {"size": [h, w], "counts": c}
-        for h, w, c in zip(rles.h.tolist(), rles.w.tolist(), to_counts(rles), strict=True)
+        for h, w, c in zip(rles.h.tolist(), rles.w.tolist(), strings, strict=True)
     ]
 
 
@@ -368,14 +430,6 @@ def from_uncompressed(
     return Rles(np.ascontiguousarray(runs, np.int64), _csr(lengths), hh, ww)
 
 
-def _compact(out: NDArray[np.int64], cap_off: NDArray[np.int64], m: NDArray[np.int64]) -> tuple[Any, Any]:
-    roff = _csr(m)
-    runs = np.empty(int(roff[-1]), np.int64)
-    if len(m):
-        _k.compact(out, cap_off, m, roff, runs)
-    return runs, roff
-
-
 def from_polygons(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: ArrayLike) -> Rles:
     """rleFrPoly of each polygon (see the module docstring); ``h``, ``w`` per polygon or shared."""
     coords = np.ascontiguousarray(xy, np.float64).reshape(-1)
@@ -386,20 +440,20 @@ def from_polygons(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: Arra
     if coords.size and not (np.isfinite(coords).all() and np.abs(coords).max() < MAX_COORD):
         raise ValueError(f"polygon coordinates must be finite with magnitude below {MAX_COORD:.0e}")
     hh, ww = _sizes(h, w, n)
-    empty = (hh * ww) == 0  # rleFrPoly on a 0-pixel image: the single run [0] (pycocotools: h == 0)
+    if not n:
+        return Rles(np.empty(0, np.int64), np.zeros(1, np.int64), hh, ww)
+    work = len(coords) * 8  # a few hundred operations a vertex
     cap = np.empty(n, np.int64)
-    if n:
-        _k.poly_capacity(coords, poff, ww, cap)
+    _pick(_kr, "poly_capacity", work, n)(coords, poff, ww, cap)
     cap_off = _csr(cap)
     out = np.empty(int(cap_off[-1]), np.int64)
     m = np.empty(n, np.int64)
-    if n:
-        _k.poly_to_runs(coords, poff, hh, ww, cap_off, out, m)
+    _pick(_kr, "poly_to_runs", work, n)(coords, poff, hh, ww, cap_off, out, m)
+    empty = (hh * ww) == 0  # a 0-pixel image: the single run [0] (pycocotools: h == 0)
     if empty.any():
         out[cap_off[:-1][empty]] = 0
         m[empty] = 1
-    runs, roff = _compact(out, cap_off, m)
-    return Rles(runs, roff, hh, ww)
+    return _to_rles(_Measured(out, cap_off[:-1], m, hh, ww, m, np.empty((0, 4)), m))
 
 
 def from_boxes(boxes: ArrayLike, h: ArrayLike, w: ArrayLike) -> Rles:
@@ -416,101 +470,137 @@ def from_masks(masks: NDArray[Any]) -> Rles:
     hgt, wid, n = masks.shape
     if masks.dtype != np.uint8 and masks.dtype != np.bool_:
         masks = masks != 0
-    flat = np.ascontiguousarray(masks.T).reshape(n, wid * hgt)  # (n, w, h) C order = column-major pixels
+    flat = np.ascontiguousarray(masks.T).reshape(-1)  # (n, w, h) C order: column-major pixels per mask
     if flat.dtype == np.bool_:
         flat = flat.view(np.uint8)
+    if flat.ctypes.data % 8:
+        flat = flat.copy()
+    words = flat[: len(flat) // 8 * 8].view(np.uint64)
+    p = hgt * wid
     m = np.empty(n, np.int64)
-    if n:
-        _k.mask_run_counts(flat, m)
+    hh, ww = _sizes(hgt, wid, n)
+    if not n:
+        return Rles(np.empty(0, np.int64), np.zeros(1, np.int64), hh, ww)
+    _pick(_kr, "mask_run_counts", n * p, n)(flat, words, p, m)
     roff = _csr(m)
     runs = np.empty(int(roff[-1]), np.int64)
-    if n:
-        _k.mask_to_runs(flat, roff, runs)
-    hh, ww = _sizes(hgt, wid, n)
+    _pick(_kr, "mask_to_runs", n * p, n)(flat, words, p, roff, runs)
     return Rles(runs, roff, hh, ww)
+
+
+def _paint(runs: I64, start: I64, count: I64, hgt: int, wid: int) -> NDArray[np.uint8]:
+    n = len(start)
+    out = np.zeros((n, wid * hgt), np.uint8)
+    if n:
+        _pick(_kr, "runs_to_masks", n * hgt * wid, n)(runs, start, count, out)
+    return out.reshape(n, wid, hgt).T
 
 
 def to_masks(rles: Rles) -> NDArray[np.uint8]:
     """rleDecode of masks that share one size: uint8 ``(h, w, n)``, Fortran-ordered."""
-    n = len(rles)
-    hgt, wid = (int(rles.h[0]), int(rles.w[0])) if n else (0, 0)
-    out = np.empty((n, wid * hgt), np.uint8)
-    if n:
-        _k.runs_to_masks(rles.runs, rles.offsets, out)
-    return out.reshape(n, wid, hgt).T
+    hgt, wid = (int(rles.h[0]), int(rles.w[0])) if len(rles) else (0, 0)
+    return _paint(rles.runs, rles.offsets[:-1], np.diff(rles.offsets), hgt, wid)
 
 
 # ----------------------------------------------------------------------------- statistics
-def areas(rles: Rles) -> NDArray[np.int64]:
+def _measure(rles: Rles) -> _Measured:
+    """Statistics of an :class:`Rles`, with its run ends (for IoU) in place of the runs."""
+    n = len(rles)
+    start, count = rles.offsets[:-1], np.diff(rles.offsets)
+    ends = np.empty_like(rles.runs)
+    area = np.empty(n, np.int64)
+    bbox = np.empty((n, 4), np.float64)
+    canon = np.empty(n, np.int64)
+    if n:
+        stats = _pick(_k, "run_stats", len(rles.runs), n)
+        stats(rles.runs, start, count, rles.h, rles.w, ends, area, bbox, canon)
+    return _Measured(ends, start, count, rles.h, rles.w, area, bbox, canon)
+
+
+def areas(rles: Rles) -> I64:
     """Foreground pixels of each mask (rleArea)."""
-    return _stats(rles)[0]
+    return _measure(rles).area
 
 
 def bboxes(rles: Rles) -> NDArray[np.float64]:
     """rleToBbox: float64 ``(n, 4)`` ``[x, y, width, height]`` of each mask's foreground."""
-    return _stats(rles)[1]
-
-
-def _stats(rles: Rles) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
-    """Areas, rleToBbox boxes and canonical flags (no empty run after the first)."""
-    n = len(rles)
-    area = np.empty(n, np.int64)
-    bbox = np.empty((n, 4), np.float64)
-    canonical = np.empty(n, np.int64)
-    if n:
-        _k.run_stats(rles.runs, rles.offsets, rles.h, rles.w, area, bbox, canonical)
-    return area, bbox, canonical
+    return _measure(rles).bbox
 
 
 def canonical(rles: Rles) -> Rles:
     """The same masks without empty runs after the first (a leading 0 stays)."""
+    start, count = rles.offsets[:-1], np.diff(rles.offsets)
     out = np.empty_like(rles.runs)
     m = np.empty(len(rles), np.int64)
-    if len(rles):
-        _k.canonicalize(rles.runs, rles.offsets, out, m)
-    runs, roff = _compact(out, rles.offsets[:-1].copy(), m)
-    return Rles(runs, roff, rles.h, rles.w)
+    _k.canonicalize(rles.runs, start, count, out, m)
+    return _to_rles(_Measured(out, start, m, rles.h, rles.w, m, np.empty((0, 4)), m))
 
 
 def take(rles: Rles, index: ArrayLike) -> Rles:
     """The masks ``index`` (in that order) as a new :class:`Rles`."""
     idx = np.ascontiguousarray(index, np.int64)
-    lengths = np.diff(rles.offsets)[idx]
-    roff = _csr(lengths)
-    runs = np.empty(int(roff[-1]), np.int64)
-    if len(idx):
-        _k.compact(rles.runs, np.ascontiguousarray(rles.offsets[idx]), lengths, roff, runs)
-    return Rles(runs, roff, rles.h[idx].copy(), rles.w[idx].copy())
+    start = np.ascontiguousarray(rles.offsets[idx])
+    count = np.ascontiguousarray(np.diff(rles.offsets)[idx])
+    h, w = rles.h[idx].copy(), rles.w[idx].copy()
+    return _to_rles(_Measured(rles.runs, start, count, h, w, count, np.empty((0, 4)), count))
 
 
 # ----------------------------------------------------------------------------- merge and IoU
-def merge_groups(rles: Rles, group_offsets: ArrayLike, intersect: bool = False) -> Rles:
-    """rleMerge of each group of masks, in order: one mask per group (see the module docstring)."""
-    goff = np.ascontiguousarray(group_offsets, np.int64)
+def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tuple[I64, I64, I64]:
+    """rleMerge of member groups (slotted input): slotted output ``(out, cap_start, m)`` as CSR runs."""
     n_groups = len(goff) - 1
-    lengths = np.diff(rles.offsets)
-    cap = np.add.reduceat(np.append(lengths, 0), goff[:-1]) if n_groups else np.empty(0, np.int64)
-    cap = np.where(goff[1:] > goff[:-1], cap, 0) + 1  # reduceat gives lengths[i] for an empty group
+    member_total = _csr(count)
+    cap = member_total[goff[1:]] - member_total[goff[:-1]] + 1
     cap_off = _csr(cap)
     out = np.empty(int(cap_off[-1]), np.int64)
     m = np.empty(n_groups, np.int64)
     if n_groups:
-        _k.merge_groups(rles.runs, rles.offsets, goff, bool(intersect), cap_off, out, m)
+        merge = _pick(_k, "merge_groups", int(member_total[-1]), n_groups)
+        merge(runs, start, count, goff, bool(intersect), cap_off, out, m)
     stopped = np.flatnonzero(m < 0)
     if len(stopped):  # pycocotools' walk stops early there: merge the same pixels without empty runs
-        c_out = np.empty_like(out)
-        c_m = np.empty_like(m)
-        canon = canonical(rles)
-        _k.merge_groups(canon.runs, canon.offsets, goff, bool(intersect), cap_off, c_out, c_m)
+        c_runs = np.empty_like(runs)
+        c_count = np.empty_like(count)
+        _k.canonicalize(runs, start, count, c_runs, c_count)
+        c_out, c_m = np.empty_like(out), np.empty_like(m)
+        _k.merge_groups_serial(c_runs, start, c_count, goff, bool(intersect), cap_off, c_out, c_m)
         for g in stopped.tolist():
             out[cap_off[g] : cap_off[g + 1]] = c_out[cap_off[g] : cap_off[g + 1]]
         m[stopped] = c_m[stopped]
-    runs, roff = _compact(out, cap_off, m)
+    return out, cap_off[:-1], m
+
+
+def merge_groups(rles: Rles, group_offsets: ArrayLike, intersect: bool = False) -> Rles:
+    """rleMerge of each group of masks, in order: one mask per group (see the module docstring)."""
+    goff = np.ascontiguousarray(group_offsets, np.int64)
+    out, cap_start, m = _merge(rles.runs, rles.offsets[:-1], np.diff(rles.offsets), goff, intersect)
     nonempty = goff[1:] > goff[:-1]
     first = np.minimum(goff[:-1], max(len(rles) - 1, 0))
     h = np.where(nonempty, rles.h[first] if len(rles) else 0, 0).astype(np.int64)
     w = np.where(nonempty, rles.w[first] if len(rles) else 0, 0).astype(np.int64)
-    return Rles(runs, roff, h, w)
+    return _to_rles(_Measured(out, cap_start, m, h, w, m, np.empty((0, 4)), m))
+
+
+def merge_measured(meas: _Measured, intersect: bool) -> tuple[bytes, int, int]:
+    """pycocotools.mask.merge of measured masks of one size (checked by the caller): ``(counts, h, w)``."""
+    out, cap_start, m = _merge(meas.runs, meas.start, meas.count, np.array([0, len(meas.h)]), intersect)
+    return _encode(out, cap_start, m)[0], int(meas.h[0]), int(meas.w[0])
+
+
+def _iou(d: _Measured, g: _Measured, crowd: I64, d_sel: I64, g_sel: I64, d_off: I64, g_off: I64):  # type: ignore[no-untyped-def]
+    sizes = np.diff(d_off) * np.diff(g_off)
+    out_off = _csr(sizes)
+    out = np.empty(int(out_off[-1]), np.float64)
+    if not len(out):
+        return out, out_off
+    row_group = np.repeat(np.arange(len(d_off) - 1, dtype=np.int64), np.diff(d_off))
+    work = len(out) * 16 + len(d.runs) + len(g.runs)
+    _pick(_k, "iou_groups", work, len(row_group))(
+        d.runs, d.start, d.count, d.h, d.w, d.bbox, d.area, d.canon, d_sel,
+        g.runs, g.start, g.count, g.h, g.w, g.bbox, g.area, g.canon, g_sel, crowd,
+        row_group, d_off, g_off, out_off, out,
+    )  # fmt: skip
+    return out, out_off
 
 
 def iou_groups(
@@ -521,7 +611,7 @@ def iou_groups(
     gt_offsets: ArrayLike,
     dt_index: ArrayLike | None = None,
     gt_index: ArrayLike | None = None,
-) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.float64], I64]:
     """pycocotools' mask IoU for many (detections, ground truths) groups (see the module docstring)."""
     d_sel = (
         np.arange(len(dt), dtype=np.int64) if dt_index is None else np.ascontiguousarray(dt_index, np.int64)
@@ -529,24 +619,17 @@ def iou_groups(
     g_sel = (
         np.arange(len(gt), dtype=np.int64) if gt_index is None else np.ascontiguousarray(gt_index, np.int64)
     )
+    crowd = np.ascontiguousarray(iscrowd, np.int64).reshape(-1)
     d_off = np.ascontiguousarray(dt_offsets, np.int64)
     g_off = np.ascontiguousarray(gt_offsets, np.int64)
-    crowd = np.ascontiguousarray(iscrowd, np.int64).reshape(-1)
-    sizes = np.diff(d_off) * np.diff(g_off)
-    out_off = _csr(sizes)
-    out = np.empty(int(out_off[-1]), np.float64)
-    if not len(out):
-        return out, out_off
-    d_area, d_box, d_canon = _stats(dt)
-    g_area, g_box, g_canon = _stats(gt)
-    d_ends = np.empty_like(dt.runs)
-    g_ends = np.empty_like(gt.runs)
-    _k.prefix_ends(dt.runs, dt.offsets, d_ends)
-    _k.prefix_ends(gt.runs, gt.offsets, g_ends)
-    row_group = np.repeat(np.arange(len(d_off) - 1, dtype=np.int64), np.diff(d_off))
-    _k.iou_groups(
-        d_ends, dt.offsets, dt.h, dt.w, d_box, d_area, d_canon, d_sel,
-        g_ends, gt.offsets, gt.h, gt.w, g_box, g_area, g_canon, g_sel, crowd,
-        row_group, d_off, g_off, out_off, out,
+    return _iou(_measure(dt), _measure(gt), crowd, d_sel, g_sel, d_off, g_off)  # type: ignore[no-any-return]
+
+
+def iou_measured(d: _Measured, g: _Measured, crowd: I64) -> NDArray[np.float64]:
+    """The ``(D, G)`` IoU block of two measured sets (ends stored), one group."""
+    nd, ng = len(d.h), len(g.h)
+    out, _ = _iou(
+        d, g, crowd, np.arange(nd, dtype=np.int64), np.arange(ng, dtype=np.int64),
+        np.array([0, nd], np.int64), np.array([0, ng], np.int64),
     )  # fmt: skip
-    return out, out_off
+    return out.reshape(nd, ng)  # type: ignore[no-any-return]

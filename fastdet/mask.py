@@ -34,6 +34,7 @@ The columnar batch API used by evaluation code is in :mod:`fastdet._rle`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,13 +55,13 @@ def _listlike(obj: Any) -> bool:
     return isinstance(obj, (list, tuple))
 
 
-def _one_size(rles: _rle.Rles, name: str, what: str) -> None:
-    """Raise ``ValueError`` unless every mask of ``rles`` has the size of the first."""
-    if len(rles) and ((rles.h != rles.h[0]) | (rles.w != rles.w[0])).any():
-        i = int(np.flatnonzero((rles.h != rles.h[0]) | (rles.w != rles.w[0]))[0])
+def _one_size(h: NDArray[np.int64], w: NDArray[np.int64], name: str, what: str) -> None:
+    """Raise ``ValueError`` unless every mask has the size of the first."""
+    if len(h) and ((h != h[0]) | (w != w[0])).any():
+        i = int(np.flatnonzero((h != h[0]) | (w != w[0]))[0])
         raise ValueError(
-            f"{name}[{i}] has size {[int(rles.h[i]), int(rles.w[i])]} but {name}[0] has "
-            f"{[int(rles.h[0]), int(rles.w[0])]}: {what} needs masks of one size"
+            f"{name}[{i}] has size {[int(h[i]), int(w[i])]} but {name}[0] has "
+            f"{[int(h[0]), int(w[0])]}: {what} needs masks of one size"
         )
 
 
@@ -135,22 +136,17 @@ def decode(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.uint8]:
     array([[0, 1, 0],
            [1, 0, 0]], dtype=uint8)
     """
-    if isinstance(rleObjs, dict):
-        return _rle.to_masks(_rle.from_dicts([rleObjs], "rleObjs"))[:, :, 0]
-    objs = _rle_list(rleObjs, "rleObjs")
+    single = isinstance(rleObjs, dict)
+    objs = [rleObjs] if single else _rle_list(rleObjs, "rleObjs")
     if not objs:
         raise ValueError("rleObjs is empty: decode needs at least one RLE (pycocotools crashes here)")
-    rles = _rle.from_dicts(objs, "rleObjs")
-    _one_size(rles, "rleObjs", "decode")
-    return _rle.to_masks(rles)
+    m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS)
+    _one_size(m.h, m.w, "rleObjs", "decode")
+    masks = _rle._paint(m.runs, m.start, m.count, int(m.h[0]), int(m.w[0]))
+    return masks[:, :, 0] if single else masks
 
 
 # ----------------------------------------------------------------------------- area / toBbox
-def _measure(objs: list[Any], name: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    counts, h, w = _rle._dict_fields(objs, name)
-    return _rle.measure_counts(counts, h, w, name)
-
-
 def area(rleObjs: RLE | Sequence[RLE]) -> Any:
     """Foreground pixels of RLEs (pycocotools.mask.area).
 
@@ -175,8 +171,8 @@ def area(rleObjs: RLE | Sequence[RLE]) -> Any:
     np.uint32(2)
     """
     if isinstance(rleObjs, dict):
-        return np.uint32(_measure([rleObjs], "rleObjs")[0][0])
-    return _measure(_rle_list(rleObjs, "rleObjs"), "rleObjs")[0].astype(np.uint32)
+        return np.uint32(_rle.measure_dicts([rleObjs], "rleObjs").area[0])
+    return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs").area.astype(np.uint32)
 
 
 def toBbox(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.float64]:
@@ -203,8 +199,8 @@ def toBbox(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.float64]:
     array([0., 0., 2., 2.])
     """
     if isinstance(rleObjs, dict):
-        return _measure([rleObjs], "rleObjs")[1][0]
-    return _measure(_rle_list(rleObjs, "rleObjs"), "rleObjs")[1]
+        return _rle.measure_dicts([rleObjs], "rleObjs").bbox[0]
+    return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs").bbox
 
 
 # ----------------------------------------------------------------------------- merge / iou
@@ -237,10 +233,10 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
     objs = _rle_list(rleObjs, "rleObjs")
     if not objs:
         return {"size": [0, 0], "counts": b""}
-    rles = _rle.from_dicts(objs, "rleObjs")
-    _one_size(rles, "rleObjs", "merge")
-    merged = _rle.merge_groups(rles, np.array([0, len(objs)], np.int64), bool(intersect))
-    return _rle.to_dicts(merged)[0]
+    m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS)
+    _one_size(m.h, m.w, "rleObjs", "merge")
+    counts, h, w = _rle.merge_measured(m, bool(intersect))
+    return {"size": [h, w], "counts": counts}
 
 
 def _iou_operand(objs: Any, name: str) -> tuple[str, Any]:
@@ -260,7 +256,7 @@ def _iou_operand(objs: Any, name: str) -> tuple[str, Any]:
     if not objs:
         return "empty", None
     if all(isinstance(o, dict) for o in objs):
-        return "rles", _rle.from_dicts(objs, name)
+        return "rles", _rle.measure_dicts(objs, name, _k.STORE_ENDS)
     if all(isinstance(o, (list, tuple, np.ndarray)) and len(o) == 4 for o in objs):
         arr = to_numeric_array(objs, name)
         return "boxes", _finite_boxes(arr.reshape(-1, 4), name)
@@ -313,16 +309,18 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
         raise TypeError(f"dt and gt must be of one kind, got {kind_d} and {kind_g}")
     if kind_d == "boxes":
         out = np.empty((len(g), len(d)), np.float64)
-        _k.box_iou_xywh(d, g, crowd, out)
+        box_iou = (
+            _k.box_iou_xywh if out.size >= _rle.PARALLEL_WORK // 8 and len(g) > 1 else _k.box_iou_xywh_serial
+        )
+        box_iou(d, g, crowd, out)
         return out.T
-    for rles, name in ((d, "dt"), (g, "gt")):
-        _one_size(rles, name, "iou")
+    for m, name in ((d, "dt"), (g, "gt")):
+        _one_size(m.h, m.w, name, "iou")
     if (d.h[0], d.w[0]) != (g.h[0], g.w[0]):
         raise ValueError(
             f"dt masks have size {[int(d.h[0]), int(d.w[0])]} but gt masks {[int(g.h[0]), int(g.w[0])]}"
         )
-    values, _ = _rle.iou_groups(d, g, crowd, np.array([0, len(d)], np.int64), np.array([0, len(g)], np.int64))
-    return np.asfortranarray(values.reshape(len(d), len(g)))
+    return np.asfortranarray(_rle.iou_measured(d, g, crowd))
 
 
 def _crowd_flags(pyiscrowd: Any, gt: Any) -> NDArray[np.int64]:
@@ -394,34 +392,40 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]:
         return []
     first = pyobj[0]
     if _is_number(first):  # one polygon or one box
-        coords = _coords([pyobj], "pyobj", single=True)
-        return _polygons_or_boxes([pyobj], coords, hh, ww, "pyobj", single=True)[0]
+        return _polygons_or_boxes([pyobj], hh, ww, "pyobj", single=True)[0]
     if isinstance(first, dict):
         return _from_rle_dicts(list(pyobj), hh, ww, "pyobj", single=False)
-    coords = _coords(pyobj, "pyobj", single=False)
-    return _polygons_or_boxes(pyobj, coords, hh, ww, "pyobj", single=False)
+    return _polygons_or_boxes(pyobj, hh, ww, "pyobj", single=False)
 
 
-def _coords(items: Sequence[Any], name: str, single: bool) -> list[NDArray[np.float64]]:
-    out = []
-    for i, p in enumerate(items):
+def _flatten(items: Sequence[Any], name: str, single: bool) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """All numbers of ``items`` (flat lists of numbers) in one float64 array, and each item's count."""
+    if not set(map(type, items)) <= {list, tuple, np.ndarray}:
+        i = next(i for i, p in enumerate(items) if type(p) not in (list, tuple, np.ndarray))
         where = name if single else f"{name}[{i}]"
-        if isinstance(p, dict) or not isinstance(p, (list, tuple, np.ndarray)):
-            raise TypeError(f"{where} must be a polygon or a box (a list of numbers), got {type(p).__name__}")
-        arr = to_numeric_array(p, where)
-        if arr.ndim != 1:
-            raise ValueError(f"{where} must be a flat list of numbers, got shape {arr.shape}")
-        arr = np.asarray(arr, np.float64)
-        if not np.isfinite(arr).all() or (arr.size and np.abs(arr).max() >= _rle.MAX_COORD):
-            raise ValueError(f"{where} must hold finite coordinates below {_rle.MAX_COORD:.0e} in magnitude")
-        out.append(arr)
-    return out
+        raise TypeError(
+            f"{where} must be a polygon or a box (a list of numbers), got {type(items[i]).__name__}"
+        )
+    lengths = np.fromiter(map(len, items), np.int64, len(items))
+    try:
+        flat = np.fromiter(itertools.chain.from_iterable(items), np.float64, int(lengths.sum()))
+    except (TypeError, ValueError):  # a nested or non-numeric entry: find it
+        for i, p in enumerate(items):
+            where = name if single else f"{name}[{i}]"
+            arr = to_numeric_array(p, where)
+            if arr.ndim != 1:
+                raise ValueError(f"{where} must be a flat list of numbers, got shape {arr.shape}") from None
+        raise
+    if flat.size and not (np.isfinite(flat).all() and np.abs(flat).max() < _rle.MAX_COORD):
+        bad = ~np.isfinite(flat) | (np.abs(np.nan_to_num(flat)) >= _rle.MAX_COORD)
+        i = int(np.searchsorted(np.cumsum(lengths), int(np.flatnonzero(bad)[0]), side="right"))
+        where = name if single else f"{name}[{i}]"
+        raise ValueError(f"{where} must hold finite coordinates below {_rle.MAX_COORD:.0e} in magnitude")
+    return flat, lengths
 
 
-def _polygons_or_boxes(
-    items: Sequence[Any], coords: list[NDArray[np.float64]], h: int, w: int, name: str, single: bool
-) -> list[RLE]:
-    lengths = np.fromiter(map(len, coords), np.int64, len(coords))
+def _polygons_or_boxes(items: Sequence[Any], h: int, w: int, name: str, single: bool) -> list[RLE]:
+    xy, lengths = _flatten(items, name, single)
     if lengths[0] == 4:  # pycocotools' box branch (len(pyobj[0]) == 4)
         if (lengths != 4).any():
             i = int(np.flatnonzero(lengths != 4)[0])
@@ -429,16 +433,16 @@ def _polygons_or_boxes(
                 f"{name}[0] has 4 numbers, so {name} is read as a list of [x, y, w, h] boxes, but "
                 f"{name}[{i}] has {int(lengths[i])} (a polygon needs 3 points or more)"
             )
-        return _rle.to_dicts(_rle.from_boxes(np.stack(coords), h, w))
+        return _rle.to_dicts(_rle.from_boxes(xy.reshape(-1, 4), h, w))
     bad = (lengths < 6) | (lengths % 2 == 1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         where = name if single else f"{name}[{i}]"
         problem = "an odd number of coordinates" if lengths[i] % 2 else "fewer than 3 points"
         raise ValueError(f"{where} is not a valid polygon: {int(lengths[i])} numbers, {problem}")
-    xy = np.concatenate(coords)
-    rles = _rle.from_polygons(xy, np.concatenate([[0], np.cumsum(lengths // 2)]), h, w)
-    return _rle.to_dicts(rles)
+    point_offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths // 2, out=point_offsets[1:])
+    return _rle.to_dicts(_rle.from_polygons(xy, point_offsets, h, w))
 
 
 def _from_rle_dicts(objs: list[Any], h: int, w: int, name: str, single: bool) -> list[RLE]:

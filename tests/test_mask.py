@@ -506,7 +506,11 @@ GOOD = {"size": [2, 3], "counts": b"123"}
         (lambda: fm.area([{"size": [2, 3, 1], "counts": b"6"}]), ValueError, r"rleObjs\[0\]\['size'\] must be"),
         (lambda: fm.area([{"size": [2.5, 3], "counts": b"6"}]), ValueError, "whole number"),
         (lambda: fm.area([{"size": [-2, 3], "counts": b"6"}]), ValueError, ">= 0"),
-        (lambda: fm.area([{"size": ["2", 3], "counts": b"6"}]), TypeError, r"rleObjs\[0\]\['size'\] must hold"),
+        (lambda: fm.area([{"size": ["2", 3], "counts": b"6"}]), TypeError,
+         r"rleObjs\[0\]\['size'\]: the height must be an integer, got str"),
+        (lambda: fm.area([GOOD, {"size": ["2", 3], "counts": b"6"}]), TypeError, r"rleObjs\[1\]\['size'\] must hold"),
+        (lambda: fm.area([GOOD, {"size": [2.5, 3], "counts": b"6"}]), ValueError, r"rleObjs\[1\]\['size'\]: the height"),
+        (lambda: fm.area([GOOD, {"size": 6, "counts": b"6"}]), ValueError, r"rleObjs\[1\]\['size'\] must be"),
         (lambda: fm.area([GOOD, 7]), TypeError, r"rleObjs\[1\] must be an RLE dict"),
         (lambda: fm.area("abc"), TypeError, "rleObjs must be a list"),
         (lambda: fm.decode([]), ValueError, "rleObjs is empty"),
@@ -555,3 +559,48 @@ GOOD = {"size": [2, 3], "counts": b"123"}
 def test_bad_input_raises_a_clear_error(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ----------------------------------------------------------------------------- the threaded kernels
+def _star_polygons(rng, n, h, w):
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(3, 14))
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        rad = rng.uniform(0.3, 1.0, k) * rng.uniform(2, max(h, w) / 2)
+        cx, cy = rng.uniform(-5, w + 5), rng.uniform(-5, h + 5)
+        out.append(
+            np.round(np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], 1).ravel(), 2).tolist()
+        )
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("threads", [False, True])
+def test_threaded_and_single_thread_kernels_match_pycocotools(seed, threads, monkeypatch):
+    """Every batch kernel has a parallel version and a one-thread twin; both must equal pycocotools."""
+    monkeypatch.setattr(_rle, "PARALLEL_WORK", 0 if threads else 1 << 62)
+    rng = np.random.default_rng(seed)
+    h, w = 37, 53
+    polys = _star_polygons(rng, 40, h, w)
+    ours, theirs = fm.frPyObjects(polys, h, w), pcm.frPyObjects(polys, h, w)
+    assert ours == theirs
+    boxes = pcm.toBbox(theirs)
+    assert fm.frPyObjects(boxes, h, w) == pcm.frPyObjects(boxes, h, w)
+    assert fm.area(ours).tolist() == np.concatenate([pcm.area(theirs[:20]), pcm.area(theirs[20:])]).tolist()
+    assert fm.toBbox(ours).tolist() == pcm.toBbox(theirs).tolist()
+    for intersect in (0, 1):
+        assert fm.merge(ours, intersect) == pcm.merge(theirs, intersect)
+    crowd = rng.integers(0, 2, 15).tolist()
+    assert_array_equal(fm.iou(ours, ours[:15], crowd), pcm.iou(theirs, theirs[:15], crowd))
+    assert_array_equal(fm.iou(boxes, boxes[:15], crowd), pcm.iou(boxes, boxes[:15], crowd))
+    dense = _pc_decode(theirs)
+    assert_array_equal(fm.decode(ours), dense)
+    assert fm.encode(dense) == pcm.encode(dense)
+    rles = _rle.from_dicts(ours)
+    goff = np.array([0, 5, 5, 17, 40])
+    merged = _rle.to_dicts(_rle.merge_groups(rles, goff))
+    assert merged[0] == pcm.merge(theirs[:5])
+    assert merged[2] == pcm.merge(theirs[5:17])
+    values, v_off = _rle.iou_groups(rles, rles, crowd * 2, [0, 10, 40], [0, 15, 30], None, np.arange(30) % 20)
+    assert_array_equal(values[: v_off[1]].reshape(10, 15), pcm.iou(theirs[:10], theirs[:15], crowd))

@@ -236,7 +236,13 @@ def _join_counts(counts: Sequence[Any], name: str) -> tuple[NDArray[np.uint8], I
 
 
 def _scan(
-    counts: Sequence[Any], h: I64, w: I64, name: str, labels: Sequence[str] | None, store: int
+    counts: Sequence[Any],
+    h: I64,
+    w: I64,
+    name: str,
+    labels: Sequence[str] | None,
+    store: int,
+    boxes: bool = True,
 ) -> _Measured:
     """Validate and measure compressed strings; with ``store``, keep their runs (or ends) too."""
     buf, soff = _join_counts(counts, name)
@@ -249,7 +255,7 @@ def _scan(
     status = np.empty(n, np.int64)
     if n:
         scan = _pick(_k, "scan_strings", len(buf), n)
-        scan(buf, soff, h, w, store, out, n_runs, area, bbox, canon, status)
+        scan(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
     if status.any():
         i = int(np.flatnonzero(status)[0])
         where = f"{name}{labels[i] if labels is not None else f'[{i}]'}"
@@ -260,7 +266,7 @@ def _scan(
             stats = [np.empty(1, np.int64) for _ in range(5)]
             box = np.empty((1, 4), np.float64)
             _k.scan_strings_serial(
-                buf, one, h[i : i + 1], w[i : i + 1], _k.STORE_RUNS, runs, *stats[:2], box, *stats[2:4]
+                buf, one, h[i : i + 1], w[i : i + 1], _k.STORE_RUNS, False, runs, *stats[:2], box, *stats[2:4]
             )
             total = int(runs[soff[i] : soff[i] + int(stats[0][0])].sum())
             raise ValueError(
@@ -295,7 +301,7 @@ def from_counts(
     entry ``i`` in error messages, after ``name``.
     """
     hh, ww = _sizes(h, w, len(counts))
-    return _to_rles(_scan(counts, hh, ww, name, labels, _k.STORE_RUNS))
+    return _to_rles(_scan(counts, hh, ww, name, labels, _k.STORE_RUNS, boxes=False))
 
 
 def measure_counts(
@@ -353,15 +359,17 @@ def _dict_fields(objs: Sequence[Any], name: str) -> tuple[list[Any], I64, I64]:
     return counts, hw[:, 0].astype(np.int64), hw[:, 1].astype(np.int64)
 
 
-def measure_dicts(objs: Sequence[Any], name: str, store: int = _k.STORE_NONE) -> _Measured:
-    """Validate a list of compressed RLE dicts; their statistics, and runs or ends per ``store``."""
+def measure_dicts(
+    objs: Sequence[Any], name: str, store: int = _k.STORE_NONE, boxes: bool = True
+) -> _Measured:
+    """Validate a list of compressed RLE dicts; their statistics (boxes if ``boxes``), and runs or ends."""
     counts, h, w = _dict_fields(objs, name)
-    return _scan(counts, h, w, name, None, store)
+    return _scan(counts, h, w, name, None, store, boxes)
 
 
 def from_dicts(objs: Sequence[Any], name: str = "rleObjs") -> Rles:
     """An :class:`Rles` from a list of compressed RLE dicts ``{"size": [h, w], "counts": bytes|str}``."""
-    return _to_rles(measure_dicts(objs, name, _k.STORE_RUNS))
+    return _to_rles(measure_dicts(objs, name, _k.STORE_RUNS, boxes=False))
 
 
 def _encode(runs: I64, start: I64, count: I64) -> list[bytes]:

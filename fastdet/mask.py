@@ -140,7 +140,7 @@ def decode(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.uint8]:
     objs = [rleObjs] if single else _rle_list(rleObjs, "rleObjs")
     if not objs:
         raise ValueError("rleObjs is empty: decode needs at least one RLE (pycocotools crashes here)")
-    m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS)
+    m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS, boxes=False)
     _one_size(m.h, m.w, "rleObjs", "decode")
     masks = _rle._paint(m.runs, m.start, m.count, int(m.h[0]), int(m.w[0]))
     return masks[:, :, 0] if single else masks
@@ -171,8 +171,8 @@ def area(rleObjs: RLE | Sequence[RLE]) -> Any:
     np.uint32(2)
     """
     if isinstance(rleObjs, dict):
-        return np.uint32(_rle.measure_dicts([rleObjs], "rleObjs").area[0])
-    return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs").area.astype(np.uint32)
+        return np.uint32(_rle.measure_dicts([rleObjs], "rleObjs", boxes=False).area[0])
+    return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs", boxes=False).area.astype(np.uint32)
 
 
 def toBbox(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.float64]:
@@ -233,7 +233,7 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
     objs = _rle_list(rleObjs, "rleObjs")
     if not objs:
         return {"size": [0, 0], "counts": b""}
-    m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS)
+    m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS, boxes=False)
     _one_size(m.h, m.w, "rleObjs", "merge")
     counts, h, w = _rle.merge_measured(m, bool(intersect))
     return {"size": [h, w], "counts": counts}

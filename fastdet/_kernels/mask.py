@@ -72,8 +72,9 @@ def _bbox_finish(m, xs, ys, xe, ye, out, i):
 
 # ----------------------------------------------------------------------------- compressed strings
 @kernel()
-def _scan_one(i, buf, soff, h, w, store, out, n_runs, area, bbox, canon, status):
+def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
     hi, wi = h[i], w[i]
+    boxes = boxes and hi > 0
     xs, ys, xe, ye = wi, hi, 0, 0
     cx, cy = 0, 0  # column and row of the next run's first pixel
     m, total, fg, bad, is_canon = 0, 0, 0, 0, 1
@@ -121,7 +122,7 @@ def _scan_one(i, buf, soff, h, w, store, out, n_runs, area, bbox, canon, status)
             out[o + m] = x
         elif store == STORE_ENDS:
             out[o + m] = total
-        if hi > 0:
+        if boxes:
             ex, ey = _advance(cx, cy, x, hi)
             if (m & 1) == 1 and x > 0:
                 xs, ys, xe, ye = _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye)
@@ -140,7 +141,7 @@ def _scan_one(i, buf, soff, h, w, store, out, n_runs, area, bbox, canon, status)
 
 
 @kernel(parallel=True)
-def scan_strings(buf, soff, h, w, store, out, n_runs, area, bbox, canon, status):
+def scan_strings(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
     """Decode and validate compressed strings in one pass (rleFrString, rleArea, rleToBbox).
 
     ``buf`` uint8 holds the strings (CSR ``soff``). Per string ``i``: ``n_runs``,
@@ -148,21 +149,21 @@ def scan_strings(buf, soff, h, w, store, out, n_runs, area, bbox, canon, status)
     after the first is empty) and ``status``: 0, or BAD_CHAR (a byte outside
     48..111), TRUNCATED (the last byte has the continuation bit), LONG_VALUE (more
     than 7 bytes), BAD_RUN (a run outside [0, 2**32)) or BAD_SUM (the runs do not
-    add up to ``h[i] * w[i]``). With ``store`` STORE_RUNS / STORE_ENDS the runs /
+    add up to ``h[i] * w[i]``); ``bbox`` only if ``boxes``. With ``store`` STORE_RUNS / STORE_ENDS the runs /
     their prefix sums go to ``out[soff[i]:]`` (a string has at least as many bytes
     as runs). A value is deltas against the run two back from the fourth run on,
     5 bits a byte (``48 + bits``, ``| 0x20`` while more follow, the last byte's
     0x10 is the sign).
     """
     for i in numba.prange(len(soff) - 1):
-        _scan_one(i, buf, soff, h, w, store, out, n_runs, area, bbox, canon, status)
+        _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
 
 
 @kernel()
-def scan_strings_serial(buf, soff, h, w, store, out, n_runs, area, bbox, canon, status):
+def scan_strings_serial(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
     """:func:`scan_strings` on one thread."""
     for i in range(len(soff) - 1):
-        _scan_one(i, buf, soff, h, w, store, out, n_runs, area, bbox, canon, status)
+        _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
 
 
 @kernel()
@@ -474,10 +475,126 @@ def _merge_pair(ra, a0, na, rb, b0, nb, intersect, out, o0):
 
 
 @kernel()
+def _to_intervals(runs, a, n, dst):
+    """Foreground runs of runs[a:a+n] as [start, end) intervals, interleaved in dst; returns how many."""
+    pos, k = 0, 0
+    for j in range(n):
+        x = runs[a + j]
+        if (j & 1) == 1 and x > 0:
+            dst[2 * k] = pos
+            dst[2 * k + 1] = pos + x
+            k += 1
+        pos += x
+    return k
+
+
+@kernel()
+def _first_interval(iv, k, bound, by_end, strict):
+    """Smallest i < k whose end (``by_end``) or start exceeds ``bound`` (or reaches it unless ``strict``)."""
+    lo, hi = 0, k
+    off = 1 if by_end else 0
+    while lo < hi:
+        mid = (lo + hi) // 2
+        v = iv[2 * mid + off]
+        if v > bound or (v == bound and not strict):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@kernel()
+def _emit(out, t, s, e):
+    """Append [s, e) to the interval list out[:t], joining it to the last one if they touch or overlap."""
+    if t > 0 and s <= out[t - 1]:
+        if e > out[t - 1]:
+            out[t - 1] = e
+        return t
+    out[t] = s
+    out[t + 1] = e
+    return t + 2
+
+
+@kernel()
+def _merge_windowed(runs, start, count, first, last, intersect, out, o, cap):
+    """Union / intersection of canonical masks first..last-1 into out[o:] (room for ``cap``); returns m.
+
+    Canonical masks (no empty run after the first) make pycocotools' pairwise
+    walk return the canonical runs of the union / intersection, so this folds
+    foreground intervals instead, touching only the part of the running result
+    that overlaps the next mask's interval span (the rest is copied, or dropped
+    when intersecting).
+    """
+    total, longest = 0, 0
+    for j in range(count[first]):
+        total += runs[start[first] + j]
+    for i in range(first, last):
+        longest = max(longest, count[i])
+    size = min(cap, 4 * longest + 2)  # grown on demand: fresh pages cost more than the merging
+    acc = np.empty(size, np.int64)
+    nxt = np.empty(size, np.int64)
+    mem = np.empty(longest + 1, np.int64)
+    ka = _to_intervals(runs, start[first], count[first], acc)
+    for i in range(first + 1, last):
+        kb = _to_intervals(runs, start[i], count[i], mem)
+        if 2 * (ka + kb) > len(nxt):
+            size = min(cap, max(2 * (ka + kb), 2 * len(nxt)))
+            grown = np.empty(size, np.int64)
+            grown[: 2 * ka] = acc[: 2 * ka]
+            acc = grown
+            nxt = np.empty(size, np.int64)
+        if intersect:
+            if kb == 0 or ka == 0:
+                ka = 0
+                break
+            p = _first_interval(acc, ka, mem[0], True, True)  # ends after the span's start
+            p_end = _first_interval(acc, ka, mem[2 * kb - 1], False, False)  # starts at or after its end
+            t, q = 0, 0
+            while p < p_end and q < kb:
+                s, e = max(acc[2 * p], mem[2 * q]), min(acc[2 * p + 1], mem[2 * q + 1])
+                if s < e:
+                    t = _emit(nxt, t, s, e)
+                if acc[2 * p + 1] < mem[2 * q + 1]:
+                    p += 1
+                else:
+                    q += 1
+        else:
+            if kb == 0:
+                continue
+            p0 = _first_interval(acc, ka, mem[0], True, False)  # ends at or after the span's start
+            p1 = _first_interval(acc, ka, mem[2 * kb - 1], False, True)  # starts after its end
+            nxt[: 2 * p0] = acc[: 2 * p0]
+            t, p, q = 2 * p0, p0, 0
+            while p < p1 or q < kb:
+                if q >= kb or (p < p1 and acc[2 * p] <= mem[2 * q]):
+                    t = _emit(nxt, t, acc[2 * p], acc[2 * p + 1])
+                    p += 1
+                else:
+                    t = _emit(nxt, t, mem[2 * q], mem[2 * q + 1])
+                    q += 1
+            rest = 2 * (ka - p1)
+            nxt[t : t + rest] = acc[2 * p1 : 2 * ka]
+            t += rest
+        ka = t // 2
+        acc, nxt = nxt, acc
+    m, prev = 0, 0
+    for k in range(ka):
+        out[o + m] = acc[2 * k] - prev
+        out[o + m + 1] = acc[2 * k + 1] - acc[2 * k]
+        prev = acc[2 * k + 1]
+        m += 2
+    if prev < total or m == 0:
+        out[o + m] = total - prev
+        m += 1
+    return m
+
+
+@kernel()
 def _merge_group(g, runs, start, count, goff, intersect, cap_off, out, out_m):
     """pycocotools' merge of group g's members, one after the other, into out[cap_off[g]:].
 
-    Two buffers take turns as the running result. ``out_m[g]`` is -1 when a
+    Canonical members go to :func:`_merge_windowed`. Otherwise two buffers take
+    turns as the running result of rleMerge's walk; ``out_m[g]`` is -1 when a
     step's output no longer covers the image: pycocotools' walk stopped at empty
     runs of both inputs (and its next step would never end).
     """
@@ -487,12 +604,22 @@ def _merge_group(g, runs, start, count, goff, intersect, cap_off, out, out_m):
         out_m[g] = 0
         return
     m, total = count[first], 0
+    if last - first == 1:
+        for j in range(m):
+            out[o + j] = runs[start[first] + j]
+        out_m[g] = m
+        return
+    canonical = True
+    for i in range(first, last):
+        for j in range(1, count[i]):
+            if runs[start[i] + j] == 0:
+                canonical = False
+    if canonical:
+        out_m[g] = _merge_windowed(runs, start, count, first, last, intersect, out, o, cap)
+        return
     for j in range(m):
         out[o + j] = runs[start[first] + j]
         total += runs[start[first] + j]
-    if last - first == 1:
-        out_m[g] = m
-        return
     other = np.empty(cap, np.int64)
     in_out = True  # the running result is in out[o:] (else in other)
     for i in range(first + 1, last):

@@ -296,25 +296,26 @@ def poly_to_runs_serial(xy, poff, h, w, cap_off, out, out_m):
 def _next_change(b8, w64, j, end, fg):
     """First index in [j, end) whose pixel is not ``fg`` (nonzero = foreground), else ``end``.
 
-    Aligned 8-byte words that are all background (zero) or all foreground (no
-    zero byte) are skipped at once.
+    Between the unaligned ends, whole 8-byte words that are all background (zero)
+    or all foreground (no zero byte) are skipped at once.
     """
-    if not fg:
-        while j < end:
-            if (j & 7) == 0 and j + 8 <= end and w64[j >> 3] == 0:
-                j += 8
-            elif b8[j] != 0:
-                return j
-            else:
-                j += 1
-        return end
+    while j < end and (j & 7) != 0:
+        if (b8[j] != 0) != fg:
+            return j
+        j += 1
+    k, k_end = j >> 3, end >> 3
+    if fg:
+        while k < k_end:
+            v = w64[k]
+            if ((v - _ONES) & ~v & _HIGH) != 0:  # a zero byte in this word
+                break
+            k += 1
+    else:
+        while k < k_end and w64[k] == 0:
+            k += 1
+    j = max(j, k << 3)
     while j < end:
-        if (j & 7) == 0 and j + 8 <= end:
-            v = w64[j >> 3]
-            if ((v - _ONES) & ~v & _HIGH) == 0:
-                j += 8
-                continue
-        if b8[j] == 0:
+        if (b8[j] != 0) != fg:
             return j
         j += 1
     return end

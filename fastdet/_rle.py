@@ -555,26 +555,32 @@ def take(rles: Rles, index: ArrayLike) -> Rles:
 
 # ----------------------------------------------------------------------------- merge and IoU
 def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tuple[I64, I64, I64]:
-    """rleMerge of member groups (slotted input): slotted output ``(out, cap_start, m)`` as CSR runs."""
+    """rleMerge of member groups (slotted input): slotted output ``(out, cap_start, m)``."""
     n_groups = len(goff) - 1
     member_total = _csr(count)
     cap = member_total[goff[1:]] - member_total[goff[:-1]] + 1
     cap_off = _csr(cap)
     out = np.empty(int(cap_off[-1]), np.int64)
-    m = np.empty(n_groups, np.int64)
-    if n_groups:
-        merge = _pick(_k, "merge_groups", int(member_total[-1]), n_groups)
-        merge(runs, start, count, goff, bool(intersect), cap_off, out, m)
-    stopped = np.flatnonzero(m < 0)
-    if len(stopped):  # pycocotools' walk stops early there: merge the same pixels without empty runs
-        c_runs = np.empty_like(runs)
-        c_count = np.empty_like(count)
-        _k.canonicalize(runs, start, count, c_runs, c_count)
-        c_out, c_m = np.empty_like(out), np.empty_like(m)
-        _k.merge_groups_serial(c_runs, start, c_count, goff, bool(intersect), cap_off, c_out, c_m)
-        for g in stopped.tolist():
-            out[cap_off[g] : cap_off[g + 1]] = c_out[cap_off[g] : cap_off[g + 1]]
-        m[stopped] = c_m[stopped]
+    m = np.zeros(n_groups, np.int64)
+    if not n_groups:
+        return out, cap_off[:-1], m
+    canon = np.empty(len(count), np.int64)
+    _k.canonical_flags(runs, start, count, canon)
+    n_bad = np.add.reduceat(np.append(1 - canon, 0), goff[:-1]) * (goff[1:] - goff[:-1] > 0)
+    exact = (n_bad > 0) & (goff[1:] - goff[:-1] > 1)  # groups with empty runs: pycocotools' own walk
+    fast = np.flatnonzero(~exact)
+    if len(fast):
+        merge = _pick(_k, "merge_groups", int(member_total[-1]), len(fast))
+        merge(runs, start, count, goff, fast, bool(intersect), cap_off, out, m)
+    if exact.any():
+        _k.merge_groups_exact(
+            runs, start, count, goff, np.flatnonzero(exact), bool(intersect), cap_off, out, m
+        )
+        stopped = np.flatnonzero(m < 0)
+        if len(stopped):  # pycocotools' walk stops early there: merge the same pixels without empty runs
+            c_runs, c_count = np.empty_like(runs), np.empty_like(count)
+            _k.canonicalize(runs, start, count, c_runs, c_count)
+            _k.merge_groups_serial(c_runs, start, c_count, goff, stopped, bool(intersect), cap_off, out, m)
     return out, cap_off[:-1], m
 
 

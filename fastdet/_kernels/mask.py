@@ -475,6 +475,13 @@ def _merge_pair(ra, a0, na, rb, b0, nb, intersect, out, o0):
 
 
 @kernel()
+def _copy(src, s0, dst, d0, n):
+    """dst[d0:d0+n] = src[s0:s0+n], as a loop (slice assignment is slow to compile)."""
+    for j in range(n):
+        dst[d0 + j] = src[s0 + j]
+
+
+@kernel()
 def _to_intervals(runs, a, n, dst):
     """Foreground runs of runs[a:a+n] as [start, end) intervals, interleaved in dst; returns how many."""
     pos, k = 0, 0
@@ -540,7 +547,7 @@ def _merge_windowed(runs, start, count, first, last, intersect, out, o, cap):
         if 2 * (ka + kb) > len(nxt):
             size = min(cap, max(2 * (ka + kb), 2 * len(nxt)))
             grown = np.empty(size, np.int64)
-            grown[: 2 * ka] = acc[: 2 * ka]
+            _copy(acc, 0, grown, 0, 2 * ka)
             acc = grown
             nxt = np.empty(size, np.int64)
         if intersect:
@@ -563,7 +570,7 @@ def _merge_windowed(runs, start, count, first, last, intersect, out, o, cap):
                 continue
             p0 = _first_interval(acc, ka, mem[0], True, False)  # ends at or after the span's start
             p1 = _first_interval(acc, ka, mem[2 * kb - 1], False, True)  # starts after its end
-            nxt[: 2 * p0] = acc[: 2 * p0]
+            _copy(acc, 0, nxt, 0, 2 * p0)
             t, p, q = 2 * p0, p0, 0
             while p < p1 or q < kb:
                 if q >= kb or (p < p1 and acc[2 * p] <= mem[2 * q]):
@@ -573,7 +580,7 @@ def _merge_windowed(runs, start, count, first, last, intersect, out, o, cap):
                     t = _emit(nxt, t, mem[2 * q], mem[2 * q + 1])
                     q += 1
             rest = 2 * (ka - p1)
-            nxt[t : t + rest] = acc[2 * p1 : 2 * ka]
+            _copy(acc, 2 * p1, nxt, t, rest)
             t += rest
         ka = t // 2
         acc, nxt = nxt, acc
@@ -591,69 +598,78 @@ def _merge_windowed(runs, start, count, first, last, intersect, out, o, cap):
 
 @kernel()
 def _merge_group(g, runs, start, count, goff, intersect, cap_off, out, out_m):
-    """pycocotools' merge of group g's members, one after the other, into out[cap_off[g]:].
-
-    Canonical members go to :func:`_merge_windowed`. Otherwise two buffers take
-    turns as the running result of rleMerge's walk; ``out_m[g]`` is -1 when a
-    step's output no longer covers the image: pycocotools' walk stopped at empty
-    runs of both inputs (and its next step would never end).
-    """
     first, last = goff[g], goff[g + 1]
     o, cap = cap_off[g], cap_off[g + 1] - cap_off[g]
-    if last == first:
-        out_m[g] = 0
-        return
-    m, total = count[first], 0
-    if last - first == 1:
-        for j in range(m):
-            out[o + j] = runs[start[first] + j]
+    if last - first <= 1:
+        m = count[first] if last > first else 0
+        _copy(runs, start[first] if last > first else 0, out, o, m)
         out_m[g] = m
-        return
-    canonical = True
-    for i in range(first, last):
-        for j in range(1, count[i]):
-            if runs[start[i] + j] == 0:
-                canonical = False
-    if canonical:
+    else:
         out_m[g] = _merge_windowed(runs, start, count, first, last, intersect, out, o, cap)
-        return
-    for j in range(m):
-        out[o + j] = runs[start[first] + j]
-        total += runs[start[first] + j]
-    other = np.empty(cap, np.int64)
-    in_out = True  # the running result is in out[o:] (else in other)
-    for i in range(first + 1, last):
-        if in_out:
-            m, covered = _merge_pair(out, o, m, runs, start[i], count[i], intersect, other, 0)
-        else:
-            m, covered = _merge_pair(other, 0, m, runs, start[i], count[i], intersect, out, o)
-        in_out = not in_out
-        if covered != total:
-            out_m[g] = -1
-            return
-    if not in_out:
-        for j in range(m):
-            out[o + j] = other[j]
-    out_m[g] = m
 
 
 @kernel(parallel=True)
-def merge_groups(runs, start, count, goff, intersect, cap_off, out, out_m):
-    """rleMerge (union, or intersection) of each group ``goff[g]:goff[g + 1]`` into ``out[cap_off[g]:]``.
+def merge_groups(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
+    """rleMerge (union, or intersection) of each group ``g`` in ``groups`` into ``out[cap_off[g]:]``.
 
-    ``cap_off[g + 1] - cap_off[g]`` must be at least the group's total runs + 1
-    (a merge emits at most ``mA + mB`` runs). ``out_m[g]``: runs written, or -1
-    where pycocotools' walk stops early (see :func:`_merge_group`).
+    Group g is members ``goff[g]:goff[g + 1]`` (mask i = ``runs[start[i]:][:count[i]]``),
+    canonical unless the group has one member, which is copied. ``cap_off[g + 1] -
+    cap_off[g]`` must be at least the group's total runs + 1 (a merge emits at
+    most ``mA + mB`` runs); ``out_m[g]``: runs written.
     """
-    for g in numba.prange(len(goff) - 1):
-        _merge_group(g, runs, start, count, goff, intersect, cap_off, out, out_m)
+    for k in numba.prange(len(groups)):
+        _merge_group(groups[k], runs, start, count, goff, intersect, cap_off, out, out_m)
 
 
 @kernel()
-def merge_groups_serial(runs, start, count, goff, intersect, cap_off, out, out_m):
+def merge_groups_serial(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
     """:func:`merge_groups` on one thread."""
-    for g in range(len(goff) - 1):
-        _merge_group(g, runs, start, count, goff, intersect, cap_off, out, out_m)
+    for k in range(len(groups)):
+        _merge_group(groups[k], runs, start, count, goff, intersect, cap_off, out, out_m)
+
+
+@kernel()
+def merge_groups_exact(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
+    """pycocotools' own rleMerge walk, one member after the other, for groups with empty runs.
+
+    Two buffers take turns as the running result. ``out_m[g]`` is -1 when a
+    step's output no longer covers the image: pycocotools' walk stopped at empty
+    runs of both inputs (and its next step would never end). Rare: one thread.
+    """
+    for k in range(len(groups)):
+        g = groups[k]
+        first, last = goff[g], goff[g + 1]
+        o, cap = cap_off[g], cap_off[g + 1] - cap_off[g]
+        m, total = count[first], 0
+        for j in range(m):
+            out[o + j] = runs[start[first] + j]
+            total += runs[start[first] + j]
+        other = np.empty(cap, np.int64)
+        in_out = True  # the running result is in out[o:] (else in other)
+        for i in range(first + 1, last):
+            if in_out:
+                m, covered = _merge_pair(out, o, m, runs, start[i], count[i], intersect, other, 0)
+            else:
+                m, covered = _merge_pair(other, 0, m, runs, start[i], count[i], intersect, out, o)
+            in_out = not in_out
+            if covered != total:
+                m = -1
+                break
+        if m >= 0 and not in_out:
+            _copy(other, 0, out, o, m)
+        out_m[g] = m
+
+
+@kernel()
+def canonical_flags(runs, start, count, out):
+    """``out[i]`` = 1 when mask i has no empty run after the first."""
+    for i in range(len(start)):
+        flag = 1
+        for j in range(1, count[i]):
+            if runs[start[i] + j] == 0:
+                flag = 0
+                break
+        out[i] = flag
 
 
 @kernel()

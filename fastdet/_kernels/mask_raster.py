@@ -383,7 +383,8 @@ def _paint_one(i, runs, start, count, out):
     for j in range(count[i]):
         r = runs[a + j]
         if j % 2 == 1:
-            row[pos : pos + r] = 1
+            for q in range(pos, pos + r):
+                row[q] = 1
         pos += r
 
 

@@ -57,7 +57,7 @@ def _listlike(obj: Any) -> bool:
 
 def _one_size(h: NDArray[np.int64], w: NDArray[np.int64], name: str, what: str) -> None:
     """Raise ``ValueError`` unless every mask has the size of the first."""
-    if len(h) and ((h != h[0]) | (w != w[0])).any():
+    if len(h) > 1 and ((h != h[0]) | (w != w[0])).any():
         i = int(np.flatnonzero((h != h[0]) | (w != w[0]))[0])
         raise ValueError(
             f"{name}[{i}] has size {[int(h[i]), int(w[i])]} but {name}[0] has "
@@ -310,7 +310,7 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
     if kind_d == "boxes":
         out = np.empty((len(g), len(d)), np.float64)
         box_iou = (
-            _k.box_iou_xywh if out.size >= _rle.PARALLEL_WORK // 8 and len(g) > 1 else _k.box_iou_xywh_serial
+            _k.box_iou_xywh if 5 * out.size >= _rle.PARALLEL_WORK and len(g) > 1 else _k.box_iou_xywh_serial
         )
         box_iou(d, g, crowd, out)
         return out.T

@@ -414,6 +414,17 @@ def test_iou_groups_equal_pycocotools_per_group(data):
             assert block.size == 0
 
 
+def test_merge_where_pycocotools_walk_stops_early_gives_the_true_union():
+    """[3, 0, 3] twice: pycocotools' walk stops at the shared empty run and returns 3 of 6 pixels
+    (b"3"); with a third RLE after that it never returns. fastdet merges the pixels: 6 background."""
+    r = pcm.frPyObjects({"size": [2, 3], "counts": [3, 0, 3]}, 2, 3)
+    empty = pcm.frPyObjects({"size": [2, 3], "counts": [6]}, 2, 3)
+    assert pcm.merge([r, r])["counts"] == b"3"
+    assert fm.merge([r, r])["counts"] == b"6"
+    assert fm.merge([r, r, empty])["counts"] == b"6"  # pycocotools.mask.merge hangs here
+    assert fm.merge([r, r, empty], intersect=True)["counts"] == b"6"
+
+
 def test_iou_groups_give_minus_one_for_overlapping_masks_of_different_sizes():
     """pycocotools' rleIou: -1 where the boxes overlap but the sizes differ (fastdet.mask.iou raises)."""
     a = pcm.encode(np.ones((4, 4, 1), np.uint8, order="F"))

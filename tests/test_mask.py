@@ -615,3 +615,17 @@ def test_threaded_and_single_thread_kernels_match_pycocotools(seed, threads, mon
     assert merged[2] == pcm.merge(theirs[5:17])
     values, v_off = _rle.iou_groups(rles, rles, crowd * 2, [0, 10, 40], [0, 15, 30], None, np.arange(30) % 20)
     assert_array_equal(values[: v_off[1]].reshape(10, 15), pcm.iou(theirs[:10], theirs[:15], crowd))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_encode_reads_any_nonzero_value_as_foreground(seed):
+    """Words of mixed nonzero bytes (1, 7, 255) are foreground words; pycocotools gets the 0/1 mask."""
+    rng = np.random.default_rng(seed)
+    values = rng.choice(np.array([1, 7, 255], np.uint8), size=(64, 48, 3))
+    blocks = rng.random((64, 48, 3)) < 0.5
+    blocks[:, 10:30] = True  # long foreground stretches of mixed values
+    m = np.where(blocks, values, 0).astype(np.uint8)
+    want = pcm.encode(np.asfortranarray((m != 0).astype(np.uint8)))
+    assert fm.encode(m) == want
+    assert fm.encode(np.asfortranarray(m)) == want
+    assert fm.encode(m.astype(np.int32)) == want

@@ -14,7 +14,7 @@ import numpy as np
 from fastdet._kernels import kernel
 
 _INT_MIN = -2147483648  # (int)NaN on x86: what C gives a zero-length edge's 0/0 slope
-_ONES = np.uint64(0x0101010101010101)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _HIGH = np.uint64(0x8080808080808080)
 
 
@@ -307,7 +307,7 @@ def _next_change(b8, w64, j, end, fg):
     if fg:
         while k < k_end:
             v = w64[k]
-            if ((v - _ONES) & ~v & _HIGH) != 0:  # a zero byte in this word
+            if ((((v & _LOW7) + _LOW7) | v) & _HIGH) != _HIGH:  # a zero byte (no carry, no overflow)
                 break
             k += 1
     else:

@@ -71,10 +71,33 @@ Evaluating, on many independent groups in one parallel call:
   for a crowd ground truth; 0 when the boxes (``bboxes``) do not overlap or the
   intersection is empty, -1 for a pair of different sizes whose boxes overlap.
 
+Helpers for :mod:`fastdet.mask` (dicts in, no :class:`Rles` built):
+``measure_dicts(objs, name, store, boxes)`` validates a list of RLE dicts in one
+pass and returns their areas, boxes, canonical flags and (``store``) runs or run
+ends in place; ``merge_measured`` and ``iou_measured`` work on its result.
+
 Kernels are in :mod:`fastdet._kernels.mask` and :mod:`fastdet._kernels.mask_raster`;
 each has a one-thread twin, used when the work is estimated below
 ``PARALLEL_WORK`` nanoseconds on one thread, where starting threads costs more
 than it saves. Parallel kernels are called from here only.
+
+Examples
+--------
+COCO's ``annToRLE`` for two polygon annotations (the first of two parts) of a
+4 x 6 image, then the IoU of two detections with them, the second a crowd region:
+
+>>> import numpy as np
+>>> parts = [[0, 0, 3, 0, 3, 2], [4, 1, 6, 1, 6, 4], [0, 0, 6, 0, 6, 4, 0, 4]]
+>>> xy = np.concatenate([np.array(p, float) for p in parts])
+>>> point_offsets = np.cumsum([0] + [len(p) // 2 for p in parts])
+>>> gt = merge_groups(from_polygons(xy, point_offsets, 4, 6), [0, 2, 3])
+>>> areas(gt), to_counts(gt)
+(array([ 6, 24]), [b'41314OL1N', b'0h0'])
+>>> dt = from_dicts([{"size": [4, 6], "counts": b"022000<"}, {"size": [4, 6], "counts": "=31000"}])
+>>> values, offsets = iou_groups(dt, gt, [0, 1], [0, 2], [0, 2])
+>>> values.reshape(2, 2)
+array([[0.33333333, 1.        ],
+       [0.25      , 1.        ]])
 """
 
 from __future__ import annotations
@@ -152,7 +175,7 @@ class _Measured(NamedTuple):
 
     runs: I64  # the runs, or their ends (prefix sums) when prepared for IoU
     start: I64
-    count: I64
+    lens: I64
     h: I64
     w: I64
     area: I64
@@ -263,12 +286,11 @@ def _scan(
         if code == _k.BAD_SUM:
             one = np.array([soff[i], soff[i + 1]], np.int64)
             runs = np.empty(len(buf), np.int64)
-            stats = [np.empty(1, np.int64) for _ in range(5)]
-            box = np.empty((1, 4), np.float64)
-            _k.scan_strings_serial(
-                buf, one, h[i : i + 1], w[i : i + 1], _k.STORE_RUNS, False, runs, *stats[:2], box, *stats[2:4]
-            )
-            total = int(runs[soff[i] : soff[i] + int(stats[0][0])].sum())
+            n_runs_i, area_i, canon_i, status_i = np.empty((4, 1), np.int64)
+            one_h, one_w, box = h[i : i + 1], w[i : i + 1], np.empty((1, 4), np.float64)
+            scan = _k.scan_strings_serial
+            scan(buf, one, one_h, one_w, _k.STORE_RUNS, False, runs, n_runs_i, area_i, box, canon_i, status_i)
+            total = int(runs[soff[i] : soff[i] + int(n_runs_i[0])].sum())
             raise ValueError(
                 f"{where}: the runs of 'counts' add up to {total} pixels, but 'size' "
                 f"{[int(h[i]), int(w[i])]} has {int(h[i]) * int(w[i])}"
@@ -279,10 +301,10 @@ def _scan(
 
 def _to_rles(m: _Measured) -> Rles:
     """Copy slotted runs into a CSR :class:`Rles`."""
-    roff = _csr(m.count)
+    roff = _csr(m.lens)
     runs = np.empty(int(roff[-1]), np.int64)
-    if len(m.count):
-        _pick(_k, "gather", len(runs), len(m.count))(m.runs, m.start, m.count, roff, runs)  # ~1 ns a run
+    if len(m.lens):
+        _pick(_k, "gather", len(runs), len(m.lens))(m.runs, m.start, m.lens, roff, runs)  # ~1 ns a run
     return Rles(runs, roff, m.h, m.w)
 
 
@@ -599,16 +621,16 @@ def merge_measured(meas: _Measured, intersect: bool) -> tuple[bytes, int, int]:
     """pycocotools.mask.merge of measured masks of one size (checked by the caller): ``(counts, h, w)``."""
     n = len(meas.h)
     if n > 1 and not meas.canon.all():
-        out, cap_start, m = _merge(meas.runs, meas.start, meas.count, np.array([0, n]), intersect)
+        out, cap_start, m = _merge(meas.runs, meas.start, meas.lens, np.array([0, n]), intersect)
     else:  # the usual case, without the bookkeeping for many groups
-        total = int(meas.count.sum())
+        total = int(meas.lens.sum())
         out, m = np.empty(total + 1, np.int64), np.empty(1, np.int64)
         cap_start = group = np.zeros(1, np.int64)  # one group (number 0) from slot 0
         merge = _pick(_k, "merge_groups", _NS_RUN * total, 1)
         merge(
             meas.runs,
             meas.start,
-            meas.count,
+            meas.lens,
             np.array([0, n]),
             group,
             bool(intersect),
@@ -628,8 +650,8 @@ def _iou(d: _Measured, g: _Measured, crowd: I64, d_sel: I64, g_sel: I64, d_off: 
     row_group = np.repeat(np.arange(len(d_off) - 1, dtype=np.int64), np.diff(d_off))
     work = _NS_PAIR * len(out)
     _pick(_k, "iou_groups", work, len(row_group))(
-        d.runs, d.start, d.count, d.h, d.w, d.bbox, d.area, d.canon, d_sel,
-        g.runs, g.start, g.count, g.h, g.w, g.bbox, g.area, g.canon, g_sel, crowd,
+        d.runs, d.start, d.lens, d.h, d.w, d.bbox, d.area, d.canon, d_sel,
+        g.runs, g.start, g.lens, g.h, g.w, g.bbox, g.area, g.canon, g_sel, crowd,
         row_group, d_off, g_off, out_off, out,
     )  # fmt: skip
     return out, out_off

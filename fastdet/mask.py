@@ -142,7 +142,7 @@ def decode(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.uint8]:
         raise ValueError("rleObjs is empty: decode needs at least one RLE (pycocotools crashes here)")
     m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS, boxes=False)
     _one_size(m.h, m.w, "rleObjs", "decode")
-    masks = _rle._paint(m.runs, m.start, m.count, int(m.h[0]), int(m.w[0]))
+    masks = _rle._paint(m.runs, m.start, m.lens, int(m.h[0]), int(m.w[0]))
     return masks[:, :, 0] if single else masks
 
 

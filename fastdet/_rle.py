@@ -188,6 +188,24 @@ def _pick(module: Any, name: str, work: float, items: int) -> Callable[..., Any]
     return getattr(module, name if work >= PARALLEL_WORK and items > 1 else name + "_serial")
 
 
+def _check_offsets(offsets: I64, end: int, name: str) -> None:
+    """Raise ``ValueError`` unless ``offsets`` are CSR offsets from 0 to ``end`` (kernels trust them)."""
+    if (
+        offsets.ndim != 1
+        or len(offsets) < 1
+        or offsets[0] != 0
+        or offsets[-1] != end
+        or (np.diff(offsets) < 0).any()
+    ):
+        raise ValueError(f"{name} must be non-decreasing offsets from 0 to {end}, got {offsets!r:.80}")
+
+
+def _check_index(index: I64, n: int, name: str) -> None:
+    """Raise ``ValueError`` unless every entry of ``index`` is in ``[0, n)``."""
+    if index.ndim != 1 or (len(index) and (index.min() < 0 or index.max() >= n)):
+        raise ValueError(f"{name} must be a 1-D array of indices in [0, {n})")
+
+
 def _csr(lengths: I64) -> I64:
     out = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths, out=out[1:])
@@ -569,6 +587,7 @@ def canonical(rles: Rles) -> Rles:
 def take(rles: Rles, index: ArrayLike) -> Rles:
     """The masks ``index`` (in that order) as a new :class:`Rles`."""
     idx = np.ascontiguousarray(index, np.int64)
+    _check_index(idx, len(rles), "index")
     start = np.ascontiguousarray(rles.offsets[idx])
     count = np.ascontiguousarray(np.diff(rles.offsets)[idx])
     h, w = rles.h[idx].copy(), rles.w[idx].copy()
@@ -609,6 +628,7 @@ def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tup
 def merge_groups(rles: Rles, group_offsets: ArrayLike, intersect: bool = False) -> Rles:
     """rleMerge of each group of masks, in order: one mask per group (see the module docstring)."""
     goff = np.ascontiguousarray(group_offsets, np.int64)
+    _check_offsets(goff, len(rles), "group_offsets")
     out, cap_start, m = _merge(rles.runs, rles.offsets[:-1], np.diff(rles.offsets), goff, intersect)
     nonempty = goff[1:] > goff[:-1]
     first = np.minimum(goff[:-1], max(len(rles) - 1, 0))
@@ -676,6 +696,17 @@ def iou_groups(
     crowd = np.ascontiguousarray(iscrowd, np.int64).reshape(-1)
     d_off = np.ascontiguousarray(dt_offsets, np.int64)
     g_off = np.ascontiguousarray(gt_offsets, np.int64)
+    _check_index(d_sel, len(dt), "dt_index")
+    _check_index(g_sel, len(gt), "gt_index")
+    _check_offsets(d_off, len(d_sel), "dt_offsets")
+    _check_offsets(g_off, len(g_sel), "gt_offsets")
+    if len(d_off) != len(g_off):
+        raise ValueError(
+            "dt_offsets and gt_offsets must give the same number of groups, "
+            f"got {len(d_off) - 1} and {len(g_off) - 1}"
+        )
+    if len(crowd) != len(g_sel):
+        raise ValueError(f"iscrowd has length {len(crowd)} but there are {len(g_sel)} ground truth entries")
     return _iou(_measure(dt), _measure(gt), crowd, d_sel, g_sel, d_off, g_off)  # type: ignore[no-any-return]
 
 

@@ -629,3 +629,26 @@ def test_encode_reads_any_nonzero_value_as_foreground(seed):
     assert fm.encode(m) == want
     assert fm.encode(np.asfortranarray(m)) == want
     assert fm.encode(m.astype(np.int32)) == want
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda r: _rle.iou_groups(r, r, [0, 0], [0, 2], [0, 2], [0, 2]),
+            r"dt_index must be a 1-D array of indices in \[0, 2\)",
+        ),
+        (
+            lambda r: _rle.iou_groups(r, r, [0, 0], [0, 1], [0, 2]),
+            "dt_offsets must be non-decreasing offsets from 0 to 2",
+        ),
+        (lambda r: _rle.iou_groups(r, r, [0, 0], [0, 2], [0, 1, 2]), "same number of groups"),
+        (lambda r: _rle.iou_groups(r, r, [0], [0, 2], [0, 2]), "iscrowd has length 1 but there are 2"),
+        (lambda r: _rle.merge_groups(r, [0, 3]), "group_offsets must be non-decreasing offsets from 0 to 2"),
+        (lambda r: _rle.take(r, [2]), r"index must be a 1-D array of indices in \[0, 2\)"),
+    ],
+)
+def test_the_columnar_api_checks_indices_and_offsets(call, match):
+    rles = _rle.from_masks(np.ones((3, 4, 2), np.uint8))
+    with pytest.raises(ValueError, match=match):
+        call(rles)

@@ -1,14 +1,16 @@
 """fastdet: Numba-fast, peer-exact tools for what happens after an object detector runs.
 
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
-``fastdet.coco``, ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
-``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d`` stay in that
-module), ``fastdet.analysis`` (TIDE error analysis, detection confusion matrix).
+``fastdet.fusion`` (ensemble-boxes' box fusion), ``fastdet.coco``, ``fastdet.mask``
+(pycocotools.mask's API), ``fastdet.lvis``, ``fastdet.voc``, ``fastdet.metrics``,
+``fastdet.losses``, ``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d``
+stay in that module), ``fastdet.analysis`` (TIDE error analysis, detection confusion
+matrix) and ``fastdet.streaming`` (``MeanAveragePrecision``).
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastdet import analysis, arch, coco, voc
+from fastdet import analysis, arch, coco, mask, voc
 from fastdet.arch import (
     avg_pool2d,
     batchnorm2d_buffers,
@@ -91,6 +93,7 @@ __all__ = [
     "linear_flops",
     "linear_macs",
     "linear_params",
+    "mask",
     "max_pool2d",
     "mse_loss",
     "multiclass_nms",

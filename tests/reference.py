@@ -996,3 +996,195 @@ def weighted_precision_recall_f1(y_true, y_pred, labels, weights=None, zero_divi
             )
         )
     return [np.array(col, dtype=float) for col in zip(*rows, strict=True)]
+
+
+# ======================================================================
+# mask: naive references for fastdet.mask / fastdet._rle: decode to pixels and count,
+# and plain-Python versions of pycocotools' string coding and polygon rasteriser.
+# ======================================================================
+
+
+def rle_encode(mask):
+    """Runs of a 2-D 0/1 mask in column-major order, starting with background."""
+    pixels = [int(v != 0) for v in np.asarray(mask).flatten(order="F")]
+    runs, value, count = [], 0, 0
+    for p in pixels:
+        if p != value:
+            runs.append(count)
+            value, count = p, 0
+        count += 1
+    runs.append(count)
+    return runs
+
+
+def rle_decode(runs, h, w):
+    """The (h, w) uint8 mask of ``runs`` (they must add up to h * w)."""
+    pixels, value = [], 0
+    for r in runs:
+        pixels.extend([value] * int(r))
+        value = 1 - value
+    assert len(pixels) == h * w
+    return np.array(pixels, dtype=np.uint8).reshape((h, w), order="F")
+
+
+def rle_to_string(runs):
+    """pycocotools' rleToString: deltas against the run two back (from the fourth run), 5 bits a byte."""
+    out = bytearray()
+    for i, r in enumerate(runs):
+        x = int(r) - (int(runs[i - 2]) if i > 2 else 0)
+        while True:
+            c = x & 0x1F
+            x >>= 5  # Python's >> is arithmetic, as C's on a signed long
+            more = x != -1 if c & 0x10 else x != 0
+            out.append(48 + (c | 0x20 if more else c))
+            if not more:
+                break
+    return bytes(out)
+
+
+def rle_from_string(s):
+    """Inverse of :func:`rle_to_string`."""
+    runs, p = [], 0
+    while p < len(s):
+        x, k = 0, 0
+        while True:
+            c = s[p] - 48
+            x |= (c & 0x1F) << (5 * k)
+            p += 1
+            k += 1
+            if not c & 0x20:
+                if c & 0x10:
+                    x -= 1 << (5 * k)
+                break
+        if len(runs) > 2:
+            x += runs[-2]
+        runs.append(x)
+    return runs
+
+
+def canonical_runs(runs, h, w):
+    """The runs of the same pixels without empty runs (but a leading 0 when pixel 0 is set)."""
+    return rle_encode(rle_decode(runs, h, w))
+
+
+def rle_area(runs, h, w):
+    return int(rle_decode(runs, h, w).sum())
+
+
+def rle_bbox(runs, h, w):
+    """[x, y, w, h] of the foreground pixels; rleToBbox's zeros for fewer than 2 runs, and its
+    unsigned wrap-around (x = w, y = h, sides 1 - w and 1 - h mod 2**32) when no pixel is set."""
+    mask = rle_decode(runs, h, w)
+    if len(runs) < 2:
+        return [0.0, 0.0, 0.0, 0.0]
+    if not mask.any():
+        return [float(w), float(h), float((1 - w) % 2**32), float((1 - h) % 2**32)]
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return [float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1)]
+
+
+def mask_iou(d, g, crowd):
+    """IoU of two equal-size 0/1 masks: |d & g| / |d | g|, or / |d| when crowd; 0 when disjoint.
+
+    pycocotools' rleIou gives this for runs without empty runs after the first; on
+    other runs its walk may stop early (tests compare those with pycocotools itself).
+    """
+    inter = int(np.logical_and(d, g).sum())
+    if inter == 0:
+        return 0.0
+    union = int(d.sum()) if crowd else int(np.logical_or(d, g).sum())
+    return inter / union
+
+
+def _c_int(v):
+    """C's (int) cast of a double: truncation toward zero."""
+    return int(v)  # Python's int() truncates toward zero too
+
+
+def poly_to_runs(xy, h, w):
+    """pycocotools' rleFrPoly in plain Python: upsample by 5, walk each edge, keep column crossings.
+
+    Every intermediate list is built in full (no streaming), as in the C original.
+    """
+    k = len(xy) // 2
+    xs = [_c_int(5.0 * xy[2 * j] + 0.5) for j in range(k)]
+    ys = [_c_int(5.0 * xy[2 * j + 1] + 0.5) for j in range(k)]
+    xs.append(xs[0] if k else 0)
+    ys.append(ys[0] if k else 0)
+    u, v = [], []
+    for j in range(k):
+        x0, x1, y0, y1 = xs[j], xs[j + 1], ys[j], ys[j + 1]
+        dx, dy = abs(x1 - x0), abs(y0 - y1)
+        flip = (dx >= dy and x0 > x1) or (dx < dy and y0 > y1)
+        if flip:
+            x0, x1, y0, y1 = x1, x0, y1, y0
+        if dx >= dy:
+            for d in range(dx + 1):
+                t = dx - d if flip else d
+                u.append(t + x0)
+                v.append(_c_int(y0 + (y1 - y0) / dx * t + 0.5) if dx else -(2**31))  # 0/0: (int)NaN
+        else:
+            for d in range(dy + 1):
+                t = dy - d if flip else d
+                v.append(t + y0)
+                u.append(_c_int(x0 + (x1 - x0) / dy * t + 0.5))
+    points = []
+    for j in range(1, len(u)):
+        if u[j] == u[j - 1]:
+            continue
+        xd = float(u[j] if u[j] < u[j - 1] else u[j] - 1)
+        xd = (xd + 0.5) / 5.0 - 0.5
+        if math.floor(xd) != xd or xd < 0 or xd > w - 1:
+            continue
+        yd = float(min(v[j], v[j - 1]))
+        yd = (yd + 0.5) / 5.0 - 0.5
+        yd = math.ceil(min(max(yd, 0.0), float(h)))
+        points.append(int(xd) * h + int(yd))
+    points.append(h * w)
+    points.sort()
+    diffs = [points[0]] + [points[j] - points[j - 1] for j in range(1, len(points))]
+    runs, j = [diffs[0]], 1
+    while j < len(diffs):
+        if diffs[j] > 0:
+            runs.append(diffs[j])
+            j += 1
+        else:
+            j += 1
+            if j < len(diffs):
+                runs[-1] += diffs[j]
+                j += 1
+    return runs
+
+
+def merge_walk(runs_list, intersect):
+    """pycocotools' rleMerge, step for step: ``(runs, longest)``, with ``runs`` None where its walk stops
+    before the image is covered (two inputs at empty runs at once; with a third input it would never
+    return); ``longest`` is the most runs one step emitted (pycocotools has room for h * w + 1)."""
+    acc = list(runs_list[0])
+    total, longest = sum(acc), (len(acc) if len(runs_list) > 1 else 0)  # pycocotools copies the first in
+    for other in runs_list[1:]:
+        a_runs, b_runs = acc, list(other)
+        ca, cb = (a_runs[0] if a_runs else 0), (b_runs[0] if b_runs else 0)
+        v = va = vb = False
+        a = b = 1
+        cc, ct, out = 0, 1, []
+        while ct > 0:
+            c = min(ca, cb)
+            cc += c
+            ca -= c
+            if ca == 0 and a < len(a_runs):
+                ca, a, va = a_runs[a], a + 1, not va
+            cb -= c
+            if cb == 0 and b < len(b_runs):
+                cb, b, vb = b_runs[b], b + 1, not vb
+            ct = ca + cb
+            vp, v = v, (va and vb) if intersect else (va or vb)
+            if v != vp or ct == 0:
+                out.append(cc)
+                cc = 0
+        longest = max(longest, len(out))
+        if sum(out) != total:
+            return None, longest
+        acc = out
+    return acc, longest

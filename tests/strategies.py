@@ -180,3 +180,78 @@ def st_coco_case(draw: Any, max_images: int = 4) -> dict[str, Any]:
         "bg": draw(st.sampled_from([0.1, 0.1, 0.1, 0.0, 0.25, 0.5])),
         "max_dets": draw(st.sampled_from([100, 100, 100, 1, 2, 3])),
     }
+
+
+# ======================================================================
+# masks: binary masks, run-length lists and polygons with the awkward cases built in.
+# ======================================================================
+
+MASK_KINDS = ("random", "sparse", "dense", "zeros", "ones", "block", "stripes")
+
+
+def _mask_pattern(rng: np.random.Generator, kind: str, h: int, w: int) -> np.ndarray:
+    if kind == "zeros":
+        return np.zeros((h, w), np.uint8)
+    if kind == "ones":
+        return np.ones((h, w), np.uint8)
+    if kind == "block":  # a rectangle, often touching the border
+        m = np.zeros((h, w), np.uint8)
+        if h and w:
+            y0, x0 = rng.integers(0, h), rng.integers(0, w)
+            m[y0 : rng.integers(y0, h + 1), x0 : rng.integers(x0, w + 1)] = 1
+        return m
+    if kind == "stripes":
+        return ((np.arange(h)[:, None] + np.arange(w)[None, :]) // 2 % 2).astype(np.uint8)
+    p = {"random": 0.5, "sparse": 0.08, "dense": 0.92}[kind]
+    return (rng.random((h, w)) < p).astype(np.uint8)
+
+
+@st.composite
+def st_masks(
+    draw: Any, max_side: int = 12, max_n: int = 4, min_n: int = 1, h: int | None = None, w: int | None = None
+) -> np.ndarray:
+    """An ``(h, w, n)`` Fortran-ordered uint8 0/1 array: empty, full, 1xN, Nx1, border blocks, noise.
+
+    ``h`` and ``w`` are drawn unless given.
+    """
+    if h is None:
+        h = draw(st.one_of(st.just(1), st.integers(0, max_side)))
+    if w is None:
+        w = draw(st.one_of(st.just(1), st.integers(0, max_side)))
+    n = draw(st.integers(min_n, max_n))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kinds = draw(st.lists(st.sampled_from(MASK_KINDS), min_size=n, max_size=n))
+    out = np.zeros((h, w, n), np.uint8, order="F")
+    for i, kind in enumerate(kinds):
+        out[:, :, i] = _mask_pattern(rng, kind, h, w)
+    return out
+
+
+@st.composite
+def st_runs(draw: Any, h: int, w: int) -> list[int]:
+    """Uncompressed runs adding up to ``h * w``, with zero-length runs anywhere (pycocotools keeps them)."""
+    total = h * w
+    cuts = sorted(draw(st.lists(st.integers(0, total), max_size=12)))
+    runs = [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
+    if draw(st.booleans()):
+        runs = [0, *runs]  # foreground first
+    return runs
+
+
+@st.composite
+def st_polygons(draw: Any, h: int, w: int, max_parts: int = 3, min_points: int = 3) -> list[list[float]]:
+    """Polygons (lists of x0, y0, x1, y1, ...) over an h x w image: inside, crossing the border,
+    on the pixel grid or fractional, with repeated and collinear points."""
+    parts = []
+    grid = draw(st.booleans())
+    for _ in range(draw(st.integers(1, max_parts))):
+        k = draw(st.integers(min_points, 9))
+        if grid:
+            xs = st.integers(-3, w + 3).map(float)
+            ys = st.integers(-3, h + 3).map(float)
+        else:
+            xs = st.floats(-3.0, w + 3.0, allow_nan=False).map(lambda v: round(v, 2))
+            ys = st.floats(-3.0, h + 3.0, allow_nan=False).map(lambda v: round(v, 2))
+        points = draw(st.lists(st.tuples(xs, ys), min_size=k, max_size=k))
+        parts.append([c for p in points for c in p])
+    return parts

@@ -1,0 +1,717 @@
+"""Run-length mask kernels with pycocotools' ``maskApi.c`` semantics (Numba only, no validation).
+
+A set of masks is stored column-major, one run-length list per mask, in one flat
+``int64`` array: mask ``i`` is ``runs[start[i]:start[i] + count[i]]`` (CSR
+offsets ``roff`` give ``start = roff[:-1]``, ``count = diff(roff)``). Runs
+alternate background / foreground and start with background (a first run of 0
+when pixel 0 is set); they are kept exactly as given, empty runs included,
+because pycocotools' outputs depend on them. Per-mask sizes are ``int64``
+arrays ``h`` and ``w``. Compressed ``counts`` strings are concatenated into one
+``uint8`` buffer with CSR byte offsets ``soff``.
+
+Each batch kernel comes as a parallel version and a ``*_serial`` twin with the
+same arguments: the wrappers call the twin for small inputs, where starting
+threads costs more than it saves. Every ``prange`` step writes only its own
+mask's (or group's, or row's) slice of the outputs.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from fastdet._kernels import kernel
+
+#: ``status`` codes written by :func:`scan_strings` (0 is valid).
+BAD_CHAR, TRUNCATED, LONG_VALUE, BAD_RUN, BAD_SUM = 1, 2, 3, 4, 5
+#: ``store`` modes of :func:`scan_strings`: nothing, the runs, or their prefix sums (run ends).
+STORE_NONE, STORE_RUNS, STORE_ENDS = 0, 1, 2
+_UINT32 = 4294967296  # pycocotools stores counts and box sides as 32-bit unsigned ints
+_MAX_CHARS = 7  # a delta in (-2**32, 2**32) never needs more than 7 characters of 5 bits
+
+
+# ----------------------------------------------------------------------------- bounding boxes
+@kernel()
+def _advance(cx, cy, x, hi):
+    """Column and row of pixel ``cx * hi + cy + x`` (mostly without a division: runs are short)."""
+    cy += x
+    if cy >= hi:
+        if cy < 2 * hi:
+            return cx + 1, cy - hi
+        return cx + cy // hi, cy % hi
+    return cx, cy
+
+
+@kernel()
+def _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye):
+    """rleToBbox's update for a foreground run from pixel (cx, cy) to the one before (ex, ey)."""
+    if ey == 0:  # the run ends at the bottom of the previous column
+        ex, ey = ex - 1, hi - 1
+    else:
+        ey -= 1
+    xs, xe = min(xs, cx), max(xe, ex)
+    if cx < ex:  # the run wraps into the next column: every row is covered
+        return xs, 0, xe, hi - 1
+    return xs, min(ys, cy), xe, max(ye, ey)
+
+
+@kernel()
+def _bbox_finish(m, xs, ys, xe, ye, out, i):
+    """Row ``i`` of ``out`` (n, 4): rleToBbox's result, with its uint32 wrap-around of the sides."""
+    if m < 2:  # pycocotools rounds m down to even and returns zeros for m == 0
+        out[i, 0] = 0.0
+        out[i, 1] = 0.0
+        out[i, 2] = 0.0
+        out[i, 3] = 0.0
+    else:
+        out[i, 0] = xs
+        out[i, 1] = ys
+        out[i, 2] = (xe - xs + 1) % _UINT32  # no foreground pixel: xs = w, xe = 0
+        out[i, 3] = (ye - ys + 1) % _UINT32
+
+
+# ----------------------------------------------------------------------------- compressed strings
+@kernel()
+def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    hi, wi = h[i], w[i]
+    boxes = boxes and hi > 0
+    xs, ys, xe, ye = wi, hi, 0, 0
+    cx, cy = 0, 0  # column and row of the next run's first pixel
+    m, total, fg, bad, is_canon = 0, 0, 0, 0, 1
+    prev1, prev2 = 0, 0  # runs m-1 and m-2
+    p, end, o = soff[i], soff[i + 1], soff[i]
+    while p < end:
+        c = np.int64(buf[p]) - 48
+        p += 1
+        if 0 <= c < 32:  # a one-byte value (no continuation bit); 0x10 is its sign
+            x = c - 32 if c >= 16 else c
+        else:
+            if c < 0 or c > 63:
+                bad = BAD_CHAR
+                break
+            x, k = c & 0x1F, 1
+            while True:
+                if p >= end:
+                    bad = TRUNCATED
+                    break
+                if k == _MAX_CHARS:
+                    bad = LONG_VALUE
+                    break
+                c = np.int64(buf[p]) - 48
+                if c < 0 or c > 63:
+                    bad = BAD_CHAR
+                    break
+                x |= (c & 0x1F) << (5 * k)
+                p += 1
+                k += 1
+                if (c & 0x20) == 0:
+                    if (c & 0x10) != 0:
+                        x |= -1 << (5 * k)
+                    break
+            if bad != 0:
+                break
+        if m > 2:
+            x += prev2
+        if x < 0 or x >= _UINT32:
+            bad = BAD_RUN
+            break
+        if x == 0 and m > 0:
+            is_canon = 0
+        total += x
+        if store == STORE_RUNS:
+            out[o + m] = x
+        elif store == STORE_ENDS:
+            out[o + m] = total
+        if boxes:
+            ex, ey = _advance(cx, cy, x, hi)
+            if (m & 1) == 1 and x > 0:
+                xs, ys, xe, ye = _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye)
+            cx, cy = ex, ey
+        if (m & 1) == 1:
+            fg += x
+        prev2, prev1 = prev1, x
+        m += 1
+    if bad == 0 and total != hi * wi:
+        bad = BAD_SUM
+    status[i] = bad
+    n_runs[i] = m
+    area[i] = fg % _UINT32
+    canon[i] = is_canon
+    _bbox_finish(m, xs, ys, xe, ye, bbox, i)
+
+
+@kernel(parallel=True)
+def scan_strings(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    """Decode and validate compressed strings in one pass (rleFrString, rleArea, rleToBbox).
+
+    ``buf`` uint8 holds the strings (CSR ``soff``). Per string ``i``: ``n_runs``,
+    ``area`` (sum of the odd runs), ``bbox`` (rleToBbox), ``canon`` (1 when no run
+    after the first is empty) and ``status``: 0, or BAD_CHAR (a byte outside
+    48..111), TRUNCATED (the last byte has the continuation bit), LONG_VALUE (more
+    than 7 bytes), BAD_RUN (a run outside [0, 2**32)) or BAD_SUM (the runs do not
+    add up to ``h[i] * w[i]``); ``bbox`` only if ``boxes``. With ``store`` STORE_RUNS / STORE_ENDS the runs /
+    their prefix sums go to ``out[soff[i]:]`` (a string has at least as many bytes
+    as runs). A value is deltas against the run two back from the fourth run on,
+    5 bits a byte (``48 + bits``, ``| 0x20`` while more follow, the last byte's
+    0x10 is the sign).
+    """
+    for i in numba.prange(len(soff) - 1):
+        _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
+
+
+@kernel()
+def scan_strings_serial(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    """:func:`scan_strings` on one thread."""
+    for i in range(len(soff) - 1):
+        _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
+
+
+@kernel()
+def _string_length(runs, a, n):
+    """Bytes rleToString writes for runs[a:a+n]."""
+    out = 0
+    for j in range(n):
+        x = runs[a + j] - runs[a + j - 2] if j > 2 else runs[a + j]
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = x != -1 if (c & 0x10) != 0 else x != 0
+            out += 1
+    return out
+
+
+@kernel()
+def _encode_one(runs, a, n, buf, p):
+    """rleToString of runs[a:a+n] into buf[p:]."""
+    for j in range(n):
+        x = runs[a + j] - runs[a + j - 2] if j > 2 else runs[a + j]
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = x != -1 if (c & 0x10) != 0 else x != 0
+            if more:
+                c |= 0x20
+            buf[p] = c + 48
+            p += 1
+
+
+@kernel(parallel=True)
+def string_lengths(runs, start, count, out):
+    """``out[i]``: bytes in mask i's compressed string (rleToString)."""
+    for i in numba.prange(len(start)):
+        out[i] = _string_length(runs, start[i], count[i])
+
+
+@kernel()
+def string_lengths_serial(runs, start, count, out):
+    """:func:`string_lengths` on one thread."""
+    for i in range(len(start)):
+        out[i] = _string_length(runs, start[i], count[i])
+
+
+@kernel(parallel=True)
+def encode_strings(runs, start, count, soff, buf):
+    """rleToString of every mask into ``buf[soff[i]:soff[i + 1]]`` (``soff`` from :func:`string_lengths`)."""
+    for i in numba.prange(len(start)):
+        _encode_one(runs, start[i], count[i], buf, soff[i])
+
+
+@kernel()
+def encode_strings_serial(runs, start, count, soff, buf):
+    """:func:`encode_strings` on one thread."""
+    for i in range(len(start)):
+        _encode_one(runs, start[i], count[i], buf, soff[i])
+
+
+# ----------------------------------------------------------------------------- statistics of runs
+@kernel()
+def _stats_one(i, runs, start, count, h, w, ends, area, bbox, canon):
+    hi, wi = h[i], w[i]
+    xs, ys, xe, ye = wi, hi, 0, 0
+    cx, cy = 0, 0
+    total, fg, is_canon = 0, 0, 1
+    a, n = start[i], count[i]
+    for j in range(n):
+        x = runs[a + j]
+        if x == 0 and j > 0:
+            is_canon = 0
+        if hi > 0:
+            ex, ey = _advance(cx, cy, x, hi)
+            if (j & 1) == 1 and x > 0:
+                xs, ys, xe, ye = _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye)
+            cx, cy = ex, ey
+        if (j & 1) == 1:
+            fg += x
+        total += x
+        ends[a + j] = total
+    area[i] = fg % _UINT32
+    canon[i] = is_canon
+    _bbox_finish(n, xs, ys, xe, ye, bbox, i)
+
+
+@kernel(parallel=True)
+def run_stats(runs, start, count, h, w, ends, area, bbox, canon):
+    """rleArea, rleToBbox and the run ends (prefix sums, same layout as ``runs``) of every mask.
+
+    ``canon[i]`` is 1 when no run after the first is empty: only then do rleIou's
+    and rleMerge's walks visit every run (they stop where both inputs reach an
+    empty run at once).
+    """
+    for i in numba.prange(len(start)):
+        _stats_one(i, runs, start, count, h, w, ends, area, bbox, canon)
+
+
+@kernel()
+def run_stats_serial(runs, start, count, h, w, ends, area, bbox, canon):
+    """:func:`run_stats` on one thread."""
+    for i in range(len(start)):
+        _stats_one(i, runs, start, count, h, w, ends, area, bbox, canon)
+
+
+# ----------------------------------------------------------------------------- IoU
+@kernel()
+def _first_fg_ending_after(ends, a, nfg, lo):
+    """Smallest k < nfg with ends[a + 2k + 1] > lo (nfg when none): binary search."""
+    left, right = 0, nfg
+    while left < right:
+        mid = (left + right) // 2
+        if ends[a + 2 * mid + 1] > lo:
+            right = mid
+        else:
+            left = mid + 1
+    return left
+
+
+@kernel()
+def _intersection(ea, a, na, eb, b, nb, lo, hi):
+    """Pixels in both masks (given their run ends), all of which lie in [lo, hi)."""
+    nfa, nfb = na // 2, nb // 2
+    ka = _first_fg_ending_after(ea, a, nfa, lo)
+    kb = _first_fg_ending_after(eb, b, nfb, lo)
+    inter = 0
+    while ka < nfa and kb < nfb:
+        sa, fa = ea[a + 2 * ka], ea[a + 2 * ka + 1]  # foreground run ka is [sa, fa)
+        sb, fb = eb[b + 2 * kb], eb[b + 2 * kb + 1]
+        if sa >= hi or sb >= hi:
+            break
+        overlap = min(fa, fb) - max(sa, sb)
+        if overlap > 0:
+            inter += overlap
+        if fa < fb:
+            ka += 1
+        else:
+            kb += 1
+    return inter
+
+
+@kernel()
+def _walk(ea, a, na, eb, b, nb):
+    """rleIou's own walk over both run lists (given their run ends): (intersection, union).
+
+    Like pycocotools it stops as soon as both current runs are empty at once, so
+    masks with empty runs after the first get pycocotools' (partial) counts.
+    """
+    ca = ea[a] if na > 0 else 0
+    cb = eb[b] if nb > 0 else 0
+    va, vb = False, False
+    ka, kb, inter, union, ct = 1, 1, 0, 0, 1
+    while ct > 0:
+        c = min(ca, cb)
+        if va or vb:
+            union += c
+            if va and vb:
+                inter += c
+        ca -= c
+        if ca == 0 and ka < na:
+            ca = ea[a + ka] - ea[a + ka - 1]
+            ka += 1
+            va = not va
+        cb -= c
+        if cb == 0 and kb < nb:
+            cb = eb[b + kb] - eb[b + kb - 1]
+            kb += 1
+            vb = not vb
+        ct = ca + cb
+    return inter, union
+
+
+@kernel()
+def _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
+             g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
+             row_group, dt_first, gt_first, out_off, out):  # fmt: skip
+    g, d = row_group[r], d_sel[r]
+    g0, g1 = gt_first[g], gt_first[g + 1]
+    base = out_off[g] + (r - dt_first[g]) * (g1 - g0)
+    dx, dy, dw, dh = d_box[d, 0], d_box[d, 1], d_box[d, 2], d_box[d, 3]
+    a, na = d_start[d], d_count[d]
+    for jj in range(g0, g1):
+        j = g_sel[jj]
+        gx, gy, gw, gh = g_box[j, 0], g_box[j, 1], g_box[j, 2], g_box[j, 3]
+        value = 0.0
+        iw = min(dw + dx, gw + gx) - max(dx, gx)
+        ih = min(dh + dy, gh + gy) - max(dy, gy)
+        if iw > 0 and ih > 0:
+            if d_h[d] != g_h[j] or d_w[d] != g_w[j]:
+                value = -1.0
+            elif d_canon[d] == 0 or g_canon[j] == 0:
+                inter, union = _walk(d_ends, a, na, g_ends, g_start[j], g_count[j])
+                if inter > 0:
+                    value = inter / (d_area[d] if g_crowd[jj] != 0 else union)
+            elif d_area[d] > 0 and g_area[j] > 0:
+                hh = d_h[d]
+                lo = np.int64(max(dx, gx)) * hh  # first pixel of the shared columns
+                hi = np.int64(min(dw + dx, gw + gx)) * hh  # one past the last
+                inter = _intersection(d_ends, a, na, g_ends, g_start[j], g_count[j], lo, hi)
+                if inter > 0:
+                    value = inter / (d_area[d] if g_crowd[jj] != 0 else d_area[d] + g_area[j] - inter)
+        out[base + jj - g0] = value
+
+
+@kernel(parallel=True)
+def iou_groups(d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
+               g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
+               row_group, dt_first, gt_first, out_off, out):  # fmt: skip
+    """rleIou for many independent (dt set, gt set) groups; one ``prange`` step per detection row.
+
+    ``*_ends`` are run ends (:func:`run_stats`), ``*_box`` rleToBbox boxes,
+    ``*_area`` areas, ``*_canon`` canonical flags. Row ``r`` is mask ``d_sel[r]``
+    of group ``g = row_group[r]``, whose rows start at ``dt_first[g]``; its columns
+    are the masks ``g_sel[gt_first[g]:gt_first[g + 1]]`` with crowd flags
+    ``g_crowd`` alike; block ``(D_g, G_g)`` starts at ``out[out_off[g]]``,
+    row-major. A pair whose boxes do not overlap is 0 (bbIou's ``w <= 0`` /
+    ``h <= 0`` tests on the float boxes); different sizes give -1; else ``i / u``
+    with ``u`` the union, or the detection's area against a crowd ground truth,
+    and 0 when ``i == 0``. Canonical pairs skip to the columns both boxes share;
+    others take rleIou's walk, which may stop early.
+    """
+    for r in numba.prange(len(row_group)):
+        _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
+                 g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
+                 row_group, dt_first, gt_first, out_off, out)  # fmt: skip
+
+
+@kernel()
+def iou_groups_serial(d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
+                      g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
+                      row_group, dt_first, gt_first, out_off, out):  # fmt: skip
+    """:func:`iou_groups` on one thread."""
+    for r in range(len(row_group)):
+        _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
+                 g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
+                 row_group, dt_first, gt_first, out_off, out)  # fmt: skip
+
+
+@kernel()
+def _box_iou_row(g, dt, gt, crowd, out):
+    gx, gy, gw, gh = gt[g, 0], gt[g, 1], gt[g, 2], gt[g, 3]
+    ga = gw * gh
+    for d in range(dt.shape[0]):
+        dx, dy, dw, dh = dt[d, 0], dt[d, 1], dt[d, 2], dt[d, 3]
+        value = 0.0
+        iw = min(dw + dx, gw + gx) - max(dx, gx)
+        if iw > 0:
+            ih = min(dh + dy, gh + gy) - max(dy, gy)
+            if ih > 0:
+                inter = iw * ih
+                da = dw * dh
+                value = inter / (da if crowd[g] != 0 else da + ga - inter)
+        out[g, d] = value
+
+
+@kernel(parallel=True)
+def box_iou_xywh(dt, gt, crowd, out):
+    """bbIou: ``out[g, d]`` for xywh boxes ``dt`` (D, 4), ``gt`` (G, 4); against crowd, i / area(dt)."""
+    for g in numba.prange(gt.shape[0]):
+        _box_iou_row(g, dt, gt, crowd, out)
+
+
+@kernel()
+def box_iou_xywh_serial(dt, gt, crowd, out):
+    """:func:`box_iou_xywh` on one thread."""
+    for g in range(gt.shape[0]):
+        _box_iou_row(g, dt, gt, crowd, out)
+
+
+# ----------------------------------------------------------------------------- merge
+@kernel()
+def _merge_pair(ra, a0, na, rb, b0, nb, intersect, out, o0):
+    """rleMerge's loop for one pair (A = ra[a0:a0+na], B = rb[b0:b0+nb]) into out[o0:]: (m, pixels).
+
+    Kept step for step (a run is emitted when the merged value changes or both
+    current runs are spent), so empty runs in the input give pycocotools' output.
+    The loop stops once both current runs are empty, even if runs remain: the
+    caller checks that the output still covers the image.
+    """
+    ca = ra[a0] if na > 0 else 0
+    cb = rb[b0] if nb > 0 else 0
+    v, va, vb = False, False, False
+    m, a, b, cc, ct, covered = 0, 1, 1, 0, 1, 0
+    steps = 0
+    while ct > 0 and steps <= na + nb:  # every step but the last loads a run, unless inputs disagree
+        steps += 1
+        c = min(ca, cb)
+        cc += c
+        ca -= c
+        if ca == 0 and a < na:
+            ca = ra[a0 + a]
+            a += 1
+            va = not va
+        cb -= c
+        if cb == 0 and b < nb:
+            cb = rb[b0 + b]
+            b += 1
+            vb = not vb
+        ct = ca + cb
+        vp = v
+        v = (va and vb) if intersect else (va or vb)
+        if v != vp or ct == 0:
+            out[o0 + m] = cc
+            m += 1
+            covered += cc
+            cc = 0
+    return m, covered
+
+
+@kernel()
+def _copy(src, s0, dst, d0, n):
+    """dst[d0:d0+n] = src[s0:s0+n], as a loop (slice assignment is slow to compile)."""
+    for j in range(n):
+        dst[d0 + j] = src[s0 + j]
+
+
+@kernel()
+def _to_intervals(runs, a, n, dst):
+    """Foreground runs of runs[a:a+n] as [start, end) intervals, interleaved in dst; returns how many."""
+    pos, k = 0, 0
+    for j in range(n):
+        x = runs[a + j]
+        if (j & 1) == 1 and x > 0:
+            dst[2 * k] = pos
+            dst[2 * k + 1] = pos + x
+            k += 1
+        pos += x
+    return k
+
+
+@kernel()
+def _first_interval(iv, k, bound, by_end, strict):
+    """Smallest i < k whose end (``by_end``) or start exceeds ``bound`` (or reaches it unless ``strict``)."""
+    lo, hi = 0, k
+    off = 1 if by_end else 0
+    while lo < hi:
+        mid = (lo + hi) // 2
+        v = iv[2 * mid + off]
+        if v > bound or (v == bound and not strict):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@kernel()
+def _emit(out, t, s, e):
+    """Append [s, e) to the interval list out[:t], joining it to the last one if they touch or overlap."""
+    if t > 0 and s <= out[t - 1]:
+        if e > out[t - 1]:
+            out[t - 1] = e
+        return t
+    out[t] = s
+    out[t + 1] = e
+    return t + 2
+
+
+@kernel()
+def _merge_windowed(runs, start, count, first, last, intersect, out, o, cap):
+    """Union / intersection of canonical masks first..last-1 into out[o:] (room for ``cap``); returns m.
+
+    Canonical masks (no empty run after the first) make pycocotools' pairwise
+    walk return the canonical runs of the union / intersection, so this folds
+    foreground intervals instead, touching only the part of the running result
+    that overlaps the next mask's interval span (the rest is copied, or dropped
+    when intersecting).
+    """
+    total, longest = 0, 0
+    for j in range(count[first]):
+        total += runs[start[first] + j]
+    for i in range(first, last):
+        longest = max(longest, count[i])
+    size = min(cap, 4 * longest + 2)  # grown on demand: fresh pages cost more than the merging
+    acc = np.empty(size, np.int64)
+    nxt = np.empty(size, np.int64)
+    mem = np.empty(longest + 1, np.int64)
+    ka = _to_intervals(runs, start[first], count[first], acc)
+    for i in range(first + 1, last):
+        kb = _to_intervals(runs, start[i], count[i], mem)
+        if 2 * (ka + kb) > len(nxt):
+            size = min(cap, max(2 * (ka + kb), 2 * len(nxt)))
+            grown = np.empty(size, np.int64)
+            _copy(acc, 0, grown, 0, 2 * ka)
+            acc = grown
+            nxt = np.empty(size, np.int64)
+        if intersect:
+            if kb == 0 or ka == 0:
+                ka = 0
+                break
+            p = _first_interval(acc, ka, mem[0], True, True)  # ends after the span's start
+            p_end = _first_interval(acc, ka, mem[2 * kb - 1], False, False)  # starts at or after its end
+            t, q = 0, 0
+            while p < p_end and q < kb:
+                s, e = max(acc[2 * p], mem[2 * q]), min(acc[2 * p + 1], mem[2 * q + 1])
+                if s < e:
+                    t = _emit(nxt, t, s, e)
+                if acc[2 * p + 1] < mem[2 * q + 1]:
+                    p += 1
+                else:
+                    q += 1
+        else:
+            if kb == 0:
+                continue
+            p0 = _first_interval(acc, ka, mem[0], True, False)  # ends at or after the span's start
+            p1 = _first_interval(acc, ka, mem[2 * kb - 1], False, True)  # starts after its end
+            _copy(acc, 0, nxt, 0, 2 * p0)
+            t, p, q = 2 * p0, p0, 0
+            while p < p1 or q < kb:
+                if q >= kb or (p < p1 and acc[2 * p] <= mem[2 * q]):
+                    t = _emit(nxt, t, acc[2 * p], acc[2 * p + 1])
+                    p += 1
+                else:
+                    t = _emit(nxt, t, mem[2 * q], mem[2 * q + 1])
+                    q += 1
+            rest = 2 * (ka - p1)
+            _copy(acc, 2 * p1, nxt, t, rest)
+            t += rest
+        ka = t // 2
+        acc, nxt = nxt, acc
+    m, prev = 0, 0
+    for k in range(ka):
+        out[o + m] = acc[2 * k] - prev
+        out[o + m + 1] = acc[2 * k + 1] - acc[2 * k]
+        prev = acc[2 * k + 1]
+        m += 2
+    if prev < total or m == 0:
+        out[o + m] = total - prev
+        m += 1
+    return m
+
+
+@kernel()
+def _merge_group(g, runs, start, count, goff, intersect, cap_off, out, out_m):
+    first, last = goff[g], goff[g + 1]
+    o, cap = cap_off[g], cap_off[g + 1] - cap_off[g]
+    if last - first <= 1:
+        m = count[first] if last > first else 0
+        _copy(runs, start[first] if last > first else 0, out, o, m)
+        out_m[g] = m
+    else:
+        out_m[g] = _merge_windowed(runs, start, count, first, last, intersect, out, o, cap)
+
+
+@kernel(parallel=True)
+def merge_groups(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
+    """rleMerge (union, or intersection) of each group ``g`` in ``groups`` into ``out[cap_off[g]:]``.
+
+    Group g is members ``goff[g]:goff[g + 1]`` (mask i = ``runs[start[i]:][:count[i]]``),
+    canonical unless the group has one member, which is copied. ``cap_off[g + 1] -
+    cap_off[g]`` must be at least the group's total runs + 1 (a merge emits at
+    most ``mA + mB`` runs); ``out_m[g]``: runs written.
+    """
+    for k in numba.prange(len(groups)):
+        _merge_group(groups[k], runs, start, count, goff, intersect, cap_off, out, out_m)
+
+
+@kernel()
+def merge_groups_serial(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
+    """:func:`merge_groups` on one thread."""
+    for k in range(len(groups)):
+        _merge_group(groups[k], runs, start, count, goff, intersect, cap_off, out, out_m)
+
+
+@kernel()
+def merge_groups_exact(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
+    """pycocotools' own rleMerge walk, one member after the other, for groups with empty runs.
+
+    Two buffers take turns as the running result. ``out_m[g]`` is -1 when a
+    step's output no longer covers the image: pycocotools' walk stopped at empty
+    runs of both inputs (and its next step would never end). Rare: one thread.
+    """
+    for k in range(len(groups)):
+        g = groups[k]
+        first, last = goff[g], goff[g + 1]
+        o, cap = cap_off[g], cap_off[g + 1] - cap_off[g]
+        m, total = count[first], 0
+        for j in range(m):
+            out[o + j] = runs[start[first] + j]
+            total += runs[start[first] + j]
+        other = np.empty(cap, np.int64)
+        in_out = True  # the running result is in out[o:] (else in other)
+        for i in range(first + 1, last):
+            if in_out:
+                m, covered = _merge_pair(out, o, m, runs, start[i], count[i], intersect, other, 0)
+            else:
+                m, covered = _merge_pair(other, 0, m, runs, start[i], count[i], intersect, out, o)
+            in_out = not in_out
+            if covered != total:
+                m = -1
+                break
+        if m >= 0 and not in_out:
+            _copy(other, 0, out, o, m)
+        out_m[g] = m
+
+
+@kernel()
+def canonical_flags(runs, start, count, out):
+    """``out[i]`` = 1 when mask i has no empty run after the first."""
+    for i in range(len(start)):
+        flag = 1
+        for j in range(1, count[i]):
+            if runs[start[i] + j] == 0:
+                flag = 0
+                break
+        out[i] = flag
+
+
+@kernel()
+def canonicalize(runs, start, count, out, out_m):
+    """The same pixels without empty runs after the first, into ``out[start[i]:]``; count ``out_m[i]``.
+
+    An empty run is dropped and the run after it joins the one before (the value
+    flips twice), as rleFrPoly does. Rare (input with empty runs): one thread.
+    """
+    for i in range(len(start)):
+        a, n = start[i], count[i]
+        if n == 0:
+            out_m[i] = 0
+            continue
+        out[a] = runs[a]
+        m, j = 1, 1
+        while j < n:
+            if runs[a + j] > 0:
+                out[a + m] = runs[a + j]
+                m += 1
+                j += 1
+            else:
+                j += 1
+                if j < n:
+                    out[a + m - 1] += runs[a + j]
+                    j += 1
+        out_m[i] = m
+
+
+@kernel(parallel=True)
+def gather(src, start, count, dst_off, dst):
+    """Copy ``src[start[i]:start[i] + count[i]]`` to ``dst[dst_off[i]:]`` for every i."""
+    for i in numba.prange(len(start)):
+        a, b = start[i], dst_off[i]
+        for j in range(count[i]):
+            dst[b + j] = src[a + j]
+
+
+@kernel()
+def gather_serial(src, start, count, dst_off, dst):
+    """:func:`gather` on one thread."""
+    for i in range(len(start)):
+        a, b = start[i], dst_off[i]
+        for j in range(count[i]):
+            dst[b + j] = src[a + j]

@@ -1,0 +1,402 @@
+"""Kernels between run lengths and pixels or polygons: rleFrPoly, rleEncode, rleDecode (Numba only).
+
+Runs follow :mod:`fastdet._kernels.mask`'s layout. Dense masks are ``uint8``
+``(N, P)`` arrays, one row of ``P = h * w`` column-major pixels per mask (the
+transpose of pycocotools' Fortran ``(h, w, N)`` array), nonzero = foreground.
+Each batch kernel has a ``*_serial`` twin for small inputs.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from fastdet._kernels import kernel
+
+_INT_MIN = -2147483648  # (int)NaN on x86: what C gives a zero-length edge's 0/0 slope
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_HIGH = np.uint64(0x8080808080808080)
+
+
+# ----------------------------------------------------------------------------- polygons
+@kernel()
+def _scaled(v):
+    """``(int)(5 * v + .5)``: C's cast truncates toward zero."""
+    return np.int64(5.0 * v + 0.5)
+
+
+@kernel()
+def _row(vmin, h):
+    """rleFrPoly's boundary row for the lower upsampled y of a column crossing."""
+    yd = (np.float64(vmin) + 0.5) / 5.0 - 0.5
+    if yd < 0:
+        yd = 0.0
+    elif yd > h:
+        yd = np.float64(h)
+    return np.int64(np.ceil(yd))
+
+
+@kernel()
+def _boundary_point(u, v, pu, pv, h, w):
+    """rleFrPoly's down-sampling of the step (pu, pv) -> (u, v), u != pu: pixel x*h + y, or -1."""
+    xd = np.float64(u if u < pu else u - 1)
+    xd = (xd + 0.5) / 5.0 - 0.5
+    if np.floor(xd) != xd or xd < 0 or xd > w - 1:
+        return -1
+    return np.int64(xd) * h + _row(v if v < pv else pv, h)
+
+
+@kernel()
+def _edge_point(t, xs, ys, s, dx, dy):
+    """Upsampled point t of an edge (after rleFrPoly's flip): one unit step along the longer axis."""
+    if dx == 0 and dy == 0:  # zero-length edge: C's slope is 0/0
+        return xs, np.int64(_INT_MIN)
+    if dx >= dy:
+        return t + xs, np.int64(ys + s * t + 0.5)
+    return np.int64(xs + s * t + 0.5), t + ys
+
+
+@kernel()
+def _reached(xs, s, t, target, rising):
+    u = np.int64(xs + s * t + 0.5)
+    return u >= target if rising else u <= target
+
+
+@kernel()
+def _first_t_at(xs, s, steps, target, rising):
+    """Smallest t in [1, steps] with u(t) >= target (``rising``) or u(t) <= target.
+
+    u(t) = (int)(xs + s*t + .5) is monotone, u(0) misses the target and u(steps)
+    reaches it. The line's own solution is usually right or one off; a binary
+    search settles the rest.
+    """
+    est = (target - 0.5 - xs) / s if rising else (target + 0.5 - xs) / s
+    t = min(max(np.int64(np.ceil(est)) if np.abs(est) < 4.0e18 else 0, 1), steps)
+    for _ in range(4):
+        if _reached(xs, s, t, target, rising):
+            if t == 1 or not _reached(xs, s, t - 1, target, rising):
+                return t
+            t -= 1
+        else:
+            t += 1
+    lo, hi = 1, steps
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _reached(xs, s, mid, target, rising):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@kernel()
+def _edge_crossings(xs, ys, s, dx, dy, steps, h, w, out, o, n):
+    """Boundary points of the steps inside one edge, appended at out[o + n:]; returns the new n.
+
+    Along an edge the upsampled x moves monotonically by unit steps, and a step
+    survives the down-sampling only between x = 5q + 2 and 5q + 3 (column q, in
+    [0, w)); those steps are found directly and evaluated with rleFrPoly's own
+    expressions, so the points are the ones its point-by-point walk keeps.
+    """
+    if dx == 0 and dy == 0:
+        return n
+    if dx >= dy:  # u(t) = xs + t: the step t -> t + 1 crosses 5q + 2 -> 5q + 3 at t = 5q + 2 - xs
+        q0 = max(0, -((2 - xs) // 5))  # ceil((xs - 2) / 5)
+        q1 = min(w - 1, (xs + steps - 3) // 5)
+        for q in range(q0, q1 + 1):
+            t = 5 * q + 2 - xs
+            va = np.int64(ys + s * t + 0.5)
+            vb = np.int64(ys + s * (t + 1) + 0.5)
+            out[o + n] = q * h + _row(min(va, vb), h)
+            n += 1
+        return n
+    if s == 0.0:
+        return n
+    ua, ub = np.int64(xs + 0.5), np.int64(xs + s * steps + 0.5)
+    rising = s > 0
+    lo_u, hi_u = (ua, ub) if rising else (ub, ua)
+    q0 = max(0, -((2 - lo_u) // 5))  # 5q + 2 >= lo_u
+    q1 = min(w - 1, (hi_u - 3) // 5)  # 5q + 3 <= hi_u
+    for q in range(q0, q1 + 1):
+        target = 5 * q + 3 if rising else 5 * q + 2
+        tb = _first_t_at(xs, s, steps, target, rising)
+        out[o + n] = q * h + _row(tb - 1 + ys, h)  # rows t + ys: the lower one is tb - 1 + ys
+        n += 1
+    return n
+
+
+@kernel()
+def _sort_stretches(a, lo, n):
+    """Sort a[lo:lo+n] ascending by merging its ascending stretches bottom-up.
+
+    rleFrPoly's boundary points arrive edge by edge, each edge's in order, so
+    there are about as many stretches as edges: O(n log edges).
+    """
+    bounds = np.empty(n + 1, np.int64)
+    k = 0
+    bounds[0] = 0
+    for j in range(1, n):
+        if a[lo + j] < a[lo + j - 1]:
+            k += 1
+            bounds[k] = j
+    k += 1
+    bounds[k] = n
+    if k == 1:
+        return
+    tmp = np.empty(n, np.int64)
+    src_is_a = True
+    while k > 1:
+        nk = 0
+        for p in range(0, k, 2):
+            b0, b1 = bounds[p], bounds[p + 1]
+            b2 = bounds[p + 2] if p + 2 <= k else b1
+            if src_is_a:
+                _merge_sorted(a, lo, tmp, 0, b0, b1, b2)
+            else:
+                _merge_sorted(tmp, 0, a, lo, b0, b1, b2)
+            bounds[nk] = b0
+            nk += 1
+        bounds[nk] = n
+        k = nk
+        src_is_a = not src_is_a
+    if not src_is_a:
+        for j in range(n):
+            a[lo + j] = tmp[j]
+
+
+@kernel()
+def _merge_sorted(src, so, dst, do, b0, b1, b2):
+    """Merge the sorted src[so+b0:so+b1] and src[so+b1:so+b2] into dst[do+b0:do+b2]."""
+    i, j, t = b0, b1, b0
+    while i < b1 and j < b2:
+        if src[so + j] < src[so + i]:
+            dst[do + t] = src[so + j]
+            j += 1
+        else:
+            dst[do + t] = src[so + i]
+            i += 1
+        t += 1
+    while i < b1:
+        dst[do + t] = src[so + i]
+        i += 1
+        t += 1
+    while j < b2:
+        dst[do + t] = src[so + j]
+        j += 1
+        t += 1
+
+
+@kernel()
+def _capacity_one(i, xy, poff, w, cap):
+    a, k = poff[i], poff[i + 1] - poff[i]
+    total = 1
+    for j in range(k):
+        j1 = j + 1 if j + 1 < k else 0
+        dx = abs(_scaled(xy[2 * (a + j1)]) - _scaled(xy[2 * (a + j)]))
+        dy = abs(_scaled(xy[2 * (a + j1) + 1]) - _scaled(xy[2 * (a + j) + 1]))
+        total += min(max(dx, dy) + 1, w[i] + 1)
+    cap[i] = total
+
+
+@kernel(parallel=True)
+def poly_capacity(xy, poff, w, cap):
+    """Upper bound on the runs rleFrPoly gives each polygon (see :func:`poly_to_runs`).
+
+    An edge of L upsampled points keeps at most min(L, w + 1) boundary points
+    (one per pixel column it crosses, plus the step from the previous edge), and
+    one run more ends the image.
+    """
+    for i in numba.prange(len(poff) - 1):
+        _capacity_one(i, xy, poff, w, cap)
+
+
+@kernel()
+def poly_capacity_serial(xy, poff, w, cap):
+    """:func:`poly_capacity` on one thread."""
+    for i in range(len(poff) - 1):
+        _capacity_one(i, xy, poff, w, cap)
+
+
+@kernel()
+def _poly_one(i, xy, poff, h, w, cap_off, out, out_m):
+    a, k = poff[i], poff[i + 1] - poff[i]
+    hi, wi, o = h[i], w[i], cap_off[i]
+    n = 0  # boundary points written to out[o:]
+    pu, pv, have_prev = np.int64(0), np.int64(0), False
+    for j in range(k):
+        j1 = j + 1 if j + 1 < k else 0
+        xs, ys = _scaled(xy[2 * (a + j)]), _scaled(xy[2 * (a + j) + 1])
+        xe, ye = _scaled(xy[2 * (a + j1)]), _scaled(xy[2 * (a + j1) + 1])
+        dx, dy = abs(xe - xs), abs(ys - ye)
+        flip = (dx >= dy and xs > xe) or (dx < dy and ys > ye)
+        if flip:
+            xs, xe = xe, xs
+            ys, ye = ye, ys
+        if dx >= dy:
+            s = (ye - ys) / np.float64(dx) if dx > 0 else 0.0
+            steps = dx
+        else:
+            s = (xe - xs) / np.float64(dy)
+            steps = dy
+        u, v = _edge_point(steps if flip else 0, xs, ys, s, dx, dy)  # first point walked
+        if have_prev and u != pu:
+            p = _boundary_point(u, v, pu, pv, hi, wi)
+            if p >= 0:
+                out[o + n] = p
+                n += 1
+        n = _edge_crossings(xs, ys, s, dx, dy, steps, hi, wi, out, o, n)
+        pu, pv = _edge_point(0 if flip else steps, xs, ys, s, dx, dy)  # last point walked
+        have_prev = True
+    out[o + n] = hi * wi
+    n += 1
+    _sort_stretches(out, o, n)
+    prev = 0
+    for j in range(n):  # differences
+        t = out[o + j]
+        out[o + j] = t - prev
+        prev = t
+    m, j = 1, 1  # an empty run: drop it and add the next run to the previous one
+    while j < n:
+        if out[o + j] > 0:
+            out[o + m] = out[o + j]
+            m += 1
+            j += 1
+        else:
+            j += 1
+            if j < n:
+                out[o + m - 1] += out[o + j]
+                j += 1
+    out_m[i] = m
+
+
+@kernel(parallel=True)
+def poly_to_runs(xy, poff, h, w, cap_off, out, out_m):
+    """rleFrPoly for every polygon: ``xy`` interleaved (x, y) float64, polygon i = points poff[i]:poff[i+1].
+
+    The outline is upsampled by 5 ((int)(5 v + .5) per vertex, then one point per
+    unit step along the longer axis of each edge, rounded as C does); each step
+    across a pixel-column centre gives that column's boundary row (ceil, clipped
+    to [0, h]); the sorted boundary indices x*h + y, with h*w appended, are
+    differenced into runs, and an empty run merges its neighbours. Runs go to
+    ``out[cap_off[i]:]`` (the slot doubles as scratch), their number to ``out_m[i]``.
+    """
+    for i in numba.prange(len(poff) - 1):
+        _poly_one(i, xy, poff, h, w, cap_off, out, out_m)
+
+
+@kernel()
+def poly_to_runs_serial(xy, poff, h, w, cap_off, out, out_m):
+    """:func:`poly_to_runs` on one thread."""
+    for i in range(len(poff) - 1):
+        _poly_one(i, xy, poff, h, w, cap_off, out, out_m)
+
+
+# ----------------------------------------------------------------------------- dense masks
+@kernel()
+def _next_change(b8, w64, j, end, fg):
+    """First index in [j, end) whose pixel is not ``fg`` (nonzero = foreground), else ``end``.
+
+    Between the unaligned ends, whole 8-byte words that are all background (zero)
+    or all foreground (no zero byte) are skipped at once.
+    """
+    while j < end and (j & 7) != 0:
+        if (b8[j] != 0) != fg:
+            return j
+        j += 1
+    k, k_end = j >> 3, end >> 3
+    if fg:
+        while k < k_end:
+            v = w64[k]
+            if ((((v & _LOW7) + _LOW7) | v) & _HIGH) != _HIGH:  # a zero byte (no carry, no overflow)
+                break
+            k += 1
+    else:
+        while k < k_end and w64[k] == 0:
+            k += 1
+    j = max(j, k << 3)
+    while j < end:
+        if (b8[j] != 0) != fg:
+            return j
+        j += 1
+    return end
+
+
+@kernel()
+def _count_one(i, b8, w64, p, out):
+    j, end, fg, m = i * p, (i + 1) * p, False, 1
+    while True:
+        j = _next_change(b8, w64, j, end, fg)
+        if j >= end:
+            break
+        m += 1
+        fg = not fg
+    out[i] = m
+
+
+@kernel(parallel=True)
+def mask_run_counts(b8, w64, p, out):
+    """``out[i]``: runs rleEncode gives mask i = ``b8[i*p:(i+1)*p]`` (``w64``: b8's whole 8-byte words)."""
+    for i in numba.prange(len(out)):
+        _count_one(i, b8, w64, p, out)
+
+
+@kernel()
+def mask_run_counts_serial(b8, w64, p, out):
+    """:func:`mask_run_counts` on one thread."""
+    for i in range(len(out)):
+        _count_one(i, b8, w64, p, out)
+
+
+@kernel()
+def _encode_mask_one(i, b8, w64, p, roff, runs):
+    j, end, fg = i * p, (i + 1) * p, False
+    prev, k = j, roff[i]
+    while True:
+        j = _next_change(b8, w64, j, end, fg)
+        runs[k] = j - prev
+        k += 1
+        if j >= end:
+            break
+        prev = j
+        fg = not fg
+
+
+@kernel(parallel=True)
+def mask_to_runs(b8, w64, p, roff, runs):
+    """rleEncode: runs of equal pixels from pixel 0 of each mask, starting with background."""
+    for i in numba.prange(len(roff) - 1):
+        _encode_mask_one(i, b8, w64, p, roff, runs)
+
+
+@kernel()
+def mask_to_runs_serial(b8, w64, p, roff, runs):
+    """:func:`mask_to_runs` on one thread."""
+    for i in range(len(roff) - 1):
+        _encode_mask_one(i, b8, w64, p, roff, runs)
+
+
+@kernel()
+def _paint_one(i, runs, start, count, out):
+    row = out[i]
+    pos = 0
+    a = start[i]
+    for j in range(count[i]):
+        r = runs[a + j]
+        if j % 2 == 1:
+            for q in range(pos, pos + r):
+                row[q] = 1
+        pos += r
+
+
+@kernel(parallel=True)
+def runs_to_masks(runs, start, count, out):
+    """rleDecode into a zeroed ``out`` uint8 (N, P): only foreground runs are written (runs sum to P)."""
+    for i in numba.prange(out.shape[0]):
+        _paint_one(i, runs, start, count, out)
+
+
+@kernel()
+def runs_to_masks_serial(runs, start, count, out):
+    """:func:`runs_to_masks` on one thread."""
+    for i in range(out.shape[0]):
+        _paint_one(i, runs, start, count, out)

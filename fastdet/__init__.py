@@ -1,6 +1,7 @@
 """fastdet: Numba-fast, peer-exact tools for what happens after an object detector runs.
 
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
+``fastdet.fusion`` (whose multi-model ``nms`` and ``soft_nms`` stay in that module),
 ``fastdet.coco``, ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
 ``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d`` stay in that
 module).
@@ -8,7 +9,7 @@ module).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastdet import arch, coco, voc
+from fastdet import arch, coco, fusion, voc
 from fastdet.arch import (
     avg_pool2d,
     batchnorm2d_buffers,
@@ -49,7 +50,16 @@ from fastdet.metrics import (
     roc_auc,
     roc_curve,
 )
-from fastdet.nms import batched_nms, multiclass_nms, nms, postprocess_detections, soft_nms
+from fastdet.fusion import non_maximum_weighted, weighted_boxes_fusion
+from fastdet.nms import (
+    batched_nms,
+    diou_nms,
+    matrix_nms,
+    multiclass_nms,
+    nms,
+    postprocess_detections,
+    soft_nms,
+)
 from fastdet.voc import voc_ap
 
 try:
@@ -83,17 +93,21 @@ __all__ = [
     "conv2d_output_size",
     "conv2d_params",
     "conv2d_report",
+    "diou_nms",
     "distance_box_iou",
     "evaluate_coco",
+    "fusion",
     "generalized_box_iou",
     "l1_loss",
     "linear_flops",
     "linear_macs",
     "linear_params",
+    "matrix_nms",
     "max_pool2d",
     "mse_loss",
     "multiclass_nms",
     "nms",
+    "non_maximum_weighted",
     "pool2d_output_size",
     "postprocess_detections",
     "precision_recall_curve",
@@ -108,4 +122,5 @@ __all__ = [
     "summary",
     "voc",
     "voc_ap",
+    "weighted_boxes_fusion",
 ]

@@ -1,0 +1,618 @@
+"""Numba kernels of ``fastdet.fusion``: the ensemble-boxes family over many (image, label) groups.
+
+Every kernel walks a list of groups (``gstart``: group ``g`` is ``order[gstart[g]:gstart[g + 1]]``),
+so a whole results set (many images, one group per image and label) is one call. Arithmetic
+follows ensemble-boxes 1.0.9 operation for operation (see ``fastdet.fusion``), including its
+float32 rounding of fused boxes.
+
+Clusters are found through a uniform grid over the centres of the group's boxes: a box whose
+IoU with a cluster exceeds ``t`` has its centre within ``(w_box + w_cluster) / 2`` of the
+cluster's in x (and likewise in y), and ``w_cluster < w_box / t``, so only the grid cells
+around the box can hold a match.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastdet._kernels import kernel
+
+#: Relative slack on the search window (never on a comparison): covers rounding in IoU.
+_SLACK = 1e-7
+
+
+# --------------------------------------------------------------------------- sorting
+
+
+@kernel()
+def _before(a, b, s, k1, k2):
+    """True when item a sorts before item b: higher s, then lower k1, then lower k2."""
+    if s[a] != s[b]:
+        return s[a] > s[b]
+    if k1[a] != k1[b]:
+        return k1[a] < k1[b]
+    return k2[a] < k2[b]
+
+
+@kernel()
+def sort_desc(idx, lo, hi, s, k1, k2, buf):
+    """Sort ``idx[lo:hi]`` in place by ``s[idx]`` descending, then ``k1``, ``k2`` ascending.
+
+    Insertion sort on runs of 16, then bottom-up merges through ``buf`` (same size as idx).
+    """
+    run = 16
+    for a in range(lo, hi, run):
+        e = min(a + run, hi)
+        for i in range(a + 1, e):
+            v = idx[i]
+            j = i - 1
+            while j >= a and _before(v, idx[j], s, k1, k2):
+                idx[j + 1] = idx[j]
+                j -= 1
+            idx[j + 1] = v
+    width = run
+    src = idx
+    dst = buf
+    in_buf = False
+    while width < hi - lo:
+        for a in range(lo, hi, 2 * width):
+            m = min(a + width, hi)
+            e = min(a + 2 * width, hi)
+            i = a
+            j = m
+            k = a
+            while i < m and j < e:
+                if _before(src[j], src[i], s, k1, k2):
+                    dst[k] = src[j]
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            while i < m:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < e:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+        src, dst = dst, src
+        in_buf = not in_buf
+        width *= 2
+    if in_buf:
+        for k in range(lo, hi):
+            idx[k] = buf[k]
+
+
+@kernel()
+def _counting_sort(order, key, n_keys):
+    """Stable sort of ``order`` by ``key[order[k]]`` in [0, n_keys)."""
+    starts = np.zeros(n_keys + 1, np.int64)
+    for k in range(order.shape[0]):
+        starts[key[order[k]] + 1] += 1
+    for c in range(n_keys):
+        starts[c + 1] += starts[c]
+    out = np.empty(order.shape[0], np.int64)
+    for k in range(order.shape[0]):
+        i = order[k]
+        out[starts[key[i]]] = i
+        starts[key[i]] += 1
+    return out
+
+
+@kernel()
+def group_order(img, lab, n_img, n_lab, ws, by_score):
+    """Order boxes by (image, label), within a group by decreasing ws (ties: lower index) or input order.
+
+    img (N,) in [0, n_img), lab (N,) in [0, n_lab). Returns ``(order (N,), gstart (G + 1,),
+    gfirst (G,))``: group g is ``order[gstart[g]:gstart[g + 1]]`` and ``gfirst[g]`` is the
+    lowest box index in it (where its label first appears in the image).
+    """
+    n = img.shape[0]
+    order = np.arange(n)
+    if n_img * n_lab <= 4 * n + 1024:  # one pass on the combined key
+        key = np.empty(n, np.int64)
+        for i in range(n):
+            key[i] = img[i] * n_lab + lab[i]
+        order = _counting_sort(order, key, n_img * n_lab)
+    else:  # least significant key first: stable by label, then by image
+        order = _counting_sort(order, lab, n_lab)
+        order = _counting_sort(order, img, n_img)
+    gstart = np.empty(n + 1, np.int64)
+    n_groups = 0
+    for p in range(n):
+        i = order[p]
+        if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
+            gstart[n_groups] = p
+            n_groups += 1
+    gstart[n_groups] = n
+    gstart = gstart[: n_groups + 1].copy()
+    gfirst = np.empty(n_groups, np.int64)
+    for g in range(n_groups):
+        gfirst[g] = order[gstart[g]]  # the counting sorts are stable
+    if by_score:
+        ids = np.arange(n)
+        buf = np.empty(n, np.int64)
+        for g in range(n_groups):
+            sort_desc(order, gstart[g], gstart[g + 1], ws, ids, ids, buf)
+    return order, gstart, gfirst
+
+
+@kernel()
+def output_order(img_of, score, first, n_img):
+    """Clusters ordered by image, then decreasing score, then group first index, then cluster id."""
+    n = img_of.shape[0]
+    order = _counting_sort(np.arange(n), img_of, n_img)
+    ids = np.arange(n)
+    buf = np.empty(n, np.int64)
+    lo = 0
+    for p in range(1, n + 1):
+        if p == n or img_of[order[p]] != img_of[order[lo]]:
+            sort_desc(order, lo, p, score, first, ids, buf)
+            lo = p
+    return order
+
+
+# --------------------------------------------------------------------------- input
+
+
+@kernel()
+def prefilter(boxes, scores, model, wmul, wdiv, skip_thr, use_skip, clip, out_boxes, ws, keep):
+    """Fix the input boxes as ensemble-boxes does and weight the scores, in one pass.
+
+    boxes (N, 4) as given; scores (N,); model (N,) in [0, M); wmul (M,). Writes out_boxes
+    (corners swapped where reversed, clipped to [0, 1] if ``clip``), ws = scores * wmul[model]
+    / wdiv and keep (N,) bool: False for a score < skip_thr (if ``use_skip``) or a zero area.
+    Returns ``(n_swapped, n_clipped, n_zero_area, n_kept)``; boxes dropped by score count
+    in none of the first three.
+    """
+    n_swapped = 0
+    n_clipped = 0
+    n_zero = 0
+    n_kept = 0
+    for i in range(boxes.shape[0]):
+        keep[i] = False
+        if use_skip and scores[i] < skip_thr:
+            continue
+        x1 = min(boxes[i, 0], boxes[i, 2])
+        x2 = max(boxes[i, 0], boxes[i, 2])
+        y1 = min(boxes[i, 1], boxes[i, 3])
+        y2 = max(boxes[i, 1], boxes[i, 3])
+        if boxes[i, 2] < boxes[i, 0] or boxes[i, 3] < boxes[i, 1]:
+            n_swapped += 1
+        if clip and not (x1 >= 0.0 and y1 >= 0.0 and x2 <= 1.0 and y2 <= 1.0):
+            n_clipped += 1
+            x1 = min(max(x1, 0.0), 1.0)
+            y1 = min(max(y1, 0.0), 1.0)
+            x2 = min(max(x2, 0.0), 1.0)
+            y2 = min(max(y2, 0.0), 1.0)
+        out_boxes[i, 0] = x1
+        out_boxes[i, 1] = y1
+        out_boxes[i, 2] = x2
+        out_boxes[i, 3] = y2
+        ws[i] = scores[i] * wmul[model[i]] / wdiv
+        if (x2 - x1) * (y2 - y1) == 0.0:
+            n_zero += 1
+            continue
+        keep[i] = True
+        n_kept += 1
+    return n_swapped, n_clipped, n_zero, n_kept
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+@kernel()
+def numpy_sum(a, n):
+    """``a[:n].sum()`` with NumPy's summation order (pairwise: 8 partial sums), exact up to n = 128."""
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    r = np.empty(8)
+    for k in range(8):
+        r[k] = a[k]
+    i = 8
+    while i + 8 <= n:
+        for k in range(8):
+            r[k] += a[i + k]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@kernel()
+def _iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2):
+    """IoU as ensemble-boxes computes it: ``inter / (area_a + area_b - inter)`` (union > 0 here)."""
+    iw = min(ax2, bx2) - max(ax1, bx1)
+    ih = min(ay2, by2) - max(ay1, by1)
+    if iw <= 0.0 or ih <= 0.0:
+        return 0.0
+    inter = iw * ih
+    return inter / ((ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter)
+
+
+@kernel()
+def _cell(v, v0, size, g):
+    """Grid cell of coordinate v: floor((v - v0) / size) clipped to [0, g - 1] (monotone in v)."""
+    t = (v - v0) / size
+    if not t >= 1.0:
+        return 0
+    if t >= g - 1:
+        return g - 1
+    return np.int64(t)
+
+
+@kernel()
+def _grid(boxes, order, lo, hi):
+    """Grid over the box centres of one group: ``(x0, y0, size_x, size_y, gx, gy, max_w, max_h, mag)``.
+
+    Cells are about one mean box size wide, at most about sqrt(n) per axis; ``mag`` is the
+    largest absolute coordinate.
+    """
+    n = hi - lo
+    x0 = np.inf
+    y0 = np.inf
+    x_hi = -np.inf
+    y_hi = -np.inf
+    max_w = 0.0
+    max_h = 0.0
+    sum_w = 0.0
+    sum_h = 0.0
+    mag = 0.0
+    for p in range(lo, hi):
+        b = order[p]
+        for d in range(4):
+            mag = max(mag, abs(boxes[b, d]))
+        w = boxes[b, 2] - boxes[b, 0]
+        h = boxes[b, 3] - boxes[b, 1]
+        cx = (boxes[b, 0] + boxes[b, 2]) * 0.5
+        cy = (boxes[b, 1] + boxes[b, 3]) * 0.5
+        x0 = min(x0, cx)
+        y0 = min(y0, cy)
+        x_hi = max(x_hi, cx)
+        y_hi = max(y_hi, cy)
+        max_w = max(max_w, w)
+        max_h = max(max_h, h)
+        sum_w += w
+        sum_h += h
+    cap = max(1, np.int64(np.sqrt(n)))
+    gx = 1
+    gy = 1
+    size_x = 1.0
+    size_y = 1.0
+    if x_hi > x0 and sum_w > 0.0:
+        gx = min(cap, np.int64((x_hi - x0) / (sum_w / n)) + 1)
+        size_x = (x_hi - x0) / gx
+    if y_hi > y0 and sum_h > 0.0:
+        gy = min(cap, np.int64((y_hi - y0) / (sum_h / n)) + 1)
+        size_y = (y_hi - y0) / gy
+    return x0, y0, size_x, size_y, gx, gy, max_w, max_h, mag
+
+
+@kernel()
+def _half_window(w, max_w, inv_t):
+    """Largest centre distance (one axis) at which a box of extent w can exceed the IoU threshold."""
+    reach = 0.5 * (w + max_w)
+    if inv_t > 0.0:
+        reach = min(reach, 0.5 * w * (1.0 + inv_t))
+    return reach * (1.0 + _SLACK)
+
+
+# --------------------------------------------------------------------------- weighted boxes fusion
+
+
+@kernel()
+def wbf(boxes, ws, mw, model, order, gstart, weights, wsum, wmax, conf_type, allows_overflow, thr, inv_t,
+        out_box, out_score, out_group):
+    """Weighted boxes fusion of every group; returns the number of clusters written.
+
+    boxes (N, 4) float64 (clipped, positive area); ws (N,) weighted scores (score x model
+    weight, >= 0); mw (N,) the model weight of each box; model (N,) model index; order, gstart
+    from ``group_order`` (by decreasing ws); weights (M,); wsum, wmax = weights.sum(), .max()
+    (NumPy's); conf_type 0 avg, 1 max, 2 box_and_model_avg, 3 absent_model_aware_avg; thr the
+    IoU threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when thr is
+    ~0. Outputs (N, 4), (N,), (N,): fused box, score and group of each cluster, clusters of a
+    group in creation order.
+    """
+    n = boxes.shape[0]
+    n_models = weights.shape[0]
+    fb = np.empty((n, 4))  # the fused box as ensemble-boxes stores it
+    farea = np.empty(n)
+    acc = np.empty((n, 4), np.float32)  # its float32 running sum of ws * coordinate
+    plain = np.empty((n, 4))  # plain coordinate sums (only for clusters whose ws sum is 0)
+    csum = np.empty(n)
+    cmax = np.empty(n)
+    cw = np.empty(n)
+    cnt = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)
+    cell = np.empty(n, np.int64)
+    nxt = np.empty(n, np.int64)
+    prv = np.empty(n, np.int64)
+    head = np.empty(n + 1, np.int64)
+    mhead = np.empty(n, np.int64)
+    mnext = np.empty(n, np.int64)
+    stamp = np.full(n_models, -1, np.int64)
+    tmp = np.empty(n_models)
+    count = 0
+    for g in range(gstart.shape[0] - 1):
+        lo = gstart[g]
+        hi = gstart[g + 1]
+        c0 = count
+        x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(boxes, order, lo, hi)
+        # a fused box is a weighted mean of its members: no wider than the widest member, up to
+        # its float32 rounding (relative 2**-24 of each coordinate)
+        max_w = max_w * (1.0 + _SLACK) + 1e-6 * mag
+        max_h = max_h * (1.0 + _SLACK) + 1e-6 * mag
+        for k in range(gx * gy):
+            head[k] = -1
+        for p in range(lo, hi):
+            b = order[p]
+            bx1 = boxes[b, 0]
+            by1 = boxes[b, 1]
+            bx2 = boxes[b, 2]
+            by2 = boxes[b, 3]
+            barea = (bx2 - bx1) * (by2 - by1)
+            bcx = (bx1 + bx2) * 0.5
+            bcy = (by1 + by2) * 0.5
+            hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
+            hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+            best = -1
+            best_iou = thr
+            for ky in range(_cell(bcy - hy, y0, sy, gy), _cell(bcy + hy, y0, sy, gy) + 1):
+                for kx in range(_cell(bcx - hx, x0, sx, gx), _cell(bcx + hx, x0, sx, gx) + 1):
+                    c = head[ky * gx + kx]
+                    while c >= 0:
+                        iw = min(fb[c, 2], bx2) - max(fb[c, 0], bx1)
+                        ih = min(fb[c, 3], by2) - max(fb[c, 1], by1)
+                        if iw > 0.0 and ih > 0.0:
+                            inter = iw * ih
+                            iou = inter / (farea[c] + barea - inter)
+                            if iou > best_iou or (iou == best_iou and best >= 0 and c < best):
+                                best = c
+                                best_iou = iou
+                        c = nxt[c]
+            s = ws[b]
+            if best < 0:  # a new cluster: its row is the box itself, in float64
+                c = count
+                count += 1
+                fb[c, 0] = bx1
+                fb[c, 1] = by1
+                fb[c, 2] = bx2
+                fb[c, 3] = by2
+                farea[c] = barea
+                for d in range(4):
+                    acc[c, d] = np.float32(s * boxes[b, d])
+                    plain[c, d] = boxes[b, d]
+                csum[c] = s
+                cmax[c] = s
+                cw[c] = mw[b]
+                cnt[c] = 1
+                first[c] = b
+                mhead[c] = b
+                mnext[b] = -1
+                k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
+                cell[c] = k
+                prv[c] = -1
+                nxt[c] = head[k]
+                if head[k] >= 0:
+                    prv[head[k]] = c
+                head[k] = c
+                continue
+            c = best
+            for d in range(4):
+                acc[c, d] = np.float32(np.float64(acc[c, d]) + s * boxes[b, d])
+                plain[c, d] += boxes[b, d]
+            csum[c] += s
+            cmax[c] = max(cmax[c], s)
+            cw[c] += mw[b]
+            cnt[c] += 1
+            mnext[b] = mhead[c]
+            mhead[c] = b
+            for d in range(4):
+                if csum[c] != 0.0:
+                    fb[c, d] = np.float64(np.float32(np.float64(acc[c, d]) / csum[c]))
+                else:  # every member has weighted score 0: the plain mean (ensemble-boxes: 0/0)
+                    fb[c, d] = np.float64(np.float32(plain[c, d] / cnt[c]))
+            farea[c] = (fb[c, 2] - fb[c, 0]) * (fb[c, 3] - fb[c, 1])
+            k = _cell((fb[c, 1] + fb[c, 3]) * 0.5, y0, sy, gy) * gx + _cell((fb[c, 0] + fb[c, 2]) * 0.5, x0, sx, gx)
+            if k != cell[c]:
+                if prv[c] >= 0:
+                    nxt[prv[c]] = nxt[c]
+                else:
+                    head[cell[c]] = nxt[c]
+                if nxt[c] >= 0:
+                    prv[nxt[c]] = prv[c]
+                cell[c] = k
+                prv[c] = -1
+                nxt[c] = head[k]
+                if head[k] >= 0:
+                    prv[head[k]] = c
+                head[k] = c
+        # rescale the confidences, as ensemble-boxes does once the label is clustered
+        for c in range(c0, count):
+            m = cnt[c]
+            if m == 1:
+                score = ws[first[c]]
+                wrow = mw[first[c]]
+            else:
+                if conf_type == 1:
+                    score = np.float64(np.float32(cmax[c]))
+                else:
+                    score = np.float64(np.float32(csum[c] / m))
+                wrow = np.float64(np.float32(cw[c]))
+            if conf_type >= 2:
+                b = mhead[c]
+                while b >= 0:
+                    stamp[model[b]] = c
+                    b = mnext[b]
+            if conf_type == 2:
+                score = score * m / wrow if wrow != 0.0 else 0.0
+                k = 0
+                for j in range(n_models):
+                    if stamp[j] == c:
+                        tmp[k] = weights[j]
+                        k += 1
+                score = score * numpy_sum(tmp, k) / wsum
+            elif conf_type == 3:
+                k = 0
+                for j in range(n_models):
+                    if stamp[j] != c:
+                        tmp[k] = weights[j]
+                        k += 1
+                score = score * m / (wrow + numpy_sum(tmp, k))
+            elif conf_type == 1:
+                score = score / wmax
+            elif allows_overflow:
+                score = score * m / wsum
+            else:
+                score = score * min(n_models, m) / wsum
+            for d in range(4):
+                out_box[c, d] = fb[c, d]
+            out_score[c] = score
+            out_group[c] = g
+    return count
+
+
+# --------------------------------------------------------------------------- non-maximum weighted
+
+
+@kernel()
+def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
+    """Non-maximum weighted of every group; returns the number of clusters written.
+
+    Arguments as for ``wbf`` (ws = score x weight / max weight). A box joins the cluster whose
+    first (highest-scoring) box it overlaps most, with IoU > thr; the fused box is the float32
+    mean of the members weighted by ws x IoU with that first box; the score is the first box's
+    ws, rounded to float32.
+    """
+    n = boxes.shape[0]
+    cell_head = np.empty(n + 1, np.int64)
+    nxt = np.empty(n, np.int64)
+    main = np.empty(n, np.int64)
+    assign = np.empty(n, np.int64)
+    acc = np.empty((n, 4), np.float32)
+    conf = np.empty(n)
+    count = 0
+    for g in range(gstart.shape[0] - 1):
+        lo = gstart[g]
+        hi = gstart[g + 1]
+        c0 = count
+        x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(boxes, order, lo, hi)
+        for k in range(gx * gy):
+            cell_head[k] = -1
+        for p in range(lo, hi):
+            b = order[p]
+            bx1 = boxes[b, 0]
+            by1 = boxes[b, 1]
+            bx2 = boxes[b, 2]
+            by2 = boxes[b, 3]
+            bcx = (bx1 + bx2) * 0.5
+            bcy = (by1 + by2) * 0.5
+            hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
+            hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+            best = -1
+            best_iou = thr
+            for ky in range(_cell(bcy - hy, y0, sy, gy), _cell(bcy + hy, y0, sy, gy) + 1):
+                for kx in range(_cell(bcx - hx, x0, sx, gx), _cell(bcx + hx, x0, sx, gx) + 1):
+                    c = cell_head[ky * gx + kx]
+                    while c >= 0:
+                        a = main[c]
+                        iou = _iou(boxes[a, 0], boxes[a, 1], boxes[a, 2], boxes[a, 3], bx1, by1, bx2, by2)
+                        if iou > best_iou or (iou == best_iou and best >= 0 and c < best):
+                            best = c
+                            best_iou = iou
+                        c = nxt[c]
+            if best < 0:
+                c = count
+                count += 1
+                main[c] = b
+                k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
+                nxt[c] = cell_head[k]
+                cell_head[k] = c
+                best = c
+            assign[p] = best
+        for c in range(c0, count):
+            for d in range(4):
+                acc[c, d] = np.float32(0.0)
+            conf[c] = 0.0
+        for p in range(lo, hi):  # members in join order, as ensemble-boxes accumulates them
+            b = order[p]
+            c = assign[p]
+            a = main[c]
+            iou = _iou(boxes[b, 0], boxes[b, 1], boxes[b, 2], boxes[b, 3], boxes[a, 0], boxes[a, 1],
+                       boxes[a, 2], boxes[a, 3])
+            w = ws[b] * iou
+            if ws[a] == 0.0:  # all weighted scores 0: weight by IoU alone (ensemble-boxes: 0/0)
+                w = iou
+            for d in range(4):
+                acc[c, d] = np.float32(np.float64(acc[c, d]) + w * boxes[b, d])
+            conf[c] += w
+        for c in range(c0, count):
+            for d in range(4):
+                out_box[c, d] = np.float64(np.float32(np.float64(acc[c, d]) / conf[c]))
+            out_score[c] = np.float64(np.float32(ws[main[c]]))
+            out_group[c] = g
+    return count
+
+
+# --------------------------------------------------------------------------- soft-NMS (ensemble-boxes)
+
+
+@kernel()
+def soft_nms_swap(boxes, ws, order, gstart, method, iou_thr, sigma, thresh, keep, new_scores):
+    """ensemble-boxes' Soft-NMS of every group (boxes in input order); returns the number kept.
+
+    At step i the box at position i is swapped with the first box of highest current score
+    after it, if that score is strictly higher; then every box after position i is decayed by
+    its IoU with box i: method 1 linear (``1 - iou`` where iou > iou_thr), 2 gaussian
+    (``exp(-iou^2 / sigma)``), 3 hard (0 where iou > iou_thr). Kept: positions whose final
+    score is > thresh, in position order; ``new_scores`` gets those final scores.
+    """
+    count = 0
+    n = boxes.shape[0]
+    perm = np.empty(n, np.int64)
+    cur = np.empty(n)
+    area = np.empty(n)
+    for g in range(gstart.shape[0] - 1):
+        lo = gstart[g]
+        hi = gstart[g + 1]
+        for p in range(lo, hi):
+            b = order[p]
+            perm[p] = b
+            cur[p] = ws[b]
+            area[p] = (boxes[b, 2] - boxes[b, 0]) * (boxes[b, 3] - boxes[b, 1])
+        for i in range(lo, hi):
+            if i + 1 < hi:
+                top = i + 1
+                for k in range(i + 2, hi):
+                    if cur[k] > cur[top]:
+                        top = k
+                if cur[i] < cur[top]:
+                    perm[i], perm[top] = perm[top], perm[i]
+                    cur[i], cur[top] = cur[top], cur[i]
+                    area[i], area[top] = area[top], area[i]
+            a = perm[i]
+            for k in range(i + 1, hi):
+                b = perm[k]
+                iw = min(boxes[a, 2], boxes[b, 2]) - max(boxes[a, 0], boxes[b, 0])
+                ih = min(boxes[a, 3], boxes[b, 3]) - max(boxes[a, 1], boxes[b, 1])
+                if iw <= 0.0 or ih <= 0.0:
+                    continue  # IoU 0: weight exactly 1 under every method
+                inter = iw * ih
+                ovr = inter / (area[i] + area[k] - inter)
+                if method == 2:
+                    cur[k] = np.exp(-(ovr * ovr) / sigma) * cur[k]
+                elif ovr > iou_thr:
+                    cur[k] = (1.0 - ovr) * cur[k] if method == 1 else 0.0 * cur[k]
+        for p in range(lo, hi):
+            if cur[p] > thresh:
+                keep[count] = perm[p]
+                new_scores[count] = cur[p]
+                count += 1
+    return count

@@ -39,6 +39,7 @@ from fastdet.boxes import (
     remove_small_boxes,
 )
 from fastdet.coco import COCO, COCOeval, CocoEvalResult, evaluate_coco
+from fastdet.fusion import non_maximum_weighted, weighted_boxes_fusion
 from fastdet.losses import l1_loss, mse_loss, sigmoid_focal_loss, smooth_l1_loss
 from fastdet.metrics import (
     UndefinedMetricWarning,
@@ -50,7 +51,6 @@ from fastdet.metrics import (
     roc_auc,
     roc_curve,
 )
-from fastdet.fusion import non_maximum_weighted, weighted_boxes_fusion
 from fastdet.nms import (
     batched_nms,
     diou_nms,

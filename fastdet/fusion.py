@@ -197,7 +197,9 @@ def _model_lists(
     n_models = len(boxes_list)
     for name in ("scores_list", "labels_list"):
         if len(lists[name]) != n_models:
-            raise ValueError(f"{name} has {len(lists[name])} entries but boxes_list has {n_models} (one per model)")
+            raise ValueError(
+                f"{name} has {len(lists[name])} entries but boxes_list has {n_models} (one per model)"
+            )
     boxes, scores, labels = [], [], []
     for m in range(n_models):
         b = to_numeric_array(boxes_list[m], f"boxes_list[{m}]")
@@ -243,7 +245,11 @@ def _warn_fixed(method: str, swapped: int, clipped: int, zero: int, stacklevel: 
     if zero:
         notes.append(f"{zero} of zero area were skipped")
     if notes:
-        warnings.warn(f"{_NAMES[method]}: of the input boxes, {'; '.join(notes)}", UserWarning, stacklevel=stacklevel + 1)
+        warnings.warn(
+            f"{_NAMES[method]}: of the input boxes, {'; '.join(notes)}",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 # --------------------------------------------------------------------------- the engine
@@ -335,9 +341,7 @@ def _fuse(
     return img[kept], boxes[kept], out_scores, labels[kept]
 
 
-def _fuse_lists(
-    opts: _Options, boxes_list: Any, scores_list: Any, labels_list: Any, weights: Any
-) -> Fused:
+def _fuse_lists(opts: _Options, boxes_list: Any, scores_list: Any, labels_list: Any, weights: Any) -> Fused:
     """One image: the per-model lists of ensemble-boxes."""
     model, boxes, scores, labels, n_models = _model_lists(boxes_list, scores_list, labels_list)
     w = _weights(weights, n_models)
@@ -719,7 +723,9 @@ def fuse_arrays(
         if a.size == 0:
             a = a.reshape(0, 7)
         if a.ndim != 2 or a.shape[1] != 7:
-            raise ValueError(f"arrays[{m}] must have shape (N, 7): image_id, x1, y1, x2, y2, score, label; got {a.shape}")
+            raise ValueError(
+                f"arrays[{m}] must have shape (N, 7): image_id, x1, y1, x2, y2, score, label; got {a.shape}"
+            )
         parts.append(as_float_array(a, f"arrays[{m}]", dtype=np.float64))
     w = _weights(weights, n_models)
     data = np.concatenate(parts) if parts else np.empty((0, 7))
@@ -804,8 +810,8 @@ def fuse_coco_results(
     >>> a = [{"image_id": 1, "category_id": 3, "bbox": [10, 10, 40, 40], "score": 0.9}]
     >>> b = [{"image_id": 1, "category_id": 3, "bbox": [12, 10, 40, 40], "score": 0.7}]
     >>> fused = fuse_coco_results([a, b], weights=[2, 1])
-    >>> [(d["image_id"], d["category_id"], [round(v, 3) for v in d["bbox"]], round(d["score"], 4)) for d in fused]
-    [(1, 3, [10.56, 10.0, 40.0, 40.0], 0.8333)]
+    >>> [(d["image_id"], [round(v, 3) for v in d["bbox"]], round(d["score"], 4)) for d in fused]
+    [(1, [10.56, 10.0, 40.0, 40.0], 0.8333)]
     """
     opts = _options(
         method,
@@ -820,7 +826,9 @@ def fuse_coco_results(
         clip=image_sizes is not None,
     )
     if isinstance(results_list, (str, bytes, Mapping)) or not isinstance(results_list, Sequence):
-        raise TypeError(f"results_list must be a list of COCO results lists, got {type(results_list).__name__}")
+        raise TypeError(
+            f"results_list must be a list of COCO results lists, got {type(results_list).__name__}"
+        )
     n_models = len(results_list)
     w = _weights(weights, n_models)
     index: dict[Any, int] = {}
@@ -853,7 +861,9 @@ def fuse_coco_results(
     wh = (out_boxes[:, 2:] - out_boxes[:, :2]).tolist()
     return [
         {"image_id": ids[i], "category_id": c, "bbox": [*p, *q], "score": s}
-        for i, c, p, q, s in zip(out_img.tolist(), out_cats.tolist(), xy, wh, out_scores.tolist(), strict=True)
+        for i, c, p, q, s in zip(
+            out_img.tolist(), out_cats.tolist(), xy, wh, out_scores.tolist(), strict=True
+        )
     ]
 
 
@@ -887,7 +897,8 @@ def _coco_arrays(
                 float(r["score"])
             except (TypeError, ValueError):
                 raise ValueError(
-                    f"{name}[{i}]: bbox must be 4 numbers and score a number, got {r['bbox']!r}, {r['score']!r}"
+                    f"{name}[{i}]: bbox must be 4 numbers and score a number, "
+                    f"got {r['bbox']!r}, {r['score']!r}"
                 ) from None
         raise
     finite = np.isfinite(boxes).all(axis=1) & np.isfinite(score_arr)
@@ -903,14 +914,18 @@ def _coco_arrays(
         cat_arr = np.array([None])
     if cat_arr.dtype.kind not in "iuf" and n:
         raise ValueError(f"{name}: category_id must be an integer in every result")
-    labels = as_labels(cat_arr.reshape(n) if n else np.empty(0, np.int64), n, f"{name} category_id", other=name)
+    labels = as_labels(
+        cat_arr.reshape(n) if n else np.empty(0, np.int64), n, f"{name} category_id", other=name
+    )
     return np.array(img, dtype=np.int64).reshape(n), boxes, score_arr, labels
 
 
 def _scales(image_sizes: Mapping[Any, tuple[float, float]], ids: list[Any]) -> NDArray[np.float64]:
     """``(n_img, 4)`` rows ``[width, height, width, height]`` for the images in ``ids``."""
     if not isinstance(image_sizes, Mapping):
-        raise TypeError(f"image_sizes must be a mapping image_id -> (height, width), got {type(image_sizes).__name__}")
+        raise TypeError(
+            f"image_sizes must be a mapping image_id -> (height, width), got {type(image_sizes).__name__}"
+        )
     scale = np.empty((len(ids), 4))
     for k, image_id in enumerate(ids):
         if image_id not in image_sizes:

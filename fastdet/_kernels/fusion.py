@@ -308,8 +308,24 @@ def _half_window(w, max_w, inv_t):
 
 
 @kernel()
-def wbf(boxes, ws, mw, model, order, gstart, weights, wsum, wmax, conf_type, allows_overflow, thr, inv_t,
-        out_box, out_score, out_group):
+def wbf(
+    boxes,
+    ws,
+    mw,
+    model,
+    order,
+    gstart,
+    weights,
+    wsum,
+    wmax,
+    conf_type,
+    allows_overflow,
+    thr,
+    inv_t,
+    out_box,
+    out_score,
+    out_group,
+):
     """Weighted boxes fusion of every group; returns the number of clusters written.
 
     boxes (N, 4) float64 (clipped, positive area); ws (N,) weighted scores (score x model
@@ -420,7 +436,9 @@ def wbf(boxes, ws, mw, model, order, gstart, weights, wsum, wmax, conf_type, all
                 else:  # every member has weighted score 0: the plain mean (ensemble-boxes: 0/0)
                     fb[c, d] = np.float64(np.float32(plain[c, d] / cnt[c]))
             farea[c] = (fb[c, 2] - fb[c, 0]) * (fb[c, 3] - fb[c, 1])
-            k = _cell((fb[c, 1] + fb[c, 3]) * 0.5, y0, sy, gy) * gx + _cell((fb[c, 0] + fb[c, 2]) * 0.5, x0, sx, gx)
+            k = _cell((fb[c, 1] + fb[c, 3]) * 0.5, y0, sy, gy) * gx + _cell(
+                (fb[c, 0] + fb[c, 2]) * 0.5, x0, sx, gx
+            )
             if k != cell[c]:
                 if prv[c] >= 0:
                     nxt[prv[c]] = nxt[c]
@@ -503,7 +521,7 @@ def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
         lo = gstart[g]
         hi = gstart[g + 1]
         c0 = count
-        x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(boxes, order, lo, hi)
+        x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(boxes, order, lo, hi)
         for k in range(gx * gy):
             cell_head[k] = -1
         for p in range(lo, hi):
@@ -545,8 +563,16 @@ def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
             b = order[p]
             c = assign[p]
             a = main[c]
-            iou = _iou(boxes[b, 0], boxes[b, 1], boxes[b, 2], boxes[b, 3], boxes[a, 0], boxes[a, 1],
-                       boxes[a, 2], boxes[a, 3])
+            iou = _iou(
+                boxes[b, 0],
+                boxes[b, 1],
+                boxes[b, 2],
+                boxes[b, 3],
+                boxes[a, 0],
+                boxes[a, 1],
+                boxes[a, 2],
+                boxes[a, 3],
+            )
             w = ws[b] * iou
             if ws[a] == 0.0:  # all weighted scores 0: weight by IoU alone (ensemble-boxes: 0/0)
                 w = iou

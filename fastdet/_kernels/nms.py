@@ -423,7 +423,9 @@ def _diou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, beta):
 
 
 @kernel()
-def greedy_diou_nms(boxes, order, by_x1, groups, n_groups, n_bands, ymin, band_h, span, shrink, thr, beta, keep):
+def greedy_diou_nms(
+    boxes, order, by_x1, groups, n_groups, n_bands, ymin, band_h, span, shrink, thr, beta, keep
+):
     """Greedy DIoU-NMS within each group; sets ``keep[i] = 1`` for the kept boxes (float64 boxes).
 
     Arguments as for ``greedy_nms``. Box j is suppressed by a kept box i of its group when

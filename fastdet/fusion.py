@@ -77,25 +77,23 @@ e. ``nms`` / ``soft_nms`` with ``weights`` overwrite the caller's score arrays i
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fastdet._kernels import fusion as _k
-from fastdet._validate import (
-    as_float_array,
-    as_labels,
-    check_bool,
-    check_choice,
-    check_real,
-    check_threshold,
-    to_numeric_array,
+from fastdet._fusion import (
+    Fused,
+    _coco_arrays,
+    _fuse,
+    _fuse_lists,
+    _options,
+    _scales,
+    _weights,
 )
-from fastdet.nms import _compact_groups, _grouped_nms
+from fastdet._validate import as_float_array, as_labels, to_numeric_array
+from fastdet.nms import _compact_groups
 
 __all__ = [
     "fuse_arrays",
@@ -109,246 +107,6 @@ __all__ = [
 ConfType = Literal["avg", "max", "box_and_model_avg", "absent_model_aware_avg"]
 FusionMethod = Literal["wbf", "nmw", "nms", "soft_nms"]
 SoftMethod = Literal[1, 2, 3, "linear", "gaussian", "hard"]
-
-_CONF_TYPES = ("avg", "max", "box_and_model_avg", "absent_model_aware_avg")
-_METHODS = ("wbf", "nmw", "nms", "soft_nms")
-_DEFAULT_IOU = {"wbf": 0.55, "nmw": 0.55, "nms": 0.5, "soft_nms": 0.5}
-_SOFT_CODES = {"linear": 1, "gaussian": 2, "hard": 3}
-_NAMES = {
-    "wbf": "weighted_boxes_fusion",
-    "nmw": "non_maximum_weighted",
-    "nms": "nms",
-    "soft_nms": "soft_nms",
-}
-
-Fused = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]
-
-
-@dataclass(frozen=True)
-class _Options:
-    """Validated options of one fusion call."""
-
-    method: str
-    iou_thr: float
-    skip_box_thr: float = 0.0
-    conf_type: int = 0
-    allows_overflow: bool = False
-    soft_method: int = 2
-    sigma: float = 0.5
-    thresh: float = 0.001
-    decayed_scores: bool = False
-    clip: bool = True
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _options(
-    method: Any,
-    *,
-    iou_thr: Any,
-    skip_box_thr: Any = 0.0,
-    conf_type: Any = "avg",
-    allows_overflow: Any = False,
-    soft_method: Any = 2,
-    sigma: Any = 0.5,
-    thresh: Any = 0.001,
-    decayed_scores: Any = False,
-    clip: Any = True,
-) -> _Options:
-    m = check_choice(method, "method", _METHODS)
-    thr = _DEFAULT_IOU[m] if iou_thr is None else check_threshold(iou_thr, "iou_thr")
-    ct = check_choice(conf_type, "conf_type", _CONF_TYPES)
-    if isinstance(soft_method, str):
-        code = _SOFT_CODES.get(soft_method)
-    elif isinstance(soft_method, (int, np.integer)) and not isinstance(soft_method, bool):
-        code = int(soft_method) if int(soft_method) in (1, 2, 3) else None
-    else:
-        code = None
-    if code is None:
-        raise ValueError(
-            f"soft-NMS method must be 1 or 'linear', 2 or 'gaussian', 3 or 'hard'; got {soft_method!r}"
-        )
-    sig = check_real(sigma, "sigma")
-    if sig <= 0:
-        raise ValueError(f"sigma must be > 0, got {sigma}")
-    return _Options(
-        method=m,
-        iou_thr=thr,
-        skip_box_thr=check_real(skip_box_thr, "skip_box_thr"),
-        conf_type=_CONF_TYPES.index(ct),
-        allows_overflow=check_bool(allows_overflow, "allows_overflow"),
-        soft_method=code,
-        sigma=sig,
-        thresh=check_real(thresh, "thresh"),
-        decayed_scores=check_bool(decayed_scores, "decayed_scores"),
-        clip=check_bool(clip, "clip"),
-    )
-
-
-def _model_lists(
-    boxes_list: Any, scores_list: Any, labels_list: Any
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], int]:
-    """Concatenate per-model lists; return ``(model, boxes (N, 4), scores, labels, n_models)``."""
-    lists = {"boxes_list": boxes_list, "scores_list": scores_list, "labels_list": labels_list}
-    for name, value in lists.items():
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Sequence, np.ndarray)):
-            raise TypeError(f"{name} must be a list with one entry per model, got {type(value).__name__}")
-    n_models = len(boxes_list)
-    for name in ("scores_list", "labels_list"):
-        if len(lists[name]) != n_models:
-            raise ValueError(
-                f"{name} has {len(lists[name])} entries but boxes_list has {n_models} (one per model)"
-            )
-    boxes, scores, labels = [], [], []
-    for m in range(n_models):
-        b = to_numeric_array(boxes_list[m], f"boxes_list[{m}]")
-        if b.size == 0:
-            b = b.reshape(0, 4)
-        if b.ndim != 2 or b.shape[1] != 4:
-            raise ValueError(f"boxes_list[{m}] must have shape (N, 4), got {b.shape}")
-        b = as_float_array(b, f"boxes_list[{m}]", dtype=np.float64)
-        s = as_float_array(scores_list[m], f"scores_list[{m}]", dtype=np.float64).reshape(-1)
-        if len(s) != len(b):
-            raise ValueError(f"scores_list[{m}] has length {len(s)} but boxes_list[{m}] has length {len(b)}")
-        lab = to_numeric_array(labels_list[m], f"labels_list[{m}]").reshape(-1)
-        labels.append(as_labels(lab, len(b), f"labels_list[{m}]", other=f"boxes_list[{m}]"))
-        boxes.append(b)
-        scores.append(s)
-    model = np.repeat(np.arange(n_models, dtype=np.int64), [len(b) for b in boxes])
-    if not n_models:
-        return model, np.empty((0, 4)), np.empty(0), np.empty(0, np.int64), 0
-    return model, np.concatenate(boxes), np.concatenate(scores), np.concatenate(labels), n_models
-
-
-def _weights(weights: Any, n_models: int) -> NDArray[np.float64] | None:
-    """``None`` or a float64 array of ``n_models`` finite weights >= 0 with a positive sum."""
-    if weights is None:
-        return None
-    w = as_float_array(weights, "weights", dtype=np.float64).reshape(-1)
-    if len(w) != n_models:
-        raise ValueError(f"weights has {len(w)} entries but there are {n_models} models")
-    if (w < 0).any():
-        raise ValueError(f"weights must be >= 0, got {w.tolist()}")
-    if n_models and not w.sum() > 0:
-        raise ValueError(f"weights must have a positive sum, got {w.tolist()}")
-    return w
-
-
-def _warn_fixed(method: str, swapped: int, clipped: int, zero: int, stacklevel: int) -> None:
-    """One warning for the boxes that were fixed or dropped, as ensemble-boxes warns per box."""
-    notes = []
-    if swapped:
-        notes.append(f"{swapped} with x2 < x1 or y2 < y1 had their corners swapped")
-    if clipped:
-        notes.append(f"{clipped} with coordinates outside [0, 1] were clipped (normalise boxes to [0, 1])")
-    if zero:
-        notes.append(f"{zero} of zero area were skipped")
-    if notes:
-        warnings.warn(
-            f"{_NAMES[method]}: of the input boxes, {'; '.join(notes)}",
-            UserWarning,
-            stacklevel=stacklevel + 1,
-        )
-
-
-# --------------------------------------------------------------------------- the engine
-
-
-def _fuse(
-    opts: _Options,
-    img: NDArray[np.int64],
-    n_img: int,
-    model: NDArray[np.int64],
-    boxes: NDArray[np.float64],
-    scores: NDArray[np.float64],
-    labels: NDArray[np.int64],
-    weights: NDArray[np.float64] | None,
-    n_models: int,
-    stacklevel: int,
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-    """Fuse validated, concatenated boxes; return ``(image, boxes, scores, labels)`` of the results.
-
-    Results are ordered by image index, then as ensemble-boxes orders one image's results.
-    """
-    method = opts.method
-    w = np.ones(n_models) if weights is None else weights
-    n = len(boxes)
-    if method == "nmw" and n_models:
-        wmul, wdiv = w / w.max(), 1.0
-    elif method in ("nms", "soft_nms") and weights is not None:
-        wmul, wdiv = w, float(w.sum())
-    else:
-        wmul, wdiv = w, 1.0
-    fixed = np.empty((n, 4))
-    ws = np.empty(n)
-    keep = np.empty(n, np.bool_)
-    use_skip = method in ("wbf", "nmw")
-    counts = _k.prefilter(
-        boxes, scores, model, wmul, wdiv, opts.skip_box_thr, use_skip, opts.clip, fixed, ws, keep
-    )
-    _warn_fixed(method, *counts[:3], stacklevel=stacklevel + 1)
-    if counts[3] < n:
-        img, model, fixed, ws, labels = img[keep], model[keep], fixed[keep], ws[keep], labels[keep]
-    boxes = fixed
-    if use_skip and (ws < 0).any():
-        bad = float(ws[np.flatnonzero(ws < 0)[0]])
-        raise ValueError(
-            f"scores_list holds a negative score (weighted: {bad}) above skip_box_thr; weighted fusion "
-            "needs scores >= 0 (a skip_box_thr >= 0 drops negative scores)"
-        )
-    n = len(boxes)
-    if n == 0:
-        return np.empty(0, np.int64), np.empty((0, 4)), np.empty(0), np.empty(0, np.int64)
-    boxes = np.ascontiguousarray(boxes)
-    lab, n_lab = _compact_groups(labels)
-    by_score = not (method == "soft_nms" and opts.soft_method != 3)
-    order, gstart, gfirst = _k.group_order(img, lab, n_img, n_lab, ws, by_score)
-
-    if method in ("wbf", "nmw"):
-        out_box = np.empty((n, 4))
-        out_score = np.empty(n)
-        out_group = np.empty(n, np.int64)
-        t = opts.iou_thr
-        inv_t = 0.0 if t < 1e-6 else 1.0 / (t * (1.0 - 1e-6))
-        if method == "wbf":
-            count = _k.wbf(
-                boxes, ws, w[model], model, order, gstart, w, float(w.sum()), float(w.max()),
-                opts.conf_type, opts.allows_overflow, t, inv_t, out_box, out_score, out_group,
-            )  # fmt: skip
-        else:
-            count = _k.nmw(boxes, ws, order, gstart, t, inv_t, out_box, out_score, out_group)
-        group = out_group[:count]
-        head = order[gstart[group]]  # one box of each cluster's group
-        final = _k.output_order(img[head], out_score[:count], gfirst[group], n_img)
-        head = head[final]
-        return img[head], out_box[:count][final], out_score[:count][final], labels[head]
-
-    if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
-        gid = np.empty(n, np.int64)
-        gid[order] = np.repeat(np.arange(len(gstart) - 1, dtype=np.int64), np.diff(gstart))
-        kept = _grouped_nms(boxes, ws, gid, opts.iou_thr, order=order)
-        out_scores = ws[kept]
-    else:
-        keep_idx = np.empty(n, np.int64)
-        decayed = np.empty(n)
-        method_code = opts.soft_method
-        count = _k.soft_nms_swap(
-            boxes, ws, order, gstart, method_code, opts.iou_thr, opts.sigma, opts.thresh, keep_idx, decayed
-        )
-        kept = keep_idx[:count]
-        out_scores = decayed[:count] if opts.decayed_scores else ws[kept]
-    return img[kept], boxes[kept], out_scores, labels[kept]
-
-
-def _fuse_lists(opts: _Options, boxes_list: Any, scores_list: Any, labels_list: Any, weights: Any) -> Fused:
-    """One image: the per-model lists of ensemble-boxes."""
-    model, boxes, scores, labels, n_models = _model_lists(boxes_list, scores_list, labels_list)
-    w = _weights(weights, n_models)
-    img = np.zeros(len(boxes), np.int64)
-    _, b, s, lab = _fuse(opts, img, 1, model, boxes, scores, labels, w, n_models, stacklevel=3)
-    return b, s, lab
-
 
 # --------------------------------------------------------------------------- one image
 
@@ -857,85 +615,10 @@ def fuse_coco_results(
     )
     if scale is not None:
         out_boxes = out_boxes * scale[out_img]
-    xy = out_boxes[:, :2].tolist()
-    wh = (out_boxes[:, 2:] - out_boxes[:, :2]).tolist()
+    x, y = out_boxes[:, 0], out_boxes[:, 1]
+    w, h = out_boxes[:, 2] - x, out_boxes[:, 3] - y
+    rows = zip(*(c.tolist() for c in (out_img, out_cats, x, y, w, h, out_scores)), strict=True)
     return [
-        {"image_id": ids[i], "category_id": c, "bbox": [*p, *q], "score": s}
-        for i, c, p, q, s in zip(
-            out_img.tolist(), out_cats.tolist(), xy, wh, out_scores.tolist(), strict=True
-        )
+        {"image_id": ids[i], "category_id": c, "bbox": [bx, by, bw, bh], "score": s}
+        for i, c, bx, by, bw, bh, s in rows
     ]
-
-
-def _coco_arrays(
-    results: Any, name: str, index: dict[Any, int]
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-    """One model's COCO results -> ``(image index, xywh (N, 4), scores, categories)``."""
-    if isinstance(results, (str, bytes, Mapping)) or not isinstance(results, Sequence):
-        raise TypeError(f"{name} must be a list of COCO result dicts, got {type(results).__name__}")
-    try:
-        img = [index.setdefault(r["image_id"], len(index)) for r in results]
-        cats = [r["category_id"] for r in results]
-        scores = [r["score"] for r in results]
-        bbox = [r["bbox"] for r in results]
-    except (KeyError, TypeError):
-        for i, r in enumerate(results):
-            if not isinstance(r, Mapping):
-                raise TypeError(f"{name}[{i}] must be a dict, got {type(r).__name__}") from None
-            for key in ("image_id", "category_id", "bbox", "score"):
-                if key not in r:
-                    raise ValueError(f"{name}[{i}] has no {key!r} key") from None
-        raise
-    n = len(img)
-    try:
-        boxes = np.array(bbox, dtype=np.float64).reshape(n, 4)
-        score_arr = np.array(scores, dtype=np.float64).reshape(n)
-    except (TypeError, ValueError):
-        for i, r in enumerate(results):
-            try:
-                np.array(r["bbox"], dtype=np.float64).reshape(4)
-                float(r["score"])
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"{name}[{i}]: bbox must be 4 numbers and score a number, "
-                    f"got {r['bbox']!r}, {r['score']!r}"
-                ) from None
-        raise
-    finite = np.isfinite(boxes).all(axis=1) & np.isfinite(score_arr)
-    if not finite.all():
-        raise ValueError(f"{name}[{int(np.flatnonzero(~finite)[0])}] has a NaN or infinite bbox or score")
-    negative = (boxes[:, 2:] < 0).any(axis=1)
-    if negative.any():
-        i = int(np.flatnonzero(negative)[0])
-        raise ValueError(f"{name}[{i}] has a negative bbox width or height: {bbox[i]!r}")
-    try:
-        cat_arr = np.array(cats)
-    except (TypeError, ValueError):
-        cat_arr = np.array([None])
-    if cat_arr.dtype.kind not in "iuf" and n:
-        raise ValueError(f"{name}: category_id must be an integer in every result")
-    labels = as_labels(
-        cat_arr.reshape(n) if n else np.empty(0, np.int64), n, f"{name} category_id", other=name
-    )
-    return np.array(img, dtype=np.int64).reshape(n), boxes, score_arr, labels
-
-
-def _scales(image_sizes: Mapping[Any, tuple[float, float]], ids: list[Any]) -> NDArray[np.float64]:
-    """``(n_img, 4)`` rows ``[width, height, width, height]`` for the images in ``ids``."""
-    if not isinstance(image_sizes, Mapping):
-        raise TypeError(
-            f"image_sizes must be a mapping image_id -> (height, width), got {type(image_sizes).__name__}"
-        )
-    scale = np.empty((len(ids), 4))
-    for k, image_id in enumerate(ids):
-        if image_id not in image_sizes:
-            raise ValueError(f"image_sizes has no entry for image_id {image_id!r}")
-        size = image_sizes[image_id]
-        try:
-            h, w = (float(v) for v in size)
-        except (TypeError, ValueError):
-            raise ValueError(f"image_sizes[{image_id!r}] must be (height, width), got {size!r}") from None
-        if not (0 < h < np.inf and 0 < w < np.inf):
-            raise ValueError(f"image_sizes[{image_id!r}] must be positive and finite, got {size!r}")
-        scale[k] = (w, h, w, h)
-    return scale

@@ -142,7 +142,7 @@ def _weights(weights: Any, n_models: int) -> NDArray[np.float64] | None:
     """``None`` or a float64 array of ``n_models`` finite weights >= 0 with a positive sum."""
     if weights is None:
         return None
-    w = as_float_array(weights, "weights", dtype=np.float64).reshape(-1)
+    w = np.asarray(as_float_array(weights, "weights", dtype=np.float64), np.float64).reshape(-1)
     if len(w) != n_models:
         raise ValueError(f"weights has {len(w)} entries but there are {n_models} models")
     if (w < 0).any():
@@ -201,11 +201,11 @@ def _fuse(
     ws = np.empty(n)
     keep = np.empty(n, np.bool_)
     use_skip = method in ("wbf", "nmw")
-    counts = _k.prefilter(
+    swapped, clipped, zero, n_kept = _k.prefilter(
         boxes, scores, model, wmul, wdiv, opts.skip_box_thr, use_skip, opts.clip, fixed, ws, keep
     )
-    _warn_fixed(method, *counts[:3], stacklevel=stacklevel + 1)
-    if counts[3] < n:
+    _warn_fixed(method, swapped, clipped, zero, stacklevel=stacklevel + 1)
+    if n_kept < n:
         img, model, fixed, ws, labels = img[keep], model[keep], fixed[keep], ws[keep], labels[keep]
     boxes = fixed
     if use_skip and (ws < 0).any():

@@ -277,7 +277,7 @@ def cmd_fuse(args: argparse.Namespace) -> int:
                 raise ValueError(f"{src}: expected a COCO results list (a JSON array of dicts)")
             results.append(data)
     sizes = _image_sizes(Path(args.gt)) if args.gt else None
-    soft_method = int(args.soft_method) if args.soft_method.isdigit() else args.soft_method
+    soft_method: Any = int(args.soft_method) if args.soft_method.isdigit() else args.soft_method
     with progress("fusing"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fused = fuse_coco_results(

@@ -139,12 +139,23 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 
 def difference(a: tuple[Any, ...], b: tuple[Any, ...]) -> str:
-    """Largest absolute difference of boxes and scores, or a count mismatch."""
-    ab, as_, al = (np.asarray(x) for x in a)
-    bb, bs, bl = (np.asarray(x) for x in b)
+    """Largest absolute difference of boxes and scores, or a count mismatch.
+
+    Both results are put in one canonical order first (score, label, box): ensemble-boxes orders
+    equal scores by NumPy's unstable sort, fastdet by input order.
+    """
+
+    def canonical(r: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        boxes, scores, labels = (np.asarray(x, np.float64) for x in r)
+        boxes = boxes.reshape(-1, 4)
+        order = np.lexsort((boxes[:, 3], boxes[:, 2], boxes[:, 1], boxes[:, 0], labels, -scores))
+        return boxes[order], scores[order], labels[order]
+
+    ab, as_, al = canonical(a)
+    bb, bs, bl = canonical(b)
     if len(ab) != len(bb):
         return f"count {len(ab)} vs {len(bb)}"
-    if not np.array_equal(al.astype(np.int64), bl.astype(np.int64)):
+    if not np.array_equal(al, bl):
         return "labels differ"
     return f"{max(np.abs(ab - bb).max(initial=0), np.abs(as_ - bs).max(initial=0)):.1e}"
 

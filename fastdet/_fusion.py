@@ -235,11 +235,7 @@ def _fuse(
             )  # fmt: skip
         else:
             count = _k.nmw(boxes, ws, order, gstart, t, inv_t, out_box, out_score, out_group)
-        group = out_group[:count]
-        head = order[gstart[group]]  # one box of each cluster's group
-        final = _k.output_order(img[head], out_score[:count], gfirst[group], n_img)
-        head = head[final]
-        return img[head], out_box[:count][final], out_score[:count][final], labels[head]
+        return _k.finish(img, labels, order, gstart, gfirst, out_box, out_score, out_group, count)
 
     if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
         gid = np.empty(n, np.int64)

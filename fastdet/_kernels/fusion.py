@@ -139,21 +139,6 @@ def group_order(img, lab, n_img, n_lab, ws, by_score):
     return order, gstart, gfirst
 
 
-@kernel()
-def output_order(img_of, score, first, n_img):
-    """Clusters ordered by image, then decreasing score, then group first index, then cluster id."""
-    n = img_of.shape[0]
-    order = _counting_sort(np.arange(n), img_of, n_img)
-    ids = np.arange(n)
-    buf = np.empty(n, np.int64)
-    lo = 0
-    for p in range(1, n + 1):
-        if p == n or img_of[order[p]] != img_of[order[lo]]:
-            sort_desc(order, lo, p, score, first, ids, buf)
-            lo = p
-    return order
-
-
 # --------------------------------------------------------------------------- input
 
 
@@ -308,6 +293,37 @@ def _half_window(w, max_w, inv_t):
 
 
 @kernel()
+def _largest_group(gstart):
+    """Size of the largest group (at least 1)."""
+    cap = 1
+    for g in range(gstart.shape[0] - 1):
+        cap = max(cap, gstart[g + 1] - gstart[g])
+    return cap
+
+
+@kernel()
+def _link(c, k, head, nxt, prv, cell):
+    """Put cluster c at the head of grid cell k (doubly linked lists)."""
+    cell[c] = k
+    prv[c] = -1
+    nxt[c] = head[k]
+    if head[k] >= 0:
+        prv[head[k]] = c
+    head[k] = c
+
+
+@kernel()
+def _unlink(c, head, nxt, prv, cell):
+    """Take cluster c out of its grid cell."""
+    if prv[c] >= 0:
+        nxt[prv[c]] = nxt[c]
+    else:
+        head[cell[c]] = nxt[c]
+    if nxt[c] >= 0:
+        prv[nxt[c]] = prv[c]
+
+
+@kernel()
 def wbf(
     boxes,
     ws,
@@ -333,33 +349,32 @@ def wbf(
     from ``group_order`` (by decreasing ws); weights (M,); wsum, wmax = weights.sum(), .max()
     (NumPy's); conf_type 0 avg, 1 max, 2 box_and_model_avg, 3 absent_model_aware_avg; thr the
     IoU threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when thr is
-    ~0. Outputs (N, 4), (N,), (N,): fused box, score and group of each cluster, clusters of a
-    group in creation order.
+    ~0. Outputs (N, 4), (N,), (N,): fused box, score and group of each cluster, group by
+    group, clusters in creation order. The clusters' state is kept per group (small arrays).
     """
-    n = boxes.shape[0]
     n_models = weights.shape[0]
-    fb = np.empty((n, 4))  # the fused box as ensemble-boxes stores it
-    farea = np.empty(n)
-    acc = np.empty((n, 4), np.float32)  # its float32 running sum of ws * coordinate
-    plain = np.empty((n, 4))  # plain coordinate sums (only for clusters whose ws sum is 0)
-    csum = np.empty(n)
-    cmax = np.empty(n)
-    cw = np.empty(n)
-    cnt = np.empty(n, np.int64)
-    first = np.empty(n, np.int64)
-    cell = np.empty(n, np.int64)
-    nxt = np.empty(n, np.int64)
-    prv = np.empty(n, np.int64)
-    head = np.empty(n + 1, np.int64)
-    mhead = np.empty(n, np.int64)
-    mnext = np.empty(n, np.int64)
+    cap = _largest_group(gstart)
+    fb = np.empty((cap, 4))  # fused box of each cluster, as ensemble-boxes stores it
+    farea = np.empty(cap)
+    acc = np.empty((cap, 4), np.float32)  # float32 running sums of ws * coordinate
+    plain = np.empty((cap, 4))  # plain coordinate sums (for clusters whose ws sum is 0)
+    csum = np.empty(cap)
+    cmax = np.empty(cap)
+    cw = np.empty(cap)
+    cnt = np.empty(cap, np.int64)
+    first = np.empty(cap, np.int64)
+    cell = np.empty(cap, np.int64)
+    nxt = np.empty(cap, np.int64)
+    prv = np.empty(cap, np.int64)
+    head = np.empty(cap + 1, np.int64)
+    mhead = np.empty(cap, np.int64)  # members of a cluster: positions in the group, linked
+    mnext = np.empty(cap, np.int64)
     stamp = np.full(n_models, -1, np.int64)
     tmp = np.empty(n_models)
     count = 0
     for g in range(gstart.shape[0] - 1):
         lo = gstart[g]
         hi = gstart[g + 1]
-        c0 = count
         x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(boxes, order, lo, hi)
         # a fused box is a weighted mean of its members: no wider than the widest member, up to
         # its float32 rounding (relative 2**-24 of each coordinate)
@@ -367,6 +382,7 @@ def wbf(
         max_h = max_h * (1.0 + _SLACK) + 1e-6 * mag
         for k in range(gx * gy):
             head[k] = -1
+        k_clusters = 0
         for p in range(lo, hi):
             b = order[p]
             bx1 = boxes[b, 0]
@@ -395,8 +411,8 @@ def wbf(
                         c = nxt[c]
             s = ws[b]
             if best < 0:  # a new cluster: its row is the box itself, in float64
-                c = count
-                count += 1
+                c = k_clusters
+                k_clusters += 1
                 fb[c, 0] = bx1
                 fb[c, 1] = by1
                 fb[c, 2] = bx2
@@ -410,15 +426,9 @@ def wbf(
                 cw[c] = mw[b]
                 cnt[c] = 1
                 first[c] = b
-                mhead[c] = b
-                mnext[b] = -1
-                k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
-                cell[c] = k
-                prv[c] = -1
-                nxt[c] = head[k]
-                if head[k] >= 0:
-                    prv[head[k]] = c
-                head[k] = c
+                mhead[c] = p - lo
+                mnext[p - lo] = -1
+                _link(c, _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx), head, nxt, prv, cell)
                 continue
             c = best
             for d in range(4):
@@ -428,32 +438,21 @@ def wbf(
             cmax[c] = max(cmax[c], s)
             cw[c] += mw[b]
             cnt[c] += 1
-            mnext[b] = mhead[c]
-            mhead[c] = b
+            mnext[p - lo] = mhead[c]
+            mhead[c] = p - lo
             for d in range(4):
                 if csum[c] != 0.0:
                     fb[c, d] = np.float64(np.float32(np.float64(acc[c, d]) / csum[c]))
                 else:  # every member has weighted score 0: the plain mean (ensemble-boxes: 0/0)
                     fb[c, d] = np.float64(np.float32(plain[c, d] / cnt[c]))
             farea[c] = (fb[c, 2] - fb[c, 0]) * (fb[c, 3] - fb[c, 1])
-            k = _cell((fb[c, 1] + fb[c, 3]) * 0.5, y0, sy, gy) * gx + _cell(
-                (fb[c, 0] + fb[c, 2]) * 0.5, x0, sx, gx
-            )
+            ky = _cell((fb[c, 1] + fb[c, 3]) * 0.5, y0, sy, gy)
+            k = ky * gx + _cell((fb[c, 0] + fb[c, 2]) * 0.5, x0, sx, gx)
             if k != cell[c]:
-                if prv[c] >= 0:
-                    nxt[prv[c]] = nxt[c]
-                else:
-                    head[cell[c]] = nxt[c]
-                if nxt[c] >= 0:
-                    prv[nxt[c]] = prv[c]
-                cell[c] = k
-                prv[c] = -1
-                nxt[c] = head[k]
-                if head[k] >= 0:
-                    prv[head[k]] = c
-                head[k] = c
+                _unlink(c, head, nxt, prv, cell)
+                _link(c, k, head, nxt, prv, cell)
         # rescale the confidences, as ensemble-boxes does once the label is clustered
-        for c in range(c0, count):
+        for c in range(k_clusters):
             m = cnt[c]
             if m == 1:
                 score = ws[first[c]]
@@ -465,25 +464,25 @@ def wbf(
                     score = np.float64(np.float32(csum[c] / m))
                 wrow = np.float64(np.float32(cw[c]))
             if conf_type >= 2:
-                b = mhead[c]
-                while b >= 0:
-                    stamp[model[b]] = c
-                    b = mnext[b]
+                q = mhead[c]
+                while q >= 0:
+                    stamp[model[order[lo + q]]] = count + c  # unique over all clusters
+                    q = mnext[q]
             if conf_type == 2:
                 score = score * m / wrow if wrow != 0.0 else 0.0
-                k = 0
-                for j in range(n_models):
-                    if stamp[j] == c:
-                        tmp[k] = weights[j]
-                        k += 1
-                score = score * numpy_sum(tmp, k) / wsum
+                j = 0
+                for mm in range(n_models):
+                    if stamp[mm] == count + c:
+                        tmp[j] = weights[mm]
+                        j += 1
+                score = score * numpy_sum(tmp, j) / wsum
             elif conf_type == 3:
-                k = 0
-                for j in range(n_models):
-                    if stamp[j] != c:
-                        tmp[k] = weights[j]
-                        k += 1
-                score = score * m / (wrow + numpy_sum(tmp, k))
+                j = 0
+                for mm in range(n_models):
+                    if stamp[mm] != count + c:
+                        tmp[j] = weights[mm]
+                        j += 1
+                score = score * m / (wrow + numpy_sum(tmp, j))
             elif conf_type == 1:
                 score = score / wmax
             elif allows_overflow:
@@ -491,9 +490,10 @@ def wbf(
             else:
                 score = score * min(n_models, m) / wsum
             for d in range(4):
-                out_box[c, d] = fb[c, d]
-            out_score[c] = score
-            out_group[c] = g
+                out_box[count + c, d] = fb[c, d]
+            out_score[count + c] = score
+            out_group[count + c] = g
+        count += k_clusters
     return count
 
 
@@ -509,21 +509,21 @@ def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
     mean of the members weighted by ws x IoU with that first box; the score is the first box's
     ws, rounded to float32.
     """
-    n = boxes.shape[0]
-    cell_head = np.empty(n + 1, np.int64)
-    nxt = np.empty(n, np.int64)
-    main = np.empty(n, np.int64)
-    assign = np.empty(n, np.int64)
-    acc = np.empty((n, 4), np.float32)
-    conf = np.empty(n)
+    cap = _largest_group(gstart)
+    head = np.empty(cap + 1, np.int64)
+    nxt = np.empty(cap, np.int64)
+    main = np.empty(cap, np.int64)
+    assign = np.empty(cap, np.int64)
+    acc = np.empty((cap, 4), np.float32)
+    conf = np.empty(cap)
     count = 0
     for g in range(gstart.shape[0] - 1):
         lo = gstart[g]
         hi = gstart[g + 1]
-        c0 = count
         x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(boxes, order, lo, hi)
         for k in range(gx * gy):
-            cell_head[k] = -1
+            head[k] = -1
+        k_clusters = 0
         for p in range(lo, hi):
             b = order[p]
             bx1 = boxes[b, 0]
@@ -538,7 +538,7 @@ def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
             best_iou = thr
             for ky in range(_cell(bcy - hy, y0, sy, gy), _cell(bcy + hy, y0, sy, gy) + 1):
                 for kx in range(_cell(bcx - hx, x0, sx, gx), _cell(bcx + hx, x0, sx, gx) + 1):
-                    c = cell_head[ky * gx + kx]
+                    c = head[ky * gx + kx]
                     while c >= 0:
                         a = main[c]
                         iou = _iou(boxes[a, 0], boxes[a, 1], boxes[a, 2], boxes[a, 3], bx1, by1, bx2, by2)
@@ -547,21 +547,20 @@ def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
                             best_iou = iou
                         c = nxt[c]
             if best < 0:
-                c = count
-                count += 1
-                main[c] = b
+                best = k_clusters
+                k_clusters += 1
+                main[best] = b
                 k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
-                nxt[c] = cell_head[k]
-                cell_head[k] = c
-                best = c
-            assign[p] = best
-        for c in range(c0, count):
+                nxt[best] = head[k]
+                head[k] = best
+            assign[p - lo] = best
+        for c in range(k_clusters):
             for d in range(4):
                 acc[c, d] = np.float32(0.0)
             conf[c] = 0.0
         for p in range(lo, hi):  # members in join order, as ensemble-boxes accumulates them
             b = order[p]
-            c = assign[p]
+            c = assign[p - lo]
             a = main[c]
             iou = _iou(
                 boxes[b, 0],
@@ -579,12 +578,49 @@ def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
             for d in range(4):
                 acc[c, d] = np.float32(np.float64(acc[c, d]) + w * boxes[b, d])
             conf[c] += w
-        for c in range(c0, count):
+        for c in range(k_clusters):
             for d in range(4):
-                out_box[c, d] = np.float64(np.float32(np.float64(acc[c, d]) / conf[c]))
-            out_score[c] = np.float64(np.float32(ws[main[c]]))
-            out_group[c] = g
+                out_box[count + c, d] = np.float64(np.float32(np.float64(acc[c, d]) / conf[c]))
+            out_score[count + c] = np.float64(np.float32(ws[main[c]]))
+            out_group[count + c] = g
+        count += k_clusters
     return count
+
+
+@kernel()
+def finish(img, labels, order, gstart, gfirst, out_box, out_score, out_group, count):
+    """The clusters in output order, as ``(image, boxes, scores, labels)`` arrays of length count.
+
+    Clusters come group by group (groups by image, then label), so each image's clusters are
+    contiguous; within an image they are sorted by decreasing score, then by the first
+    appearance of their label, then by creation.
+    """
+    first = np.empty(count, np.int64)
+    img_of = np.empty(count, np.int64)
+    for c in range(count):
+        g = out_group[c]
+        first[c] = gfirst[g]
+        img_of[c] = img[order[gstart[g]]]
+    perm = np.arange(count)
+    ids = np.arange(count)
+    buf = np.empty(count, np.int64)
+    lo = 0
+    for c in range(1, count + 1):
+        if c == count or img_of[c] != img_of[lo]:
+            sort_desc(perm, lo, c, out_score, first, ids, buf)
+            lo = c
+    r_img = np.empty(count, np.int64)
+    r_box = np.empty((count, 4))
+    r_score = np.empty(count)
+    r_label = np.empty(count, np.int64)
+    for k in range(count):
+        c = perm[k]
+        r_img[k] = img_of[c]
+        for d in range(4):
+            r_box[k, d] = out_box[c, d]
+        r_score[k] = out_score[c]
+        r_label[k] = labels[order[gstart[out_group[c]]]]
+    return r_img, r_box, r_score, r_label
 
 
 # --------------------------------------------------------------------------- soft-NMS (ensemble-boxes)

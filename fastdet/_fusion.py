@@ -25,7 +25,7 @@ from fastdet._validate import (
     check_threshold,
     to_numeric_array,
 )
-from fastdet.nms import _compact_groups, _grouped_nms
+from fastdet.nms import _compact_groups, _descending, _grouped_nms
 
 Fused = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]
 
@@ -220,7 +220,8 @@ def _fuse(
     boxes = np.ascontiguousarray(boxes)
     lab, n_lab = _compact_groups(labels)
     by_score = not (method == "soft_nms" and opts.soft_method != 3)
-    order, gstart, gfirst = _k.group_order(img, lab, n_img, n_lab, ws, by_score)
+    start = _descending(ws) if by_score else np.arange(n, dtype=np.int64)
+    order, gstart, _, gorder = _k.group_order(img, lab, n_img, n_lab, start)
 
     if method in ("wbf", "nmw"):
         out_box = np.empty((n, 4))
@@ -228,14 +229,22 @@ def _fuse(
         out_group = np.empty(n, np.int64)
         t = opts.iou_thr
         inv_t = 0.0 if t < 1e-6 else 1.0 / (t * (1.0 - 1e-6))
+        cap = int(np.diff(gstart).max())  # the largest group
         if method == "wbf":
+            out_weight = np.empty(n)
+            out_count = np.empty(n, np.int64)
+            cluster_of = np.empty(n, np.int64)
             count = _k.wbf(
-                boxes, ws, w[model], model, order, gstart, w, float(w.sum()), float(w.max()),
-                opts.conf_type, opts.allows_overflow, t, inv_t, out_box, out_score, out_group,
+                boxes, ws, w[model], order, gstart, gorder, cap, opts.conf_type == 1, t, inv_t,
+                out_box, out_score, out_weight, out_count, out_group, cluster_of,
             )  # fmt: skip
+            out_score[:count] = _rescale(
+                opts, out_score[:count], out_weight[:count], out_count[:count], cluster_of, model, w
+            )
         else:
-            count = _k.nmw(boxes, ws, order, gstart, t, inv_t, out_box, out_score, out_group)
-        return _k.finish(img, labels, order, gstart, gfirst, out_box, out_score, out_group, count)
+            count = _k.nmw(boxes, ws, order, gstart, gorder, cap, t, inv_t, out_box, out_score, out_group)
+        by_score_out = _descending(out_score[:count])
+        return _k.finish(img, labels, order, gstart, out_box, out_score, out_group, by_score_out, n_img)
 
     if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
         gid = np.empty(n, np.int64)
@@ -252,6 +261,35 @@ def _fuse(
         kept = keep_idx[:count]
         out_scores = decayed[:count] if opts.decayed_scores else ws[kept]
     return img[kept], boxes[kept], out_scores, labels[kept]
+
+
+def _rescale(
+    opts: _Options,
+    score: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    count: NDArray[np.int64],
+    cluster_of: NDArray[np.int64],
+    model: NDArray[np.int64],
+    w: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """ensemble-boxes' confidence rescaling of WBF clusters, operation for operation.
+
+    ``score`` is each cluster's mean (or max) weighted score, ``weight`` its weight sum,
+    ``count`` its size; ``cluster_of[i]`` is box i's cluster, ``model[i]`` its model.
+    """
+    n_models = len(w)
+    if opts.conf_type == 1:  # max
+        return score / w.max()
+    if opts.conf_type == 0:  # avg
+        return score * (count if opts.allows_overflow else np.minimum(n_models, count)) / w.sum()
+    # the weights of the models present in each cluster, summed in model order as NumPy sums
+    # ensemble-boxes' selections (adding the 0.0 of an absent model changes no partial sum)
+    present = np.zeros((len(score), n_models), np.bool_)
+    present[cluster_of, model] = True
+    if opts.conf_type == 2:  # box_and_model_avg; a cluster of zero-weight boxes scores 0 (0 / 0 there)
+        mean = np.divide(score * count, weight, out=np.zeros_like(score), where=weight != 0)
+        return mean * np.where(present, w, 0.0).sum(axis=1) / w.sum()
+    return score * count / (weight + np.where(present, 0.0, w).sum(axis=1))  # absent_model_aware_avg
 
 
 def _fuse_lists(opts: _Options, boxes_list: Any, scores_list: Any, labels_list: Any, weights: Any) -> Fused:

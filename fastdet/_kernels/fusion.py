@@ -25,67 +25,6 @@ _SLACK = 1e-7
 
 
 @kernel()
-def _before(a, b, s, k1, k2):
-    """True when item a sorts before item b: higher s, then lower k1, then lower k2."""
-    if s[a] != s[b]:
-        return s[a] > s[b]
-    if k1[a] != k1[b]:
-        return k1[a] < k1[b]
-    return k2[a] < k2[b]
-
-
-@kernel()
-def sort_desc(idx, lo, hi, s, k1, k2, buf):
-    """Sort ``idx[lo:hi]`` in place by ``s[idx]`` descending, then ``k1``, ``k2`` ascending.
-
-    Insertion sort on runs of 16, then bottom-up merges through ``buf`` (same size as idx).
-    """
-    run = 16
-    for a in range(lo, hi, run):
-        e = min(a + run, hi)
-        for i in range(a + 1, e):
-            v = idx[i]
-            j = i - 1
-            while j >= a and _before(v, idx[j], s, k1, k2):
-                idx[j + 1] = idx[j]
-                j -= 1
-            idx[j + 1] = v
-    width = run
-    src = idx
-    dst = buf
-    in_buf = False
-    while width < hi - lo:
-        for a in range(lo, hi, 2 * width):
-            m = min(a + width, hi)
-            e = min(a + 2 * width, hi)
-            i = a
-            j = m
-            k = a
-            while i < m and j < e:
-                if _before(src[j], src[i], s, k1, k2):
-                    dst[k] = src[j]
-                    j += 1
-                else:
-                    dst[k] = src[i]
-                    i += 1
-                k += 1
-            while i < m:
-                dst[k] = src[i]
-                i += 1
-                k += 1
-            while j < e:
-                dst[k] = src[j]
-                j += 1
-                k += 1
-        src, dst = dst, src
-        in_buf = not in_buf
-        width *= 2
-    if in_buf:
-        for k in range(lo, hi):
-            idx[k] = buf[k]
-
-
-@kernel()
 def _counting_sort(order, key, n_keys):
     """Stable sort of ``order`` by ``key[order[k]]`` in [0, n_keys)."""
     starts = np.zeros(n_keys + 1, np.int64)
@@ -102,23 +41,23 @@ def _counting_sort(order, key, n_keys):
 
 
 @kernel()
-def group_order(img, lab, n_img, n_lab, ws, by_score):
-    """Order boxes by (image, label), within a group by decreasing ws (ties: lower index) or input order.
+def group_order(img, lab, n_img, n_lab, start):
+    """Boxes grouped by (image, label), each group in the order of ``start``; groups by first appearance.
 
-    img (N,) in [0, n_img), lab (N,) in [0, n_lab). Returns ``(order (N,), gstart (G + 1,),
-    gfirst (G,))``: group g is ``order[gstart[g]:gstart[g + 1]]`` and ``gfirst[g]`` is the
-    lowest box index in it (where its label first appears in the image).
+    img (N,) in [0, n_img), lab (N,) in [0, n_lab); start (N,) a permutation (by decreasing
+    score, or the identity). Returns ``(order (N,), gstart (G + 1,), gfirst (G,), gorder (G,))``:
+    group g is ``order[gstart[g]:gstart[g + 1]]``, ``gfirst[g]`` its lowest box index (where
+    its label first appears in its image), and ``gorder`` lists the groups by image, then
+    gfirst: the order in which ensemble-boxes meets the labels of an image.
     """
     n = img.shape[0]
-    order = np.arange(n)
     if n_img * n_lab <= 4 * n + 1024:  # one pass on the combined key
         key = np.empty(n, np.int64)
         for i in range(n):
             key[i] = img[i] * n_lab + lab[i]
-        order = _counting_sort(order, key, n_img * n_lab)
+        order = _counting_sort(start, key, n_img * n_lab)
     else:  # least significant key first: stable by label, then by image
-        order = _counting_sort(order, lab, n_lab)
-        order = _counting_sort(order, img, n_img)
+        order = _counting_sort(_counting_sort(start, lab, n_lab), img, n_img)
     gstart = np.empty(n + 1, np.int64)
     n_groups = 0
     for p in range(n):
@@ -129,14 +68,41 @@ def group_order(img, lab, n_img, n_lab, ws, by_score):
     gstart[n_groups] = n
     gstart = gstart[: n_groups + 1].copy()
     gfirst = np.empty(n_groups, np.int64)
+    gimg = np.empty(n_groups, np.int64)
     for g in range(n_groups):
-        gfirst[g] = order[gstart[g]]  # the counting sorts are stable
-    if by_score:
-        ids = np.arange(n)
-        buf = np.empty(n, np.int64)
-        for g in range(n_groups):
-            sort_desc(order, gstart[g], gstart[g + 1], ws, ids, ids, buf)
-    return order, gstart, gfirst
+        first = order[gstart[g]]
+        for p in range(gstart[g] + 1, gstart[g + 1]):
+            first = min(first, order[p])
+        gfirst[g] = first
+        gimg[g] = img[first]
+    gorder = _counting_sort(_counting_sort(np.arange(n_groups), gfirst, n), gimg, n_img)
+    return order, gstart, gfirst, gorder
+
+
+@kernel()
+def finish(img, labels, order, gstart, out_box, out_score, out_group, by_score, n_img):
+    """The clusters in output order, as ``(image, boxes, scores, labels)`` arrays.
+
+    ``by_score`` (K,) lists the K clusters by decreasing score, ties in creation order (which
+    is by image, label appearance, then cluster); a stable sort by image completes the order.
+    """
+    count = by_score.shape[0]
+    img_of = np.empty(count, np.int64)
+    for c in range(count):
+        img_of[c] = img[order[gstart[out_group[c]]]]
+    perm = _counting_sort(by_score, img_of, n_img)
+    r_img = np.empty(count, np.int64)
+    r_box = np.empty((count, 4))
+    r_score = np.empty(count)
+    r_label = np.empty(count, np.int64)
+    for k in range(count):
+        c = perm[k]
+        r_img[k] = img_of[c]
+        for d in range(4):
+            r_box[k, d] = out_box[c, d]
+        r_score[k] = out_score[c]
+        r_label[k] = labels[order[gstart[out_group[c]]]]
+    return r_img, r_box, r_score, r_label
 
 
 # --------------------------------------------------------------------------- input
@@ -186,29 +152,6 @@ def prefilter(boxes, scores, model, wmul, wdiv, skip_thr, use_skip, clip, out_bo
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-@kernel()
-def numpy_sum(a, n):
-    """``a[:n].sum()`` with NumPy's summation order (pairwise: 8 partial sums), exact up to n = 128."""
-    if n < 8:
-        res = -0.0
-        for i in range(n):
-            res += a[i]
-        return res
-    r = np.empty(8)
-    for k in range(8):
-        r[k] = a[k]
-    i = 8
-    while i + 8 <= n:
-        for k in range(8):
-            r[k] += a[i + k]
-        i += 8
-    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    while i < n:
-        res += a[i]
-        i += 1
-    return res
 
 
 @kernel()
@@ -293,67 +236,37 @@ def _half_window(w, max_w, inv_t):
 
 
 @kernel()
-def _largest_group(gstart):
-    """Size of the largest group (at least 1)."""
-    cap = 1
-    for g in range(gstart.shape[0] - 1):
-        cap = max(cap, gstart[g + 1] - gstart[g])
-    return cap
-
-
-@kernel()
-def _link(c, k, head, nxt, prv, cell):
-    """Put cluster c at the head of grid cell k (doubly linked lists)."""
-    cell[c] = k
-    prv[c] = -1
-    nxt[c] = head[k]
-    if head[k] >= 0:
-        prv[head[k]] = c
-    head[k] = c
-
-
-@kernel()
-def _unlink(c, head, nxt, prv, cell):
-    """Take cluster c out of its grid cell."""
-    if prv[c] >= 0:
-        nxt[prv[c]] = nxt[c]
-    else:
-        head[cell[c]] = nxt[c]
-    if nxt[c] >= 0:
-        prv[nxt[c]] = prv[c]
-
-
-@kernel()
 def wbf(
     boxes,
     ws,
     mw,
-    model,
     order,
     gstart,
-    weights,
-    wsum,
-    wmax,
-    conf_type,
-    allows_overflow,
+    gorder,
+    cap,
+    use_max,
     thr,
     inv_t,
     out_box,
     out_score,
+    out_weight,
+    out_count,
     out_group,
+    cluster_of,
 ):
     """Weighted boxes fusion of every group; returns the number of clusters written.
 
     boxes (N, 4) float64 (clipped, positive area); ws (N,) weighted scores (score x model
-    weight, >= 0); mw (N,) the model weight of each box; model (N,) model index; order, gstart
-    from ``group_order`` (by decreasing ws); weights (M,); wsum, wmax = weights.sum(), .max()
-    (NumPy's); conf_type 0 avg, 1 max, 2 box_and_model_avg, 3 absent_model_aware_avg; thr the
-    IoU threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when thr is
-    ~0. Outputs (N, 4), (N,), (N,): fused box, score and group of each cluster, group by
-    group, clusters in creation order. The clusters' state is kept per group (small arrays).
+    weight, >= 0); mw (N,) the model weight of each box; order, gstart, gorder from
+    ``group_order`` (each group by decreasing ws; groups visited in gorder); cap the size of
+    the largest group; thr the IoU
+    threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when thr is ~0.
+    Writes, for each cluster (groups in gorder, each group's clusters in creation order):
+    out_box (N, 4) the fused box, out_score its confidence before ensemble-boxes' rescaling
+    (the mean of its ws, or the max with ``use_max``; float32 for 2+ boxes), out_weight its
+    weight sum (float32 for 2+ boxes), out_count its size, out_group its group; and
+    cluster_of (N,) each box's cluster. The clusters' state is kept per group (small arrays).
     """
-    n_models = weights.shape[0]
-    cap = _largest_group(gstart)
     fb = np.empty((cap, 4))  # fused box of each cluster, as ensemble-boxes stores it
     farea = np.empty(cap)
     acc = np.empty((cap, 4), np.float32)  # float32 running sums of ws * coordinate
@@ -367,12 +280,8 @@ def wbf(
     nxt = np.empty(cap, np.int64)
     prv = np.empty(cap, np.int64)
     head = np.empty(cap + 1, np.int64)
-    mhead = np.empty(cap, np.int64)  # members of a cluster: positions in the group, linked
-    mnext = np.empty(cap, np.int64)
-    stamp = np.full(n_models, -1, np.int64)
-    tmp = np.empty(n_models)
     count = 0
-    for g in range(gstart.shape[0] - 1):
+    for g in gorder:
         lo = gstart[g]
         hi = gstart[g + 1]
         x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(boxes, order, lo, hi)
@@ -426,9 +335,14 @@ def wbf(
                 cw[c] = mw[b]
                 cnt[c] = 1
                 first[c] = b
-                mhead[c] = p - lo
-                mnext[p - lo] = -1
-                _link(c, _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx), head, nxt, prv, cell)
+                cluster_of[b] = count + c
+                k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
+                cell[c] = k
+                prv[c] = -1
+                nxt[c] = head[k]
+                if head[k] >= 0:
+                    prv[head[k]] = c
+                head[k] = c
                 continue
             c = best
             for d in range(4):
@@ -438,8 +352,7 @@ def wbf(
             cmax[c] = max(cmax[c], s)
             cw[c] += mw[b]
             cnt[c] += 1
-            mnext[p - lo] = mhead[c]
-            mhead[c] = p - lo
+            cluster_of[b] = count + c
             for d in range(4):
                 if csum[c] != 0.0:
                     fb[c, d] = np.float64(np.float32(np.float64(acc[c, d]) / csum[c]))
@@ -448,50 +361,32 @@ def wbf(
             farea[c] = (fb[c, 2] - fb[c, 0]) * (fb[c, 3] - fb[c, 1])
             ky = _cell((fb[c, 1] + fb[c, 3]) * 0.5, y0, sy, gy)
             k = ky * gx + _cell((fb[c, 0] + fb[c, 2]) * 0.5, x0, sx, gx)
-            if k != cell[c]:
-                _unlink(c, head, nxt, prv, cell)
-                _link(c, k, head, nxt, prv, cell)
-        # rescale the confidences, as ensemble-boxes does once the label is clustered
-        for c in range(k_clusters):
-            m = cnt[c]
-            if m == 1:
-                score = ws[first[c]]
-                wrow = mw[first[c]]
-            else:
-                if conf_type == 1:
-                    score = np.float64(np.float32(cmax[c]))
+            if k != cell[c]:  # the fused box moved to another cell: unlink, then link there
+                if prv[c] >= 0:
+                    nxt[prv[c]] = nxt[c]
                 else:
-                    score = np.float64(np.float32(csum[c] / m))
-                wrow = np.float64(np.float32(cw[c]))
-            if conf_type >= 2:
-                q = mhead[c]
-                while q >= 0:
-                    stamp[model[order[lo + q]]] = count + c  # unique over all clusters
-                    q = mnext[q]
-            if conf_type == 2:
-                score = score * m / wrow if wrow != 0.0 else 0.0
-                j = 0
-                for mm in range(n_models):
-                    if stamp[mm] == count + c:
-                        tmp[j] = weights[mm]
-                        j += 1
-                score = score * numpy_sum(tmp, j) / wsum
-            elif conf_type == 3:
-                j = 0
-                for mm in range(n_models):
-                    if stamp[mm] != count + c:
-                        tmp[j] = weights[mm]
-                        j += 1
-                score = score * m / (wrow + numpy_sum(tmp, j))
-            elif conf_type == 1:
-                score = score / wmax
-            elif allows_overflow:
-                score = score * m / wsum
+                    head[cell[c]] = nxt[c]
+                if nxt[c] >= 0:
+                    prv[nxt[c]] = prv[c]
+                cell[c] = k
+                prv[c] = -1
+                nxt[c] = head[k]
+                if head[k] >= 0:
+                    prv[head[k]] = c
+                head[k] = c
+        for c in range(k_clusters):
+            if cnt[c] == 1:
+                score = ws[first[c]]
+                weight = mw[first[c]]
             else:
-                score = score * min(n_models, m) / wsum
+                score = cmax[c] if use_max else csum[c] / cnt[c]
+                score = np.float64(np.float32(score))
+                weight = np.float64(np.float32(cw[c]))
             for d in range(4):
                 out_box[count + c, d] = fb[c, d]
             out_score[count + c] = score
+            out_weight[count + c] = weight
+            out_count[count + c] = cnt[c]
             out_group[count + c] = g
         count += k_clusters
     return count
@@ -501,7 +396,7 @@ def wbf(
 
 
 @kernel()
-def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
+def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, out_group):
     """Non-maximum weighted of every group; returns the number of clusters written.
 
     Arguments as for ``wbf`` (ws = score x weight / max weight). A box joins the cluster whose
@@ -509,7 +404,6 @@ def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
     mean of the members weighted by ws x IoU with that first box; the score is the first box's
     ws, rounded to float32.
     """
-    cap = _largest_group(gstart)
     head = np.empty(cap + 1, np.int64)
     nxt = np.empty(cap, np.int64)
     main = np.empty(cap, np.int64)
@@ -517,7 +411,7 @@ def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
     acc = np.empty((cap, 4), np.float32)
     conf = np.empty(cap)
     count = 0
-    for g in range(gstart.shape[0] - 1):
+    for g in gorder:
         lo = gstart[g]
         hi = gstart[g + 1]
         x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(boxes, order, lo, hi)
@@ -585,42 +479,6 @@ def nmw(boxes, ws, order, gstart, thr, inv_t, out_box, out_score, out_group):
             out_group[count + c] = g
         count += k_clusters
     return count
-
-
-@kernel()
-def finish(img, labels, order, gstart, gfirst, out_box, out_score, out_group, count):
-    """The clusters in output order, as ``(image, boxes, scores, labels)`` arrays of length count.
-
-    Clusters come group by group (groups by image, then label), so each image's clusters are
-    contiguous; within an image they are sorted by decreasing score, then by the first
-    appearance of their label, then by creation.
-    """
-    first = np.empty(count, np.int64)
-    img_of = np.empty(count, np.int64)
-    for c in range(count):
-        g = out_group[c]
-        first[c] = gfirst[g]
-        img_of[c] = img[order[gstart[g]]]
-    perm = np.arange(count)
-    ids = np.arange(count)
-    buf = np.empty(count, np.int64)
-    lo = 0
-    for c in range(1, count + 1):
-        if c == count or img_of[c] != img_of[lo]:
-            sort_desc(perm, lo, c, out_score, first, ids, buf)
-            lo = c
-    r_img = np.empty(count, np.int64)
-    r_box = np.empty((count, 4))
-    r_score = np.empty(count)
-    r_label = np.empty(count, np.int64)
-    for k in range(count):
-        c = perm[k]
-        r_img[k] = img_of[c]
-        for d in range(4):
-            r_box[k, d] = out_box[c, d]
-        r_score[k] = out_score[c]
-        r_label[k] = labels[order[gstart[out_group[c]]]]
-    return r_img, r_box, r_score, r_label
 
 
 # --------------------------------------------------------------------------- soft-NMS (ensemble-boxes)

@@ -5,6 +5,7 @@ Usage::
     python bench/compare_fusion.py                 # every case, 5 repeats (ensemble-boxes: 3)
     python bench/compare_fusion.py --quick         # smaller sample of images for the per-image peer
     python bench/compare_fusion.py --only wbf nmw  # the one-image cases only
+    python bench/compare_fusion.py --only variants   # DIoU-NMS and Matrix NMS beside plain NMS
     python bench/compare_fusion.py --json out.json
 
 Input looks like an ensemble's: ``make_ensemble`` draws objects per image (COCO-like counts,
@@ -20,6 +21,9 @@ the whole set) and ``fuse_coco_results`` (COCO dicts in and out) against ensembl
 called once per image on lists prepared before timing. ensemble-boxes takes about
 0.05-0.2 s per image, so it is timed on a sample of images (``--peer-images``, default 500)
 and its time scaled to the whole set; ``--peer-images 5000`` times it on all of them.
+
+``variants`` times ``diou_nms`` and ``matrix_nms`` (no peer installed here) beside fastdet's
+plain ``nms`` on the clustered float32 boxes of ``bench/generate.py``.
 
 Each implementation is called once to warm up (compilation), then timed; the table shows
 medians, ``peer / fastdet`` and the largest difference between the two results.
@@ -40,6 +44,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generate import clustered_boxes
 
 import fastdet
 from fastdet.fusion import fuse_arrays, fuse_coco_results, non_maximum_weighted, weighted_boxes_fusion
@@ -207,6 +214,19 @@ def results_set(
     return rows
 
 
+def nms_variants(n: int, repeats: int) -> list[dict[str, Any]]:
+    """diou_nms and matrix_nms beside nms on n clustered boxes (80 classes for matrix_nms)."""
+    boxes, scores, labels = clustered_boxes(n)
+    t_nms, keep = timed(lambda: fastdet.nms(boxes, scores, 0.5), repeats)
+    t_diou, keep_d = timed(lambda: fastdet.diou_nms(boxes, scores, 0.5), repeats)
+    t_mat, _ = timed(lambda: fastdet.matrix_nms(boxes, scores, labels, max_candidates=min(n, 1000)), repeats)
+    return [
+        {"case": f"nms, {n} boxes (kept {len(keep)})", "fastdet_s": t_nms},
+        {"case": f"diou_nms, {n} boxes (kept {len(keep_d)})", "fastdet_s": t_diou},
+        {"case": f"matrix_nms, {n} boxes, 80 classes, best {min(n, 1000)}", "fastdet_s": t_mat},
+    ]
+
+
 def machine() -> dict[str, Any]:
     import numba
 
@@ -238,7 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peer-images", type=int, default=500, help="images ensemble-boxes is timed on")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--peer-repeats", type=int, default=3)
-    p.add_argument("--only", nargs="+", choices=["wbf", "nmw", "set"], default=["wbf", "nmw", "set"])
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=["wbf", "nmw", "set", "variants"],
+        default=["wbf", "nmw", "set", "variants"],
+    )
     p.add_argument("--quick", action="store_true", help="peer timed on 100 images, 3 repeats")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     a = p.parse_args(argv)
@@ -259,6 +284,11 @@ def main(argv: list[str] | None = None) -> int:
                 for row in results_set(name, a.images, a.models, a.per_image, a.peer_images, a.repeats):
                     rows.append(row)
                     print(format_row(row), flush=True)
+    if "variants" in a.only:
+        for n in (5000, 20000):
+            for row in nms_variants(n, a.repeats):
+                rows.append(row)
+                print(format_row(row), flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"machine": info, "cases": rows}, f, indent=1)

@@ -104,32 +104,34 @@ def _options(
 
 
 def _model_lists(
-    boxes_list: Any, scores_list: Any, labels_list: Any
+    boxes_list: Any, scores_list: Any, labels_list: Any, names: tuple[str, str, str]
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], int]:
-    """Concatenate per-model lists; return ``(model, boxes (N, 4), scores, labels, n_models)``."""
-    lists = {"boxes_list": boxes_list, "scores_list": scores_list, "labels_list": labels_list}
+    """Concatenate per-model lists; return ``(model, boxes (N, 4), scores, labels, n_models)``.
+
+    ``names`` are the three arguments' names, for the messages.
+    """
+    nb, ns, nl = names
+    lists = {nb: boxes_list, ns: scores_list, nl: labels_list}
     for name, value in lists.items():
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Sequence, np.ndarray)):
             raise TypeError(f"{name} must be a list with one entry per model, got {type(value).__name__}")
     n_models = len(boxes_list)
-    for name in ("scores_list", "labels_list"):
+    for name in (ns, nl):
         if len(lists[name]) != n_models:
-            raise ValueError(
-                f"{name} has {len(lists[name])} entries but boxes_list has {n_models} (one per model)"
-            )
+            raise ValueError(f"{name} has {len(lists[name])} entries but {nb} has {n_models} (one per model)")
     boxes, scores, labels = [], [], []
     for m in range(n_models):
-        b = to_numeric_array(boxes_list[m], f"boxes_list[{m}]")
+        b = to_numeric_array(boxes_list[m], f"{nb}[{m}]")
         if b.size == 0:
             b = b.reshape(0, 4)
         if b.ndim != 2 or b.shape[1] != 4:
-            raise ValueError(f"boxes_list[{m}] must have shape (N, 4), got {b.shape}")
-        b = as_float_array(b, f"boxes_list[{m}]", dtype=np.float64)
-        s = as_float_array(scores_list[m], f"scores_list[{m}]", dtype=np.float64).reshape(-1)
+            raise ValueError(f"{nb}[{m}] must have shape (N, 4), got {b.shape}")
+        b = as_float_array(b, f"{nb}[{m}]", dtype=np.float64)
+        s = as_float_array(scores_list[m], f"{ns}[{m}]", dtype=np.float64).reshape(-1)
         if len(s) != len(b):
-            raise ValueError(f"scores_list[{m}] has length {len(s)} but boxes_list[{m}] has length {len(b)}")
-        lab = to_numeric_array(labels_list[m], f"labels_list[{m}]").reshape(-1)
-        labels.append(as_labels(lab, len(b), f"labels_list[{m}]", other=f"boxes_list[{m}]"))
+            raise ValueError(f"{ns}[{m}] has length {len(s)} but {nb}[{m}] has length {len(b)}")
+        lab = to_numeric_array(labels_list[m], f"{nl}[{m}]").reshape(-1)
+        labels.append(as_labels(lab, len(b), f"{nl}[{m}]", other=f"{nb}[{m}]"))
         boxes.append(b)
         scores.append(s)
     model = np.repeat(np.arange(n_models, dtype=np.int64), [len(b) for b in boxes])
@@ -294,7 +296,9 @@ def _rescale(
 
 def _fuse_lists(opts: _Options, boxes_list: Any, scores_list: Any, labels_list: Any, weights: Any) -> Fused:
     """One image: the per-model lists of ensemble-boxes."""
-    model, boxes, scores, labels, n_models = _model_lists(boxes_list, scores_list, labels_list)
+    lists = opts.method in ("wbf", "nmw")  # ensemble-boxes' argument names differ for nms, soft_nms
+    names = ("boxes_list", "scores_list", "labels_list") if lists else ("boxes", "scores", "labels")
+    model, boxes, scores, labels, n_models = _model_lists(boxes_list, scores_list, labels_list, names)
     w = _weights(weights, n_models)
     img = np.zeros(len(boxes), np.int64)
     _, b, s, lab = _fuse(opts, img, 1, model, boxes, scores, labels, w, n_models, stacklevel=3)

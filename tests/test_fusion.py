@@ -439,9 +439,14 @@ def test_fixed_boxes_warn_once_with_counts():
     with pytest.warns(UserWarning, match="1 with x2 < x1.*1 with coordinates outside.*1 of zero area") as rec:
         b, _, _ = weighted_boxes_fusion(boxes, [[0.9, 0.8, 0.7, 0.6]], [[0, 1, 2, 3]])
     assert len(rec) == 1
+    assert rec[0].filename == __file__  # points at the caller
     assert sorted(b.tolist()) == [[0.0, 0.0, 0.3, 1.0], [0.1, 0.1, 0.2, 0.2], [0.2, 0.2, 0.5, 0.5]]
     with pytest.warns(UserWarning, match="non_maximum_weighted"):
         non_maximum_weighted(boxes, [[0.9, 0.8, 0.7, 0.6]], [[0, 1, 2, 3]])
+    rows = [[[3, 0.5, 0.5, 0.2, 0.2, 0.9, 0]]]
+    with pytest.warns(UserWarning, match="swapped") as rec:
+        fuse_arrays(rows)
+    assert rec[0].filename == __file__
 
 
 def test_zero_scores_and_zero_weights_give_finite_results():

@@ -33,6 +33,8 @@ _CONF_TYPES = ("avg", "max", "box_and_model_avg", "absent_model_aware_avg")
 _METHODS = ("wbf", "nmw", "nms", "soft_nms")
 _DEFAULT_IOU = {"wbf": 0.55, "nmw": 0.55, "nms": 0.5, "soft_nms": 0.5}
 _SOFT_CODES = {"linear": 1, "gaussian": 2, "hard": 3}
+#: Largest coordinate accepted without clipping: fused boxes go through float32 (max 3.4e38).
+_MAX_COORD = 1e30
 _NAMES = {
     "wbf": "weighted_boxes_fusion",
     "nmw": "non_maximum_weighted",
@@ -193,6 +195,11 @@ def _fuse(
     method = opts.method
     w = np.ones(n_models) if weights is None else weights
     n = len(boxes)
+    if not opts.clip and n and (big := float(np.abs(boxes).max())) > _MAX_COORD:
+        raise ValueError(
+            f"box coordinates reach {big:.3g}; fused boxes are built in float32 (as ensemble-boxes "
+            f"builds them), so coordinates must stay below {_MAX_COORD:g}: rescale them"
+        )
     if method == "nmw" and n_models:
         wmul, wdiv = w / w.max(), 1.0
     elif method in ("nms", "soft_nms") and weights is not None:

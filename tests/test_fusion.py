@@ -618,6 +618,11 @@ def test_fuse_arrays_edge_cases():
         fuse_arrays([], method="fuse")
     big = fuse_arrays([[[2**40, 0.1, 0.1, 0.2, 0.2, 0.9, 0], [-5, 0.1, 0.1, 0.2, 0.2, 0.9, 0]]])
     assert big[:, 0].tolist() == [-5, 2**40]
+    with pytest.raises(ValueError, match="float32"):
+        fuse_arrays([[[0, 0, 0, 1e300, 1e300, 0.9, 0]]], clip=False)
+    with pytest.warns(UserWarning, match="clipped"):
+        huge = fuse_arrays([[[0, 0, 0, 1e300, 1e300, 0.9, 0]]])
+    assert huge[0, 1:5].tolist() == [0, 0, 1, 1]
 
 
 def test_fuse_arrays_without_clipping_is_scale_invariant():

@@ -25,7 +25,7 @@ from fastdet._validate import (
     check_threshold,
     to_numeric_array,
 )
-from fastdet.nms import _compact_groups, _descending, _grouped_nms
+from fastdet.nms import _compact_groups, _grouped_nms
 
 Fused = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]
 
@@ -229,8 +229,7 @@ def _fuse(
     boxes = np.ascontiguousarray(boxes)
     lab, n_lab = _compact_groups(labels)
     by_score = not (method == "soft_nms" and opts.soft_method != 3)
-    start = _descending(ws) if by_score else np.arange(n, dtype=np.int64)
-    order, gstart, _, gorder = _k.group_order(img, lab, n_img, n_lab, start)
+    order, gstart, gorder = _k.group_order(img, lab, n_img, n_lab, ws, by_score)
 
     if method in ("wbf", "nmw"):
         out_box = np.empty((n, 4))
@@ -252,8 +251,7 @@ def _fuse(
             )
         else:
             count = _k.nmw(boxes, ws, order, gstart, gorder, cap, t, inv_t, out_box, out_score, out_group)
-        by_score_out = _descending(out_score[:count])
-        return _k.finish(img, labels, order, gstart, out_box, out_score, out_group, by_score_out, n_img)
+        return _k.finish(img, labels, order, gstart, out_box, out_score, out_group, count)
 
     if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
         gid = np.empty(n, np.int64)

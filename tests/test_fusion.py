@@ -724,3 +724,16 @@ def test_public_names():
     assert fastdet.fusion.nms is fusion.nms
     assert fastdet.nms is not fusion.nms  # fastdet.nms stays the one-model NMS
     assert set(fusion.__all__) <= set(dir(fusion))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 24, 25, 26, 100, 1000])
+def test_kernel_sort_is_descending_with_index_ties(n):
+    """The kernels' sort (insertion below 25 elements, heapsort above) against NumPy's stable sort."""
+    from fastdet._kernels.fusion import sort_desc
+
+    rng = np.random.default_rng(n)
+    for key in (rng.integers(0, 4, n).astype(np.float64), rng.uniform(size=n), np.zeros(n)):
+        idx = np.arange(n + 6)  # sort a slice in the middle
+        sort_desc(idx, 3, n + 3, np.concatenate([[9.0] * 3, key, [9.0] * 3]))
+        assert_array_equal(idx[3 : n + 3] - 3, np.argsort(-key, kind="stable"))
+        assert_array_equal(idx[:3], [0, 1, 2])

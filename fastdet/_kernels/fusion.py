@@ -41,23 +41,71 @@ def _counting_sort(order, key, n_keys):
 
 
 @kernel()
-def group_order(img, lab, n_img, n_lab, start):
-    """Boxes grouped by (image, label), each group in the order of ``start``; groups by first appearance.
+def sort_desc(idx, lo, hi, key):
+    """Sort ``idx[lo:hi]`` in place by ``key[idx]`` descending, equal keys by ``idx`` ascending.
 
-    img (N,) in [0, n_img), lab (N,) in [0, n_lab); start (N,) a permutation (by decreasing
-    score, or the identity). Returns ``(order (N,), gstart (G + 1,), gfirst (G,), gorder (G,))``:
-    group g is ``order[gstart[g]:gstart[g + 1]]``, ``gfirst[g]`` its lowest box index (where
-    its label first appears in its image), and ``gorder`` lists the groups by image, then
-    gfirst: the order in which ensemble-boxes meets the labels of an image.
+    Insertion sort for short runs, heapsort for long ones (the order is total, so no
+    stability is needed).
+    """
+    n = hi - lo
+    if n <= 24:
+        for i in range(lo + 1, hi):
+            v = idx[i]
+            kv = key[v]
+            j = i - 1
+            while j >= lo and (key[idx[j]] < kv or (key[idx[j]] == kv and idx[j] > v)):
+                idx[j + 1] = idx[j]
+                j -= 1
+            idx[j + 1] = v
+        return
+    # heapsort with "later in the output" as the heap order: heapify, then move the root to the end
+    half = n // 2
+    for step in range(half + n - 1):
+        if step < half:
+            r = half - 1 - step
+            size = n
+        else:
+            size = n - 1 - (step - half)
+            idx[lo], idx[lo + size] = idx[lo + size], idx[lo]
+            r = 0
+        while True:
+            child = 2 * r + 1
+            if child >= size:
+                break
+            ca = idx[lo + child]
+            if child + 1 < size:
+                cb = idx[lo + child + 1]
+                if key[cb] < key[ca] or (key[cb] == key[ca] and cb > ca):
+                    child += 1
+                    ca = cb
+            ra = idx[lo + r]
+            if key[ca] < key[ra] or (key[ca] == key[ra] and ca > ra):
+                idx[lo + r] = ca
+                idx[lo + child] = ra
+                r = child
+            else:
+                break
+
+
+@kernel()
+def group_order(img, lab, n_img, n_lab, ws, by_score):
+    """Boxes grouped by (image, label), by decreasing ws within a group; groups by first appearance.
+
+    img (N,) in [0, n_img), lab (N,) in [0, n_lab). Within a group, boxes come by decreasing
+    ws, equal ws by index (``by_score``), or in index order. Returns ``(order (N,), gstart
+    (G + 1,), gorder (G,))``: group g is ``order[gstart[g]:gstart[g + 1]]``, and ``gorder``
+    lists the groups by image, then by where their label first appears in the image: the
+    order in which ensemble-boxes meets an image's labels.
     """
     n = img.shape[0]
+    order = np.arange(n)
     if n_img * n_lab <= 4 * n + 1024:  # one pass on the combined key
         key = np.empty(n, np.int64)
         for i in range(n):
             key[i] = img[i] * n_lab + lab[i]
-        order = _counting_sort(start, key, n_img * n_lab)
+        order = _counting_sort(order, key, n_img * n_lab)
     else:  # least significant key first: stable by label, then by image
-        order = _counting_sort(_counting_sort(start, lab, n_lab), img, n_img)
+        order = _counting_sort(_counting_sort(order, lab, n_lab), img, n_img)
     gstart = np.empty(n + 1, np.int64)
     n_groups = 0
     for p in range(n):
@@ -70,27 +118,30 @@ def group_order(img, lab, n_img, n_lab, start):
     gfirst = np.empty(n_groups, np.int64)
     gimg = np.empty(n_groups, np.int64)
     for g in range(n_groups):
-        first = order[gstart[g]]
-        for p in range(gstart[g] + 1, gstart[g + 1]):
-            first = min(first, order[p])
-        gfirst[g] = first
-        gimg[g] = img[first]
+        gfirst[g] = order[gstart[g]]  # the lowest index: the counting sorts are stable
+        gimg[g] = img[gfirst[g]]
+        if by_score:
+            sort_desc(order, gstart[g], gstart[g + 1], ws)
     gorder = _counting_sort(_counting_sort(np.arange(n_groups), gfirst, n), gimg, n_img)
-    return order, gstart, gfirst, gorder
+    return order, gstart, gorder
 
 
 @kernel()
-def finish(img, labels, order, gstart, out_box, out_score, out_group, by_score, n_img):
-    """The clusters in output order, as ``(image, boxes, scores, labels)`` arrays.
+def finish(img, labels, order, gstart, out_box, out_score, out_group, count):
+    """The first ``count`` clusters in output order, as ``(image, boxes, scores, labels)`` arrays.
 
-    ``by_score`` (K,) lists the K clusters by decreasing score, ties in creation order (which
-    is by image, label appearance, then cluster); a stable sort by image completes the order.
+    Clusters come by image (groups were visited in ``gorder``); each image's are sorted by
+    decreasing score, equal scores in creation order (label appearance, then cluster).
     """
-    count = by_score.shape[0]
     img_of = np.empty(count, np.int64)
     for c in range(count):
         img_of[c] = img[order[gstart[out_group[c]]]]
-    perm = _counting_sort(by_score, img_of, n_img)
+    perm = np.arange(count)
+    lo = 0
+    for c in range(1, count + 1):
+        if c == count or img_of[c] != img_of[lo]:
+            sort_desc(perm, lo, c, out_score)
+            lo = c
     r_img = np.empty(count, np.int64)
     r_box = np.empty((count, 4))
     r_score = np.empty(count)

@@ -37,17 +37,21 @@ Behaviour of ensemble-boxes 1.0.9 that is a quirk rather than a rule, kept here:
    (sum(w) + sum(W of the models absent))``. Results are sorted by decreasing
    confidence over all labels.
 6. NMW divides the weights by their maximum; a box joins the cluster whose
-   *first* (highest-scoring) box it overlaps most with IoU > ``iou_thr``; the
-   fused box is the mean of the members weighted by ``score x IoU with the
-   first box``, and its score is the first box's weighted score (no averaging).
+   *first* (highest-scoring) box it overlaps most with IoU > ``iou_thr``
+   (equal IoUs: the earlier cluster); the fused box is the mean of the members
+   weighted by ``score x IoU with the first box``, and its score is the first
+   box's weighted score (no averaging).
 7. ``nms`` / ``soft_nms``: with ``weights`` the scores become ``score x w /
    sum(weights)`` (so ``weights=[1, 1, 1]`` divides every score by 3, while
    ``weights=None`` leaves them alone). Results come grouped by label in
    ascending order, each label in suppression order: not sorted by score
    overall. ``soft_nms`` runs the swap-based Soft-NMS loop on each label's boxes
-   in input order and keeps boxes whose final score is > ``thresh``, but returns
-   the *original* (weighted) scores, not the decayed ones (``decayed_scores=True``
-   returns the decayed ones); ``method=3`` is plain NMS (``thresh`` unused).
+   in input order (at step i the box at position i stays unless a later box
+   scores strictly higher, else the first of the highest moves up; every later
+   box is decayed, also those already below ``thresh``), keeps the boxes whose
+   final score is > ``thresh``, and returns their *original* (weighted) scores,
+   not the decayed ones (``decayed_scores=True`` returns the decayed ones);
+   ``method=3`` is plain NMS (``thresh`` unused).
 
 Where fastdet differs, because ensemble-boxes' behaviour is undefined or a bug:
 

@@ -214,22 +214,22 @@ def _fuse(
         boxes, scores, model, wmul, wdiv, opts.skip_box_thr, use_skip, opts.clip, fixed, ws, keep
     )
     _warn_fixed(method, swapped, clipped, zero, stacklevel=stacklevel + 1)
-    if n_kept < n:
-        img, model, fixed, ws, labels = img[keep], model[keep], fixed[keep], ws[keep], labels[keep]
-    boxes = fixed
-    if use_skip and (ws < 0).any():
-        bad = float(ws[np.flatnonzero(ws < 0)[0]])
+    if n_kept == 0:
+        return np.empty(0, np.int64), np.empty((0, 4)), np.empty(0), np.empty(0, np.int64)
+    if use_skip and (negative := keep & (ws < 0)).any():
+        bad = float(ws[np.flatnonzero(negative)[0]])
         raise ValueError(
             f"scores_list holds a negative score (weighted: {bad}) above skip_box_thr; weighted fusion "
             "needs scores >= 0 (a skip_box_thr >= 0 drops negative scores)"
         )
+    if method in ("nms", "soft_nms") and n_kept < n:  # these paths work on the kept boxes only
+        img, model, fixed, ws, labels = img[keep], model[keep], fixed[keep], ws[keep], labels[keep]
+        keep = np.ones(n_kept, np.bool_)
+    boxes = fixed
     n = len(boxes)
-    if n == 0:
-        return np.empty(0, np.int64), np.empty((0, 4)), np.empty(0), np.empty(0, np.int64)
-    boxes = np.ascontiguousarray(boxes)
     lab, n_lab = _compact_groups(labels)
     by_score = not (method == "soft_nms" and opts.soft_method != 3)
-    order, gstart, gorder = _k.group_order(img, lab, n_img, n_lab, ws, by_score)
+    order, gstart, gorder = _k.group_order(img, lab, n_img, n_lab, ws, by_score, keep)
 
     if method in ("wbf", "nmw"):
         out_box = np.empty((n, 4))
@@ -243,11 +243,11 @@ def _fuse(
             out_count = np.empty(n, np.int64)
             cluster_of = np.empty(n, np.int64)
             count = _k.wbf(
-                boxes, ws, w[model], order, gstart, gorder, cap, opts.conf_type == 1, t, inv_t,
+                boxes, ws, w, model, order, gstart, gorder, cap, opts.conf_type == 1, t, inv_t,
                 out_box, out_score, out_weight, out_count, out_group, cluster_of,
             )  # fmt: skip
             out_score[:count] = _rescale(
-                opts, out_score[:count], out_weight[:count], out_count[:count], cluster_of, model, w
+                opts, out_score[:count], out_weight[:count], out_count[:count], cluster_of, model, order, w
             )
         else:
             count = _k.nmw(boxes, ws, order, gstart, gorder, cap, t, inv_t, out_box, out_score, out_group)
@@ -277,12 +277,14 @@ def _rescale(
     count: NDArray[np.int64],
     cluster_of: NDArray[np.int64],
     model: NDArray[np.int64],
+    placed: NDArray[np.int64],
     w: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """ensemble-boxes' confidence rescaling of WBF clusters, operation for operation.
 
     ``score`` is each cluster's mean (or max) weighted score, ``weight`` its weight sum,
-    ``count`` its size; ``cluster_of[i]`` is box i's cluster, ``model[i]`` its model.
+    ``count`` its size; for the boxes ``placed`` in clusters, ``cluster_of[i]`` is box i's
+    cluster and ``model[i]`` its model.
     """
     n_models = len(w)
     if opts.conf_type == 1:  # max
@@ -292,7 +294,7 @@ def _rescale(
     # the weights of the models present in each cluster, summed in model order as NumPy sums
     # ensemble-boxes' selections (adding the 0.0 of an absent model changes no partial sum)
     present = np.zeros((len(score), n_models), np.bool_)
-    present[cluster_of, model] = True
+    present[cluster_of[placed], model[placed]] = True
     if opts.conf_type == 2:  # box_and_model_avg; a cluster of zero-weight boxes scores 0 (0 / 0 there)
         mean = np.divide(score * count, weight, out=np.zeros_like(score), where=weight != 0)
         return mean * np.where(present, w, 0.0).sum(axis=1) / w.sum()

@@ -726,14 +726,17 @@ def test_public_names():
     assert set(fusion.__all__) <= set(dir(fusion))
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 24, 25, 26, 100, 1000])
+@pytest.mark.parametrize("n", [0, 1, 2, 16, 17, 32, 33, 100, 1000])
 def test_kernel_sort_is_descending_with_index_ties(n):
-    """The kernels' sort (insertion below 25 elements, heapsort above) against NumPy's stable sort."""
-    from fastdet._kernels.fusion import sort_desc
+    """The kernels' sort (insertion sort on runs of 16, then merges) against NumPy's stable sort."""
+    from fastdet._kernels.fusion import sort_pairs
 
     rng = np.random.default_rng(n)
     for key in (rng.integers(0, 4, n).astype(np.float64), rng.uniform(size=n), np.zeros(n)):
-        idx = np.arange(n + 6)  # sort a slice in the middle
-        sort_desc(idx, 3, n + 3, np.concatenate([[9.0] * 3, key, [9.0] * 3]))
-        assert_array_equal(idx[3 : n + 3] - 3, np.argsort(-key, kind="stable"))
+        keys = np.concatenate([[9.0] * 3, key, [9.0] * 3])  # sort a slice in the middle
+        idx = np.arange(n + 6)
+        sort_pairs(keys, idx, 3, n + 3, np.empty(n + 6), np.empty(n + 6, np.int64))
+        expected = np.argsort(-key, kind="stable")
+        assert_array_equal(idx[3 : n + 3] - 3, expected)
+        assert_array_equal(keys[3 : n + 3], key[expected])
         assert_array_equal(idx[:3], [0, 1, 2])

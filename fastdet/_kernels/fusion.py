@@ -19,6 +19,8 @@ from fastdet._kernels import kernel
 
 #: Relative slack on the search window (never on a comparison): covers rounding in IoU.
 _SLACK = 1e-7
+#: Groups of at most this many boxes are searched without a grid (all clusters in one cell).
+_SMALL = 16
 
 
 # --------------------------------------------------------------------------- sorting
@@ -41,67 +43,75 @@ def _counting_sort(order, key, n_keys):
 
 
 @kernel()
-def sort_desc(idx, lo, hi, key):
-    """Sort ``idx[lo:hi]`` in place by ``key[idx]`` descending, equal keys by ``idx`` ascending.
+def sort_pairs(key, idx, lo, hi, kbuf, ibuf):
+    """Sort the pairs ``(key[k], idx[k])`` for k in [lo, hi) by key descending, then idx ascending.
 
-    Insertion sort for short runs, heapsort for long ones (the order is total, so no
-    stability is needed).
+    Insertion sort on runs of 16, then bottom-up merges through ``kbuf``/``ibuf`` (as long as
+    key). The order is total, so the result does not depend on the algorithm.
     """
-    n = hi - lo
-    if n <= 24:
-        for i in range(lo + 1, hi):
+    for a in range(lo, hi, 16):
+        e = min(a + 16, hi)
+        for i in range(a + 1, e):
+            kv = key[i]
             v = idx[i]
-            kv = key[v]
             j = i - 1
-            while j >= lo and (key[idx[j]] < kv or (key[idx[j]] == kv and idx[j] > v)):
+            while j >= a and (key[j] < kv or (key[j] == kv and idx[j] > v)):
+                key[j + 1] = key[j]
                 idx[j + 1] = idx[j]
                 j -= 1
+            key[j + 1] = kv
             idx[j + 1] = v
-        return
-    # heapsort with "later in the output" as the heap order: heapify, then move the root to the end
-    half = n // 2
-    for step in range(half + n - 1):
-        if step < half:
-            r = half - 1 - step
-            size = n
-        else:
-            size = n - 1 - (step - half)
-            idx[lo], idx[lo + size] = idx[lo + size], idx[lo]
-            r = 0
-        while True:
-            child = 2 * r + 1
-            if child >= size:
-                break
-            ca = idx[lo + child]
-            if child + 1 < size:
-                cb = idx[lo + child + 1]
-                if key[cb] < key[ca] or (key[cb] == key[ca] and cb > ca):
-                    child += 1
-                    ca = cb
-            ra = idx[lo + r]
-            if key[ca] < key[ra] or (key[ca] == key[ra] and ca > ra):
-                idx[lo + r] = ca
-                idx[lo + child] = ra
-                r = child
-            else:
-                break
+    width = 16
+    ks, is_, kd, id_ = key, idx, kbuf, ibuf
+    swapped = False
+    while width < hi - lo:
+        for a in range(lo, hi, 2 * width):
+            m = min(a + width, hi)
+            e = min(a + 2 * width, hi)
+            i = a
+            j = m
+            for k in range(a, e):
+                if j >= e or (i < m and (ks[i] > ks[j] or (ks[i] == ks[j] and is_[i] < is_[j]))):
+                    kd[k] = ks[i]
+                    id_[k] = is_[i]
+                    i += 1
+                else:
+                    kd[k] = ks[j]
+                    id_[k] = is_[j]
+                    j += 1
+        ks, is_, kd, id_ = kd, id_, ks, is_
+        swapped = not swapped
+        width *= 2
+    if swapped:
+        for k in range(lo, hi):
+            key[k] = kbuf[k]
+            idx[k] = ibuf[k]
 
 
 @kernel()
-def group_order(img, lab, n_img, n_lab, ws, by_score):
+def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
     """Boxes grouped by (image, label), by decreasing ws within a group; groups by first appearance.
 
-    img (N,) in [0, n_img), lab (N,) in [0, n_lab). Within a group, boxes come by decreasing
-    ws, equal ws by index (``by_score``), or in index order. Returns ``(order (N,), gstart
+    img (N,) in [0, n_img), lab (N,) in [0, n_lab); only boxes with ``keep`` are placed. Within
+    a group, boxes come by decreasing ws, equal ws by index (``by_score``), or in index order.
+    Returns ``(order (K,), gstart
     (G + 1,), gorder (G,))``: group g is ``order[gstart[g]:gstart[g + 1]]``, and ``gorder``
     lists the groups by image, then by where their label first appears in the image: the
     order in which ensemble-boxes meets an image's labels.
     """
-    n = img.shape[0]
-    order = np.arange(n)
+    n_all = img.shape[0]
+    n = 0
+    for i in range(n_all):
+        n += keep[i]
+    order = np.empty(n, np.int64)
+    n = 0
+    for i in range(n_all):
+        if keep[i]:
+            order[n] = i
+            n += 1
     if n_img * n_lab <= 4 * n + 1024:  # one pass on the combined key
-        key = np.empty(n, np.int64)
-        for i in range(n):
+        key = np.empty(n_all, np.int64)
+        for i in range(n_all):
             key[i] = img[i] * n_lab + lab[i]
         order = _counting_sort(order, key, n_img * n_lab)
     else:  # least significant key first: stable by label, then by image
@@ -120,9 +130,15 @@ def group_order(img, lab, n_img, n_lab, ws, by_score):
     for g in range(n_groups):
         gfirst[g] = order[gstart[g]]  # the lowest index: the counting sorts are stable
         gimg[g] = img[gfirst[g]]
-        if by_score:
-            sort_desc(order, gstart[g], gstart[g + 1], ws)
-    gorder = _counting_sort(_counting_sort(np.arange(n_groups), gfirst, n), gimg, n_img)
+    if by_score:
+        key = np.empty(n)
+        for p in range(n):
+            key[p] = ws[order[p]]
+        kbuf = np.empty(n)
+        ibuf = np.empty(n, np.int64)
+        for g in range(n_groups):
+            sort_pairs(key, order, gstart[g], gstart[g + 1], kbuf, ibuf)
+    gorder = _counting_sort(_counting_sort(np.arange(n_groups), gfirst, n_all), gimg, n_img)
     return order, gstart, gorder
 
 
@@ -133,27 +149,32 @@ def finish(img, labels, order, gstart, out_box, out_score, out_group, count):
     Clusters come by image (groups were visited in ``gorder``); each image's are sorted by
     decreasing score, equal scores in creation order (label appearance, then cluster).
     """
-    img_of = np.empty(count, np.int64)
-    for c in range(count):
-        img_of[c] = img[order[gstart[out_group[c]]]]
+    n_groups = gstart.shape[0] - 1
+    gimg = np.empty(n_groups, np.int64)
+    glab = np.empty(n_groups, np.int64)
+    for g in range(n_groups):
+        gimg[g] = img[order[gstart[g]]]
+        glab[g] = labels[order[gstart[g]]]
     perm = np.arange(count)
+    key = out_score[:count].copy()
+    kbuf = np.empty(count)
+    ibuf = np.empty(count, np.int64)
     lo = 0
     for c in range(1, count + 1):
-        if c == count or img_of[c] != img_of[lo]:
-            sort_desc(perm, lo, c, out_score)
+        if c == count or gimg[out_group[c]] != gimg[out_group[lo]]:
+            sort_pairs(key, perm, lo, c, kbuf, ibuf)
             lo = c
     r_img = np.empty(count, np.int64)
     r_box = np.empty((count, 4))
-    r_score = np.empty(count)
     r_label = np.empty(count, np.int64)
     for k in range(count):
         c = perm[k]
-        r_img[k] = img_of[c]
+        g = out_group[c]
+        r_img[k] = gimg[g]
+        r_label[k] = glab[g]
         for d in range(4):
             r_box[k, d] = out_box[c, d]
-        r_score[k] = out_score[c]
-        r_label[k] = labels[order[gstart[out_group[c]]]]
-    return r_img, r_box, r_score, r_label
+    return r_img, r_box, key, r_label
 
 
 # --------------------------------------------------------------------------- input
@@ -232,9 +253,11 @@ def _grid(boxes, order, lo, hi):
     """Grid over the box centres of one group: ``(x0, y0, size_x, size_y, gx, gy, max_w, max_h, mag)``.
 
     Cells are about one mean box size wide, at most about sqrt(n) per axis; ``mag`` is the
-    largest absolute coordinate.
+    largest absolute coordinate. Groups of at most ``_SMALL`` boxes get a single cell.
     """
     n = hi - lo
+    if n <= _SMALL:  # one cell: a plain scan over a handful of clusters is cheaper
+        return 0.0, 0.0, 1.0, 1.0, 1, 1, 0.0, 0.0, 0.0
     x0 = np.inf
     y0 = np.inf
     x_hi = -np.inf
@@ -290,7 +313,8 @@ def _half_window(w, max_w, inv_t):
 def wbf(
     boxes,
     ws,
-    mw,
+    weights,
+    model,
     order,
     gstart,
     gorder,
@@ -308,7 +332,8 @@ def wbf(
     """Weighted boxes fusion of every group; returns the number of clusters written.
 
     boxes (N, 4) float64 (clipped, positive area); ws (N,) weighted scores (score x model
-    weight, >= 0); mw (N,) the model weight of each box; order, gstart, gorder from
+    weight, >= 0); weights (M,), model (N,): box i's model weight is weights[model[i]];
+    order, gstart, gorder from
     ``group_order`` (each group by decreasing ws; groups visited in gorder); cap the size of
     the largest group; thr the IoU
     threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when thr is ~0.
@@ -352,12 +377,18 @@ def wbf(
             barea = (bx2 - bx1) * (by2 - by1)
             bcx = (bx1 + bx2) * 0.5
             bcy = (by1 + by2) * 0.5
-            hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
-            hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+            ky0 = ky1 = kx0 = kx1 = 0
+            if gx * gy > 1:
+                hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
+                hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+                ky0 = _cell(bcy - hy, y0, sy, gy)
+                ky1 = _cell(bcy + hy, y0, sy, gy)
+                kx0 = _cell(bcx - hx, x0, sx, gx)
+                kx1 = _cell(bcx + hx, x0, sx, gx)
             best = -1
             best_iou = thr
-            for ky in range(_cell(bcy - hy, y0, sy, gy), _cell(bcy + hy, y0, sy, gy) + 1):
-                for kx in range(_cell(bcx - hx, x0, sx, gx), _cell(bcx + hx, x0, sx, gx) + 1):
+            for ky in range(ky0, ky1 + 1):
+                for kx in range(kx0, kx1 + 1):
                     c = head[ky * gx + kx]
                     while c >= 0:
                         iw = min(fb[c, 2], bx2) - max(fb[c, 0], bx1)
@@ -383,7 +414,7 @@ def wbf(
                     plain[c, d] = boxes[b, d]
                 csum[c] = s
                 cmax[c] = s
-                cw[c] = mw[b]
+                cw[c] = weights[model[b]]
                 cnt[c] = 1
                 first[c] = b
                 cluster_of[b] = count + c
@@ -401,7 +432,7 @@ def wbf(
                 plain[c, d] += boxes[b, d]
             csum[c] += s
             cmax[c] = max(cmax[c], s)
-            cw[c] += mw[b]
+            cw[c] += weights[model[b]]
             cnt[c] += 1
             cluster_of[b] = count + c
             for d in range(4):
@@ -428,7 +459,7 @@ def wbf(
         for c in range(k_clusters):
             if cnt[c] == 1:
                 score = ws[first[c]]
-                weight = mw[first[c]]
+                weight = weights[model[first[c]]]
             else:
                 score = cmax[c] if use_max else csum[c] / cnt[c]
                 score = np.float64(np.float32(score))
@@ -477,12 +508,18 @@ def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, o
             by2 = boxes[b, 3]
             bcx = (bx1 + bx2) * 0.5
             bcy = (by1 + by2) * 0.5
-            hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
-            hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+            ky0 = ky1 = kx0 = kx1 = 0
+            if gx * gy > 1:
+                hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
+                hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+                ky0 = _cell(bcy - hy, y0, sy, gy)
+                ky1 = _cell(bcy + hy, y0, sy, gy)
+                kx0 = _cell(bcx - hx, x0, sx, gx)
+                kx1 = _cell(bcx + hx, x0, sx, gx)
             best = -1
             best_iou = thr
-            for ky in range(_cell(bcy - hy, y0, sy, gy), _cell(bcy + hy, y0, sy, gy) + 1):
-                for kx in range(_cell(bcx - hx, x0, sx, gx), _cell(bcx + hx, x0, sx, gx) + 1):
+            for ky in range(ky0, ky1 + 1):
+                for kx in range(kx0, kx1 + 1):
                     c = head[ky * gx + kx]
                     while c >= 0:
                         a = main[c]

@@ -176,6 +176,74 @@ def _warn_fixed(method: str, swapped: int, clipped: int, zero: int, stacklevel: 
 # --------------------------------------------------------------------------- the engine
 
 
+@dataclass
+class _Prepared:
+    """Boxes after ensemble-boxes' fixes: ``boxes`` fixed, ``ws`` weighted scores, ``keep`` mask."""
+
+    boxes: NDArray[np.float64]
+    ws: NDArray[np.float64]
+    keep: NDArray[np.bool_]
+    n_kept: int
+    ids: NDArray[np.int64]
+    labels: NDArray[np.int64]
+
+
+def _prefilter(
+    opts: _Options,
+    table: NDArray[np.float64],
+    columns: tuple[int, int, int, int],
+    model: NDArray[np.int64],
+    weights: NDArray[np.float64] | None,
+    n_models: int,
+    stacklevel: int,
+    names: tuple[str, str] = ("", ""),
+) -> _Prepared:
+    """Fix the boxes of ``table`` (box, score and, optionally, image id and label columns).
+
+    ``columns`` = (first box column, score column, image id column, label column), -1 for an
+    absent column; ``names`` name the id and label columns in error messages.
+    """
+    method = opts.method
+    w = np.ones(n_models) if weights is None else weights
+    n = len(table)
+    bc, sc, ic, lc = columns
+    if not opts.clip and n and (big := float(np.abs(table[:, bc : bc + 4]).max())) > _MAX_COORD:
+        raise ValueError(
+            f"box coordinates reach {big:.3g}; fused boxes are built in float32 (as ensemble-boxes "
+            f"builds them), so coordinates must stay below {_MAX_COORD:g}: rescale them"
+        )
+    if method == "nmw" and n_models:
+        wmul, wdiv = w / w.max(), 1.0
+    elif method in ("nms", "soft_nms") and weights is not None:
+        wmul, wdiv = w, float(w.sum())
+    else:
+        wmul, wdiv = w, 1.0
+    out = _Prepared(
+        np.empty((n, 4)),
+        np.empty(n),
+        np.empty(n, np.bool_),
+        0,
+        np.empty(n if ic >= 0 else 0, np.int64),
+        np.empty(n if lc >= 0 else 0, np.int64),
+    )
+    use_skip = method in ("wbf", "nmw")
+    swapped, clipped, zero, out.n_kept, bad_id, bad_label = _k.prefilter(
+        table, bc, sc, ic, lc, model, wmul, wdiv, opts.skip_box_thr, use_skip, opts.clip,
+        out.boxes, out.ws, out.keep, out.ids, out.labels,
+    )  # fmt: skip
+    for bad, col, name in ((bad_id, ic, names[0]), (bad_label, lc, names[1])):
+        if bad >= 0:
+            raise ValueError(f"{name} must hold integers (within 2**53); entry {bad} is {table[bad, col]!r}")
+    _warn_fixed(method, swapped, clipped, zero, stacklevel=stacklevel + 1)
+    if use_skip and (negative := out.keep & (out.ws < 0)).any():
+        bad_ws = float(out.ws[np.flatnonzero(negative)[0]])
+        raise ValueError(
+            f"scores_list holds a negative score (weighted: {bad_ws}) above skip_box_thr; weighted fusion "
+            "needs scores >= 0 (a skip_box_thr >= 0 drops negative scores)"
+        )
+    return out
+
+
 def _fuse(
     opts: _Options,
     img: NDArray[np.int64],
@@ -192,41 +260,34 @@ def _fuse(
 
     Results are ordered by image index, then as ensemble-boxes orders one image's results.
     """
+    table = np.empty((len(boxes), 5))
+    table[:, :4] = boxes
+    table[:, 4] = scores
+    prep = _prefilter(opts, table, (0, 4, -1, -1), model, weights, n_models, stacklevel + 1)
+    return _cluster(opts, img, n_img, model, prep, labels, weights, n_models)
+
+
+def _cluster(
+    opts: _Options,
+    img: NDArray[np.int64],
+    n_img: int,
+    model: NDArray[np.int64],
+    prep: _Prepared,
+    labels: NDArray[np.int64],
+    weights: NDArray[np.float64] | None,
+    n_models: int,
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Cluster (or suppress) the prefiltered boxes, every (image, label) group in one pass."""
     method = opts.method
     w = np.ones(n_models) if weights is None else weights
+    boxes, ws, keep, n_kept = prep.boxes, prep.ws, prep.keep, prep.n_kept
     n = len(boxes)
-    if not opts.clip and n and (big := float(np.abs(boxes).max())) > _MAX_COORD:
-        raise ValueError(
-            f"box coordinates reach {big:.3g}; fused boxes are built in float32 (as ensemble-boxes "
-            f"builds them), so coordinates must stay below {_MAX_COORD:g}: rescale them"
-        )
-    if method == "nmw" and n_models:
-        wmul, wdiv = w / w.max(), 1.0
-    elif method in ("nms", "soft_nms") and weights is not None:
-        wmul, wdiv = w, float(w.sum())
-    else:
-        wmul, wdiv = w, 1.0
-    fixed = np.empty((n, 4))
-    ws = np.empty(n)
-    keep = np.empty(n, np.bool_)
-    use_skip = method in ("wbf", "nmw")
-    swapped, clipped, zero, n_kept = _k.prefilter(
-        boxes, scores, model, wmul, wdiv, opts.skip_box_thr, use_skip, opts.clip, fixed, ws, keep
-    )
-    _warn_fixed(method, swapped, clipped, zero, stacklevel=stacklevel + 1)
     if n_kept == 0:
         return np.empty(0, np.int64), np.empty((0, 4)), np.empty(0), np.empty(0, np.int64)
-    if use_skip and (negative := keep & (ws < 0)).any():
-        bad = float(ws[np.flatnonzero(negative)[0]])
-        raise ValueError(
-            f"scores_list holds a negative score (weighted: {bad}) above skip_box_thr; weighted fusion "
-            "needs scores >= 0 (a skip_box_thr >= 0 drops negative scores)"
-        )
     if method in ("nms", "soft_nms") and n_kept < n:  # these paths work on the kept boxes only
-        img, model, fixed, ws, labels = img[keep], model[keep], fixed[keep], ws[keep], labels[keep]
+        img, model, boxes, ws, labels = img[keep], model[keep], boxes[keep], ws[keep], labels[keep]
         keep = np.ones(n_kept, np.bool_)
-    boxes = fixed
-    n = len(boxes)
+        n = n_kept
     lab, n_lab = _compact_groups(labels)
     by_score = not (method == "soft_nms" and opts.soft_method != 3)
     order, gstart, gorder = _k.group_order(img, lab, n_img, n_lab, ws, by_score, keep)

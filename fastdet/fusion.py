@@ -91,10 +91,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from fastdet._fusion import (
     Fused,
+    _cluster,
     _coco_arrays,
     _fuse,
     _fuse_lists,
     _options,
+    _prefilter,
     _scales,
     _weights,
 )
@@ -494,34 +496,20 @@ def fuse_arrays(
     w = _weights(weights, n_models)
     data = np.concatenate(parts) if parts else np.empty((0, 7))
     model = np.repeat(np.arange(n_models, dtype=np.int64), [len(p) for p in parts])
-    ids = _whole_numbers(data[:, 0], "arrays[...][:, 0] (image ids)")
-    labels = _whole_numbers(data[:, 6], "arrays[...][:, 6] (labels)")
+    names = ("arrays[...][:, 0] (image ids)", "arrays[...][:, 6] (labels)")
+    prep = _prefilter(opts, data, (1, 5, 0, 6), model, w, n_models, stacklevel=2, names=names)
     if len(data) == 0:
         return np.empty((0, 7))
-    img, n_img = _compact_groups(ids)
+    img, n_img = _compact_groups(prep.ids)
     # _compact_groups offsets ids when their range is small, else ranks them: recover ids from either
     id_of = np.empty(n_img, np.int64)
-    id_of[img] = ids
-    out_img, boxes, scores, labs = _fuse(
-        opts, img, n_img, model, np.ascontiguousarray(data[:, 1:5]), data[:, 5].copy(), labels, w, n_models, 2
-    )
+    id_of[img] = prep.ids
+    out_img, boxes, scores, labs = _cluster(opts, img, n_img, model, prep, prep.labels, w, n_models)
     out = np.empty((len(out_img), 7))
     out[:, 0] = id_of[out_img]
     out[:, 1:5] = boxes
     out[:, 5] = scores
     out[:, 6] = labs
-    return out
-
-
-def _whole_numbers(column: NDArray[np.float64], name: str) -> NDArray[np.int64]:
-    """A finite float64 column holding whole numbers -> int64 (two passes instead of as_labels' five)."""
-    if len(column) and float(np.abs(column).max()) > 2**53:
-        raise ValueError(f"{name} holds values too large to be exact integers")
-    out = column.astype(np.int64)
-    bad = out != column
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must hold integers; entry {row} is {column[row]!r}")
     return out
 
 

@@ -138,7 +138,18 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
         ibuf = np.empty(n, np.int64)
         for g in range(n_groups):
             sort_pairs(key, order, gstart[g], gstart[g + 1], kbuf, ibuf)
-    gorder = _counting_sort(_counting_sort(np.arange(n_groups), gfirst, n_all), gimg, n_img)
+    # groups come by image already; within an image, order them by first appearance
+    gorder = np.arange(n_groups)
+    gkey = np.empty(n_groups)
+    for g in range(n_groups):
+        gkey[g] = -np.float64(gfirst[g])  # exact: indices are far below 2**53
+    gkbuf = np.empty(n_groups)
+    gibuf = np.empty(n_groups, np.int64)
+    lo = 0
+    for g in range(1, n_groups + 1):
+        if g == n_groups or gimg[g] != gimg[lo]:
+            sort_pairs(gkey, gorder, lo, g, gkbuf, gibuf)
+            lo = g
     return order, gstart, gorder
 
 
@@ -181,28 +192,48 @@ def finish(img, labels, order, gstart, out_box, out_score, out_group, count):
 
 
 @kernel()
-def prefilter(boxes, scores, model, wmul, wdiv, skip_thr, use_skip, clip, out_boxes, ws, keep):
-    """Fix the input boxes as ensemble-boxes does and weight the scores, in one pass.
+def prefilter(
+    table, bc, sc, ic, lc, model, wmul, wdiv, skip_thr, use_skip, clip, out_boxes, ws, keep, ids, labs
+):
+    """Fix the input boxes as ensemble-boxes does and weight the scores, in one pass over a table.
 
-    boxes (N, 4) as given; scores (N,); model (N,) in [0, M); wmul (M,). Writes out_boxes
-    (corners swapped where reversed, clipped to [0, 1] if ``clip``), ws = scores * wmul[model]
-    / wdiv and keep (N,) bool: False for a score < skip_thr (if ``use_skip``) or a zero area.
-    Returns ``(n_swapped, n_clipped, n_zero_area, n_kept)``; boxes dropped by score count
-    in none of the first three.
+    table (N, C) float64: the box in columns bc .. bc + 3, the score in column sc and, when
+    ic / lc >= 0, integer image ids and labels in columns ic / lc (copied to ids / labs as
+    int64); model (N,) in [0, M); wmul (M,). Writes out_boxes (corners swapped where reversed,
+    clipped to [0, 1] if ``clip``), ws = score * wmul[model] / wdiv and keep (N,) bool: False
+    for a score < skip_thr (if ``use_skip``) or a zero area. Returns ``(n_swapped, n_clipped,
+    n_zero_area, n_kept, bad_id_row, bad_label_row)``: boxes dropped by score count in none of
+    the first three; a bad row (-1 if none) holds a value that is not a whole number within
+    2**53.
     """
     n_swapped = 0
     n_clipped = 0
     n_zero = 0
     n_kept = 0
-    for i in range(boxes.shape[0]):
+    bad_id = -1
+    bad_lab = -1
+    for i in range(table.shape[0]):
+        if ic >= 0:
+            v = table[i, ic]
+            if abs(v) <= 9007199254740992.0 and v == np.floor(v):
+                ids[i] = np.int64(v)
+            elif bad_id < 0:
+                bad_id = i
+        if lc >= 0:
+            v = table[i, lc]
+            if abs(v) <= 9007199254740992.0 and v == np.floor(v):
+                labs[i] = np.int64(v)
+            elif bad_lab < 0:
+                bad_lab = i
         keep[i] = False
-        if use_skip and scores[i] < skip_thr:
+        score = table[i, sc]
+        if use_skip and score < skip_thr:
             continue
-        x1 = min(boxes[i, 0], boxes[i, 2])
-        x2 = max(boxes[i, 0], boxes[i, 2])
-        y1 = min(boxes[i, 1], boxes[i, 3])
-        y2 = max(boxes[i, 1], boxes[i, 3])
-        if boxes[i, 2] < boxes[i, 0] or boxes[i, 3] < boxes[i, 1]:
+        x1 = min(table[i, bc], table[i, bc + 2])
+        x2 = max(table[i, bc], table[i, bc + 2])
+        y1 = min(table[i, bc + 1], table[i, bc + 3])
+        y2 = max(table[i, bc + 1], table[i, bc + 3])
+        if table[i, bc + 2] < table[i, bc] or table[i, bc + 3] < table[i, bc + 1]:
             n_swapped += 1
         if clip and not (x1 >= 0.0 and y1 >= 0.0 and x2 <= 1.0 and y2 <= 1.0):
             n_clipped += 1
@@ -214,13 +245,13 @@ def prefilter(boxes, scores, model, wmul, wdiv, skip_thr, use_skip, clip, out_bo
         out_boxes[i, 1] = y1
         out_boxes[i, 2] = x2
         out_boxes[i, 3] = y2
-        ws[i] = scores[i] * wmul[model[i]] / wdiv
+        ws[i] = score * wmul[model[i]] / wdiv
         if (x2 - x1) * (y2 - y1) == 0.0:
             n_zero += 1
             continue
         keep[i] = True
         n_kept += 1
-    return n_swapped, n_clipped, n_zero, n_kept
+    return n_swapped, n_clipped, n_zero, n_kept, bad_id, bad_lab
 
 
 # --------------------------------------------------------------------------- small helpers

@@ -1,7 +1,8 @@
 """fastdet: Numba-fast, peer-exact tools for what happens after an object detector runs.
 
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
-``fastdet.fusion`` (ensemble-boxes' box fusion), ``fastdet.coco``, ``fastdet.mask``
+``fastdet.fusion`` (ensemble-boxes' box fusion; its multi-model ``nms`` and
+``soft_nms`` stay in that module), ``fastdet.coco``, ``fastdet.mask``
 (pycocotools.mask's API), ``fastdet.lvis``, ``fastdet.voc``, ``fastdet.metrics``,
 ``fastdet.losses``, ``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d``
 stay in that module), ``fastdet.analysis`` (TIDE error analysis, detection confusion
@@ -10,7 +11,7 @@ matrix) and ``fastdet.streaming`` (``MeanAveragePrecision``).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastdet import analysis, arch, coco, mask, voc
+from fastdet import analysis, arch, coco, fusion, mask, voc
 from fastdet.arch import (
     avg_pool2d,
     batchnorm2d_buffers,
@@ -40,6 +41,7 @@ from fastdet.boxes import (
     remove_small_boxes,
 )
 from fastdet.coco import COCO, COCOeval, CocoEvalResult, evaluate_coco
+from fastdet.fusion import non_maximum_weighted, weighted_boxes_fusion
 from fastdet.losses import l1_loss, mse_loss, sigmoid_focal_loss, smooth_l1_loss
 from fastdet.metrics import (
     UndefinedMetricWarning,
@@ -51,7 +53,15 @@ from fastdet.metrics import (
     roc_auc,
     roc_curve,
 )
-from fastdet.nms import batched_nms, multiclass_nms, nms, postprocess_detections, soft_nms
+from fastdet.nms import (
+    batched_nms,
+    diou_nms,
+    matrix_nms,
+    multiclass_nms,
+    nms,
+    postprocess_detections,
+    soft_nms,
+)
 from fastdet.voc import voc_ap
 
 try:
@@ -86,18 +96,22 @@ __all__ = [
     "conv2d_output_size",
     "conv2d_params",
     "conv2d_report",
+    "diou_nms",
     "distance_box_iou",
     "evaluate_coco",
+    "fusion",
     "generalized_box_iou",
     "l1_loss",
     "linear_flops",
     "linear_macs",
     "linear_params",
     "mask",
+    "matrix_nms",
     "max_pool2d",
     "mse_loss",
     "multiclass_nms",
     "nms",
+    "non_maximum_weighted",
     "pool2d_output_size",
     "postprocess_detections",
     "precision_recall_curve",
@@ -112,4 +126,5 @@ __all__ = [
     "summary",
     "voc",
     "voc_ap",
+    "weighted_boxes_fusion",
 ]

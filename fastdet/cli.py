@@ -1,4 +1,4 @@
-"""The ``fastdet`` command line: demo, eval, nms, arch, bench.
+"""The ``fastdet`` command line: demo, eval, nms, fuse, arch, bench.
 
 Every user error (missing file, invalid JSON, wrong shape, bad option) prints
 one line on stderr and exits with status 2; ``--debug`` shows the traceback.
@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,6 +23,7 @@ EXAMPLES = {
   fastdet demo                          run the whole pipeline on the bundled data
   fastdet eval gt.json dets.json        COCO bbox summary, as pycocotools prints it
   fastdet nms dets.json -o kept.json    per-image, per-class NMS of a COCO results file
+  fastdet fuse a.json b.json -o f.json  weighted boxes fusion of several models' results
   fastdet arch resnet50                 per-layer shapes, parameters, MACs, receptive fields
   fastdet bench --quick                 fastdet beside the installed peer libraries""",
     "demo": """examples:
@@ -38,6 +40,12 @@ EXAMPLES = {
   fastdet nms dets.json -o kept.json
   fastdet nms dets.json -o kept.json --method soft-gaussian --sigma 0.5 --score-threshold 0.001
   fastdet nms dets.json -o kept.json --agnostic --iou 0.6 --max-dets 100 --force""",
+    "fuse": """examples:
+  fastdet fuse a.json b.json c.json -o fused.json
+  fastdet fuse a.json b.json c.json --weights 2 1 1 -o fused.json --iou-thr 0.6 --skip-box-thr 0.01
+  fastdet fuse a.json b.json --gt instances_val.json -o fused.json      normalise and clip by image size
+  fastdet fuse a.json b.json --method nmw -o fused.json                 non-maximum weighted
+  fastdet fuse a.json b.json --method soft_nms --soft-method linear -o fused.json""",
     "arch": """examples:
   fastdet arch vgg16
   fastdet arch resnet18 --input 3x320x320
@@ -283,6 +291,74 @@ def cmd_nms(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- fuse
+
+
+def cmd_fuse(args: argparse.Namespace) -> int:
+    """``fastdet fuse A.json B.json ... -o OUT.json``."""
+    from fastdet._io import read_json, write_atomic
+    from fastdet.fusion import fuse_coco_results
+
+    dst = Path(args.output)
+    sources = [Path(x) for x in args.dets]
+    for src in sources:
+        if dst.exists() and src.exists() and os.path.samefile(src, dst):
+            raise UsageError(
+                f"the output file is the input file {str(src)!r}; fastdet never overwrites its input"
+            )
+    if dst.exists() and not args.force:
+        raise UsageError(f"{str(dst)!r} exists; pass --force to overwrite it")
+    if args.weights is not None and len(args.weights) != len(sources):
+        raise UsageError(f"--weights: got {len(args.weights)} weights for {len(sources)} result files")
+    results = []
+    with progress("reading detections"):
+        for src in sources:
+            data = read_json(src)
+            if not isinstance(data, list):
+                raise ValueError(f"{src}: expected a COCO results list (a JSON array of dicts)")
+            results.append(data)
+    sizes = _image_sizes(Path(args.gt)) if args.gt else None
+    soft_method: Any = int(args.soft_method) if args.soft_method.isdigit() else args.soft_method
+    with progress("fusing"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fused = fuse_coco_results(
+            results,
+            method=args.method,
+            weights=args.weights,
+            image_sizes=sizes,
+            iou_thr=args.iou_thr,
+            skip_box_thr=args.skip_box_thr,
+            conf_type=args.conf_type,
+            allows_overflow=args.allows_overflow,
+            soft_method=soft_method,
+            sigma=args.sigma,
+            thresh=args.thresh,
+        )
+    for warning in caught:  # one line each, without the source line Python would show
+        print(f"fastdet: warning: {warning.message}", file=sys.stderr)
+    write_atomic(dst, json.dumps(fused))
+    counts = ", ".join(str(len(r)) for r in results)
+    print(f"fused {len(sources)} result files ({counts} detections) into {len(fused)} detections -> {dst}")
+    return 0
+
+
+def _image_sizes(gt: Path) -> dict[Any, tuple[float, float]]:
+    """``image_id -> (height, width)`` from the ``images`` of a COCO annotation file."""
+    from fastdet._io import read_json
+
+    data = read_json(gt)
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, list):
+        raise ValueError(f"{gt}: expected a COCO annotation file with an 'images' list")
+    sizes = {}
+    for i, image in enumerate(images):
+        try:
+            sizes[image["id"]] = (image["height"], image["width"])
+        except (KeyError, TypeError):
+            raise ValueError(f"{gt}: images[{i}] needs 'id', 'height' and 'width'") from None
+    return sizes
+
+
 # ---------------------------------------------------------------- arch
 
 
@@ -411,6 +487,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agnostic", action="store_true", help="suppress across categories")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=cmd_nms)
+
+    p = sub.add_parser(
+        "fuse",
+        help="fuse several models' COCO results (WBF and kin)",
+        epilog=EXAMPLES["fuse"],
+        formatter_class=fmt,
+    )
+    p.add_argument("dets", nargs="+", help="COCO results json files, one per model")
+    p.add_argument("-o", "--output", required=True, help="output COCO results json")
+    p.add_argument("--weights", type=float, nargs="+", help="one weight per results file (default 1 each)")
+    p.add_argument("--method", choices=["wbf", "nmw", "nms", "soft_nms"], default="wbf")
+    p.add_argument("--iou-thr", type=float, default=None, help="default 0.55 (wbf, nmw), 0.5 (nms, soft_nms)")
+    p.add_argument("--skip-box-thr", type=float, default=0.0, help="wbf/nmw: drop scores below (default 0)")
+    p.add_argument(
+        "--conf-type", choices=["avg", "max", "box_and_model_avg", "absent_model_aware_avg"], default="avg"
+    )
+    p.add_argument("--allows-overflow", action="store_true", help="wbf avg: let scores exceed the average")
+    p.add_argument("--soft-method", choices=["1", "2", "3", "linear", "gaussian", "hard"], default="gaussian")
+    p.add_argument("--sigma", type=float, default=0.5, help="soft_nms gaussian sigma (default 0.5)")
+    p.add_argument("--thresh", type=float, default=0.001, help="soft_nms: keep scores above (default 0.001)")
+    p.add_argument("--gt", help="COCO annotations: normalise and clip boxes by image size, as ensemble-boxes")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=cmd_fuse)
 
     p = sub.add_parser(
         "arch", help="network / layer arithmetic", epilog=EXAMPLES["arch"], formatter_class=fmt

@@ -265,6 +265,20 @@ def _specs() -> list[Spec]:
              (Scalar("method", "linear", "choice"), Scalar("sigma", 0.5, "real"),
               Scalar("iou_threshold", 0.3, "threshold"), Scalar("score_threshold", 0.001, "real")),
              scale_invariant=True),
+        Spec("nms", "diou_nms",
+             lambda boxes, scores, iou_threshold, idxs, beta: f.diou_nms(
+                 boxes, scores, iou_threshold, idxs=idxs, beta=beta),
+             (bx, sc, Arg("idxs", _IDXS, "labels", group="n", optional=True)), (thr, Scalar("beta", 0.6, "real")),
+             scale_invariant=True),
+        Spec("nms", "matrix_nms",
+             lambda boxes, scores, labels, kernel, sigma, score_threshold, max_detections: f.matrix_nms(
+                 boxes, scores, labels, kernel=kernel, sigma=sigma, score_threshold=score_threshold,
+                 max_detections=max_detections),
+             (bx, sc, Arg("labels", _IDXS, "labels", group="n", optional=True)),
+             (Scalar("kernel", "linear", "choice"), Scalar("sigma", 2.0, "real"),
+              Scalar("score_threshold", 0.1, "real", optional=True),
+              Scalar("max_detections", 3, "int", minimum=0, optional=True)),
+             scale_invariant=True),
         Spec("nms", "multiclass_nms",
              lambda boxes, scores, score_threshold, iou_threshold, max_detections, class_agnostic:
              f.multiclass_nms(boxes, scores, score_threshold=score_threshold, iou_threshold=iou_threshold,

@@ -1188,3 +1188,378 @@ def merge_walk(runs_list, intersect):
             return None, longest
         acc = out
     return acc, longest
+
+
+# ======================================================================
+# fusion: Naive ensemble-boxes family (WBF, NMW, multi-model NMS and Soft-NMS), one image, plain
+# loops over Python lists. Semantics: ensemble-boxes 1.0.9 as documented in fastdet.fusion
+# (float32 rounding of fused boxes included), ties in score by input order.
+# ======================================================================
+
+
+def _f32(x):
+    return float(np.float32(x))
+
+
+def _np_sum(values):
+    """A sum in NumPy's order (its pairwise summation), as ensemble-boxes' ``.sum()`` calls."""
+    return float(np.array(values, dtype=np.float64).sum()) if values else 0.0
+
+
+def _eb_boxes(boxes_list, scores_list, labels_list, factor, skip=None):
+    """Per label (in order of first appearance): rows (ws, model, [x1, y1, x2, y2]) in input order.
+
+    Corners swapped where reversed, coordinates clipped to [0, 1], zero-area boxes dropped;
+    ``skip``: drop scores below it first; ``factor[m]`` multiplies model m's scores.
+    """
+    groups = {}
+    for m in range(len(boxes_list)):
+        for j in range(len(boxes_list[m])):
+            score = float(scores_list[m][j])
+            if skip is not None and score < skip:
+                continue
+            x1, y1, x2, y2 = (float(v) for v in boxes_list[m][j])
+            x1, x2 = min(x1, x2), max(x1, x2)
+            y1, y2 = min(y1, y2), max(y1, y2)
+            x1, y1, x2, y2 = (min(max(v, 0.0), 1.0) for v in (x1, y1, x2, y2))
+            if (x2 - x1) * (y2 - y1) == 0.0:
+                continue
+            groups.setdefault(int(labels_list[m][j]), []).append((score * factor[m], m, [x1, y1, x2, y2]))
+    return groups
+
+
+def _eb_iou(a, b):
+    """IoU as ensemble-boxes computes it (no zero-union case: boxes have positive area)."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _f32_mean(members, weight_of):
+    """Box of the members weighted by ``weight_of(member)``: float32 running sums, as ensemble-boxes."""
+    acc = [np.float32(0.0)] * 4
+    total = 0.0
+    for mem in members:
+        w = weight_of(mem)
+        acc = [np.float32(float(acc[d]) + w * mem[2][d]) for d in range(4)]
+        total += w
+    return [_f32(float(acc[d]) / total) for d in range(4)]
+
+
+def _sorted_output(rows):
+    """rows (score, label_rank, cluster, box, label) -> arrays by decreasing score, then rank, cluster."""
+    rows = sorted(rows, key=lambda r: (-r[0], r[1], r[2]))
+    boxes = np.array([r[3] for r in rows], dtype=np.float64).reshape(-1, 4)
+    return (
+        boxes,
+        np.array([r[0] for r in rows], dtype=np.float64),
+        np.array([r[4] for r in rows], dtype=np.int64),
+    )
+
+
+def weighted_boxes_fusion(
+    boxes_list,
+    scores_list,
+    labels_list,
+    weights=None,
+    iou_thr=0.55,
+    skip_box_thr=0.0,
+    conf_type="avg",
+    allows_overflow=False,
+):
+    """WBF: each box (by decreasing weighted score) joins the cluster whose fused box it overlaps most."""
+    n_models = len(boxes_list)
+    w = [1.0] * n_models if weights is None else [float(x) for x in weights]
+    out = []
+    for rank, (label, rows) in enumerate(
+        _eb_boxes(boxes_list, scores_list, labels_list, w, skip_box_thr).items()
+    ):
+        rows = sorted(rows, key=lambda r: -r[0])  # stable: ties keep input order
+        clusters = []  # [members, fused box]
+        for r in rows:
+            best, best_iou = -1, iou_thr
+            for c, (_, box) in enumerate(clusters):
+                o = _eb_iou(box, r[2])
+                if o > best_iou:
+                    best, best_iou = c, o
+            if best < 0:
+                clusters.append([[r], list(r[2])])
+                continue
+            members = clusters[best][0]
+            members.append(r)
+            if sum(m[0] for m in members) != 0:
+                clusters[best][1] = _f32_mean(members, lambda m: m[0])
+            else:  # all weighted scores 0: the plain mean (ensemble-boxes: NaN)
+                clusters[best][1] = [_f32(sum(m[2][d] for m in members) / len(members)) for d in range(4)]
+        for c, (members, box) in enumerate(clusters):
+            n = len(members)
+            confs = [m[0] for m in members]
+            if n == 1:
+                score, wrow = confs[0], w[members[0][1]]
+            else:
+                total = 0.0
+                for x in confs:
+                    total += x
+                score = _f32(max(confs)) if conf_type == "max" else _f32(total / n)
+                wsum = 0.0
+                for m in members:
+                    wsum += w[m[1]]
+                wrow = _f32(wsum)
+            present = sorted({m[1] for m in members})
+            if conf_type == "box_and_model_avg":
+                score = score * n / wrow if wrow != 0 else 0.0
+                score = score * _np_sum([w[k] for k in present]) / _np_sum(w)
+            elif conf_type == "absent_model_aware_avg":
+                absent = [w[k] for k in range(n_models) if k not in present]
+                score = score * n / (wrow + _np_sum(absent))
+            elif conf_type == "max":
+                score = score / max(w)
+            elif allows_overflow:
+                score = score * n / _np_sum(w)
+            else:
+                score = score * min(n_models, n) / _np_sum(w)
+            out.append((score, rank, c, box, label))
+    return _sorted_output(out)
+
+
+def non_maximum_weighted(boxes_list, scores_list, labels_list, weights=None, iou_thr=0.55, skip_box_thr=0.0):
+    """NMW: each box joins the cluster whose first box it overlaps most; IoU-and-score-weighted mean."""
+    n_models = len(boxes_list)
+    w = [1.0] * n_models if weights is None else [float(x) for x in weights]
+    w = [x / max(w) for x in w] if w else w
+    out = []
+    for rank, (label, rows) in enumerate(
+        _eb_boxes(boxes_list, scores_list, labels_list, w, skip_box_thr).items()
+    ):
+        rows = sorted(rows, key=lambda r: -r[0])
+        clusters = []
+        for r in rows:
+            best, best_iou = -1, iou_thr
+            for c, members in enumerate(clusters):
+                o = _eb_iou(members[0][2], r[2])
+                if o > best_iou:
+                    best, best_iou = c, o
+            if best < 0:
+                clusters.append([r])
+            else:
+                clusters[best].append(r)
+        for c, members in enumerate(clusters):
+            top = members[0]
+            if top[0] != 0:
+                box = _f32_mean(members, lambda m, top=top: m[0] * _eb_iou(m[2], top[2]))
+            else:  # all weighted scores 0: weight by IoU alone (ensemble-boxes: NaN)
+                box = _f32_mean(members, lambda m, top=top: _eb_iou(m[2], top[2]))
+            out.append((_f32(top[0]), rank, c, box, label))
+    return _sorted_output(out)
+
+
+def _eb_nms_boxes(boxes, scores, labels, weights):
+    """Per label: rows (ws, model, box) in input order; ws = score * w / sum(weights) with weights."""
+    total = None if weights is None else _np_sum([float(x) for x in weights])
+    groups = {}
+    for m in range(len(boxes)):
+        for j in range(len(boxes[m])):
+            x1, y1, x2, y2 = (min(max(float(v), 0.0), 1.0) for v in boxes[m][j])
+            x1, x2 = min(x1, x2), max(x1, x2)
+            y1, y2 = min(y1, y2), max(y1, y2)
+            if (x2 - x1) * (y2 - y1) == 0.0:
+                continue
+            ws = float(scores[m][j])
+            if weights is not None:
+                ws = ws * float(weights[m]) / total
+            groups.setdefault(int(labels[m][j]), []).append((ws, m, [x1, y1, x2, y2]))
+    return groups
+
+
+def fusion_nms(boxes, scores, labels, iou_thr=0.5, weights=None):
+    """Multi-model NMS: per label (ascending), greedy NMS by decreasing weighted score."""
+    rows_out = []
+    groups = _eb_nms_boxes(boxes, scores, labels, weights)
+    for label in sorted(groups):
+        kept = []
+        for r in sorted(groups[label], key=lambda r: -r[0]):
+            if all(_eb_iou(k[2], r[2]) <= iou_thr for k in kept):
+                kept.append(r)
+        rows_out += [(k[2], k[0], label) for k in kept]
+    return _rows(rows_out)
+
+
+def fusion_soft_nms(
+    boxes, scores, labels, method=2, iou_thr=0.5, sigma=0.5, thresh=0.001, weights=None, decayed_scores=False
+):
+    """ensemble-boxes' Soft-NMS: per label, the swap loop on boxes in input order; original scores."""
+    if method == 3:
+        return fusion_nms(boxes, scores, labels, iou_thr, weights)
+    rows_out = []
+    groups = _eb_nms_boxes(boxes, scores, labels, weights)
+    for label in sorted(groups):
+        items = [[r[0], r] for r in groups[label]]  # [current score, row]
+        for i in range(len(items)):
+            rest = [it[0] for it in items[i + 1 :]]
+            if rest and items[i][0] < max(rest):
+                top = i + 1 + rest.index(max(rest))
+                items[i], items[top] = items[top], items[i]
+            for k in range(i + 1, len(items)):
+                o = _eb_iou(items[i][1][2], items[k][1][2])
+                if method == 1:
+                    weight = 1.0 - o if o > iou_thr else 1.0
+                elif method == 2:
+                    weight = math.exp(-(o * o) / sigma)
+                else:
+                    weight = 0.0 if o > iou_thr else 1.0
+                items[k][0] = weight * items[k][0]
+        rows_out += [(r[2], cur if decayed_scores else r[0], label) for cur, r in items if cur > thresh]
+    return _rows(rows_out)
+
+
+def _rows(rows):
+    boxes = np.array([r[0] for r in rows], dtype=np.float64).reshape(-1, 4)
+    return (
+        boxes,
+        np.array([r[1] for r in rows], dtype=np.float64),
+        np.array([r[2] for r in rows], dtype=np.int64),
+    )
+
+
+# ----------------------------------------------------------------------------- DIoU-NMS
+
+
+def diou_beta(a, b, beta=1.0):
+    """DIoU of two boxes, IoU - (rho^2 / c^2) ** beta, in Python floats (0 penalty when c = 0)."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    iou = 0.0
+    if iw > 0 and ih > 0:
+        inter = iw * ih
+        iou = inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    cw = max(a[2], b[2]) - min(a[0], b[0])
+    ch = max(a[3], b[3]) - min(a[1], b[1])
+    c2 = cw * cw + ch * ch
+    if c2 == 0:
+        return iou
+    dx = (a[0] + a[2]) / 2.0 - (b[0] + b[2]) / 2.0
+    dy = (a[1] + a[3]) / 2.0 - (b[1] + b[3]) / 2.0
+    ratio = (dx * dx + dy * dy) / c2
+    return iou - (ratio if beta == 1.0 else ratio**beta)
+
+
+def diou_nms(boxes, scores, iou_threshold, idxs=None, beta=1.0):
+    """Greedy DIoU-NMS: keep a box unless a kept box of its category has DIoU > threshold with it."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).tolist()
+    scores = np.asarray(scores, dtype=np.float64)
+    keep = []
+    for i in descending(scores):
+        if all(
+            (idxs is not None and idxs[k] != idxs[i]) or diou_beta(boxes[k], boxes[i], beta) <= iou_threshold
+            for k in keep
+        ):
+            keep.append(i)
+    return np.array(keep, dtype=np.int64)
+
+
+def diou_nms_matrix(boxes, scores, iou_threshold, beta=1.0):
+    """DIoU-NMS from the paper's formula in matrix form: R = rho^2 / c^2, DIoU = IoU - R**beta."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    iw = np.clip(np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    union = area[:, None] + area[None, :] - inter
+    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    centre = (b[:, :2] + b[:, 2:]) / 2
+    rho2 = ((centre[:, None, :] - centre[None, :, :]) ** 2).sum(-1)
+    c2 = (np.maximum(b[:, None, 2], b[None, :, 2]) - np.minimum(b[:, None, 0], b[None, :, 0])) ** 2 + (
+        np.maximum(b[:, None, 3], b[None, :, 3]) - np.minimum(b[:, None, 1], b[None, :, 1])
+    ) ** 2
+    r = np.divide(rho2, c2, out=np.zeros_like(rho2), where=c2 > 0) ** beta
+    diou = iou - r
+    keep = []
+    for i in descending(scores):
+        if all(diou[k, i] <= iou_threshold for k in keep):
+            keep.append(i)
+    return np.array(keep, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- Matrix NMS
+
+
+def matrix_nms_decay(boxes, scores, labels=None, kernel="gaussian", sigma=2.0):
+    """The SOLOv2 decay of every box, from the paper's formula, one box at a time.
+
+    With the boxes in decreasing score (ties: lower index first), box j's decay is the minimum
+    over the boxes i before it of its class of f(iou_ij) / f(comp_i), with comp_i box i's
+    largest IoU with a box before it of its class (0 if none), and 1 if j is its class's first
+    box. A term with f(comp_i) == 0 (linear, comp_i = 1) is infinite (or 0 / 0) and ignored.
+    """
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).tolist()
+    order = descending(np.asarray(scores, dtype=np.float64))
+    lab = [0] * len(b) if labels is None else [int(x) for x in labels]
+
+    def f(x):
+        return math.exp(-sigma * x * x) if kernel == "gaussian" else 1.0 - x
+
+    decay = {}
+    comp = {}
+    for pos, j in enumerate(order):
+        before = [i for i in order[:pos] if lab[i] == lab[j]]
+        comp[j] = max((iou_pair(b[i], b[j]) for i in before), default=0.0)
+        terms = [f(iou_pair(b[i], b[j])) / f(comp[i]) for i in before if f(comp[i]) != 0]
+        decay[j] = min(terms, default=1.0)
+    return decay
+
+
+def matrix_nms(
+    boxes,
+    scores,
+    labels=None,
+    kernel="gaussian",
+    sigma=2.0,
+    score_threshold=None,
+    max_candidates=None,
+    max_detections=None,
+):
+    """Matrix NMS from the paper's formula: decayed scores, filter (>=), sort (stable), cap."""
+    s = np.asarray(scores, dtype=np.float64)
+    order = descending(s)
+    if max_candidates is not None:
+        order = order[:max_candidates]
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)[order]
+    lab = None if labels is None else np.asarray(labels)[order]
+    decay = matrix_nms_decay(b, s[order], lab, kernel, sigma)
+    rows = [(float(s[order[p]]) * decay[p], p) for p in range(len(order))]
+    if score_threshold is not None:
+        rows = [r for r in rows if r[0] >= score_threshold]
+    rows.sort(key=lambda r: -r[0])
+    if max_detections is not None:
+        rows = rows[:max_detections]
+    return np.array([order[p] for _, p in rows], dtype=np.int64), np.array([v for v, _ in rows])
+
+
+def matrix_nms_mmdet_form(boxes, scores, labels=None, kernel="gaussian", sigma=2.0):
+    """Decayed scores (in input order) by mmdet's ``mask_matrix_nms`` formulation, with box IoU.
+
+    Upper-triangular IoU and same-label matrices over the sorted boxes, compensation = column
+    maxima, decay = column minima of the ratio matrix. NaN where mmdet would get 0 / 0.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    order = np.array(descending(s), dtype=np.int64)
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)[order]
+    n = len(b)
+    lab = np.zeros(n) if labels is None else np.asarray(labels)[order]
+    iou = np.triu(pairwise(iou_pair, b, b), k=1)
+    same = np.triu(lab[:, None] == lab[None, :], k=1)
+    decay_iou = iou * same
+    comp = decay_iou.max(0) if n else np.zeros(0)
+    comp = np.broadcast_to(comp[:, None], (n, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kernel == "gaussian":
+            ratio = np.exp(-sigma * decay_iou**2) / np.exp(-sigma * comp**2)
+        else:
+            ratio = (1 - decay_iou) / (1 - comp)
+    decay = np.min(ratio, axis=0) if n else np.zeros(0)  # NaN propagates, as torch.min
+    out = np.empty(n)
+    out[order] = s[order] * decay
+    return out

@@ -241,3 +241,91 @@ def test_eval_tide_plot_error_is_one_line(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # checked before any work
     assert "--tide-plot" in proc.stderr
     assert "is a file" in proc.stderr
+
+
+# ---------------------------------------------------------------- fuse
+
+
+def _model_results(tmp_path: Path, n_models: int = 3) -> list[Path]:
+    """The bundled detections, jittered once per model (float32 values, as detectors write them)."""
+    dets = json.loads(DT.read_text())
+    rng = np.random.default_rng(0)
+    paths = []
+    for k in range(n_models):
+        out = []
+        for d in dets:
+            x, y, w, h = d["bbox"]
+            j = rng.normal(0, 0.03, 4) * [w, h, w, h]
+            bbox = [x + j[0], y + j[1], max(w + j[2], 0.0), max(h + j[3], 0.0)]
+            score = min(1.0, d["score"] * rng.uniform(0.8, 1.1))
+            out.append(
+                {
+                    "image_id": d["image_id"],
+                    "category_id": d["category_id"],
+                    "bbox": [float(np.float32(v)) for v in bbox],
+                    "score": float(np.float32(score)),
+                }
+            )
+        path = tmp_path / f"model{k}.json"
+        path.write_text(json.dumps(out))
+        paths.append(path)
+    return paths
+
+
+def test_fuse_command_equals_the_library(tmp_path):
+    from fastdet.fusion import fuse_coco_results
+
+    paths = _model_results(tmp_path)
+    out = tmp_path / "fused.json"
+    proc = run("fuse", *map(str, paths), "--weights", "2", "1", "1", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "fused 3 result files" in proc.stdout
+    lists = [json.loads(p.read_text()) for p in paths]
+    assert json.loads(out.read_text()) == fuse_coco_results(lists, weights=[2, 1, 1])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+
+    gt = json.loads(GT.read_text())
+    sizes = {im["id"]: (im["height"], im["width"]) for im in gt["images"]}
+    out2 = tmp_path / "fused_nmw.json"
+    proc = run(
+        "fuse", *map(str, paths[:2]), "--method", "nmw", "--gt", str(GT), "--iou-thr", "0.6", "-o", str(out2)
+    )
+    assert proc.returncode == 0, proc.stderr
+    with pytest.warns(UserWarning, match="clipped"):
+        expected = fuse_coco_results(lists[:2], method="nmw", image_sizes=sizes, iou_thr=0.6)
+    assert json.loads(out2.read_text()) == expected
+    # boxes jittered off the image are clipped, and said so in one line (besides the progress lines)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert any(line.startswith("fastdet: warning:") and "clipped" in line for line in lines), proc.stderr
+    assert all(line.startswith("fastdet: warning:") or " ... " in line for line in lines), proc.stderr
+
+
+def test_fuse_command_refuses_bad_requests(tmp_path):
+    paths = _model_results(tmp_path, 2)
+    out = tmp_path / "fused.json"
+    assert run("fuse", *map(str, paths), "-o", str(out)).returncode == 0
+    cases = [
+        ((*map(str, paths), "-o", str(out)), "--force"),
+        ((*map(str, paths), "-o", str(paths[1]), "--force"), "input"),
+        ((*map(str, paths), "--weights", "1", "-o", str(out), "--force"), "--weights"),
+        ((str(paths[0]), str(tmp_path / "missing.json"), "-o", str(out), "--force"), "does not exist"),
+        ((*map(str, paths), "--method", "vote", "-o", str(out)), "invalid choice"),
+        ((*map(str, paths), "--iou-thr", "2", "-o", str(out), "--force"), "iou_thr"),
+        ((str(paths[0]), str(GT), "-o", str(out), "--force"), "results list"),
+        ((*map(str, paths), "--gt", str(DT), "-o", str(out), "--force"), "'images'"),
+    ]
+    before = paths[1].read_bytes()
+    for args, needle in cases:
+        proc = run("fuse", *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert needle in proc.stderr, (needle, proc.stderr)
+    assert paths[1].read_bytes() == before
+
+
+def test_fuse_help_shows_examples():
+    proc = run("fuse", "--help")
+    assert proc.returncode == 0
+    assert "examples:" in proc.stdout
+    assert "--weights 2 1 1" in proc.stdout

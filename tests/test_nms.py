@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -24,7 +25,15 @@ from strategies import (
     st_scores,
 )
 
-from fastdet.nms import batched_nms, multiclass_nms, nms, postprocess_detections, soft_nms
+from fastdet.nms import (
+    batched_nms,
+    diou_nms,
+    matrix_nms,
+    multiclass_nms,
+    nms,
+    postprocess_detections,
+    soft_nms,
+)
 
 NMS_MODULE = sys.modules["fastdet.nms"]  # the attribute fastdet.nms is the function
 
@@ -720,3 +729,165 @@ def test_parallel_kernel_is_loaded_from_cache_in_a_fresh_process(tmp_path):
     assert first.stdout.split() == ["0", "1"]
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert second.stdout.split() == ["1", "0"]
+
+
+# ----------------------------------------------------------------------------- DIoU-NMS
+
+
+@pytest.mark.parametrize("bands", [False, True])
+@given(
+    data=st_boxes_and_scores(0, 25),
+    thr=st_iou_threshold(),
+    beta=st.sampled_from([1.0, 0.6, 2.0]),
+    grouped=st.booleans(),
+    seed=st.integers(0, 3),
+)
+def test_diou_nms_matches_reference(bands, data, thr, beta, grouped, seed):
+    boxes, scores = data
+    idxs = np.random.default_rng(seed).integers(0, 3, len(boxes)) if grouped else None
+    with many_bands(bands):
+        got = diou_nms(boxes, scores, thr, idxs=idxs, beta=beta)
+    assert got.dtype == np.int64
+    assert_array_equal(got, ref.diou_nms(boxes, scores, thr, idxs, beta))
+
+
+@given(data=st_boxes_and_scores(0, 25), thr=st_iou_threshold(), beta=st.sampled_from([1.0, 2.0]))
+def test_diou_nms_matches_the_papers_formula_in_matrix_form(data, thr, beta):
+    boxes, scores = data
+    assert_array_equal(diou_nms(boxes, scores, thr, beta=beta), ref.diou_nms_matrix(boxes, scores, thr, beta))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("thr", [0.3, 0.5, 0.7])
+def test_diou_nms_clustered_matches_reference(seed, thr):
+    boxes, scores, labels = clustered_boxes(300, seed=seed, n_classes=3)
+    assert_array_equal(diou_nms(boxes, scores, thr), ref.diou_nms(boxes, scores, thr))
+    with many_bands():
+        assert_array_equal(
+            diou_nms(boxes, scores, thr, idxs=labels, beta=0.6), ref.diou_nms(boxes, scores, thr, labels, 0.6)
+        )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_diou_nms_agrees_with_torchvision_distance_box_iou(seed):
+    """Greedy NMS over torchvision's DIoU matrix (eps=0: the plain formula) keeps the same boxes."""
+    torch, tv = _torchvision()
+    boxes, scores, _ = clustered_boxes(400, seed=seed, dtype=np.float64)
+    boxes = boxes[(boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])]
+    scores = scores[: len(boxes)]
+    d = tv.ops.distance_box_iou(torch.from_numpy(boxes), torch.from_numpy(boxes), eps=0.0).numpy()
+    for thr in (0.3, 0.5, 0.7):
+        keep = []
+        for i in ref.descending(scores):
+            if all(d[k, i] <= thr for k in keep):
+                keep.append(i)
+        assert_array_equal(diou_nms(boxes, scores, thr), keep)
+
+
+def test_diou_nms_keeps_overlapping_boxes_whose_centres_lie_apart():
+    boxes = [[0, 0, 10, 10], [1, 0, 11, 10], [4, 0, 14, 10]]
+    # IoU(0, 2) = 60 / 140 = 0.43; centre distance 4, enclosing diagonal^2 = 14^2 + 10^2
+    assert_array_equal(nms(boxes, [0.9, 0.8, 0.7], 0.4), [0])
+    assert_array_equal(diou_nms(boxes, [0.9, 0.8, 0.7], 0.4), [0, 2])
+    assert 60 / 140 - 16 / 296 < 0.4 < 60 / 140
+    # concentric boxes: no distance penalty, DIoU = IoU
+    concentric = [[0, 0, 10, 10], [1, 1, 9, 9]]
+    assert_array_equal(diou_nms(concentric, [0.9, 0.8], 0.63), [0])
+    assert_array_equal(diou_nms(concentric, [0.9, 0.8], 0.64), [0, 1])
+
+
+def test_diou_nms_edges_and_errors():
+    assert_array_equal(diou_nms(np.empty((0, 4)), [], 0.5), np.empty(0, np.int64))
+    assert_array_equal(diou_nms([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 5, 5]], [0.9, 0.8, 0.7], 0.0), [0, 1, 2])
+    same = np.array([[0, 0, 4, 4]] * 3, np.float32)
+    assert_array_equal(diou_nms(same, np.array([0.5, 0.5, 0.5], np.float32), 0.5), [0])
+    assert_array_equal(diou_nms(same, [0.5, 0.5, 0.5], 0.5, idxs=[0, 1, 0]), [0, 1])
+    with pytest.raises(ValueError, match="beta"):
+        diou_nms(same, [1, 2, 3], 0.5, beta=0)
+    with pytest.raises(ValueError, match="iou_threshold"):
+        diou_nms(same, [1, 2, 3], 1.5)
+    with pytest.raises(ValueError, match="idxs"):
+        diou_nms(same, [1, 2, 3], 0.5, idxs=[0, 1])
+    with pytest.raises(ValueError, match="boxes"):
+        diou_nms([[0, 0, -1, 1]], [1], 0.5)
+
+
+# ----------------------------------------------------------------------------- Matrix NMS
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "linear"])
+@given(
+    data=st_boxes_and_scores(0, 20),
+    sigma=st.sampled_from([0.5, 2.0]),
+    grouped=st.booleans(),
+    seed=st.integers(0, 3),
+    thr=st.sampled_from([None, 0.0, 0.1, 0.5]),
+    caps=st.tuples(st.sampled_from([None, 0, 3, 10]), st.sampled_from([None, 0, 2, 10])),
+)
+def test_matrix_nms_matches_the_papers_formula(kernel, data, sigma, grouped, seed, thr, caps):
+    boxes, scores = data
+    labels = np.random.default_rng(seed).integers(0, 3, len(boxes)) if grouped else None
+    keep, new = matrix_nms(
+        boxes, scores, labels, kernel=kernel, sigma=sigma, score_threshold=thr, max_candidates=caps[0],
+        max_detections=caps[1],
+    )  # fmt: skip
+    e_keep, e_new = ref.matrix_nms(boxes, scores, labels, kernel, sigma, thr, caps[0], caps[1])
+    assert keep.dtype == np.int64
+    assert_array_equal(keep, e_keep)
+    assert_allclose(new, e_new.astype(new.dtype), rtol=1e-12, atol=0)  # the same operations in float64
+    assert new.dtype == (np.float32 if boxes.dtype == scores.dtype == np.float32 else np.float64)
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "linear"])
+@given(data=st_boxes_and_scores(0, 20, np.float64), grouped=st.booleans(), seed=st.integers(0, 3))
+def test_matrix_nms_matches_mmdets_matrix_formulation(kernel, data, grouped, seed):
+    """mmdet's mask_matrix_nms steps (triu IoU, label matrix, column max / min) on box IoU."""
+    boxes, scores = data
+    labels = np.random.default_rng(seed).integers(0, 3, len(boxes)) if grouped else None
+    expected = ref.matrix_nms_mmdet_form(boxes, scores, labels, kernel, 2.0)
+    keep, new = matrix_nms(boxes, scores, labels, kernel=kernel)
+    got = np.full(len(boxes), np.nan)
+    got[keep] = new
+    ok = np.isfinite(expected)  # mmdet gets NaN (0 / 0) for a linear decay by an exact duplicate
+    assert_allclose(got[ok], expected[ok], rtol=1e-12, atol=1e-300)
+    assert np.isfinite(got).all()
+
+
+def test_matrix_nms_decay_by_hand():
+    # box 1 overlaps box 0 with IoU 90 / 110; box 2 is apart; box 3 duplicates box 1
+    boxes = [[0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30], [1, 0, 11, 10]]
+    scores = [0.9, 0.8, 0.7, 0.6]
+    iou = 90 / 110
+    keep, new = matrix_nms(boxes, scores, kernel="linear")
+    d3 = min(1 - iou, (1 - 1.0) / (1 - iou))  # by box 0: 1 - iou; by box 1 (comp iou): 0
+    assert_allclose(new, [0.9, 0.7, 0.8 * (1 - iou), 0.6 * d3])
+    assert_array_equal(keep, [0, 2, 1, 3])
+    keep, new = matrix_nms(boxes, scores, kernel="gaussian", sigma=2.0)
+    g = math.exp(-2 * iou * iou)
+    assert_allclose(new[:3], [0.9, 0.7, 0.8 * g])
+    # box 3: min(f(iou) / f(0), f(1) / f(iou)) with f(x) = exp(-2 x^2)
+    assert_allclose(new[3], 0.6 * min(g, math.exp(-2) / g))
+
+
+def test_matrix_nms_labels_options_and_errors():
+    boxes = [[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10]]
+    keep, new = matrix_nms(boxes, [0.9, 0.8, 0.7], [0, 1, 0], kernel="linear")
+    assert_array_equal(keep, [0, 1, 2])
+    assert_allclose(new, [0.9, 0.8, 0.0])  # the label-1 box is not decayed by the label-0 box
+    keep, new = matrix_nms(boxes, [0.9, 0.8, 0.7], [0, 1, 0], kernel="linear", score_threshold=0.0)
+    assert_array_equal(keep, [0, 1, 2])  # >= keeps a 0 score
+    keep, _ = matrix_nms(boxes, [0.7, 0.8, 0.9], max_candidates=2)
+    assert_array_equal(keep, [2, 1])
+    keep, _ = matrix_nms(boxes, [0.9, 0.8, 0.7], max_detections=1)
+    assert_array_equal(keep, [0])
+    keep, new = matrix_nms(np.empty((0, 4), np.float32), np.empty(0, np.float32))
+    assert keep.shape == new.shape == (0,)
+    assert new.dtype == np.float32
+    with pytest.raises(ValueError, match="kernel"):
+        matrix_nms(boxes, [1, 2, 3], kernel="box")
+    with pytest.raises(ValueError, match="sigma"):
+        matrix_nms(boxes, [1, 2, 3], sigma=-1)
+    with pytest.raises(ValueError, match="labels"):
+        matrix_nms(boxes, [1, 2, 3], [0, 1])
+    with pytest.raises(ValueError, match="max_candidates"):
+        matrix_nms(boxes, [1, 2, 3], max_candidates=-1)

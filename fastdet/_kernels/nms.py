@@ -393,3 +393,138 @@ def best_class_parallel(pred, first, has_obj, score, label):
         i = r // n
         j = r - i * n
         score[i, j], label[i, j] = _best_of_row(pred, i, j, first, has_obj)
+
+
+# --------------------------------------------------------------------------- DIoU-NMS
+
+
+@kernel()
+def _diou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, beta):
+    """``IoU - (rho^2 / c^2) ** beta`` of two boxes with a positive-area overlap (else -1).
+
+    rho is the distance between the box centres, c the diagonal of the smallest box
+    enclosing both (Zheng et al. 2020). Pairs that do not overlap return -1: their DIoU is
+    <= 0, never above a threshold in [0, 1].
+    """
+    iw = min(ax2, bx2) - max(ax1, bx1)
+    ih = min(ay2, by2) - max(ay1, by1)
+    if not (iw > 0.0 and ih > 0.0):
+        return -1.0
+    inter = iw * ih
+    iou = inter / ((ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter)
+    cw = max(ax2, bx2) - min(ax1, bx1)
+    ch = max(ay2, by2) - min(ay1, by1)
+    dx = (ax1 + ax2) / 2.0 - (bx1 + bx2) / 2.0
+    dy = (ay1 + ay2) / 2.0 - (by1 + by2) / 2.0
+    ratio = (dx * dx + dy * dy) / (cw * cw + ch * ch)
+    if beta != 1.0:
+        ratio = ratio**beta
+    return iou - ratio
+
+
+@kernel()
+def greedy_diou_nms(
+    boxes, order, by_x1, groups, n_groups, n_bands, ymin, band_h, span, shrink, thr, beta, keep
+):
+    """Greedy DIoU-NMS within each group; sets ``keep[i] = 1`` for the kept boxes (float64 boxes).
+
+    Arguments as for ``greedy_nms``. Box j is suppressed by a kept box i of its group when
+    ``_diou(i, j) > thr``. DIoU > thr implies IoU > thr, so the same bands and x1 windows
+    hold every box that can be suppressed.
+    """
+    by_cell, cell_start = _cell_sort(boxes, by_x1, groups, n_groups, n_bands, ymin, band_h)
+    by_score, bounds = _counting_sort(order, groups, n_groups)
+    m = by_cell.shape[0]
+    x1, y1, x2, y2, area = _sorted_coords(boxes, by_cell)
+    pos = np.empty(boxes.shape[0], np.int64)
+    for k in range(m):
+        pos[by_cell[k]] = k
+    sup = np.zeros(m, np.uint8)
+    for g in range(n_groups):
+        cell0 = g * n_bands
+        maxw = 0.0
+        maxh = 0.0
+        for r in range(bounds[g], bounds[g + 1]):
+            p = pos[by_score[r]]
+            maxw = max(maxw, x2[p] - x1[p])
+            maxh = max(maxh, y2[p] - y1[p])
+        maxw = maxw * 1.001
+        maxh = maxh * 1.001
+        for r in range(bounds[g], bounds[g + 1]):
+            b = by_score[r]
+            p = pos[b]
+            if sup[p]:
+                continue
+            keep[b] = 1
+            if not (area[p] > 0 and area[p] < np.inf):
+                continue
+            bx1 = x1[p]
+            by1 = y1[p]
+            bx2 = x2[p]
+            by2 = y2[p]
+            w = bx2 - bx1
+            h = by2 - by1
+            sx = 1e-7 * (abs(bx1) + abs(bx2))
+            sy = 1e-7 * (abs(by1) + abs(by2))
+            xlo = bx1 - min(maxw, w * span) - sx
+            xhi = bx2 - shrink * w + sx
+            ylo = by1 - min(maxh, h * span) - sy
+            yhi = by2 - shrink * h + sy
+            for kb in range(_band(ylo, ymin, band_h, n_bands), _band(yhi, ymin, band_h, n_bands) + 1):
+                c = cell0 + kb
+                a = _first_at_least(x1, cell_start[c], cell_start[c + 1], xlo)
+                e = _first_at_least(x1, a, cell_start[c + 1], xhi)
+                for q in range(a, e):
+                    if not sup[q] and _diou(bx1, by1, bx2, by2, x1[q], y1[q], x2[q], y2[q], beta) > thr:
+                        sup[q] = 1
+
+
+# --------------------------------------------------------------------------- Matrix NMS
+
+
+@kernel()
+def matrix_decay(boxes, order, gstart, gaussian, sigma, decay):
+    """Matrix NMS decay factor of every box (Wang et al. 2020, SOLOv2), group by group.
+
+    Group g is ``order[gstart[g]:gstart[g + 1]]``, by decreasing score. For the box at
+    position j: ``decay = min(1, min over i < j of f(iou_ij) / f(comp_i))`` where ``comp_i``
+    is box i's largest IoU with a box before it; f is ``exp(-sigma iou^2)`` (``gaussian``)
+    or ``1 - iou``. Writes ``decay[order[j]]``. Pairs that do not overlap give
+    ``1 / f(comp_i) >= 1`` and are skipped; a linear term with ``comp_i == 1`` is infinite
+    (or 0 / 0) and skipped too.
+    """
+    n = order.shape[0]
+    comp = np.zeros(n)
+    for g in range(gstart.shape[0] - 1):
+        lo = gstart[g]
+        hi = gstart[g + 1]
+        for j in range(lo, hi):
+            b = order[j]
+            bx1 = boxes[b, 0]
+            by1 = boxes[b, 1]
+            bx2 = boxes[b, 2]
+            by2 = boxes[b, 3]
+            barea = (bx2 - bx1) * (by2 - by1)
+            worst = 0.0
+            d = 1.0
+            for i in range(lo, j):
+                a = order[i]
+                iw = min(boxes[a, 2], bx2) - max(boxes[a, 0], bx1)
+                ih = min(boxes[a, 3], by2) - max(boxes[a, 1], by1)
+                if not (iw > 0.0 and ih > 0.0):
+                    continue
+                inter = iw * ih
+                union = (boxes[a, 2] - boxes[a, 0]) * (boxes[a, 3] - boxes[a, 1]) + barea - inter
+                if not union > 0.0:
+                    continue
+                iou = inter / union
+                worst = max(worst, iou)
+                if gaussian:
+                    r = np.exp(-sigma * iou * iou) / np.exp(-sigma * comp[i] * comp[i])
+                elif comp[i] < 1.0:
+                    r = (1.0 - iou) / (1.0 - comp[i])
+                else:
+                    continue
+                d = min(d, r)
+            comp[j] = worst
+            decay[b] = d

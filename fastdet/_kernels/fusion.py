@@ -1,0 +1,657 @@
+"""Numba kernels of ``fastdet.fusion``: the ensemble-boxes family over many (image, label) groups.
+
+Every kernel walks a list of groups (``gstart``: group ``g`` is ``order[gstart[g]:gstart[g + 1]]``),
+so a whole results set (many images, one group per image and label) is one call. Arithmetic
+follows ensemble-boxes 1.0.9 operation for operation (see ``fastdet.fusion``), including its
+float32 rounding of fused boxes.
+
+Clusters are found through a uniform grid over the centres of the group's boxes: a box whose
+IoU with a cluster exceeds ``t`` has its centre within ``(w_box + w_cluster) / 2`` of the
+cluster's in x (and likewise in y), and ``w_cluster < w_box / t``, so only the grid cells
+around the box can hold a match.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastdet._kernels import kernel
+
+#: Relative slack on the search window (never on a comparison): covers rounding in IoU.
+_SLACK = 1e-7
+#: Groups of at most this many boxes are searched without a grid (all clusters in one cell).
+_SMALL = 16
+
+
+# --------------------------------------------------------------------------- sorting
+
+
+@kernel()
+def _counting_sort(order, key, n_keys):
+    """Stable sort of ``order`` by ``key[order[k]]`` in [0, n_keys)."""
+    starts = np.zeros(n_keys + 1, np.int64)
+    for k in range(order.shape[0]):
+        starts[key[order[k]] + 1] += 1
+    for c in range(n_keys):
+        starts[c + 1] += starts[c]
+    out = np.empty(order.shape[0], np.int64)
+    for k in range(order.shape[0]):
+        i = order[k]
+        out[starts[key[i]]] = i
+        starts[key[i]] += 1
+    return out
+
+
+@kernel()
+def sort_pairs(key, idx, lo, hi, kbuf, ibuf):
+    """Sort the pairs ``(key[k], idx[k])`` for k in [lo, hi) by key descending, then idx ascending.
+
+    Insertion sort on runs of 16, then bottom-up merges through ``kbuf``/``ibuf`` (as long as
+    key). The order is total, so the result does not depend on the algorithm.
+    """
+    for a in range(lo, hi, 16):
+        e = min(a + 16, hi)
+        for i in range(a + 1, e):
+            kv = key[i]
+            v = idx[i]
+            j = i - 1
+            while j >= a and (key[j] < kv or (key[j] == kv and idx[j] > v)):
+                key[j + 1] = key[j]
+                idx[j + 1] = idx[j]
+                j -= 1
+            key[j + 1] = kv
+            idx[j + 1] = v
+    width = 16
+    ks, is_, kd, id_ = key, idx, kbuf, ibuf
+    swapped = False
+    while width < hi - lo:
+        for a in range(lo, hi, 2 * width):
+            m = min(a + width, hi)
+            e = min(a + 2 * width, hi)
+            i = a
+            j = m
+            for k in range(a, e):
+                if j >= e or (i < m and (ks[i] > ks[j] or (ks[i] == ks[j] and is_[i] < is_[j]))):
+                    kd[k] = ks[i]
+                    id_[k] = is_[i]
+                    i += 1
+                else:
+                    kd[k] = ks[j]
+                    id_[k] = is_[j]
+                    j += 1
+        ks, is_, kd, id_ = kd, id_, ks, is_
+        swapped = not swapped
+        width *= 2
+    if swapped:
+        for k in range(lo, hi):
+            key[k] = kbuf[k]
+            idx[k] = ibuf[k]
+
+
+@kernel()
+def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
+    """Boxes grouped by (image, label), by decreasing ws within a group; groups by first appearance.
+
+    img (N,) in [0, n_img), lab (N,) in [0, n_lab); only boxes with ``keep`` are placed. Within
+    a group, boxes come by decreasing ws, equal ws by index (``by_score``), or in index order.
+    Returns ``(order (K,), gstart
+    (G + 1,), gorder (G,))``: group g is ``order[gstart[g]:gstart[g + 1]]``, and ``gorder``
+    lists the groups by image, then by where their label first appears in the image: the
+    order in which ensemble-boxes meets an image's labels.
+    """
+    n_all = img.shape[0]
+    n = 0
+    for i in range(n_all):
+        n += keep[i]
+    order = np.empty(n, np.int64)
+    n = 0
+    for i in range(n_all):
+        if keep[i]:
+            order[n] = i
+            n += 1
+    if n_img * n_lab <= 4 * n + 1024:  # one pass on the combined key
+        key = np.empty(n_all, np.int64)
+        for i in range(n_all):
+            key[i] = img[i] * n_lab + lab[i]
+        order = _counting_sort(order, key, n_img * n_lab)
+    else:  # least significant key first: stable by label, then by image
+        order = _counting_sort(_counting_sort(order, lab, n_lab), img, n_img)
+    gstart = np.empty(n + 1, np.int64)
+    n_groups = 0
+    for p in range(n):
+        i = order[p]
+        if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
+            gstart[n_groups] = p
+            n_groups += 1
+    gstart[n_groups] = n
+    gstart = gstart[: n_groups + 1].copy()
+    gfirst = np.empty(n_groups, np.int64)
+    gimg = np.empty(n_groups, np.int64)
+    for g in range(n_groups):
+        gfirst[g] = order[gstart[g]]  # the lowest index: the counting sorts are stable
+        gimg[g] = img[gfirst[g]]
+    if by_score:
+        key = np.empty(n)
+        for p in range(n):
+            key[p] = ws[order[p]]
+        kbuf = np.empty(n)
+        ibuf = np.empty(n, np.int64)
+        for g in range(n_groups):
+            sort_pairs(key, order, gstart[g], gstart[g + 1], kbuf, ibuf)
+    # groups come by image already; within an image, order them by first appearance
+    gorder = np.arange(n_groups)
+    gkey = np.empty(n_groups)
+    for g in range(n_groups):
+        gkey[g] = -np.float64(gfirst[g])  # exact: indices are far below 2**53
+    gkbuf = np.empty(n_groups)
+    gibuf = np.empty(n_groups, np.int64)
+    lo = 0
+    for g in range(1, n_groups + 1):
+        if g == n_groups or gimg[g] != gimg[lo]:
+            sort_pairs(gkey, gorder, lo, g, gkbuf, gibuf)
+            lo = g
+    return order, gstart, gorder
+
+
+@kernel()
+def finish(img, labels, order, gstart, out_box, out_score, out_group, count):
+    """The first ``count`` clusters in output order, as ``(image, boxes, scores, labels)`` arrays.
+
+    Clusters come by image (groups were visited in ``gorder``); each image's are sorted by
+    decreasing score, equal scores in creation order (label appearance, then cluster).
+    """
+    n_groups = gstart.shape[0] - 1
+    gimg = np.empty(n_groups, np.int64)
+    glab = np.empty(n_groups, np.int64)
+    for g in range(n_groups):
+        gimg[g] = img[order[gstart[g]]]
+        glab[g] = labels[order[gstart[g]]]
+    perm = np.arange(count)
+    key = out_score[:count].copy()
+    kbuf = np.empty(count)
+    ibuf = np.empty(count, np.int64)
+    lo = 0
+    for c in range(1, count + 1):
+        if c == count or gimg[out_group[c]] != gimg[out_group[lo]]:
+            sort_pairs(key, perm, lo, c, kbuf, ibuf)
+            lo = c
+    r_img = np.empty(count, np.int64)
+    r_box = np.empty((count, 4))
+    r_label = np.empty(count, np.int64)
+    for k in range(count):
+        c = perm[k]
+        g = out_group[c]
+        r_img[k] = gimg[g]
+        r_label[k] = glab[g]
+        for d in range(4):
+            r_box[k, d] = out_box[c, d]
+    return r_img, r_box, key, r_label
+
+
+# --------------------------------------------------------------------------- input
+
+
+@kernel()
+def prefilter(
+    table, bc, sc, ic, lc, model, wmul, wdiv, skip_thr, use_skip, clip, out_boxes, ws, keep, ids, labs
+):
+    """Fix the input boxes as ensemble-boxes does and weight the scores, in one pass over a table.
+
+    table (N, C) float64: the box in columns bc .. bc + 3, the score in column sc and, when
+    ic / lc >= 0, integer image ids and labels in columns ic / lc (copied to ids / labs as
+    int64); model (N,) in [0, M); wmul (M,). Writes out_boxes (corners swapped where reversed,
+    clipped to [0, 1] if ``clip``), ws = score * wmul[model] / wdiv and keep (N,) bool: False
+    for a score < skip_thr (if ``use_skip``) or a zero area. Returns ``(n_swapped, n_clipped,
+    n_zero_area, n_kept, bad_id_row, bad_label_row)``: boxes dropped by score count in none of
+    the first three; a bad row (-1 if none) holds a value that is not a whole number within
+    2**53.
+    """
+    n_swapped = 0
+    n_clipped = 0
+    n_zero = 0
+    n_kept = 0
+    bad_id = -1
+    bad_lab = -1
+    for i in range(table.shape[0]):
+        if ic >= 0:
+            v = table[i, ic]
+            if abs(v) <= 9007199254740992.0 and v == np.floor(v):
+                ids[i] = np.int64(v)
+            elif bad_id < 0:
+                bad_id = i
+        if lc >= 0:
+            v = table[i, lc]
+            if abs(v) <= 9007199254740992.0 and v == np.floor(v):
+                labs[i] = np.int64(v)
+            elif bad_lab < 0:
+                bad_lab = i
+        keep[i] = False
+        score = table[i, sc]
+        if use_skip and score < skip_thr:
+            continue
+        x1 = min(table[i, bc], table[i, bc + 2])
+        x2 = max(table[i, bc], table[i, bc + 2])
+        y1 = min(table[i, bc + 1], table[i, bc + 3])
+        y2 = max(table[i, bc + 1], table[i, bc + 3])
+        if table[i, bc + 2] < table[i, bc] or table[i, bc + 3] < table[i, bc + 1]:
+            n_swapped += 1
+        if clip and not (x1 >= 0.0 and y1 >= 0.0 and x2 <= 1.0 and y2 <= 1.0):
+            n_clipped += 1
+            x1 = min(max(x1, 0.0), 1.0)
+            y1 = min(max(y1, 0.0), 1.0)
+            x2 = min(max(x2, 0.0), 1.0)
+            y2 = min(max(y2, 0.0), 1.0)
+        out_boxes[i, 0] = x1
+        out_boxes[i, 1] = y1
+        out_boxes[i, 2] = x2
+        out_boxes[i, 3] = y2
+        ws[i] = score * wmul[model[i]] / wdiv
+        if (x2 - x1) * (y2 - y1) == 0.0:
+            n_zero += 1
+            continue
+        keep[i] = True
+        n_kept += 1
+    return n_swapped, n_clipped, n_zero, n_kept, bad_id, bad_lab
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+@kernel()
+def _iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2):
+    """IoU as ensemble-boxes computes it: ``inter / (area_a + area_b - inter)`` (union > 0 here)."""
+    iw = min(ax2, bx2) - max(ax1, bx1)
+    ih = min(ay2, by2) - max(ay1, by1)
+    if iw <= 0.0 or ih <= 0.0:
+        return 0.0
+    inter = iw * ih
+    return inter / ((ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter)
+
+
+@kernel()
+def _cell(v, v0, size, g):
+    """Grid cell of coordinate v: floor((v - v0) / size) clipped to [0, g - 1] (monotone in v)."""
+    t = (v - v0) / size
+    if not t >= 1.0:
+        return 0
+    if t >= g - 1:
+        return g - 1
+    return np.int64(t)
+
+
+@kernel()
+def _grid(boxes, order, lo, hi):
+    """Grid over the box centres of one group: ``(x0, y0, size_x, size_y, gx, gy, max_w, max_h, mag)``.
+
+    Cells are about one mean box size wide, at most about sqrt(n) per axis; ``mag`` is the
+    largest absolute coordinate. Groups of at most ``_SMALL`` boxes get a single cell.
+    """
+    n = hi - lo
+    if n <= _SMALL:  # one cell: a plain scan over a handful of clusters is cheaper
+        return 0.0, 0.0, 1.0, 1.0, 1, 1, 0.0, 0.0, 0.0
+    x0 = np.inf
+    y0 = np.inf
+    x_hi = -np.inf
+    y_hi = -np.inf
+    max_w = 0.0
+    max_h = 0.0
+    sum_w = 0.0
+    sum_h = 0.0
+    mag = 0.0
+    for p in range(lo, hi):
+        b = order[p]
+        for d in range(4):
+            mag = max(mag, abs(boxes[b, d]))
+        w = boxes[b, 2] - boxes[b, 0]
+        h = boxes[b, 3] - boxes[b, 1]
+        cx = (boxes[b, 0] + boxes[b, 2]) * 0.5
+        cy = (boxes[b, 1] + boxes[b, 3]) * 0.5
+        x0 = min(x0, cx)
+        y0 = min(y0, cy)
+        x_hi = max(x_hi, cx)
+        y_hi = max(y_hi, cy)
+        max_w = max(max_w, w)
+        max_h = max(max_h, h)
+        sum_w += w
+        sum_h += h
+    cap = max(1, np.int64(np.sqrt(n)))
+    gx = 1
+    gy = 1
+    size_x = 1.0
+    size_y = 1.0
+    if x_hi > x0 and sum_w > 0.0:
+        gx = min(cap, np.int64((x_hi - x0) / (sum_w / n)) + 1)
+        size_x = (x_hi - x0) / gx
+    if y_hi > y0 and sum_h > 0.0:
+        gy = min(cap, np.int64((y_hi - y0) / (sum_h / n)) + 1)
+        size_y = (y_hi - y0) / gy
+    return x0, y0, size_x, size_y, gx, gy, max_w, max_h, mag
+
+
+@kernel()
+def _half_window(w, max_w, inv_t):
+    """Largest centre distance (one axis) at which a box of extent w can exceed the IoU threshold."""
+    reach = 0.5 * (w + max_w)
+    if inv_t > 0.0:
+        reach = min(reach, 0.5 * w * (1.0 + inv_t))
+    return reach * (1.0 + _SLACK)
+
+
+# --------------------------------------------------------------------------- weighted boxes fusion
+
+
+@kernel()
+def wbf(
+    boxes,
+    ws,
+    weights,
+    model,
+    order,
+    gstart,
+    gorder,
+    cap,
+    use_max,
+    thr,
+    inv_t,
+    out_box,
+    out_score,
+    out_weight,
+    out_count,
+    out_group,
+    cluster_of,
+):
+    """Weighted boxes fusion of every group; returns the number of clusters written.
+
+    boxes (N, 4) float64 (clipped, positive area); ws (N,) weighted scores (score x model
+    weight, >= 0); weights (M,), model (N,): box i's model weight is weights[model[i]];
+    order, gstart, gorder from
+    ``group_order`` (each group by decreasing ws; groups visited in gorder); cap the size of
+    the largest group; thr the IoU
+    threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when thr is ~0.
+    Writes, for each cluster (groups in gorder, each group's clusters in creation order):
+    out_box (N, 4) the fused box, out_score its confidence before ensemble-boxes' rescaling
+    (the mean of its ws, or the max with ``use_max``; float32 for 2+ boxes), out_weight its
+    weight sum (float32 for 2+ boxes), out_count its size, out_group its group; and
+    cluster_of (N,) each box's cluster. The clusters' state is kept per group (small arrays).
+    """
+    fb = np.empty((cap, 4))  # fused box of each cluster, as ensemble-boxes stores it
+    farea = np.empty(cap)
+    acc = np.empty((cap, 4), np.float32)  # float32 running sums of ws * coordinate
+    plain = np.empty((cap, 4))  # plain coordinate sums (for clusters whose ws sum is 0)
+    csum = np.empty(cap)
+    cmax = np.empty(cap)
+    cw = np.empty(cap)
+    cnt = np.empty(cap, np.int64)
+    first = np.empty(cap, np.int64)
+    cell = np.empty(cap, np.int64)
+    nxt = np.empty(cap, np.int64)
+    prv = np.empty(cap, np.int64)
+    head = np.empty(cap + 1, np.int64)
+    count = 0
+    for g in gorder:
+        lo = gstart[g]
+        hi = gstart[g + 1]
+        x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(boxes, order, lo, hi)
+        # a fused box is a weighted mean of its members: no wider than the widest member, up to
+        # its float32 rounding (relative 2**-24 of each coordinate)
+        max_w = max_w * (1.0 + _SLACK) + 1e-6 * mag
+        max_h = max_h * (1.0 + _SLACK) + 1e-6 * mag
+        for k in range(gx * gy):
+            head[k] = -1
+        k_clusters = 0
+        for p in range(lo, hi):
+            b = order[p]
+            bx1 = boxes[b, 0]
+            by1 = boxes[b, 1]
+            bx2 = boxes[b, 2]
+            by2 = boxes[b, 3]
+            barea = (bx2 - bx1) * (by2 - by1)
+            bcx = (bx1 + bx2) * 0.5
+            bcy = (by1 + by2) * 0.5
+            ky0 = ky1 = kx0 = kx1 = 0
+            if gx * gy > 1:
+                hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
+                hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+                ky0 = _cell(bcy - hy, y0, sy, gy)
+                ky1 = _cell(bcy + hy, y0, sy, gy)
+                kx0 = _cell(bcx - hx, x0, sx, gx)
+                kx1 = _cell(bcx + hx, x0, sx, gx)
+            best = -1
+            best_iou = thr
+            for ky in range(ky0, ky1 + 1):
+                for kx in range(kx0, kx1 + 1):
+                    c = head[ky * gx + kx]
+                    while c >= 0:
+                        iw = min(fb[c, 2], bx2) - max(fb[c, 0], bx1)
+                        ih = min(fb[c, 3], by2) - max(fb[c, 1], by1)
+                        if iw > 0.0 and ih > 0.0:
+                            inter = iw * ih
+                            iou = inter / (farea[c] + barea - inter)
+                            if iou > best_iou or (iou == best_iou and best >= 0 and c < best):
+                                best = c
+                                best_iou = iou
+                        c = nxt[c]
+            s = ws[b]
+            if best < 0:  # a new cluster: its row is the box itself, in float64
+                c = k_clusters
+                k_clusters += 1
+                fb[c, 0] = bx1
+                fb[c, 1] = by1
+                fb[c, 2] = bx2
+                fb[c, 3] = by2
+                farea[c] = barea
+                for d in range(4):
+                    acc[c, d] = np.float32(s * boxes[b, d])
+                    plain[c, d] = boxes[b, d]
+                csum[c] = s
+                cmax[c] = s
+                cw[c] = weights[model[b]]
+                cnt[c] = 1
+                first[c] = b
+                cluster_of[b] = count + c
+                k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
+                cell[c] = k
+                prv[c] = -1
+                nxt[c] = head[k]
+                if head[k] >= 0:
+                    prv[head[k]] = c
+                head[k] = c
+                continue
+            c = best
+            for d in range(4):
+                acc[c, d] = np.float32(np.float64(acc[c, d]) + s * boxes[b, d])
+                plain[c, d] += boxes[b, d]
+            csum[c] += s
+            cmax[c] = max(cmax[c], s)
+            cw[c] += weights[model[b]]
+            cnt[c] += 1
+            cluster_of[b] = count + c
+            for d in range(4):
+                if csum[c] != 0.0:
+                    fb[c, d] = np.float64(np.float32(np.float64(acc[c, d]) / csum[c]))
+                else:  # every member has weighted score 0: the plain mean (ensemble-boxes: 0/0)
+                    fb[c, d] = np.float64(np.float32(plain[c, d] / cnt[c]))
+            farea[c] = (fb[c, 2] - fb[c, 0]) * (fb[c, 3] - fb[c, 1])
+            ky = _cell((fb[c, 1] + fb[c, 3]) * 0.5, y0, sy, gy)
+            k = ky * gx + _cell((fb[c, 0] + fb[c, 2]) * 0.5, x0, sx, gx)
+            if k != cell[c]:  # the fused box moved to another cell: unlink, then link there
+                if prv[c] >= 0:
+                    nxt[prv[c]] = nxt[c]
+                else:
+                    head[cell[c]] = nxt[c]
+                if nxt[c] >= 0:
+                    prv[nxt[c]] = prv[c]
+                cell[c] = k
+                prv[c] = -1
+                nxt[c] = head[k]
+                if head[k] >= 0:
+                    prv[head[k]] = c
+                head[k] = c
+        for c in range(k_clusters):
+            if cnt[c] == 1:
+                score = ws[first[c]]
+                weight = weights[model[first[c]]]
+            else:
+                score = cmax[c] if use_max else csum[c] / cnt[c]
+                score = np.float64(np.float32(score))
+                weight = np.float64(np.float32(cw[c]))
+            for d in range(4):
+                out_box[count + c, d] = fb[c, d]
+            out_score[count + c] = score
+            out_weight[count + c] = weight
+            out_count[count + c] = cnt[c]
+            out_group[count + c] = g
+        count += k_clusters
+    return count
+
+
+# --------------------------------------------------------------------------- non-maximum weighted
+
+
+@kernel()
+def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, out_group):
+    """Non-maximum weighted of every group; returns the number of clusters written.
+
+    Arguments as for ``wbf`` (ws = score x weight / max weight). A box joins the cluster whose
+    first (highest-scoring) box it overlaps most, with IoU > thr; the fused box is the float32
+    mean of the members weighted by ws x IoU with that first box; the score is the first box's
+    ws, rounded to float32.
+    """
+    head = np.empty(cap + 1, np.int64)
+    nxt = np.empty(cap, np.int64)
+    main = np.empty(cap, np.int64)
+    assign = np.empty(cap, np.int64)
+    acc = np.empty((cap, 4), np.float32)
+    conf = np.empty(cap)
+    count = 0
+    for g in gorder:
+        lo = gstart[g]
+        hi = gstart[g + 1]
+        x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(boxes, order, lo, hi)
+        for k in range(gx * gy):
+            head[k] = -1
+        k_clusters = 0
+        for p in range(lo, hi):
+            b = order[p]
+            bx1 = boxes[b, 0]
+            by1 = boxes[b, 1]
+            bx2 = boxes[b, 2]
+            by2 = boxes[b, 3]
+            bcx = (bx1 + bx2) * 0.5
+            bcy = (by1 + by2) * 0.5
+            ky0 = ky1 = kx0 = kx1 = 0
+            if gx * gy > 1:
+                hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
+                hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+                ky0 = _cell(bcy - hy, y0, sy, gy)
+                ky1 = _cell(bcy + hy, y0, sy, gy)
+                kx0 = _cell(bcx - hx, x0, sx, gx)
+                kx1 = _cell(bcx + hx, x0, sx, gx)
+            best = -1
+            best_iou = thr
+            for ky in range(ky0, ky1 + 1):
+                for kx in range(kx0, kx1 + 1):
+                    c = head[ky * gx + kx]
+                    while c >= 0:
+                        a = main[c]
+                        iou = _iou(boxes[a, 0], boxes[a, 1], boxes[a, 2], boxes[a, 3], bx1, by1, bx2, by2)
+                        if iou > best_iou or (iou == best_iou and best >= 0 and c < best):
+                            best = c
+                            best_iou = iou
+                        c = nxt[c]
+            if best < 0:
+                best = k_clusters
+                k_clusters += 1
+                main[best] = b
+                k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
+                nxt[best] = head[k]
+                head[k] = best
+            assign[p - lo] = best
+        for c in range(k_clusters):
+            for d in range(4):
+                acc[c, d] = np.float32(0.0)
+            conf[c] = 0.0
+        for p in range(lo, hi):  # members in join order, as ensemble-boxes accumulates them
+            b = order[p]
+            c = assign[p - lo]
+            a = main[c]
+            iou = _iou(
+                boxes[b, 0],
+                boxes[b, 1],
+                boxes[b, 2],
+                boxes[b, 3],
+                boxes[a, 0],
+                boxes[a, 1],
+                boxes[a, 2],
+                boxes[a, 3],
+            )
+            w = ws[b] * iou
+            if ws[a] == 0.0:  # all weighted scores 0: weight by IoU alone (ensemble-boxes: 0/0)
+                w = iou
+            for d in range(4):
+                acc[c, d] = np.float32(np.float64(acc[c, d]) + w * boxes[b, d])
+            conf[c] += w
+        for c in range(k_clusters):
+            for d in range(4):
+                out_box[count + c, d] = np.float64(np.float32(np.float64(acc[c, d]) / conf[c]))
+            out_score[count + c] = np.float64(np.float32(ws[main[c]]))
+            out_group[count + c] = g
+        count += k_clusters
+    return count
+
+
+# --------------------------------------------------------------------------- soft-NMS (ensemble-boxes)
+
+
+@kernel()
+def soft_nms_swap(boxes, ws, order, gstart, method, iou_thr, sigma, thresh, keep, new_scores):
+    """ensemble-boxes' Soft-NMS of every group (boxes in input order); returns the number kept.
+
+    At step i the box at position i is swapped with the first box of highest current score
+    after it, if that score is strictly higher; then every box after position i is decayed by
+    its IoU with box i: method 1 linear (``1 - iou`` where iou > iou_thr), 2 gaussian
+    (``exp(-iou^2 / sigma)``), 3 hard (0 where iou > iou_thr). Kept: positions whose final
+    score is > thresh, in position order; ``new_scores`` gets those final scores.
+    """
+    count = 0
+    n = boxes.shape[0]
+    perm = np.empty(n, np.int64)
+    cur = np.empty(n)
+    area = np.empty(n)
+    for g in range(gstart.shape[0] - 1):
+        lo = gstart[g]
+        hi = gstart[g + 1]
+        for p in range(lo, hi):
+            b = order[p]
+            perm[p] = b
+            cur[p] = ws[b]
+            area[p] = (boxes[b, 2] - boxes[b, 0]) * (boxes[b, 3] - boxes[b, 1])
+        for i in range(lo, hi):
+            if i + 1 < hi:
+                top = i + 1
+                for k in range(i + 2, hi):
+                    if cur[k] > cur[top]:
+                        top = k
+                if cur[i] < cur[top]:
+                    perm[i], perm[top] = perm[top], perm[i]
+                    cur[i], cur[top] = cur[top], cur[i]
+                    area[i], area[top] = area[top], area[i]
+            a = perm[i]
+            for k in range(i + 1, hi):
+                b = perm[k]
+                iw = min(boxes[a, 2], boxes[b, 2]) - max(boxes[a, 0], boxes[b, 0])
+                ih = min(boxes[a, 3], boxes[b, 3]) - max(boxes[a, 1], boxes[b, 1])
+                if iw <= 0.0 or ih <= 0.0:
+                    continue  # IoU 0: weight exactly 1 under every method
+                inter = iw * ih
+                ovr = inter / (area[i] + area[k] - inter)
+                if method == 2:
+                    cur[k] = np.exp(-(ovr * ovr) / sigma) * cur[k]
+                elif ovr > iou_thr:
+                    cur[k] = (1.0 - ovr) * cur[k] if method == 1 else 0.0 * cur[k]
+        for p in range(lo, hi):
+            if cur[p] > thresh:
+                keep[count] = perm[p]
+                new_scores[count] = cur[p]
+                count += 1
+    return count

@@ -3,7 +3,8 @@
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
 ``fastdet.coco``, ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
 ``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d`` stay in that
-module), ``fastdet.analysis`` (TIDE error analysis, detection confusion matrix).
+module), ``fastdet.analysis`` (TIDE error analysis, detection confusion matrix),
+``fastdet.streaming`` (``MeanAveragePrecision``: torchmetrics' streaming COCO mAP).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -50,6 +51,7 @@ from fastdet.metrics import (
     roc_curve,
 )
 from fastdet.nms import batched_nms, multiclass_nms, nms, postprocess_detections, soft_nms
+from fastdet.streaming import MeanAveragePrecision
 from fastdet.voc import voc_ap
 
 try:
@@ -61,6 +63,7 @@ __all__ = [
     "COCO",
     "COCOeval",
     "CocoEvalResult",
+    "MeanAveragePrecision",
     "UndefinedMetricWarning",
     "__version__",
     "accuracy",

@@ -107,74 +107,110 @@ def _value(items: Sequence[Any], i: int, key: str, row: int) -> Any:
     return v[row] if isinstance(v, list) and row < len(v) else v
 
 
-def _column(
-    items: Sequence[Any],
-    arg: str,
-    key: str,
-    counts: NDArray[np.int64] | None,
-    *,
-    optional: bool = False,
-) -> tuple[list[NDArray[Any]] | None, NDArray[np.int64]]:
-    """Host arrays holding ``items[i][key]`` for every image, and each image's length.
+_ABSENT = object()
 
-    ``counts`` None: boxes, ``(N, 4)`` (an empty 1-d array counts as ``(0, 4)``);
-    otherwise 1-d of length ``counts[i]``. Tensors of one dtype and device are
-    concatenated on their device and copied to the host once. The result is one
-    array when the dtypes agree, else one array per image (so that each keeps
-    its dtype). ``optional``: None when no image has the key; missing entries
-    are zeros.
-    """
+
+def _array_like(v: Any, tensor: Any, arg: str, i: int, key: str) -> tuple[Any, bool]:
+    """``v`` as an ndarray or a tensor (left on its device), and whether it is a tensor."""
+    if isinstance(v, tensor):
+        return v, True
+    if isinstance(v, np.ndarray):
+        return v, False
+    try:
+        return np.asarray(v), False
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{_where(arg, i, key)} could not be converted to an array: {exc}") from None
+
+
+def _missing(arg: str, i: int, item: Any, key: str) -> ValueError:
+    return ValueError(
+        f"{arg}[{i}] has no {key!r} key (it has {sorted(map(str, item))}); "
+        f"each {arg} entry needs {_required_keys(arg)}"
+    )
+
+
+def _box_column(items: Sequence[Any], arg: str) -> tuple[list[NDArray[Any]], NDArray[np.int64], bool]:
+    """Host arrays of every image's ``boxes`` (N, 4) (an empty 1-d array counts as (0, 4)),
+    each image's N, and whether tensors came in. See ``_to_host``."""
+    torch = sys.modules.get("torch")
+    tensor: Any = torch.Tensor if torch is not None else ()  # isinstance(x, ()) is False
     vals: list[Any] = []
-    lens = np.empty(len(items), np.int64)
-    present = 0
+    lens: list[int] = []
+    n_tensors = 0
     for i, item in enumerate(items):
-        if key in item:
-            v = item[key]
-            present += 1
-        elif optional:
-            assert counts is not None
-            v = np.zeros(int(counts[i]))
-        else:
-            raise ValueError(
-                f"{arg}[{i}] has no {key!r} key (it has {sorted(map(str, item))}); "
-                f"each {arg} entry needs {_required_keys(arg)}"
-            )
-        if not (isinstance(v, np.ndarray) or _is_tensor(v)):
-            try:
-                v = np.asarray(v)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{_where(arg, i, key)} could not be converted to an array: {exc}") from None
-        shape = tuple(v.shape)
-        if counts is None:
-            if len(shape) == 1 and shape[0] == 0:
-                v = v.reshape(0, 4)
-            elif len(shape) != 2 or shape[1] != 4:
-                raise ValueError(f"{_where(arg, i, key)} must have shape (N, 4), got {shape}")
-        elif len(shape) != 1:
-            raise ValueError(f"{_where(arg, i, key)} must be 1-dimensional, got shape {shape}")
-        elif shape[0] != counts[i]:
+        v = item.get("boxes", _ABSENT)
+        if type(v) is not np.ndarray:
+            if v is _ABSENT:
+                raise _missing(arg, i, item, "boxes")
+            v, is_tensor = _array_like(v, tensor, arg, i, "boxes")
+            n_tensors += is_tensor
+        shape = v.shape
+        if len(shape) != 2 or shape[1] != 4:
+            if len(shape) != 1 or shape[0] != 0:
+                raise ValueError(f"{_where(arg, i, 'boxes')} must have shape (N, 4), got {tuple(shape)}")
+            v = v.reshape(0, 4)
+        vals.append(v)
+        lens.append(shape[0])
+    return _to_host(vals, n_tensors), np.array(lens, dtype=np.int64), n_tensors > 0
+
+
+def _column(
+    items: Sequence[Any], arg: str, key: str, counts: list[int], *, optional: bool = False
+) -> tuple[list[NDArray[Any]] | None, bool]:
+    """Host arrays of every image's ``key``, 1-d of length ``counts[i]``, and whether tensors came in.
+
+    ``optional``: None when no image has the key; a missing entry is zeros.
+    See ``_to_host``.
+    """
+    torch = sys.modules.get("torch")
+    tensor: Any = torch.Tensor if torch is not None else ()
+    vals: list[Any] = []
+    absent: list[int] = []
+    n_tensors = 0
+    for i, item in enumerate(items):
+        v = item.get(key, _ABSENT)
+        if type(v) is not np.ndarray:
+            if v is _ABSENT:
+                if not optional:
+                    raise _missing(arg, i, item, key)
+                absent.append(i)
+                vals.append(None)
+                continue
+            v, is_tensor = _array_like(v, tensor, arg, i, key)
+            n_tensors += is_tensor
+        shape = v.shape
+        if len(shape) != 1:
+            raise ValueError(f"{_where(arg, i, key)} must be 1-dimensional, got shape {tuple(shape)}")
+        if shape[0] != counts[i]:
             raise ValueError(
                 f"{_where(arg, i, key)} has length {shape[0]} but {_where(arg, i, 'boxes')} has "
-                f"{int(counts[i])} boxes"
+                f"{counts[i]} boxes"
             )
         vals.append(v)
-        lens[i] = shape[0]
-    if optional and present == 0:
-        return None, lens
-    return _to_host(vals), lens
+    if absent:
+        if len(absent) == len(items):
+            return None, False
+        for i in absent:
+            vals[i] = np.zeros(counts[i])
+    return _to_host(vals, n_tensors), n_tensors > 0
 
 
-def _to_host(vals: list[Any]) -> list[NDArray[Any]]:
+def _to_host(vals: list[Any], n_tensors: int) -> list[NDArray[Any]]:
+    """One host array (tensors of one dtype and device are concatenated on the device and copied
+    once), or one per image when the dtypes differ, so that each keeps its dtype. The result may
+    share memory with the input: callers copy."""
     if not vals:
         return []
-    if all(map(_is_tensor, vals)):
-        first = vals[0]
-        if all(v.dtype == first.dtype and v.device == first.device for v in vals):
-            torch = _torch()
-            with torch.no_grad():
-                return [_tensor_to_numpy(torch.cat(vals) if len(vals) > 1 else first)]
-    arrays = [_tensor_to_numpy(v) if _is_tensor(v) else v for v in vals]
-    if all(a.dtype == arrays[0].dtype for a in arrays):
+    if n_tensors == len(vals):
+        d0 = vals[0].dtype
+        if all(v.dtype is d0 for v in vals):
+            try:  # (no torch.no_grad(): entering it costs more than the cat; the result is detached)
+                return [_tensor_to_numpy(sys.modules["torch"].cat(vals) if len(vals) > 1 else vals[0])]
+            except RuntimeError:  # tensors on different devices: one at a time below
+                pass
+    arrays = [v if isinstance(v, np.ndarray) else _tensor_to_numpy(v) for v in vals] if n_tensors else vals
+    d0 = arrays[0].dtype
+    if all(a.dtype == d0 for a in arrays):
         return [np.concatenate(arrays) if len(arrays) > 1 else arrays[0]]
     return arrays
 
@@ -203,17 +239,20 @@ def _to_xywh(b: NDArray[Any], fmt: str) -> NDArray[np.float64]:
     out = np.empty(b.shape, np.float64)
     if fmt == "xyxy":
         out[:, :2] = b[:, :2]
-        out[:, 2:] = b[:, 2:] - b[:, :2]
+        np.subtract(b[:, 2:], b[:, :2], out=out[:, 2:], dtype=b.dtype)  # in b's dtype, stored as float64
     else:  # cxcywh -> xyxy -> xywh, each step in the input dtype
         half = b[:, 2:] * 0.5
         lo = b[:, :2] - half
         out[:, :2] = lo
-        out[:, 2:] = (b[:, :2] + half) - lo
+        np.subtract(b[:, :2] + half, lo, out=out[:, 2:], dtype=b.dtype)
     return out
 
 
-def _boxes(items: Sequence[Any], arg: str, fmt: str) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    parts, counts = _column(items, arg, "boxes", None)
+def _boxes(
+    items: Sequence[Any], arg: str, fmt: str, seen: list[bool]
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    parts, counts, tensors = _box_column(items, arg)
+    seen.append(tensors)
     assert parts is not None
     _check_kind(parts, arg, "boxes", "iuf", "a real numeric array")
     boxes = np.concatenate([_to_xywh(p, fmt) for p in parts]) if parts else np.empty((0, 4))
@@ -227,9 +266,16 @@ def _boxes(items: Sequence[Any], arg: str, fmt: str) -> tuple[NDArray[np.float64
 
 
 def _floats(
-    items: Sequence[Any], arg: str, key: str, counts: NDArray[np.int64], *, optional: bool = False
+    items: Sequence[Any],
+    arg: str,
+    key: str,
+    counts: NDArray[np.int64],
+    seen: list[bool],
+    *,
+    optional: bool = False,
 ) -> NDArray[np.float64] | None:
-    parts, _ = _column(items, arg, key, counts, optional=optional)
+    parts, tensors = _column(items, arg, key, counts.tolist(), optional=optional)
+    seen.append(tensors)
     if parts is None:
         return None
     kinds = "biuf" if key == "iscrowd" else "iuf"
@@ -242,8 +288,9 @@ def _floats(
     return out
 
 
-def _labels(items: Sequence[Any], arg: str, counts: NDArray[np.int64]) -> NDArray[np.int64]:
-    parts, _ = _column(items, arg, "labels", counts)
+def _labels(items: Sequence[Any], arg: str, counts: NDArray[np.int64], seen: list[bool]) -> NDArray[np.int64]:
+    parts, tensors = _column(items, arg, "labels", counts.tolist())
+    seen.append(tensors)
     assert parts is not None
     _check_kind(parts, arg, "labels", "iuf", "an integer array")
     if all(p.dtype.kind in "iu" for p in parts):
@@ -258,31 +305,32 @@ def _labels(items: Sequence[Any], arg: str, counts: NDArray[np.int64]) -> NDArra
     if bad.any():
         i, row = _image_of(int(np.flatnonzero(bad)[0]), counts)
         raise ValueError(
-            f"{_where(arg, i, 'labels')} entry {row} is {out[bad][0]!r}; labels must be integers"
+            f"{_where(arg, i, 'labels')} entry {row} is {float(out[bad][0])!r}; labels must be integers"
         )
     return out.astype(np.int64)
 
 
-def read_batch(preds: Any, target: Any, fmt: str) -> tuple[_Chunk, NDArray[np.int64]]:
-    """Validate one ``update`` batch and turn it into a chunk; also the detections per image."""
+def read_batch(preds: Any, target: Any, fmt: str) -> tuple[_Chunk, NDArray[np.int64], bool]:
+    """Validate one ``update`` batch: (its chunk, the detections per image, whether tensors came in)."""
     for arg, value in (("preds", preds), ("target", target)):
         if isinstance(value, Mapping) or not isinstance(value, Sequence):
             raise TypeError(f"{arg} must be a list of dicts (one per image), got {type(value).__name__}")
         for i, item in enumerate(value):
-            if not isinstance(item, Mapping):
+            if type(item) is not dict and not isinstance(item, Mapping):
                 raise TypeError(f"{arg}[{i}] must be a dict, got {type(item).__name__}")
     if len(preds) != len(target):
         raise ValueError(
             "preds and target must have the same length (one entry per image), "
             f"got {len(preds)} and {len(target)}"
         )
-    dt_box, dt_counts = _boxes(preds, "preds", fmt)
-    dt_score = _floats(preds, "preds", "scores", dt_counts)
-    dt_label = _labels(preds, "preds", dt_counts)
-    gt_box, gt_counts = _boxes(target, "target", fmt)
-    gt_label = _labels(target, "target", gt_counts)
-    crowd = _floats(target, "target", "iscrowd", gt_counts, optional=True)
-    area = _floats(target, "target", "area", gt_counts, optional=True)
+    seen: list[bool] = []
+    dt_box, dt_counts = _boxes(preds, "preds", fmt, seen)
+    dt_score = _floats(preds, "preds", "scores", dt_counts, seen)
+    dt_label = _labels(preds, "preds", dt_counts, seen)
+    gt_box, gt_counts = _boxes(target, "target", fmt, seen)
+    gt_label = _labels(target, "target", gt_counts, seen)
+    crowd = _floats(target, "target", "iscrowd", gt_counts, seen, optional=True)
+    area = _floats(target, "target", "area", gt_counts, seen, optional=True)
     box_area = gt_box[:, 2] * gt_box[:, 3]
     gt_area = box_area if area is None else np.where(area > 0, area, box_area)  # torchmetrics' rule
     if crowd is None:
@@ -293,7 +341,7 @@ def read_batch(preds: Any, target: Any, fmt: str) -> tuple[_Chunk, NDArray[np.in
         if bad.any():
             i, row = _image_of(int(np.flatnonzero(bad)[0]), gt_counts)
             raise ValueError(
-                f"{_where('target', i, 'iscrowd')} entry {row} is {crowd[bad][0]!r}; expected 0 or 1"
+                f"{_where('target', i, 'iscrowd')} entry {row} is {float(crowd[bad][0])!r}; expected 0 or 1"
             )
         gt_crowd, gt_ignore = trunc != 0, crowd != 0  # pycocotools: int(iscrowd) and bool(iscrowd)
     n = len(preds)
@@ -311,4 +359,4 @@ def read_batch(preds: Any, target: Any, fmt: str) -> tuple[_Chunk, NDArray[np.in
         gt_crowd=gt_crowd,
         gt_ignore=gt_ignore,
     )
-    return chunk, dt_counts
+    return chunk, dt_counts, any(seen)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from fastdet._batches import _Chunk, _is_tensor, read_batch
+from fastdet._batches import _Chunk, read_batch
 from fastdet._validate import check_bool, check_choice
 from fastdet.coco.columns import _Columns
 from fastdet.coco.params import Params
@@ -280,7 +280,7 @@ class MeanAveragePrecision:
             not integers, NaN scores, non-finite or negative-size boxes; the
             message names the argument, the image's index in the batch and the key.
         """
-        chunk, dt_counts = read_batch(preds, target, self.box_format)
+        chunk, dt_counts, tensors = read_batch(preds, target, self.box_format)
         if chunk.n_images == 0:
             return
         if (
@@ -297,8 +297,7 @@ class MeanAveragePrecision:
                 stacklevel=2,
             )
         self._chunks.append(chunk)
-        if not self._torch_out:
-            self._torch_out = any(_is_tensor(v) for item in (*preds, *target) for v in item.values())
+        self._torch_out = self._torch_out or tensors
 
     def merge(self, *others: MeanAveragePrecision) -> MeanAveragePrecision:
         """Append the images of ``others`` (in order) to this metric's; return ``self``.

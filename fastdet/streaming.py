@@ -174,8 +174,8 @@ class MeanAveragePrecision:
     ...     [{"boxes": np.array([[214.0, 41.0, 562.0, 285.0]]), "labels": np.array([0])}],
     ... )
     >>> result = metric.compute()
-    >>> round(float(result["map"]), 4), float(result["map_50"])
-    (0.6, 1.0)
+    >>> float(result["map"]), float(result["map_50"])  # pycocotools' tp / (tp + fp + eps)
+    (0.5999999999999999, 0.9999999999999999)
     """
 
     warn_on_many_detections: bool = True

@@ -59,8 +59,9 @@ def _coco_evaluate(
 
     ``p`` is normalised (sorted unique ``imgIds`` / ``catIds``, sorted
     ``maxDets``, ``useCats=1``), as ``COCOeval.evaluate`` would leave it.
+    Masks (iou_type 'segm') will plug in here as the ``measure`` of
+    ``_evaluate`` (mask IoU of the state's run lengths, cell by cell).
     """
-    from fastdet.coco.cocoeval import _build_ious
     from fastdet.coco.evaluation import _accumulate, _evaluate
 
     ev = _evaluate(gt, dt, p)
@@ -69,7 +70,18 @@ def _coco_evaluate(
     precision, recall, scores = _accumulate(
         ev, range(shape[2]), range(shape[3]), range(len(p.imgIds)), list(p.maxDets), rec, shape
     )
-    ious = _build_ious(ev) if want_ious else None
+    ious = None
+    if want_ious and hasattr(ev, "iou_block"):  # a core that keeps every cell's (D, G) IoU block
+        n_img = len(ev.img_ids)
+        ious = {}
+        for k, cat in enumerate(ev.cat_ids):
+            for i, img in enumerate(ev.img_ids):
+                block = ev.iou_block(k * n_img + i)
+                ious[img, cat] = block.copy() if block.size else []
+    elif want_ious:
+        from fastdet.coco.cocoeval import _build_ious
+
+        ious = _build_ious(ev)
     return {"precision": precision, "recall": recall, "scores": scores}, ious
 
 

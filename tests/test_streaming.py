@@ -466,9 +466,6 @@ def test_torch_inputs_give_torchmetrics_types() -> None:
     assert float(m.compute()["map"]) == 1.0
 
 
-@pytest.mark.skipif(
-    "torch" not in sys.modules and not __import__("importlib").util.find_spec("torch"), reason="torch absent"
-)
 def test_cuda_tensors() -> None:
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
@@ -575,6 +572,58 @@ def test_many_detections_warn_like_torchmetrics() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         m.update([{"boxes": boxes, "scores": np.ones(3), "labels": np.zeros(3, int)}], [_ok_target()])
+
+
+class _FakeDist:
+    """A stand-in for ``torch.distributed`` whose all_gather_object returns the given ranks' payloads."""
+
+    def __init__(self, ranks: list[MeanAveragePrecision], rank: int) -> None:
+        self.ranks, self.rank = ranks, rank
+
+    def is_available(self) -> bool:
+        return True
+
+    def is_initialized(self) -> bool:
+        return True
+
+    def get_world_size(self, group: Any = None) -> int:
+        return len(self.ranks)
+
+    def get_rank(self, group: Any = None) -> int:
+        return self.rank
+
+    def all_gather_object(self, out: list[Any], obj: Any, group: Any = None) -> None:
+        for r, m in enumerate(self.ranks):
+            out[r] = (
+                obj if r == self.rank else pickle.loads(pickle.dumps((m._params(), m._state(), m._torch_out)))
+            )
+
+
+@pytest.mark.parametrize("counts", [(3, 0, 2), (0, 0, 1), (2, 2, 2), (0, 0, 0)])
+def test_sync_interleaves_images_like_torchmetrics(
+    monkeypatch: pytest.MonkeyPatch, counts: tuple[int, ...]
+) -> None:
+    """Image j of every rank in rank order, then image j + 1; ranks may hold no image at all."""
+    preds, target = detector_batch(np.random.default_rng(5), sum(counts))
+    ranks, order, start = [], [], 0
+    for c in counts:
+        m = MeanAveragePrecision(class_metrics=True)
+        if c:
+            m.update(preds[start : start + c], target[start : start + c])
+        ranks.append(m)
+        order.append(list(range(start, start + c)))
+        start += c
+    interleaved = [img[j] for j in range(max(counts)) for img in order if j < len(img)]
+    single = fastdet_result(
+        [preds[i] for i in interleaved], [target[i] for i in interleaved], class_metrics=True
+    )
+    monkeypatch.setitem(sys.modules, "torch.distributed", _FakeDist(ranks, 1))
+    assert results_equal(ranks[1].compute(), single)
+    assert ranks[1].n_images == counts[1]  # compute leaves the local state alone
+    ranks[1].sync()
+    assert ranks[1].n_images == sum(counts)
+    assert results_equal(ranks[1].compute(), single)
+    assert ranks[1].unsync().n_images == counts[1]
 
 
 # ---------------------------------------------------------------------------- torch.distributed (gloo, two processes)

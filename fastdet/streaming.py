@@ -9,6 +9,12 @@ of a ``torch.distributed`` process group.
 
 torch is never imported by this module unless tensors are passed in (or
 ``sync`` is called): the check is ``sys.modules``.
+
+Masks (``iou_type='segm'``, not yet): boolean ``(N, H, W)`` masks become
+run-length columns (runs, offsets, heights, widths) at ``update``; areas
+default to the mask area, detection areas too, and ``_coco_evaluate`` passes
+the mask IoU of those runs to the core as its ``measure``. As torchmetrics
+does, an image without masks then leaves the data set of its side.
 """
 
 from __future__ import annotations

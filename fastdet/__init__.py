@@ -6,7 +6,8 @@ The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
 (pycocotools.mask's API), ``fastdet.lvis``, ``fastdet.voc``, ``fastdet.metrics``,
 ``fastdet.losses``, ``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d``
 stay in that module), ``fastdet.analysis`` (TIDE error analysis, detection confusion
-matrix) and ``fastdet.streaming`` (``MeanAveragePrecision``).
+matrix) and ``fastdet.streaming`` (``MeanAveragePrecision``: torchmetrics' streaming
+COCO mAP).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -62,6 +63,7 @@ from fastdet.nms import (
     postprocess_detections,
     soft_nms,
 )
+from fastdet.streaming import MeanAveragePrecision
 from fastdet.voc import voc_ap
 
 try:
@@ -73,6 +75,7 @@ __all__ = [
     "COCO",
     "COCOeval",
     "CocoEvalResult",
+    "MeanAveragePrecision",
     "UndefinedMetricWarning",
     "__version__",
     "accuracy",

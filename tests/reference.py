@@ -1563,3 +1563,70 @@ def matrix_nms_mmdet_form(boxes, scores, labels=None, kernel="gaussian", sigma=2
     out = np.empty(n)
     out[order] = s[order] * decay
     return out
+
+
+# ======================================================================
+# streaming: the COCO data sets torchmetrics' MeanAveragePrecision builds, one box at a time
+# ======================================================================
+
+
+def _as_list(x):
+    """A NumPy array or a torch tensor as nested Python lists (the host copy torchmetrics makes)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def xywh_like_torchvision(box, fmt):
+    """One box (a NumPy row) in xywh, computed in its own dtype as torchvision's ``box_convert``.
+
+    Integer boxes: torch promotes ``int * 0.5`` to float32 (cxcywh); the other
+    formats stay integers, which are exact.
+    """
+    if fmt == "xywh":
+        return [float(v) for v in box]
+    if np.issubdtype(box.dtype, np.integer):
+        box = box.astype(np.float32) if fmt == "cxcywh" else box.astype(np.int64)
+    if fmt == "xyxy":
+        x1, y1, x2, y2 = box
+        return [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]
+    cx, cy, w, h = box
+    x1, y1 = cx - w * 0.5, cy - h * 0.5
+    x2, y2 = cx + w * 0.5, cy + h * 0.5
+    return [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]
+
+
+def streaming_coco_datasets(preds, target, box_format="xyxy", average="macro"):
+    """(ground-truth dataset, results dataset, classes) as torchmetrics 1.9.0 builds them for pycocotools.
+
+    Image ids 0, 1, ... in order; annotation ids from 1; categories the sorted
+    labels of both (``[0]`` for 'micro', every label mapped to 0); a target area
+    used where given and > 0, else w * h; ``iscrowd`` default 0; detection
+    area w * h.
+    """
+    micro = average == "micro"
+    images, gts, dts, labels = [], [], [], set()
+    for i, (p, t) in enumerate(zip(preds, target, strict=True)):
+        images.append({"id": i})
+        boxes, lab = _as_list(t["boxes"]).reshape(-1, 4), _as_list(t["labels"])
+        crowd = _as_list(t["iscrowd"]) if "iscrowd" in t else np.zeros(len(lab))
+        area = _as_list(t["area"]) if "area" in t else np.zeros(len(lab))
+        for k in range(len(lab)):
+            box = xywh_like_torchvision(boxes[k], box_format)
+            a = float(area[k]) if float(area[k]) > 0 else box[2] * box[3]
+            labels.add(int(lab[k]))
+            gts.append({"id": len(gts) + 1, "image_id": i, "category_id": 0 if micro else int(lab[k]),
+                        "bbox": box, "area": a, "iscrowd": int(crowd[k])})  # fmt: skip
+        boxes, lab, sc = _as_list(p["boxes"]).reshape(-1, 4), _as_list(p["labels"]), _as_list(p["scores"])
+        for k in range(len(lab)):
+            box = xywh_like_torchvision(boxes[k], box_format)
+            labels.add(int(lab[k]))
+            dts.append({"id": len(dts) + 1, "image_id": i, "category_id": 0 if micro else int(lab[k]),
+                        "bbox": box, "area": box[2] * box[3], "score": float(sc[k]), "iscrowd": 0})  # fmt: skip
+    classes = sorted(labels)
+    cats = [{"id": c, "name": str(c)} for c in ([0] if micro else classes)]
+    return (
+        {"images": images, "annotations": gts, "categories": cats},
+        {"images": list(images), "annotations": dts, "categories": cats},
+        classes,
+    )

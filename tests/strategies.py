@@ -17,6 +17,7 @@ __all__ = [
     "st_boxes",
     "st_boxes_and_scores",
     "st_coco_case",
+    "st_detection_images",
     "st_dtype",
     "st_iou_threshold",
     "st_labels",
@@ -255,3 +256,45 @@ def st_polygons(draw: Any, h: int, w: int, max_parts: int = 3, min_points: int =
         points = draw(st.lists(st.tuples(xs, ys), min_size=k, max_size=k))
         parts.append([c for p in points for c in p])
     return parts
+
+
+# --------------------------------------------------------------------------- per-image batches (streaming)
+
+
+@st.composite
+def st_detection_images(draw: Any, max_images: int = 6) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """``[(pred, target), ...]`` per image in torchmetrics' format (NumPy, xyxy on an integer grid).
+
+    Detections are ground-truth boxes moved by a grid step or not at all (IoUs
+    land exactly on thresholds), or free boxes; scores come from a few values
+    (ties within and across images); labels from three classes; some ground
+    truth is crowd; images without ground truth or without detections occur.
+    """
+    images = []
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    for _ in range(draw(st.integers(0, max_images))):
+        gt = draw(st_boxes(0, 5, dtype, grid=True, max_coord=12.0))
+        gt_label = draw(st_labels(len(gt)))
+        rows, labels = [], []
+        for _ in range(draw(st.integers(0, 8))):
+            if len(gt) and draw(st.booleans()):
+                g = draw(st.integers(0, len(gt) - 1))
+                d = draw(st.sampled_from([0.0, 0.0, 1.0, -1.0]))
+                box = gt[g].astype(np.float64) + np.array(
+                    [0.0, 0.0, max(d, 0.0), draw(st.sampled_from([0.0, 1.0]))]
+                )
+                label = int(gt_label[g]) if draw(st.integers(0, 3)) else draw(st.integers(0, 2))
+            else:
+                box = draw(st_boxes(1, 1, np.float64, grid=True, max_coord=12.0))[0]
+                label = draw(st.integers(0, 2))
+            rows.append(box)
+            labels.append(label)
+        boxes = np.array(rows, dtype=dtype).reshape(-1, 4)
+        scores = np.array(draw(st.lists(st.sampled_from([0.1, 0.5, 0.5, 0.9, 1.0]), min_size=len(boxes),
+                                        max_size=len(boxes))), dtype=dtype)  # fmt: skip
+        crowd = np.array(
+            draw(st.lists(st.sampled_from([0, 0, 0, 1]), min_size=len(gt), max_size=len(gt))), np.int64
+        )
+        pred = {"boxes": boxes, "scores": scores, "labels": np.array(labels, np.int64)}
+        images.append((pred, {"boxes": gt, "labels": gt_label, "iscrowd": crowd}))
+    return images

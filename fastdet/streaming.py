@@ -1,0 +1,561 @@
+"""Streaming COCO mAP: torchmetrics' ``MeanAveragePrecision`` on fastdet's evaluation core.
+
+:class:`MeanAveragePrecision` keeps what ``update`` receives as columns of NumPy
+arrays (one chunk per call, concatenated when needed), builds the COCO ground
+truth and results exactly as torchmetrics 1.9.0 builds them for pycocotools,
+and evaluates them with the Numba kernels of :mod:`fastdet.coco`. The state is
+picklable and mergeable (``merge``), and ``sync`` gathers it across the ranks
+of a ``torch.distributed`` process group.
+
+torch is never imported by this module unless tensors are passed in (or
+``sync`` is called): the check is ``sys.modules``.
+
+Masks (``iou_type='segm'``, not yet): boolean ``(N, H, W)`` masks become
+run-length columns (runs, offsets, heights, widths) at ``update``; areas
+default to the mask area, detection areas too, and ``_coco_evaluate`` passes
+the mask IoU of those runs to the core as its ``measure``. As torchmetrics
+does, an image without masks then leaves the data set of its side.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fastdet._batches import _Chunk, read_batch
+from fastdet._validate import check_bool, check_choice
+from fastdet.coco.columns import _Columns
+from fastdet.coco.params import Params
+
+__all__ = ["MeanAveragePrecision"]
+
+_BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
+_AREAS = ("all", "small", "medium", "large")
+
+
+def _torch_linspace32(start: float, end: float, steps: int) -> list[float]:
+    """``torch.linspace(start, end, steps).tolist()`` (float32 values) without torch.
+
+    torch fills the first half as ``start + i * step`` and the second half as
+    ``end - (steps - 1 - i) * step``, each rounded once to float32 (a fused
+    multiply-add); the product of a float32 step and a small integer is exact in
+    float64, so one float64 operation then a float32 rounding gives the same
+    values (checked against torch in the tests).
+    """
+    s, e = np.float32(start), np.float32(end)
+    step = np.float32((e - s) / np.float32(steps - 1))
+    i = np.arange(steps)
+    lo = (np.float64(s) + np.float64(step) * i).astype(np.float32)
+    hi = (np.float64(e) - np.float64(step) * (steps - 1 - i)).astype(np.float32)
+    return [float(v) for v in np.where(i < steps // 2, lo, hi)]
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+
+def _coco_evaluate(
+    gt: _Columns, dt: _Columns, p: Params, want_ious: bool
+) -> tuple[dict[str, NDArray[np.float64]], dict[tuple[Any, Any], Any] | None]:
+    """The one adapter to fastdet.coco's internals: ``eval`` arrays (and pycocotools' ``ious``).
+
+    ``p`` is normalised (sorted unique ``imgIds`` / ``catIds``, sorted
+    ``maxDets``, ``useCats=1``), as ``COCOeval.evaluate`` would leave it.
+    Masks (iou_type 'segm') will plug in here as the ``measure`` of
+    ``_evaluate`` (mask IoU of the state's run lengths, cell by cell).
+    """
+    from fastdet.coco.evaluation import _accumulate, _evaluate
+
+    ev = _evaluate(gt, dt, p)
+    rec = np.ascontiguousarray(np.asarray(p.recThrs, dtype=np.float64))
+    shape = (len(p.iouThrs), len(rec), len(p.catIds), len(p.areaRng), len(p.maxDets))
+    precision, recall, scores = _accumulate(
+        ev, range(shape[2]), range(shape[3]), range(len(p.imgIds)), list(p.maxDets), rec, shape
+    )
+    ious = None
+    if want_ious and hasattr(ev, "iou_block"):  # a core that keeps every cell's (D, G) IoU block
+        n_img = len(ev.img_ids)
+        ious = {}
+        for k, cat in enumerate(ev.cat_ids):
+            for i, img in enumerate(ev.img_ids):
+                block = ev.iou_block(k * n_img + i)
+                ious[img, cat] = block.copy() if block.size else []
+    elif want_ious:
+        from fastdet.coco.cocoeval import _build_ious
+
+        ious = _build_ious(ev)
+    return {"precision": precision, "recall": recall, "scores": scores}, ious
+
+
+def _mean_valid(
+    e: Mapping[str, NDArray[np.float64]], p: Params, ap: int, thr: float | None, area: str, max_det: int
+) -> np.float64:
+    """One pycocotools summary number (``COCOeval.summarize``'s ``_summarize``)."""
+    from fastdet.coco.cocoeval import _summary_line
+
+    return np.float64(_summary_line(e, p, ap, thr, area, max_det)[0])
+
+
+# ---------------------------------------------------------------------------- the metric
+
+
+class MeanAveragePrecision:
+    """COCO mAP / mAR over a stream of batches; torchmetrics' class of the same name, on Numba kernels.
+
+    Parameters
+    ----------
+    box_format : {'xyxy', 'xywh', 'cxcywh'}, default 'xyxy'
+        Format of ``boxes`` in ``update``; converted to COCO's xywh in the
+        input's dtype, as torchvision's ``box_convert`` does.
+    iou_type : {'bbox'} or tuple, default 'bbox'
+        ``'segm'`` raises ``NotImplementedError`` until fastdet's mask
+        evaluation lands.
+    iou_thresholds : sequence of float, optional
+        Default: torchmetrics' ``torch.linspace(0.5, 0.95, 10).tolist()``,
+        i.e. float32 values (0.550000011920929, ...), not pycocotools' float64
+        ``np.linspace`` (an IoU of exactly 0.55 differs). An empty list means
+        the default, as in torchmetrics.
+    rec_thresholds : sequence of float, optional
+        Default: ``torch.linspace(0.0, 1.0, 101).tolist()`` (float32 values).
+    max_detection_thresholds : sequence of 3 int, optional
+        Default ``[1, 10, 100]``; sorted.
+    class_metrics : bool, default False
+        Also return ``map_per_class`` and ``mar_{max}_per_class``.
+    extended_summary : bool, default False
+        Also return ``ious``, ``precision``, ``recall`` and ``scores``.
+    average : {'macro', 'micro'}, default 'macro'
+        'micro' evaluates every label as one class.
+    backend : {'pycocotools', 'faster_coco_eval'}, default 'pycocotools'
+        Whose summary to reproduce (the numbers are fastdet's in both cases):
+        pycocotools reports ``map`` at 100 detections literally (-1 when 100 is
+        not a threshold), faster-coco-eval at ``max_detection_thresholds[-1]``.
+        Nothing is imported.
+    sync_on_compute : bool, default True
+        When a ``torch.distributed`` process group is initialised with more than
+        one rank, ``compute`` evaluates the state of every rank (every rank must
+        call it). The local state is left as it is.
+    dist_sync_on_step : bool, default False
+        ``forward`` syncs the batch's value too.
+    process_group : optional
+        The ``torch.distributed`` group to gather over (default: the world).
+    compute_on_cpu : bool, default False
+        Accepted for torchmetrics compatibility; the state always lives in host memory.
+
+    Attributes
+    ----------
+    warn_on_many_detections : bool
+        Warn (``UserWarning``) when an image has more detections than the
+        largest detection threshold, as torchmetrics does. Default True.
+
+    Notes
+    -----
+    The evaluation is pycocotools' (see :mod:`fastdet.coco`) on the data sets
+    torchmetrics builds: image ids 0, 1, ... in update order (every image, even
+    one without ground truth or detections), annotation ids from 1,
+    categories = the sorted union of predicted and target labels (``[0]``
+    with 'micro'), the target ``area`` where given and > 0 (else the box
+    area), ``iscrowd`` (default 0), detection area = box area, and
+    ``iouThrs`` / ``recThrs`` / ``maxDets`` as given. ``map_per_class`` and
+    ``mar_{max}_per_class`` are the per-category summaries of that same
+    evaluation; with 'micro' they come from a per-label evaluation, as in
+    torchmetrics.
+
+    Return types: with torch tensors in any ``update`` (of this metric or one
+    merged into it), the values are CPU tensors exactly as torchmetrics
+    returns them (float32, squeezed to 0-d when they hold one number;
+    ``classes`` int32; extended summary ``precision`` float64, ``ious``
+    float32). Otherwise NumPy: ``np.float64`` scalars (pycocotools' numbers
+    before torchmetrics' float32 rounding), 1-d float64 arrays per class,
+    ``classes`` int64.
+
+    The state: per update, columns of NumPy arrays (boxes as float64 xywh,
+    scores, labels, areas, crowd flags and image indices), concatenated
+    lazily. ``merge`` appends other metrics' images after this one's;
+    ``sync`` gathers every rank's state (``all_gather_object``, which works
+    with gloo and, with ``torch.cuda.set_device`` called on each rank, nccl)
+    and orders the images as torchmetrics does: image ``j`` of every rank in
+    rank order, then image ``j + 1`` -- the order of the data set under
+    ``DistributedSampler(shuffle=False)``. The order matters only for
+    detections of equal score in different images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> metric = MeanAveragePrecision()
+    >>> metric.update(
+    ...     [{"boxes": np.array([[258.0, 41.0, 606.0, 285.0]]), "scores": np.array([0.536]),
+    ...       "labels": np.array([0])}],
+    ...     [{"boxes": np.array([[214.0, 41.0, 562.0, 285.0]]), "labels": np.array([0])}],
+    ... )
+    >>> result = metric.compute()
+    >>> float(result["map"]), float(result["map_50"])  # pycocotools' tp / (tp + fp + eps)
+    (0.5999999999999999, 0.9999999999999999)
+    """
+
+    warn_on_many_detections: bool = True
+
+    def __init__(
+        self,
+        box_format: Literal["xyxy", "xywh", "cxcywh"] = "xyxy",
+        iou_type: Literal["bbox", "segm"] | tuple[str, ...] = "bbox",
+        iou_thresholds: Sequence[float] | None = None,
+        rec_thresholds: Sequence[float] | None = None,
+        max_detection_thresholds: Sequence[int] | None = None,
+        class_metrics: bool = False,
+        extended_summary: bool = False,
+        average: Literal["macro", "micro"] = "macro",
+        backend: Literal["pycocotools", "faster_coco_eval"] = "pycocotools",
+        *,
+        sync_on_compute: bool = True,
+        dist_sync_on_step: bool = False,
+        process_group: Any = None,
+        compute_on_cpu: bool = False,
+    ) -> None:
+        self.box_format = check_choice(box_format, "box_format", _BOX_FORMATS)
+        types = (iou_type,) if isinstance(iou_type, str) else tuple(iou_type)
+        if not types or any(t not in ("bbox", "segm") for t in types):
+            raise ValueError(f"iou_type must be 'bbox', 'segm' or a tuple of them; got {iou_type!r}")
+        if "segm" in types:
+            raise NotImplementedError(
+                "iou_type='segm' is not implemented yet: fastdet's mask evaluation has not landed; "
+                "use iou_type='bbox' (or torchmetrics for masks)"
+            )
+        self.iou_type: tuple[str, ...] = types
+        self.iou_thresholds = _thresholds(iou_thresholds, "iou_thresholds", (0.5, 0.95, 10))
+        self.rec_thresholds = _thresholds(rec_thresholds, "rec_thresholds", (0.0, 1.0, 101))
+        self.max_detection_thresholds = _max_dets(max_detection_thresholds)
+        self.class_metrics = check_bool(class_metrics, "class_metrics")
+        self.extended_summary = check_bool(extended_summary, "extended_summary")
+        self.average = check_choice(average, "average", ("macro", "micro"))
+        self.backend = check_choice(backend, "backend", ("pycocotools", "faster_coco_eval"))
+        self.sync_on_compute = check_bool(sync_on_compute, "sync_on_compute")
+        self.dist_sync_on_step = check_bool(dist_sync_on_step, "dist_sync_on_step")
+        self.compute_on_cpu = check_bool(compute_on_cpu, "compute_on_cpu")
+        self.process_group = process_group
+        self.reset()
+
+    # ---- state
+    def reset(self) -> None:
+        """Forget every update (the parameters stay)."""
+        self._chunks: list[_Chunk] = []
+        self._torch_out = False
+        self._unsynced: tuple[list[_Chunk], bool] | None = None
+
+    def _state(self) -> _Chunk:
+        if len(self._chunks) != 1:
+            self._chunks = [_Chunk.concat(self._chunks)]
+        return self._chunks[0]
+
+    @property
+    def n_images(self) -> int:
+        """Number of images updated so far."""
+        return sum(c.n_images for c in self._chunks)
+
+    def _params(self) -> dict[str, Any]:
+        """What must agree for states to be merged (the box format does not: the state is xywh)."""
+        return {
+            "iou_type": self.iou_type,
+            "iou_thresholds": tuple(self.iou_thresholds),
+            "rec_thresholds": tuple(self.rec_thresholds),
+            "max_detection_thresholds": tuple(self.max_detection_thresholds),
+            "class_metrics": self.class_metrics,
+            "extended_summary": self.extended_summary,
+            "average": self.average,
+            "backend": self.backend,
+        }
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_chunks"] = [self._state()] if self._chunks else []
+        state["process_group"] = None  # a process group is not picklable and means nothing elsewhere
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def update(self, preds: Sequence[Mapping[str, Any]], target: Sequence[Mapping[str, Any]]) -> None:
+        """Add a batch: one dict per image in ``preds`` and in ``target``.
+
+        Parameters
+        ----------
+        preds : list of dict
+            ``boxes`` (N, 4) in ``box_format``, ``scores`` (N,), ``labels`` (N,)
+            integers; NumPy arrays, torch tensors (any device) or lists.
+        target : list of dict
+            ``boxes`` (M, 4), ``labels`` (M,); optional ``iscrowd`` (M,) and
+            ``area`` (M,) (an area <= 0 means "use the box area").
+
+        Raises
+        ------
+        TypeError
+            ``preds`` / ``target`` not lists of dicts, or non-numeric values.
+        ValueError
+            Different lengths, a missing key, a wrong shape, labels that are
+            not integers, NaN scores, non-finite or negative-size boxes; the
+            message names the argument, the image's index in the batch and the key.
+        """
+        chunk, dt_counts, tensors = read_batch(preds, target, self.box_format)
+        if chunk.n_images == 0:
+            return
+        if (
+            self.warn_on_many_detections
+            and dt_counts.size
+            and dt_counts.max() > self.max_detection_thresholds[-1]
+        ):
+            limit = self.max_detection_thresholds[-1]
+            warnings.warn(
+                f"an image has {int(dt_counts.max())} detections, more than max_detection_thresholds[-1]="
+                f"{limit}: only its {limit} best per class are evaluated (set "
+                "warn_on_many_detections = False to silence this)",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._chunks.append(chunk)
+        self._torch_out = self._torch_out or tensors
+
+    def merge(self, *others: MeanAveragePrecision) -> MeanAveragePrecision:
+        """Append the images of ``others`` (in order) to this metric's; return ``self``.
+
+        Evaluating shards separately and merging them gives the numbers of one
+        metric that saw every update in that order, bit for bit.
+
+        Raises
+        ------
+        TypeError
+            An argument is not a ``MeanAveragePrecision``.
+        ValueError
+            Its evaluation parameters differ from this metric's.
+        """
+        mine = self._params()
+        added: list[_Chunk] = []
+        torch_out = self._torch_out
+        for k, other in enumerate(others):
+            if not isinstance(other, MeanAveragePrecision):
+                raise TypeError(
+                    f"merge() takes MeanAveragePrecision objects; argument {k} is {type(other).__name__}"
+                )
+            _check_same(mine, other._params(), f"argument {k} of merge()")
+            added.extend(other._chunks)
+            torch_out = torch_out or other._torch_out
+        self._chunks = [*self._chunks, *added]
+        self._torch_out = torch_out
+        return self
+
+    # ---- torch.distributed
+    def sync(self, process_group: Any = None) -> MeanAveragePrecision:
+        """Replace the state by the state of every rank of the process group; return ``self``.
+
+        Every rank must call it. Does nothing when ``torch.distributed`` is not
+        initialised or the group has one rank. ``unsync`` restores the local state.
+
+        Raises
+        ------
+        ValueError
+            On every rank, when the ranks' evaluation parameters differ.
+        """
+        gathered = _gather(self, process_group if process_group is not None else self.process_group)
+        if gathered is not None:
+            self._unsynced = (self._chunks, self._torch_out)
+            self._chunks, self._torch_out = [gathered[0]], gathered[1]
+        return self
+
+    def unsync(self) -> MeanAveragePrecision:
+        """Restore the local state that ``sync`` replaced (no-op when not synced)."""
+        if self._unsynced is not None:
+            self._chunks, self._torch_out = self._unsynced
+            self._unsynced = None
+        return self
+
+    # ---- results
+    def compute(self) -> dict[str, Any]:
+        """pycocotools' statistics under torchmetrics' keys (see the class Notes for types).
+
+        Keys: ``map``, ``map_50``, ``map_75``, ``map_small``, ``map_medium``,
+        ``map_large``, ``mar_{m}`` for each detection threshold m,
+        ``mar_small``, ``mar_medium``, ``mar_large``, (with ``extended_summary``:
+        ``ious``, ``precision``, ``recall``, ``scores``), ``map_per_class``,
+        ``mar_{max}_per_class`` (-1 unless ``class_metrics``), ``classes``.
+        -1 marks "no ground truth". Without any image: the twelve statistics
+        at -1 and an empty ``classes``, as torchmetrics.
+        """
+        state, torch_out = self._state() if self._chunks else _Chunk.empty(), self._torch_out
+        if self.sync_on_compute and self._unsynced is None:
+            gathered = _gather(self, self.process_group)
+            if gathered is not None:
+                state, torch_out = gathered
+        return _output(self._evaluate(state), torch_out)
+
+    def forward(
+        self, preds: Sequence[Mapping[str, Any]], target: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """``update`` the state, and return the metric of this batch alone (torchmetrics' ``forward``)."""
+        batch = MeanAveragePrecision.__new__(MeanAveragePrecision)
+        batch.__dict__.update(self.__dict__)
+        batch.reset()
+        batch.sync_on_compute = self.dist_sync_on_step
+        batch.warn_on_many_detections = False
+        batch.update(preds, target)
+        self.merge(batch)
+        return batch.compute()
+
+    __call__ = forward
+
+    def _evaluate(self, st: _Chunk) -> dict[str, Any]:
+        mdt = self.max_detection_thresholds
+        classes = np.unique(np.concatenate([st.dt_label, st.gt_label]))
+        keys = ["map", "map_50", "map_75", "map_small", "map_medium", "map_large"]
+        keys += [f"mar_{m}" for m in mdt] + ["mar_small", "mar_medium", "mar_large"]
+        if st.n_images == 0:
+            return {**{k: np.float64(-1.0) for k in keys}, "classes": classes}
+        micro = self.average == "micro"
+        p = self._coco_params(np.zeros(1, np.int64) if micro else classes, st.n_images)
+        e, ious = _coco_evaluate(*_columns(st, micro), p, self.extended_summary)
+        map_at = 100 if self.backend == "pycocotools" else mdt[-1]
+        plan = [(1, None, "all", map_at), (1, 0.5, "all", mdt[2]), (1, 0.75, "all", mdt[2])]
+        plan += [(1, None, a, mdt[2]) for a in _AREAS[1:]]
+        plan += [(0, None, "all", m) for m in mdt] + [(0, None, a, mdt[2]) for a in _AREAS[1:]]
+        out: dict[str, Any] = {k: _mean_valid(e, p, *args) for k, args in zip(keys, plan, strict=True)}
+        if self.extended_summary:
+            out.update(ious=ious, **e)
+        if self.class_metrics:
+            if micro:
+                p = self._coco_params(classes, st.n_images)
+                e, _ = _coco_evaluate(*_columns(st, False), p, False)
+            per_ap, per_ar = [], []
+            for k in range(len(classes)):
+                ek = {"precision": e["precision"][:, :, k : k + 1], "recall": e["recall"][:, k : k + 1]}
+                per_ap.append(_mean_valid(ek, p, 1, None, "all", map_at))
+                per_ar.append(_mean_valid(ek, p, 0, None, "all", mdt[2]))
+            out["map_per_class"] = np.array(per_ap, np.float64)
+            out[f"mar_{mdt[-1]}_per_class"] = np.array(per_ar, np.float64)
+        else:
+            out["map_per_class"] = np.array([-1.0])
+            out[f"mar_{mdt[-1]}_per_class"] = np.array([-1.0])
+        out["classes"] = classes
+        return out
+
+    def _coco_params(self, cat_ids: NDArray[np.int64], n_images: int) -> Params:
+        p = Params("bbox")
+        p.imgIds = list(range(n_images))
+        p.catIds = cat_ids.tolist()
+        p.iouThrs = np.array(self.iou_thresholds, dtype=np.float64)
+        p.recThrs = np.array(self.rec_thresholds, dtype=np.float64)
+        p.maxDets = list(self.max_detection_thresholds)
+        return p
+
+    def __repr__(self) -> str:
+        return (
+            f"MeanAveragePrecision(box_format={self.box_format!r}, iou_type={self.iou_type!r}, "
+            f"class_metrics={self.class_metrics}, average={self.average!r}, backend={self.backend!r}; "
+            f"{self.n_images} images)"
+        )
+
+
+def _thresholds(values: Any, name: str, default: tuple[float, float, int]) -> list[float]:
+    # torchmetrics takes `values or default`: an empty list means the default
+    if values is None or (isinstance(values, Sequence) and len(values) == 0):
+        return _torch_linspace32(*default)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a list of numbers, got {values!r}") from None
+    if arr.ndim != 1 or arr.size == 0 or not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be a non-empty list of finite numbers, got {values!r}")
+    return [float(v) for v in arr]
+
+
+def _max_dets(values: Any) -> list[int]:
+    if values is None:
+        return [1, 10, 100]
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError):
+        arr = np.empty(0)
+    if arr.shape != (3,) or arr.dtype.kind not in "iu" or (arr < 0).any():
+        raise ValueError(
+            f"max_detection_thresholds must be a list of 3 non-negative integers, got {values!r}"
+        )
+    return sorted(int(v) for v in arr)
+
+
+def _check_same(mine: Mapping[str, Any], theirs: Mapping[str, Any], who: str) -> None:
+    diff = [k for k in mine if mine[k] != theirs[k]]
+    if diff:
+        k = diff[0]
+        raise ValueError(
+            f"{who} has {k}={theirs[k]!r} but this metric has {k}={mine[k]!r}; "
+            f"metrics can only be merged when {', '.join(mine)} agree"
+        )
+
+
+def _columns(st: _Chunk, micro: bool) -> tuple[_Columns, _Columns]:
+    """Ground truth and results as torchmetrics hands them to pycocotools (ids from 1)."""
+    gt_cat = np.zeros_like(st.gt_label) if micro else st.gt_label
+    dt_cat = np.zeros_like(st.dt_label) if micro else st.dt_label
+    gt = _Columns(
+        np.arange(1, len(gt_cat) + 1, dtype=np.int64), st.gt_image, gt_cat, st.gt_box, st.gt_area,
+        crowd=st.gt_crowd, ignore=st.gt_ignore,
+    )  # fmt: skip
+    dt = _Columns(
+        np.arange(1, len(dt_cat) + 1, dtype=np.int64), st.dt_image, dt_cat, st.dt_box,
+        st.dt_box[:, 2] * st.dt_box[:, 3], score=st.dt_score,
+    )  # fmt: skip
+    return gt, dt
+
+
+def _output(values: dict[str, Any], torch_out: bool) -> dict[str, Any]:
+    """NumPy values as they are, or tensors as torchmetrics returns them."""
+    if not torch_out:
+        return values
+    import torch
+
+    def tensor(v: Any, dtype: Any) -> Any:
+        t = torch.tensor(np.asarray(v), dtype=dtype)
+        return t.squeeze() if t.numel() == 1 else t
+
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if k == "classes":
+            out[k] = tensor(v, torch.int32)
+        elif k == "ious":
+            out[k] = {c: tensor(m, torch.float32) if isinstance(m, np.ndarray) else m for c, m in v.items()}
+        elif k in ("precision", "recall", "scores"):
+            out[k] = tensor(v, torch.float64)
+        else:
+            out[k] = tensor(v, torch.float32)
+    return out
+
+
+def _gather(metric: MeanAveragePrecision, group: Any) -> tuple[_Chunk, bool] | None:
+    """Every rank's state, images interleaved as torchmetrics does; None when not distributed."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is None or not dist.is_available() or not dist.is_initialized():
+        return None
+    world = dist.get_world_size(group=group)
+    if world < 2:
+        return None
+    mine = metric._params()
+    state = metric._state() if metric._chunks else _Chunk.empty()
+    everyone: list[Any] = [None] * world
+    dist.all_gather_object(everyone, (mine, state, metric._torch_out), group=group)
+    for r, (params, _, _) in enumerate(everyone):
+        diff = [k for k in mine if mine[k] != params[k]]
+        if diff:
+            k = diff[0]
+            raise ValueError(
+                f"MeanAveragePrecision.sync: rank {r} has {k}={params[k]!r} but rank "
+                f"{dist.get_rank(group=group)} has {k}={mine[k]!r}; every rank must use the same parameters"
+            )
+    chunks = [s for _, s, _ in everyone]
+    merged = _Chunk.concat(chunks)
+    rank = np.repeat(np.arange(world), [c.n_images for c in chunks])
+    local = (
+        np.concatenate([np.arange(c.n_images) for c in chunks]) if merged.n_images else np.empty(0, np.int64)
+    )
+    new_id = np.empty(merged.n_images, np.int64)
+    new_id[np.lexsort((rank, local))] = np.arange(merged.n_images)
+    return merged.reorder_images(new_id), any(t for _, _, t in everyone)

@@ -410,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"fastdet: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, KeyError, OSError, NotImplementedError, ImportError) as exc:
+    except (ValueError, TypeError, KeyError, OSError, NotImplementedError, ImportError, MemoryError) as exc:
         if debug:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -713,3 +713,29 @@ def rf_1d(layers):
     c0 = (min(f0) + max(f0)) / 2
     c1 = (min(f1) + max(f1)) / 2
     return max(f0) - min(f0) + 1, c1 - c0, c0
+
+
+# --------------------------------------------------------------------------- JSON reading (coco/reading.py)
+
+
+def json_number(text):
+    """The double a JSON parser gives for the number ``text``, as evaluation then reads it.
+
+    Integer literals are Python ints for ``json.loads`` (so ``-0`` is the integer
+    0, read as +0.0), every other number is ``float(text)``: round to nearest, ties
+    to even. Arbitrary-precision integers make the int -> float step exact too.
+    """
+    if all(c not in text for c in ".eE"):
+        try:
+            return float(int(text))
+        except OverflowError:  # an integer beyond binary64's range is infinite, as float(text) says
+            return float(text)
+    return float(text)
+
+
+def object_columns(raw, keys):
+    """``{key: [value of each entry]}`` of a JSON array of objects, by the standard library's parser."""
+    import json
+
+    entries = json.loads(raw)
+    return {k: [e.get(k) for e in entries] for k in keys}

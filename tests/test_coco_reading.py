@@ -526,7 +526,7 @@ def test_one_compiled_signature_for_every_file(data_dir: Path, tmp_path: Path) -
     COCO(gt, verbose=False).loadRes(str(path))
     scan_floats(["1.2345678901234567890123"])
     assert len(jsonscan.scan_objects.signatures) == 1
-    assert len(jsonscan.next_top_key.signatures) == 1
+    assert len(jsonscan._skip_value.signatures) == 1
 
 
 NAMES = st.sampled_from(

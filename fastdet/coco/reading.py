@@ -39,37 +39,34 @@ class ExactIntsNeeded(Exception):
 
 @dataclass(frozen=True)
 class _Spec:
-    """The keys to read from each object: name, width (values, > 1: an array of them) and kind."""
+    """The keys to read from each object: name, width (values, > 1: an array of them) and kind.
+
+    ``packed`` is the scanner's form, one row per key: ``[length, first slot,
+    width, kind, key bytes...]``; a row of values has ``n_slots`` slots plus the
+    entry's key mask.
+    """
 
     names: tuple[str, ...]
-    table: NDArray[np.uint8]  # (K, L) key bytes, zero padded
-    length: NDArray[np.int64]
-    slot: NDArray[np.int64]
-    width: NDArray[np.int64]
-    kind: NDArray[np.int64]
+    packed: NDArray[np.int64]
     n_slots: int
 
     @classmethod
     def of(cls, keys: Sequence[tuple[str, int, int]]) -> _Spec:
         names = tuple(k for k, _, _ in keys)
-        table, length = _key_table(names)
         width = np.array([w for _, w, _ in keys], np.int64)
-        slot = np.concatenate([[0], np.cumsum(width)[:-1]]).astype(np.int64)
-        kind = np.array([k for _, _, k in keys], np.int64)
-        return cls(names, table, length, slot, width, kind, int(width.sum()))
+        packed = np.zeros((len(keys), 4 + max(map(len, names))), np.int64)
+        packed[:, 0] = [len(n) for n in names]
+        packed[:, 1] = np.concatenate([[0], np.cumsum(width)[:-1]])
+        packed[:, 2] = width
+        packed[:, 3] = [k for _, _, k in keys]
+        for k, name in enumerate(names):
+            packed[k, 4 : 4 + len(name)] = np.frombuffer(name.encode(), np.uint8)
+        return cls(names, packed, int(width.sum()))
 
     @property
     def full(self) -> int:
-        """The ``seen`` mask of an entry that has every key."""
+        """The key mask of an entry that has every key."""
         return (1 << len(self.names)) - 1
-
-
-def _key_table(names: Sequence[str]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    width = max(len(n) for n in names)
-    table = np.zeros((len(names), width), np.uint8)
-    for k, name in enumerate(names):
-        table[k, : len(name)] = np.frombuffer(name.encode(), np.uint8)
-    return table, np.array([len(n) for n in names], np.int64)
 
 
 _F, _I, _IS = _scan.FLOAT, _scan.INT, _scan.INT_OR_STR
@@ -79,7 +76,7 @@ _GT_SPEC = _Spec.of(
 )  # fmt: skip
 _DT_SPEC = _Spec.of([("image_id", 1, _IS), ("category_id", 1, _IS), ("bbox", 4, _F), ("score", 1, _F)])
 _ID_SPEC = _Spec.of([("id", 1, _IS)])
-_TOP_KEYS = _key_table(["annotations", "images", "categories"])
+_TOP_KEYS = {b"annotations": 0, b"images": 1, b"categories": 2}
 
 
 # ---------------------------------------------------------------- scanning one array
@@ -87,10 +84,9 @@ _TOP_KEYS = _key_table(["annotations", "images", "categories"])
 
 @dataclass
 class _Piece:
-    """Rows read by one kernel call: values, key masks and aux records (rows relative to the piece)."""
+    """Rows read into one block: values (the key mask last) and aux records (rows of the block)."""
 
     vals: NDArray[np.float64]
-    seen: NDArray[np.int64]
     aux: NDArray[np.int64]
 
 
@@ -110,16 +106,15 @@ def _scan_chunk(buf: NDArray[np.uint8], start: int, stop: int, inside: bool, spe
     limit = buf.shape[0] if stop < 0 else stop
     pieces: list[_Piece] = []
     rows = (limit - start) // _ROW_BYTES + 16
-    vals = np.empty((rows, spec.n_slots), np.float64)
-    seen = np.empty(rows, np.int64)
+    vals = np.empty((rows, spec.n_slots + 1), np.float64)
+    ivals = vals.view(np.int64)
     aux = np.empty((_AUX_ROWS, 5), np.int64)
     used = aux_used = n_read = 0
     pos = start
     while True:
         status, count, n_aux, pos = _scan.scan_objects(
-            buf, pos, stop, inside, spec.table, spec.length, spec.slot, spec.width, spec.kind,
-            vals[used:], vals[used:].view(np.int64), seen[used:], aux[aux_used:],
-        )  # fmt: skip
+            buf, pos, stop, inside, spec.packed, vals[used:], ivals[used:], aux[aux_used:]
+        )
         if status < 0:
             return _ChunkResult(status, pos, pieces)
         aux[aux_used : aux_used + n_aux, 1] += used  # rows of the block, not of the slice
@@ -128,14 +123,14 @@ def _scan_chunk(buf: NDArray[np.uint8], start: int, stop: int, inside: bool, spe
         n_read += count
         inside = True
         if status != _scan.FULL or used == rows:
-            pieces.append(_Piece(vals[:used], seen[:used], aux[:aux_used]))
+            pieces.append(_Piece(vals[:used], aux[:aux_used]))
             if status != _scan.FULL:
                 return _ChunkResult(status, pos, pieces)
             # rows ran out: size the next block from the bytes per entry so far
             per_entry = max((pos - start) / n_read, 16.0)
             rows = int((limit - pos) / per_entry * 1.05) + 64
-            vals = np.empty((rows, spec.n_slots), np.float64)
-            seen = np.empty(rows, np.int64)
+            vals = np.empty((rows, spec.n_slots + 1), np.float64)
+            ivals = vals.view(np.int64)
             aux = np.empty((_AUX_ROWS, 5), np.int64)
             used = aux_used = 0
         else:  # aux ran out: double it
@@ -201,14 +196,18 @@ def _chunk_count(span: int) -> int:
 class _Array:
     """The rows of one scanned array."""
 
-    vals: NDArray[np.float64]  # (N, slots); INT / INT_OR_STR slots hold int64 bits
-    seen: NDArray[np.int64]
+    vals: NDArray[np.float64]  # (N, slots + 1); INT / INT_OR_STR slots and the key mask hold int64s
     aux: NDArray[np.int64]  # (A, 5) kind, row, slot, start, end
     end: int  # index after the array
 
     @property
     def ints(self) -> NDArray[np.int64]:
         return self.vals.view(np.int64)
+
+    @property
+    def seen(self) -> NDArray[np.int64]:
+        """Key mask of each entry (bit k: key k present)."""
+        return self.ints[:, -1]
 
 
 def _scan_array(
@@ -247,11 +246,10 @@ def _scan_array(
             cur = _scan_chunk(buf, cur.end, stops[h], True, spec)
     end = cur.end
     if len(pieces) == 1:
-        vals, seen, aux = pieces[0].vals, pieces[0].seen, pieces[0].aux
+        vals, aux = pieces[0].vals, pieces[0].aux
     else:
-        offsets = np.cumsum([0] + [len(p.seen) for p in pieces])
-        vals = np.concatenate([p.vals for p in pieces]) if pieces else np.empty((0, spec.n_slots))
-        seen = np.concatenate([p.seen for p in pieces]) if pieces else np.empty(0, np.int64)
+        offsets = np.cumsum([0] + [len(p.vals) for p in pieces])
+        vals = np.concatenate([p.vals for p in pieces]) if pieces else np.empty((0, spec.n_slots + 1))
         aux_parts = []
         for p, off in zip(pieces, offsets, strict=False):
             if len(p.aux):
@@ -259,7 +257,7 @@ def _scan_array(
                 a[:, 1] += off
                 aux_parts.append(a)
         aux = np.concatenate(aux_parts) if aux_parts else np.empty((0, 5), np.int64)
-    out = _Array(vals, seen, aux, end)
+    out = _Array(vals, aux, end)
     _convert_long_numbers(raw, buf, out)
     return out
 
@@ -341,8 +339,20 @@ def _id_list(raw: bytes, arr: _Array | None) -> list[Any] | None:
     return codes.tolist() if keys is None else [keys[c] for c in codes.tolist()]
 
 
+def _skip_space(raw: bytes, i: int) -> int:
+    n = len(raw)
+    while i < n and raw[i] in b" \t\r\n":
+        i += 1
+    return i
+
+
 def _scan_ground_truth(raw: bytes) -> _Scan | None:
     """Image ids, category ids and annotation columns of a plain COCO file, or None.
+
+    The top-level object is walked here (a handful of keys); the value of a key
+    other than ``annotations``, ``images`` and ``categories`` is skipped by the
+    scanner, and those three arrays are read where they are (the last
+    occurrence of a key wins, as in JSON parsers).
 
     Raises
     ------
@@ -350,27 +360,56 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
         An id needs more than 18 digits: parse the file with exact integers.
     """
     buf = np.frombuffer(raw, np.uint8)
-    keys, key_len = _TOP_KEYS
     found: list[_Array | None] = [None, None, None]
-    i, after_value = 0, False
-    while True:  # one pass: the walk stops at each wanted key and its array is read in place
-        k, start = _scan.next_top_key(buf, i, after_value, keys, key_len)
-        if k == -2:
+    n = len(raw)
+    i = _skip_space(raw, 0)
+    if i >= n or raw[i] != 123:  # '{'
+        return None
+    i = _skip_space(raw, i + 1)
+    if i < n and raw[i] == 125:  # '}'
+        i += 1
+    else:
+        while True:
+            if i >= n or raw[i] != 34:
+                return None
+            close = raw.find(b'"', i + 1)
+            key = raw[i + 1 : close]
+            if close < 0 or b"\\" in key or any(c < 32 for c in key):  # escapes: the full parser
+                return None
+            i = _skip_space(raw, close + 1)
+            if i >= n or raw[i] != 58:  # ':'
+                return None
+            i = _skip_space(raw, i + 1)
+            k = _TOP_KEYS.get(key, -1)
+            if k < 0:
+                i = _scan._skip_value(buf, i)
+            else:
+                got = _scan_array(raw, buf, i, _GT_SPEC if k == 0 else _ID_SPEC, big=k == 0)
+                if got is None:
+                    return None
+                found[k], i = got, got.end
+            i = _skip_space(raw, i) if i >= 0 else n
+            if i < n and raw[i] == 44:  # ','
+                i = _skip_space(raw, i + 1)
+                continue
+            if i < n and raw[i] == 125:
+                i += 1
+                break
             return None
-        if k == -1:
-            break
-        found[k] = got = _scan_array(raw, buf, start, _GT_SPEC if k == 0 else _ID_SPEC, big=k == 0)
-        if got is None:
-            return None
-        i, after_value = got.end, True
+    if _skip_space(raw, i) != n:
+        return None
     img_ids = _id_list(raw, found[1])
     cat_ids = _id_list(raw, found[2])
     if img_ids is None or cat_ids is None:
         return None
-    cols = None if found[0] is None else _gt_columns(raw, found[0])
     if found[0] is None:
-        cols = _Columns(*(np.empty(0, np.int64) for _ in range(3)), np.empty((0, 4)), np.empty(0),
-                        crowd=np.empty(0, np.bool_), ignore=np.empty(0, np.bool_))  # fmt: skip
+        empty = np.empty(0, np.int64)
+        cols: _Columns | None = _Columns(
+            empty, empty, empty, np.empty((0, 4)), np.empty(0), crowd=np.empty(0, np.bool_),
+            ignore=np.empty(0, np.bool_),
+        )  # fmt: skip
+    else:
+        cols = _gt_columns(raw, found[0])
     return _Scan(img_ids, cat_ids, cols)
 
 

@@ -194,20 +194,43 @@ def _chunk_count(span: int) -> int:
 
 @dataclass
 class _Array:
-    """The rows of one scanned array."""
+    """The rows of one scanned array, in the blocks they were read into (not copied into one).
 
-    vals: NDArray[np.float64]  # (N, slots + 1); INT / INT_OR_STR slots and the key mask hold int64s
-    aux: NDArray[np.int64]  # (A, 5) kind, row, slot, start, end
+    Columns are gathered from the blocks on demand, so that reading a file never
+    holds a second copy of all its rows.
+    """
+
+    blocks: list[NDArray[np.float64]]  # (rows, slots + 1): INT / INT_OR_STR slots and the mask are int64
+    aux: NDArray[np.int64]  # (A, 5) kind, row (of the array), slot, start, end
     end: int  # index after the array
 
-    @property
-    def ints(self) -> NDArray[np.int64]:
-        return self.vals.view(np.int64)
+    def __len__(self) -> int:
+        return sum(len(b) for b in self.blocks)
+
+    def floats(self, first: int, stop: int | None = None) -> NDArray[np.float64]:
+        """Slot ``first`` (1-D), or slots ``first:stop`` (2-D), as a contiguous array."""
+        cols = [b[:, first] if stop is None else b[:, first:stop] for b in self.blocks]
+        if not cols:
+            return np.empty((0,) if stop is None else (0, stop - first))
+        return np.concatenate(cols)
+
+    def ints(self, slot: int) -> NDArray[np.int64]:
+        """Slot ``slot`` read as int64 (-1: the key masks)."""
+        cols = [b.view(np.int64)[:, slot] for b in self.blocks]
+        return np.concatenate(cols) if cols else np.empty(0, np.int64)
 
     @property
     def seen(self) -> NDArray[np.int64]:
         """Key mask of each entry (bit k: key k present)."""
-        return self.ints[:, -1]
+        return self.ints(-1)
+
+    def set(self, rows: NDArray[np.int64], slots: NDArray[np.int64], values: NDArray[np.float64]) -> None:
+        """Write ``values`` into the (row, slot) cells."""
+        off = 0
+        for b in self.blocks:
+            here = (rows >= off) & (rows < off + len(b))
+            b[rows[here] - off, slots[here]] = values[here]
+            off += len(b)
 
 
 def _scan_array(
@@ -244,20 +267,14 @@ def _scan_array(
         else:  # MISSED: the next chunk's start was inside a value; go on from here
             h += 1
             cur = _scan_chunk(buf, cur.end, stops[h], True, spec)
-    end = cur.end
-    if len(pieces) == 1:
-        vals, aux = pieces[0].vals, pieces[0].aux
-    else:
-        offsets = np.cumsum([0] + [len(p.vals) for p in pieces])
-        vals = np.concatenate([p.vals for p in pieces]) if pieces else np.empty((0, spec.n_slots + 1))
-        aux_parts = []
-        for p, off in zip(pieces, offsets, strict=False):
-            if len(p.aux):
-                a = p.aux.copy()
-                a[:, 1] += off
-                aux_parts.append(a)
-        aux = np.concatenate(aux_parts) if aux_parts else np.empty((0, 5), np.int64)
-    out = _Array(vals, aux, end)
+    offsets = np.cumsum([0] + [len(p.vals) for p in pieces])
+    aux_parts = [np.empty((0, 5), np.int64)]
+    for p, off in zip(pieces, offsets.tolist(), strict=False):
+        if len(p.aux):
+            a = p.aux.copy()
+            a[:, 1] += off  # rows of the array
+            aux_parts.append(a)
+    out = _Array([p.vals for p in pieces], np.concatenate(aux_parts), cur.end)
     _convert_long_numbers(raw, buf, out)
     return out
 
@@ -272,7 +289,7 @@ def _convert_long_numbers(raw: bytes, buf: NDArray[np.uint8], arr: _Array) -> No
     _scan.convert_long_numbers(buf, np.ascontiguousarray(long[:, 3:5]), values, undecided)
     for j in np.flatnonzero(undecided).tolist():  # the dropped digits decide the rounding: exact float()
         values[j] = float(raw[long[j, 3] : long[j, 4]])
-    arr.vals[long[:, 1], long[:, 2]] = values
+    arr.set(long[:, 1], long[:, 2], values)
 
 
 def _string_ids(raw: bytes, recs: NDArray[np.int64]) -> tuple[NDArray[np.int64], list[Any]] | None:
@@ -300,8 +317,8 @@ def _id_column(raw: bytes, arr: _Array, slot: int) -> tuple[NDArray[np.int64], l
     is_str = (arr.aux[:, 0] == _scan.AUX_STR) & (arr.aux[:, 2] == slot)
     n_str = int(np.count_nonzero(is_str))
     if n_str == 0:
-        return np.ascontiguousarray(arr.ints[:, slot]), None
-    if n_str != len(arr.seen):  # the full parser handles mixed ids
+        return arr.ints(slot), None
+    if n_str != len(arr):  # the full parser handles mixed ids
         return None
     return _string_ids(raw, arr.aux[is_str])
 
@@ -415,16 +432,15 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
 
 def _gt_columns(raw: bytes, arr: _Array) -> _Columns | None:
     """Ground-truth columns from scanned values, or None when an entry needs the full checks."""
-    vals = arr.vals
     if not (arr.seen == _GT_SPEC.full).all():
         return None
     img = _id_column(raw, arr, 1)
     cat = _id_column(raw, arr, 2)
     if img is None or cat is None:
         return None
-    bbox = np.ascontiguousarray(vals[:, 3:7])
-    area = np.ascontiguousarray(vals[:, 7])
-    iscrowd = vals[:, 8]
+    bbox = arr.floats(3, 7)
+    area = arr.floats(7)
+    iscrowd = arr.floats(8)
     crowd_int = np.trunc(iscrowd)
     if not (
         np.isfinite(bbox).all()
@@ -433,7 +449,7 @@ def _gt_columns(raw: bytes, arr: _Array) -> _Columns | None:
         and ((crowd_int >= 0) & (crowd_int <= 255)).all()
     ):
         return None
-    ids = np.ascontiguousarray(arr.ints[:, 0])
+    ids = arr.ints(0)
     if len(ids) > 1 and not (ids[1:] > ids[:-1]).all() and len(np.unique(ids)) != len(ids):
         return None
     return _Columns(
@@ -460,8 +476,8 @@ def _scan_results(raw: bytes) -> _Columns | None:
     cat = _id_column(raw, arr, 1)
     if img is None or cat is None:
         return None
-    bbox = np.ascontiguousarray(arr.vals[:, 2:6])
-    score = np.ascontiguousarray(arr.vals[:, 6])
+    bbox = arr.floats(2, 6)
+    score = arr.floats(6)
     if not (np.isfinite(bbox).all() and (bbox[:, 2:] >= 0).all()) or np.isnan(score).any():
         return None
     return _Columns(

@@ -294,6 +294,25 @@ def test_chunks_split_inside_strings_and_nested_objects(
     assert len(missed) >= workers
 
 
+def test_chunks_past_the_end_of_the_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Split points that fall in a big array after the annotations: the scan ends at the array's end."""
+    gt = {
+        "annotations": [dict(a, segmentation=[[1.5, 2.5, 3.5, 4.5]]) for a in GT7["annotations"]],
+        "images": [
+            {"id": i, "file_name": f"{i:012d}.jpg", "width": 640, "height": 480} for i in range(1, 500)
+        ],
+        "categories": GT7["categories"],
+    }
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    monkeypatch.setattr(reading, "_SPLIT_BYTES", 64)
+    monkeypatch.setattr(reading, "_workers", lambda: 5)
+    coco = COCO(path, verbose=False)
+    assert coco._scan is not None  # read by the scanner, not handed to the full parser
+    assert coco.getImgIds() == list(range(1, 500))
+    np.testing.assert_array_equal(coco._cols["gt"].ids, [a["id"] for a in gt["annotations"]])
+
+
 @pytest.mark.parametrize("layout", ["compact", "indent", "crlf-tabs"])
 def test_blocks_and_aux_grow_and_any_whitespace(monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
     dets = _detector_results(500, np.float32, 2)

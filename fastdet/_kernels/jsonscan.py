@@ -276,7 +276,8 @@ def scan_objects(buf, i, stop, inside, spec, vals, ivals, aux):
     more than 18 significant digits (for :func:`convert_long_numbers`).
 
     ``inside``: ``buf[i]`` starts an entry rather than the array's ``[``.
-    ``stop`` >= 0: stop when the next entry starts exactly there.
+    ``stop`` >= 0: stop when the next entry starts exactly there (if the array
+    ends first, that is DONE: ``stop`` was beyond it).
 
     Returns ``(status, entries, aux records, position)``; status is DONE (the
     position is after the array), STOPPED, FULL (rows or aux exhausted; the
@@ -295,7 +296,7 @@ def scan_objects(buf, i, stop, inside, spec, vals, ivals, aux):
             return FAIL, 0, 0, i
         i = skip_whitespace(buf, i + 1)
         if i < n and buf[_U(i)] == 93:
-            return (DONE if stop < 0 else MISSED), 0, 0, i + 1
+            return DONE, 0, 0, i + 1
     guess = 0  # the key expected next: objects usually list their keys in one order
     while True:
         if stop >= 0 and i >= stop:
@@ -507,7 +508,7 @@ def scan_objects(buf, i, stop, inside, spec, vals, ivals, aux):
             i = skip_whitespace(buf, i + 1)
             continue
         if i < n and buf[_U(i)] == 93:
-            return (DONE if stop < 0 else MISSED), count, n_aux, i + 1
+            return DONE, count, n_aux, i + 1
         return FAIL, count, n_aux, i
 
 

@@ -92,7 +92,7 @@ def _int_column(values: list[Any], key: str, where: str, expected: str = "an int
     def exact(v: Any) -> bool:  # a whole float below 2**53 is an exact integer id (7.0 is 7)
         if not isinstance(v, (float, np.floating)):
             return True
-        return math.isfinite(v) and v == int(v) and abs(v) < 2**53
+        return math.isfinite(v) and v == int(v) and abs(float(v)) < 2**53
 
     idx = _first_bad(values, lambda v: ok(v) and exact(v))
     v = values[idx]

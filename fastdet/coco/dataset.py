@@ -63,7 +63,9 @@ class COCO:
     Evaluation reads the annotations as NumPy columns (ids, image ids, category
     ids, ``bbox`` xywh, ``area``, ``iscrowd``, ``score``); those are extracted
     and validated once, on first use, and malformed entries raise ``ValueError``
-    naming the file, the entry index and the field. Ids must be integers.
+    naming the file, the entry index and the field. Image and category ids are
+    integers (exact up to int64's range) or strings (file names, say), as in
+    pycocotools; string ids come back as given everywhere.
 
     Examples
     --------
@@ -325,7 +327,8 @@ class COCO:
         ------
         ValueError
             Malformed input (not a list, a missing field, a bbox that is not 4
-            finite numbers, a NaN score, a non-integer id) or a result on an
+            finite numbers, a NaN score, an id that is neither an integer nor a
+            string, an integer id beyond int64) or a result on an
             image that is not in this dataset; the message names the file and
             the entry.
         NotImplementedError

@@ -10,6 +10,7 @@ scanner cannot read a file, the callers parse it with a full JSON parser.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -166,7 +167,7 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
-def _run_threads(jobs: list[Callable[[], Any]]) -> list[Any]:
+def _run_threads(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
     """Run the jobs at once, the first in this thread; their results (an exception is re-raised)."""
     out: list[Any] = [None] * len(jobs)
     errors: list[BaseException] = []
@@ -247,7 +248,7 @@ def _scan_array(
     starts = [start, *points]
     stops = [*points, -1]
     jobs = [
-        (lambda s=s, e=e, h=h: _scan_chunk(buf, s, e, h > 0, spec))
+        functools.partial(_scan_chunk, buf, s, e, h > 0, spec)
         for h, (s, e) in enumerate(zip(starts, stops, strict=True))
     ]
     results: list[_ChunkResult] = _run_threads(jobs) if len(jobs) > 1 else [jobs[0]()]

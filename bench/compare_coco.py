@@ -111,25 +111,28 @@ def peak_rss_mib() -> float:
 def time_style(
     style: str, gt: Path, dt: Path, loaded: dict[str, tuple[Any, Any, str]], args: argparse.Namespace
 ) -> dict[str, dict[str, Any]]:
-    """Median timings and stats of every evaluator on one results style."""
-    rows: dict[str, dict[str, Any]] = {}
-    for name, (coco_cls, eval_cls, version) in loaded.items():
-        repeat = args.pycocotools_repeat if name == "pycocotools" else args.repeat
+    """Median timings and stats of every evaluator on one results style.
+
+    The evaluators take turns (one run of each per round), so that a change in
+    the machine's load falls on all of them alike.
+    """
+    times: dict[str, dict[str, list[float]]] = {name: {} for name in loaded}
+    stats: dict[str, np.ndarray] = {}
+    for name, (coco_cls, eval_cls, _) in loaded.items():
         if name != "pycocotools":  # one untimed pass: imports, caches, allocator warm-up
             run_once(coco_cls, eval_cls, gt, dt)
-        times: dict[str, list[float]] = {}
-        stats = None
-        for _ in range(repeat):
-            one, stats = run_once(coco_cls, eval_cls, gt, dt)
+    for round_ in range(max(args.repeat, args.pycocotools_repeat)):
+        for name, (coco_cls, eval_cls, _) in loaded.items():
+            if round_ >= (args.pycocotools_repeat if name == "pycocotools" else args.repeat):
+                continue
+            one, stats[name] = run_once(coco_cls, eval_cls, gt, dt)
             for key, value in one.items():
-                times.setdefault(key, []).append(value)
-        medians = {k: statistics.median(v) for k, v in times.items()}
-        rows[name] = {"version": version, **medians, "stats": stats}
-        print(
-            f"  [{style}] {name} {version}: "
-            + ", ".join(f"{k} {statistics.median(v):.3f} s" for k, v in times.items()),
-            flush=True,
-        )
+                times[name].setdefault(key, []).append(value)
+    rows: dict[str, dict[str, Any]] = {}
+    for name, (_, _, version) in loaded.items():
+        medians = {k: statistics.median(v) for k, v in times[name].items()}
+        rows[name] = {"version": version, **medians, "stats": stats[name]}
+        print(f"  [{style}] {name} {version}: " + ", ".join(f"{k} {v:.3f} s" for k, v in medians.items()))
     return rows
 
 

@@ -557,10 +557,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `fastdet eval ... | head`: the reader left, so stop quietly, as Unix tools do
         _silence_stdout()
         return 128 + 13  # what a shell reports for a process ended by SIGPIPE
-    except MemoryError:
+    except MemoryError as exc:
         if debug:
             raise
-        print("fastdet: error: out of memory (the input is too large for this machine)", file=sys.stderr)
+        detail = str(exc).splitlines()[0] if str(exc) else "the input is too large for this machine"
+        print(f"fastdet: error: out of memory: {detail}", file=sys.stderr)
         return 2
     except (ValueError, TypeError, KeyError, OSError, NotImplementedError, ImportError) as exc:
         if debug:

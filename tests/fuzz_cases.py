@@ -1030,8 +1030,12 @@ def _record_cases() -> Iterator[Case]:
     yield coco_case("gt-duplicate-ann-id", VALUE, dup, cdt, ("id",), "duplicate id")
     yield coco_case("gt-image_id-float", VALUE, ann(0, "image_id", 1.5), cdt, ("image_id",), "wrong type")
     yield coco_case("dt-image_id-absent", VALUE, cgt, det(0, "image_id", 99), ("image_id",), "unknown image")
+    # pycocotools accepts string ids: a result on a category the ground truth lacks is not evaluated
     yield coco_case(
-        "dt-category_id-str", VALUE, cgt, det(0, "category_id", "a"), ("category_id",), "wrong type"
+        "dt-category_id-str", RESULT, cgt, det(0, "category_id", "a"), ("category_id",), "wrong type"
+    )
+    yield coco_case(
+        "dt-category_id-list", VALUE, cgt, det(0, "category_id", [1]), ("category_id",), "wrong type"
     )
     yield coco_case("dt-entry-not-dict", VALUE, cgt, [*cdt, [1, 2, 3]], ("entry",), "wrong type")
     yield coco_case("dt-dict-not-list", VALUE, cgt, {"image_id": 1}, ("list",), "wrong type")

@@ -1630,3 +1630,29 @@ def streaming_coco_datasets(preds, target, box_format="xyxy", average="macro"):
         {"images": list(images), "annotations": dts, "categories": cats},
         classes,
     )
+
+
+# --------------------------------------------------------------------------- JSON reading (coco/reading.py)
+
+
+def json_number(text):
+    """The double a JSON parser gives for the number ``text``, as evaluation then reads it.
+
+    Integer literals are Python ints for ``json.loads`` (so ``-0`` is the integer
+    0, read as +0.0), every other number is ``float(text)``: round to nearest, ties
+    to even. Arbitrary-precision integers make the int -> float step exact too.
+    """
+    if all(c not in text for c in ".eE"):
+        try:
+            return float(int(text))
+        except OverflowError:  # an integer beyond binary64's range is infinite, as float(text) says
+            return float(text)
+    return float(text)
+
+
+def object_columns(raw, keys):
+    """``{key: [value of each entry]}`` of a JSON array of objects, by the standard library's parser."""
+    import json
+
+    entries = json.loads(raw)
+    return {k: [e.get(k) for e in entries] for k in keys}

@@ -439,7 +439,8 @@ def gt_coco() -> COCO:
         (dict(DT, score=None), r"entry 1 has score=None; expected a number"),
         (dict(DT, image_id=7), r"entry 1 is on image_id 7, which is not in the ground truth"),
         (dict(DT, image_id=1.5), r"entry 1 has image_id=1.5; expected an integer"),
-        (dict(DT, category_id="cat"), r"entry 1 has category_id='cat'; expected an integer"),
+        (dict(DT, category_id=[1]), r"entry 1 has category_id=\[1\]; expected an integer or a string id"),
+        (dict(DT, image_id=2**64), r"entry 1 has image_id=18446744073709551616, outside int64's range"),
         ("not a dict", r"entry 1 must be an object"),
     ],
 )
@@ -649,26 +650,28 @@ def test_json_fallback_without_orjson(
 def test_two_half_parallel_scan_equals_serial_scan(
     case: tuple[str, str, str], data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Files over ``_SPLIT_BYTES`` are scanned in two halves at once; the result must not change.
+    """Big arrays are scanned in chunks on several threads at once; the result must not change.
 
-    The bundled files are below the real 1 MiB threshold, so it is lowered here to force the split.
+    The bundled files are below the real 1 MiB chunk size, so it is lowered here (and three
+    workers are claimed) to force the split.
     """
     import fastdet.coco.reading as fc
-    from fastdet._kernels import jsonscan as kernels
 
     gt, dt = (str(data_dir / p) for p in case[1:])
     serial = evaluate_coco(COCO(gt, verbose=False), dt)
     calls = []
-    split_kernel = kernels.scan_object_array_split
+    run_threads = fc._run_threads
 
-    def counting(*args: Any) -> Any:
-        calls.append(1)
-        return split_kernel(*args)
+    def counting(jobs: Any) -> Any:
+        calls.append(len(jobs))
+        return run_threads(jobs)
 
     monkeypatch.setattr(fc, "_SPLIT_BYTES", 256)
-    monkeypatch.setattr(kernels, "scan_object_array_split", counting)
+    monkeypatch.setattr(fc, "_workers", lambda: 3)
+    monkeypatch.setattr(fc, "_run_threads", counting)
     halves = evaluate_coco(COCO(gt, verbose=False), dt)
-    assert calls, "the two-half scan did not run"
+    assert calls, "the chunked scan did not run"
+    assert max(calls) == 3
     assert halves.stats == serial.stats
     np.testing.assert_array_equal(halves.precision, serial.precision)
     np.testing.assert_array_equal(halves.recall, serial.recall)

@@ -1,23 +1,75 @@
 """Numba kernels that read COCO JSON: numeric fields of arrays of objects, straight into columns.
 
-A strict-enough reader for COCO files: it extracts numeric fields of arrays of
-objects into columns without building Python objects. Whenever it meets
-anything it does not handle (escaped keys, non-numeric values in the fields it
-reads, numbers it cannot convert exactly) it reports failure (-1) and the
-caller parses the file with a full JSON parser instead.
+A strict-enough reader for COCO files: it extracts the fields evaluation needs
+from arrays of objects into columns without building Python objects. Whenever
+it meets anything it does not handle (escaped keys, a value of the wrong kind,
+a key twice in an object) it reports failure and the caller parses the file
+with a full JSON parser instead.
+
+Numbers are converted exactly: the result is the double Python's ``float()``
+gives for the same text (round to nearest, ties to even), by Clinger's fast
+path when the decimal significand and exponent are small, and otherwise by the
+Eisel-Lemire algorithm (Lemire, "Number Parsing at a Gigabyte per Second",
+Software: Practice and Experience 51(8), 2021; Mushtak and Lemire, "Fast Number
+Parsing Without Fallback", 2023), as fast_float, Rust's ``core`` and Go's
+``strconv`` do. Significands of more than 18 digits are rare in JSON written by
+Python (``repr`` writes at most 17); their entries are recorded and converted by
+:func:`convert_long_numbers`, which truncates them to 19 digits and, when the
+truncation leaves the rounding undecided, asks the caller for ``float()``.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fastdet._kernels import kernel
 
-# 10**k for k <= 22, every one exact in float64 (Clinger's fast path). A module constant, which
-# Numba freezes into the code: as an argument, each call of the number parser paid for reference
-# counting the array (a third of the scanning time).
+# ---------------------------------------------------------------- number tables (module constants)
+# Numba freezes module-level arrays into the compiled code: no argument passing, no reference counting.
+
+
+def _pow5_128() -> tuple[np.ndarray, np.ndarray]:
+    """5**q for q in [-342, 308] as 128-bit significands (high, low words), fast_float's table.
+
+    Non-negative q: 5**q normalised to [2**127, 2**128) and truncated. Negative q:
+    the reciprocal 2**b // 5**-q + 1 normalised the same way (rounded up), as in
+    fast_float's ``script/table_generation.py``.
+    """
+    words = []
+    for q in range(-342, 0):
+        p5 = 5**-q
+        z = p5.bit_length() if p5 & (p5 - 1) else p5.bit_length() - 1  # smallest z with 2**z >= 5**-q
+        c = 2 ** (z + 127) // p5 + 1 if q >= -27 else 2 ** (2 * z + 128) // p5 + 1
+        c >>= max(c.bit_length() - 128, 0)
+        words.append(c)
+    for q in range(309):
+        p5 = 5**q
+        words.append(
+            p5 << (128 - p5.bit_length()) if p5.bit_length() <= 128 else p5 >> (p5.bit_length() - 128)
+        )
+    hi = np.array([w >> 64 for w in words], np.uint64)
+    lo = np.array([w & (2**64 - 1) for w in words], np.uint64)
+    return hi, lo
+
+
+_POW5_HI, _POW5_LO = _pow5_128()
+# 10**k for k <= 22, every one exact in float64 (Clinger's fast path)
 _EXACT_POW10 = np.array([float(10**k) for k in range(23)])
+# 2**(max(e, 1) - 1075): the scale of a double whose biased exponent is e (e = 0: subnormals)
+_POW2 = np.ldexp(1.0, np.maximum(np.arange(2047), 1) - 1075)
+
+_U = np.uint64  # buf[_U(i)]: an unsigned index needs no negative-index wraparound (about 10 % faster)
+_U32 = np.uint64(32)
+_M32 = np.uint64(0xFFFFFFFF)
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_MASK9 = np.uint64(0x1FF)  # the bits below binary64's 52 + 3 bits of interest in the product's high word
+_ONE = np.uint64(1)
+_THREE = np.uint64(3)
+_NOT_ONE = np.uint64(0xFFFFFFFFFFFFFFFE)
+_HIDDEN = np.uint64(1 << 52)
+_NOT_HIDDEN = np.uint64((1 << 64) - 1 - (1 << 52))
+_TWO53 = np.uint64(1 << 53)
+
 # bytes inside a JSON array or object value, for skipping one: 0 not allowed outside strings,
 # 1 number / literal / separator / whitespace, 2 a quote, 3 '{' or '[', 4 '}' or ']'
 _VALUE_BYTES = np.zeros(256, np.uint8)
@@ -26,23 +78,124 @@ _VALUE_BYTES[34] = 2
 _VALUE_BYTES[[123, 91]] = 3
 _VALUE_BYTES[[125, 93]] = 4
 
+# what scan_objects reports (first element of its result)
+DONE = 0  # the array ended: position after its ']'
+STOPPED = 1  # arrived exactly at ``stop``, the start of an entry
+FULL = 2  # ``vals`` or ``aux`` is full: resume at the returned position (an entry start)
+MISSED = 3  # passed ``stop`` without an entry starting there (it was inside a value)
+FAIL = -1  # not in the form the scanner reads: use a full JSON parser
+EXACT_INTS = -2  # an id is an integer literal of more than 18 digits: parse with exact integers
+
+# key kinds (``key_kind``) and aux record kinds
+FLOAT = 0  # a number, into ``vals``
+INT = 1  # an integer (or a whole number below 2**53), into ``ivals``
+INT_OR_STR = 2  # as INT, or a string: its span goes to ``aux``
+AUX_LONG = 0  # a number of more than 18 significant digits: convert_long_numbers converts it
+AUX_STR = 1  # a string id
+
+
+# ---------------------------------------------------------------- decimal -> binary64
+
+
+@kernel(vectorize_division=True)  # no division by a variable: nothing can raise
+def _decimal_to_double(w, q, neg):
+    """The double nearest to ``(-1)**neg * w * 10**q`` (ties to even), for a uint64 ``w``.
+
+    Clinger's fast path when ``w <= 2**53`` and ``|q| <= 22`` (one correctly
+    rounded operation on exact operands); otherwise fast_float's
+    ``compute_float`` (Eisel-Lemire): the normalised ``w`` times a 128-bit
+    approximation of 5**q (``_POW5_HI``, ``_POW5_LO``), whose high word holds the
+    54 leading bits plus guard bits enough to always decide the rounding
+    (Mushtak and Lemire, 2023); ties to even are recognised where 5**q is exact
+    (-4 <= q <= 23). The 64 x 64 -> 128-bit products are built from 32-bit
+    halves, so that no operation overflows.
+    """
+    if w == 0 or q < -342:
+        return -0.0 if neg else 0.0
+    if q > 308:
+        return -np.inf if neg else np.inf
+    if w <= _TWO53 and -22 <= q <= 22:
+        v = float(w)
+        if q >= 0:
+            v = v * _EXACT_POW10[q]
+        else:
+            v = v / _EXACT_POW10[-q]
+        return -v if neg else v
+    lz = 0  # normalise: the leading bit of w set
+    for shift in (32, 16, 8, 4, 2, 1):
+        if w < (_ONE << _U(64 - shift)):
+            w = w << _U(shift)
+            lz += shift
+    idx = q + 342
+    w_lo = w & _M32
+    w_hi = w >> _U32
+    p = _POW5_HI[idx]
+    p0 = w_lo * (p & _M32)
+    p1 = w_lo * (p >> _U32)
+    p2 = w_hi * (p & _M32)
+    mid = (p0 >> _U32) + (p1 & _M32) + (p2 & _M32)
+    hi = w_hi * (p >> _U32) + (p1 >> _U32) + (p2 >> _U32) + (mid >> _U32)
+    lo = ((mid & _M32) << _U32) | (p0 & _M32)
+    if (hi & _MASK9) == _MASK9:  # the low word may carry into the bits that decide
+        p = _POW5_LO[idx]
+        p0 = w_lo * (p & _M32)
+        p1 = w_lo * (p >> _U32)
+        p2 = w_hi * (p & _M32)
+        mid = (p0 >> _U32) + (p1 & _M32) + (p2 & _M32)
+        hi2 = w_hi * (p >> _U32) + (p1 >> _U32) + (p2 >> _U32) + (mid >> _U32)
+        if hi2 > _M64 - lo:
+            lo = hi2 - (_M64 - lo) - _ONE
+            hi += _ONE
+        else:
+            lo += hi2
+    upper = np.int64(hi >> _U(63))
+    shift = upper + 9
+    mant = hi >> _U(shift)
+    power2 = (((152170 + 65536) * q) >> 16) + 63 + upper - lz + 1023
+    if power2 <= 0:  # subnormal (or zero)
+        if 1 - power2 >= 64:
+            mant = _U(0)
+        else:
+            mant = mant >> _U(1 - power2)
+        mant += mant & _ONE
+        mant = mant >> _ONE
+        v = float(mant) * _POW2[0]  # exact: mant < 2**53 (2**52 rounds up to the least normal)
+        return -v if neg else v
+    if lo <= _ONE and -4 <= q <= 23 and (mant & _THREE) == _ONE:
+        if (mant << _U(shift)) == hi:  # exactly halfway: round to even (down)
+            mant &= _NOT_ONE
+    mant += mant & _ONE
+    mant = mant >> _ONE
+    if mant >= _TWO53:
+        mant = _HIDDEN
+        power2 += 1
+    mant &= _NOT_HIDDEN
+    if power2 >= 2047:
+        v = np.inf
+    else:
+        v = float(mant | _HIDDEN) * _POW2[power2]  # exact: a power-of-two scaling
+    return -v if neg else v
+
+
+# ---------------------------------------------------------------- skipping values
+
 
 @kernel()
 def skip_whitespace(buf, i):
     """Index of the first non-whitespace byte at or after ``i``."""
     n = buf.shape[0]
-    while i < n and (buf[i] == 32 or buf[i] == 10 or buf[i] == 13 or buf[i] == 9):
+    while i < n and (buf[_U(i)] == 32 or buf[_U(i)] == 10 or buf[_U(i)] == 13 or buf[_U(i)] == 9):
         i += 1
     return i
 
 
 @kernel()
 def _skip_string(buf, i):
-    """``buf[i]`` is a quote: index after the closing quote, or -1."""
+    """``buf[_U(i)]`` is a quote: index after the closing quote, or -1."""
     n = buf.shape[0]
     i += 1
     while i < n:
-        c = buf[i]
+        c = buf[_U(i)]
         if c == 92:  # backslash escapes the next byte
             i += 2
             continue
@@ -61,15 +214,15 @@ def _skip_value(buf, i):
     i = skip_whitespace(buf, i)
     if i >= n:
         return -1
-    c = buf[i]
+    c = buf[_U(i)]
     if c == 34:
         return _skip_string(buf, i)
     if c == 123 or c == 91:
         braces = 0  # bit d: the bracket opened at depth d is '{' (no allocation per value)
         depth = 0
         while i < n:
-            c = buf[i]
-            cls = _VALUE_BYTES[c]  # one table look-up per byte (a module constant, see _EXACT_POW10)
+            c = buf[_U(i)]
+            cls = _VALUE_BYTES[c]
             if cls == 1:
                 i += 1
             elif cls == 2:
@@ -97,7 +250,7 @@ def _skip_value(buf, i):
         return -1
     start = i
     while i < n:
-        c = buf[i]
+        c = buf[_U(i)]
         if c == 44 or c == 125 or c == 93 or c == 32 or c == 10 or c == 13 or c == 9:
             break
         if not ((48 <= c <= 57) or c == 45 or c == 43 or c == 46 or c == 101 or c == 69 or (97 <= c <= 122)):
@@ -106,427 +259,314 @@ def _skip_value(buf, i):
     return i if i > start else -1
 
 
-@kernel()
-def _parse_number(buf, i):
-    """JSON number at ``i`` -> (value, end, exact); end -1 if not a number.
+# ---------------------------------------------------------------- arrays of objects
 
-    ``exact`` is True when the value was converted with one correctly rounded
-    operation (mantissa <= 2**53, |decimal exponent| <= 22: Clinger's fast
-    path); otherwise the caller converts the text itself.
+
+@kernel()
+def scan_objects(buf, i, stop, inside, spec, vals, ivals, aux):
+    """Read entries of the JSON array of objects at ``buf[i]`` into rows.
+
+    ``spec`` (K, 4 + L) describes key k as ``[length, slot, width, kind, bytes...]``:
+    its value fills ``width`` slots of a row from ``slot`` on (width 1: one value;
+    w > 1: an array of exactly w values). The kind is FLOAT (a number, into
+    ``vals``), INT (an integer, into ``ivals``, the int64 view of ``vals``) or
+    INT_OR_STR (as INT, or a string, whose span goes to ``aux``). The last column
+    of ``ivals`` gets the entry's key mask (bit k set: key k present). ``aux``
+    (A, 5) receives (kind, row, slot, start, end) of string ids and of numbers of
+    more than 18 significant digits (for :func:`convert_long_numbers`).
+
+    ``inside``: ``buf[i]`` starts an entry rather than the array's ``[``.
+    ``stop`` >= 0: stop when the next entry starts exactly there (if the array
+    ends first, that is DONE: ``stop`` was beyond it).
+
+    Returns ``(status, entries, aux records, position)``; status is DONE (the
+    position is after the array), STOPPED, FULL (rows or aux exhausted; the
+    position is the next entry's start), MISSED, FAIL or EXACT_INTS.
     """
     n = buf.shape[0]
-    neg = False
-    if i < n and buf[i] == 45:
-        neg = True
-        i += 1
-    if i >= n or not (48 <= buf[i] <= 57):
-        return 0.0, -1, False
-    m = 0
-    exp10 = 0
-    big = False
-    integer = True  # "-0" is the integer 0 for a JSON parser, not -0.0
-    if buf[i] == 48:
-        i += 1
-    else:
-        while i < n and 48 <= buf[i] <= 57:
-            if m < 100000000000000000:
-                m = m * 10 + (int(buf[i]) - 48)
-            else:
-                big = True
-            i += 1
-    if i < n and buf[i] == 46:
-        integer = False
-        i += 1
-        if i >= n or not (48 <= buf[i] <= 57):
-            return 0.0, -1, False
-        while i < n and 48 <= buf[i] <= 57:
-            if m < 100000000000000000:
-                m = m * 10 + (int(buf[i]) - 48)
-                exp10 -= 1
-            else:
-                big = True
-            i += 1
-    if i < n and (buf[i] == 101 or buf[i] == 69):
-        integer = False
-        i += 1
-        eneg = False
-        if i < n and (buf[i] == 45 or buf[i] == 43):
-            eneg = buf[i] == 45
-            i += 1
-        if i >= n or not (48 <= buf[i] <= 57):
-            return 0.0, -1, False
-        e = 0
-        while i < n and 48 <= buf[i] <= 57:
-            if e < 100000:
-                e = e * 10 + (int(buf[i]) - 48)
-            i += 1
-        exp10 += -e if eneg else e
-    if big or m > 9007199254740992 or exp10 > 22 or exp10 < -22:
-        return 0.0, i, False
-    v = float(m)
-    if exp10 > 0:
-        v = v * _EXACT_POW10[exp10]
-    elif exp10 < 0:
-        v = v / _EXACT_POW10[-exp10]
-    if neg and not (integer and m == 0):
-        v = -v
-    return v, i, True
-
-
-@kernel()
-def _match_key(buf, s, e, keys, key_len):
-    """Index of the key ``buf[s:e]`` in ``keys`` (rows padded with zeros), or -1."""
-    for k in range(keys.shape[0]):
-        if key_len[k] != e - s:
-            continue
-        same = True
-        for j in range(e - s):
-            if buf[s + j] != keys[k, j]:
-                same = False
-                break
-        if same:
-            return k
-    return -1
-
-
-@kernel()
-def _scan_objects(
-    buf, i, inside, stop, keys, key_len, key_slot, key_width, vals, seen, slow, row0, row1, slow0, slow1
-):
-    """:func:`scan_object_array` into rows ``row0:row1`` of ``vals``/``seen``, ``slow0:slow1`` of ``slow``.
-
-    ``inside``: ``buf[i]`` is an entry of the array rather than its ``[``.
-    ``stop`` >= 0: end when the next entry starts exactly there (an entry that
-    starts later, or the end of the array first, is a failure). Returns
-    (entries, slow count, end, stopped at ``stop``); entries -1 on failure.
-    """
-    n = buf.shape[0]
-    n_slots = vals.shape[1]
-    n_keys = keys.shape[0]
-    i = skip_whitespace(buf, i)
+    n_keys = spec.shape[0]
+    mask_col = ivals.shape[1] - 1
+    cap = vals.shape[0]
+    aux_cap = aux.shape[0]
     count = 0
-    n_slow = 0
+    n_aux = 0
+    i = skip_whitespace(buf, i)
     if not inside:
-        if i >= n or buf[i] != 91:
-            return -1, 0, i, False
+        if i >= n or buf[_U(i)] != 91:
+            return FAIL, 0, 0, i
         i = skip_whitespace(buf, i + 1)
-        if i < n and buf[i] == 93:
-            return (0 if stop < 0 else -1), 0, i + 1, False
+        if i < n and buf[_U(i)] == 93:
+            return DONE, 0, 0, i + 1
+    guess = 0  # the key expected next: objects usually list their keys in one order
     while True:
         if stop >= 0 and i >= stop:
-            if i == stop:
-                return count, n_slow, i, True
-            return -1, 0, i, False
-        if i >= n or buf[i] != 123 or row0 + count >= row1:
-            return -1, 0, i, False
+            return (STOPPED if i == stop else MISSED), count, n_aux, i
+        if count == cap:
+            return FULL, count, n_aux, i
+        if i >= n or buf[_U(i)] != 123:
+            return FAIL, count, n_aux, i
+        entry = i
+        aux0 = n_aux
         mask = 0
         i = skip_whitespace(buf, i + 1)
-        if i < n and buf[i] == 125:
+        if i < n and buf[_U(i)] == 125:
             i += 1
         else:
             while True:
-                if i >= n or buf[i] != 34:
-                    return -1, 0, i, False
+                if i >= n or buf[_U(i)] != 34:
+                    return FAIL, count, n_aux, i
                 ks = i + 1
-                # the wanted keys compared in place: one that matches and is followed by the
-                # closing quote is that key (no second pass over its bytes)
                 k = -1
-                ke = -1
-                for kk in range(n_keys):
-                    length = key_len[kk]
-                    if ks + length < n and buf[ks + length] == 34:
-                        same = True
-                        for j in range(length):
-                            if buf[ks + j] != keys[kk, j]:
-                                same = False
-                                break
-                        if same:
+                for t in range(n_keys):  # the wanted keys compared in place
+                    kk = guess + t
+                    if kk >= n_keys:
+                        kk -= n_keys
+                    length = spec[kk, 0]
+                    if ks + length < n and buf[_U(ks + length)] == 34:
+                        j = 0
+                        while j < length and buf[_U(ks + j)] == spec[kk, 4 + j]:
+                            j += 1
+                        if j == length:
                             k = kk
-                            ke = ks + length + 1
+                            i = ks + length + 1
                             break
                 if k < 0:
                     ke = _skip_string(buf, i)
                     if ke < 0:
-                        return -1, 0, i, False
+                        return FAIL, count, n_aux, i
                     for j in range(ks, ke - 1):
-                        if buf[j] == 92:  # an escaped key might spell a wanted one
-                            return -1, 0, i, False
-                i = skip_whitespace(buf, ke)
-                if i >= n or buf[i] != 58:
-                    return -1, 0, i, False
+                        if buf[_U(j)] == 92:  # an escaped key might spell a wanted one
+                            return FAIL, count, n_aux, i
+                    i = ke
+                while i < n and buf[_U(i)] == 32:
+                    i += 1
+                if i >= n or buf[_U(i)] != 58:
+                    i = skip_whitespace(buf, i)
+                    if i >= n or buf[_U(i)] != 58:
+                        return FAIL, count, n_aux, i
                 i = skip_whitespace(buf, i + 1)
                 if k < 0:
                     i = _skip_value(buf, i)
                     if i < 0:
-                        return -1, 0, 0, False
+                        return FAIL, count, n_aux, 0
                 else:
-                    width = key_width[k]
-                    slot = key_slot[k]
+                    if (mask >> k) & 1:  # a repeated key: leave "last one wins" to the full parser
+                        return FAIL, count, n_aux, i
+                    mask |= 1 << k
+                    guess = k + 1 if k + 1 < n_keys else 0
+                    slot = spec[k, 1]
+                    width = spec[k, 2]
+                    kind = spec[k, 3]
                     if width > 1:
-                        if i >= n or buf[i] != 91:
-                            return -1, 0, i, False
+                        if i >= n or buf[_U(i)] != 91:
+                            return FAIL, count, n_aux, i
                         i = skip_whitespace(buf, i + 1)
-                    for w in range(width):
-                        # one JSON number, parsed inline (a call per number costs reference
-                        # counting of ``buf``); see _parse_number for the rules
+                    for s in range(slot, slot + width):
+                        # ---- one value: a JSON number (or a string for INT_OR_STR)
                         start = i
-                        neg = False
-                        if i < n and buf[i] == 45:
-                            neg = True
-                            i += 1
-                        if i >= n or not (48 <= buf[i] <= 57):
-                            return -1, 0, i, False
-                        m = 0
-                        exp10 = 0
-                        big = False
-                        integer = True
-                        if buf[i] == 48:
-                            i += 1
+                        if i >= n:
+                            return FAIL, count, n_aux, i
+                        c = buf[_U(i)]
+                        if c == 34:
+                            if kind != INT_OR_STR:
+                                return FAIL, count, n_aux, i
+                            i = _skip_string(buf, i)
+                            if i < 0:
+                                return FAIL, count, n_aux, 0
+                            if n_aux == aux_cap:
+                                return FULL, count, aux0, entry
+                            aux[n_aux, 0] = AUX_STR
+                            aux[n_aux, 1] = count
+                            aux[n_aux, 2] = s
+                            aux[n_aux, 3] = start
+                            aux[n_aux, 4] = i
+                            n_aux += 1
+                            ivals[count, s] = 0
                         else:
-                            while i < n and 48 <= buf[i] <= 57:
-                                if m < 100000000000000000:
-                                    m = m * 10 + (int(buf[i]) - 48)
-                                else:
-                                    big = True
+                            neg = c == 45
+                            if neg:
                                 i += 1
-                        if i < n and buf[i] == 46:
-                            integer = False
-                            i += 1
-                            if i >= n or not (48 <= buf[i] <= 57):
-                                return -1, 0, i, False
-                            while i < n and 48 <= buf[i] <= 57:
-                                if m < 100000000000000000:
-                                    m = m * 10 + (int(buf[i]) - 48)
-                                    exp10 -= 1
-                                else:
-                                    big = True
+                                if i >= n:
+                                    return FAIL, count, n_aux, i
+                                c = buf[_U(i)]
+                            w = 0
+                            digits = 0
+                            if c == 48:  # a leading zero stands alone
                                 i += 1
-                        if i < n and (buf[i] == 101 or buf[i] == 69):
-                            v, end, exact = _parse_number(buf, start)  # exponents: the general parser
-                            if end < 0:
-                                return -1, 0, i, False
-                            i = end
-                        elif big or m > 9007199254740992 or exp10 < -22:
-                            v = 0.0
-                            exact = False
-                        else:
-                            v = float(m)
-                            if exp10 < 0:
-                                v = v / _EXACT_POW10[-exp10]
-                            if neg and not (integer and m == 0):
-                                v = -v
-                            exact = True
-                        vals[row0 + count, slot + w] = v
-                        if not exact:
-                            if slow0 + n_slow >= slow1:  # (repeated keys can outnumber the slots)
-                                return -1, 0, i, False
-                            slow[slow0 + n_slow, 0] = (row0 + count) * n_slots + slot + w
-                            slow[slow0 + n_slow, 1] = start
-                            slow[slow0 + n_slow, 2] = i
-                            n_slow += 1
+                                digits = 1
+                            elif 49 <= c <= 57:
+                                while i < n:
+                                    d = int(buf[_U(i)]) - 48
+                                    if d < 0 or d > 9:
+                                        break
+                                    w = w * 10 + d  # wraps past 18 digits: then re-read by the long path
+                                    i += 1
+                                    digits += 1
+                            else:
+                                return FAIL, count, n_aux, i
+                            q = 0
+                            integral = True
+                            if i < n and buf[_U(i)] == 46:
+                                integral = False
+                                i += 1
+                                f0 = i
+                                while i < n:
+                                    d = int(buf[_U(i)]) - 48
+                                    if d < 0 or d > 9:
+                                        break
+                                    w = w * 10 + d
+                                    i += 1
+                                if i == f0:
+                                    return FAIL, count, n_aux, i
+                                digits += i - f0
+                                q = f0 - i
+                            if i < n and (buf[_U(i)] == 101 or buf[_U(i)] == 69):
+                                integral = False
+                                i += 1
+                                eneg = False
+                                if i < n and (buf[_U(i)] == 45 or buf[_U(i)] == 43):
+                                    eneg = buf[_U(i)] == 45
+                                    i += 1
+                                e0 = i
+                                e = 0
+                                while i < n:
+                                    d = int(buf[_U(i)]) - 48
+                                    if d < 0 or d > 9:
+                                        break
+                                    if e < 0x10000000:
+                                        e = e * 10 + d
+                                    i += 1
+                                if i == e0:
+                                    return FAIL, count, n_aux, i
+                                q += -e if eneg else e
+                            if digits > 18:  # leading zeros (0.000123) are not significant
+                                j = start + 1 if neg else start
+                                while j < i and (buf[_U(j)] == 48 or buf[_U(j)] == 46):
+                                    if buf[_U(j)] == 48:
+                                        digits -= 1
+                                    j += 1
+                            if kind == FLOAT:
+                                if digits > 18:
+                                    if n_aux == aux_cap:
+                                        return FULL, count, aux0, entry
+                                    aux[n_aux, 0] = AUX_LONG
+                                    aux[n_aux, 1] = count
+                                    aux[n_aux, 2] = s
+                                    aux[n_aux, 3] = start
+                                    aux[n_aux, 4] = i
+                                    n_aux += 1
+                                    vals[count, s] = 0.0
+                                else:  # JSON's integer "-0" is the integer 0, not -0.0
+                                    vals[count, s] = _decimal_to_double(
+                                        np.uint64(w), q, neg and not (integral and w == 0)
+                                    )
+                            elif integral:
+                                if digits > 18:
+                                    return EXACT_INTS, count, n_aux, start
+                                ivals[count, s] = -w if neg else w
+                            else:  # 7.0 or 1e3 is the id 7 or 1000 for pycocotools' dicts
+                                if digits > 18:
+                                    return FAIL, count, n_aux, start
+                                v = _decimal_to_double(np.uint64(w), q, neg)
+                                if not (abs(v) < 9007199254740992.0 and np.floor(v) == v):
+                                    return FAIL, count, n_aux, start
+                                ivals[count, s] = np.int64(v)
                         if width > 1:
-                            i = skip_whitespace(buf, i)
-                            if w < width - 1:
-                                if i >= n or buf[i] != 44:
-                                    return -1, 0, i, False
+                            while i < n and buf[_U(i)] == 32:
+                                i += 1
+                            if s < slot + width - 1:
+                                if i >= n or buf[_U(i)] != 44:
+                                    i = skip_whitespace(buf, i)
+                                    if i >= n or buf[_U(i)] != 44:
+                                        return FAIL, count, n_aux, i
                                 i = skip_whitespace(buf, i + 1)
                     if width > 1:
-                        if i >= n or buf[i] != 93:
-                            return -1, 0, i, False
+                        i = skip_whitespace(buf, i)
+                        if i >= n or buf[_U(i)] != 93:
+                            return FAIL, count, n_aux, i
                         i += 1
-                    mask |= 1 << k
-                i = skip_whitespace(buf, i)
-                if i < n and buf[i] == 44:
+                while i < n and buf[_U(i)] == 32:
+                    i += 1
+                if i < n and buf[_U(i)] == 44:
                     i = skip_whitespace(buf, i + 1)
                     continue
-                if i < n and buf[i] == 125:
+                if i < n and buf[_U(i)] == 125:
                     i += 1
                     break
-                return -1, 0, i, False
-        seen[row0 + count] = mask
+                i = skip_whitespace(buf, i)
+                if i < n and buf[_U(i)] == 44:
+                    i = skip_whitespace(buf, i + 1)
+                    continue
+                if i < n and buf[_U(i)] == 125:
+                    i += 1
+                    break
+                return FAIL, count, n_aux, i
+        ivals[count, mask_col] = mask
         count += 1
         i = skip_whitespace(buf, i)
-        if i < n and buf[i] == 44:
+        if i < n and buf[_U(i)] == 44:
             i = skip_whitespace(buf, i + 1)
             continue
-        if i < n and buf[i] == 93:
-            return (count if stop < 0 else -1), n_slow, i + 1, False
-        return -1, 0, i, False
+        if i < n and buf[_U(i)] == 93:
+            return DONE, count, n_aux, i + 1
+        return FAIL, count, n_aux, i
 
 
 @kernel()
-def scan_object_array(buf, i, keys, key_len, key_slot, key_width, vals, seen, slow):
-    """Read the JSON array of objects at ``buf[i]`` into columns.
+def convert_long_numbers(buf, spans, out, undecided):
+    """Doubles of JSON numbers with more than 18 significant digits (rows of ``spans``: start, end).
 
-    Key ``k`` fills ``vals[:, key_slot[k]:key_slot[k] + key_width[k]]``: width 1
-    takes a number, width w > 1 an array of exactly w numbers. ``seen[e]`` gets
-    bit k set when entry e has key k. ``slow`` (S, 3) receives (flat index into
-    ``vals``, text start, text end) of numbers that need an exact conversion.
-    Returns (entries, slow count, index after the array); entries is -1 when
-    the input is not in the expected form (or exceeds the capacity of ``vals``).
+    fast_float's rule for long significands: keep the first 19 significant
+    digits ``w``, so that the value lies in [w, w + 1) times 10**q; when ``w``
+    and ``w + 1`` round to the same double, that is the answer; otherwise (rare:
+    the dropped digits sit on a rounding boundary) ``undecided[j]`` is set and
+    the caller converts the text with an exact method. The spans hold valid
+    JSON numbers (checked by :func:`scan_objects`).
     """
-    count, n_slow, end, _ = _scan_objects(
-        buf, i, False, -1, keys, key_len, key_slot, key_width, vals, seen, slow,
-        0, vals.shape[0], 0, slow.shape[0],
-    )  # fmt: skip
-    return count, n_slow, end
-
-
-@kernel(parallel=True)
-def scan_object_array_split(buf, i, split, keys, key_len, key_slot, key_width, vals, seen, slow, row_b, out):
-    """:func:`scan_object_array` in two halves at once, the second from the entry at ``split``.
-
-    The first half reads rows ``:row_b`` and must arrive at ``split`` exactly as
-    the start of an entry, which proves that ``split`` is one (it might have been
-    inside a string); the second reads rows ``row_b:``. ``out[h]`` gets (entries,
-    slow count, end) of half h (entries -1: failure; slow rows of half 1 start at
-    ``row_b * vals.shape[1]``).
-    """
-    n_slots = vals.shape[1]
-    for h in numba.prange(2):
-        if h == 0:
-            count, n_slow, end, stopped = _scan_objects(
-                buf, i, False, split, keys, key_len, key_slot, key_width, vals, seen, slow,
-                0, row_b, 0, row_b * n_slots,
-            )  # fmt: skip
-            if not stopped:
-                count = -1
-        else:
-            count, n_slow, end, stopped = _scan_objects(
-                buf, split, True, -1, keys, key_len, key_slot, key_width, vals, seen, slow,
-                row_b, vals.shape[0], row_b * n_slots, slow.shape[0],
-            )  # fmt: skip
-        out[h, 0] = count
-        out[h, 1] = n_slow
-        out[h, 2] = end
-
-
-@kernel()
-def _whole(v):
-    """Whether ``v`` is a whole number below 2**53 in magnitude (exact as an int64; NaN/inf not)."""
-    return abs(v) < 9007199254740992.0 and np.floor(v) == v
-
-
-@kernel()
-def results_columns(vals, seen, count, full):
-    """Checked columns of scanned results (image_id, category_id, x, y, w, h, score per row).
-
-    Returns ``(ok, image_id, category_id, bbox (N, 4), area, score)`` with
-    ``area = w * h``; ``ok`` is False when an entry lacks a key (``seen != full``)
-    or holds a value that the full checks must report (non-integer id, a box
-    that is not 4 finite numbers with w, h >= 0, a NaN score).
-    """
-    img = np.empty(count, np.int64)
-    cat = np.empty(count, np.int64)
-    bbox = np.empty((count, 4), np.float64)
-    area = np.empty(count, np.float64)
-    score = np.empty(count, np.float64)
-    for e in range(count):
-        if seen[e] != full or not (_whole(vals[e, 0]) and _whole(vals[e, 1])):
-            return False, img, cat, bbox, area, score
-        img[e] = np.int64(vals[e, 0])
-        cat[e] = np.int64(vals[e, 1])
-        for j in range(4):
-            if not np.isfinite(vals[e, 2 + j]):
-                return False, img, cat, bbox, area, score
-            bbox[e, j] = vals[e, 2 + j]
-        if bbox[e, 2] < 0 or bbox[e, 3] < 0 or np.isnan(vals[e, 6]):
-            return False, img, cat, bbox, area, score
-        area[e] = bbox[e, 2] * bbox[e, 3]
-        score[e] = vals[e, 6]
-    return True, img, cat, bbox, area, score
-
-
-@kernel()
-def ground_truth_columns(vals, seen, count, full):
-    """Checked columns of scanned ground truth (id, image_id, category_id, x, y, w, h, area, iscrowd).
-
-    Returns ``(ok, increasing, ids, image_id, category_id, bbox (N, 4), area,
-    crowd, ignore)``: ``crowd`` is ``trunc(iscrowd) != 0`` and ``ignore`` is
-    ``iscrowd != 0`` (pycocotools' readings); ``increasing`` says the ids ascend
-    strictly (so they are unique). ``ok`` is False when an entry lacks a key or
-    holds a value that the full checks must report.
-    """
-    ids = np.empty(count, np.int64)
-    img = np.empty(count, np.int64)
-    cat = np.empty(count, np.int64)
-    bbox = np.empty((count, 4), np.float64)
-    area = np.empty(count, np.float64)
-    crowd = np.empty(count, np.bool_)
-    ignore = np.empty(count, np.bool_)
-    increasing = True
-    for e in range(count):
-        ok = seen[e] == full and _whole(vals[e, 0]) and _whole(vals[e, 1]) and _whole(vals[e, 2])
-        for j in range(4):
-            ok = ok and np.isfinite(vals[e, 3 + j])
-        ok = ok and vals[e, 5] >= 0 and vals[e, 6] >= 0 and not np.isnan(vals[e, 7])
-        t = np.trunc(vals[e, 8])
-        if not (ok and t >= 0 and t <= 255):  # NaN fails the comparisons
-            return False, increasing, ids, img, cat, bbox, area, crowd, ignore
-        ids[e] = np.int64(vals[e, 0])
-        img[e] = np.int64(vals[e, 1])
-        cat[e] = np.int64(vals[e, 2])
-        for j in range(4):
-            bbox[e, j] = vals[e, 3 + j]
-        area[e] = vals[e, 7]
-        crowd[e] = t != 0
-        ignore[e] = vals[e, 8] != 0
-        if e > 0 and ids[e] <= ids[e - 1]:
-            increasing = False
-    return True, increasing, ids, img, cat, bbox, area, crowd, ignore
-
-
-@kernel()
-def next_top_key(buf, i, after_value, keys, key_len):
-    """Walk the top-level JSON object of ``buf`` to the value of the next key in ``keys``.
-
-    Starts at ``i``: the beginning of ``buf`` (``after_value`` False) or just
-    after the value of a key returned before (True); other values are skipped
-    (brackets and strings checked). Returns ``(k, start)``: the key's index and
-    the start of its value; k = -1 when the object ends (followed only by
-    whitespace), -2 when ``buf`` is not such an object or a key has escapes.
-    The caller reads each returned value itself and resumes after it, so the
-    large arrays are read once (last occurrence wins, as in JSON parsers).
-    """
-    n = buf.shape[0]
-    if after_value:
-        i = skip_whitespace(buf, i)
-        if i < n and buf[i] == 125:
-            return (-1 if skip_whitespace(buf, i + 1) == n else -2), i
-        if i >= n or buf[i] != 44:
-            return -2, i
-        i = skip_whitespace(buf, i + 1)
-    else:
-        i = skip_whitespace(buf, i)
-        if i >= n or buf[i] != 123:
-            return -2, i
-        i = skip_whitespace(buf, i + 1)
-        if i < n and buf[i] == 125:
-            return (-1 if skip_whitespace(buf, i + 1) == n else -2), i
-    while True:
-        if i >= n or buf[i] != 34:
-            return -2, i
-        ks = i + 1
-        ke = _skip_string(buf, i)
-        if ke < 0:
-            return -2, i
-        i = skip_whitespace(buf, ke)
-        if i >= n or buf[i] != 58:
-            return -2, i
-        i = skip_whitespace(buf, i + 1)
-        k = _match_key(buf, ks, ke - 1, keys, key_len)
-        if k >= 0:
-            return k, i
-        for j in range(ks, ke - 1):
-            if buf[j] == 92:
-                return -2, i
-        i = _skip_value(buf, i)
-        if i < 0:
-            return -2, 0
-        i = skip_whitespace(buf, i)
-        if i < n and buf[i] == 44:
-            i = skip_whitespace(buf, i + 1)
-            continue
-        if i < n and buf[i] == 125:
-            return (-1 if skip_whitespace(buf, i + 1) == n else -2), i
-        return -2, i
+    for j in range(spans.shape[0]):
+        i = spans[j, 0]
+        end = spans[j, 1]
+        neg = buf[i] == 45
+        if neg:
+            i += 1
+        w = np.uint64(0)
+        kept = 0  # significant digits in w (leading zeros are not significant)
+        after = 0  # digits after the kept ones
+        n_frac = 0  # digits after the decimal point
+        frac = False
+        truncated = False  # a non-zero digit was dropped
+        exp = 0
+        while i < end:
+            c = buf[i]
+            if c == 46:
+                frac = True
+            elif c == 101 or c == 69:
+                i += 1
+                eneg = buf[i] == 45
+                if buf[i] == 45 or buf[i] == 43:
+                    i += 1
+                while i < end:
+                    if exp < 0x10000000:
+                        exp = exp * 10 + (int(buf[i]) - 48)
+                    i += 1
+                if eneg:
+                    exp = -exp
+                break
+            else:
+                d = int(c) - 48
+                if frac:
+                    n_frac += 1
+                if kept == 0 and d == 0:
+                    pass
+                elif kept < 19:
+                    w = w * np.uint64(10) + np.uint64(d)
+                    kept += 1
+                else:
+                    after += 1
+                    if d != 0:
+                        truncated = True
+            i += 1
+        q = after + exp - n_frac
+        out[j] = _decimal_to_double(w, q, neg)
+        # the first 19 digits and a dropped tail: [w, w + 1) must round to one double
+        undecided[j] = truncated and _decimal_to_double(w + _ONE, q, neg) != out[j]

@@ -31,14 +31,18 @@ pycocotools behaviours reproduced on purpose (each is tested against it):
    as it does in pycocotools, which stores ids in its match arrays and tests
    them for zero.
 
-Loading: a JSON file is first read by a Numba scanner that pulls the numeric
-fields evaluation needs (ids, ``bbox``, ``area``, ``iscrowd``, ``score``)
-straight into arrays, converting numbers exactly (Clinger's fast path, else
-Python's ``float``); ``dataset`` and the look-up tables are parsed from the
-kept file text only if they are accessed. Whenever a file holds anything the
-scanner does not handle (escaped keys, non-numeric or missing fields, ids
-beyond 2**53), it is parsed in full with orjson (or ``json`` when orjson is not
-installed), and malformed entries raise ``ValueError`` naming the file, the
+Loading: a JSON file is first read by a Numba scanner that pulls the fields
+evaluation needs (ids, ``bbox``, ``area``, ``iscrowd``, ``score``) straight into
+arrays, big arrays in chunks on several threads. Every number becomes the
+double Python's ``float()`` gives for its text (Clinger's fast path, else the
+Eisel-Lemire algorithm; a 19+ digit number whose dropped digits decide the
+rounding goes to ``float()``), ids are exact integers or strings.
+``dataset`` and the look-up tables are parsed from the kept file text only if
+they are accessed. Whenever a file holds anything the scanner does not handle
+(escaped keys, a repeated key, non-numeric or missing fields, ids mixing
+integers and strings), it is parsed in full with orjson (or ``json`` when orjson
+is not installed; ``json`` too when an id has 19 or more digits, so that it
+stays exact), and malformed entries raise ``ValueError`` naming the file, the
 entry and the field.
 
 The package's parts: :mod:`~fastdet.coco.reading` (JSON scanning),

@@ -24,6 +24,9 @@ class _Columns:
     crowd: NDArray[np.bool_] | None = None
     ignore: NDArray[np.bool_] | None = None
     score: NDArray[np.float64] | None = None
+    # ids that are not all integers (strings): ``image_id`` holds codes, code c standing for image_keys[c]
+    image_keys: list[Any] | None = None
+    category_keys: list[Any] | None = None
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -59,7 +62,15 @@ def _is_real(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
-def _int_column(values: list[Any], key: str, where: str) -> NDArray[np.int64]:
+def _as_float(v: Any) -> float:
+    """``float(v)``; an integer beyond binary64's range is infinite (then refused as not finite)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.copysign(math.inf, v)
+
+
+def _int_column(values: list[Any], key: str, where: str, expected: str = "an integer") -> NDArray[np.int64]:
     arr = _array(values, np.int64)
     if arr is None:
         arr = np.empty((0, 0))
@@ -74,10 +85,115 @@ def _int_column(values: list[Any], key: str, where: str) -> NDArray[np.int64]:
             return arr.astype(np.int64)
 
     def ok(v: Any) -> bool:
-        return _is_real(v) and math.isfinite(float(v)) and float(v) == int(v) and abs(int(v)) < 2**63
+        if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            return -(2**63) <= int(v) < 2**63
+        return _is_real(v) or isinstance(v, (bool, np.bool_))
 
-    idx = _first_bad(values, ok)
-    raise ValueError(f"{where}: entry {idx} has {key}={values[idx]!r}; expected an integer") from None
+    def exact(v: Any) -> bool:  # a whole float below 2**53 is an exact integer id (7.0 is 7)
+        if not isinstance(v, (float, np.floating)):
+            return True
+        return math.isfinite(v) and v == int(v) and abs(float(v)) < 2**53
+
+    idx = _first_bad(values, lambda v: ok(v) and exact(v))
+    v = values[idx]
+    if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+        raise ValueError(
+            f"{where}: entry {idx} has {key}={int(v)}, outside int64's range; integer ids must be in "
+            "[-2**63, 2**63) (or use string ids)"
+        )
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and v == int(v):
+        raise ValueError(
+            f"{where}: entry {idx} has {key}={v!r}, a float beyond 2**53 that no longer holds an exact "
+            "integer; write ids as integers"
+        )
+    raise ValueError(f"{where}: entry {idx} has {key}={v!r}; expected {expected}") from None
+
+
+def _id_column(values: list[Any], key: str, where: str) -> tuple[NDArray[np.int64], list[Any] | None]:
+    """An image or category id column: ``(ids, None)`` for integers, ``(codes, ids)`` when strings occur.
+
+    pycocotools keys its tables by whatever the ids are, so string ids (file
+    names, say) work there; here a column holding strings is coded: code c
+    stands for ``ids[c]`` (as given: a string stays a string, an integer an int).
+    Integers and strings may mix (they never equal each other, as in a dict).
+    """
+    if not any(isinstance(v, str) for v in values):
+        return _int_column(values, key, where, "an integer or a string id"), None
+
+    def ok(v: Any) -> bool:
+        return isinstance(v, (str, int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    table: dict[Any, int] = {}
+    try:
+        codes = np.fromiter((table.setdefault(v, len(table)) for v in values), np.int64, len(values))
+    except TypeError:  # an unhashable value
+        codes = None
+    if codes is None or not all(map(ok, table)):
+        idx = _first_bad(values, lambda v: ok(v) and (isinstance(v, str) or -(2**63) <= int(v) < 2**63))
+        raise ValueError(
+            f"{where}: entry {idx} has {key}={values[idx]!r}; expected an integer or a string id"
+        ) from None
+    ids = [v if isinstance(v, str) else int(v) for v in table]
+    bad = [i for i, v in enumerate(ids) if isinstance(v, int) and not -(2**63) <= v < 2**63]
+    if bad:
+        _int_column([ids[bad[0]]], key, where)  # raises the out-of-range message
+    return codes, ids
+
+
+def _sort_key(v: Any) -> tuple[bool, Any]:
+    """Integers before strings, each in their natural order (never compares an int with a str)."""
+    return (isinstance(v, str), v)
+
+
+def _encode_ids(
+    wanted: Sequence[Any], name: str, *columns: tuple[NDArray[np.int64], list[Any] | None]
+) -> tuple[NDArray[np.int64], list[NDArray[np.int64]]]:
+    """int64 codes of ``wanted`` (params.imgIds / catIds, in order) and of each id column, consistently.
+
+    All integers (the usual case): the ids themselves, unchanged. Otherwise each
+    distinct id gets its rank among all of them (integers first, then strings),
+    so that equal ids get equal codes and sorted ids get ascending codes.
+    """
+    if all(keys is None for _, keys in columns) and not any(isinstance(v, str) for v in wanted):
+        return _as_id_array(wanted, name), [ids for ids, _ in columns]
+    distinct: dict[Any, None] = {}
+    for v in wanted:
+        distinct[v if isinstance(v, str) else _plain_int(v, name)] = None
+    for ids, keys in columns:
+        distinct.update(dict.fromkeys(keys if keys is not None else np.unique(ids).tolist()))
+    order = sorted(distinct, key=_sort_key)
+    rank = {v: r for r, v in enumerate(order)}
+    wanted_codes = np.array([rank[v if isinstance(v, str) else int(v)] for v in wanted], np.int64)
+    coded = []
+    for ids, keys in columns:
+        if keys is None:
+            uniq, inverse = np.unique(ids, return_inverse=True)
+            table = np.array([rank[v] for v in uniq.tolist()], np.int64)
+            coded.append(table[inverse.reshape(-1)] if len(ids) else np.empty(0, np.int64))
+        else:
+            coded.append(np.array([rank[v] for v in keys], np.int64)[ids] if len(ids) else ids)
+    return wanted_codes, coded
+
+
+def _plain_int(v: Any, name: str) -> int:
+    try:
+        if float(v) == int(v):
+            return int(v)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise ValueError(f"params.{name} must hold integer or string ids, got {v!r}")
+
+
+def _as_id_array(values: Sequence[Any], name: str) -> NDArray[np.int64]:
+    try:
+        arr = np.asarray(values)
+        if arr.size == 0:
+            return np.empty(0, np.int64)
+        if arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
+            return arr.astype(np.int64).reshape(-1)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise ValueError(f"params.{name} must hold integer or string ids, got {list(values)[:5]!r}")
 
 
 def _float_column(values: list[Any], key: str, where: str, *, allow_inf: bool = False) -> NDArray[np.float64]:
@@ -90,7 +206,7 @@ def _float_column(values: list[Any], key: str, where: str, *, allow_inf: bool = 
         idx = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{where}: entry {idx} has {key}={values[idx]!r}; expected a finite number")
     if all(map(_is_real, values)):  # e.g. Python ints past int64: convert one by one
-        return _float_column([float(v) for v in values], key, where, allow_inf=allow_inf)
+        return _float_column(list(map(_as_float, values)), key, where, allow_inf=allow_inf)
     idx = _first_bad(values, _is_real)
     raise ValueError(f"{where}: entry {idx} has {key}={values[idx]!r}; expected a number") from None
 
@@ -109,7 +225,7 @@ def _bbox_column(values: list[Any], where: str) -> NDArray[np.float64]:
             return isinstance(b, (list, tuple, np.ndarray)) and len(b) == 4 and all(map(_is_real, b))
 
         if all(map(ok, values)):  # e.g. Python ints past int64: convert one by one
-            return _bbox_column([[float(v) for v in b] for b in values], where)
+            return _bbox_column([list(map(_as_float, b)) for b in values], where)
         idx = _first_bad(values, ok)
         raise ValueError(f"{where}: entry {idx} has bbox={values[idx]!r}; expected 4 numbers [x, y, w, h]")
     arr = arr.astype(np.float64, copy=False)
@@ -141,11 +257,13 @@ def _crowd_flags(values: list[Any], where: str) -> tuple[NDArray[np.bool_], NDAr
 def _columns_from_dicts(anns: Sequence[Any], where: str, role: Literal["gt", "dt"]) -> _Columns:
     """Extract evaluation columns from annotation dicts, validating every field used."""
     ids = _int_column(_get_column(anns, "id", where), "id", where)
-    image_id = _int_column(_get_column(anns, "image_id", where), "image_id", where)
-    category_id = _int_column(_get_column(anns, "category_id", where), "category_id", where)
+    image_id, image_keys = _id_column(_get_column(anns, "image_id", where), "image_id", where)
+    category_id, category_keys = _id_column(_get_column(anns, "category_id", where), "category_id", where)
     bbox = _bbox_column(_get_column(anns, "bbox", where), where)
     area = _float_column(_get_column(anns, "area", where), "area", where, allow_inf=True)
-    cols = _Columns(ids, image_id, category_id, bbox, area)
+    cols = _Columns(
+        ids, image_id, category_id, bbox, area, image_keys=image_keys, category_keys=category_keys
+    )
     if role == "gt":
         cols.crowd, cols.ignore = _crowd_flags(_get_column(anns, "iscrowd", where), where)
     else:

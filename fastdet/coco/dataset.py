@@ -14,18 +14,18 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastdet._io import loads as _loads
-from fastdet._io import read_bytes as _read_bytes
 from fastdet.coco.columns import (
     _bbox_column,
     _Columns,
     _columns_from_dicts,
     _float_column,
     _get_column,
+    _id_column,
     _image_ids_of,
     _int_column,
 )
 from fastdet.coco.evaluation import _positions
-from fastdet.coco.reading import PathLike, _Scan, _scan_ground_truth, _scan_results
+from fastdet.coco.reading import PathLike, _read_annotations, _read_results, _Scan
 
 
 def _is_array_like(obj: Any) -> bool:
@@ -63,7 +63,9 @@ class COCO:
     Evaluation reads the annotations as NumPy columns (ids, image ids, category
     ids, ``bbox`` xywh, ``area``, ``iscrowd``, ``score``); those are extracted
     and validated once, on first use, and malformed entries raise ``ValueError``
-    naming the file, the entry index and the field. Ids must be integers.
+    naming the file, the entry index and the field. Image and category ids are
+    integers (exact up to int64's range) or strings (file names, say), as in
+    pycocotools; string ids come back as given everywhere.
 
     Examples
     --------
@@ -92,8 +94,7 @@ class COCO:
             self._source = os.fspath(annotation_file)
             self._say("loading annotations into memory...")
             tic = time.time()
-            raw = _read_bytes(annotation_file)
-            scan = _scan_ground_truth(raw)
+            raw, scan, dataset = _read_annotations(annotation_file)
             if scan is not None:  # plain COCO: columns now, Python objects only if asked for
                 self._raw, self._scan, self._dataset = raw, scan, None
                 if scan.cols is not None:
@@ -101,7 +102,6 @@ class COCO:
                 self._say(f"Done (t={time.time() - tic:0.2f}s)")
                 self.createIndex()
                 return
-            dataset = _loads(raw, self._source)
             self._say(f"Done (t={time.time() - tic:0.2f}s)")
         if not isinstance(dataset, dict):
             raise ValueError(
@@ -327,7 +327,8 @@ class COCO:
         ------
         ValueError
             Malformed input (not a list, a missing field, a bbox that is not 4
-            finite numbers, a NaN score, a non-integer id) or a result on an
+            finite numbers, a NaN score, an id that is neither an integer nor a
+            string, an integer id beyond int64) or a result on an
             image that is not in this dataset; the message names the file and
             the entry.
         NotImplementedError
@@ -350,6 +351,7 @@ class COCO:
             arr = _results_array(resFile, "resFile")
             image_id = _int_column(arr[:, 0].tolist(), "image_id", where)
             category_id = _int_column(arr[:, 6].tolist(), "category_id", where)
+            image_keys = category_keys = None
             bbox = np.ascontiguousarray(arr[:, 1:5])
             score = np.ascontiguousarray(arr[:, 5])
             anns: list[Any] | None = None
@@ -358,13 +360,10 @@ class COCO:
             raw = None
             if isinstance(resFile, (str, os.PathLike)):
                 where = os.fspath(resFile)
-                raw = _read_bytes(resFile)
-                scanned = _scan_results(raw)
+                raw, scanned, anns = _read_results(resFile)
                 if scanned is not None:  # plain bbox results: no Python objects at all
-                    cols = scanned[0]
-                    _check_images(cols.image_id, _image_ids_of(self), where)
-                    return self._result_object(cols, None, None, raw, where, tic)
-                anns = _loads(raw, where)
+                    _check_images(scanned.image_id, scanned.image_keys, _image_ids_of(self), where)
+                    return self._result_object(scanned, None, None, raw, where, tic)
             else:
                 where = "results list"
                 anns = resFile
@@ -382,11 +381,13 @@ class COCO:
                             f"{where}: {kinds[0]} results are not supported yet (bbox results only)"
                         )
                     raise ValueError(f"{where}: entry 0 has no 'bbox' field")
-            image_id = _int_column(_get_column(anns, "image_id", where), "image_id", where)
-            category_id = _int_column(_get_column(anns, "category_id", where), "category_id", where)
+            image_id, image_keys = _id_column(_get_column(anns, "image_id", where), "image_id", where)
+            category_id, category_keys = _id_column(
+                _get_column(anns, "category_id", where), "category_id", where
+            )
             bbox = _bbox_column(_get_column(anns, "bbox", where), where)
             score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
-        _check_images(image_id, _image_ids_of(self), where)
+        _check_images(image_id, image_keys, _image_ids_of(self), where)
         n = len(image_id)
         cols = _Columns(
             ids=np.arange(1, n + 1, dtype=np.int64),
@@ -395,6 +396,8 @@ class COCO:
             bbox=bbox,
             area=bbox[:, 2] * bbox[:, 3],
             score=score,
+            image_keys=image_keys,
+            category_keys=category_keys,
         )
         return self._result_object(cols, anns, array_rows, None, where, tic)
 
@@ -444,18 +447,24 @@ def _results_array(data: ArrayLike, name: str) -> NDArray[np.float64]:
     return arr
 
 
-def _check_images(image_id: NDArray[np.int64], known: list[Any], where: str) -> None:
+def _check_images(image_id: NDArray[np.int64], keys: list[Any] | None, known: list[Any], where: str) -> None:
+    """Every result is on an image of the ground truth (``keys``: the ids behind coded ``image_id``)."""
     if not len(image_id):
         return
-    try:
-        known_int = np.unique(np.asarray(known, dtype=np.int64))
-    except (TypeError, ValueError, OverflowError):
-        known_int = np.unique([k for k in known if isinstance(k, (int, np.integer))]).astype(np.int64)
-    found = _positions(known_int, image_id)[1]
+    if keys is None:
+        try:
+            known_int = np.unique(np.asarray(known, dtype=np.int64))
+        except (TypeError, ValueError, OverflowError):
+            known_int = np.unique([k for k in known if isinstance(k, (int, np.integer))]).astype(np.int64)
+        found = _positions(known_int, image_id)[1]
+    else:
+        known_set = set(known)
+        found = np.array([k in known_set for k in keys], np.bool_)[image_id]
     if not found.all():
         idx = int(np.flatnonzero(~found)[0])
+        shown = int(image_id[idx]) if keys is None else repr(keys[image_id[idx]])
         raise ValueError(
-            f"{where}: entry {idx} is on image_id {int(image_id[idx])}, which is not in the ground truth "
+            f"{where}: entry {idx} is on image_id {shown}, which is not in the ground truth "
             f"({int((~found).sum())} results in all; pycocotools: "
             "'Results do not correspond to current coco set')"
         )

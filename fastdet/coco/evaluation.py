@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from fastdet._kernels import coco as _k
-from fastdet.coco.columns import _Columns
+from fastdet.coco.columns import _Columns, _encode_ids
 from fastdet.coco.params import Params
 
 
@@ -58,18 +58,6 @@ class _Evaluation:
             self.dt_off, self.dt_box, self.dt_area, self.dt_id_positive,
             self.iou_thrs, self.area_rng, status, kind, match,
         )  # fmt: skip
-
-
-def _as_id_array(values: Sequence[Any], name: str) -> NDArray[np.int64]:
-    try:
-        arr = np.asarray(values)
-        if arr.size == 0:
-            return np.empty(0, np.int64)
-        if arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
-            return arr.astype(np.int64).reshape(-1)
-    except (TypeError, ValueError):
-        pass
-    raise ValueError(f"params.{name} must hold integer ids, got {list(values)[:5]!r}")
 
 
 def _positions(sorted_ids: NDArray[np.int64], values: NDArray[np.int64]) -> tuple[np.ndarray, np.ndarray]:
@@ -129,9 +117,18 @@ def _group(
 
 def _evaluate(gt: _Columns, dt: _Columns, p: Params) -> _Evaluation:
     """Prepare the cell layout and run the matching kernel (``p`` already normalised)."""
-    img_sorted = _as_id_array(p.imgIds, "imgIds")
+    # string ids (pycocotools accepts them) become int64 codes consistent across params, gt and dt
+    img_sorted, (gt_img, dt_img) = _encode_ids(
+        p.imgIds, "imgIds", (gt.image_id, gt.image_keys), (dt.image_id, dt.image_keys)
+    )
+    cat_list, (gt_cat, dt_cat) = _encode_ids(
+        p.catIds, "catIds", (gt.category_id, gt.category_keys), (dt.category_id, dt.category_keys)
+    )
+    if gt_img is not gt.image_id or gt_cat is not gt.category_id:
+        gt = replace(gt, image_id=gt_img, category_id=gt_cat)
+    if dt_img is not dt.image_id or dt_cat is not dt.category_id:
+        dt = replace(dt, image_id=dt_img, category_id=dt_cat)
     use_cats = bool(p.useCats)
-    cat_list = _as_id_array(p.catIds, "catIds")
     iou_thrs = np.ascontiguousarray(np.asarray(p.iouThrs, dtype=np.float64).reshape(-1))
     if len(iou_thrs) == 0 or np.isnan(iou_thrs).any():
         raise ValueError(f"params.iouThrs must be one or more numbers (no NaN), got {iou_thrs}")

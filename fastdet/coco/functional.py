@@ -26,9 +26,10 @@ class CocoEvalResult:
     stats : dict of str to float
         Named statistics (see :func:`evaluate_coco` for the keys); -1 where there
         is no ground truth.
-    per_class_ap : dict of int to float
+    per_class_ap : dict of int (or str) to float
         Category id -> AP over all IoU thresholds, area 'all', the largest
-        detection limit; -1.0 for a category without ground truth.
+        detection limit; -1.0 for a category without ground truth. Ids are
+        as given (string category ids stay strings).
     precision : ndarray of shape (T, R, K, A, M)
         Interpolated precision at each recall threshold (-1: no ground truth).
     recall : ndarray of shape (T, K, A, M)
@@ -37,7 +38,7 @@ class CocoEvalResult:
         Score of the detection at which each precision entry is reached.
     iou_thresholds, rec_thresholds : ndarray
         The T IoU and R recall thresholds.
-    cat_ids : list of int
+    cat_ids : list of int (or str)
         Category id of each K index (``[-1]`` when categories are not used).
     area_ranges : dict of str to (float, float)
         Label and bounds of each A index.
@@ -46,13 +47,13 @@ class CocoEvalResult:
     """
 
     stats: dict[str, float]
-    per_class_ap: dict[int, float]
+    per_class_ap: dict[Any, float]
     precision: NDArray[np.float64]
     recall: NDArray[np.float64]
     scores: NDArray[np.float64]
     iou_thresholds: NDArray[np.float64]
     rec_thresholds: NDArray[np.float64]
-    cat_ids: list[int]
+    cat_ids: list[Any]
     area_ranges: dict[str, tuple[float, float]]
     max_detections: tuple[int, ...]
 
@@ -64,6 +65,11 @@ _DEFAULT_AREAS = {
     "medium": (1024.0, 9216.0),
     "large": (9216.0, 1e10),
 }
+
+
+def _plain_id(v: Any) -> Any:
+    """An id as a plain Python int or str (NumPy scalars from ``np.unique`` unwrapped)."""
+    return str(v) if isinstance(v, str) else int(v)
 
 
 def _as_coco(obj: Any, name: str, *, verbose: bool = False) -> Any:
@@ -207,11 +213,11 @@ def evaluate_coco(
         suffix = _AREA_SUFFIX.get(lbl, f"_{lbl}")
         stats[f"AR{suffix}{tag}"] = stat(0, None, lbl, limit)
     a_all = p.areaRngLbl.index("all")
-    per_class: dict[int, float] = {}
+    per_class: dict[Any, float] = {}
     for k, cat in enumerate(p.catIds if p.useCats else [-1]):
         s = e["precision"][:, :, k, a_all, -1]
         valid = s[s > -1]
-        per_class[int(cat)] = float(np.mean(valid)) if len(valid) else -1.0
+        per_class[_plain_id(cat)] = float(np.mean(valid)) if len(valid) else -1.0
     return CocoEvalResult(
         stats=stats,
         per_class_ap=per_class,
@@ -220,7 +226,7 @@ def evaluate_coco(
         scores=e["scores"],
         iou_thresholds=np.asarray(p.iouThrs, dtype=np.float64),
         rec_thresholds=np.asarray(p.recThrs, dtype=np.float64),
-        cat_ids=[int(c) for c in (p.catIds if p.useCats else [-1])],
+        cat_ids=[_plain_id(c) for c in (p.catIds if p.useCats else [-1])],
         area_ranges={
             lbl: (float(lo), float(hi)) for lbl, (lo, hi) in zip(p.areaRngLbl, p.areaRng, strict=True)
         },

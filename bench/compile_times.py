@@ -8,6 +8,7 @@ Usage::
     python bench/compile_times.py --top 8           # show the 8 costliest compiled functions per entry
     python bench/compile_times.py --warm            # also the first call on the cache that run filled
     python bench/compile_times.py --json out.json   # also write every figure as JSON
+    python bench/compile_times.py --tree ../main    # measure another checkout
 
 Each entry point runs in a fresh interpreter with ``NUMBA_CACHE_DIR`` set to a new
 empty directory, so it pays for everything it compiles, and nothing compiled by
@@ -16,7 +17,8 @@ call, and records Numba's ``numba:compile`` events (``numba.core.event``): the
 ``compile`` column is the time spent in top-level compilations (nested ones, the
 kernels a kernel calls, are inside it), ``functions`` counts every function
 compiled (kernels and Numba's own generic implementations), and the list names
-the costliest ones by inclusive time. ``total`` is the wall time of the whole
+the costliest ones by inclusive time. ``cpu`` is the CPU time of the first call
+(a steadier figure than wall time on a shared machine). ``total`` is the wall time of the whole
 child process (interpreter start, imports, first call), as a user measures
 ``time python -c "import fastdet; fastdet.nms(...)"``.
 
@@ -103,6 +105,7 @@ t0 = time.perf_counter()
 import numpy as np
 import fastdet
 t1 = time.perf_counter()
+c1 = time.process_time()
 from numba.core import event
 events = []
 class L(event.Listener):
@@ -113,6 +116,7 @@ class L(event.Listener):
 with event.install_listener("numba:compile", L()):
     exec(compile(sys.argv[1], "<entry>", "exec"))
 t2 = time.perf_counter()
+c2 = time.process_time()
 stack, top, incl, n = [], 0.0, {}, 0
 for ts, start, d in events:
     if start:
@@ -124,16 +128,22 @@ for ts, start, d in events:
     incl[name] = incl.get(name, 0.0) + ts - began
     if not stack:
         top += ts - began
-print(json.dumps({"import_s": t1 - t0, "call_s": t2 - t1, "compile_s": top, "functions": n,
-                  "by_function": sorted(incl.items(), key=lambda kv: -kv[1])}))
+print(json.dumps({"import_s": t1 - t0, "call_s": t2 - t1, "call_cpu_s": c2 - c1, "compile_s": top,
+                  "functions": n, "by_function": sorted(incl.items(), key=lambda kv: -kv[1])}))
 """
 
 
-def run_entry(name: str, code: str, *, warm: bool) -> dict[str, object]:
-    """Run one entry point in fresh interpreters on an empty cache (and, if asked, on the filled one)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_entry(name: str, code: str, *, warm: bool, root: str = ROOT) -> dict[str, object]:
+    """Run one entry point in fresh interpreters on an empty cache (and, if asked, on the filled one).
+
+    ``root``: the checkout whose fastdet is imported (the children run there).
+    """
     with tempfile.TemporaryDirectory(prefix="fastdet-compile-") as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+        env.update(NUMBA_CACHE_DIR=cache, PYTHONPATH=root)
         out: dict[str, object] = {"entry": name}
         for phase in ("cold", "warm") if warm else ("cold",):
             start = time.perf_counter()
@@ -158,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", action="store_true", help="also time the first call on a filled cache")
     parser.add_argument("--top", type=int, default=3, help="costliest compiled functions to name (default 3)")
     parser.add_argument("--json", metavar="FILE", help="write every figure to FILE")
+    parser.add_argument("--tree", default=ROOT, help="the checkout to measure (default: this one)")
     args = parser.parse_args(argv)
     every = {**ENTRIES, **SLOW}
     if args.list:
@@ -174,17 +185,17 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"python {sys.version.split()[0]}, numpy {numpy.__version__}, numba {numba.__version__}, ", end="")
     print(f"{os.cpu_count()} CPUs; empty NUMBA_CACHE_DIR per entry; seconds")
-    head = f"{'entry':<24} {'import':>6} {'1st call':>8} {'compile':>7} {'funcs':>5} {'total':>6}"
+    head = f"{'entry':<24} {'import':>6} {'1st call':>8} {'cpu':>5} {'compile':>7} {'funcs':>5} {'total':>6}"
     print(head + ("  warm:total" if args.warm else "") + "  costliest compiled functions (inclusive s)")
     rows = []
     for name in names:
-        row = run_entry(name, every[name], warm=args.warm)
+        row = run_entry(name, every[name], warm=args.warm, root=args.tree)
         rows.append(row)
         c = row["cold"]
         assert isinstance(c, dict)
         line = (
-            f"{name:<24} {c['import_s']:6.2f} {c['call_s']:8.2f} {c['compile_s']:7.2f} "
-            f"{c['functions']:5d} {c['total_s']:6.2f}"
+            f"{name:<24} {c['import_s']:6.2f} {c['call_s']:8.2f} {c['call_cpu_s']:5.2f} "
+            f"{c['compile_s']:7.2f} {c['functions']:5d} {c['total_s']:6.2f}"
         )
         if args.warm:
             w = row["warm"]

@@ -139,10 +139,8 @@ def greedy_nms(
         maxh = 0.0
         for r in range(lo_seg, hi_seg):
             p = pos[by_score[r]]
-            w = np.float64(x2[p]) - np.float64(x1[p])
-            h = np.float64(y2[p]) - np.float64(y1[p])
-            maxw = w if w > maxw else maxw
-            maxh = h if h > maxh else maxh
+            maxw = max(maxw, np.float64(x2[p]) - np.float64(x1[p]))
+            maxh = max(maxh, np.float64(y2[p]) - np.float64(y1[p]))
         maxw = maxw * 1.001
         maxh = maxh * 1.001
         for r in range(lo_seg, hi_seg):
@@ -162,13 +160,11 @@ def greedy_nms(
             by2 = y2[p]
             w = np.float64(bx2) - np.float64(bx1)
             h = np.float64(by2) - np.float64(by1)
-            reach_x = w * span if w * span < maxw else maxw  # w > 0 here, so no NaN
-            reach_y = h * span if h * span < maxh else maxh
             sx = 1e-7 * (abs(np.float64(bx1)) + abs(np.float64(bx2)))
             sy = 1e-7 * (abs(np.float64(by1)) + abs(np.float64(by2)))
-            xlo = np.float64(bx1) - reach_x - sx
+            xlo = np.float64(bx1) - min(maxw, w * span) - sx  # w > 0 here: no NaN
             xhi = np.float64(bx2) - shrink * w + sx
-            ylo = np.float64(by1) - reach_y - sy
+            ylo = np.float64(by1) - min(maxh, h * span) - sy
             yhi = np.float64(by2) - shrink * h + sy
             for kb in range(_band(ylo, ymin, band_h, n_bands), _band(yhi, ymin, band_h, n_bands) + 1):
                 c = cell0 + kb
@@ -228,12 +224,8 @@ def _suppress_div(x1, y1, x2, y2, area, sup, bx1, by1, bx2, by2, ap, thr):
     """Mark boxes (one window, SoA) whose IoU with box b exceeds thr; any float dtype."""
     zero = ap - ap
     for k in range(x1.shape[0]):
-        xx1 = x1[k] if x1[k] > bx1 else bx1
-        yy1 = y1[k] if y1[k] > by1 else by1
-        xx2 = x2[k] if x2[k] < bx2 else bx2
-        yy2 = y2[k] if y2[k] < by2 else by2
-        iw = xx2 - xx1
-        ih = yy2 - yy1
+        iw = min(x2[k], bx2) - max(x1[k], bx1)
+        ih = min(y2[k], by2) - max(y1[k], by1)
         if iw > zero and ih > zero:
             inter = iw * ih
             if inter / (ap + area[k] - inter) > thr:

@@ -343,7 +343,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_warmup(args: argparse.Namespace) -> int:
     """``fastdet warmup``: compile every kernel into Numba's cache, on all cores."""
-    from fastdet._kernels.nms import greedy_nms
+    from fastdet._kernels import cache_location
     from fastdet._warmup import TASKS, warmup
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
@@ -353,7 +353,7 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     if args.processes is not None and args.processes < 1:
         raise UsageError(f"--processes must be >= 1, got {args.processes}")
     report = warmup(tasks, processes=args.processes, progress=True)
-    where = greedy_nms.stats.cache_path or "nowhere (no writable cache location: set NUMBA_CACHE_DIR)"
+    where = cache_location() or "none (no writable location: set NUMBA_CACHE_DIR)"
     print(
         f"fastdet warmup: {len(report['tasks'])} tasks in {report['seconds']:.1f} s, "
         f"{report['compiled']} functions compiled, {report['loaded']} already cached; cache: {where}"

@@ -510,3 +510,38 @@ def test_ctrl_c_interrupts_a_long_kernel(cache, warm, call):
     assert out.startswith("interrupted"), (out, err)
     # "within a second" on a quiet machine; this one may be shared, hence the slack
     assert took < 5.0, took
+
+
+# ----------------------------------------------------------------------------- import and load costs
+
+
+def test_import_compiles_nothing_and_imports_only_the_nms_family(tmp_path):
+    """``import fastdet`` is cheap: no compilation, no cache access, other modules on first use."""
+    out = run_child(
+        """
+        import sys
+        heavy = sorted(m for m in ("fastdet.coco", "fastdet.arch", "fastdet.metrics", "fastdet.boxes",
+                                   "numba.np.arraymath", "scipy.linalg", "matplotlib") if m in sys.modules)
+        from fastdet._kernels import nms as k
+        print(heavy, k.greedy_nms.signatures)
+        fastdet.box_iou  # a lazy name imports its module
+        print("fastdet.boxes" in sys.modules, "fastdet.coco" in sys.modules)
+        """,
+        cache=tmp_path,
+    )
+    lines = check(out).splitlines()
+    assert lines == ["[] []", "True False"]
+    assert not list(tmp_path.rglob("*"))  # the cache directory was not even touched
+
+
+def test_loading_from_the_cache_skips_numbas_compiler_registries(tmp_path):
+    """A warm start loads machine code without importing Numba's lowering registries (nor SciPy's BLAS)."""
+    code = """
+        import sys
+        b32, s32 = B.astype(np.float32), S.astype(np.float32)
+        fastdet.nms(B, S, 0.5); fastdet.soft_nms(b32, s32); fastdet.box_iou(B, B)
+        fastdet.postprocess_detections(np.concatenate([b32, s32[:, None]], 1)[None])
+        print("numba.np.arraymath" in sys.modules, "scipy.linalg" in sys.modules)
+        """
+    check(run_child(code, cache=tmp_path))  # compiles (and imports the registries)
+    assert check(run_child(code, cache=tmp_path)).split() == ["False", "False"]

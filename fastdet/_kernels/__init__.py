@@ -30,7 +30,7 @@ import types
 import uuid
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, overload
 
 import numba
 import numpy as np
@@ -39,7 +39,7 @@ from numba.core.serialize import dumps
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["CacheWarning", "ParallelKernel", "call_interruptible", "kernel"]
+__all__ = ["NEVER", "CacheWarning", "ParallelKernel", "cache_location", "call_interruptible", "kernel"]
 
 
 class CacheWarning(RuntimeWarning):
@@ -49,7 +49,13 @@ class CacheWarning(RuntimeWarning):
 # ----------------------------------------------------------------------------- the decorator
 
 
-def kernel(*, parallel: bool = False, vectorize_division: bool = False) -> Callable[[F], F]:
+@overload
+def kernel(*, parallel: Literal[False] = False, vectorize_division: bool = False) -> Callable[[F], F]: ...
+@overload
+def kernel(
+    *, parallel: Literal[True], vectorize_division: bool = False
+) -> Callable[[Callable[..., Any]], ParallelKernel]: ...
+def kernel(*, parallel: bool = False, vectorize_division: bool = False) -> Callable[[Any], Any]:
     """Compile a function with fastdet's uniform Numba options (cached, nogil).
 
     ``parallel=True`` returns a :class:`ParallelKernel`: a parallel dispatcher
@@ -63,10 +69,10 @@ def kernel(*, parallel: bool = False, vectorize_division: bool = False) -> Calla
     """
     options = {"nogil": True, "error_model": "numpy" if vectorize_division else "python"}
 
-    def decorate(func: F) -> F:
+    def decorate(func: Callable[..., Any]) -> Any:
         if parallel:
-            return cast(F, ParallelKernel(func, options))
-        return cast(F, _jit(func, options, parallel=False))
+            return ParallelKernel(func, options)
+        return _jit(func, options, parallel=False)
 
     return decorate
 
@@ -205,6 +211,18 @@ def _warn_once(kind: str, message: str) -> None:
 
 
 _MAGIC = b"fastdet-nbc-1\n"
+
+
+def _probe() -> None:
+    """Stands for every kernel here when asking Numba where the cache of this folder lives."""
+
+
+def cache_location() -> str | None:
+    """The directory where Numba caches fastdet's kernels, or None when there is none."""
+    try:
+        return str(_KernelCache(_probe).cache_path)
+    except Exception:  # no writable location
+        return None
 
 
 class _KernelCache(FunctionCache):

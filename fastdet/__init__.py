@@ -21,6 +21,7 @@ from fastdet.nms import batched_nms, multiclass_nms, nms, postprocess_detections
 
 if TYPE_CHECKING:
     from fastdet import arch, coco, voc
+    from fastdet._kernels import CacheWarning
     from fastdet._warmup import warmup
     from fastdet.arch import (
         avg_pool2d,
@@ -121,6 +122,7 @@ _LAZY = {
         "fastdet.metrics",
     ),
     "voc_ap": "fastdet.voc",
+    "CacheWarning": "fastdet._kernels",
     "warmup": "fastdet._warmup",
 }
 
@@ -150,6 +152,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "COCO",
     "COCOeval",
+    "CacheWarning",
     "CocoEvalResult",
     "UndefinedMetricWarning",
     "__version__",

@@ -3,57 +3,23 @@
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
 ``fastdet.fusion`` (ensemble-boxes' box fusion; its multi-model ``nms`` and
 ``soft_nms`` stay in that module), ``fastdet.coco``, ``fastdet.mask``
-(pycocotools.mask's API), ``fastdet.lvis``, ``fastdet.voc``, ``fastdet.metrics``,
-``fastdet.losses``, ``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d``
-stay in that module), ``fastdet.analysis`` (TIDE error analysis, detection confusion
-matrix) and ``fastdet.streaming`` (``MeanAveragePrecision``: torchmetrics' streaming
-COCO mAP).
+(pycocotools.mask's API), ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
+``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d`` stay in that
+module), ``fastdet.analysis`` (TIDE error analysis, detection confusion matrix) and
+``fastdet.streaming`` (``MeanAveragePrecision``: torchmetrics' streaming COCO mAP).
+
+Submodules are imported on first use of one of their names (PEP 562), so that
+``import fastdet`` costs little more than importing NumPy and Numba; the NMS
+family is imported at once because the name ``fastdet.nms`` is both a module
+and a function. To add a public name: add it to ``_LAZY`` (name -> module), to
+the ``TYPE_CHECKING`` imports and to ``__all__``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from fastdet import analysis, arch, coco, fusion, mask, voc
-from fastdet.arch import (
-    avg_pool2d,
-    batchnorm2d_buffers,
-    batchnorm2d_params,
-    conv2d,
-    conv2d_flops,
-    conv2d_macs,
-    conv2d_output_size,
-    conv2d_params,
-    conv2d_report,
-    linear_flops,
-    linear_macs,
-    linear_params,
-    max_pool2d,
-    pool2d_output_size,
-    receptive_field,
-    summary,
-)
-from fastdet.boxes import (
-    box_area,
-    box_convert,
-    box_iou,
-    clip_boxes_to_image,
-    complete_box_iou,
-    distance_box_iou,
-    generalized_box_iou,
-    remove_small_boxes,
-)
-from fastdet.coco import COCO, COCOeval, CocoEvalResult, evaluate_coco
-from fastdet.fusion import non_maximum_weighted, weighted_boxes_fusion
-from fastdet.losses import l1_loss, mse_loss, sigmoid_focal_loss, smooth_l1_loss
-from fastdet.metrics import (
-    UndefinedMetricWarning,
-    accuracy,
-    average_precision,
-    confusion_matrix,
-    precision_recall_curve,
-    precision_recall_f1,
-    roc_auc,
-    roc_curve,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from fastdet.nms import (
     batched_nms,
     diou_nms,
@@ -63,17 +29,149 @@ from fastdet.nms import (
     postprocess_detections,
     soft_nms,
 )
-from fastdet.streaming import MeanAveragePrecision
-from fastdet.voc import voc_ap
 
-try:
-    __version__ = version("fastdet")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from fastdet import analysis, arch, coco, fusion, mask, streaming, voc
+    from fastdet._kernels import CacheWarning
+    from fastdet._warmup import warmup
+    from fastdet.arch import (
+        avg_pool2d,
+        batchnorm2d_buffers,
+        batchnorm2d_params,
+        conv2d,
+        conv2d_flops,
+        conv2d_macs,
+        conv2d_output_size,
+        conv2d_params,
+        conv2d_report,
+        linear_flops,
+        linear_macs,
+        linear_params,
+        max_pool2d,
+        pool2d_output_size,
+        receptive_field,
+        summary,
+    )
+    from fastdet.boxes import (
+        box_area,
+        box_convert,
+        box_iou,
+        clip_boxes_to_image,
+        complete_box_iou,
+        distance_box_iou,
+        generalized_box_iou,
+        remove_small_boxes,
+    )
+    from fastdet.coco import COCO, COCOeval, CocoEvalResult, evaluate_coco
+    from fastdet.fusion import non_maximum_weighted, weighted_boxes_fusion
+    from fastdet.losses import l1_loss, mse_loss, sigmoid_focal_loss, smooth_l1_loss
+    from fastdet.metrics import (
+        UndefinedMetricWarning,
+        accuracy,
+        average_precision,
+        confusion_matrix,
+        precision_recall_curve,
+        precision_recall_f1,
+        roc_auc,
+        roc_curve,
+    )
+    from fastdet.streaming import MeanAveragePrecision
+    from fastdet.voc import voc_ap
+
+    __version__: str
+
+# public name -> the module that defines it (a module itself when the name is the module's)
+_LAZY = {
+    "analysis": "fastdet.analysis",
+    "arch": "fastdet.arch",
+    "coco": "fastdet.coco",
+    "fusion": "fastdet.fusion",
+    "mask": "fastdet.mask",
+    "streaming": "fastdet.streaming",
+    "voc": "fastdet.voc",
+    **dict.fromkeys(
+        [
+            "avg_pool2d",
+            "batchnorm2d_buffers",
+            "batchnorm2d_params",
+            "conv2d",
+            "conv2d_flops",
+            "conv2d_macs",
+            "conv2d_output_size",
+            "conv2d_params",
+            "conv2d_report",
+            "linear_flops",
+            "linear_macs",
+            "linear_params",
+            "max_pool2d",
+            "pool2d_output_size",
+            "receptive_field",
+            "summary",
+        ],
+        "fastdet.arch",
+    ),
+    **dict.fromkeys(
+        [
+            "box_area",
+            "box_convert",
+            "box_iou",
+            "clip_boxes_to_image",
+            "complete_box_iou",
+            "distance_box_iou",
+            "generalized_box_iou",
+            "remove_small_boxes",
+        ],
+        "fastdet.boxes",
+    ),
+    **dict.fromkeys(["COCO", "COCOeval", "CocoEvalResult", "evaluate_coco"], "fastdet.coco"),
+    **dict.fromkeys(["l1_loss", "mse_loss", "sigmoid_focal_loss", "smooth_l1_loss"], "fastdet.losses"),
+    **dict.fromkeys(
+        [
+            "UndefinedMetricWarning",
+            "accuracy",
+            "average_precision",
+            "confusion_matrix",
+            "precision_recall_curve",
+            "precision_recall_f1",
+            "roc_auc",
+            "roc_curve",
+        ],
+        "fastdet.metrics",
+    ),
+    "voc_ap": "fastdet.voc",
+    **dict.fromkeys(["non_maximum_weighted", "weighted_boxes_fusion"], "fastdet.fusion"),
+    "MeanAveragePrecision": "fastdet.streaming",
+    "CacheWarning": "fastdet._kernels",
+    "warmup": "fastdet._warmup",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first use (PEP 562)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value: Any = version("fastdet")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            value = "0.0.0"
+    elif name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "COCO",
     "COCOeval",
+    "CacheWarning",
     "CocoEvalResult",
     "MeanAveragePrecision",
     "UndefinedMetricWarning",
@@ -126,8 +224,10 @@ __all__ = [
     "sigmoid_focal_loss",
     "smooth_l1_loss",
     "soft_nms",
+    "streaming",
     "summary",
     "voc",
     "voc_ap",
+    "warmup",
     "weighted_boxes_fusion",
 ]

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fastdet._kernels import NEVER, call_interruptible
 from fastdet._kernels import iou as _k
 from fastdet._validate import (
     as_boxes,
@@ -199,8 +200,26 @@ def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating[Any]]:
     a, b, dtype = _box_pair(boxes1, boxes2)
     out = np.empty((len(a), len(b)), dtype=a.dtype)
     if out.size:
-        _k.iou_matrix(a, b, a.dtype.type(0), out)
+        bt = np.ascontiguousarray(b.T)
+        b_area = (bt[2] - bt[0]) * (bt[3] - bt[1])  # as the kernel computes areas, in b's dtype
+        _run_matrix_kernel(_k.iou_matrix, out.size, a, bt, b_area, a.dtype.type(0), out)
     return out.astype(dtype, copy=False)
+
+
+# Below this many pairs the IoU kernels run serially: starting threads costs more.
+_PARALLEL_MIN_PAIRS = 1 << 15
+# From this many pairs on they run in a worker thread, so that Ctrl-C stops them.
+_INTERRUPTIBLE_PAIRS = 1 << 24
+
+
+def _run_matrix_kernel(kern: Any, pairs: int, *args: Any) -> None:
+    """Call a parallel IoU kernel: serially for small inputs, interruptibly for huge ones."""
+    if pairs < _PARALLEL_MIN_PAIRS:
+        kern.serial(*args, NEVER)
+    elif pairs < _INTERRUPTIBLE_PAIRS:
+        kern(*args, NEVER)
+    else:
+        call_interruptible(kern, *args)
 
 
 def _iou_variant(boxes1: ArrayLike, boxes2: ArrayLike, variant: int, eps: float) -> NDArray[Any]:
@@ -212,7 +231,7 @@ def _iou_variant(boxes1: ArrayLike, boxes2: ArrayLike, variant: int, eps: float)
     if out.size:
         a64 = np.ascontiguousarray(a, dtype=np.float64)
         b64 = np.ascontiguousarray(b, dtype=np.float64)
-        _k.iou_variant_matrix(a64, b64, variant, eps, out)
+        _run_matrix_kernel(_k.iou_variant_matrix, out.size, a64, b64, variant, eps, out)
     return out.astype(dtype, copy=False)
 
 

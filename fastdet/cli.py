@@ -25,7 +25,8 @@ EXAMPLES = {
   fastdet nms dets.json -o kept.json    per-image, per-class NMS of a COCO results file
   fastdet fuse a.json b.json -o f.json  weighted boxes fusion of several models' results
   fastdet arch resnet50                 per-layer shapes, parameters, MACs, receptive fields
-  fastdet bench --quick                 fastdet beside the installed peer libraries""",
+  fastdet bench --quick                 fastdet beside the installed peer libraries
+  fastdet warmup                        compile every kernel into the cache (Docker images, CI)""",
     "demo": """examples:
   fastdet demo
   fastdet demo --out /tmp/fastdet-demo""",
@@ -51,6 +52,10 @@ EXAMPLES = {
   fastdet arch resnet18 --input 3x320x320
   fastdet arch --conv 64,128,3 --input 64x224x224 --padding 1 --count
   fastdet arch --example""",
+    "warmup": """examples:
+  fastdet warmup                                      fill Numba's cache (default location)
+  NUMBA_CACHE_DIR=/opt/numba-cache fastdet warmup     e.g. in a Dockerfile RUN step
+  fastdet warmup --tasks coco,boxes --processes 2""",
     "bench": """examples:
   fastdet bench --quick
   fastdet bench --json > bench.json""",
@@ -70,11 +75,22 @@ class _Parser(argparse.ArgumentParser):
 
 @contextlib.contextmanager
 def progress(label: str, *, enabled: bool = True) -> Iterator[None]:
-    """Report ``label`` on stderr if the work inside takes more than a second."""
+    """Report ``label`` on stderr if the work inside takes more than a second.
+
+    On a terminal a counter ticks on one line; otherwise (a log file, a pipe)
+    nothing is written while the work runs and one line when it ends.
+    """
     if not enabled:
         yield
         return
     start = time.perf_counter()
+    if not _stderr_is_terminal():
+        yield
+        took = time.perf_counter() - start
+        if took > 1.0:
+            sys.stderr.write(f"{label} ... done in {took:.1f} s\n")
+            sys.stderr.flush()
+        return
     shown = threading.Event()
     stop = threading.Event()
 
@@ -97,6 +113,13 @@ def progress(label: str, *, enabled: bool = True) -> Iterator[None]:
         if shown.is_set():
             sys.stderr.write(f"\r{label} ... done in {time.perf_counter() - start:.1f} s\n")
             sys.stderr.flush()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
 
 
 # ---------------------------------------------------------------- parsing helpers
@@ -435,6 +458,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), data_dir=Path(args.data) if args.data else None)
 
 
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """``fastdet warmup``: compile every kernel into Numba's cache, on all cores."""
+    from fastdet._kernels import cache_location
+    from fastdet._warmup import TASKS, warmup
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    unknown = [t for t in tasks or [] if t not in TASKS]
+    if unknown:
+        raise UsageError(f"--tasks: unknown {unknown}; choose from {', '.join(TASKS)}")
+    if args.processes is not None and args.processes < 1:
+        raise UsageError(f"--processes must be >= 1, got {args.processes}")
+    report = warmup(tasks, processes=args.processes, progress=True)
+    where = cache_location() or "none (no writable location: set NUMBA_CACHE_DIR)"
+    print(
+        f"fastdet warmup: {len(report['tasks'])} tasks in {report['seconds']:.1f} s, "
+        f"{report['compiled']} functions compiled, {report['loaded']} already cached; cache: {where}"
+    )
+    return 0
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -526,6 +569,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", action="store_true", help="also run the direct loop and check its count")
     p.add_argument("--example", action="store_true", help="the worked 3x3 64->128 conv example")
     p.set_defaults(func=cmd_arch)
+
+    p = sub.add_parser(
+        "warmup",
+        help="compile every kernel into Numba's cache (for Docker images, CI caches)",
+        epilog=EXAMPLES["warmup"],
+        formatter_class=fmt,
+    )
+    p.add_argument("--processes", type=int, default=None, help="worker processes (default: all CPUs)")
+    p.add_argument("--tasks", help="comma-separated subset: coco,nms float64,... (default: all)")
+    p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser(
         "bench", help="fastdet beside installed peers", epilog=EXAMPLES["bench"], formatter_class=fmt

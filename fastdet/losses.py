@@ -69,7 +69,7 @@ def _apply(
     scalar = x.dtype.type
     if x.size == 0:
         return scalar(0.0 if reduction == "sum" else np.nan)
-    value = float(total(x.reshape(-1), y.reshape(-1), *params))
+    value = float(total(x.reshape(-1), y.reshape(-1), *params, np.empty(_k._LANES)))
     if reduction == "mean":
         value /= x.size
     if not math.isfinite(value) or abs(value) > float(np.finfo(x.dtype).max):

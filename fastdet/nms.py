@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fastdet._kernels import NEVER, call_interruptible
 from fastdet._kernels import nms as _k
 from fastdet._validate import (
     as_boxes,
@@ -59,6 +60,12 @@ _BANDS_PER_SQRT = 0.25
 # development machine, busy with other work, threads were slower at B = 1, 4 and 16
 # (a busy core stalls the whole parallel region), hence the high bar.
 _PARALLEL_MIN_ELEMENTS = 2**24
+
+# Inputs at least this large run in a worker thread so that Ctrl-C stops them
+# (fastdet._kernels.call_interruptible, about 0.1 ms): greedy NMS of 200k boxes takes
+# tens of ms at least, Soft-NMS of 20k boxes as long.
+_INTERRUPTIBLE_BOXES = 200_000
+_INTERRUPTIBLE_SOFT_BOXES = 20_000
 
 # Relative slack on the IoU threshold used only to size the candidate window of
 # the candidate windows (never in the comparison itself): they are wide enough for
@@ -192,24 +199,15 @@ def _greedy_flags(
     by_x1 = np.argsort(boxes[:, 0]).astype(np.int64, copy=False)
     t = float(iou_threshold)
     span, shrink = _window_params(boxes, t)
-    mid, tie_even = _float32_midpoint(t)
-    _k.greedy_nms(
-        boxes,
-        order,
-        by_x1,
-        g,
-        n_groups,
-        n_bands,
-        ymin,
-        band_h,
-        span,
-        shrink,
-        mid,
-        tie_even,
-        t,
-        bool(boxes.dtype == np.float32),
-        keep,
-    )
+    # float32: the exact division-free test (see _float32_midpoint); float64: None, the division
+    mid, tie_even = _float32_midpoint(t) if boxes.dtype == np.float32 else (None, False)
+    work = np.empty(4 * n + n_groups * (n_bands + 1) + 2, np.int64)
+    scratch = (work, np.empty((5, n), boxes.dtype), np.empty(n, np.uint8))
+    args = (boxes, order, by_x1, g, n_groups, n_bands, ymin, band_h, span, shrink, t, mid, tie_even, keep)
+    if n >= _INTERRUPTIBLE_BOXES:
+        call_interruptible(_k.greedy_nms, *args, *scratch)
+    else:
+        _k.greedy_nms(*args, *scratch, NEVER)
     return keep
 
 
@@ -463,21 +461,19 @@ def soft_nms(
     n_bands, ymin, band_h = _band_params(b, 1)
     by_x1 = np.argsort(b[:, 0]).astype(np.int64, copy=False)
     block = max(16, int(np.sqrt(n)))
-    count = _k.soft_nms(
-        b,
-        s,
-        by_x1,
-        n_bands,
-        ymin,
-        band_h,
-        _SOFT_METHODS.index(m),
-        sig,
-        t,
-        st,
-        block,
-        keep,
-        new_scores,
+    n_blocks = (n + block - 1) // block
+    args = (b, s, by_x1, n_bands, ymin, band_h, _SOFT_METHODS.index(m), sig, t, st, block, keep, new_scores)
+    scratch = (
+        np.empty(2 * n + n_bands + 1 + n_blocks, np.int64),
+        np.empty((5, n), b.dtype),
+        np.empty(n, s.dtype),
+        np.empty(n, np.bool_),
+        np.empty(n_blocks, np.bool_),
     )
+    if n >= _INTERRUPTIBLE_SOFT_BOXES:
+        count = call_interruptible(_k.soft_nms, *args, *scratch)
+    else:
+        count = _k.soft_nms(*args, *scratch, NEVER)
     return keep[:count].copy(), new_scores[:count].astype(result_dtype)
 
 
@@ -681,9 +677,9 @@ def postprocess_detections(
         # lowest class among ties; threads only pay off (and are only worth their
         # sensitivity to a busy machine) for large batches
         if p.size >= _PARALLEL_MIN_ELEMENTS:
-            _k.best_class_parallel(p, first_class, has_obj, best_conf, best)
-        else:
             _k.best_class(p, first_class, has_obj, best_conf, best)
+        else:
+            _k.best_class.serial(p, first_class, has_obj, best_conf, best)
         mask = best_conf > st
         if has_obj:
             mask &= p[:, :, 4] > st
@@ -864,7 +860,7 @@ def nms_coco_results(
     if method == "nms":
         kept = candidates[batched_nms(xyxy[candidates], scores[candidates], group[candidates], iou_threshold)]
     else:
-        kind = "gaussian" if method == "soft-gaussian" else "linear"
+        kind: SoftNMSMethod = "gaussian" if method == "soft-gaussian" else "linear"
         order = candidates[np.argsort(group[candidates], kind="stable")]
         starts = (
             np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if len(order) else np.empty(0, np.int64)

@@ -96,7 +96,7 @@ def voc_ap(recall: ArrayLike, precision: ArrayLike, *, use_07_metric: bool = Fal
 def _curve_ap(rec: NDArray[np.float64], prec: NDArray[np.float64], use_07_metric: bool) -> float:
     if use_07_metric:
         return float(_k._ap_points(rec, prec, _VOC07_POINTS))
-    return float(_k._ap_all_points(rec, prec))
+    return float(_k._ap_all_points(rec, prec, np.empty((2, len(rec) + 2))))
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,8 @@ def evaluate(
         tp = np.empty(len(ranked))
         fp = np.empty(len(ranked))
         det_boxes = np.ascontiguousarray(d_box[ranked])
-        _k._match_ranked(det_boxes, det_img, gt_boxes, gt_start, gt_difficult, thr, offset, tp, fp)
+        used = np.zeros(len(gt_boxes), np.bool_)
+        _k._match_ranked(det_boxes, det_img, gt_boxes, gt_start, gt_difficult, thr, offset, tp, fp, used)
         tp = np.cumsum(tp)
         fp = np.cumsum(fp)
         precision = tp / np.maximum(tp + fp, eps)

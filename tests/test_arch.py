@@ -718,13 +718,14 @@ def test_parallel_kernel_cache_is_reused_by_a_fresh_process():
 
     if numba.config.DISABLE_JIT:
         pytest.skip("the JIT is disabled")
-    arch.conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)))  # compiled and cached here
+    # large enough for the parallel kernel (smaller inputs run its serial twin)
+    arch.conv2d(np.zeros((1, 1, 130, 130)), np.zeros((1, 1, 2, 2)))  # compiled and cached here
     code = (
         "import numpy as np\n"
         "from fastdet import arch\n"
         "from fastdet._kernels.conv import _conv2d\n"
-        "arch.conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)))\n"
-        "print(sum(_conv2d.stats.cache_hits.values()))\n"
+        "arch.conv2d(np.zeros((1, 1, 130, 130)), np.zeros((1, 1, 2, 2)))\n"
+        "print(sum(_conv2d.parallel.stats.cache_hits.values()))\n"
     )
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)

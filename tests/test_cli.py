@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -329,3 +330,56 @@ def test_fuse_help_shows_examples():
     assert proc.returncode == 0
     assert "examples:" in proc.stdout
     assert "--weights 2 1 1" in proc.stdout
+
+
+# ---------------------------------------------------------------- progress in logs (issue 10, item 5)
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_progress_is_one_line_per_stage_unless_stderr_is_a_terminal(monkeypatch, tty):
+    import time
+
+    from fastdet.cli import progress
+
+    stream = _Stream(tty)
+    monkeypatch.setattr(sys, "stderr", stream)
+    for label in ("loading ground truth", "loading detections"):
+        with progress(label):
+            time.sleep(1.6)
+    with progress("quick"):  # under a second: nothing at all
+        pass
+    text = stream.getvalue()
+    if tty:  # a ticking counter, rewritten in place, then a final line per stage
+        assert "\rloading ground truth ... " in text
+        assert text.count("\n") == 2
+    else:
+        lines = text.splitlines(keepends=True)
+        assert "\r" not in text
+        assert [line.split(" ... ")[0] for line in lines] == ["loading ground truth", "loading detections"]
+        assert all(line.endswith(" s\n") and "done in" in line for line in lines)
+
+
+def test_redirected_eval_writes_whole_lines_to_stderr():
+    """Before: ``loading ground truth ...   1.0 sloading ground truth ...   1.2 s...`` on one line."""
+    proc = run("eval", str(GT), str(DT))
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr
+    # progress lines (others are pycocotools' messages, sent to stderr by design) are whole lines
+    staged = [line for line in proc.stderr.splitlines() if " ... " in line]
+    assert all(re.fullmatch(r"[a-z ]+ \.\.\. done in [0-9.]+ s", line) for line in staged), proc.stderr
+
+
+def test_warmup_command_rejects_unknown_tasks():
+    proc = run("warmup", "--tasks", "nms float64,bogus")
+    assert proc.returncode == 2
+    assert "bogus" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1

@@ -3,28 +3,385 @@
 Every public wrapper in ``fastdet`` validates and converts its input before
 calling into this package; a kernel may assume C-contiguous arrays of the
 documented shapes and dtypes.
+
+This module also holds the machinery every kernel shares, all of it
+per-kernel or per-call (no threading layer, ``numba.config`` or other
+process-wide setting is ever changed):
+
+- :func:`kernel`, the decorator: nogil, compiled lazily on first call, cached
+  on disk through :class:`_KernelCache`, which never lets the cache break a
+  call (no writable location, a corrupt or truncated file, a full disk).
+- Parallel kernels (``kernel(parallel=True)``) are :class:`ParallelKernel`
+  objects: they run a serial twin in a forked child (DataLoader workers,
+  ``multiprocessing`` with fork), where OpenMP hangs or aborts, and while
+  another thread is inside a parallel kernel, which the ``workqueue`` layer
+  cannot take. Call them only from Python, never from another kernel.
+- :func:`call_interruptible` runs a long kernel in a worker thread so that
+  Ctrl-C is honoured within a second.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import threading
+import types
+import uuid
+import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, overload
 
 import numba
+import numpy as np
+from numba.core.caching import FunctionCache, NullCache, _Cache
+from numba.core.serialize import dumps
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+__all__ = ["NEVER", "CacheWarning", "ParallelKernel", "cache_location", "call_interruptible", "kernel"]
 
-def kernel(*, parallel: bool = False, vectorize_division: bool = False) -> Callable[[F], F]:
+
+class CacheWarning(RuntimeWarning):
+    """Numba's on-disk cache could not be used; fastdet compiles without it."""
+
+
+# ----------------------------------------------------------------------------- the decorator
+
+
+@overload
+def kernel(*, parallel: Literal[False] = False, vectorize_division: bool = False) -> Callable[[F], F]: ...
+@overload
+def kernel(
+    *, parallel: Literal[True], vectorize_division: bool = False
+) -> Callable[[Callable[..., Any]], ParallelKernel]: ...
+def kernel(*, parallel: bool = False, vectorize_division: bool = False) -> Callable[[Any], Any]:
     """Compile a function with fastdet's uniform Numba options (cached, nogil).
+
+    ``parallel=True`` returns a :class:`ParallelKernel`: a parallel dispatcher
+    plus a serial twin used where the parallel one is unsafe (see the module
+    docstring); such a kernel may only be called from Python.
 
     ``vectorize_division`` selects Numba's ``error_model="numpy"``: a division
     by zero gives inf/NaN instead of a Python exception check, which lets LLVM
     vectorize loops with a division. Use it only where every divisor is chosen
     non-zero by the kernel itself.
     """
-    error_model = "numpy" if vectorize_division else "python"
-    return cast(
-        Callable[[F], F],
-        numba.njit(cache=True, nogil=True, parallel=parallel, error_model=error_model),
-    )
+    options = {"nogil": True, "error_model": "numpy" if vectorize_division else "python"}
+
+    def decorate(func: Callable[..., Any]) -> Any:
+        if parallel:
+            return ParallelKernel(func, options)
+        return _jit(func, options, parallel=False)
+
+    return decorate
+
+
+def _jit(func: Callable[..., Any], options: dict[str, Any], *, parallel: bool) -> Any:
+    """A Numba dispatcher for ``func`` with fastdet's safe on-disk cache."""
+    dispatcher = numba.njit(parallel=parallel, **options)(func)
+    # What ``cache=True`` does (Dispatcher.enable_caching), with a cache that cannot fail.
+    dispatcher._cache = _LazyCache(func)
+    return dispatcher
+
+
+# ----------------------------------------------------------------------------- parallel kernels
+
+# True in a process forked from the one that imported fastdet: OpenMP (GNU libgomp)
+# hangs or aborts there once the parent has used it, so parallel kernels run serially.
+_forked_child = False
+# Held by the thread inside a parallel kernel: the workqueue layer aborts the process
+# on concurrent entry, and other layers only oversubscribe the cores.
+_parallel_entry = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _forked_child
+    _forked_child = True
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class ParallelKernel:
+    """A ``parallel=True`` kernel that is safe in forked children and under concurrent threads.
+
+    Calls run the parallel dispatcher, except in a forked child and while another
+    thread is inside a parallel kernel: there they run a serial twin, compiled
+    from a copy of the function with its own name so that Numba's on-disk cache
+    (whose index does not record compiler flags) keeps the two apart.
+    """
+
+    def __init__(self, func: Callable[..., Any], options: dict[str, Any]) -> None:
+        self.py_func = func
+        self.parallel = _jit(func, options, parallel=True)
+        self._options = options
+        self._serial: Any = None
+        self._serial_lock = threading.Lock()
+        self.__name__ = func.__name__
+        self.__qualname__ = func.__qualname__
+        self.__doc__ = func.__doc__
+        self.__module__ = func.__module__
+        self.__wrapped__ = func
+
+    def __call__(self, *args: Any) -> Any:
+        if _forked_child or not _parallel_entry.acquire(False):
+            return (self._serial or self.serial)(*args)
+        try:
+            return self.parallel(*args)
+        finally:
+            _parallel_entry.release()
+
+    @property
+    def serial(self) -> Any:
+        """The serial twin (created on first use)."""
+        with self._serial_lock:
+            if self._serial is None:
+                f = self.py_func
+                twin = types.FunctionType(
+                    f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__
+                )
+                twin.__qualname__ = f"{f.__qualname__}__serial"
+                twin.__doc__ = f.__doc__
+                self._serial = _jit(twin, self._options, parallel=False)
+        return self._serial
+
+    def __getattr__(self, name: str) -> Any:  # dispatcher attributes (stats, signatures, ...)
+        return getattr(self.parallel, name)
+
+    def __repr__(self) -> str:
+        return f"<fastdet parallel kernel {self.__module__}.{self.__qualname__}>"
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+
+# Passed as ``cancel`` when no cancellation can happen (never written).
+NEVER = np.zeros(1, np.uint8)
+
+
+def call_interruptible(func: Callable[..., Any], *args: Any) -> Any:
+    """``func(*args, cancel)`` in a worker thread, so that Ctrl-C interrupts it within a second.
+
+    ``func`` is a nogil kernel whose last argument, ``cancel`` (a 1-element uint8
+    array), it checks often enough to return within a fraction of a second once
+    ``cancel[0]`` is set. The calling thread waits; a KeyboardInterrupt there
+    sets the flag, waits for the kernel to return and is re-raised. Only the main
+    thread receives Ctrl-C, so elsewhere this is a plain call. The thread costs
+    about 0.1 ms: use it only for inputs that take far longer.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return func(*args, NEVER)
+    cancel = np.zeros(1, np.uint8)
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, func(*args, cancel)))
+        except BaseException as exc:  # handed to the caller
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=run, name=f"fastdet-{getattr(func, '__name__', 'kernel')}", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.25)  # a timed wait: Ctrl-C is delivered on every platform
+    except KeyboardInterrupt:
+        cancel[0] = 1
+        worker.join()
+        raise
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+# ----------------------------------------------------------------------------- the on-disk cache
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(kind: str, message: str) -> None:
+    with _warned_lock:
+        if kind in _warned:
+            return
+        _warned.add(kind)
+    warnings.warn(message, CacheWarning, stacklevel=2)
+
+
+_MAGIC = b"fastdet-nbc-1\n"
+
+
+def _probe() -> None:
+    """Stands for every kernel here when asking Numba where the cache of this folder lives."""
+
+
+def cache_location() -> str | None:
+    """The directory where Numba caches fastdet's kernels, or None when there is none."""
+    try:
+        return str(_KernelCache(_probe).cache_path)
+    except Exception:  # no writable location
+        return None
+
+
+class _KernelCache(FunctionCache):
+    """Numba's FunctionCache with one self-checking file per (kernel, signature).
+
+    Numba's own format keeps one index per function, rewritten by every process
+    that adds a signature (two writers can lose an entry or pair a signature with
+    another's data file), and a truncated file raises EOFError, UnpicklingError
+    or an LLVM error on every later call. Here each compiled signature is one
+    file, named by a hash of its key and written through a temporary file and a
+    rename; it holds a SHA-256 of its contents, the Numba version, the source
+    file's hash and the full key, all checked on load. Anything that does not
+    check out is a cache miss: the kernel is compiled again and the file
+    replaced. A failure to save (read-only or full disk) is a warning.
+    """
+
+    def _entry_path(self, key: Any) -> str:
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
+        return os.path.join(self._cache_path, f"{self._impl.filename_base}.{digest}.nbc")
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        if not self._enabled:
+            return None
+        try:
+            key = self._index_key(sig, target_context.codegen())
+            with open(self._entry_path(key), "rb") as f:
+                blob = f.read()
+        except OSError:  # no entry yet (or unreadable): compile
+            return None
+        try:
+            body = blob[len(_MAGIC) + 32 :]
+            if not (blob.startswith(_MAGIC) and hashlib.sha256(body).digest() == blob[len(_MAGIC) :][:32]):
+                return None
+            version, stamp, stored_key, payload = pickle.loads(body)
+            if version != numba.__version__ or stamp != self._impl.locator.get_source_stamp():
+                return None
+            if stored_key != key:
+                return None
+            _prepare_to_load(target_context)
+            return self._impl.rebuild(target_context, payload)
+        except Exception:  # a damaged entry is a miss, replaced by the next save
+            return None
+
+    def save_overload(self, sig: Any, data: Any) -> None:
+        if not self._enabled:
+            return
+        path = ""
+        try:
+            if not self._impl.check_cachable(data):
+                return
+            self._impl.locator.ensure_cache_path()
+            key = self._index_key(sig, data.codegen)
+            stamp = self._impl.locator.get_source_stamp()
+            body = dumps((numba.__version__, stamp, key, self._impl.reduce(data)))
+            path = self._entry_path(key)
+            _write_atomic(path, _MAGIC + hashlib.sha256(body).digest() + body)
+        except Exception as exc:  # the compiled kernel works; only saving it failed
+            where = os.path.dirname(path) or self._cache_path
+            _warn_once(
+                "save",
+                f"fastdet could not save a compiled kernel in Numba's cache at {where} ({exc}); "
+                "kernels work but will be compiled again in the next process. Free space there "
+                "or set NUMBA_CACHE_DIR to a writable directory.",
+            )
+
+    def flush(self) -> None:  # Numba's index file is not used
+        pass
+
+
+_context_ready = False
+
+
+def _prepare_to_load(target_context: Any) -> None:
+    """Make compiled code loadable: the Numba runtime's symbols, without the compiler's registries.
+
+    Numba's own cache calls ``target_context.refresh()`` before every load, which
+    on first use imports every lowering registry (and, through
+    ``numba.np.linalg``, SciPy's BLAS bindings when SciPy is installed): about
+    0.4 s that loading machine code does not need. Loading needs only the
+    symbols compiled code refers to: Numba's C helpers (registered when the
+    context is created), the NRT (``rtsys.initialize``), the hash secret
+    (``numba.cpython.hashing``) and, for parallel kernels, the threading layer
+    (started by the entry's own ``reload_init``). Compiling anything later in the
+    process refreshes the context as usual. Falls back to the full refresh if
+    this Numba lacks any of these.
+    """
+    global _context_ready
+    if _context_ready:
+        return
+    try:
+        import numba.cpython.hashing  # noqa: F401 - registers the hash secret symbols
+        from numba.core.runtime import nrt
+
+        nrt.rtsys.initialize(target_context)
+    except Exception:  # another Numba: do what it does
+        target_context.refresh()
+    _context_ready = True
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
+    tmp = f"{path}.tmp.{uuid.uuid4().hex[:16]}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class _LazyCache(_Cache):
+    """Finds the cache location on first compilation, not at import; none found: no cache."""
+
+    def __init__(self, py_func: Callable[..., Any]) -> None:
+        self._py_func = py_func
+        self._cache: _Cache | None = None
+        self._enabled = True
+
+    def _get(self) -> _Cache:
+        if self._cache is None:
+            try:
+                cache: _Cache = _KernelCache(self._py_func)
+            except Exception as exc:  # Numba: "no locator available"
+                _warn_once(
+                    "locate",
+                    f"fastdet found no writable location for Numba's cache ({exc}); kernels are "
+                    "compiled in every new process. Set NUMBA_CACHE_DIR to a writable directory "
+                    "to keep them.",
+                )
+                cache = NullCache()
+            if not self._enabled:
+                cache.disable()
+            self._cache = cache
+        return self._cache
+
+    @property
+    def cache_path(self) -> Any:
+        return self._get().cache_path
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        return self._get().load_overload(sig, target_context)
+
+    def save_overload(self, sig: Any, data: Any) -> None:
+        self._get().save_overload(sig, data)
+
+    def enable(self) -> None:
+        self._enabled = True
+        if self._cache is not None:
+            self._cache.enable()
+
+    def disable(self) -> None:
+        self._enabled = False
+        if self._cache is not None:
+            self._cache.disable()
+
+    def flush(self) -> None:
+        if self._cache is not None:
+            self._cache.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numba
-import numpy as np
 
 from fastdet._kernels import kernel
 
@@ -13,20 +12,24 @@ IOU, GIOU, DIOU, CIOU = 0, 1, 2, 3
 
 
 @kernel(parallel=True, vectorize_division=True)
-def iou_matrix(a, b, zero, out):  # a: (N, 4), b: (M, 4), out: (N, M); zero: 0 in their float dtype
+def iou_matrix(a, bt, b_area, zero, out, cancel):
     """Pairwise IoU in the boxes' own dtype (torchvision's operation order); a union of 0 gives 0.
 
-    The inner loop has no branches, so it vectorizes; ``zero`` keeps float32 math in float32.
+    a: (N, 4) boxes; bt: (4, M) the second set's coordinates as rows (x1, y1, x2, y2)
+    and b_area (M,) its areas, so that the inner loop reads contiguous memory;
+    out: (N, M). The inner loop has no branches, so it vectorizes; ``zero`` keeps
+    float32 math in float32. Rows not yet started when ``cancel[0]`` is set stay
+    unwritten.
     """
-    n, m = a.shape[0], b.shape[0]
+    n, m = a.shape[0], bt.shape[1]
     one = zero + 1
-    # Struct-of-arrays copies of the second set keep the inner loop on contiguous memory.
-    bx1 = np.ascontiguousarray(b[:, 0])
-    by1 = np.ascontiguousarray(b[:, 1])
-    bx2 = np.ascontiguousarray(b[:, 2])
-    by2 = np.ascontiguousarray(b[:, 3])
-    b_area = (bx2 - bx1) * (by2 - by1)
+    bx1 = bt[0]
+    by1 = bt[1]
+    bx2 = bt[2]
+    by2 = bt[3]
     for i in numba.prange(n):  # each i writes only row i
+        if cancel[0]:
+            continue
         ax1, ay1, ax2, ay2 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]
         a_area = (ax2 - ax1) * (ay2 - ay1)
         row = out[i]
@@ -40,13 +43,16 @@ def iou_matrix(a, b, zero, out):  # a: (N, 4), b: (M, 4), out: (N, M); zero: 0 i
 
 
 @kernel(parallel=True)
-def iou_variant_matrix(a, b, variant, eps, out):  # float64 (N, 4), (M, 4) -> out (N, M)
+def iou_variant_matrix(a, b, variant, eps, out, cancel):  # float64 (N, 4), (M, 4) -> out (N, M)
     """Pairwise GIoU / DIoU / CIoU (``variant`` = GIOU, DIOU or CIOU) in float64.
 
     The operations follow torchvision.ops in order, so results agree to rounding.
+    Rows not yet started when ``cancel[0]`` is set stay unwritten.
     """
     n, m = a.shape[0], b.shape[0]
     for i in numba.prange(n):
+        if cancel[0]:
+            continue
         ax1, ay1, ax2, ay2 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]
         aw, ah = ax2 - ax1, ay2 - ay1
         a_area = aw * ah

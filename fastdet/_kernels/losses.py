@@ -1,8 +1,10 @@
 """Fused loss kernels: one pass per loss, no temporaries (Numba only, no validation).
 
 Every loss has an elementwise helper, a kernel that writes it into ``out`` and a
-kernel that returns its float64 sum (for the "mean" and "sum" reductions). Arrays
-are 1-D, C-contiguous and of one float dtype; scalars are Python floats.
+kernel that returns its float64 sum (for the "mean" and "sum" reductions; ``acc``
+is a float64 scratch array of ``_LANES`` elements, allocated by the caller so that
+no NumPy allocation is compiled here). Arrays are 1-D, C-contiguous and of one
+float dtype; scalars are Python floats.
 
 The sums keep 8 independent accumulators (``_LANES``): without ``fastmath`` LLVM may
 not reorder a floating-point sum, so a single accumulator serialises every
@@ -14,8 +16,6 @@ branch would be data-dependent (smooth L1), which avoids mispredictions.
 from __future__ import annotations
 
 import math
-
-import numpy as np
 
 from fastdet._kernels import kernel
 
@@ -70,17 +70,21 @@ def _l1(x, y, out):
 
 
 @kernel()
-def _l1_sum(x, y):
+def _l1_sum(x, y, acc):
     """Sum of |x - y| in float64; x, y: (N,)."""
     n = x.shape[0]
-    acc = np.zeros(_LANES)
+    for k in range(_LANES):
+        acc[k] = 0.0
     m = n - n % _LANES
     for i in range(0, m, _LANES):
         for k in range(_LANES):
             acc[k] += _l1_one(x[i + k], y[i + k])
     for i in range(m, n):
         acc[0] += _l1_one(x[i], y[i])
-    return acc.sum()
+    total = 0.0
+    for k in range(_LANES):  # in order, as ndarray.sum in Numba
+        total += acc[k]
+    return total
 
 
 @kernel()
@@ -91,17 +95,21 @@ def _mse(x, y, out):
 
 
 @kernel()
-def _mse_sum(x, y):
+def _mse_sum(x, y, acc):
     """Sum of (x - y)**2 in float64; x, y: (N,)."""
     n = x.shape[0]
-    acc = np.zeros(_LANES)
+    for k in range(_LANES):
+        acc[k] = 0.0
     m = n - n % _LANES
     for i in range(0, m, _LANES):
         for k in range(_LANES):
             acc[k] += _mse_one(x[i + k], y[i + k])
     for i in range(m, n):
         acc[0] += _mse_one(x[i], y[i])
-    return acc.sum()
+    total = 0.0
+    for k in range(_LANES):  # in order, as ndarray.sum in Numba
+        total += acc[k]
+    return total
 
 
 @kernel()
@@ -112,17 +120,21 @@ def _smooth_l1(x, y, beta, out):
 
 
 @kernel()
-def _smooth_l1_sum(x, y, beta):
+def _smooth_l1_sum(x, y, beta, acc):
     """Sum of the smooth L1 loss in float64; x, y: (N,); beta > 0."""
     n = x.shape[0]
-    acc = np.zeros(_LANES)
+    for k in range(_LANES):
+        acc[k] = 0.0
     m = n - n % _LANES
     for i in range(0, m, _LANES):
         for k in range(_LANES):
             acc[k] += _smooth_l1_one(x[i + k], y[i + k], beta)
     for i in range(m, n):
         acc[0] += _smooth_l1_one(x[i], y[i], beta)
-    return acc.sum()
+    total = 0.0
+    for k in range(_LANES):  # in order, as ndarray.sum in Numba
+        total += acc[k]
+    return total
 
 
 @kernel()
@@ -133,14 +145,18 @@ def _focal(x, t, alpha, gamma, out):
 
 
 @kernel()
-def _focal_sum(x, y, alpha, gamma):
+def _focal_sum(x, y, alpha, gamma, acc):
     """Sum of the sigmoid focal loss in float64; x (logits), y (targets): (N,)."""
     n = x.shape[0]
-    acc = np.zeros(_LANES)
+    for k in range(_LANES):
+        acc[k] = 0.0
     m = n - n % _LANES
     for i in range(0, m, _LANES):
         for k in range(_LANES):
             acc[k] += _focal_one(x[i + k], y[i + k], alpha, gamma)
     for i in range(m, n):
         acc[0] += _focal_one(x[i], y[i], alpha, gamma)
-    return acc.sum()
+    total = 0.0
+    for k in range(_LANES):  # in order, as ndarray.sum in Numba
+        total += acc[k]
+    return total

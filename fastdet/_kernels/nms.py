@@ -33,70 +33,38 @@ def _first_at_least(a, lo, hi, v):
 
 
 @kernel()
-def _sorted_coords(boxes, by_x1):
-    """Gather boxes (N, 4) in the order by_x1 (M,) into struct-of-arrays, plus areas."""
-    m = by_x1.shape[0]
-    x1 = np.empty(m, boxes.dtype)
-    y1 = np.empty(m, boxes.dtype)
-    x2 = np.empty(m, boxes.dtype)
-    y2 = np.empty(m, boxes.dtype)
-    area = np.empty(m, boxes.dtype)
-    for k in range(m):
-        b = by_x1[k]
-        x1[k] = boxes[b, 0]
-        y1[k] = boxes[b, 1]
-        x2[k] = boxes[b, 2]
-        y2[k] = boxes[b, 3]
-        area[k] = (x2[k] - x1[k]) * (y2[k] - y1[k])
-    return x1, y1, x2, y2, area
-
-
-@kernel()
 def _band(y, ymin, band_h, n_bands):
     """Band index of y: floor((y - ymin) / band_h) clipped to [0, n_bands - 1] (monotone in y).
 
     Always a valid band, also for y = +-inf or NaN (which gives 0).
     """
-    v = np.floor((y - ymin) / band_h)
+    v = (y - ymin) / band_h
     if v >= n_bands - 1:
         return n_bands - 1
     if v >= 0.0:
-        return np.int64(v)
+        return np.int64(v)  # truncation is floor here
     return 0
 
 
 @kernel()
-def _counting_sort(order, key, n_keys):
-    """Stable sort of ``order`` (M,) by ``key[order[k]]`` in [0, n_keys); returns (sorted, starts).
+def _counting_sort(order, key, n_keys, starts, out):
+    """Stable sort of ``order`` (M,) by ``key[order[k]]`` in [0, n_keys) into ``out`` (M,).
 
-    ``starts`` (n_keys + 1,) holds where each key's run begins in ``sorted``.
+    ``starts`` (n_keys + 1,) receives where each key's run begins in ``out``.
     """
-    starts = np.zeros(n_keys + 1, np.int64)
+    for c in range(n_keys + 1):
+        starts[c] = 0
     for k in range(order.shape[0]):
         starts[key[order[k]] + 1] += 1
     for c in range(n_keys):
         starts[c + 1] += starts[c]
-    fill = starts[:-1].copy()
-    out = np.empty(order.shape[0], np.int64)
-    for k in range(order.shape[0]):
+    for k in range(order.shape[0]):  # starts[c] walks to the end of run c ...
         i = order[k]
-        out[fill[key[i]]] = i
-        fill[key[i]] += 1
-    return out, starts
-
-
-@kernel()
-def _cell_sort(boxes, by_x1, groups, n_groups, n_bands, ymin, band_h):
-    """Sort box indices by cell (group, band of y1), by x1 within a cell.
-
-    by_x1 (N,) is the argsort of x1, groups (N,) ids in [0, n_groups). Returns
-    ``(by_cell, cell_start)``: cell ``g * n_bands + band`` holds positions
-    ``cell_start[c] .. cell_start[c + 1]`` of by_cell.
-    """
-    cell = np.empty(boxes.shape[0], np.int64)
-    for i in range(boxes.shape[0]):
-        cell[i] = groups[i] * n_bands + _band(np.float64(boxes[i, 1]), ymin, band_h, n_bands)
-    return _counting_sort(by_x1, cell, n_groups * n_bands)
+        out[starts[key[i]]] = i
+        starts[key[i]] += 1
+    for c in range(n_keys, 0, -1):  # ... so shift it back by one run
+        starts[c] = starts[c - 1]
+    starts[0] = 0
 
 
 @kernel()
@@ -111,33 +79,58 @@ def greedy_nms(
     band_h,
     span,
     shrink,
+    thr,
     mid,
     tie_even,
-    thr,
-    use_mid,
     keep,
+    work,
+    coords,
+    sup,
+    cancel,
 ):
     """Greedy NMS within each group of boxes; sets ``keep[i] = 1`` for the kept boxes.
 
     boxes (N, 4); order (N,) all indices by decreasing score (stable); by_x1 (N,)
     the indices sorted by x1; groups (N,) group ids in [0, n_groups); keep (N,)
-    uint8, zeroed by the caller. Boxes are sorted into cells (group, band of y1;
-    see ``_band``), by x1 within a cell.
+    uint8, zeroed by the caller. Scratch: work int64 (4 N + n_groups (n_bands + 1)
+    + 2,), coords (5, N) in the boxes' dtype, sup uint8 (N,). ``cancel[0]`` set
+    by another thread stops the loop (the result is then incomplete).
 
-    Box j is suppressed by a kept box i of its group when IoU(i, j) > thr. A kept
-    box visits only the bands and x1 windows that can hold such a j: x1_j in
-    (x1_i - min(maxw, span w_i), x2_i - shrink w_i), and likewise in y. With
-    ``use_mid`` (float32 boxes) the test ``float32(inter / union) > thr`` is
-    evaluated exactly and without a division (see ``_suppress_f32``).
+    Boxes are sorted into cells (group, band of y1; see ``_band``), by x1 within a
+    cell. Box j is suppressed by a kept box i of its group when IoU(i, j) > thr. A
+    kept box visits only the bands and x1 windows that can hold such a j: x1_j in
+    (x1_i - min(maxw, span w_i), x2_i - shrink w_i), and likewise in y. ``mid`` is
+    None for float64 boxes (``inter / union > thr``, see ``_suppress_div``) and a
+    float for float32 boxes, where ``float32(inter / union) > thr`` is evaluated
+    exactly and without a division (see ``_suppress_f32``); Numba compiles only
+    the branch a signature takes.
     """
-    by_cell, cell_start = _cell_sort(boxes, by_x1, groups, n_groups, n_bands, ymin, band_h)
-    by_score, bounds = _counting_sort(order, groups, n_groups)
-    m = by_cell.shape[0]
-    x1, y1, x2, y2, area = _sorted_coords(boxes, by_cell)
-    pos = np.empty(boxes.shape[0], np.int64)
-    for k in range(m):
-        pos[by_cell[k]] = k
-    sup = np.zeros(m, np.uint8)
+    n = boxes.shape[0]
+    n_cells = n_groups * n_bands
+    cell = work[:n]
+    by_cell = work[n : 2 * n]
+    by_score = work[2 * n : 3 * n]
+    pos = work[3 * n : 4 * n]
+    cell_start = work[4 * n : 4 * n + n_cells + 1]
+    bounds = work[4 * n + n_cells + 1 : 4 * n + n_cells + n_groups + 2]
+    for i in range(n):
+        cell[i] = groups[i] * n_bands + _band(np.float64(boxes[i, 1]), ymin, band_h, n_bands)
+    _counting_sort(by_x1, cell, n_cells, cell_start, by_cell)
+    _counting_sort(order, groups, n_groups, bounds, by_score)
+    x1 = coords[0]
+    y1 = coords[1]
+    x2 = coords[2]
+    y2 = coords[3]
+    area = coords[4]
+    for k in range(n):
+        b = by_cell[k]
+        x1[k] = boxes[b, 0]
+        y1[k] = boxes[b, 1]
+        x2[k] = boxes[b, 2]
+        y2[k] = boxes[b, 3]
+        area[k] = (x2[k] - x1[k]) * (y2[k] - y1[k])
+        pos[b] = k
+        sup[k] = 0
     for g in range(n_groups):
         lo_seg = bounds[g]
         hi_seg = bounds[g + 1]
@@ -156,6 +149,8 @@ def greedy_nms(
             if sup[p]:
                 continue
             keep[b] = 1
+            if cancel[0]:
+                return
             ap = area[p]
             if not (ap > 0 and ap < np.inf):  # IoU 0 (or NaN) with everything: suppresses nothing
                 continue
@@ -167,7 +162,7 @@ def greedy_nms(
             h = np.float64(by2) - np.float64(by1)
             sx = 1e-7 * (abs(np.float64(bx1)) + abs(np.float64(bx2)))
             sy = 1e-7 * (abs(np.float64(by1)) + abs(np.float64(by2)))
-            xlo = np.float64(bx1) - min(maxw, w * span) - sx
+            xlo = np.float64(bx1) - min(maxw, w * span) - sx  # w > 0 here: no NaN
             xhi = np.float64(bx2) - shrink * w + sx
             ylo = np.float64(by1) - min(maxh, h * span) - sy
             yhi = np.float64(by2) - shrink * h + sy
@@ -177,7 +172,11 @@ def greedy_nms(
                 e = _first_at_least(x1, a, cell_start[c + 1], xhi)
                 if e == a:
                     continue
-                if use_mid:
+                if mid is None:
+                    _suppress_div(
+                        x1[a:e], y1[a:e], x2[a:e], y2[a:e], area[a:e], sup[a:e], bx1, by1, bx2, by2, ap, thr
+                    )
+                else:
                     _suppress_f32(
                         x1[a:e],
                         y1[a:e],
@@ -192,10 +191,6 @@ def greedy_nms(
                         ap,
                         mid,
                         tie_even,
-                    )
-                else:
-                    _suppress_div(
-                        x1[a:e], y1[a:e], x2[a:e], y2[a:e], area[a:e], sup[a:e], bx1, by1, bx2, by2, ap, thr
                     )
 
 
@@ -229,26 +224,12 @@ def _suppress_div(x1, y1, x2, y2, area, sup, bx1, by1, bx2, by2, ap, thr):
     """Mark boxes (one window, SoA) whose IoU with box b exceeds thr; any float dtype."""
     zero = ap - ap
     for k in range(x1.shape[0]):
-        xx1 = x1[k] if x1[k] > bx1 else bx1
-        yy1 = y1[k] if y1[k] > by1 else by1
-        xx2 = x2[k] if x2[k] < bx2 else bx2
-        yy2 = y2[k] if y2[k] < by2 else by2
-        iw = xx2 - xx1
-        ih = yy2 - yy1
+        iw = min(x2[k], bx2) - max(x1[k], bx1)
+        ih = min(y2[k], by2) - max(y1[k], by1)
         if iw > zero and ih > zero:
             inter = iw * ih
             if inter / (ap + area[k] - inter) > thr:
                 sup[k] = 1
-
-
-@kernel()
-def _block_best(cur, orig, alive, lo, hi):
-    """Position in [lo, hi) of the alive box with the highest score (ties: lowest orig), or -1."""
-    best = -1
-    for k in range(lo, hi):
-        if alive[k] and (best < 0 or cur[k] > cur[best] or (cur[k] == cur[best] and orig[k] < orig[best])):
-            best = k
-    return best
 
 
 @kernel()
@@ -266,6 +247,12 @@ def soft_nms(
     block,
     keep,
     new_scores,
+    work,
+    coords,
+    cur,
+    alive,
+    dirty,
+    cancel,
 ):
     """Soft-NMS (Bodla et al., 2017); returns the number of boxes written to keep/new_scores.
 
@@ -277,31 +264,57 @@ def soft_nms(
     below score_thr are dropped. Only boxes that overlap the selected one are decayed
     (the weight at IoU 0 is exactly 1). The best box of each run of ``block`` boxes
     (in by_cell order) is cached and recomputed only when a box in the run changed.
+    Scratch: work int64 (2 N + n_bands + 1 + n_blocks,), coords (5, N) and cur (N,)
+    in the boxes' dtype, alive and dirty bool (N,) and (n_blocks,). ``cancel[0]``
+    set by another thread stops the loop.
     """
     n = by_x1.shape[0]
-    by_cell, cell_start = _cell_sort(boxes, by_x1, np.zeros(n, np.int64), 1, n_bands, ymin, band_h)
-    x1, y1, x2, y2, area = _sorted_coords(boxes, by_cell)
-    cur = np.empty(n, scores.dtype)
-    alive = np.zeros(n, np.bool_)
+    n_blocks = (n + block - 1) // block
+    cell = work[:n]
+    by_cell = work[n : 2 * n]
+    cell_start = work[2 * n : 2 * n + n_bands + 1]
+    best_in = work[2 * n + n_bands + 1 : 2 * n + n_bands + 1 + n_blocks]
+    for i in range(n):
+        cell[i] = _band(np.float64(boxes[i, 1]), ymin, band_h, n_bands)
+    _counting_sort(by_x1, cell, n_bands, cell_start, by_cell)
+    x1 = coords[0]
+    y1 = coords[1]
+    x2 = coords[2]
+    y2 = coords[3]
+    area = coords[4]
     maxw = 0.0
     maxh = 0.0
     for k in range(n):
-        cur[k] = scores[by_cell[k]]
+        b = by_cell[k]
+        x1[k] = boxes[b, 0]
+        y1[k] = boxes[b, 1]
+        x2[k] = boxes[b, 2]
+        y2[k] = boxes[b, 3]
+        area[k] = (x2[k] - x1[k]) * (y2[k] - y1[k])
+        cur[k] = scores[b]
         alive[k] = cur[k] >= score_thr
-        maxw = max(maxw, np.float64(x2[k]) - np.float64(x1[k]))
-        maxh = max(maxh, np.float64(y2[k]) - np.float64(y1[k]))
+        w = np.float64(x2[k]) - np.float64(x1[k])
+        h = np.float64(y2[k]) - np.float64(y1[k])
+        maxw = w if w > maxw else maxw
+        maxh = h if h > maxh else maxh
     maxw = maxw * 1.001
     maxh = maxh * 1.001
-    n_blocks = (n + block - 1) // block
-    best_in = np.full(n_blocks, -1, np.int64)
-    dirty = np.ones(n_blocks, np.bool_)
-    zero = np.zeros(1, boxes.dtype)[0]
+    for blk in range(n_blocks):
+        best_in[blk] = -1
+        dirty[blk] = True
+    zero = boxes[0, 0] - boxes[0, 0]
     count = 0
-    while True:
+    while not cancel[0]:
         p = -1
         for blk in range(n_blocks):
-            if dirty[blk]:
-                best_in[blk] = _block_best(cur, by_cell, alive, blk * block, min(n, (blk + 1) * block))
+            if dirty[blk]:  # the alive box with the highest score in the block (ties: lowest index)
+                best = -1
+                for k in range(blk * block, (blk + 1) * block if (blk + 1) * block < n else n):
+                    if alive[k] and (
+                        best < 0 or cur[k] > cur[best] or (cur[k] == cur[best] and by_cell[k] < by_cell[best])
+                    ):
+                        best = k
+                best_in[blk] = best
                 dirty[blk] = False
             c = best_in[blk]
             if c >= 0 and (p < 0 or cur[c] > cur[p] or (cur[c] == cur[p] and by_cell[c] < by_cell[p])):
@@ -332,8 +345,8 @@ def soft_nms(
             for q in range(a, e):
                 if not alive[q]:
                     continue
-                iw = min(bx2, x2[q]) - max(bx1, x1[q])
-                ih = min(by2, y2[q]) - max(by1, y1[q])
+                iw = (bx2 if bx2 < x2[q] else x2[q]) - (bx1 if bx1 > x1[q] else x1[q])
+                ih = (by2 if by2 < y2[q] else y2[q]) - (by1 if by1 > y1[q] else y1[q])
                 if iw <= zero or ih <= zero:
                     continue
                 inter = iw * ih
@@ -354,45 +367,33 @@ def soft_nms(
     return count
 
 
-@kernel()
-def _best_of_row(pred, i, j, first, has_obj):
-    """(best class score, its class) of prediction (i, j); ties keep the lowest class."""
-    obj = pred[i, j, 4]
-    best = pred[i, j, first] * obj if has_obj else pred[i, j, first]
-    arg = 0
-    for c in range(1, pred.shape[2] - first):
-        v = pred[i, j, first + c] * obj if has_obj else pred[i, j, first + c]
-        if v > best:
-            best = v
-            arg = c
-    return best, arg
-
-
-@kernel()
+@kernel(parallel=True)
 def best_class(pred, first, has_obj, score, label):
     """Best class of every prediction: pred (B, N, D) -> score (B, N), label (B, N) int64.
 
     Class columns are ``pred[..., first:]``; with ``has_obj`` each class score is first
     multiplied by the objectness ``pred[..., 4]``. Equal scores keep the lowest class.
+    Each prange iteration writes only its own (image, prediction) entry; small
+    batches call the serial twin (``best_class.serial``).
     """
     n = pred.shape[1]
-    for r in range(pred.shape[0] * n):
-        i = r // n
-        j = r - i * n
-        score[i, j], label[i, j] = _best_of_row(pred, i, j, first, has_obj)
-
-
-@kernel(parallel=True)
-def best_class_parallel(pred, first, has_obj, score, label):
-    """``best_class`` with the predictions spread over threads (for large batches).
-
-    Each prange iteration writes only its own (image, prediction) entry.
-    """
-    n = pred.shape[1]
+    n_cls = pred.shape[2] - first
     for r in numba.prange(pred.shape[0] * n):
         i = r // n
         j = r - i * n
-        score[i, j], label[i, j] = _best_of_row(pred, i, j, first, has_obj)
+        best = pred[i, j, first]
+        if has_obj:
+            best = best * pred[i, j, 4]
+        arg = 0
+        for c in range(1, n_cls):
+            v = pred[i, j, first + c]
+            if has_obj:
+                v = v * pred[i, j, 4]
+            if v > best:
+                best = v
+                arg = c
+        score[i, j] = best
+        label[i, j] = arg
 
 
 # --------------------------------------------------------------------------- DIoU-NMS
@@ -432,13 +433,31 @@ def greedy_diou_nms(
     ``_diou(i, j) > thr``. DIoU > thr implies IoU > thr, so the same bands and x1 windows
     hold every box that can be suppressed.
     """
-    by_cell, cell_start = _cell_sort(boxes, by_x1, groups, n_groups, n_bands, ymin, band_h)
-    by_score, bounds = _counting_sort(order, groups, n_groups)
-    m = by_cell.shape[0]
-    x1, y1, x2, y2, area = _sorted_coords(boxes, by_cell)
-    pos = np.empty(boxes.shape[0], np.int64)
+    m = boxes.shape[0]
+    n_cells = n_groups * n_bands
+    cell = np.empty(m, np.int64)
+    for i in range(m):
+        cell[i] = groups[i] * n_bands + _band(boxes[i, 1], ymin, band_h, n_bands)
+    by_cell = np.empty(m, np.int64)
+    cell_start = np.empty(n_cells + 1, np.int64)
+    _counting_sort(by_x1, cell, n_cells, cell_start, by_cell)
+    by_score = np.empty(m, np.int64)
+    bounds = np.empty(n_groups + 1, np.int64)
+    _counting_sort(order, groups, n_groups, bounds, by_score)
+    x1 = np.empty(m)
+    y1 = np.empty(m)
+    x2 = np.empty(m)
+    y2 = np.empty(m)
+    area = np.empty(m)
+    pos = np.empty(m, np.int64)
     for k in range(m):
-        pos[by_cell[k]] = k
+        b = by_cell[k]
+        x1[k] = boxes[b, 0]
+        y1[k] = boxes[b, 1]
+        x2[k] = boxes[b, 2]
+        y2[k] = boxes[b, 3]
+        area[k] = (x2[k] - x1[k]) * (y2[k] - y1[k])
+        pos[b] = k
     sup = np.zeros(m, np.uint8)
     for g in range(n_groups):
         cell0 = g * n_bands

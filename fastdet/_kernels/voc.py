@@ -8,17 +8,17 @@ from fastdet._kernels import kernel
 
 
 @kernel()
-def _match_ranked(det_boxes, det_img, gt_boxes, gt_start, gt_difficult, iou_threshold, offset, tp, fp):
+def _match_ranked(det_boxes, det_img, gt_boxes, gt_start, gt_difficult, iou_threshold, offset, tp, fp, used):
     """VOC devkit matching of detections, already in decreasing score order, for one class.
 
     det_boxes: (D, 4) xyxy; det_img: (D,) image index into gt_start; gt_boxes: (G, 4)
     grouped by image, image k owning rows gt_start[k]:gt_start[k + 1]; gt_difficult:
-    (G,) bool; offset: 0.0 or 1.0 (the devkit's "+1"); tp, fp: (D,) float64 outputs.
+    (G,) bool; offset: 0.0 or 1.0 (the devkit's "+1"); tp, fp: (D,) float64 outputs;
+    used: (G,) bool scratch, all False.
     A detection takes its single best-IoU ground truth (first on ties); it is a TP if
     IoU >= iou_threshold and that box is unused and not difficult, nothing if the box
     is difficult, else an FP.
     """
-    used = np.zeros(gt_boxes.shape[0], np.bool_)
     for d in range(det_boxes.shape[0]):
         x1, y1, x2, y2 = det_boxes[d, 0], det_boxes[d, 1], det_boxes[d, 2], det_boxes[d, 3]
         d_area = (x2 - x1 + offset) * (y2 - y1 + offset)
@@ -55,11 +55,14 @@ def _match_ranked(det_boxes, det_img, gt_boxes, gt_start, gt_difficult, iou_thre
 
 
 @kernel()
-def _ap_all_points(recall, precision):
-    """Area under the monotone precision envelope, VOC2010+ (recall, precision: (N,))."""
+def _ap_all_points(recall, precision, scratch):
+    """Area under the monotone precision envelope, VOC2010+ (recall, precision: (N,)).
+
+    scratch: (2, N + 2) float64, overwritten.
+    """
     n = recall.shape[0]
-    mrec = np.empty(n + 2)
-    mpre = np.empty(n + 2)
+    mrec = scratch[0]
+    mpre = scratch[1]
     mrec[0] = 0.0
     mpre[0] = 0.0
     mrec[n + 1] = 1.0

@@ -26,6 +26,16 @@ def _loop_steps(out: Pair, k: Pair, s: Pair, d: Pair) -> tuple[Pair, Pair]:
     return s_out, d_out
 
 
+# Below this many inner-loop steps the kernels run serially (their serial twins): a
+# parallel region costs more than the work, and the serial code compiles faster.
+_PARALLEL_MIN_STEPS = 1 << 16
+
+
+def _run(kern: Any, steps: int, *args: Any) -> None:
+    """Call a parallel kernel, or its serial twin for small inputs."""
+    (kern if steps >= _PARALLEL_MIN_STEPS else kern.serial)(*args)
+
+
 def _float_dtype(*arrays: NDArray[Any]) -> type[np.floating[Any]]:
     return np.float32 if all(a.dtype == np.float32 for a in arrays) else np.float64
 
@@ -141,7 +151,7 @@ def conv2d(
     out = np.empty((n, c_out, oh, ow), dtype)
     counts = np.zeros(n * c_out, np.int64)
     s, d = _loop_steps((oh, ow), (kh, kw), s, d)
-    _conv2d(xp, wf, bf, g, s[0], s[1], d[0], d[1], out, counts)
+    _run(_conv2d, out.size * cin_g * kh * kw, xp, wf, bf, g, s[0], s[1], d[0], d[1], out, counts)
     return out, int(counts.sum())
 
 
@@ -209,7 +219,7 @@ def max_pool2d(
     xf = as_float_array(xa, "x", dtype=_float_dtype(xa))
     out = np.empty((n, c, oh, ow), xf.dtype)
     counts = np.zeros(n * c, np.int64)
-    _max_pool2d(xf, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], out, counts)
+    _run(_max_pool2d, out.size * k[0] * k[1], xf, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], out, counts)
     return out, int(counts.sum())
 
 
@@ -277,5 +287,5 @@ def avg_pool2d(
     xf = as_float_array(xa, "x", dtype=_float_dtype(xa))
     out = np.empty((n, c, oh, ow), xf.dtype)
     counts = np.zeros(n * c, np.int64)
-    _avg_pool2d(xf, k[0], k[1], s[0], s[1], p[0], p[1], include, out, counts)
+    _run(_avg_pool2d, out.size * k[0] * k[1], xf, k[0], k[1], s[0], s[1], p[0], p[1], include, out, counts)
     return out, int(counts.sum())

@@ -1,0 +1,374 @@
+"""``fastdet warmup``: fill Numba's cache with every kernel the public API uses.
+
+Each task calls a group of public entry points on tiny inputs of every dtype
+class they dispatch to (float64 and float32 where the dtype is kept), then
+compiles the other half of every parallel kernel it touched (the parallel
+version where the call ran the serial twin, and the reverse), so that neither a
+large input nor a forked DataLoader worker compiles anything later. Tasks run
+in separate processes (spawn) on all cores. Cache files are written through a
+temporary file and a rename and checked on load (``fastdet._kernels``), so two
+warmups, or a warmup and a running program, can share one cache directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TASKS", "warmup"]
+
+_COCO_GT = {
+    "images": [{"id": 1, "width": 64, "height": 48}, {"id": 2, "width": 64, "height": 48}],
+    "annotations": [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1.5, 2, 10, 12], "area": 120.0, "iscrowd": 0},
+        {"id": 2, "image_id": 1, "category_id": 2, "bbox": [20.0, 5, 8, 8], "area": 64.0, "iscrowd": 1},
+        {"id": 3, "image_id": 2, "category_id": 1, "bbox": [3.0, 3, 30, 20], "area": 600.0, "iscrowd": 0},
+    ],
+    "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+}
+_COCO_DT = [
+    {"image_id": 1, "category_id": 1, "bbox": [1.0, 2.0, 10.5, 12.0], "score": 0.9},
+    {"image_id": 1, "category_id": 2, "bbox": [19.0, 5.0, 8.0, 9.0], "score": 0.75},
+    {"image_id": 2, "category_id": 1, "bbox": [4.0, 3.0, 28.0, 20.0], "score": 0.5},
+    {"image_id": 2, "category_id": 2, "bbox": [4.0, 3.0, 28.0, 20.0], "score": 0.25},
+]
+
+
+def _boxes(dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    b = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [21, 19, 29, 31]], dtype)
+    return b, np.array([0.9, 0.8, 0.7, 0.6], dtype)
+
+
+def _task_boxes() -> None:
+    import fastdet
+
+    for dtype in (np.float64, np.float32):
+        b, _ = _boxes(dtype)
+        fastdet.box_iou(b, b)
+        fastdet.generalized_box_iou(b, b)
+        fastdet.distance_box_iou(b, b)
+        fastdet.complete_box_iou(b, b)
+        fastdet.box_area(b)
+        fastdet.box_convert(b, "xyxy", "cxcywh")
+        fastdet.clip_boxes_to_image(b, (15, 15))
+        fastdet.remove_small_boxes(b, 1.0)
+
+
+def _nms(dtype: Any) -> None:
+    import fastdet
+    from fastdet.nms import nms_coco_results
+
+    b, s = _boxes(dtype)
+    fastdet.nms(b, s, 0.5)
+    fastdet.batched_nms(b, s, np.array([0, 0, 1, 1]), 0.5)
+    fastdet.multiclass_nms(b, np.stack([s, s[::-1]], axis=1))
+    pred = np.concatenate([b, np.stack([s, s[::-1]], axis=1)], axis=1)[None]
+    fastdet.postprocess_detections(pred, box_format="xyxy")
+    with_objectness = np.concatenate([pred[..., :4], pred[..., 4:5], pred[..., 4:]], -1)
+    fastdet.postprocess_detections(with_objectness, has_objectness=True)
+    if dtype == np.float64:
+        nms_coco_results(_COCO_DT)
+
+
+def _task_nms_float64() -> None:
+    _nms(np.float64)
+
+
+def _task_nms_float32() -> None:
+    _nms(np.float32)
+
+
+def _task_soft_nms() -> None:
+    import fastdet
+    from fastdet.nms import nms_coco_results
+
+    for dtype in (np.float64, np.float32):
+        b, s = _boxes(dtype)
+        for method in ("gaussian", "linear", "hard"):
+            fastdet.soft_nms(b, s, method=method)
+    nms_coco_results(_COCO_DT, method="soft-linear")
+
+
+def _task_coco() -> None:
+    import contextlib
+    import io
+    import json
+    import tempfile
+
+    import fastdet
+
+    with tempfile.TemporaryDirectory(prefix="fastdet-warmup-") as tmp:
+        gt_path = os.path.join(tmp, "gt.json")
+        dt_path = os.path.join(tmp, "dt.json")
+        with open(gt_path, "w") as f:
+            json.dump(_COCO_GT, f)
+        with open(dt_path, "w") as f:
+            json.dump(_COCO_DT, f)
+        gt = fastdet.COCO(gt_path, verbose=False)
+        for dt in (gt.loadRes(dt_path), gt.loadRes(_COCO_DT)):
+            fastdet.evaluate_coco(gt, dt)
+            with contextlib.redirect_stdout(io.StringIO()):  # COCOeval prints as pycocotools does
+                ev = fastdet.COCOeval(gt, dt, "bbox")
+                ev.evaluate()
+                ev.accumulate()
+                ev.summarize()
+                ev.params.useCats = 0
+                ev.evaluate()
+                ev.accumulate()
+
+
+def _task_voc() -> None:
+    import fastdet
+
+    fastdet.voc_ap([0.1, 0.5, 0.9], [1.0, 0.8, 0.6])
+    fastdet.voc_ap([0.1, 0.5, 0.9], [1.0, 0.8, 0.6], use_07_metric=True)
+    gt = [
+        {"image_id": 1, "label": 0, "bbox": [0, 0, 10, 10]},
+        {"image_id": 1, "label": 1, "bbox": [5, 5, 9, 9], "difficult": True},
+    ]
+    dt = [{"image_id": 1, "label": 0, "bbox": [0, 0, 9, 10], "score": 0.9}]
+    fastdet.voc.evaluate(gt, dt)
+    fastdet.voc.evaluate(gt, dt, use_07_metric=True, pixel_offset=1)
+
+
+def _task_metrics() -> None:
+    import warnings
+
+    import fastdet
+
+    with warnings.catch_warnings():  # tiny inputs: undefined metrics are expected here
+        warnings.simplefilter("ignore")
+        for labels in ([0, 1, 2, 1], [0.0, 1.0, 2.0, 1.0]):
+            fastdet.confusion_matrix(labels, [0, 2, 2, 1])
+            fastdet.accuracy(labels, [0, 2, 2, 1])
+            for average in ("binary", "macro", "micro", "weighted", None):
+                if average == "binary":
+                    fastdet.precision_recall_f1([0, 1, 1, 0], [0, 1, 0, 0], average=average)
+                else:
+                    fastdet.precision_recall_f1(labels, [0, 2, 2, 1], average=average)
+        fastdet.confusion_matrix([0, 10**9], [10**9, 0])  # labels far apart: the lookup path
+        for scores in ([0.1, 0.8, 0.4, 0.3], np.array([0.1, 0.8, 0.4, 0.3], np.float32)):
+            fastdet.roc_curve([0, 1, 1, 0], scores)
+            fastdet.roc_auc([0, 1, 1, 0], scores)
+            fastdet.precision_recall_curve([0, 1, 1, 0], scores)
+            fastdet.average_precision([0, 1, 1, 0], scores)
+
+
+def _task_losses() -> None:
+    import fastdet
+
+    for dtype in (np.float64, np.float32):
+        x = np.array([1.0, 2.0, -0.5], dtype)
+        t = np.array([1.5, 2.0, 0.0], dtype)
+        for reduction in ("none", "mean"):
+            fastdet.l1_loss(x, t, reduction=reduction)
+            fastdet.mse_loss(x, t, reduction=reduction)
+            fastdet.smooth_l1_loss(x, t, reduction=reduction)
+            fastdet.smooth_l1_loss(x, t, beta=0.0, reduction=reduction)
+            fastdet.sigmoid_focal_loss(x, np.array([1.0, 0.0, 1.0], dtype), reduction=reduction)
+
+
+def _task_arch() -> None:
+    import fastdet
+
+    for dtype in (np.float64, np.float32):
+        x = np.ones((1, 2, 5, 5), dtype)
+        fastdet.conv2d(x, np.ones((2, 2, 3, 3), dtype), np.zeros(2, dtype))
+        fastdet.conv2d(x, np.ones((2, 1, 3, 3), dtype), groups=2, padding=1)
+        fastdet.max_pool2d(x, 2)
+        fastdet.avg_pool2d(x, 2)
+        fastdet.avg_pool2d(x, 3, padding=1, count_include_pad=False)
+    fastdet.summary("resnet18", (3, 64, 64))
+
+
+# name -> task, the slowest first (so that the pool ends together)
+TASKS: dict[str, Callable[[], None]] = {
+    "coco": _task_coco,
+    "nms float64": _task_nms_float64,
+    "nms float32": _task_nms_float32,
+    "soft_nms": _task_soft_nms,
+    "boxes": _task_boxes,
+    "arch": _task_arch,
+    "metrics": _task_metrics,
+    "losses": _task_losses,
+    "voc": _task_voc,
+}
+
+
+def _complete_parallel_kernels() -> int:
+    """Compile the missing half (parallel or serial twin) of every parallel kernel used so far."""
+    from fastdet._kernels import ParallelKernel
+
+    done = 0
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("fastdet._kernels.") or module is None:
+            continue
+        for obj in list(vars(module).values()):
+            if not isinstance(obj, ParallelKernel):
+                continue
+            parallel, serial = obj.parallel, obj.serial
+            for sig in set(parallel.signatures) | set(serial.signatures):
+                for dispatcher in (parallel, serial):
+                    if sig not in dispatcher.signatures:
+                        dispatcher.compile(sig)
+                        done += 1
+    return done
+
+
+def _run_task(name: str) -> tuple[str, float, int, int]:
+    """Run one task; returns (name, seconds, functions compiled, functions loaded from the cache)."""
+    from numba.core import event
+
+    compiled = 0
+
+    class Count(event.Listener):
+        def on_start(self, ev: Any) -> None:
+            nonlocal compiled
+            compiled += 1
+
+        def on_end(self, ev: Any) -> None:
+            pass
+
+    start = time.perf_counter()
+    with event.install_listener("numba:compile", Count()):
+        TASKS[name]()
+        _complete_parallel_kernels()
+    loaded = _count_cache_hits()
+    return name, time.perf_counter() - start, compiled, loaded
+
+
+def _count_cache_hits() -> int:
+    from fastdet._kernels import ParallelKernel
+
+    hits = 0
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("fastdet._kernels.") or module is None:
+            continue
+        for obj in vars(module).values():
+            dispatchers = [obj.parallel, obj.serial] if isinstance(obj, ParallelKernel) else [obj]
+            for d in dispatchers:
+                stats = getattr(d, "_cache_hits", None)
+                if stats is not None:
+                    hits += sum(stats.values())
+    return hits
+
+
+class _Progress:
+    """A bar on a terminal, else one line per finished task (stderr)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.enabled = enabled
+        self.tty = enabled and sys.stderr.isatty()
+        self.start = time.perf_counter()
+
+    def update(self, name: str, seconds: float, compiled: int) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.start
+        what = f"{name}: {compiled} compiled" if compiled else f"{name}: cached"
+        if self.tty:
+            width = 24
+            filled = width * self.done // self.total
+            bar = "#" * filled + "-" * (width - filled)
+            end = "\n" if self.done == self.total else ""
+            sys.stderr.write(f"\r\x1b[Kwarmup [{bar}] {self.done}/{self.total} {elapsed:5.1f} s  {what}{end}")
+        else:
+            sys.stderr.write(f"warmup {self.done}/{self.total}: {what} in {seconds:.1f} s\n")
+        sys.stderr.flush()
+
+
+def warmup(
+    tasks: list[str] | None = None, *, processes: int | None = None, progress: bool = False
+) -> dict[str, Any]:
+    """Compile every kernel and signature the public API uses into Numba's on-disk cache.
+
+    Run it once after installing fastdet (in a Docker image build, a CI cache
+    step) so that no later process compiles anything: ``fastdet warmup`` on the
+    command line does the same with a progress bar.
+
+    Parameters
+    ----------
+    tasks : list of str or None
+        Names from ``fastdet._warmup.TASKS`` (default: all).
+    processes : int or None
+        Worker processes (default: the number of CPUs, at most one per task). With
+        1, the tasks run in this process.
+    progress : bool
+        Report progress on stderr: a bar on a terminal, otherwise one line per task.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (wall time), ``compiled`` and ``loaded`` (functions compiled,
+        and loaded from an existing cache), ``tasks`` (name -> seconds) and
+        ``cache_dir`` (``NUMBA_CACHE_DIR`` or None: Numba's default locations).
+
+    Raises
+    ------
+    ValueError
+        An unknown task name or ``processes < 1``.
+    RuntimeError
+        A task failed (the message names it).
+
+    Notes
+    -----
+    Safe to run twice at once and beside programs that use the same cache: every
+    cache file is written to a temporary name and renamed into place, and is
+    checked (SHA-256, Numba version, source hash, signature) when loaded. Inputs
+    that fastdet passes to kernels unchanged, such as read-only arrays, compile
+    their own signature on first use.
+
+    Examples
+    --------
+    >>> report = warmup(["voc"], processes=1)
+    >>> sorted(report["tasks"])
+    ['voc']
+    """
+    names = list(TASKS) if tasks is None else list(tasks)
+    unknown = [n for n in names if n not in TASKS]
+    if unknown:
+        raise ValueError(f"unknown warmup tasks {unknown}; choose from {list(TASKS)}")
+    n_proc = min(os.cpu_count() or 1, len(names)) if processes is None else processes
+    if isinstance(n_proc, bool) or not isinstance(n_proc, int) or n_proc < 1:
+        raise ValueError(f"processes must be an integer >= 1, got {processes!r}")
+    bar = _Progress(len(names), progress)
+    start = time.perf_counter()
+    results: dict[str, tuple[float, int, int]] = {}
+
+    def record(name: str, seconds: float, compiled: int, loaded: int) -> None:
+        results[name] = (seconds, compiled, loaded)
+        bar.update(name, seconds, compiled)
+
+    if n_proc == 1:
+        for name in names:
+            try:
+                record(*_run_task(name))
+            except Exception as exc:
+                raise RuntimeError(f"warmup task {name!r} failed: {exc}") from exc
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        context = multiprocessing.get_context("spawn")  # a clean interpreter: no forked threads or locks
+        with ProcessPoolExecutor(max_workers=min(n_proc, len(names)), mp_context=context) as pool:
+            futures = {pool.submit(_run_task, name): name for name in names}
+            for future in as_completed(futures):
+                try:
+                    record(*future.result())
+                except Exception as exc:
+                    raise RuntimeError(f"warmup task {futures[future]!r} failed: {exc}") from exc
+    return {
+        "seconds": time.perf_counter() - start,
+        "compiled": sum(c for _, c, _ in results.values()),
+        "loaded": sum(h for _, _, h in results.values()),
+        "tasks": {name: results[name][0] for name in names},
+        "cache_dir": os.environ.get("NUMBA_CACHE_DIR") or None,
+    }

@@ -1,0 +1,104 @@
+"""``fastdet.warmup`` / ``fastdet warmup``: fill the cache; concurrent runs are safe.
+
+Each test uses a cache directory of its own, in subprocesses (warmup spawns
+workers, and the point is what a later fresh process finds in the cache).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# a subset that covers serial kernels, a parallel kernel and its twin, two dtypes
+TASKS = "nms float32,boxes,voc"
+
+
+def env_for(cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(cache))
+    return env
+
+
+def python(code: str, cache: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env_for(cache),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+CHECK_CACHED = """
+import json
+from fastdet._warmup import warmup
+report = warmup({tasks!r}.split(","), processes=1)
+print(json.dumps([report["compiled"], report["loaded"] > 0]))
+"""
+
+
+def test_two_warmups_at_once_then_everything_is_cached(tmp_path):
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "fastdet.cli", "warmup", "--tasks", TASKS, "--processes", "2"],
+            env=env_for(tmp_path),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=900)
+        assert p.returncode == 0, err
+        assert out.startswith("fastdet warmup: 3 tasks in ")
+        assert str(tmp_path) in out
+        # stderr is a pipe here: one line per task, no bar
+        assert "\r" not in err
+        lines = err.splitlines()
+        assert len(lines) == 3
+        assert all(line.startswith("warmup ") for line in lines)
+    assert not [f for f in tmp_path.rglob("*") if ".tmp." in f.name]  # no temporary file left
+    check = python(CHECK_CACHED.format(tasks=TASKS), tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.split() == ["[0,", "true]"]  # nothing compiled: all loaded from the cache
+
+
+def test_warmup_fills_serial_twins_for_forked_workers(tmp_path):
+    first = python("import fastdet; fastdet.warmup(['boxes'], processes=1)", tmp_path)
+    assert first.returncode == 0, first.stderr
+    child = python(
+        """
+import os, numpy as np, fastdet
+from fastdet._kernels import iou
+b = np.random.default_rng(0).uniform(0, 50, (300, 4)); b[:, 2:] += b[:, :2]
+fastdet.box_iou(b, b)  # parallel in the parent
+pid = os.fork()
+if pid == 0:
+    fastdet.box_iou(b, b)  # the serial twin in a forked child
+    s = iou.iou_matrix.serial.stats
+    os._exit(0 if sum(s.cache_hits.values()) == 1 and not s.cache_misses else 3)
+_, status = os.waitpid(pid, 0)
+p = iou.iou_matrix.parallel.stats
+print(os.waitstatus_to_exitcode(status), sum(p.cache_hits.values()), sum(p.cache_misses.values()))
+""",
+        tmp_path,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["0", "1", "0"]
+
+
+def test_warmup_arguments():
+    from fastdet import warmup
+
+    with pytest.raises(ValueError, match="unknown warmup tasks"):
+        warmup(["nms"])
+    with pytest.raises(ValueError, match="processes"):
+        warmup(["voc"], processes=0)

@@ -3,12 +3,13 @@
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
 ``fastdet.coco``, ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
 ``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d`` stay in that
-module), ``fastdet.analysis`` (TIDE error analysis, detection confusion matrix).
+module), ``fastdet.analysis`` (TIDE error analysis, detection confusion matrix), ``fastdet.lvis``
+(LVIS's federated evaluation).
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastdet import analysis, arch, coco, voc
+from fastdet import analysis, arch, coco, lvis, voc
 from fastdet.arch import (
     avg_pool2d,
     batchnorm2d_buffers,
@@ -39,6 +40,7 @@ from fastdet.boxes import (
 )
 from fastdet.coco import COCO, COCOeval, CocoEvalResult, evaluate_coco
 from fastdet.losses import l1_loss, mse_loss, sigmoid_focal_loss, smooth_l1_loss
+from fastdet.lvis import evaluate_lvis
 from fastdet.metrics import (
     UndefinedMetricWarning,
     accuracy,
@@ -86,11 +88,13 @@ __all__ = [
     "conv2d_report",
     "distance_box_iou",
     "evaluate_coco",
+    "evaluate_lvis",
     "generalized_box_iou",
     "l1_loss",
     "linear_flops",
     "linear_macs",
     "linear_params",
+    "lvis",
     "max_pool2d",
     "mse_loss",
     "multiclass_nms",

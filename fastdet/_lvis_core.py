@@ -86,7 +86,12 @@ def _is_int(v: Any) -> bool:
         return True
     if isinstance(v, (int, np.integer)):
         return abs(int(v)) < 2**63
-    return isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v) == int(v) and abs(v) < 2**53
+    return (
+        isinstance(v, (float, np.floating))
+        and np.isfinite(v)
+        and float(v) == int(v)
+        and abs(float(v)) < 2**53
+    )
 
 
 @dataclass

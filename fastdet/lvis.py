@@ -372,7 +372,7 @@ class Params:
         self.iou_thrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
         self.rec_thrs = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
         self.max_dets = 300
-        self.area_rng = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
+        self.area_rng: list[list[float]] = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
         self.area_rng_lbl = ["all", "small", "medium", "large"]
         self.use_cats = 1
         self.img_count_lbl = ["r", "c", "f"]
@@ -441,7 +441,8 @@ class LVISEval:
             self.lvis_dt = LVISResults(self.lvis_gt, lvis_dt)
         else:
             raise TypeError(
-                f"lvis_dt must be an LVISResults object, a json path or a list of dicts, got {type(lvis_dt).__name__}"
+                "lvis_dt must be an LVISResults object, a json path or a list of dicts, "
+                f"got {type(lvis_dt).__name__}"
             )
         self.params = Params(iou_type=iou_type)
         self.params.img_ids = sorted(self.lvis_gt.get_img_ids())
@@ -501,7 +502,8 @@ class LVISEval:
             or len(p.area_rng) != n_a
         ):
             raise ValueError(
-                "params changed since evaluate() (categories, use_cats, iou_thrs or area_rng); run evaluate() again"
+                "params changed since evaluate() (categories, use_cats, iou_thrs or area_rng); "
+                "run evaluate() again"
             )
         rec_thrs = np.ascontiguousarray(np.asarray(p.rec_thrs, dtype=np.float64).reshape(-1))
         if np.isnan(rec_thrs).any():
@@ -576,7 +578,7 @@ class LVISEval:
 
     def print_results(self) -> None:
         """Print the summary lines as lvis-api prints them."""
-        for line in _result_lines(self.results, self.params):
+        for line in _result_lines(self.results, self.params.iou_thrs, self.params.max_dets):
             print(line)
 
     def get_results(self) -> OrderedDict[str, Any]:
@@ -586,18 +588,18 @@ class LVISEval:
         return self.results
 
 
-def _result_lines(results: Mapping[str, Any], p: Params) -> list[str]:
+def _result_lines(results: Mapping[str, Any], iou_thrs: Any, max_dets: int) -> list[str]:
     lines = []
     for key, value in results.items():
         title, kind = ("Average Precision", "(AP)") if "AP" in key else ("Average Recall", "(AR)")
         if len(key) > 2 and key[2].isdigit():
             iou = f"{float(key[2:]) / 100:0.2f}"
         else:
-            iou = f"{p.iou_thrs[0]:0.2f}:{p.iou_thrs[-1]:0.2f}"
+            iou = f"{iou_thrs[0]:0.2f}:{iou_thrs[-1]:0.2f}"
         group = key[2] if len(key) > 2 and key[2] in "rcf" else "all"
         area = key[2] if len(key) > 2 and key[2] in "sml" else "all"
         lines.append(
-            f" {title:<18} {kind} @[ IoU={iou:<9} | area={area:>6s} | maxDets={p.max_dets:>3d} "
+            f" {title:<18} {kind} @[ IoU={iou:<9} | area={area:>6s} | maxDets={max_dets:>3d} "
             f"catIds={group:>3s}] = {value:0.3f}"
         )
     return lines
@@ -637,6 +639,10 @@ class LvisEvalResult:
     area_ranges: dict[str, tuple[float, float]]
     max_dets: int
     frequency_groups: dict[str, list[int]]
+
+    def summary(self) -> str:
+        """The 13 lines lvis-api's ``print_results`` prints."""
+        return "\n".join(_result_lines(self.stats, self.iou_thresholds, self.max_dets))
 
 
 def evaluate_lvis(

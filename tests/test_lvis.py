@@ -485,3 +485,42 @@ def test_other_errors() -> None:
     for name in ("ann_to_rle", "ann_to_mask"):
         with pytest.raises(NotImplementedError):
             getattr(gt, name)({})
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_cli_eval_lvis(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fastdet.cli import main
+
+    gt, dt = str(data_dir / GT), str(data_dir / DT)
+    assert main(["eval", "--lvis", gt, dt]) == 0
+    text = capsys.readouterr().out
+    got = fd_run(json.loads(Path(gt).read_text()), json.loads(Path(dt).read_text()))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        got.print_results()
+    assert text == buf.getvalue()
+    assert main(["eval", "--lvis", gt, dt, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stats"] == {k: float(v) for k, v in PUBLISHED.items()}
+    assert len(out["per_class"]) == 1230
+    assert main(["eval", "--lvis", gt, dt, "--json", "--max-dets", "100"]) == 0
+    assert "AR@100" in json.loads(capsys.readouterr().out)["stats"]
+    assert main(["eval", "--lvis", gt, dt, "--per-class"]) == 0
+    assert "baseball_glove" in capsys.readouterr().out
+
+
+def test_cli_eval_lvis_errors(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fastdet.cli import main
+
+    gt, dt = str(data_dir / GT), str(data_dir / DT)
+    assert main(["eval", "--lvis", gt, dt, "--max-dets", "1,10"]) == 2
+    assert "one per-image cap" in capsys.readouterr().err
+    assert main(["eval", "--lvis", gt, dt, "--tide"]) == 2
+    assert "COCO evaluation only" in capsys.readouterr().err
+    bad = _gt()
+    del bad["categories"][2]["frequency"]
+    (tmp_path / "gt.json").write_text(json.dumps(bad))
+    assert main(["eval", "--lvis", str(tmp_path / "gt.json"), dt]) == 2
+    assert "gt.json (categories): entry 2 has no 'frequency'" in capsys.readouterr().err

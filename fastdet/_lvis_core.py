@@ -41,8 +41,16 @@ def positions(
     sorted_ids: NDArray[np.int64], values: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """Index of each value in the sorted unique ``sorted_ids`` (-1 when absent) and whether present."""
-    if len(sorted_ids) == 0:
+    values = np.asarray(values, np.int64)
+    if len(sorted_ids) == 0 or len(values) == 0:
         return np.full(len(values), -1, np.int64), np.zeros(len(values), np.bool_)
+    hi = int(sorted_ids[-1])
+    if sorted_ids[0] >= 0 and hi < max(4 * len(values), 1 << 22):
+        # small non-negative ids (the usual case): a look-up table, no binary searches
+        table = np.full(hi + 2, -1, np.int64)
+        table[sorted_ids] = np.arange(len(sorted_ids))
+        pos = table[np.clip(values, -1, hi + 1)]  # out of range -> the last slot or -1 -> the last: -1
+        return pos, pos >= 0
     pos = np.searchsorted(sorted_ids, values)
     ok = pos < len(sorted_ids)
     ok[ok] = sorted_ids[pos[ok]] == values[ok]
@@ -50,6 +58,12 @@ def positions(
 
 
 def _member(sorted_keys: NDArray[np.int64], values: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Whether each value is among the sorted unique non-negative ``sorted_keys`` (-1: never)."""
+    if len(sorted_keys) and len(values) and sorted_keys[0] >= 0 and sorted_keys[-1] < 1 << 28:
+        hi = int(sorted_keys[-1])
+        table = np.zeros(hi + 2, np.bool_)
+        table[sorted_keys] = True
+        return table[np.clip(values, -1, hi + 1)]  # -1 reads the last slot, which is False
     return positions(sorted_keys, values)[1]
 
 
@@ -283,14 +297,16 @@ def federated_layout(
     not_exhaustive = d_ok & _member(np.unique(ei[e_ok] * n_cat + ek[e_ok]), d_key)
     if use_cats:
         # slots: each category's cells numbered in image order
-        g_cell = gk * n_img + gi
-        d_cell = dk * n_img + di
-        cells = np.unique(np.concatenate((g_cell[g_ok], d_cell[d_ok])))
+        g_rows, d_rows = np.flatnonzero(g_ok), np.flatnonzero(d_ok)
+        keys = np.concatenate((gk[g_rows] * n_img + gi[g_rows], dk[d_rows] * n_img + di[d_rows]))
+        cells, cell_of = np.unique(keys, return_inverse=True)
         first = np.searchsorted(cells, np.arange(n_cat, dtype=np.int64) * n_img)
-        counts = np.diff(np.append(first, len(cells)))
-        n_slots = int(counts.max(initial=0))
-        g_img = np.where(g_ok, np.searchsorted(cells, g_cell) - first[np.maximum(gk, 0)], -1)
-        d_img = np.where(d_ok, np.searchsorted(cells, d_cell) - first[np.maximum(dk, 0)], -1)
+        n_slots = int(np.diff(np.append(first, len(cells))).max(initial=0))
+        slot = cell_of.reshape(-1) - first[np.concatenate((gk[g_rows], dk[d_rows]))]
+        g_img = np.full(len(g_ok), -1, np.int64)
+        g_img[g_rows] = slot[: len(g_rows)]
+        d_img = np.full(len(d_ok), -1, np.int64)
+        d_img[d_rows] = slot[len(g_rows) :]
         core_cats = list(range(n_cat))
     else:
         n_slots = n_img

@@ -15,6 +15,14 @@ changes its internal layout, this file is what needs re-plugging:
   object, the cell status codes ``FP`` / ``IGNORED`` / ``MIXED`` of
   ``fastdet._kernels.coco``, and the ``kind`` (Nd, A) / ``status`` (Nd, A, T)
   tables of the ``_Evaluation`` (flat or shaped: both are reshaped here).
+
+Masks (``iou_type='segm'``) will plug in here: the columns keep one row per
+annotation of the ground truth file and of the capped result list, so a mask
+IoU ``measure`` built from those annotation lists (``ev.gt_rows`` /
+``ev.dt_rows`` index them) can be passed on to ``_evaluate(gt, dt, p, measure)``
+once the COCO core takes one. lvis-api's segm quirks to keep then: a result with
+a ``bbox`` gets ``area = w * h`` (not its mask area) and, without a
+``segmentation``, the box as a polygon.
 """
 
 from __future__ import annotations

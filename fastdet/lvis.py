@@ -427,6 +427,8 @@ class LVISEval:
 
     def __init__(self, lvis_gt: Any, lvis_dt: Any, iou_type: str = "bbox"):
         _check_iou_type(iou_type)
+        if isinstance(lvis_gt, LVISResults):
+            raise TypeError("lvis_gt must be the ground truth (LVIS), got an LVISResults")
         if isinstance(lvis_gt, LVIS):
             self.lvis_gt = lvis_gt
         elif isinstance(lvis_gt, (str, os.PathLike, dict)):

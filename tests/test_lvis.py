@@ -524,3 +524,9 @@ def test_cli_eval_lvis_errors(data_dir: Path, tmp_path: Path, capsys: pytest.Cap
     (tmp_path / "gt.json").write_text(json.dumps(bad))
     assert main(["eval", "--lvis", str(tmp_path / "gt.json"), dt]) == 2
     assert "gt.json (categories): entry 2 has no 'frequency'" in capsys.readouterr().err
+
+
+def test_results_are_not_ground_truth() -> None:
+    gt = LVIS(_gt())
+    with pytest.raises(TypeError, match="lvis_gt must be the ground truth"):
+        LVISEval(LVISResults(gt, [_det(1, 0.5)]), [_det(1, 0.5)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import io
 import json
 import logging
@@ -530,3 +531,43 @@ def test_results_are_not_ground_truth() -> None:
     gt = LVIS(_gt())
     with pytest.raises(TypeError, match="lvis_gt must be the ground truth"):
         LVISEval(LVISResults(gt, [_det(1, 0.5)]), [_det(1, 0.5)])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cap_of_300_with_ties_at_the_cut(seed: int) -> None:
+    # 340 results on one image (170 on another) with scores from three values, so that the 300th and
+    # 301st results of the first image tie; categories positive, negative, neither and not exhaustive
+    rng = np.random.default_rng(seed)
+    gt = {
+        "images": [{"id": i, "neg_category_ids": [2, 4], "not_exhaustive_category_ids": [3]} for i in (1, 2)],
+        "categories": [{"id": c, "frequency": "rcfrc"[c - 1]} for c in (1, 2, 3, 4, 5)],
+        "annotations": [
+            {"id": j + 1, "image_id": 1 + j % 2, "category_id": 1 + j % 3, "area": 400.0,
+             "bbox": [float(x), float(y), 20.0, 20.0]}
+            for j, (x, y) in enumerate(rng.integers(0, 200, (40, 2)).tolist())
+        ],
+    }  # fmt: skip
+    results = []
+    for img, n in ((1, 340), (2, 170)):
+        for _ in range(n):
+            a = gt["annotations"][int(rng.integers(0, 40))]
+            x, y = (v + float(rng.integers(-3, 4)) for v in a["bbox"][:2])
+            box = [x, y, 20.0, float(rng.integers(15, 26))]
+            results.append({"image_id": img, "category_id": int(rng.integers(1, 6)), "bbox": box,
+                            "score": float(rng.choice([0.3, 0.6, 0.9]))})  # fmt: skip
+    kept = ref.lvis_results(results, 300)
+    assert len(kept) == 470
+    got = fd_run(gt, results)
+    precision, recall = ref.lvis_evaluate(gt, kept)
+    np.testing.assert_array_equal(got.eval["precision"], precision)
+    np.testing.assert_array_equal(got.eval["recall"], recall)
+    assert LVISResults(gt, results).dataset["annotations"] == [
+        {**r, "segmentation": [[r["bbox"][0], r["bbox"][1], r["bbox"][0], r["bbox"][1] + r["bbox"][3],
+                                r["bbox"][0] + r["bbox"][2], r["bbox"][1] + r["bbox"][3],
+                                r["bbox"][0] + r["bbox"][2], r["bbox"][1]]]}
+        for r in kept
+    ]  # fmt: skip
+    if importlib.util.find_spec("lvis") is not None:
+        want = api_run(gt, results)
+        np.testing.assert_array_equal(got.eval["precision"], want.eval["precision"])
+        assert_same_results(got.results, want.results)

@@ -3,9 +3,10 @@
 The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
 ``fastdet.fusion`` (ensemble-boxes' box fusion; its multi-model ``nms`` and
 ``soft_nms`` stay in that module), ``fastdet.coco``, ``fastdet.mask``
-(pycocotools.mask's API), ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``,
-``fastdet.arch`` (whose layer-spec classes such as ``arch.Conv2d`` stay in that
-module), ``fastdet.analysis`` (TIDE error analysis, detection confusion matrix) and
+(pycocotools.mask's API), ``fastdet.lvis`` (lvis-api's federated evaluation),
+``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``, ``fastdet.arch`` (whose
+layer-spec classes such as ``arch.Conv2d`` stay in that module),
+``fastdet.analysis`` (TIDE error analysis, detection confusion matrix) and
 ``fastdet.streaming`` (``MeanAveragePrecision``: torchmetrics' streaming COCO mAP).
 
 Submodules are imported on first use of one of their names (PEP 562), so that
@@ -31,7 +32,7 @@ from fastdet.nms import (
 )
 
 if TYPE_CHECKING:
-    from fastdet import analysis, arch, coco, fusion, mask, streaming, voc
+    from fastdet import analysis, arch, coco, fusion, lvis, mask, streaming, voc
     from fastdet._kernels import CacheWarning
     from fastdet._warmup import warmup
     from fastdet.arch import (
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from fastdet.coco import COCO, COCOeval, CocoEvalResult, evaluate_coco
     from fastdet.fusion import non_maximum_weighted, weighted_boxes_fusion
     from fastdet.losses import l1_loss, mse_loss, sigmoid_focal_loss, smooth_l1_loss
+    from fastdet.lvis import evaluate_lvis
     from fastdet.metrics import (
         UndefinedMetricWarning,
         accuracy,
@@ -86,6 +88,8 @@ _LAZY = {
     "arch": "fastdet.arch",
     "coco": "fastdet.coco",
     "fusion": "fastdet.fusion",
+    "lvis": "fastdet.lvis",
+    "evaluate_lvis": "fastdet.lvis",
     "mask": "fastdet.mask",
     "streaming": "fastdet.streaming",
     "voc": "fastdet.voc",
@@ -200,12 +204,14 @@ __all__ = [
     "diou_nms",
     "distance_box_iou",
     "evaluate_coco",
+    "evaluate_lvis",
     "fusion",
     "generalized_box_iou",
     "l1_loss",
     "linear_flops",
     "linear_macs",
     "linear_params",
+    "lvis",
     "mask",
     "matrix_nms",
     "max_pool2d",

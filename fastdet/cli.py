@@ -36,7 +36,8 @@ EXAMPLES = {
   fastdet eval gt.json dt.json --per-class --plot pr.png
   fastdet eval gt.json dt.json --tide --tide-plot tide.png
   fastdet eval gt.json dt.json --json > stats.json
-  fastdet eval gt.json dt.json --iou-thrs 0.5,0.75 --max-dets 1,10,300 --no-cats""",
+  fastdet eval gt.json dt.json --iou-thrs 0.5,0.75 --max-dets 1,10,300 --no-cats
+  fastdet eval --lvis data/lvis-val-100/lvis_val_100.json data/lvis-val-100/lvis_dets_derived.json""",
     "nms": """examples:
   fastdet nms dets.json -o kept.json
   fastdet nms dets.json -o kept.json --method soft-gaussian --sigma 0.5 --score-threshold 0.001
@@ -184,6 +185,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from fastdet.coco import COCO, COCOeval, evaluate_coco
 
     show = not args.json or sys.stderr.isatty()
+    if args.lvis:
+        return _eval_lvis(args, show)
     if args.tide_plot:
         _check_plot_path(args.tide_plot, "--tide-plot")
     with progress("loading ground truth", enabled=show):
@@ -244,6 +247,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_lvis(args: argparse.Namespace, show: bool) -> int:
+    """``fastdet eval --lvis GT.json DT.json``: LVIS's federated evaluation, printed as lvis-api prints it."""
+    from fastdet.lvis import LVIS, LVISResults, evaluate_lvis
+
+    if args.tide or args.tide_plot or args.plot:
+        raise UsageError("--lvis: --tide, --tide-plot and --plot are for COCO evaluation only")
+    options: dict[str, Any] = {"use_cats": not args.no_cats, "iou_type": getattr(args, "iou_type", "bbox")}
+    if args.iou_thrs:
+        options["iou_thresholds"] = _floats(args.iou_thrs, "--iou-thrs")
+    if args.area_rng:
+        options["area_ranges"] = _area_ranges(args.area_rng)
+    cap = _ints(args.max_dets, "--max-dets") if args.max_dets else [300]
+    if len(cap) != 1:
+        raise UsageError(f"--max-dets with --lvis: one per-image cap such as 300, got {args.max_dets!r}")
+    with progress("loading ground truth", enabled=show):
+        gt = LVIS(args.gt)
+    with progress("loading detections", enabled=show):
+        dt = LVISResults(gt, args.dt, max_dets=cap[0])
+    with progress("evaluating", enabled=show):
+        result = evaluate_lvis(gt, dt, **options)
+    if args.json:
+        per_class = {str(k): v for k, v in result.per_class_ap.items()}
+        print(json.dumps({"stats": result.stats, "per_class": per_class}, indent=2))
+        return 0
+    print(result.summary())
+    if args.per_class:
+        print()
+        print(_per_class_table(gt, result.per_class_ap))
+    return 0
+
+
 def _check_plot_path(path: str, option: str) -> None:
     """Fail before any work when a plot cannot be written: no matplotlib, or a file where a folder must be."""
     import importlib.util
@@ -266,7 +300,8 @@ def _tide(gt: Any, args: argparse.Namespace, show: bool) -> Any:
 
 
 def _per_class_table(gt: Any, per_class_ap: dict[int, float]) -> str:
-    names = {c["id"]: c.get("name", str(c["id"])) for c in gt.loadCats(gt.getCatIds())}
+    cats = gt.load_cats(None) if hasattr(gt, "load_cats") else gt.loadCats(gt.getCatIds())  # LVIS or COCO
+    names = {c["id"]: c.get("name", str(c["id"])) for c in cats}
     rows = sorted(per_class_ap.items(), key=lambda kv: -kv[1])
     width = max([len("category"), *(len(str(names.get(k, k))) for k, _ in rows)])
     lines = [f"{'category':<{width}}  {'id':>4}  {'AP':>6}", f"{'-' * width}  {'-' * 4}  {'-' * 6}"]
@@ -515,6 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cats", action="store_true", help="pool categories (useCats=0)")
     p.add_argument("--tide", action="store_true", help="add TIDE's error breakdown (tidecv's numbers)")
     p.add_argument("--tide-plot", metavar="FILE.png", help="draw TIDE's summary figure (implies --tide)")
+    p.add_argument(
+        "--lvis", action="store_true", help="LVIS federated evaluation (--max-dets: the per-image cap)"
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(

@@ -1656,3 +1656,193 @@ def object_columns(raw, keys):
 
     entries = json.loads(raw)
     return {k: [e.get(k) for e in entries] for k in keys}
+
+
+# ======================================================================
+# lvis: lvis-api's federated evaluation as its GitHub source (lvis-dataset/lvis-api, HEAD
+# 7d7f07d: lvis/results.py, lvis/eval.py) defines it, written as plain loops over dicts.
+# ======================================================================
+
+LVIS_IOU_THRS = np.linspace(0.5, 0.95, 10)
+LVIS_REC_THRS = np.linspace(0.0, 1.0, 101)
+LVIS_AREA_RNG = [[0, 1e10], [0, 32**2], [32**2, 96**2], [96**2, 1e10]]
+LVIS_AREA_LBL = ["all", "small", "medium", "large"]
+
+
+def lvis_results(results, max_dets=300):
+    """LVISResults' annotations: at most ``max_dets`` per image (highest scores, ties in order).
+
+    The list is regrouped by image (first appearance) when capping; each kept
+    result is a copy with ``area = w * h`` and ``id`` = its position + 1.
+    """
+    if max_dets >= 0:
+        by_image = {}
+        for r in results:
+            by_image.setdefault(r["image_id"], []).append(r)
+        kept = []
+        for rs in by_image.values():
+            if len(rs) > max_dets:
+                rs = sorted(rs, key=lambda r: r["score"], reverse=True)[:max_dets]  # stable
+            kept.extend(rs)
+    else:
+        kept = list(results)
+    out = []
+    for i, r in enumerate(kept):
+        r = dict(r)
+        r["area"] = r["bbox"][2] * r["bbox"][3]
+        r["id"] = i + 1
+        out.append(r)
+    return out
+
+
+def _lvis_match_cell(gts, dts, area_rng, iou_thrs, not_exhaustive):
+    """One (category, image, area range): per threshold, [(score, matched, ignored)] and gt ignore flags."""
+    lo, hi = area_rng
+    gt_ig_of = [1 if (g.get("ignore", 0) or g["area"] < lo or g["area"] > hi) else 0 for g in gts]
+    g_order = sorted(range(len(gts)), key=lambda j: gt_ig_of[j])  # stable: regular first
+    gts = [gts[j] for j in g_order]
+    gt_ig = [gt_ig_of[j] for j in g_order]
+    dts = sorted(dts, key=lambda d: -d["score"])  # stable
+    ious = [[coco_bbox_iou(d["bbox"], g["bbox"], False) for g in gts] for d in dts]
+    rows = []
+    for thr in iou_thrs:
+        gt_m = [0] * len(gts)
+        row = []
+        for di, d in enumerate(dts):
+            best = min(thr, 1 - 1e-10)
+            m = -1
+            for j in range(len(gts)):
+                if gt_m[j] > 0:
+                    continue
+                if m > -1 and gt_ig[m] == 0 and gt_ig[j] == 1:
+                    break
+                if ious[di][j] < best:
+                    continue
+                best = ious[di][j]
+                m = j
+            matched_id = 0
+            ignored = False
+            if m > -1:
+                ignored = bool(gt_ig[m])
+                matched_id = gts[m]["id"]
+                gt_m[m] = d["id"]
+            if matched_id == 0 and (d["area"] < lo or d["area"] > hi or not_exhaustive(d)):
+                ignored = True
+            row.append((d["score"], matched_id != 0, ignored))
+        rows.append(row)
+    return rows, gt_ig
+
+
+def lvis_evaluate(
+    gt,
+    results,
+    *,
+    img_ids=None,
+    cat_ids=None,
+    iou_thrs=LVIS_IOU_THRS,
+    rec_thrs=LVIS_REC_THRS,
+    area_rng=LVIS_AREA_RNG,
+    use_cats=True,
+):
+    """Precision (T, R, K, A) and recall (T, K, A) of capped ``results`` on the LVIS dict ``gt``."""
+    images = {img["id"]: img for img in gt["images"]}
+    img_ids = sorted(set(images) if img_ids is None else set(img_ids))
+    cat_ids = sorted(c["id"] for c in gt["categories"]) if cat_ids is None else list(cat_ids)
+    img_set, cat_set = set(img_ids), set(cat_ids)
+
+    def takes_part(a):
+        return a["image_id"] in img_set and a["category_id"] in cat_set and 0 < a["area"] < float("inf")
+
+    gts = [a for a in gt["annotations"] if takes_part(a)]
+    positive = {}
+    for g in gts:
+        positive.setdefault(g["image_id"], set()).add(g["category_id"])
+    dts = []
+    for d in results:
+        if not takes_part(d):
+            continue
+        img = images[d["image_id"]]
+        if d["category_id"] in img["neg_category_ids"] or d["category_id"] in positive.get(d["image_id"], ()):
+            dts.append(d)
+
+    def not_exhaustive(d):
+        return d["category_id"] in images[d["image_id"]]["not_exhaustive_category_ids"]
+
+    g_by, d_by = {}, {}
+    for by, anns in ((g_by, gts), (d_by, dts)):
+        for x in anns:
+            by.setdefault((x["image_id"], x["category_id"]), []).append(x)  # in list order
+
+    def cell(by, img, cat):
+        if use_cats:
+            return by.get((img, cat), [])
+        return [a for c in cat_ids for a in by.get((img, c), [])]
+
+    k_ids = cat_ids if use_cats else [-1]
+    n_t, n_r, n_k, n_a = len(iou_thrs), len(rec_thrs), len(k_ids), len(area_rng)
+    precision = -np.ones((n_t, n_r, n_k, n_a))
+    recall = -np.ones((n_t, n_k, n_a))
+    eps = np.spacing(1)
+    for k, cat in enumerate(k_ids):
+        for a, rng in enumerate(area_rng):
+            per_t = [[] for _ in range(n_t)]
+            gt_ig = []
+            seen = False
+            for img in img_ids:
+                g_cell, d_cell = cell(g_by, img, cat), cell(d_by, img, cat)
+                if not g_cell and not d_cell:
+                    continue
+                seen = True
+                rows, ig = _lvis_match_cell(g_cell, d_cell, rng, iou_thrs, not_exhaustive)
+                gt_ig += ig
+                for t in range(n_t):
+                    per_t[t] += rows[t]
+            num_gt = sum(1 for v in gt_ig if v == 0)
+            if not seen or num_gt == 0:
+                continue
+            for t in range(n_t):
+                dets = sorted(per_t[t], key=lambda r: -r[0])  # stable, images in order
+                tp = fp = 0
+                rc, pr = [], []
+                for _, matched, ignored in dets:
+                    tp += matched and not ignored
+                    fp += (not matched) and not ignored
+                    rc.append(float(tp) / num_gt)
+                    pr.append(float(tp) / (float(fp) + float(tp) + eps))
+                recall[t, k, a] = rc[-1] if dets else 0
+                for i in range(len(pr) - 1, 0, -1):
+                    if pr[i] > pr[i - 1]:
+                        pr[i - 1] = pr[i]
+                for r, x in enumerate(rec_thrs):
+                    i = next((i for i, v in enumerate(rc) if v >= x), len(rc))
+                    precision[t, r, k, a] = pr[i] if i < len(pr) else 0.0
+    return precision, recall
+
+
+def lvis_summary(
+    precision, recall, gt, *, cat_ids=None, iou_thrs=LVIS_IOU_THRS, area_lbl=LVIS_AREA_LBL, max_dets=300
+):
+    """lvis-api's 13 numbers: means of the entries > -1 of the selected precision / recall."""
+    freq = {c["id"]: c["frequency"] for c in gt["categories"]}
+    cat_ids = sorted(freq) if cat_ids is None else list(cat_ids)
+    groups = [[k for k, c in enumerate(cat_ids) if freq[c] == f] for f in "rcf"]
+
+    def mean(s):
+        s = s[s > -1]
+        return -1 if len(s) == 0 else np.mean(s)
+
+    def ap(thr=None, area="all", group=None):
+        s = precision if thr is None else precision[np.where(iou_thrs == thr)[0]]
+        aidx = [i for i, lbl in enumerate(area_lbl) if lbl == area]
+        return mean(s[:, :, groups[group], aidx] if group is not None else s[:, :, :, aidx])
+
+    def ar(area="all"):
+        return mean(recall[:, :, [i for i, lbl in enumerate(area_lbl) if lbl == area]])
+
+    out = {"AP": ap(), "AP50": ap(0.5), "AP75": ap(0.75)}
+    out.update(APs=ap(area="small"), APm=ap(area="medium"), APl=ap(area="large"))
+    out.update(APr=ap(group=0), APc=ap(group=1), APf=ap(group=2))
+    out[f"AR@{max_dets}"] = ar()
+    for area in ("small", "medium", "large"):
+        out[f"AR{area[0]}@{max_dets}"] = ar(area)
+    return out

@@ -21,6 +21,7 @@ __all__ = [
     "st_dtype",
     "st_iou_threshold",
     "st_labels",
+    "st_lvis_case",
     "st_scores",
 ]
 
@@ -298,3 +299,60 @@ def st_detection_images(draw: Any, max_images: int = 6) -> list[tuple[dict[str, 
         pred = {"boxes": boxes, "scores": scores, "labels": np.array(labels, np.int64)}
         images.append((pred, {"boxes": gt, "labels": gt_label, "iscrowd": crowd}))
     return images
+
+
+# --------------------------------------------------------------------------- LVIS-like data sets
+
+
+@st.composite
+def st_lvis_case(draw: Any, max_images: int = 5, max_cats: int = 5) -> dict[str, Any]:
+    """A small federated LVIS ground truth and results built to hit the protocol's edge cases.
+
+    Returns ``{"gt": dataset dict, "results": list, "max_dets": int}``. Images and
+    categories in shuffled file order, categories of every frequency, images
+    without annotations, ``neg_category_ids`` / ``not_exhaustive_category_ids``
+    (which may overlap the positives), annotations of area 0 or inconsistent
+    with their box, ``ignore`` flags, a ground truth with id 0, detections near
+    the ground truth (right or wrong category), in categories neither positive
+    nor negative and in unknown categories, tied scores, and a small per-image cap.
+    """
+    img_ids = draw(st.permutations(list(range(1, max_images + 3))))[: draw(st.integers(1, max_images))]
+    cat_ids = draw(st.permutations(list(range(1, max_cats + 3))))[: draw(st.integers(1, max_cats))]
+    cats = st.sampled_from(cat_ids)
+    categories = [{"id": c, "name": f"c{c}", "frequency": draw(st.sampled_from("rcf"))} for c in cat_ids]
+    first_id = draw(
+        st.sampled_from([1, 1, 1, 0])
+    )  # 0: a ground truth with id 0 (a match that does not count)
+    annotations: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for img in img_ids:
+        boxes: list[tuple[list[float], int]] = []
+        for _ in range(draw(st.sampled_from(range(6)))):
+            box = draw(_coco_box(boxes[-1][0] if boxes and draw(st.booleans()) else None))
+            cat = draw(cats)
+            boxes.append((box, cat))
+            area = draw(st.sampled_from(["box", "box", "box", "box", 0.0, 50.0, 2000.0]))
+            ann = {"id": first_id + len(annotations), "image_id": img, "category_id": cat, "bbox": box,
+                   "area": box[2] * box[3] if area == "box" else area}  # fmt: skip
+            if draw(st.sampled_from([0, 0, 0, 0, 0, 1])):
+                ann["ignore"] = draw(st.sampled_from([0, 1]))
+            annotations.append(ann)
+        subsets = st.lists(cats, unique=True, max_size=len(cat_ids))
+        images.append({"id": img, "height": 30, "width": 30,
+                       "neg_category_ids": draw(subsets), "not_exhaustive_category_ids": draw(subsets)})  # fmt: skip
+        for _ in range(draw(st.sampled_from(range(9)))):
+            near = draw(st.sampled_from(boxes)) if boxes and draw(st.sampled_from([1, 1, 1, 0])) else None
+            if near is not None and draw(st.sampled_from([1, 1, 0])):
+                cat = near[1]
+            else:
+                cat = draw(st.one_of(cats, cats, cats, st.just(99)))  # 99: not a category of the file
+            score = draw(st.one_of(st.sampled_from([0.0, 0.1, 0.5, 0.5, 0.9, 1.0]), st.floats(0, 1)))
+            results.append({"image_id": img, "category_id": cat, "score": score,
+                            "bbox": draw(_coco_box(near[0] if near is not None else None))})  # fmt: skip
+    gt = {"images": images, "categories": categories, "annotations": draw(st.permutations(annotations))}
+    return {
+        "gt": gt,
+        "results": draw(st.permutations(results)),
+        "max_dets": draw(st.sampled_from([300, 300, 300, -1, 1, 2, 3, 5])),
+    }

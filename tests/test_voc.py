@@ -307,3 +307,67 @@ def test_evaluate_bad_input():
         evaluate({"image_id": 0}, [])
     with pytest.raises(ValueError, match="difficult"):
         evaluate([{"image_id": 0, "label": 0, "bbox": [0, 0, 1, 1], "difficult": 2}], [])
+
+
+# --------------------------------------------------------------------------- IoU ties between ground truths
+
+
+def _tie_case(first_gt_left):
+    """One detection exactly halfway between two ground truths (IoU 1/3 with each), then a copy of one.
+
+    The devkit takes the first best ground truth (``np.argmax``): the tied detection
+    takes the first listed box, so the copy of that box is a duplicate (FP) while a
+    copy of the other box is a TP.
+    """
+    left = {"image_id": 0, "label": 0, "bbox": [0, 0, 10, 10]}
+    right = {"image_id": 0, "label": 0, "bbox": [10, 0, 20, 10]}
+    gt = [left, right] if first_gt_left else [right, left]
+    dt = [
+        {"image_id": 0, "label": 0, "bbox": [5, 0, 15, 10], "score": 0.9},  # IoU 1/3 with both
+        {"image_id": 0, "label": 0, "bbox": [0, 0, 10, 10], "score": 0.8},  # a copy of `left`
+    ]
+    return gt, dt
+
+
+@pytest.mark.parametrize("first_gt_left", [True, False])
+@pytest.mark.parametrize("offset", [0, 1])
+def test_iou_tie_between_ground_truths_takes_the_first(first_gt_left, offset):
+    gt, dt = _tie_case(first_gt_left)
+    iou = ref.box_iou_offset(dt[0]["bbox"], gt[0]["bbox"], offset)
+    assert iou == ref.box_iou_offset(dt[0]["bbox"], gt[1]["bbox"], offset)  # an exact tie
+    res = evaluate(gt, dt, iou_threshold=0.3, pixel_offset=offset)
+    if first_gt_left:  # the tied detection took `left`: its copy is a duplicate
+        assert_allclose(res.recall[0], [0.5, 0.5])
+        assert_allclose(res.precision[0], [1.0, 0.5])
+        assert res.ap[0] == 0.5
+    else:  # it took `right`: the copy of `left` is a second TP
+        assert_allclose(res.recall[0], [0.5, 1.0])
+        assert_allclose(res.precision[0], [1.0, 1.0])
+        assert res.ap[0] == 1.0
+    ap, precision, recall = ref.voc_evaluate(gt, dt, 0.3, False, offset)[0]
+    assert res.ap[0] == ap
+    assert_allclose(res.precision[0], precision, rtol=0)
+    assert_allclose(res.recall[0], recall, rtol=0)
+
+
+def test_iou_ties_across_images_and_difficult_boxes():
+    """Ties where the first best box is difficult (the detection is ignored) or on another image."""
+    gt = [
+        {"image_id": "a", "label": 0, "bbox": [0, 0, 10, 10], "difficult": True},
+        {"image_id": "a", "label": 0, "bbox": [10, 0, 20, 10]},
+        {"image_id": "b", "label": 0, "bbox": [10, 0, 20, 10]},
+        {"image_id": "b", "label": 0, "bbox": [0, 0, 10, 10]},
+    ]
+    dt = [
+        {"image_id": "a", "label": 0, "bbox": [5, 0, 15, 10], "score": 0.9},  # tie -> difficult: ignored
+        {"image_id": "b", "label": 0, "bbox": [5, 0, 15, 10], "score": 0.8},  # tie -> the first, [10, 0, 20, 10]
+        {"image_id": "b", "label": 0, "bbox": [10, 0, 20, 10], "score": 0.7},  # its copy: FP
+        {"image_id": "a", "label": 0, "bbox": [10, 0, 20, 10], "score": 0.6},  # TP
+    ]
+    res = evaluate(gt, dt, iou_threshold=0.3)
+    assert res.n_positives[0] == 3
+    assert_allclose(res.recall[0], [0.0, 1 / 3, 1 / 3, 2 / 3])
+    assert_allclose(res.precision[0], [0.0, 1.0, 0.5, 2 / 3])
+    ap, precision, recall = ref.voc_evaluate(gt, dt, 0.3, False, 0)[0]
+    assert res.ap[0] == pytest.approx(ap, abs=1e-15)
+    assert_allclose(res.precision[0], precision, rtol=1e-15)

@@ -1,0 +1,194 @@
+"""COCO evaluation at the edges of the area ranges, against pycocotools.
+
+pycocotools ignores a ground truth whose ``area`` lies outside ``[lo, hi]`` and
+an *unmatched* detection whose box area ``w * h`` lies outside it: both bounds
+are inclusive. These tests put ground truths and detections in every default
+range (small, medium, large) and exactly on the 32**2 and 96**2 bounds, and on
+the bounds of custom ``areaRng`` lists, so that a ``<`` turned into ``<=`` (or
+``>`` into ``>=``) anywhere in the matching or the positive counts changes a
+number that is compared with pycocotools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastdet.coco import COCO, COCOeval
+
+pc_coco = pytest.importorskip("pycocotools.coco")
+pc_eval = pytest.importorskip("pycocotools.cocoeval")
+
+# pycocotools' precision / recall are sums and ratios of small integer counts done in the same
+# order by fastdet, so they agree to the last bit; 1e-12 only absorbs a different summation
+# order in the 12 stats' means (a mean of at most 101 * 80 terms in [0, 1]).
+ATOL = 1e-12
+
+DEFAULT_RANGES = [[0.0, 1e10], [0.0, 1024.0], [1024.0, 9216.0], [9216.0, 1e10]]
+CUSTOM_RANGES = [[0.0, 1e10], [0.0, 400.0], [400.0, 2500.0], [2500.0, 1e10], [1024.0, 9216.0]]
+CUSTOM_LABELS = ["all", "tiny", "mid", "big", "medium"]
+
+# (w, h) of boxes whose area w * h is exactly a bound (the products are exact in float64) or next
+# to one, and boxes well inside each range.
+ON_BOUNDS = [(32.0, 32.0), (16.0, 64.0), (96.0, 96.0), (64.0, 144.0), (20.0, 20.0), (50.0, 50.0),
+             (10.0, 40.0), (25.0, 100.0)]  # fmt: skip
+NEAR_BOUNDS = [(31.0, 33.0), (32.0, 32.5), (95.0, 97.0), (96.0, 96.25), (19.5, 20.0), (50.0, 50.5)]
+INSIDE = [(6.0, 8.0), (24.0, 20.0), (60.0, 40.0), (80.0, 100.0), (150.0, 120.0), (300.0, 200.0)]
+# ``area`` fields of ground truths: the bounds themselves, values next to them, and the 'all' bound.
+GT_AREAS = [1024.0, 9216.0, 400.0, 2500.0, 1023.5, 1024.5, 9215.5, 9216.5, 0.0, 1e10]
+
+
+def quiet(fn: Any, *args: Any) -> Any:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args)
+
+
+def run_eval(cls_coco: Any, cls_eval: Any, gt: dict[str, Any], dt: list[dict[str, Any]], params: dict) -> Any:
+    with contextlib.redirect_stdout(io.StringIO()):
+        cg = cls_coco()
+        cg.dataset = copy.deepcopy(gt)
+        cg.createIndex()
+        e = cls_eval(cg, cg.loadRes(copy.deepcopy(dt)), "bbox")
+        for key, value in params.items():
+            setattr(e.params, key, copy.deepcopy(value))
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    return e
+
+
+def assert_same(gt: dict[str, Any], dt: list[dict[str, Any]], params: dict) -> Any:
+    """fastdet's COCOeval equals pycocotools' on every array and statistic; returns pycocotools'."""
+    oracle = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, dt, params)
+    fast = run_eval(COCO, COCOeval, gt, dt, params)
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_allclose(fast.eval[key], oracle.eval[key], rtol=0, atol=ATOL, err_msg=key)
+    np.testing.assert_allclose(fast.stats, oracle.stats, rtol=0, atol=ATOL)
+    return oracle
+
+
+def _ann(ann_id: int, img: int, cat: int, box: list[float], area: float | None = None) -> dict[str, Any]:
+    return {"id": ann_id, "image_id": img, "category_id": cat, "bbox": box,
+            "area": box[2] * box[3] if area is None else area, "iscrowd": 0}  # fmt: skip
+
+
+# ------------------------------------------------------------------ explicit cases
+
+
+def _bounds_case() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One ground truth per range and on each bound, each found; unmatched detections on each bound.
+
+    The unmatched detections score between the found ones, so whether each is a false
+    positive or ignored in a range changes that range's precision.
+    """
+    gts = [
+        [10, 10, 6, 8],  # small (48)
+        [100, 10, 32, 32],  # exactly 32**2: small and medium
+        [200, 10, 60, 40],  # medium (2400)
+        [300, 10, 96, 96],  # exactly 96**2: medium and large
+        [500, 10, 150, 120],  # large
+        [700, 10, 20, 20],  # 400: a custom bound
+        [800, 10, 50, 50],  # 2500: a custom bound
+    ]
+    anns = [_ann(i + 1, 1, 1, [float(v) for v in b]) for i, b in enumerate(gts)]
+    dets = []
+    for i, b in enumerate(gts):  # every ground truth found exactly, scores 0.95, 0.85, ...
+        dets.append({"image_id": 1, "category_id": 1, "bbox": [float(v) for v in b], "score": 0.95 - 0.1 * i})
+    for i, (w, h) in enumerate(ON_BOUNDS):  # far from everything: unmatched, on a bound
+        dets.append({"image_id": 1, "category_id": 1, "bbox": [2000.0 + 400 * i, 900.0, w, h],
+                     "score": 0.9 - 0.1 * i})  # fmt: skip
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}], "annotations": anns}
+    return gt, dets
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"areaRng": CUSTOM_RANGES, "areaRngLbl": CUSTOM_LABELS}, {"iouThrs": np.array([0.5])}],
+    ids=["default", "custom", "iou50"],
+)
+def test_unmatched_detections_exactly_on_area_bounds(params: dict) -> None:
+    gt, dt = _bounds_case()
+    oracle = assert_same(gt, dt, params)
+    # the case is not vacuous: on-bound detections count as false positives in the ranges they bound,
+    # so no range with ground truth reaches precision 1 at full recall
+    rng = params.get("areaRng", DEFAULT_RANGES)
+    top = oracle.eval["precision"][0, :, 0, :, -1]  # IoU 0.5, every recall threshold, each range
+    for a in range(len(rng)):
+        assert top[0, a] < 1.0
+
+
+@pytest.mark.parametrize("area", GT_AREAS)
+@pytest.mark.parametrize("custom", [False, True])
+def test_ground_truth_area_field_on_bounds(area: float, custom: bool) -> None:
+    """The ``area`` field (not the box) puts a ground truth on a bound: it counts in both ranges."""
+    anns = [_ann(1, 1, 1, [0.0, 0.0, 30.0, 30.0], area), _ann(2, 1, 1, [100.0, 0.0, 40.0, 40.0])]
+    dt = [
+        {"image_id": 1, "category_id": 1, "bbox": [0.0, 0.0, 30.0, 30.0], "score": 0.6},
+        {"image_id": 1, "category_id": 1, "bbox": [300.0, 0.0, 30.0, 30.0], "score": 0.8},  # FP, 900
+        {"image_id": 1, "category_id": 1, "bbox": [100.0, 0.0, 40.0, 40.0], "score": 0.7},
+    ]
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}], "annotations": anns}
+    params = {"areaRng": CUSTOM_RANGES, "areaRngLbl": CUSTOM_LABELS} if custom else {}
+    oracle = assert_same(gt, dt, params)
+    assert oracle.eval["recall"][0, 0, 0, -1] == 1.0  # both found in 'all'
+
+
+# ------------------------------------------------------------------ generated cases
+
+
+@st.composite
+def edge_pairs(draw: Any) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Ground truths and detections of every size class and on the bounds, with near and far detections."""
+    sizes = st.sampled_from(ON_BOUNDS + NEAR_BOUNDS + INSIDE)
+    n_img = draw(st.integers(1, 3))
+    cats = [1, 2]
+    anns: list[dict[str, Any]] = []
+    dets: list[dict[str, Any]] = []
+    scores = st.sampled_from([0.95, 0.9, 0.8, 0.8, 0.7, 0.6, 0.5, 0.3])
+    for img in range(1, n_img + 1):
+        boxes = []
+        for k in range(draw(st.integers(0, 5))):
+            w, h = draw(sizes)
+            box = [400.0 * k, 0.0, w, h]  # side by side: ground truths never overlap
+            area = draw(st.one_of(st.just(w * h), st.sampled_from(GT_AREAS)))
+            cat = draw(st.sampled_from(cats))
+            anns.append(_ann(len(anns) + 1, img, cat, box, area))
+            anns[-1]["iscrowd"] = int(draw(st.integers(0, 7)) == 0)
+            boxes.append((box, cat))
+        for _ in range(draw(st.integers(0, 8))):
+            w, h = draw(sizes)
+            kind = draw(st.sampled_from(["far", "near", "shifted"])) if boxes else "far"
+            if kind == "far":  # unmatched at every threshold: its area decides FP or ignored
+                box, cat = [5000.0 + 400 * len(dets), 0.0, w, h], draw(st.sampled_from(cats))
+            else:
+                (gx, gy, gw, gh), cat = draw(st.sampled_from(boxes))
+                if kind == "near":  # a copy: matched at every threshold
+                    box = [gx, gy, gw, gh]
+                else:  # same size, moved: matched at low thresholds only, unmatched above
+                    box = [gx + gw * draw(st.sampled_from([0.05, 0.1, 0.25])), gy, gw, gh]
+            dets.append({"image_id": img, "category_id": cat, "bbox": box, "score": draw(scores)})
+    if not dets:
+        dets.append({"image_id": 1, "category_id": 1, "bbox": [5000.0, 0.0, 32.0, 32.0], "score": 0.5})
+    gt = {"images": [{"id": i} for i in range(1, n_img + 1)],
+          "categories": [{"id": c, "name": str(c)} for c in cats], "annotations": anns}  # fmt: skip
+    params: dict[str, Any] = {"useCats": draw(st.sampled_from([1, 1, 0]))}
+    if draw(st.booleans()):
+        params["areaRng"] = CUSTOM_RANGES
+        params["areaRngLbl"] = CUSTOM_LABELS
+    if draw(st.booleans()):
+        params["maxDets"] = [1, 3, 100]
+    return gt, dets, params
+
+
+@settings(deadline=None)
+@given(case=edge_pairs())
+def test_generated_area_edges_match_pycocotools(case: Any) -> None:
+    gt, dt, params = case
+    assert_same(gt, dt, params)

@@ -162,7 +162,7 @@ def _apply(text: str, m: Mutation) -> str:
 def _copy_repo(dest: Path) -> None:
     ignore = shutil.ignore_patterns(".git", "__pycache__", ".hypothesis", ".pytest_cache", "*.nbi", "*.nbc",
                                     ".venv*", "build", "*.egg-info")  # fmt: skip
-    for item in ("fastdet", "tests", "data", "pyproject.toml", "README.md"):
+    for item in ("fastdet", "tests", "data", "bench", "pyproject.toml", "README.md"):
         src = ROOT / item
         if src.is_dir():
             shutil.copytree(src, dest / item, ignore=ignore)

@@ -92,8 +92,11 @@ NETWORK_INPUT = (3, 96, 112)  # small and non-square: fast, and it exercises ada
 
 
 def _clustered(n: int, seed: int, n_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    spec = importlib.util.spec_from_file_location("fastdet_bench_generate", HERE.parent / "bench" / "generate.py")
-    assert spec is not None and spec.loader is not None
+    spec = importlib.util.spec_from_file_location(
+        "fastdet_bench_generate", HERE.parent / "bench" / "generate.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     boxes, scores, labels = gen.clustered_boxes(n, seed=seed, n_classes=n_classes)
@@ -114,7 +117,9 @@ def inputs() -> dict[str, Arrays]:
         }
     x = rng.normal(size=(7, 4)) * 3
     y = rng.normal(size=(7, 4)) * 3
-    logits = np.concatenate([rng.normal(size=40) * 4, [-1000, -100, -40, -20, -1e-3, 0, 1e-3, 20, 40, 100, 1000]])
+    logits = np.concatenate(
+        [rng.normal(size=40) * 4, [-1000, -100, -40, -20, -1e-3, 0, 1e-3, 20, 40, 100, 1000]]
+    )
     targets = np.concatenate([(rng.random(40) < 0.3) * 1.0, [0, 1, 0, 1, 0, 1, 1, 0, 1, 0, 1]])
     for suffix, dtype in (("f64", np.float64), ("f32", np.float32)):
         cases[f"losses/regression-{suffix}"] = {"in_x": x.astype(dtype), "in_y": y.astype(dtype)}
@@ -323,7 +328,9 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Write (or ``--check``) the golden file."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="compare with the file instead of writing it")
     parser.add_argument("--out", type=Path, default=GOLDEN)
     args = parser.parse_args(argv)
@@ -344,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, meta=np.array(json.dumps(meta)), **flat)
-    print(f"wrote {len(flat)} arrays of {len(cases)} cases to {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
+    print(
+        f"wrote {len(flat)} arrays of {len(cases)} cases to {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)"
+    )
     return 0
 
 

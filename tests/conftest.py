@@ -42,6 +42,10 @@ F64_RTOL = 1e-12
 #: The absolute floor that goes with ``F64_RTOL`` next to zero, where a relative bound means
 #: nothing: cancellation of terms of size <= 100 leaves ~100 * eps = 2e-14.
 F64_ATOL = 1e-12
+#: Binary cross-entropy ``(1 - t) x - log sigmoid(x)`` cancels two terms of size up to |x| <= 50
+#: (the tests' logits) when the loss is small: the result keeps an absolute error of ulp(50) = 7e-15
+#: whatever formula evaluates it, so a relative tolerance alone cannot hold there.
+BCE_ATOL = 1e-14
 
 #: pycocotools: precision and recall are ratios of integer counts computed in the same order
 #: (bit-equal); the 12 stats are means over at most 101 x 80 x 10 such values, whose summation

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import reference as ref
+from conftest import F32_SUM_TOL, F64_ATOL, F64_RTOL, TORCH_CONV_TOL
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
@@ -228,7 +229,7 @@ def test_conv2d_matches_reference_and_counts(case):
     out, macs = arch.conv2d(x, w, b, case["s"], case["p"], case["d"], case["groups"])
     expected, taps = ref.conv2d(x, w, b, case["s"], case["p"], case["d"], case["groups"])
     assert out.shape == expected.shape
-    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(out, expected, rtol=F64_RTOL, atol=F64_ATOL)
     out_hw = arch.conv2d_output_size(case["hw"], case["k"], case["s"], case["p"], case["d"])
     assert out.shape[2:] == out_hw
     closed = case["n"] * arch.conv2d_macs(case["c_in"], case["c_out"], case["k"], out_hw, case["groups"])
@@ -244,7 +245,7 @@ def test_conv2d_matches_torch(case):
         torch.from_numpy(x), torch.from_numpy(w), None if b is None else torch.from_numpy(b),
         case["s"], case["p"], case["d"], case["groups"],
     ).numpy()  # fmt: skip
-    assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+    assert_allclose(out, expected, rtol=TORCH_CONV_TOL, atol=TORCH_CONV_TOL)
 
 
 @given(case=pool_cases())
@@ -264,7 +265,7 @@ def test_avg_pool2d_matches_reference_and_counts(case, include):
     args = (case["k"], case["s"], case["p"], case["ceil_mode"])
     out, additions = arch.avg_pool2d(x, *args, count_include_pad=include)
     expected, reads = ref.avg_pool2d(x, *args, include)
-    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(out, expected, rtol=F64_RTOL, atol=F64_ATOL)
     closed = arch.pool2d_ops(case["hw"], case["k"], case["s"], case["p"], 1, case["ceil_mode"])
     assert additions == reads == case["n"] * case["c"] * closed
 
@@ -280,7 +281,7 @@ def test_pools_match_torch(case, include):
     np.testing.assert_array_equal(out, expected.numpy())
     out, _ = arch.avg_pool2d(x, case["k"], case["s"], case["p"], case["ceil_mode"], include)
     expected = f.avg_pool2d(t, case["k"], case["s"], case["p"], case["ceil_mode"], include)
-    assert_allclose(out, expected.numpy(), rtol=1e-12, atol=1e-12)
+    assert_allclose(out, expected.numpy(), rtol=F64_RTOL, atol=F64_ATOL)
 
 
 def test_max_pool_window_of_only_padding_is_minus_inf():
@@ -300,11 +301,11 @@ def test_float32_in_float32_out(seed):
     assert out32.dtype == np.float32
     assert out64.dtype == np.float64
     assert macs32 == macs64
-    assert_allclose(out32, out64, rtol=1e-4, atol=1e-4)
+    assert_allclose(out32, out64, rtol=F32_SUM_TOL, atol=F32_SUM_TOL)
     for pool in (arch.max_pool2d, arch.avg_pool2d):
         pooled, _ = pool(x, 3, 2, 1)
         assert pooled.dtype == np.float32
-        assert_allclose(pooled, pool(x.astype(np.float64), 3, 2, 1)[0], rtol=1e-5, atol=1e-6)
+        assert_allclose(pooled, pool(x.astype(np.float64), 3, 2, 1)[0], rtol=F32_SUM_TOL, atol=F32_SUM_TOL)
 
 
 def test_integer_and_readonly_input():

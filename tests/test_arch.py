@@ -146,8 +146,12 @@ def test_pool2d_output_size_matches_enumeration(size, k, s, p, d, ceil_mode):
 
 
 def test_pool2d_ops_closed_form_without_padding():
-    out = arch.pool2d_output_size((9, 7), (3, 2), (2, 2))
-    assert arch.pool2d_ops((9, 7), (3, 2), (2, 2)) == out[0] * out[1] * 3 * 2
+    # by hand: floor((9 - 3) / 2) + 1 = 4 rows and floor((7 - 2) / 2) + 1 = 3 columns of 3 x 2 windows
+    assert arch.pool2d_ops((9, 7), (3, 2), (2, 2)) == 4 * 3 * (3 * 2) == 72
+    # and by enumerating the windows' starts (tests/reference.py)
+    rows = len(ref.window_starts(9, 3, 2, 0, 1, False))
+    cols = len(ref.window_starts(7, 2, 2, 0, 1, False))
+    assert arch.pool2d_ops((9, 7), (3, 2), (2, 2)) == rows * cols * 6
 
 
 @pytest.mark.parametrize(
@@ -182,7 +186,9 @@ def test_linear_and_batchnorm_match_torch():
 
 
 def test_flops_are_twice_macs():
-    assert arch.conv2d_flops(3, 8, 3, (5, 6), 1) == 2 * arch.conv2d_macs(3, 8, 3, (5, 6), 1)
+    # by hand: 8 output channels x 5 x 6 positions x (3 x 3 x 3) taps = 6,480 MACs, 12,960 FLOPs
+    assert arch.conv2d_macs(3, 8, 3, (5, 6), 1) == 8 * 5 * 6 * 3 * 3 * 3 == 6_480
+    assert arch.conv2d_flops(3, 8, 3, (5, 6), 1) == 12_960
     assert arch.conv2d_macs(4, 6, (3, 2), (5, 7), 2) == 6 * 5 * 7 * 2 * 3 * 2
 
 
@@ -213,8 +219,11 @@ def test_worked_example_counted_by_the_loop(padding):
     # count scales with c_in * c_out, so the loop count times 256 is the full layer's.
     small = arch.conv2d_report(4, 8, 3, 224, padding=padding, count=True)
     assert small.counted_macs == small.macs
-    full = arch.conv2d_report(64, 128, 3, 224, padding=padding)
-    assert small.counted_macs * 16 * 16 == full.macs
+    # README's table, by hand: 3 x 3 x 64 taps x 128 channels x 222**2 (no padding) or 224**2 positions
+    full = {0: 3_633_610_752, 1: 3_699_376_128}[padding]
+    assert full == 3 * 3 * 64 * 128 * (222 if padding == 0 else 224) ** 2
+    assert small.counted_macs * 16 * 16 == full
+    assert arch.conv2d_report(64, 128, 3, 224, padding=padding).macs == full
     assert "agrees" in arch.format_conv_report(small)
 
 
@@ -641,16 +650,15 @@ def test_summary_of_own_layers():
     assert "4.downsample" not in rows
     assert rows["5"].output_shape == (32, 4, 4)
     assert s.output_shape == (10,)
+    # by hand: weights c_out * c_in * k * k (no biases), batch norms 2 C, the linear layer 32 * 10 + 10
     expected_params = (
-        arch.conv2d_params(3, 16, 3, bias=False)
-        + arch.batchnorm2d_params(16)
-        + arch.conv2d_params(16, 32, 3, bias=False) + arch.conv2d_params(32, 32, 3, bias=False)
-        + arch.conv2d_params(16, 32, 1, bias=False) + 3 * arch.batchnorm2d_params(32)
-        + arch.conv2d_params(32, 8, 1, bias=False) + arch.conv2d_params(8, 8, 3, bias=False)
-        + arch.conv2d_params(8, 32, 1, bias=False) + 2 * arch.batchnorm2d_params(8)
-        + arch.batchnorm2d_params(32)
-        + arch.linear_params(32, 10)
+        16 * 3 * 3 * 3  # stem
+        + 2 * 16  # its batch norm
+        + 32 * 16 * 3 * 3 + 32 * 32 * 3 * 3 + 32 * 16 * 1 * 1 + 3 * 2 * 32  # BasicBlock: 2 convs, shortcut, 3 BN
+        + 8 * 32 + 8 * 8 * 3 * 3 + 32 * 8 + 2 * 2 * 8 + 2 * 32  # Bottleneck: 1x1, 3x3, 1x1, BN 8, 8, 32
+        + 32 * 10 + 10  # Linear
     )  # fmt: skip
+    assert expected_params == 16_506
     assert s.total_params == expected_params
     # the last layer with spatial extent before global pooling is the AvgPool2d
     assert s.receptive_field == rows["5"].receptive_field

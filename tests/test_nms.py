@@ -142,10 +142,16 @@ def test_huge_float32_boxes_are_computed_in_float64():
     assert_array_equal(batched_nms(boxes, scores, [0, 0, 0, 0], 0.5), [0, 2])
     for method in METHODS:
         keep, new = soft_nms(boxes, scores, method=method)
-        k64, n64 = soft_nms(boxes.astype(np.float64), scores.astype(np.float64), method=method)
+        # the naive reference in float64 (where the areas fit), rounded to float32 once at the end
+        k64, n64 = ref.soft_nms(boxes.astype(np.float64), scores.astype(np.float64), method)
         assert new.dtype == np.float32
         assert_array_equal(keep, k64)
         assert_array_equal(new, n64.astype(np.float32))
+        # by hand: each pair of equal boxes has IoU 1, the huge and the unit boxes IoU ~1e-61
+        # (weight 1); gaussian decays the copies by exp(-1 / 0.5), linear and hard drop them
+        assert_array_equal(keep, [0, 2, 1, 3] if method == "gaussian" else [0, 2])
+        decayed = np.float32([0.9, 0.7, 0.8 * np.exp(-2.0), 0.6 * np.exp(-2.0)])
+        assert_allclose(new, decayed if method == "gaussian" else decayed[:2], rtol=F32_RTOL)
     b, _, _ = multiclass_nms(boxes, scores[:, None], iou_threshold=0.5)
     assert b.dtype == np.float32
     assert_array_equal(b, boxes[[0, 2]])

@@ -862,7 +862,7 @@ def nms_coco_results(
     if method == "nms":
         kept = candidates[batched_nms(xyxy[candidates], scores[candidates], group[candidates], iou_threshold)]
     else:
-        kind = "gaussian" if method == "soft-gaussian" else "linear"
+        kind: SoftNMSMethod = "gaussian" if method == "soft-gaussian" else "linear"
         order = candidates[np.argsort(group[candidates], kind="stable")]
         starts = (
             np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if len(order) else np.empty(0, np.int64)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ def plot_pr_curves(result: Any, path: str | os.PathLike[str], title: str = "Prec
 
 def plot_nms_sweep(
     thresholds: Sequence[float],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     path: str | os.PathLike[str],
     *,
     ylabel: str = "mAP",

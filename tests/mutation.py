@@ -167,20 +167,22 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     # ---- more
     Mutation(
-        "nms-suppress-ge-f32",
-        K + "nms.py",
-        "sup[k] |= (lhs > rhs)",
-        "sup[k] |= (lhs >= rhs)",
+        # (not `lhs > rhs` -> `lhs >= rhs` in _suppress_f32: inter / union of float32 values can never
+        # equal the 25-bit midpoint exactly, so that mutant is equivalent)
+        "nms-f32-threshold",
+        "fastdet/nms.py",
+        "s = f if float(f) > t else",
+        "s = f if float(f) >= t else",
         (T + "test_nms.py",),
-        "NMS suppresses at IoU == threshold (exact float32 path)",
+        "float32 NMS suppresses at IoU == threshold when the threshold is a float32 value",
     ),
     Mutation(
         "soft-nms-bands",
         K + "nms.py",
-        "xhi = np.float64(bx2) + sx",
-        "xhi = np.float64(bx2) - sx",
+        "xlo = np.float64(bx1) - maxw - sx",
+        "xlo = np.float64(bx1) - sx",
         (T + "test_nms.py",),
-        "Soft-NMS window misses boxes starting at the selected box's right edge",
+        "Soft-NMS decays only boxes that start right of the selected box's left edge",
     ),
     Mutation(
         "coco-crowd-iou",

@@ -58,7 +58,8 @@ def _reuse_compiled_kernels(target: Path) -> None:
 
 
 def _run(installed: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "PYTHONPATH")}
+    drop = ("NUMBA_CACHE_DIR", "NUMBA_DISABLE_JIT", "PYTHONPATH")  # the installed copy as a user runs it
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PYTHONPATH"] = str(installed)  # before site-packages (and any editable install's finder)
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=900, check=False)  # fmt: skip

@@ -55,6 +55,7 @@ class Mutation:
 K = "fastdet/_kernels/"
 T = "tests/"
 COCO_TESTS = (T + "test_coco_edges.py", T + "test_coco.py")
+NMS_TESTS = (T + "test_nms_ties.py", T + "test_nms.py", T + "test_golden.py")
 MUTATIONS: tuple[Mutation, ...] = (
     # ---- the 12 of issue 15
     Mutation(
@@ -62,7 +63,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "nms.py",
         "if inter / (ap + area[k] - inter) > thr:",
         "if inter / (ap + area[k] - inter) >= thr:",
-        (T + "test_nms.py",),
+        NMS_TESTS,
         "NMS suppresses at IoU == threshold (float64 path)",
         issue=True,
     ),
@@ -116,7 +117,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "nms.py",
         "(cur[k] == cur[best] and orig[k] < orig[best])",
         "(cur[k] == cur[best] and orig[k] > orig[best])",
-        (T + "test_nms.py",),
+        NMS_TESTS,
         "Soft-NMS: equal current scores select the higher index",
         issue=True,
     ),
@@ -125,7 +126,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "nms.py",
         "        if v > best:\n            best = v\n            arg = c",
         "        if v >= best:\n            best = v\n            arg = c",
-        (T + "test_nms.py",),
+        NMS_TESTS,
         "best class of a prediction: equal class scores keep the highest class",
         issue=True,
     ),
@@ -143,7 +144,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "conv.py",
         "divisor = (h1 - h0) * (w1 - w0)",
         "divisor = kh_size * kw_size",
-        (T + "test_arch.py",),
+        (T + "test_golden.py", T + "test_arch.py"),
         "avg_pool2d count_include_pad divides by the full window, also past the padded input (ceil_mode)",
         issue=True,
     ),
@@ -152,7 +153,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "nms.py",
         "for kb in range(_band(ylo, ymin, band_h, n_bands), _band(yhi, ymin, band_h, n_bands) + 1):",
         "for kb in range(_band(ylo, ymin, band_h, n_bands), _band(yhi, ymin, band_h, n_bands)):",
-        (T + "test_nms.py",),
+        NMS_TESTS,
         "greedy NMS skips the last band a suppressed box can start in",
         issue=True,
     ),
@@ -173,7 +174,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "fastdet/nms.py",
         "s = f if float(f) > t else",
         "s = f if float(f) >= t else",
-        (T + "test_nms.py",),
+        NMS_TESTS,
         "float32 NMS suppresses at IoU == threshold when the threshold is a float32 value",
     ),
     Mutation(
@@ -181,7 +182,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "nms.py",
         "xlo = np.float64(bx1) - maxw - sx",
         "xlo = np.float64(bx1) - sx",
-        (T + "test_nms.py",),
+        NMS_TESTS,
         "Soft-NMS decays only boxes that start right of the selected box's left edge",
     ),
     Mutation(
@@ -237,7 +238,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "iou.py",
         "out[i, j] = iou - (enclosing - union) / enclosing",
         "out[i, j] = iou - (enclosing - inter) / enclosing",
-        (T + "test_boxes.py",),
+        (T + "test_golden.py", T + "test_boxes.py"),
         "GIoU with the intersection in place of the union",
     ),
     Mutation(
@@ -245,7 +246,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "iou.py",
         "return math.atan(w / h)",
         "return math.atan(h / max(w, 1e-300))",
-        (T + "test_boxes.py",),
+        (T + "test_golden.py", T + "test_boxes.py"),
         "CIoU aspect angle atan(h / w)",
     ),
     Mutation(
@@ -277,7 +278,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "conv.py",
         "row = xp[n, c0 + ic, oh * sh + kh * dh]",
         "row = xp[n, c0 + ic, oh * sh + kh]",
-        (T + "test_arch.py",),
+        (T + "test_golden.py", T + "test_arch.py"),
         "conv2d ignores the vertical dilation",
     ),
     Mutation(
@@ -285,7 +286,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "conv.py",
         "w0 = ow * sw - pw\n                best",
         "w0 = ow * sw\n                best",
-        (T + "test_arch.py",),
+        (T + "test_golden.py", T + "test_arch.py"),
         "max_pool2d ignores the horizontal padding",
     ),
     Mutation(
@@ -293,7 +294,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "losses.py",
         "return 0.5 * q * q / beta + (z - q)",
         "return 0.5 * q * q + (z - q)",
-        (T + "test_losses.py",),
+        (T + "test_golden.py", T + "test_losses.py"),
         "smooth L1 forgets to divide by beta",
     ),
     Mutation(
@@ -301,7 +302,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "losses.py",
         "loss *= alpha * t + (1.0 - alpha) * (1.0 - t)",
         "loss *= alpha * t + (1.0 - alpha) * t",
-        (T + "test_losses.py",),
+        (T + "test_golden.py", T + "test_losses.py"),
         "focal loss weights negatives by (1 - alpha) t",
     ),
     Mutation(
@@ -309,7 +310,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "losses.py",
         "    for i in range(m, n):\n        acc[0] += _mse_one(x[i], y[i])",
         "    for i in range(m + 1, n):\n        acc[0] += _mse_one(x[i], y[i])",
-        (T + "test_losses.py",),
+        (T + "test_golden.py", T + "test_losses.py"),
         "MSE sum drops the first element after the 8-lane blocks",
     ),
     Mutation(

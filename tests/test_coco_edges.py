@@ -31,6 +31,8 @@ pc_eval = pytest.importorskip("pycocotools.cocoeval")
 # order in the 12 stats' means (a mean of at most 101 * 80 terms in [0, 1]).
 ATOL = 1e-12
 
+EPS = float(np.spacing(1))  # pycocotools' precision is tp / (tp + fp + eps)
+
 DEFAULT_RANGES = [[0.0, 1e10], [0.0, 1024.0], [1024.0, 9216.0], [9216.0, 1e10]]
 CUSTOM_RANGES = [[0.0, 1e10], [0.0, 400.0], [400.0, 2500.0], [2500.0, 1e10], [1024.0, 9216.0]]
 CUSTOM_LABELS = ["all", "tiny", "mid", "big", "medium"]
@@ -138,6 +140,40 @@ def test_ground_truth_area_field_on_bounds(area: float, custom: bool) -> None:
     params = {"areaRng": CUSTOM_RANGES, "areaRngLbl": CUSTOM_LABELS} if custom else {}
     oracle = assert_same(gt, dt, params)
     assert oracle.eval["recall"][0, 0, 0, -1] == 1.0  # both found in 'all'
+
+
+# ------------------------------------------------------------------ ties and crowds
+
+
+@pytest.mark.parametrize("n_ties", [2, 30])  # insertion sort (<= 24 per cell) and merge sort
+def test_equal_scores_keep_file_order(n_ties: int) -> None:
+    """pycocotools sorts detections with a stable mergesort: equal scores stay in file order."""
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}],
+          "annotations": [_ann(1, 1, 1, [0.0, 0.0, 50.0, 50.0])]}  # fmt: skip
+    far = [{"image_id": 1, "category_id": 1, "bbox": [500.0 + 60 * i, 0.0, 50.0, 50.0], "score": 0.5}
+           for i in range(n_ties - 1)]  # fmt: skip
+    hit = {"image_id": 1, "category_id": 1, "bbox": [0.0, 0.0, 50.0, 50.0], "score": 0.5}
+    for dt in ([*far, hit], [hit, *far]):  # the true positive last, then first, among equal scores
+        oracle = assert_same(gt, dt, {"maxDets": [1, 10, 100]})
+        first = dt[0] is hit
+        # precision at recall 1 (IoU 0.5, all areas, 100 detections), pycocotools' tp / (tp + fp + eps):
+        # the hit is the first of the equal scores, or the last
+        assert oracle.eval["precision"][0, -1, 0, 0, -1] == (1 / (1 + EPS) if first else 1 / (n_ties + EPS))
+        assert oracle.eval["recall"][0, 0, 0, 0] == (1.0 if first else 0.0)  # maxDets 1: only the first
+
+
+def test_a_crowd_region_matches_many_detections() -> None:
+    """pycocotools lets every detection match a crowd region (they are ignored, not false positives)."""
+    anns = [_ann(1, 1, 1, [0.0, 0.0, 100.0, 100.0]), _ann(2, 1, 1, [300.0, 0.0, 40.0, 40.0])]
+    anns[0]["iscrowd"] = 1
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}], "annotations": anns}
+    dt = [
+        {"image_id": 1, "category_id": 1, "bbox": [10.0, 10.0, 30.0, 30.0], "score": 0.9},  # in the crowd
+        {"image_id": 1, "category_id": 1, "bbox": [50.0, 50.0, 30.0, 30.0], "score": 0.8},  # in the crowd
+        {"image_id": 1, "category_id": 1, "bbox": [300.0, 0.0, 40.0, 40.0], "score": 0.7},  # the object
+    ]
+    oracle = assert_same(gt, dt, {})
+    assert oracle.eval["precision"][0, -1, 0, 0, -1] == 1 / (1 + EPS)  # both crowd detections ignored
 
 
 # ------------------------------------------------------------------ generated cases

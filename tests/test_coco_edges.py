@@ -176,6 +176,45 @@ def test_a_crowd_region_matches_many_detections() -> None:
     assert oracle.eval["precision"][0, -1, 0, 0, -1] == 1 / (1 + EPS)  # both crowd detections ignored
 
 
+def test_iou_threshold_one_is_capped_like_pycocotools() -> None:
+    """pycocotools matches at ``min(t, 1 - 1e-10)``: at t = 1 an IoU of 1 - 1e-11 still matches."""
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}],
+          "annotations": [_ann(1, 1, 1, [0.0, 0.0, 100.0, 100.0])]}  # fmt: skip
+    dt = [{"image_id": 1, "category_id": 1, "bbox": [0.0, 0.0, 100.0 + 1e-9, 100.0], "score": 0.9}]
+    iou = 100.0 / (100.0 + 1e-9)
+    assert 1 - 1e-10 <= iou < 1.0
+    oracle = assert_same(gt, dt, {"iouThrs": np.array([0.5, 0.99, 1.0])})
+    assert oracle.eval["recall"][:, 0, 0, -1].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_eval_imgs_beyond_max_dets_match_pycocotools() -> None:
+    """More detections in a cell than ``maxDets[-1]``: only the best ``maxDets[-1]`` are matched."""
+    anns = [_ann(i + 1, 1, 1, [100.0 * i, 0.0, 40.0, 40.0]) for i in range(3)]
+    gt = {"images": [{"id": 1}, {"id": 2}], "categories": [{"id": 1, "name": "a"}], "annotations": anns}
+    dt = [{"image_id": 1, "category_id": 1, "bbox": [100.0 * (i % 3), 0.0, 40.0, 40.0], "score": 0.9 - 0.1 * i}
+          for i in range(7)]  # fmt: skip
+    dt.append({"image_id": 2, "category_id": 1, "bbox": [0.0, 0.0, 5.0, 5.0], "score": 0.5})
+    params = {"maxDets": [1, 2, 4]}
+    oracle = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, dt, params)
+    fast = run_eval(COCO, COCOeval, gt, dt, params)
+    assert set(fast.ious) == set(oracle.ious)
+    for key, value in oracle.ious.items():
+        np.testing.assert_array_equal(np.asarray(fast.ious[key]), np.asarray(value), err_msg=str(key))
+    assert len(fast.evalImgs) == len(oracle.evalImgs)
+    checked = 0
+    for mine, theirs in zip(fast.evalImgs, oracle.evalImgs, strict=True):
+        assert (mine is None) == (theirs is None)
+        if theirs is None:
+            continue
+        for key in ("image_id", "category_id", "maxDet", "dtIds", "gtIds", "dtScores"):
+            assert mine[key] == theirs[key], key
+        for key in ("dtMatches", "gtMatches", "gtIgnore", "dtIgnore"):
+            np.testing.assert_array_equal(mine[key], theirs[key], err_msg=key)
+        checked += 1
+    assert checked
+    assert max(len(e["dtIds"]) for e in oracle.evalImgs if e) == 4  # 7 detections, 4 kept
+
+
 # ------------------------------------------------------------------ generated cases
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import json
 from typing import Any
 
 import numpy as np
@@ -213,6 +214,58 @@ def test_eval_imgs_beyond_max_dets_match_pycocotools() -> None:
         checked += 1
     assert checked
     assert max(len(e["dtIds"]) for e in oracle.evalImgs if e) == 4  # 7 detections, 4 kept
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_files_with_detector_written_floats_match_pycocotools(tmp_path: Any, seed: int) -> None:
+    """Numbers as detectors write them: float32 values printed as 16-17 digit Python floats, tiny
+    scores in exponent notation (9.99999974737875e-06). Read from files by fastdet's JSON scanner
+    and by pycocotools' ``json.load``, they must give the same IoUs and scores, bit for bit."""
+    rng = np.random.default_rng(seed)
+    f32 = lambda v: float(np.float32(v))  # noqa: E731
+    anns, dets = [], []
+    for img in range(1, 6):
+        for _ in range(4):
+            x, y, w, h = (f32(v) for v in (*rng.uniform(0, 400, 2), *rng.uniform(5, 150, 2)))
+            anns.append(
+                _ann(len(anns) + 1, img, int(rng.integers(1, 3)), [x, y, w, h], w * h * rng.uniform(0.5, 1))
+            )
+            for _ in range(3):
+                j = rng.normal(0, 0.1, 4) * [w, h, w, h]
+                score = f32(rng.choice([rng.random(), rng.random() * 1e-5, rng.random() * 1e-9]))
+                dets.append({"image_id": img, "category_id": anns[-1]["category_id"],
+                             "bbox": [f32(x + j[0]), f32(y + j[1]), f32(w + j[2]), f32(h + j[3])], "score": score})  # fmt: skip
+    gt = {
+        "images": [{"id": i} for i in range(1, 6)],
+        "categories": [{"id": 1}, {"id": 2}],
+        "annotations": anns,
+    }
+    gt_path, dt_path = tmp_path / "gt.json", tmp_path / "dt.json"
+    gt_path.write_text(json.dumps(gt))
+    dt_path.write_text(json.dumps(dets))
+    text = dt_path.read_text()
+    assert "e-0" in text  # exponent notation reached the file
+    assert (
+        max(len(t.strip("[]{} ,")) for t in text.replace(":", ",").split(",") if "." in t) >= 18
+    )  # 17 digits
+
+    def evaluate(cls_coco: Any, cls_eval: Any) -> Any:
+        with contextlib.redirect_stdout(io.StringIO()):
+            cg = cls_coco(str(gt_path))
+            e = cls_eval(cg, cg.loadRes(str(dt_path)), "bbox")
+            e.evaluate()
+            e.accumulate()
+        return e
+
+    oracle, fast = evaluate(pc_coco.COCO, pc_eval.COCOeval), evaluate(COCO, COCOeval)
+    for key, value in oracle.ious.items():
+        np.testing.assert_array_equal(np.asarray(fast.ious[key]), np.asarray(value), err_msg=str(key))
+    for mine, theirs in zip(fast.evalImgs, oracle.evalImgs, strict=True):
+        if theirs is not None:
+            assert mine["dtScores"] == theirs["dtScores"]
+            np.testing.assert_array_equal(mine["gtIgnore"], theirs["gtIgnore"])  # areas on the bounds
+    np.testing.assert_array_equal(fast.eval["precision"], oracle.eval["precision"])
+    np.testing.assert_array_equal(fast.eval["scores"], oracle.eval["scores"])
 
 
 # ------------------------------------------------------------------ generated cases

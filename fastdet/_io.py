@@ -13,7 +13,7 @@ from typing import Any
 try:  # orjson parses COCO files several times faster; json is the fallback
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
+    _orjson = None  # type: ignore[assignment]
 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:

@@ -535,7 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the pipeline on the bundled data", epilog=EXAMPLES["demo"], formatter_class=fmt
     )
     p.add_argument("--out", default="fastdet-demo", help="output folder (default ./fastdet-demo)")
-    p.add_argument("--data", help="data folder (default: the repository's data/)")
+    p.add_argument(
+        "--data", help="a folder laid out like the repository's data/ (default: the package's sample data)"
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("eval", help="COCO bbox evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt)

@@ -14,10 +14,12 @@ Results go to an output folder: PR curves (PNG), the sweep plot (PNG) and
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import io
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +32,27 @@ NMS_FILE = "nms-mmcv-batched/batched_nms_data.json"
 SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
-def find_data_dir() -> Path | None:
-    """The repository's ``data/`` folder next to the package, if this is a source checkout."""
-    candidate = Path(__file__).resolve().parent.parent / "data"
-    return candidate if (candidate / COCO_DIR / GT_FILE).exists() else None
+SAMPLE_FILES = (f"{COCO_DIR}/{GT_FILE}", f"{COCO_DIR}/{DT_FILE}", NMS_FILE)
+
+
+@contextlib.contextmanager
+def sample_files(data_dir: Path | None = None) -> Iterator[tuple[Path, ...]]:
+    """Paths of the demo's three files (``SAMPLE_FILES``), valid inside the ``with`` block.
+
+    From ``data_dir`` when given (a folder laid out like the repository's ``data/``),
+    else from the copy shipped inside the package (``fastdet/sample_data``), read
+    through :mod:`importlib.resources`, so that any installation runs the demo.
+    """
+    if data_dir is not None:
+        paths = tuple(data_dir / rel for rel in SAMPLE_FILES)
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ValueError(f"--data {data_dir}: missing {', '.join(missing)}")
+        yield paths
+        return
+    root = importlib.resources.files("fastdet").joinpath("sample_data")
+    with contextlib.ExitStack() as stack:  # a real file for each, even from a zipped install
+        yield tuple(stack.enter_context(importlib.resources.as_file(root.joinpath(r))) for r in SAMPLE_FILES)
 
 
 def _say(text: str = "") -> None:
@@ -143,20 +162,22 @@ def _postprocess(
 
 
 def run_demo(out_dir: Path, data_dir: Path | None = None) -> int:
-    """Run the demo, write its files into ``out_dir``; returns the exit status."""
+    """Run the demo, write its files into ``out_dir``; returns the exit status.
+
+    The data come from ``data_dir`` if given, else from the sample data shipped in the package.
+    """
+    with sample_files(data_dir) as (gt_path, dt_path, nms_path):
+        return _run_demo(out_dir, gt_path, dt_path, nms_path, data_dir)
+
+
+def _run_demo(out_dir: Path, gt_path: Path, dt_path: Path, nms_path: Path, data_dir: Path | None) -> int:
     import fastdet
     from fastdet.coco import COCO, COCOeval, evaluate_coco
 
-    data = data_dir or find_data_dir()
-    if data is None or not (data / COCO_DIR / GT_FILE).exists():
-        raise ValueError(
-            "the demo needs the repository's data/ folder; run it from a clone or pass --data DIR"
-        )
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"fastdet_version": fastdet.__version__}
-    gt_path, dt_path = data / COCO_DIR / GT_FILE, data / COCO_DIR / DT_FILE
-
-    _say(f"fastdet {fastdet.__version__} demo: data from {data}")
+    source = data_dir if data_dir is not None else "the sample data shipped with fastdet"
+    _say(f"fastdet {fastdet.__version__} demo: data from {source}")
     _say("Loading kernels (compiled on the first run and cached; later runs take seconds) ...")
     start = time.perf_counter()
     gt = COCO(str(gt_path), verbose=False)
@@ -226,7 +247,7 @@ def run_demo(out_dir: Path, data_dir: Path | None = None) -> int:
 
     # 2. NMS on real detector output ------------------------------------------------
     _say("\n== 2. NMS on mmcv's real pre-NMS detector output (949 boxes, 5 classes) ==")
-    raw = json.loads((data / NMS_FILE).read_text())
+    raw = json.loads(nms_path.read_text())
     boxes = np.asarray(raw["boxes_xyxy_float32"], np.float32)
     scores = np.asarray(raw["scores_float32"], np.float32)
     idxs = np.asarray(raw["idxs"], np.int64)

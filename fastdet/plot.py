@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,7 @@ def plot_pr_curves(result: Any, path: str | os.PathLike[str], title: str = "Prec
 
 def plot_nms_sweep(
     thresholds: Sequence[float],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     path: str | os.PathLike[str],
     *,
     ylabel: str = "mAP",

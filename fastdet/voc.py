@@ -21,7 +21,7 @@ import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -93,7 +93,7 @@ def voc_ap(recall: ArrayLike, precision: ArrayLike, *, use_07_metric: bool = Fal
     return _curve_ap(rec, prec, use_07_metric)
 
 
-def _curve_ap(rec: NDArray[np.float64], prec: NDArray[np.float64], use_07_metric: bool) -> float:
+def _curve_ap(rec: NDArray[np.floating[Any]], prec: NDArray[np.floating[Any]], use_07_metric: bool) -> float:
     if use_07_metric:
         return float(_k._ap_points(rec, prec, _VOC07_POINTS))
     return float(_k._ap_all_points(rec, prec, np.empty((2, len(rec) + 2))))
@@ -285,7 +285,7 @@ def evaluate(
 
 def _read_records(
     records: Sequence[Mapping[str, Any]], name: str, *, with_score: bool
-) -> tuple[list[Any], list[Any], NDArray[np.float64], NDArray[Any]]:
+) -> tuple[list[Any], list[Any], NDArray[np.floating[Any]], NDArray[Any]]:
     """Columns of a list of annotation dicts: image ids, labels, (N, 4) boxes, flags/scores."""
     if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
         raise TypeError(f"{name} must be a sequence of dicts, got {type(records).__name__}")
@@ -321,7 +321,7 @@ def _read_records(
         for i, box in enumerate(boxes):
             if np.shape(box) != (4,):
                 raise ValueError(f"{name}[{i}]['bbox'] must be [x1, y1, x2, y2], got {box!r}")
-    box_arr = as_boxes(box_arr, f"{name} bbox", dtype=np.float64)
+    box_arr = as_boxes(cast(ArrayLike, box_arr), f"{name} bbox", dtype=np.float64)
     if with_score:
         try:
             extra_arr = as_float_array(np.array(extra), "score", ndim=1, dtype=np.float64, finite=False)

@@ -1209,8 +1209,8 @@ def _snapshot(x: Any) -> Any:
         return {k: _snapshot(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return type(x).__name__, [_snapshot(v) for v in x]
-    if isinstance(x, float) and math.isnan(x):
-        return "nan"
+    if isinstance(x, (float, complex, np.inexact)) and x != x:  # NaN, also complex and NumPy scalars
+        return ("nan", repr(x))
     return x
 
 

@@ -15,41 +15,57 @@ import numpy as np
 # ======================================================================
 
 
-def iou_pair(a, b):
-    """IoU of two xyxy boxes; 0 when the union is 0."""
+# torchvision.ops' formulas, written out pair by pair. Where torch divides 0 by 0 (an empty union,
+# the aspect ratio w / h of an empty box) it gets NaN; fastdet defines 0 / 0 as 0 (DESIGN.md), and
+# that one rule, in ``_div``, is the only departure from torch here. Every other division follows
+# IEEE arithmetic as torch does (w / 0 = inf, so an empty-height box has the angle atan(inf) = pi/2).
+# tests/test_golden.py checks this against torch's recorded outputs for degenerate boxes.
+
+
+def _div(num, den):
+    """``num / den`` in IEEE float64 (x / 0 = +-inf), except 0 / 0 = 0."""
+    if den == 0:
+        return 0.0 if num == 0 else math.copysign(math.inf, num) * math.copysign(1.0, den)
+    return num / den
+
+
+def _inter_union(a, b):
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    return inter, (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+
+
+def iou_pair(a, b):
+    """IoU of two xyxy boxes (torchvision's ``box_iou``); 0 when the union is 0."""
+    inter, union = _inter_union(a, b)
+    return _div(inter, union)
 
 
 def giou_pair(a, b):
-    iou = iou_pair(a, b)
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
+    """``generalized_box_iou``: IoU - (hull - union) / hull."""
+    inter, union = _inter_union(a, b)
     hull = (max(a[2], b[2]) - min(a[0], b[0])) * (max(a[3], b[3]) - min(a[1], b[1]))
-    return iou - (hull - union) / hull if hull > 0 else iou
+    return _div(inter, union) - _div(hull - union, hull)
 
 
 def diou_pair(a, b, eps=1e-7):
-    iou = iou_pair(a, b)
-    diag2 = (max(a[2], b[2]) - min(a[0], b[0])) ** 2 + (max(a[3], b[3]) - min(a[1], b[1])) ** 2
+    """``distance_box_iou``: IoU - (centre distance)**2 / (hull diagonal**2 + eps)."""
+    diag2 = (max(a[2], b[2]) - min(a[0], b[0])) ** 2 + (max(a[3], b[3]) - min(a[1], b[1])) ** 2 + eps
     centre2 = ((a[0] + a[2]) / 2 - (b[0] + b[2]) / 2) ** 2 + ((a[1] + a[3]) / 2 - (b[1] + b[3]) / 2) ** 2
-    return iou - centre2 / (diag2 + eps) if diag2 + eps > 0 else iou
+    return iou_pair(a, b) - _div(centre2, diag2)
 
 
 def _angle(w, h):
-    if h > 0:
-        return math.atan(w / h)
-    return math.pi / 2 if w > 0 else 0.0
+    """``torch.atan(w / h)``: pi/2 for an empty height (w / 0 = inf), 0 for an empty box (0 / 0)."""
+    return math.atan(_div(w, h))
 
 
 def ciou_pair(a, b, eps=1e-7):
+    """``complete_box_iou``: DIoU - alpha * v, v = 4 / pi**2 * (atan(w1 / h1) - atan(w2 / h2))**2."""
     iou = iou_pair(a, b)
     v = 4 / math.pi**2 * (_angle(a[2] - a[0], a[3] - a[1]) - _angle(b[2] - b[0], b[3] - b[1])) ** 2
-    alpha = v / (1 - iou + v + eps) if (1 - iou + v + eps) > 0 else 0.0
+    alpha = _div(v, 1 - iou + v + eps)
     return diou_pair(a, b, eps) - alpha * v
 
 

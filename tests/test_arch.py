@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import reference as ref
+from conftest import F32_SUM_TOL, F64_ATOL, F64_RTOL, TORCH_CONV_TOL
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
@@ -145,8 +146,12 @@ def test_pool2d_output_size_matches_enumeration(size, k, s, p, d, ceil_mode):
 
 
 def test_pool2d_ops_closed_form_without_padding():
-    out = arch.pool2d_output_size((9, 7), (3, 2), (2, 2))
-    assert arch.pool2d_ops((9, 7), (3, 2), (2, 2)) == out[0] * out[1] * 3 * 2
+    # by hand: floor((9 - 3) / 2) + 1 = 4 rows and floor((7 - 2) / 2) + 1 = 3 columns of 3 x 2 windows
+    assert arch.pool2d_ops((9, 7), (3, 2), (2, 2)) == 4 * 3 * (3 * 2) == 72
+    # and by enumerating the windows' starts (tests/reference.py)
+    rows = len(ref.window_starts(9, 3, 2, 0, 1, False))
+    cols = len(ref.window_starts(7, 2, 2, 0, 1, False))
+    assert arch.pool2d_ops((9, 7), (3, 2), (2, 2)) == rows * cols * 6
 
 
 @pytest.mark.parametrize(
@@ -181,7 +186,9 @@ def test_linear_and_batchnorm_match_torch():
 
 
 def test_flops_are_twice_macs():
-    assert arch.conv2d_flops(3, 8, 3, (5, 6), 1) == 2 * arch.conv2d_macs(3, 8, 3, (5, 6), 1)
+    # by hand: 8 output channels x 5 x 6 positions x (3 x 3 x 3) taps = 6,480 MACs, 12,960 FLOPs
+    assert arch.conv2d_macs(3, 8, 3, (5, 6), 1) == 8 * 5 * 6 * 3 * 3 * 3 == 6_480
+    assert arch.conv2d_flops(3, 8, 3, (5, 6), 1) == 12_960
     assert arch.conv2d_macs(4, 6, (3, 2), (5, 7), 2) == 6 * 5 * 7 * 2 * 3 * 2
 
 
@@ -212,8 +219,11 @@ def test_worked_example_counted_by_the_loop(padding):
     # count scales with c_in * c_out, so the loop count times 256 is the full layer's.
     small = arch.conv2d_report(4, 8, 3, 224, padding=padding, count=True)
     assert small.counted_macs == small.macs
-    full = arch.conv2d_report(64, 128, 3, 224, padding=padding)
-    assert small.counted_macs * 16 * 16 == full.macs
+    # README's table, by hand: 3 x 3 x 64 taps x 128 channels x 222**2 (no padding) or 224**2 positions
+    full = {0: 3_633_610_752, 1: 3_699_376_128}[padding]
+    assert full == 3 * 3 * 64 * 128 * (222 if padding == 0 else 224) ** 2
+    assert small.counted_macs * 16 * 16 == full
+    assert arch.conv2d_report(64, 128, 3, 224, padding=padding).macs == full
     assert "agrees" in arch.format_conv_report(small)
 
 
@@ -228,7 +238,7 @@ def test_conv2d_matches_reference_and_counts(case):
     out, macs = arch.conv2d(x, w, b, case["s"], case["p"], case["d"], case["groups"])
     expected, taps = ref.conv2d(x, w, b, case["s"], case["p"], case["d"], case["groups"])
     assert out.shape == expected.shape
-    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(out, expected, rtol=F64_RTOL, atol=F64_ATOL)
     out_hw = arch.conv2d_output_size(case["hw"], case["k"], case["s"], case["p"], case["d"])
     assert out.shape[2:] == out_hw
     closed = case["n"] * arch.conv2d_macs(case["c_in"], case["c_out"], case["k"], out_hw, case["groups"])
@@ -244,7 +254,7 @@ def test_conv2d_matches_torch(case):
         torch.from_numpy(x), torch.from_numpy(w), None if b is None else torch.from_numpy(b),
         case["s"], case["p"], case["d"], case["groups"],
     ).numpy()  # fmt: skip
-    assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+    assert_allclose(out, expected, rtol=TORCH_CONV_TOL, atol=TORCH_CONV_TOL)
 
 
 @given(case=pool_cases())
@@ -264,7 +274,7 @@ def test_avg_pool2d_matches_reference_and_counts(case, include):
     args = (case["k"], case["s"], case["p"], case["ceil_mode"])
     out, additions = arch.avg_pool2d(x, *args, count_include_pad=include)
     expected, reads = ref.avg_pool2d(x, *args, include)
-    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(out, expected, rtol=F64_RTOL, atol=F64_ATOL)
     closed = arch.pool2d_ops(case["hw"], case["k"], case["s"], case["p"], 1, case["ceil_mode"])
     assert additions == reads == case["n"] * case["c"] * closed
 
@@ -280,7 +290,7 @@ def test_pools_match_torch(case, include):
     np.testing.assert_array_equal(out, expected.numpy())
     out, _ = arch.avg_pool2d(x, case["k"], case["s"], case["p"], case["ceil_mode"], include)
     expected = f.avg_pool2d(t, case["k"], case["s"], case["p"], case["ceil_mode"], include)
-    assert_allclose(out, expected.numpy(), rtol=1e-12, atol=1e-12)
+    assert_allclose(out, expected.numpy(), rtol=F64_RTOL, atol=F64_ATOL)
 
 
 def test_max_pool_window_of_only_padding_is_minus_inf():
@@ -300,11 +310,11 @@ def test_float32_in_float32_out(seed):
     assert out32.dtype == np.float32
     assert out64.dtype == np.float64
     assert macs32 == macs64
-    assert_allclose(out32, out64, rtol=1e-4, atol=1e-4)
+    assert_allclose(out32, out64, rtol=F32_SUM_TOL, atol=F32_SUM_TOL)
     for pool in (arch.max_pool2d, arch.avg_pool2d):
         pooled, _ = pool(x, 3, 2, 1)
         assert pooled.dtype == np.float32
-        assert_allclose(pooled, pool(x.astype(np.float64), 3, 2, 1)[0], rtol=1e-5, atol=1e-6)
+        assert_allclose(pooled, pool(x.astype(np.float64), 3, 2, 1)[0], rtol=F32_SUM_TOL, atol=F32_SUM_TOL)
 
 
 def test_integer_and_readonly_input():
@@ -640,16 +650,15 @@ def test_summary_of_own_layers():
     assert "4.downsample" not in rows
     assert rows["5"].output_shape == (32, 4, 4)
     assert s.output_shape == (10,)
+    # by hand: weights c_out * c_in * k * k (no biases), batch norms 2 C, the linear layer 32 * 10 + 10
     expected_params = (
-        arch.conv2d_params(3, 16, 3, bias=False)
-        + arch.batchnorm2d_params(16)
-        + arch.conv2d_params(16, 32, 3, bias=False) + arch.conv2d_params(32, 32, 3, bias=False)
-        + arch.conv2d_params(16, 32, 1, bias=False) + 3 * arch.batchnorm2d_params(32)
-        + arch.conv2d_params(32, 8, 1, bias=False) + arch.conv2d_params(8, 8, 3, bias=False)
-        + arch.conv2d_params(8, 32, 1, bias=False) + 2 * arch.batchnorm2d_params(8)
-        + arch.batchnorm2d_params(32)
-        + arch.linear_params(32, 10)
+        16 * 3 * 3 * 3  # stem
+        + 2 * 16  # its batch norm
+        + 32 * 16 * 3 * 3 + 32 * 32 * 3 * 3 + 32 * 16 * 1 * 1 + 3 * 2 * 32  # BasicBlock: 2 convs, shortcut, 3 BN
+        + 8 * 32 + 8 * 8 * 3 * 3 + 32 * 8 + 2 * 2 * 8 + 2 * 32  # Bottleneck: 1x1, 3x3, 1x1, BN 8, 8, 32
+        + 32 * 10 + 10  # Linear
     )  # fmt: skip
+    assert expected_params == 16_506
     assert s.total_params == expected_params
     # the last layer with spatial extent before global pooling is the AvgPool2d
     assert s.receptive_field == rows["5"].receptive_field

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import reference as ref
+from conftest import F32_CHAIN_TOL, F64_ATOL, F64_RTOL
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -30,18 +31,18 @@ def test_iou_family_matches_reference(fn, pair, a, b):
     got = fn(a, b)
     assert got.shape == (len(a), len(b))
     assert got.dtype == np.float64
-    assert_allclose(got, ref.pairwise(pair, a, b), rtol=1e-12, atol=1e-12)
+    assert_allclose(got, ref.pairwise(pair, a, b), rtol=F64_RTOL, atol=F64_ATOL)
 
 
 @pytest.mark.parametrize(("fn", "pair"), VARIANTS)
 @given(a=any_boxes)
 def test_iou_family_is_symmetric_and_bounded(fn, pair, a):
     m = fn(a, a)
-    assert_allclose(m, m.T, rtol=1e-12, atol=1e-12)
-    assert np.all(m <= 1 + 1e-12)
+    assert_allclose(m, m.T, rtol=F64_RTOL, atol=F64_ATOL)
+    assert np.all(m <= 1 + F64_ATOL)
     # IoU >= 0; GIoU, DIoU >= -1; CIoU subtracts alpha * v = v^2 / (1 + v) <= 1/2 more.
     lower = {B.box_iou: 0.0, B.complete_box_iou: -1.5}.get(fn, -1.0)
-    assert np.all(m >= lower - 1e-12)
+    assert np.all(m >= lower - F64_ATOL)
 
 
 @given(a=st_boxes(max_n=12, grid=False, max_coord=1e3))
@@ -98,8 +99,8 @@ def test_layouts_and_dtypes_do_not_change_results(a):
 @given(a=st_boxes(max_n=12, grid=False, max_coord=1e3))
 def test_box_convert_matches_reference_and_round_trips(fmt, out_fmt, a):
     got = B.box_convert(a, fmt, out_fmt)
-    assert_allclose(got, ref.box_convert(a, fmt, out_fmt), rtol=1e-12, atol=1e-9)
-    assert_allclose(B.box_convert(got, out_fmt, fmt), a, rtol=1e-9, atol=1e-6)
+    assert_allclose(got, ref.box_convert(a, fmt, out_fmt), rtol=F64_RTOL, atol=F64_ATOL)
+    assert_allclose(B.box_convert(got, out_fmt, fmt), a, rtol=F64_RTOL, atol=F64_ATOL)
 
 
 def test_box_convert_keeps_float32():
@@ -135,7 +136,7 @@ def test_against_torchvision():
         t = torch.from_numpy(x)
         # plain IoU is computed in the input dtype with torchvision's operation order: bit-equal
         assert_array_equal(B.box_iou(x, x), ops.box_iou(t, t).numpy())
-        tol = 1e-5 if dtype == np.float32 else 1e-12
+        tol = F32_CHAIN_TOL if dtype == np.float32 else F64_RTOL
         for mine, theirs in [
             (B.generalized_box_iou, ops.generalized_box_iou),
             (B.distance_box_iou, ops.distance_box_iou),

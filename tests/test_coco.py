@@ -12,14 +12,17 @@ from typing import Any
 import numpy as np
 import pytest
 import reference as ref
+from conftest import PYCOCOTOOLS_ATOL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastdet._config import TEST_RTOL
 from fastdet.coco import COCO, COCOeval, CocoEvalResult, Params, evaluate_coco
 
 pc_coco = pytest.importorskip("pycocotools.coco")
 pc_eval = pytest.importorskip("pycocotools.cocoeval")
+
+# every float comparison with pycocotools (and the naive reference): see conftest.PYCOCOTOOLS_ATOL
+TEST_RTOL = PYCOCOTOOLS_ATOL
 
 # (name, ground truth, results) under data/
 CASES = [

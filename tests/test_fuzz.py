@@ -15,13 +15,15 @@ import math
 import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 import fuzz_cases as fc
 import numpy as np
 import pytest
-from hypothesis import given
+from conftest import F64_ATOL, F64_RTOL, PYCOCOTOOLS_ATOL
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 import fastdet
@@ -200,8 +202,33 @@ _SCALAR_POOL = st.one_of(
 )
 
 
+def _plain_scalar(value: Any) -> Any:
+    """The plain Python value a NumPy scalar, 0-d array, array or tuple stands for."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()  # a 0-d array gives its item
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return tuple(_plain_scalar(v) for v in value)
+    return value
+
+
+def _equivalents(value: Any, kind: str) -> list[Any]:
+    """Plain values that must give the same answer as ``value`` for a parameter of ``kind``."""
+    plain = _plain_scalar(value)
+    out = [] if (type(plain) is type(value) and not isinstance(value, np.ndarray)) else [plain]
+    if isinstance(plain, bool) or not isinstance(plain, (int, float)):
+        return out
+    if kind in ("real", "threshold") and isinstance(plain, int) and abs(plain) < 2**53:
+        out.append(float(plain))  # 3 and 3.0 are the same real number
+    if kind == "int" and isinstance(plain, float) and plain.is_integer() and abs(plain) < 2**53:
+        out.append(int(plain))
+    return out
+
+
 @given(data=st.data())
 def test_generated_hostile_scalars(data: Any) -> None:
+    """A clear error naming an argument, or the answer the plain Python value gives."""
     specs = {s.name: s for s in fc.SPECS if s.scalars}
     spec = specs[data.draw(st.sampled_from(sorted(specs)), label="function")]
     param = spec.scalars[data.draw(st.sampled_from(range(len(spec.scalars))), label="parameter index")]
@@ -212,6 +239,20 @@ def test_generated_hostile_scalars(data: Any) -> None:
         msg = str(got)
         assert msg.strip(), f"{spec.name}({param.name}={value!r}): empty message"
         assert any(n in msg for n in _names(spec)), f"{spec.name}({param.name}={value!r}): {msg!r}"
+        return
+    event("result")
+    for plain in _equivalents(value, param.kind):
+        event("result compared with an equivalent plain value")
+        plain_kind, want = _outcome(lambda plain=plain: spec.call(**{**kwargs, param.name: plain}))
+        assert plain_kind == "result", (
+            f"{spec.name}({param.name}={value!r}) gives a result, {plain!r}: {want!r}"
+        )
+        diff = fc.compare(got, want, float32=fc._uses_float32(got))
+        assert diff is None, f"{spec.name}({param.name}={value!r}) differs from {plain!r}: {diff}"
+    if _plain_scalar(value) == param.value and not isinstance(_plain_scalar(value), (list, tuple)):
+        # the valid call's own value in another type: the clean answer itself
+        diff = fc.compare(got, spec.call(**spec.kwargs()), float32=fc._uses_float32(got))
+        assert diff is None, f"{spec.name}({param.name}={value!r}) differs from the clean call: {diff}"
 
 
 _FIELD_POOL = st.one_of(
@@ -255,10 +296,72 @@ def test_generated_hostile_records(kind: str, data: Any) -> None:
     before = fc._snapshot((gt, dt))
     outcome, got = _outcome(lambda: evaluate(gt, dt))
     assert fc._snapshot((gt, dt)) == before, "the evaluation modified its input"
+    where = f"{kind} {which}[{i}][{key!r}] = {value!r}"
     if outcome != "result":
         msg = str(got)
         names = (key, which, "entry", "results", "annotation", "bbox", "score")
-        assert any(n in msg for n in names), f"{kind} {which}[{i}][{key!r}]: message names nothing: {msg!r}"
+        assert any(n in msg for n in names), f"{where}: message names nothing: {msg!r}"
+        return
+    event(f"{kind} result compared")
+    if kind == "voc":
+        _check_voc_against_reference(got, gt, dt, where)
+    else:
+        _check_coco_against_pycocotools(got, gt, dt, where)
+
+
+def _plain_records(x: Any) -> Any:
+    """Records with NumPy scalars and arrays as the Python numbers and lists they hold."""
+    if isinstance(x, dict):  # a label stays what it is (a tuple is a valid, hashable label)
+        return {
+            k: (v if k == "label" and not isinstance(v, np.generic) else _plain_records(v))
+            for k, v in x.items()
+        }
+    if isinstance(x, (list, tuple)):
+        return [_plain_records(v) for v in x]
+    if isinstance(x, (np.ndarray, np.generic)):
+        return x.tolist()
+    return x
+
+
+def _check_voc_against_reference(got: Any, gt: Any, dt: Any, where: str) -> None:
+    """An accepted record must give the naive devkit reference's answer on the same values."""
+    import reference as ref
+
+    def named(records: Any) -> Any:  # a NaN label is one class (a dict key); the reference compares with ==
+        return [dict(r, label="<nan>") if r.get("label") != r.get("label") else r for r in records]
+
+    expected = ref.voc_evaluate(named(_plain_records(gt)), named(_plain_records(dt)))
+    mine = {("<nan>" if k != k else k): k for k in got.ap}
+    assert set(mine) == set(expected), where
+    for label, (ap, precision, recall) in expected.items():
+        key = mine[label]
+        assert got.ap[key] == pytest.approx(ap, nan_ok=True, abs=F64_ATOL), f"{where}: AP of {label!r}"
+        np.testing.assert_allclose(got.precision[key], precision, rtol=F64_RTOL, err_msg=where)
+        np.testing.assert_allclose(got.recall[key], recall, rtol=F64_RTOL, err_msg=where)
+
+
+def _check_coco_against_pycocotools(got: Any, gt: Any, dt: Any, where: str) -> None:
+    """An accepted record must give pycocotools' answer (where pycocotools takes the same values)."""
+    pc_coco = pytest.importorskip("pycocotools.coco")
+    pc_eval = pytest.importorskip("pycocotools.cocoeval")
+    import contextlib
+    import io
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = pc_coco.COCO()
+            g.dataset = _plain_records(gt)
+            g.createIndex()
+            e = pc_eval.COCOeval(g, g.loadRes(_plain_records(dt)), "bbox")
+            e.evaluate()
+            e.accumulate()
+            e.summarize()
+    except Exception:  # pycocotools crashes on this record (fastdet documents what it accepts more)
+        return
+    np.testing.assert_allclose(
+        list(got.stats.values()), e.stats, rtol=0, atol=PYCOCOTOOLS_ATOL, err_msg=where
+    )
 
 
 # --------------------------------------------------------------------------- (c) crash harness
@@ -377,12 +480,42 @@ def test_dense_results_beyond_the_limit_are_refused(
     assert "elements" in str(info.value)
 
 
-@pytest.mark.parametrize(("call", "match"), [(c, m) for _, c, m in _DENSE], ids=[n for n, _, _ in _DENSE])
+def _eye_prf(r: Any) -> bool:
+    return all(np.array_equal(v, np.ones(11)) for v in r)
+
+
+_ZEROS_IOU = np.zeros((11, 10))
+_WIDE = np.zeros((11, 11), np.int64)
+_WIDE[:, 0] = 1  # every true label predicted as label 0
+_ONE = np.zeros((11, 11), np.int64)
+_ONE[0, 0] = 1
+#: By hand: every box is the empty box at the origin (IoU 0 by the 0/0 := 0 rule, and so GIoU,
+#: DIoU and CIoU), labels predicted perfectly, convolutions and pools of zeros.
+_DENSE_EXPECTED = {
+    "box_iou": lambda r: np.array_equal(r, _ZEROS_IOU),
+    "generalized_box_iou": lambda r: np.array_equal(r, _ZEROS_IOU),
+    "distance_box_iou": lambda r: np.array_equal(r, _ZEROS_IOU),
+    "complete_box_iou": lambda r: np.array_equal(r, _ZEROS_IOU),
+    "confusion_matrix": lambda r: np.array_equal(r, np.eye(11, dtype=np.int64)),
+    "confusion_matrix wide labels": lambda r: np.array_equal(r, _WIDE),
+    "confusion_matrix labels=": lambda r: np.array_equal(r, _ONE),
+    "confusion_matrix empty": lambda r: np.array_equal(r, np.zeros((11, 11), np.int64)),
+    "precision_recall_f1": _eye_prf,
+    "conv2d output": lambda r: np.array_equal(r[0], np.zeros((1, 2, 9, 9))) and r[1] == 2 * 81,
+    "conv2d padding": lambda r: np.array_equal(r[0], np.zeros((1, 1, 11, 11))) and r[1] == 121,
+    "max_pool2d": lambda r: np.array_equal(r[0], np.zeros((1, 1, 12, 12))) and r[1] == 144,
+    "avg_pool2d": lambda r: np.array_equal(r[0], np.zeros((1, 1, 12, 12))) and r[1] == 144,
+    "conv2d_report count": lambda r: r.output_size == (12, 12) and r.macs == r.counted_macs == 144,
+}
+
+
+@pytest.mark.parametrize(("name", "call"), [(n, c) for n, c, _ in _DENSE], ids=[n for n, _, _ in _DENSE])
 def test_dense_results_within_the_limit_are_computed(
-    monkeypatch: pytest.MonkeyPatch, call: Any, match: str
+    monkeypatch: pytest.MonkeyPatch, name: str, call: Any
 ) -> None:
     monkeypatch.setattr(fastdet._validate, "MAX_DENSE_ELEMENTS", 10**6)
-    call()
+    result = call()
+    assert _DENSE_EXPECTED[name](result), f"{name}: {result!r}"
 
 
 def test_real_limit_refuses_a_huge_iou_matrix_and_confusion_matrix_without_allocating() -> None:

@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 import reference as ref
+from conftest import BCE_ATOL, F32_ATOL, F32_RTOL, F64_ATOL, F64_RTOL
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
-from fastdet._config import TEST_RTOL
 from fastdet.losses import l1_loss, mse_loss, sigmoid_focal_loss, smooth_l1_loss
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -36,7 +36,7 @@ def reduce_ref(loss, reduction):
     return loss.mean() if loss.size else math.nan
 
 
-def check(got, expected, reduction, rtol=TEST_RTOL, atol=1e-12):
+def check(got, expected, reduction, rtol=F64_RTOL, atol=F64_ATOL):
     expected = reduce_ref(expected, reduction)
     if reduction == "none":
         assert got.shape == np.shape(expected)
@@ -68,7 +68,7 @@ def test_smooth_l1_matches_reference(xy, reduction, beta):
 def test_focal_matches_reference(xt, reduction, alpha, gamma):
     x, t = xt
     got = sigmoid_focal_loss(x, t, alpha, gamma, reduction)
-    check(got, ref.sigmoid_focal_loss(x, t, alpha, gamma), reduction, rtol=1e-10, atol=1e-14)
+    check(got, ref.sigmoid_focal_loss(x, t, alpha, gamma), reduction, rtol=F64_RTOL, atol=BCE_ATOL)
 
 
 # --------------------------------------------------------------------------- documented properties
@@ -78,11 +78,16 @@ def test_focal_gamma0_alpha_negative_is_bce():
     rng = np.random.default_rng(0)
     x = rng.normal(scale=5, size=200)
     t = (rng.random(200) < 0.5).astype(float)
-    assert_allclose(sigmoid_focal_loss(x, t, alpha=-1, gamma=0), ref.bce_with_logits(x, t), rtol=1e-12)
+    assert_allclose(
+        sigmoid_focal_loss(x, t, alpha=-1, gamma=0), ref.bce_with_logits(x, t), rtol=F64_RTOL, atol=BCE_ATOL
+    )
     # alpha >= 0 with gamma = 0 is alpha-weighted BCE
     weight = 0.25 * t + 0.75 * (1 - t)
     assert_allclose(
-        sigmoid_focal_loss(x, t, alpha=0.25, gamma=0), weight * ref.bce_with_logits(x, t), rtol=1e-12
+        sigmoid_focal_loss(x, t, alpha=0.25, gamma=0),
+        weight * ref.bce_with_logits(x, t),
+        rtol=F64_RTOL,
+        atol=BCE_ATOL,
     )
 
 
@@ -91,10 +96,17 @@ def test_focal_is_stable_for_large_logits():
     t = np.array([1.0, 0.0, 1.0, 0.0])
     loss = sigmoid_focal_loss(x, t, alpha=-1, gamma=0)
     assert np.isfinite(loss).all()
-    assert_allclose(loss, [1000.0, 0.0, 0.0, 1000.0], atol=1e-15)
+    # BCE is |x| when the logit is confidently wrong, log1p(exp(-40)) = 4.2e-18 when it is right
+    # (x - log sigmoid(x) at x = -40 cancels to 0: BCE_ATOL)
+    expected = [1000.0, 4.248354255291589e-18, 4.248354255291589e-18, 1000.0]
+    assert_allclose(loss, expected, rtol=F64_RTOL, atol=BCE_ATOL)
     loss32 = sigmoid_focal_loss(x.astype(np.float32), t.astype(np.float32))
     assert loss32.dtype == np.float32
-    assert np.isfinite(loss32).all()
+    # the defaults alpha 0.25, gamma 2: (1 - p_t)**2 = 1 when wrong, so 0.25 * 1000 and 0.75 * 1000;
+    # when right, (1 - p_t)**2 = exp(-80) makes the loss ~1e-53, which float32 flushes to 0
+    assert_array_equal(loss32, np.array([250.0, 0.0, 0.0, 750.0], np.float32))
+    expected = ref.sigmoid_focal_loss(x, t, 0.25, 2.0)
+    assert_allclose(loss32, expected.astype(np.float32), rtol=F32_RTOL, atol=F32_ATOL)
 
 
 @pytest.mark.parametrize("beta", [0.5, 1.0, 3.0])
@@ -102,12 +114,14 @@ def test_smooth_l1_quadratic_below_linear_above_continuous_at_beta(beta):
     z = np.linspace(0, 3 * beta, 61)
     loss = smooth_l1_loss(np.zeros_like(z), z, beta=beta, reduction="none")
     below, above = z < beta, z >= beta
-    assert_allclose(loss[below], 0.5 * z[below] ** 2 / beta, rtol=1e-12)
-    assert_allclose(loss[above], z[above] - 0.5 * beta, rtol=1e-12)
+    assert_allclose(loss[below], 0.5 * z[below] ** 2 / beta, rtol=F64_RTOL)
+    assert_allclose(loss[above], z[above] - 0.5 * beta, rtol=F64_RTOL)
     # value and slope meet at z = beta: both pieces give beta / 2 and slope 1
+    # (finite differences with step h: the quadratic side's slope is off by h / (2 beta) = 5e-7
+    # plus rounding ~eps * beta / h = 2e-10; the linear side's only by that rounding)
     h = 1e-6 * beta
     f = lambda v: float(smooth_l1_loss([0.0], [v], beta=beta))  # noqa: E731
-    assert f(beta) == pytest.approx(beta / 2, rel=1e-12)
+    assert f(beta) == pytest.approx(beta / 2, rel=F64_RTOL)
     assert f(beta - h) == pytest.approx(beta / 2, abs=2 * h)
     left_slope = (f(beta) - f(beta - h)) / h
     right_slope = (f(beta + h) - f(beta)) / h
@@ -180,7 +194,7 @@ def test_regression_losses_match_torch(dtype, reduction, seed):
     x = (rng.normal(size=(7, 4)) * 3).astype(dtype)
     y = (rng.normal(size=(7, 4)) * 3).astype(dtype)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    rtol = 1e-6 if dtype == np.float32 else TEST_RTOL
+    rtol, atol = (F32_RTOL, F32_ATOL) if dtype == np.float32 else (F64_RTOL, F64_ATOL)
     pairs_ = [
         (l1_loss(x, y, reduction=reduction), fnn.l1_loss(tx, ty, reduction=reduction)),
         (mse_loss(x, y, reduction=reduction), fnn.mse_loss(tx, ty, reduction=reduction)),
@@ -194,7 +208,7 @@ def test_regression_losses_match_torch(dtype, reduction, seed):
         )
     for ours, theirs in pairs_:
         assert np.asarray(ours).dtype == dtype
-        assert_allclose(ours, theirs.numpy(), rtol=rtol, atol=1e-7 if dtype == np.float32 else 1e-14)
+        assert_allclose(ours, theirs.numpy(), rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -208,10 +222,8 @@ def test_focal_matches_torchvision(dtype, reduction, alpha, gamma):
     t = (rng.random((9, 5)) < 0.3).astype(dtype)
     ours = sigmoid_focal_loss(x, t, alpha, gamma, reduction)
     theirs = ops.sigmoid_focal_loss(torch.from_numpy(x), torch.from_numpy(t), alpha, gamma, reduction)
-    rtol = 2e-6 if dtype == np.float32 else 1e-12
-    # torch's BCE takes log(1 + exp(-|x|)) in the input dtype, which loses up to about
-    # float32 eps (1.2e-7) in absolute terms where fastdet's log1p does not.
-    atol = 5e-7 if dtype == np.float32 else 1e-15
+    # torch's BCE takes log(1 + exp(-|x|)) in the input dtype: F32_ATOL (conftest)
+    rtol, atol = (F32_RTOL, F32_ATOL) if dtype == np.float32 else (F64_RTOL, BCE_ATOL)
     assert_allclose(ours, theirs.numpy(), rtol=rtol, atol=atol)
     if alpha < 0 and gamma == 0:
         bce = torch.nn.functional.binary_cross_entropy_with_logits(

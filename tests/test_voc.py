@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pytest
 import reference as ref
+from conftest import F64_ATOL
 from hypothesis import given
 from hypothesis import strategies as st
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from fastdet.voc import VocResult, evaluate, voc_ap
 
@@ -103,9 +104,9 @@ def test_padilla_matches_reference(padilla):
         for use_07 in (False, True):
             ours = evaluate(gt, dt, iou_threshold=thr, use_07_metric=use_07, pixel_offset=1)
             ap, precision, recall = ref.voc_evaluate(gt, dt, thr, use_07, 1)["person"]
-            assert ours.ap["person"] == pytest.approx(ap, abs=1e-12)
-            assert_allclose(ours.precision["person"], precision, rtol=1e-12)
-            assert_allclose(ours.recall["person"], recall, rtol=1e-12)
+            assert ours.ap["person"] == pytest.approx(ap, abs=F64_ATOL)  # a sum in another order
+            assert_array_equal(ours.precision["person"], precision)  # the same counts and divisions
+            assert_array_equal(ours.recall["person"], recall)
 
 
 # --------------------------------------------------------------------------- voc_ap
@@ -124,8 +125,8 @@ def test_voc_ap_matches_reference(rp, use_07):
     recall, precision = rp
     recall = sorted(recall)
     got = voc_ap(recall, precision, use_07_metric=use_07)
-    assert got == pytest.approx(ref.voc_ap(recall, precision, use_07), abs=1e-12)
-    assert 0.0 <= got <= 1.0 + 1e-12
+    assert got == pytest.approx(ref.voc_ap(recall, precision, use_07), abs=F64_ATOL)  # summation order
+    assert 0.0 <= got <= 1.0 + F64_ATOL
 
 
 def test_voc_ap_small_cases():
@@ -199,12 +200,12 @@ def test_evaluate_matches_reference(problem, thr, use_07, offset):
         if math.isnan(ap):
             assert math.isnan(res.ap[label])
         else:
-            assert res.ap[label] == pytest.approx(ap, abs=1e-12)
-        assert_allclose(res.precision[label], precision, rtol=1e-12)
-        assert_allclose(res.recall[label], recall, rtol=1e-12)
+            assert res.ap[label] == pytest.approx(ap, abs=F64_ATOL)  # a sum in another order
+        assert_array_equal(res.precision[label], precision)  # the same counts and divisions
+        assert_array_equal(res.recall[label], recall)
     defined = [ap for ap, _, _ in expected.values() if not math.isnan(ap)]
     if defined:
-        assert res.map == pytest.approx(np.mean(defined), abs=1e-12)
+        assert res.map == pytest.approx(np.mean(defined), abs=F64_ATOL)
     else:
         assert math.isnan(res.map)
 
@@ -307,3 +308,73 @@ def test_evaluate_bad_input():
         evaluate({"image_id": 0}, [])
     with pytest.raises(ValueError, match="difficult"):
         evaluate([{"image_id": 0, "label": 0, "bbox": [0, 0, 1, 1], "difficult": 2}], [])
+
+
+# --------------------------------------------------------------------------- IoU ties between ground truths
+
+
+def _tie_case(first_gt_left):
+    """One detection exactly halfway between two ground truths (IoU 1/3 with each), then a copy of one.
+
+    The devkit takes the first best ground truth (``np.argmax``): the tied detection
+    takes the first listed box, so the copy of that box is a duplicate (FP) while a
+    copy of the other box is a TP.
+    """
+    left = {"image_id": 0, "label": 0, "bbox": [0, 0, 10, 10]}
+    right = {"image_id": 0, "label": 0, "bbox": [10, 0, 20, 10]}
+    gt = [left, right] if first_gt_left else [right, left]
+    dt = [
+        {"image_id": 0, "label": 0, "bbox": [5, 0, 15, 10], "score": 0.9},  # IoU 1/3 with both
+        {"image_id": 0, "label": 0, "bbox": [0, 0, 10, 10], "score": 0.8},  # a copy of `left`
+    ]
+    return gt, dt
+
+
+@pytest.mark.parametrize("first_gt_left", [True, False])
+@pytest.mark.parametrize("offset", [0, 1])
+def test_iou_tie_between_ground_truths_takes_the_first(first_gt_left, offset):
+    gt, dt = _tie_case(first_gt_left)
+    iou = ref.box_iou_offset(dt[0]["bbox"], gt[0]["bbox"], offset)
+    assert iou == ref.box_iou_offset(dt[0]["bbox"], gt[1]["bbox"], offset)  # an exact tie
+    res = evaluate(gt, dt, iou_threshold=0.3, pixel_offset=offset)
+    if first_gt_left:  # the tied detection took `left`: its copy is a duplicate
+        assert_allclose(res.recall[0], [0.5, 0.5])
+        assert_allclose(res.precision[0], [1.0, 0.5])
+        assert res.ap[0] == 0.5
+    else:  # it took `right`: the copy of `left` is a second TP
+        assert_allclose(res.recall[0], [0.5, 1.0])
+        assert_allclose(res.precision[0], [1.0, 1.0])
+        assert res.ap[0] == 1.0
+    ap, precision, recall = ref.voc_evaluate(gt, dt, 0.3, False, offset)[0]
+    assert res.ap[0] == ap
+    assert_allclose(res.precision[0], precision, rtol=0)
+    assert_allclose(res.recall[0], recall, rtol=0)
+
+
+def test_iou_ties_across_images_and_difficult_boxes():
+    """Ties where the first best box is difficult (the detection is ignored) or on another image."""
+    gt = [
+        {"image_id": "a", "label": 0, "bbox": [0, 0, 10, 10], "difficult": True},
+        {"image_id": "a", "label": 0, "bbox": [10, 0, 20, 10]},
+        {"image_id": "b", "label": 0, "bbox": [10, 0, 20, 10]},
+        {"image_id": "b", "label": 0, "bbox": [0, 0, 10, 10]},
+    ]
+    dt = [
+        {"image_id": "a", "label": 0, "bbox": [5, 0, 15, 10], "score": 0.9},  # tie -> difficult: ignored
+        {
+            "image_id": "b",
+            "label": 0,
+            "bbox": [5, 0, 15, 10],
+            "score": 0.8,
+        },  # tie -> the first, [10, 0, 20, 10]
+        {"image_id": "b", "label": 0, "bbox": [10, 0, 20, 10], "score": 0.7},  # its copy: FP
+        {"image_id": "a", "label": 0, "bbox": [10, 0, 20, 10], "score": 0.6},  # TP
+    ]
+    res = evaluate(gt, dt, iou_threshold=0.3)
+    assert res.n_positives[0] == 3
+    assert_allclose(res.recall[0], [0.0, 1 / 3, 1 / 3, 2 / 3])
+    assert_allclose(res.precision[0], [0.0, 1.0, 0.5, 2 / 3])
+    ap, precision, recall = ref.voc_evaluate(gt, dt, 0.3, False, 0)[0]
+    assert res.ap[0] == ap  # the same counts, divided the same way: exact
+    assert_allclose(res.precision[0], precision, rtol=0)
+    assert_allclose(res.recall[0], recall, rtol=0)

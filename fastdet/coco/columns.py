@@ -242,7 +242,7 @@ def _bbox_column(values: list[Any], where: str) -> NDArray[np.float64]:
 
 def _crowd_flags(values: list[Any], where: str) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(crowd, ignore) from ``iscrowd`` as pycocotools reads it: ``int(v) != 0`` and ``bool(v)``."""
-    arr = _array(values, np.float64)
+    arr: Any = _array(values, np.float64)
     ok = arr is not None and arr.ndim == 1 and arr.dtype.kind in "biuf"
     if ok:
         arr = arr.astype(np.float64)

@@ -44,9 +44,9 @@ class Params:
         self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
         self.recThrs = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
         if iouType == "keypoints":
-            self.maxDets = [20]
-            self.areaRng = [[0**2, 1e5**2], [32**2, 96**2], [96**2, 1e5**2]]
-            self.areaRngLbl = ["all", "medium", "large"]
+            self.maxDets: list[int] = [20]
+            self.areaRng: list[list[float]] = [[0**2, 1e5**2], [32**2, 96**2], [96**2, 1e5**2]]
+            self.areaRngLbl: list[str] = ["all", "medium", "large"]
             self.kpt_oks_sigmas = _KPT_OKS_SIGMAS.copy()
         else:
             self.maxDets = [1, 10, 100]

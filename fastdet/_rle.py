@@ -165,7 +165,7 @@ class Rles(NamedTuple):
     h: I64
     w: I64
 
-    def __len__(self) -> int:  # type: ignore[override]
+    def __len__(self) -> int:
         """Number of masks (not the number of fields)."""
         return len(self.h)
 
@@ -306,8 +306,9 @@ def _scan(
             runs = np.empty(len(buf), np.int64)
             n_runs_i, area_i, canon_i, status_i = np.empty((4, 1), np.int64)
             one_h, one_w, box = h[i : i + 1], w[i : i + 1], np.empty((1, 4), np.float64)
-            scan = _k.scan_strings_serial
-            scan(buf, one, one_h, one_w, _k.STORE_RUNS, False, runs, n_runs_i, area_i, box, canon_i, status_i)
+            _k.scan_strings_serial(
+                buf, one, one_h, one_w, _k.STORE_RUNS, False, runs, n_runs_i, area_i, box, canon_i, status_i
+            )
             total = int(runs[soff[i] : soff[i] + int(n_runs_i[0])].sum())
             raise ValueError(
                 f"{where}: the runs of 'counts' add up to {total} pixels, but 'size' "
@@ -707,7 +708,7 @@ def iou_groups(
         )
     if len(crowd) != len(g_sel):
         raise ValueError(f"iscrowd has length {len(crowd)} but there are {len(g_sel)} ground truth entries")
-    return _iou(_measure(dt), _measure(gt), crowd, d_sel, g_sel, d_off, g_off)  # type: ignore[no-any-return]
+    return _iou(_measure(dt), _measure(gt), crowd, d_sel, g_sel, d_off, g_off)
 
 
 def iou_measured(d: _Measured, g: _Measured, crowd: I64) -> NDArray[np.float64]:
@@ -717,4 +718,4 @@ def iou_measured(d: _Measured, g: _Measured, crowd: I64) -> NDArray[np.float64]:
         d, g, crowd, np.arange(nd, dtype=np.int64), np.arange(ng, dtype=np.int64),
         np.array([0, nd], np.int64), np.array([0, ng], np.int64),
     )  # fmt: skip
-    return out.reshape(nd, ng)  # type: ignore[no-any-return]
+    return out.reshape(nd, ng)

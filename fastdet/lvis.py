@@ -309,7 +309,7 @@ class LVISResults(LVIS):
     def _create_index(self) -> None:
         self._index = {}
 
-    @property  # type: ignore[override]
+    @property
     def dataset(self) -> dict[str, Any]:
         """The ground truth's images and categories with the kept results as ``annotations``."""
         if self._dataset is None:

@@ -309,10 +309,10 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
         raise TypeError(f"dt and gt must be of one kind, got {kind_d} and {kind_g}")
     if kind_d == "boxes":
         out = np.empty((len(g), len(d)), np.float64)
-        box_iou = (
-            _k.box_iou_xywh if 5 * out.size >= _rle.PARALLEL_WORK and len(g) > 1 else _k.box_iou_xywh_serial
-        )
-        box_iou(d, g, crowd, out)
+        if 5 * out.size >= _rle.PARALLEL_WORK and len(g) > 1:
+            _k.box_iou_xywh(d, g, crowd, out)
+        else:
+            _k.box_iou_xywh_serial(d, g, crowd, out)
         return out.T
     for m, name in ((d, "dt"), (g, "gt")):
         _one_size(m.h, m.w, name, "iou")

@@ -212,6 +212,8 @@ def _match_cell(
     dt_box,
     dt_area,
     dt_id_positive,
+    iou_off,
+    cell_iou,
     iou_thrs,
     area_rng,
     status,
@@ -246,7 +248,13 @@ def _match_cell(
     ibuf = np.empty(n_g + n_d + 1 + n_d * n_g, np.int64)
     bbuf = np.empty((2 + n_thr) * n_g, np.bool_)
     ious = fbuf[: n_d * n_g].reshape((n_d, n_g))
-    bbox_iou_cell(dt_box, d0, d0 + n_d, gt_box, g0, g0 + n_g, gt_crowd, ious)
+    if cell_iou.shape[0] > 0:  # given (masks, keypoints): the cell's (D, G) block, row-major
+        i0 = iou_off[c]
+        for d in range(n_d):
+            for g in range(n_g):
+                ious[d, g] = cell_iou[i0 + d * n_g + g]
+    else:
+        bbox_iou_cell(dt_box, d0, d0 + n_d, gt_box, g0, g0 + n_g, gt_crowd, ious)
     thr_lo = np.inf
     for t in range(n_thr):
         thr_lo = min(thr_lo, min(iou_thrs[t], 1 - 1e-10))
@@ -352,6 +360,8 @@ def match_cells(
     dt_box,
     dt_area,
     dt_id_positive,
+    iou_off,
+    cell_iou,
     iou_thrs,
     area_rng,
     status,
@@ -393,6 +403,8 @@ def match_cells(
             dt_box,
             dt_area,
             dt_id_positive,
+            iou_off,
+            cell_iou,
             iou_thrs,
             area_rng,
             status,

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import copy
 import datetime
-import io
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from contextlib import redirect_stdout
 from typing import Any
 
 import numpy as np
 
 from fastdet._kernels import coco as _k
 from fastdet.coco.dataset import _columns_of
-from fastdet.coco.evaluation import _accumulate, _evaluate, _Evaluation
+from fastdet.coco.evaluation import _accumulate, _evaluate, _Evaluation, cell_sizes
 from fastdet.coco.params import Params, _check_iou_type
 
 
@@ -177,6 +175,10 @@ class COCOeval:
 
     def summarize(self) -> None:
         """Print pycocotools' 12-line summary and set ``stats``."""
+        print(self._summarize(), end="")
+
+    def _summarize(self) -> str:
+        """Set ``stats`` and return the summary text."""
         if not self.eval:
             raise RuntimeError("Please run accumulate() first")
         p = self.params
@@ -202,17 +204,16 @@ class COCOeval:
             (0, None, "large", m[2]),
         ]
         stats = np.zeros((len(plan),))
+        lines = []
         for i, (ap, thr, area, max_det) in enumerate(plan):
-            value, line = _summary_line(self.eval, p, ap, thr, area, max_det)
-            print(line)
-            stats[i] = value
+            stats[i], line = _summary_line(self.eval, p, ap, thr, area, max_det)
+            lines.append(line)
         self.stats = stats
+        return "".join(line + "\n" for line in lines)
 
     def __str__(self) -> str:
-        buf = io.StringIO()
-        with redirect_stdout(buf):
-            self.summarize()
-        return buf.getvalue()
+        """The summary text ``summarize()`` prints (computed without printing)."""
+        return self._summarize()
 
     # ---- lazily built pycocotools records
     @property
@@ -264,15 +265,15 @@ def _summary_line(
 
 
 def _build_ious(ev: _Evaluation) -> dict[tuple[Any, Any], Any]:
-    n_cells = len(ev.gt_off) - 1
     n_g = np.diff(ev.gt_off)
     n_d = np.diff(ev.dt_off)
-    sizes = n_g * n_d
-    iou_off = np.zeros(n_cells + 1, np.int64)
-    np.cumsum(sizes, out=iou_off[1:])
-    flat = np.zeros(int(iou_off[-1]), np.float64)
-    # ground truths in file order within the cell (the matching layout is the same order)
-    _k.iou_cells(ev.gt_off, ev.gt_box, ev.gt_crowd, ev.dt_off, ev.dt_box, iou_off, flat)
+    if len(ev.cell_iou):  # given by the iouType (segm, keypoints)
+        iou_off, sizes, flat = ev.iou_off, np.diff(ev.iou_off), ev.cell_iou
+    else:
+        iou_off, sizes = cell_sizes(ev)
+        flat = np.zeros(int(iou_off[-1]), np.float64)
+        # ground truths in file order within the cell (the matching layout is the same order)
+        _k.iou_cells(ev.gt_off, ev.gt_box, ev.gt_crowd, ev.dt_off, ev.dt_box, iou_off, flat)
     out: dict[tuple[Any, Any], Any] = {}
     n_img = len(ev.img_ids)
     for i, img in enumerate(ev.img_ids):

@@ -307,7 +307,9 @@ class COCO:
             for r in arr
         ]
 
-    def loadRes(self, resFile: PathLike | list[dict[str, Any]] | np.ndarray) -> COCO:
+    def loadRes(
+        self, resFile: PathLike | list[dict[str, Any]] | np.ndarray, *, verbose: bool | None = None
+    ) -> COCO:
         """Load detection results: a json file, a list of dicts, or an ``(N, 7)`` array.
 
         Parameters
@@ -315,6 +317,9 @@ class COCO:
         resFile : str, path-like, list of dict or ndarray of shape (N, 7)
             Results ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``;
             array rows are ``[image_id, x, y, w, h, score, category_id]``.
+        verbose : bool, optional
+            Print pycocotools' progress lines (default: as this object does); also the
+            result object's setting.
 
         Returns
         -------
@@ -344,7 +349,8 @@ class COCO:
                 "resFile must be a json path, a list of result dicts or an (N, 7) array; "
                 f"got {type(resFile).__name__}"
             )
-        self._say("Loading and preparing results...")
+        res_obj = COCO(verbose=self._verbose if verbose is None else verbose)
+        res_obj._say("Loading and preparing results...")
         tic = time.time()
         if isinstance(resFile, (np.ndarray, np.generic)):
             where = "resFile array"
@@ -363,7 +369,7 @@ class COCO:
                 raw, scanned, anns = _read_results(resFile)
                 if scanned is not None:  # plain bbox results: no Python objects at all
                     _check_images(scanned.image_id, scanned.image_keys, _image_ids_of(self), where)
-                    return self._result_object(scanned, None, None, raw, where, tic)
+                    return self._result_object(scanned, None, None, raw, where, tic, res_obj)
             else:
                 where = "results list"
                 anns = resFile
@@ -399,7 +405,7 @@ class COCO:
             image_keys=image_keys,
             category_keys=category_keys,
         )
-        return self._result_object(cols, anns, array_rows, None, where, tic)
+        return self._result_object(cols, anns, array_rows, None, where, tic, res_obj)
 
     def _result_object(
         self,
@@ -409,12 +415,13 @@ class COCO:
         raw: bytes | None,
         where: str,
         tic: float,
+        res: COCO,
     ) -> COCO:
-        res = COCO(verbose=self._verbose)
+        """Fill ``res`` (an empty COCO with the wanted verbosity) with the result columns."""
         res._source = where
         res._dataset = None
         res._res = _ResultColumns(cols, anns, rows, raw, self)
-        self._say(f"DONE (t={time.time() - tic:0.2f}s)")
+        res._say(f"DONE (t={time.time() - tic:0.2f}s)")
         res.createIndex()
         return res
 

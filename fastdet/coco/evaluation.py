@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,6 +41,10 @@ class _Evaluation:
     dt_id_positive: NDArray[np.bool_]
     status: NDArray[np.int8]  # (Nd, A, T); only entries whose ``kind`` is MIXED are written
     kind: NDArray[np.int8]  # (Nd, A)
+    # IoUs given per cell (segm, keypoints): cell c's (D_c, G_c) block is
+    # cell_iou[iou_off[c]:iou_off[c + 1]], row-major; empty for bbox (computed from the boxes)
+    iou_off: NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64))
+    cell_iou: NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
     extra: dict[str, Any] = field(default_factory=dict)
 
     def match_rows(self) -> NDArray[np.int64]:
@@ -55,7 +59,7 @@ class _Evaluation:
     def _run_match(self, status: np.ndarray, kind: np.ndarray, match: np.ndarray) -> None:
         _k.match_cells(
             self.gt_off, self.gt_box, self.gt_area, self.gt_crowd, self.gt_ignore, self.gt_id_nonzero,
-            self.dt_off, self.dt_box, self.dt_area, self.dt_id_positive,
+            self.dt_off, self.dt_box, self.dt_area, self.dt_id_positive, self.iou_off, self.cell_iou,
             self.iou_thrs, self.area_rng, status, kind, match,
         )  # fmt: skip
 
@@ -115,8 +119,24 @@ def _group(
     return rows[order], np.ascontiguousarray(key_off[::per_cell])
 
 
-def _evaluate(gt: _Columns, dt: _Columns, p: Params) -> _Evaluation:
-    """Prepare the cell layout and run the matching kernel (``p`` already normalised)."""
+CellIous = Callable[["_Evaluation"], tuple[NDArray[np.int64], NDArray[np.float64]]]
+
+
+def cell_sizes(ev: _Evaluation) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``(iou_off, sizes)``: offsets of each cell's (D_c, G_c) IoU block and its D_c * G_c."""
+    sizes = np.diff(ev.dt_off) * np.diff(ev.gt_off)
+    iou_off = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes, out=iou_off[1:])
+    return iou_off, sizes
+
+
+def _evaluate(gt: _Columns, dt: _Columns, p: Params, cell_ious: CellIous | None = None) -> _Evaluation:
+    """Prepare the cell layout and run the matching kernel (``p`` already normalised).
+
+    ``cell_ious(ev)``, when given, returns ``(iou_off, cell_iou)`` for the grouped layout
+    (detections in ``ev.dt_rows`` order, ground truths in ``ev.gt_rows`` order; see
+    :func:`cell_sizes`), replacing the box IoU: this is how masks and keypoints evaluate.
+    """
     # string ids (pycocotools accepts them) become int64 codes consistent across params, gt and dt
     img_sorted, (gt_img, dt_img) = _encode_ids(
         p.imgIds, "imgIds", (gt.image_id, gt.image_keys), (dt.image_id, dt.image_keys)
@@ -180,6 +200,12 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params) -> _Evaluation:
         status=np.empty((len(dt_rows), len(area_rng), len(iou_thrs)), np.int8),
         kind=np.empty((len(dt_rows), len(area_rng)), np.int8),
     )
+    if cell_ious is not None:
+        iou_off, flat = cell_ious(ev)
+        ev.iou_off = np.ascontiguousarray(iou_off, dtype=np.int64)
+        ev.cell_iou = np.ascontiguousarray(flat, dtype=np.float64)
+        if len(ev.iou_off) != len(gt_off) or ev.iou_off[-1] != len(ev.cell_iou):
+            raise AssertionError("cell_ious returned a layout that does not match the cells")
     ev._run_match(ev.status, ev.kind, np.empty((0, 0, 0), np.int64))
     return ev
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable, Mapping
-from contextlib import redirect_stdout
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -157,8 +155,7 @@ def evaluate_coco(
     if isinstance(dt, (list, np.ndarray, str, os.PathLike)):
         # a pycocotools ground truth loads results through a fastdet view of its dataset
         loader = gt_coco if isinstance(gt_coco, COCO) else COCO(gt_coco.dataset, verbose=False)
-        with redirect_stdout(io.StringIO()):
-            dt_coco = loader.loadRes(dt)
+        dt_coco = loader.loadRes(dt, verbose=False)
     else:
         if isinstance(dt, dict) and not isinstance(dt.get("annotations"), list):
             raise ValueError(
@@ -189,9 +186,8 @@ def evaluate_coco(
         p.imgIds = list(img_ids)
     if cat_ids is not None:
         p.catIds = list(cat_ids)
-    with redirect_stdout(io.StringIO()):
-        ev.evaluate()
-        ev.accumulate()
+    ev.evaluate()
+    ev.accumulate()
     e = ev.eval
     limit = maxd[-1]
     tag = "" if limit == 100 else f"@{limit}"

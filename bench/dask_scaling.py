@@ -19,7 +19,10 @@ a small set (Numba's cache loaded, nothing compiled inside the timing):
 
 Both compute the same numbers (checked: stats equal). Usage::
 
-    python bench/dask_scaling.py [--images 20000] [--per-image 50] [--files 16] [--workers 2]
+    python bench/dask_scaling.py [--images 20000] [--per-image 50] [--files 16] [--workers 2] [--repeat 3]
+
+CPU s is the CPU time of every process involved (workers and client), so it
+shows the work apart from the machine's load; wall times on a shared machine vary.
 """
 
 from __future__ import annotations
@@ -106,35 +109,45 @@ def generate(out: Path, n_images: int, per_image: int, n_files: int, seed: int =
     (out / "all.json").write_text("[" + ", ".join(lines[j] for f in range(n_files) for j in np.flatnonzero(file_of == f)) + "]")
 
 
-_ONE = """
-import json, resource, sys, time
+_COMMON = """
+import json, os, resource, sys, time
 sys.path.insert(0, {root!r})
-from fastdet.coco import evaluate_coco
-d = {d!r}
-evaluate_coco(d + "/small_gt.json", d + "/small_all.json")  # warm-up: Numba's cache
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t = time.perf_counter()
-res = evaluate_coco(d + "/gt.json", d + "/all.json")
-wall = time.perf_counter() - t
-print(json.dumps({{"wall": wall, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "before_kb": before, "stats": res.stats}}))
-"""
+d, n_files, n_workers, repeat = {d!r}, {n_files}, {workers}, {repeat}
 
-_DASK = """
-import json, resource, sys, time
-sys.path.insert(0, {root!r})
-import psutil
-from distributed import Client, LocalCluster
-import fastdet.dask
-d, n_files, n_workers = {d!r}, {n_files}, {workers}
+def peak_kb():
+    # VmHWM: this process's peak RSS (ru_maxrss would carry the parent's peak across exec)
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-def peak():
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-def rss():
+def rss_kb():
     import psutil
     return psutil.Process().memory_info().rss // 1024
+
+def cpu_s():
+    import psutil
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+"""
+
+_ONE = _COMMON + """
+from fastdet.coco import evaluate_coco
+evaluate_coco(d + "/small_gt.json", d + "/small_all.json")  # warm-up: Numba's cache
+before = rss_kb()
+walls, cpus = [], []
+for _ in range(repeat):
+    t, c = time.perf_counter(), cpu_s()
+    res = evaluate_coco(d + "/gt.json", d + "/all.json")
+    walls.append(time.perf_counter() - t)
+    cpus.append(cpu_s() - c)
+print(json.dumps({{"walls": walls, "cpus": cpus, "peak_kb": peak_kb(), "before_kb": before, "stats": res.stats}}))
+"""
+
+_DASK = _COMMON + """
+from distributed import Client, LocalCluster
+import fastdet.dask
 
 if __name__ == "__main__":
     t0 = time.perf_counter()
@@ -145,14 +158,17 @@ if __name__ == "__main__":
     startup = time.perf_counter() - t0
     small = [d + f"/small_dt_{{f:02d}}.json" for f in range(n_files)]
     fastdet.dask.evaluate_coco(d + "/small_gt.json", small, client=client)  # warm-up: Numba's cache
-    before = client.run(rss)
+    before = client.run(rss_kb)
     files = [d + f"/dt_{{f:02d}}.json" for f in range(n_files)]
-    t = time.perf_counter()
-    res = fastdet.dask.evaluate_coco(d + "/gt.json", files, client=client)
-    wall = time.perf_counter() - t
-    out = {{"wall": wall, "startup": startup, "worker_peak_kb": list(client.run(peak).values()),
-            "worker_before_kb": list(before.values()),
-            "client_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "stats": res.stats}}
+    walls, cpus = [], []
+    for _ in range(repeat):
+        c = sum(client.run(cpu_s).values()) + cpu_s()
+        t = time.perf_counter()
+        res = fastdet.dask.evaluate_coco(d + "/gt.json", files, client=client)
+        walls.append(time.perf_counter() - t)
+        cpus.append(sum(client.run(cpu_s).values()) + cpu_s() - c)
+    out = {{"walls": walls, "cpus": cpus, "startup": startup, "worker_peak_kb": list(client.run(peak_kb).values()),
+            "worker_before_kb": list(before.values()), "client_peak_kb": peak_kb(), "stats": res.stats}}
     client.close()
     cluster.close()
     print(json.dumps(out))
@@ -178,6 +194,7 @@ def main() -> None:
     ap.add_argument("--per-image", type=int, default=50)
     ap.add_argument("--files", type=int, default=16)
     ap.add_argument("--workers", type=int, nargs="+", default=[2])
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per configuration (best is shown)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out = args.out or Path(tempfile.gettempdir()) / f"fastdet_dask_{args.images}_{args.per_image}_{args.files}"
@@ -195,21 +212,28 @@ def main() -> None:
     size = sum((out / f"dt_{f:02d}.json").stat().st_size for f in range(args.files)) / 2**20
     print(f"{args.images:,} images, {args.images * args.per_image:,} detections in {args.files} files "
           f"({size:,.0f} MiB), gt {(out / 'gt.json').stat().st_size / 2**20:,.1f} MiB; {os.cpu_count()} cores")  # fmt: skip
-    one = _run(_ONE.format(root=str(ROOT), d=str(out)))
-    rows = [("one process (fastdet.coco, all.json)", one["wall"], one["peak_kb"], None)]
+    fmt = {"root": str(ROOT), "d": str(out), "n_files": args.files, "repeat": args.repeat}
+    one = _run(_ONE.format(workers=1, **fmt))
+    rows = [("one process (fastdet.coco, all.json)", one, one["peak_kb"])]
     for n in args.workers:
-        r = _run(_DASK.format(root=str(ROOT), d=str(out), n_files=args.files, workers=n))
+        r = _run(_DASK.format(workers=n, **fmt))
         if r["stats"] != one["stats"]:
             raise SystemExit(f"stats differ: {r['stats']} vs {one['stats']}")
-        rows.append((f"fastdet.dask, {n} workers (startup {r['startup']:.1f} s)", r["wall"], max(r["worker_peak_kb"]), r))
-    print(f"\n{'configuration':<46} {'wall s':>7} {'x one':>6} {'peak MiB':>9} {'% one':>6}")
-    for name, wall, peak, r in rows:
-        print(f"{name:<46} {wall:7.2f} {one['wall'] / wall:6.2f} {peak / 1024:9.0f} {100 * peak / one['peak_kb']:5.0f}%")
-        if r is not None:
-            print(f"{'':<4}per worker: peak {[round(k / 1024) for k in r['worker_peak_kb']]} MiB, "
-                  f"before the run {[round(k / 1024) for k in r['worker_before_kb']]} MiB; "
-                  f"client peak {r['client_peak_kb'] / 1024:.0f} MiB")  # fmt: skip
-    print(f"\none process: RSS {one['before_kb'] / 1024:.0f} MiB after imports and warm-up; stats equal: AP = {one['stats']['AP']!r}")
+        rows.append((f"fastdet.dask, {n} workers", r, max(r["worker_peak_kb"])))
+    best = min(one["walls"])
+    print(f"\nbest of {args.repeat} runs each; load average before: {os.getloadavg()[0]:.1f}")
+    print(f"{'configuration':<40} {'wall s':>7} {'x one':>6} {'CPU s':>6} {'peak MiB':>9} {'% one':>6}")
+    for name, r, peak in rows:
+        wall = min(r["walls"])
+        cpu = r["cpus"][int(np.argmin(r["walls"]))]
+        print(f"{name:<40} {wall:7.2f} {best / wall:6.2f} {cpu:6.2f} {peak / 1024:9.0f} {100 * peak / one['peak_kb']:5.0f}%")
+        if r is not one:
+            print(f"{'':<4}startup {r['startup']:.1f} s (not timed); per worker: peak "
+                  f"{[round(k / 1024) for k in r['worker_peak_kb']]} MiB, before the runs "
+                  f"{[round(k / 1024) for k in r['worker_before_kb']]} MiB; client peak "
+                  f"{r['client_peak_kb'] / 1024:.0f} MiB; all walls {[round(w, 2) for w in r['walls']]}")  # fmt: skip
+    print(f"one process: RSS {one['before_kb'] / 1024:.0f} MiB after imports and warm-up; "
+          f"all walls {[round(w, 2) for w in one['walls']]}; stats equal, AP = {one['stats']['AP']!r}")
 
 
 if __name__ == "__main__":

@@ -14,12 +14,13 @@ one process in the tests.
    kernel on the shard's images, then per category the kept detections in
    image order and rank within the cell, with score, image position, rank, the
    per-area-range ``kind`` and the per-threshold status of the detections
-   whose status differs between thresholds. One :class:`Piece` per group of
-   categories.
+   whose status differs between thresholds, sorted stably by descending score.
+   One :class:`Piece` per group of categories.
 4. :func:`reduce_group` (worker): the pieces of one category group from every
-   shard, merged back into pycocotools' order (images ascending, then rank,
-   then a stable sort by descending score) and accumulated by the kernel
-   ``fastdet.coco`` uses: the same floats as one process.
+   shard, merged into pycocotools' order (descending score, ties by image
+   position, then rank in the cell: the stable sort of its per-image
+   concatenation) and accumulated by the kernel ``fastdet.coco`` uses: the
+   same floats as one process.
 
 An image must be in one shard only, or be split off first (:func:`split_images`
 finds those, :func:`take_images` gathers their rows in shard order: the order
@@ -86,7 +87,8 @@ class Shard:
 
 @dataclass
 class Piece:
-    """One category group of a matched shard: rows by category, then image, then rank in the cell."""
+    """One category group of a matched shard: rows by category, then descending score (stable from
+    image, then rank in the cell)."""
 
     counts: NDArray[np.int64]  # (Kg,) rows per category
     img: NDArray[Any]  # image position (int32 when it fits)
@@ -326,13 +328,20 @@ def match_shard(shard: Shard, plan: Plan, exclude: NDArray[np.int64] | None = No
     dt_rows = np.flatnonzero(on[shard.img_pos])  # img_pos -1 reads the last slot: False
     ev = _evaluate(_take(plan.gt, gt_rows), _take(shard.cols, dt_rows), sub)
     n_cells = len(ev.dt_off) - 1
-    sizes = np.diff(ev.dt_off)
-    cell = np.repeat(np.arange(n_cells), sizes)
-    rank = (np.arange(len(cell)) - ev.dt_off[cell]).astype(np.int32)
+    cat_off = np.ascontiguousarray(ev.dt_off[::n_loc])  # category k owns rows cat_off[k]:cat_off[k + 1]
+    # each category's rows (image order, then rank in the cell) sorted stably by descending score,
+    # as pycocotools sorts the category's concatenation: the reduction then only merges shards
+    n_rows = len(ev.dt_score)
+    order, _ = _kc.sort_and_truncate(
+        np.arange(n_rows, dtype=np.int64), cat_off, np.ascontiguousarray(ev.dt_score), n_rows
+    )
+    cell = np.repeat(np.arange(n_cells), np.diff(ev.dt_off))[order]
+    rank = (order - ev.dt_off[cell]).astype(np.int32)
     img_dtype = np.int32 if len(plan.img_ids) < 2**31 else np.int64
     img = images[cell % n_loc].astype(img_dtype)
-    is_mixed = (ev.kind == _kc.MIXED).any(axis=1)
-    cat_off = ev.dt_off[::n_loc]  # category k owns rows cat_off[k]:cat_off[k + 1]
+    score = ev.dt_score[order]
+    kind = ev.kind[order]
+    is_mixed = (kind == _kc.MIXED).any(axis=1)
     pieces = []
     for g in range(plan.n_groups):
         k0, k1 = plan.group_off[g], plan.group_off[g + 1]
@@ -343,13 +352,32 @@ def match_shard(shard: Shard, plan: Plan, exclude: NDArray[np.int64] | None = No
                 counts=np.diff(cat_off[k0 : k1 + 1]),
                 img=img[r0:r1],
                 rank=rank[r0:r1],
-                score=ev.dt_score[r0:r1],
-                kind=ev.kind[r0:r1],
+                score=score[r0:r1],
+                kind=kind[r0:r1],
                 mixed=mixed,
-                status=ev.status[r0 + mixed.astype(np.int64)],
+                status=ev.status[order[r0 + mixed.astype(np.int64)]],
             )
         )
     return pieces
+
+
+@dataclass
+class Matched:
+    """A matched shard: its pieces and the image positions it holds."""
+
+    pieces: list[Piece]
+    images: NDArray[np.int64]
+
+
+def load_and_match(source: Any, plan: Plan, where: str) -> Matched:
+    """:func:`load_shard` then :func:`match_shard` in one task (the shard's columns are not kept)."""
+    shard = load_shard(source, plan, where)
+    return Matched(match_shard(shard, plan), shard_images(shard))
+
+
+def matched_images(matched: Matched) -> NDArray[np.int64]:
+    """The image positions of a :class:`Matched` (a named function, run where it lives)."""
+    return matched.images
 
 
 def _empty_piece(plan: Plan, g: int, n_a: int) -> Piece:
@@ -365,9 +393,9 @@ def _empty_piece(plan: Plan, g: int, n_a: int) -> Piece:
     )
 
 
-def piece(pieces: list[Piece], g: int) -> Piece:
-    """``pieces[g]`` (a named function, so that a scheduler runs it where ``pieces`` lives)."""
-    return pieces[g]
+def piece(matched: Matched | list[Piece], g: int) -> Piece:
+    """Group ``g``'s piece (a named function, so that a scheduler runs it where ``matched`` lives)."""
+    return (matched.pieces if isinstance(matched, Matched) else matched)[g]
 
 
 # ---------------------------------------------------------------------------- the reduction
@@ -422,13 +450,16 @@ def assemble(plan: Plan, groups: Sequence[tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def evaluate_local(plan: Plan, sources: Sequence[Any], names: Sequence[str]) -> CocoEvalResult:
-    """Every step in this process, shard by shard (the tests' path without a cluster)."""
-    shards = [load_shard(src, plan, name) for src, name in zip(sources, names, strict=True)]
-    split = split_images([shard_images(s) for s in shards])
-    matched = [match_shard(s, plan, split) for s in shards]
-    if len(split):
-        matched.append(match_shard(concat_shards(*[take_images(s, split) for s in shards]), plan))
-    groups = [reduce_group(plan, g, *[m[g] for m in matched]) for g in range(plan.n_groups)]
+    """Every step in this process, shard by shard, as :mod:`fastdet.dask` schedules them (tests)."""
+    matched = [load_and_match(src, plan, name) for src, name in zip(sources, names, strict=True)]
+    split = split_images([m.images for m in matched])
+    if len(split):  # again, the split images apart
+        shards = [load_shard(src, plan, name) for src, name in zip(sources, names, strict=True)]
+        pieces = [match_shard(s, plan, split) for s in shards]
+        pieces.append(match_shard(concat_shards(*[take_images(s, split) for s in shards]), plan))
+    else:
+        pieces = [m.pieces for m in matched]
+    groups = [reduce_group(plan, g, *[piece(m, g) for m in pieces]) for g in range(plan.n_groups)]
     return assemble(plan, groups)
 
 

@@ -68,6 +68,15 @@ def _task(func: Any) -> Any:
     return functools.partial(_one_thread, func)
 
 
+def _reduce(client: Any, plan: _sharded.Plan, plan_f: Any, matched: list[Any]) -> list[Any]:
+    """One reduction task per category group, fed each shard's piece of the group."""
+    reduced = []
+    for g in range(plan.n_groups):
+        group = [client.submit(_sharded.piece, m, g, pure=False) for m in matched]
+        reduced.append(client.submit(_task(_sharded.reduce_group), plan_f, g, *group, pure=False))
+    return reduced
+
+
 def _client(distributed: Any, client: Any) -> Any:
     if client is None:
         try:
@@ -196,9 +205,9 @@ def evaluate_coco(
     Keep each image's detections in one shard (partition by image id, as
     detectors writing one file per data loader shard do): then the shards are
     matched independently. An image found in several shards is handled too,
-    but its rows are first gathered from every shard (in shard order, the
-    order of the concatenated list) and matched as one more shard: correct,
-    at the cost of a second pass over the shards.
+    but then every shard is read a second time: each is matched without those
+    images, and their rows, gathered from every shard in shard order (the
+    order of the concatenated list), are matched as one more shard.
 
     Per-worker memory is about that of the shards it holds (plus the ground
     truth of the evaluated images, which every worker receives); the reduction
@@ -232,19 +241,21 @@ def evaluate_coco(
     )
     sources, names = _shards(distributed, client, results)
     plan_f = client.scatter(plan, broadcast=True, hash=False)
-    loaded = client.map(_task(_sharded.load_shard), sources, [plan_f] * len(sources), names, pure=False)
-    images = client.gather(client.map(_sharded.shard_images, loaded, pure=False))
-    split = _sharded.split_images(images)
-    pieces = client.map(_task(_sharded.match_shard), loaded, plan=plan_f, exclude=split, pure=False)
-    if len(split):
+    # one task per shard reads and matches it; the reduction starts at once, betting that no image
+    # is split across shards (checked meanwhile from each shard's image positions)
+    matched = client.map(_task(_sharded.load_and_match), sources, [plan_f] * len(sources), names, pure=False)
+    images = client.map(_sharded.matched_images, matched, pure=False)
+    reduced = _reduce(client, plan, plan_f, matched)
+    split = _sharded.split_images(client.gather(images))
+    if len(split):  # read the shards again: their own images, then the split ones together
+        client.cancel(reduced)
+        loaded = client.map(_task(_sharded.load_shard), sources, [plan_f] * len(sources), names, pure=False)
+        pieces = client.map(_task(_sharded.match_shard), loaded, plan=plan_f, exclude=split, pure=False)
         parts = client.map(_sharded.take_images, loaded, images=split, pure=False)
         joined = client.submit(_sharded.concat_shards, *parts, pure=False)
         pieces.append(client.submit(_task(_sharded.match_shard), joined, plan_f, pure=False))
-    del loaded, sources  # the shards' columns are released once matched
-    reduced = []
-    for g in range(plan.n_groups):
-        group = [client.submit(_sharded.piece, pf, g, pure=False) for pf in pieces]
-        reduced.append(client.submit(_task(_sharded.reduce_group), plan_f, g, *group, pure=False))
-    del pieces
+        del loaded, parts, joined
+        reduced = _reduce(client, plan, plan_f, pieces)
+    del matched, sources
     groups = client.gather(reduced)
     return _sharded.assemble(plan, groups)

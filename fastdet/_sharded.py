@@ -331,10 +331,7 @@ def match_shard(shard: Shard, plan: Plan, exclude: NDArray[np.int64] | None = No
     cat_off = np.ascontiguousarray(ev.dt_off[::n_loc])  # category k owns rows cat_off[k]:cat_off[k + 1]
     # each category's rows (image order, then rank in the cell) sorted stably by descending score,
     # as pycocotools sorts the category's concatenation: the reduction then only merges shards
-    n_rows = len(ev.dt_score)
-    order, _ = _kc.sort_and_truncate(
-        np.arange(n_rows, dtype=np.int64), cat_off, np.ascontiguousarray(ev.dt_score), n_rows
-    )
+    order = _ks.sort_segments_desc(cat_off, np.ascontiguousarray(ev.dt_score))
     cell = np.repeat(np.arange(n_cells), np.diff(ev.dt_off))[order]
     rank = (order - ev.dt_off[cell]).astype(np.int32)
     img_dtype = np.int32 if len(plan.img_ids) < 2**31 else np.int64

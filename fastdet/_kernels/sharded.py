@@ -15,7 +15,29 @@ import numba
 import numpy as np
 
 from fastdet._kernels import kernel
-from fastdet._kernels.coco import _accumulate_category
+from fastdet._kernels.coco import _accumulate_category, _radix_argsort_desc, _stable_sort_desc
+
+
+@kernel()
+def sort_segments_desc(offsets, score):
+    """Permutation sorting each segment ``offsets[c]:offsets[c + 1]`` of ``score`` by descending value.
+
+    Stable (ties keep their order; -0.0 ties with 0.0), as the accumulation's
+    sort: a radix sort from 512 elements, a merge / insertion sort below.
+    """
+    n = score.shape[0]
+    order = np.arange(n)
+    for c in range(offsets.shape[0] - 1):
+        lo = offsets[c]
+        hi = offsets[c + 1]
+        m = hi - lo
+        if m >= 512:
+            perm = _radix_argsort_desc(score[lo:hi])
+            for q in range(m):
+                order[lo + q] = lo + perm[q]
+        elif m > 1:
+            _stable_sort_desc(order, lo, hi, score, np.empty(m, np.int64))
+    return order
 
 
 @kernel()

@@ -68,7 +68,9 @@ def generate(out: Path, n_images: int, per_image: int, n_files: int, seed: int =
     area = (w * h * fill).round(4)
     crowd = (rng.random(n_g) < 0.01).astype(int)
     gt = {
-        "images": [{"id": int(i), "width": 640, "height": 480, "file_name": f"{i:012d}.jpg"} for i in img_ids],
+        "images": [
+            {"id": int(i), "width": 640, "height": 480, "file_name": f"{i:012d}.jpg"} for i in img_ids
+        ],
         "categories": [{"id": c, "name": f"class_{c}", "supercategory": "thing"} for c in COCO_CAT_IDS],
         "annotations": [
             {"id": k + 1, "image_id": int(g_img[k]), "category_id": int(g_cat[k]), "iscrowd": int(crowd[k]),
@@ -100,13 +102,21 @@ def generate(out: Path, n_images: int, per_image: int, n_files: int, seed: int =
     lines = [
         f'{{"image_id": {i}, "category_id": {c}, "bbox": [{bx!r}, {by!r}, {bw_!r}, {bh_!r}], "score": {s!r}}}'
         for i, c, (bx, by, bw_, bh_), s in zip(
-            d_img[order].tolist(), d_cat[order].tolist(), box[order].tolist(), score[order].tolist(), strict=True
+            d_img[order].tolist(),
+            d_cat[order].tolist(),
+            box[order].tolist(),
+            score[order].tolist(),
+            strict=True,
         )
     ]
     file_of = d_img[order] % n_files
     for f in range(n_files):
-        (out / f"dt_{f:02d}.json").write_text("[" + ", ".join(lines[j] for j in np.flatnonzero(file_of == f)) + "]")
-    (out / "all.json").write_text("[" + ", ".join(lines[j] for f in range(n_files) for j in np.flatnonzero(file_of == f)) + "]")
+        (out / f"dt_{f:02d}.json").write_text(
+            "[" + ", ".join(lines[j] for j in np.flatnonzero(file_of == f)) + "]"
+        )
+    (out / "all.json").write_text(
+        "[" + ", ".join(lines[j] for f in range(n_files) for j in np.flatnonzero(file_of == f)) + "]"
+    )
 
 
 _COMMON = """
@@ -132,7 +142,9 @@ def cpu_s():
     return t.user + t.system
 """
 
-_ONE = _COMMON + """
+_ONE = (
+    _COMMON
+    + """
 from fastdet.coco import evaluate_coco
 evaluate_coco(d + "/small_gt.json", d + "/small_all.json")  # warm-up: Numba's cache
 before = rss_kb()
@@ -142,10 +154,14 @@ for _ in range(repeat):
     res = evaluate_coco(d + "/gt.json", d + "/all.json")
     walls.append(time.perf_counter() - t)
     cpus.append(cpu_s() - c)
-print(json.dumps({{"walls": walls, "cpus": cpus, "peak_kb": peak_kb(), "before_kb": before, "stats": res.stats}}))
+out = {{"walls": walls, "cpus": cpus, "peak_kb": peak_kb(), "before_kb": before, "stats": res.stats}}
+print(json.dumps(out))
 """
+)
 
-_DASK = _COMMON + """
+_DASK = (
+    _COMMON
+    + """
 from distributed import Client, LocalCluster
 import fastdet.dask
 
@@ -167,12 +183,14 @@ if __name__ == "__main__":
         res = fastdet.dask.evaluate_coco(d + "/gt.json", files, client=client)
         walls.append(time.perf_counter() - t)
         cpus.append(sum(client.run(cpu_s).values()) + cpu_s() - c)
-    out = {{"walls": walls, "cpus": cpus, "startup": startup, "worker_peak_kb": list(client.run(peak_kb).values()),
+    out = {{"walls": walls, "cpus": cpus, "startup": startup,
+            "worker_peak_kb": list(client.run(peak_kb).values()),
             "worker_before_kb": list(before.values()), "client_peak_kb": peak_kb(), "stats": res.stats}}
     client.close()
     cluster.close()
     print(json.dumps(out))
 """
+)
 
 
 def _run(code: str) -> dict[str, Any]:
@@ -188,6 +206,26 @@ def _run(code: str) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def _sizes(out: Path) -> tuple[float, float, float]:
+    """Bytes per kept detection of the pieces shard 0 sends, per ground-truth box of the plan, and
+    the one-process result columns' bytes per detection."""
+    import pickle
+
+    sys.path.insert(0, str(ROOT))
+    from fastdet import _sharded
+    from fastdet.coco import COCO
+
+    gt = COCO(out / "gt.json", verbose=False)
+    options = {"iou_thresholds": None, "rec_thresholds": None, "area_ranges": None, "img_ids": None}
+    plan = _sharded.make_plan(
+        gt, max_detections=(1, 10, 100), use_cats=True, cat_ids=None, n_groups=2, **options
+    )
+    m = _sharded.load_and_match(str(out / "dt_00.json"), plan, "dt_00")
+    n_kept = sum(len(pc.score) for pc in m.pieces)
+    piece_bytes = sum(len(pickle.dumps(pc, protocol=5)) for pc in m.pieces)
+    return piece_bytes / n_kept, len(pickle.dumps(plan, protocol=5)) / len(plan.gt), n_kept
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=int, default=20_000)
@@ -197,7 +235,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per configuration (best is shown)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    out = args.out or Path(tempfile.gettempdir()) / f"fastdet_dask_{args.images}_{args.per_image}_{args.files}"
+    out = (
+        args.out or Path(tempfile.gettempdir()) / f"fastdet_dask_{args.images}_{args.per_image}_{args.files}"
+    )
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "all.json").exists():
         t = time.perf_counter()
@@ -211,7 +251,8 @@ def main() -> None:
         print(f"generated {out} in {time.perf_counter() - t:.1f} s")
     size = sum((out / f"dt_{f:02d}.json").stat().st_size for f in range(args.files)) / 2**20
     print(f"{args.images:,} images, {args.images * args.per_image:,} detections in {args.files} files "
-          f"({size:,.0f} MiB), gt {(out / 'gt.json').stat().st_size / 2**20:,.1f} MiB; {os.cpu_count()} cores")  # fmt: skip
+          f"({size:,.0f} MiB), gt {(out / 'gt.json').stat().st_size / 2**20:,.1f} MiB; "
+          f"{os.cpu_count()} cores")  # fmt: skip
     fmt = {"root": str(ROOT), "d": str(out), "n_files": args.files, "repeat": args.repeat}
     one = _run(_ONE.format(workers=1, **fmt))
     rows = [("one process (fastdet.coco, all.json)", one, one["peak_kb"])]
@@ -226,14 +267,20 @@ def main() -> None:
     for name, r, peak in rows:
         wall = min(r["walls"])
         cpu = r["cpus"][int(np.argmin(r["walls"]))]
-        print(f"{name:<40} {wall:7.2f} {best / wall:6.2f} {cpu:6.2f} {peak / 1024:9.0f} {100 * peak / one['peak_kb']:5.0f}%")
+        print(
+            f"{name:<40} {wall:7.2f} {best / wall:6.2f} {cpu:6.2f} {peak / 1024:9.0f} "
+            f"{100 * peak / one['peak_kb']:5.0f}%"
+        )
         if r is not one:
             print(f"{'':<4}startup {r['startup']:.1f} s (not timed); per worker: peak "
                   f"{[round(k / 1024) for k in r['worker_peak_kb']]} MiB, before the runs "
                   f"{[round(k / 1024) for k in r['worker_before_kb']]} MiB; client peak "
-                  f"{r['client_peak_kb'] / 1024:.0f} MiB; all walls {[round(w, 2) for w in r['walls']]}")  # fmt: skip
-    print(f"one process: RSS {one['before_kb'] / 1024:.0f} MiB after imports and warm-up; "
-          f"all walls {[round(w, 2) for w in one['walls']]}; stats equal, AP = {one['stats']['AP']!r}")
+                  f"{r['client_peak_kb'] / 1024:.0f} MiB; "
+                  f"all walls {[round(w, 2) for w in r['walls']]}")  # fmt: skip
+    print(
+        f"one process: RSS {one['before_kb'] / 1024:.0f} MiB after imports and warm-up; "
+        f"all walls {[round(w, 2) for w in one['walls']]}; stats equal, AP = {one['stats']['AP']!r}"
+    )
 
 
 if __name__ == "__main__":

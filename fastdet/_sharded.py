@@ -315,7 +315,6 @@ def match_shard(shard: Shard, plan: Plan, exclude: NDArray[np.int64] | None = No
     if exclude is not None and len(exclude):
         images = np.setdiff1d(images, exclude, assume_unique=True)
     n_loc = len(images)
-    n_k = len(plan.n_pos)
     n_a = len(p.areaRng)
     if n_loc == 0:
         return [_empty_piece(plan, g, n_a) for g in range(plan.n_groups)]

@@ -20,6 +20,7 @@ a small set (Numba's cache loaded, nothing compiled inside the timing):
 Both compute the same numbers (checked: stats equal). Usage::
 
     python bench/dask_scaling.py [--images 20000] [--per-image 50] [--files 16] [--workers 2] [--repeat 3]
+                                 [--no-malloc-trim]
 
 CPU s is the CPU time of every process involved (workers and client), so it
 shows the work apart from the machine's load; wall times on a shared machine vary.
@@ -233,6 +234,11 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=16)
     ap.add_argument("--workers", type=int, nargs="+", default=[2])
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per configuration (best is shown)")
+    ap.add_argument(
+        "--no-malloc-trim",
+        action="store_true",
+        help="start the workers without Dask's MALLOC_TRIM_THRESHOLD_=65536 (less system time)",
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out = (
@@ -253,7 +259,8 @@ def main() -> None:
     print(f"{args.images:,} images, {args.images * args.per_image:,} detections in {args.files} files "
           f"({size:,.0f} MiB), gt {(out / 'gt.json').stat().st_size / 2**20:,.1f} MiB; "
           f"{os.cpu_count()} cores")  # fmt: skip
-    fmt = {"root": str(ROOT), "d": str(out), "n_files": args.files, "repeat": args.repeat}
+    fmt = {"root": str(ROOT), "d": str(out), "n_files": args.files, "repeat": args.repeat,
+           "no_trim": args.no_malloc_trim}  # fmt: skip
     one = _run(_ONE.format(workers=1, **fmt))
     rows = [("one process (fastdet.coco, all.json)", one, one["peak_kb"])]
     for n in args.workers:
@@ -277,6 +284,11 @@ def main() -> None:
                   f"{[round(k / 1024) for k in r['worker_before_kb']]} MiB; client peak "
                   f"{r['client_peak_kb'] / 1024:.0f} MiB; "
                   f"all walls {[round(w, 2) for w in r['walls']]}")  # fmt: skip
+    per_det, per_gt, _ = _sizes(out)
+    print(
+        f"sent to the reduction: {per_det:.1f} bytes per kept detection; ground truth sent to each "
+        f"worker: {per_gt:.1f} bytes per box"
+    )
     print(
         f"one process: RSS {one['before_kb'] / 1024:.0f} MiB after imports and warm-up; "
         f"all walls {[round(w, 2) for w in one['walls']]}; stats equal, AP = {one['stats']['AP']!r}"

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import st_coco_case
@@ -305,6 +306,24 @@ def test_core_matches_one_process(case: dict[str, Any], data: Any) -> None:
     )  # fmt: skip
     res = _sharded.evaluate_local(plan, shards, [f"shard {i}" for i in range(n_shards)])
     assert_same(res, ref)
+
+
+@settings(deadline=None)
+@given(
+    sizes=st.lists(st.sampled_from([0, 1, 2, 5, 30, 600, 1500]), min_size=1, max_size=4),
+    values=st.sampled_from([(0.0, -0.0, 0.5, 1.0), (0.25, 0.5), (-np.inf, np.inf, 0.0, 1e-300)]),
+    seed=st.integers(0, 2**16),
+)
+def test_sort_segments_matches_reference(sizes: list[int], values: tuple[float, ...], seed: int) -> None:
+    """The shard-side sort (radix from 512 rows, merge / insertion below) against Python's stable sort."""
+    from fastdet._kernels.sharded import sort_segments_desc
+
+    rng = np.random.default_rng(seed)
+    score = rng.choice(np.array(values), sum(sizes))
+    score[rng.random(len(score)) < 0.3] = rng.random()  # some distinct values among the ties
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    got = sort_segments_desc(offsets, np.ascontiguousarray(score))
+    assert got.tolist() == reference.sort_segments_desc(offsets.tolist(), score.tolist())
 
 
 def test_core_string_ids() -> None:

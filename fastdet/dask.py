@@ -209,10 +209,12 @@ def evaluate_coco(
     images, and their rows, gathered from every shard in shard order (the
     order of the concatenated list), are matched as one more shard.
 
-    Per-worker memory is about that of the shards it holds (plus the ground
-    truth of the evaluated images, which every worker receives); the reduction
-    of a category group holds about 30 to 40 bytes per kept detection of the
-    group. See the README ("Sharded evaluation on Dask") for measurements.
+    A worker holds the evaluated ground truth (about 72 bytes per box), the
+    shard it is matching, the pieces it produced until they are reduced (about
+    30 bytes per kept detection: that is what travels) and, for the category
+    group it reduces, about 130 bytes per kept detection of the group. Numba's
+    kernels run on one thread inside each task (a worker thread is one core).
+    See the README ("Sharded evaluation on Dask") for measurements.
 
     Examples
     --------

@@ -168,8 +168,8 @@ def make_plan(
     gt_img_off = np.zeros(n_img + 1, np.int64)
     np.cumsum(np.bincount(img_pos[keep], minlength=n_img), out=gt_img_off[1:])
     known: Any = list(gt.getImgIds())
-    if cols.image_keys is None:
-        known = np.unique(np.asarray(known, dtype=np.int64))
+    if not any(isinstance(v, str) for v in known):
+        known = np.unique(np.asarray(known, dtype=np.int64))  # checked per shard: sort once here
     n_groups = max(1, min(int(n_groups), n_k))
     return Plan(
         params=p,

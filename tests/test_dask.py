@@ -339,3 +339,17 @@ def test_core_string_ids() -> None:
         area_ranges=None, use_cats=True, img_ids=None, cat_ids=None, n_groups=2,
     )  # fmt: skip
     assert_same(_sharded.evaluate_local(plan, shards, ["a", "b", "c"]), ref)
+
+
+def test_core_empty_shards(tmp_path: Path) -> None:
+    """Empty files and lists are shards without detections; no detections at all is valid too."""
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    results = json.loads(DT100.read_text())
+    plan = _sharded.make_plan(
+        COCO(str(GT100), verbose=False), iou_thresholds=None, rec_thresholds=None,
+        max_detections=(1, 10, 100), area_ranges=None, use_cats=True, img_ids=None, cat_ids=None, n_groups=2,
+    )  # fmt: skip
+    res = _sharded.evaluate_local(plan, [str(empty), results, []], ["empty.json", "results", "[]"])
+    assert_same(res, evaluate_coco(str(GT100), results))
+    assert_same(_sharded.evaluate_local(plan, [[]], ["[]"]), evaluate_coco(str(GT100), []))

@@ -1868,3 +1868,14 @@ def lvis_summary(
     for area in ("small", "medium", "large"):
         out[f"AR{area[0]}@{max_dets}"] = ar(area)
     return out
+
+
+# --------------------------------------------------------------------------- sharded COCO (fastdet.dask)
+
+
+def sort_segments_desc(offsets, score):
+    """Each segment offsets[c]:offsets[c + 1] ordered by descending score, ties in input order (sorted is stable)."""
+    order = []
+    for c in range(len(offsets) - 1):
+        order.extend(sorted(range(offsets[c], offsets[c + 1]), key=lambda i: -score[i]))
+    return order

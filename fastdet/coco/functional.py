@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fastdet.coco.cocoeval import COCOeval, _summary_line
 from fastdet.coco.dataset import COCO
-from fastdet.coco.params import _check_iou_type
+from fastdet.coco.params import Params, _check_iou_type
 
 
 @dataclass(frozen=True)
@@ -162,14 +162,32 @@ def evaluate_coco(
                 "dt given as a dict must be a COCO dataset with an 'annotations' list of results"
             )
         dt_coco = _as_coco(dt, "dt")
+    ev = COCOeval(gt_coco, dt_coco, "bbox", verbose=False)
+    maxd, areas = _configure(
+        ev.params, iou_thresholds, rec_thresholds, max_detections, area_ranges, use_cats, img_ids, cat_ids
+    )
+    ev.evaluate()
+    ev.accumulate()
+    return _result(ev.eval, ev.params, maxd, areas)
+
+
+def _configure(
+    p: Params,
+    iou_thresholds: ArrayLike | None,
+    rec_thresholds: ArrayLike | None,
+    max_detections: Iterable[int],
+    area_ranges: Mapping[str, tuple[float, float]] | None,
+    use_cats: bool,
+    img_ids: Iterable[int] | None,
+    cat_ids: Iterable[int] | None,
+) -> tuple[list[int], dict[str, tuple[float, float]]]:
+    """Set ``p`` from :func:`evaluate_coco`'s options; returns the sorted limits and the area ranges."""
     maxd = sorted(int(m) for m in max_detections)
     if not maxd or maxd[0] < 0:
         raise ValueError(f"max_detections must be non-negative integers, got {list(max_detections)}")
     areas = dict(_DEFAULT_AREAS if area_ranges is None else area_ranges)
     if "all" not in areas:
         raise ValueError(f"area_ranges must contain an 'all' range, got labels {list(areas)}")
-    ev = COCOeval(gt_coco, dt_coco, "bbox", verbose=False)
-    p = ev.params
     if iou_thresholds is not None:
         p.iouThrs = np.asarray(iou_thresholds, dtype=np.float64).reshape(-1)
         if not np.isfinite(p.iouThrs).all() or len(p.iouThrs) == 0:
@@ -186,9 +204,13 @@ def evaluate_coco(
         p.imgIds = list(img_ids)
     if cat_ids is not None:
         p.catIds = list(cat_ids)
-    ev.evaluate()
-    ev.accumulate()
-    e = ev.eval
+    return maxd, areas
+
+
+def _result(
+    e: Mapping[str, Any], p: Params, maxd: list[int], areas: dict[str, tuple[float, float]]
+) -> CocoEvalResult:
+    """The :class:`CocoEvalResult` of an accumulated evaluation (``e``: ``COCOeval.eval``)."""
     limit = maxd[-1]
     tag = "" if limit == 100 else f"@{limit}"
 

@@ -56,7 +56,16 @@ from __future__ import annotations
 
 from fastdet.coco.cocoeval import COCOeval
 from fastdet.coco.dataset import COCO
+from fastdet.coco.dropin import install_as_pycocotools, uninstall_pycocotools
 from fastdet.coco.functional import CocoEvalResult, evaluate_coco
 from fastdet.coco.params import Params
 
-__all__ = ["COCO", "COCOeval", "CocoEvalResult", "Params", "evaluate_coco"]
+__all__ = [
+    "COCO",
+    "COCOeval",
+    "CocoEvalResult",
+    "Params",
+    "evaluate_coco",
+    "install_as_pycocotools",
+    "uninstall_pycocotools",
+]

@@ -299,7 +299,7 @@ class COCO:
         _dropin.show_anns(self, anns, draw_bbox)
 
     def annToRLE(self, ann: dict[str, Any]) -> Any:
-        """The annotation's segmentation as a compressed RLE (polygon parts merged), via :mod:`fastdet.mask`."""
+        """The annotation's segmentation as a compressed RLE (polygon parts merged; :mod:`fastdet.mask`)."""
         return _dropin.ann_to_rle(self, ann)
 
     def annToMask(self, ann: dict[str, Any]) -> NDArray[np.uint8]:

@@ -340,7 +340,9 @@ def show_anns(coco: Any, anns: Sequence[dict[str, Any]], draw_bbox: bool = False
     elif "caption" in anns[0]:
         kind = "captions"
     else:
-        raise ValueError("showAnns: datasetType not supported (annotations need segmentation, keypoints or caption)")
+        raise ValueError(
+            "showAnns: datasetType not supported (annotations need segmentation, keypoints or caption)"
+        )
     if kind == "captions":
         for ann in anns:
             print(ann["caption"])
@@ -369,7 +371,7 @@ def show_anns(coco: Any, anns: Sequence[dict[str, Any]], draw_bbox: bool = False
                 rles = mask.frPyObjects([segm], img["height"], img["width"])
             else:
                 rles = [segm]
-            m = mask.decode(rles)  # type: ignore[arg-type]
+            m = mask.decode(rles)
             m = m[:, :, 0] if m.ndim == 3 else m
             color = np.array([2.0, 166.0, 101.0]) / 255 if ann.get("iscrowd") == 1 else rng.random(3)
             rgba = np.ones((m.shape[0], m.shape[1], 4))
@@ -383,8 +385,18 @@ def show_anns(coco: Any, anns: Sequence[dict[str, Any]], draw_bbox: bool = False
             for sk in skeleton.reshape(-1, 2):
                 if np.all(v[sk] > 0):
                     ax.plot(x[sk], y[sk], linewidth=3, color=c)
-            ax.plot(x[v > 0], y[v > 0], "o", markersize=8, markerfacecolor=c, markeredgecolor="k", markeredgewidth=2)
-            ax.plot(x[v > 1], y[v > 1], "o", markersize=8, markerfacecolor=c, markeredgecolor=c, markeredgewidth=2)
+            ax.plot(
+                x[v > 0],
+                y[v > 0],
+                "o",
+                markersize=8,
+                markerfacecolor=c,
+                markeredgecolor="k",
+                markeredgewidth=2,
+            )
+            ax.plot(
+                x[v > 1], y[v > 1], "o", markersize=8, markerfacecolor=c, markeredgecolor=c, markeredgewidth=2
+            )
         if draw_bbox:
             bx, by, bw, bh = ann["bbox"]
             corners = [[bx, by], [bx, by + bh], [bx + bw, by + bh], [bx + bw, by]]

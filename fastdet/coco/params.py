@@ -59,7 +59,7 @@ class Params:
         self.useCats = 1
 
     def setKpParams(self) -> None:
-        """Reset to pycocotools' keypoint defaults: ``maxDets=[20]``, areas all/medium/large, COCO's sigmas."""
+        """Reset to pycocotools' keypoint defaults: ``maxDets=[20]``, 3 area ranges, COCO's sigmas."""
         self.imgIds = []
         self.catIds = []
         self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)

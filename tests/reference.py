@@ -1829,9 +1829,15 @@ def lvis_evaluate(
                 for i in range(len(pr) - 1, 0, -1):
                     if pr[i] > pr[i - 1]:
                         pr[i - 1] = pr[i]
+                # lvis-api fills the thresholds in their given order inside a try block: the first
+                # one beyond the last recall raises IndexError and leaves every later one at 0, even
+                # a lower one when the thresholds are not sorted
+                precision[t, :, k, a] = 0.0
                 for r, x in enumerate(rec_thrs):
                     i = next((i for i, v in enumerate(rc) if v >= x), len(rc))
-                    precision[t, r, k, a] = pr[i] if i < len(pr) else 0.0
+                    if i >= len(pr):
+                        break
+                    precision[t, r, k, a] = pr[i]
     return precision, recall
 
 

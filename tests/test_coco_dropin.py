@@ -248,6 +248,62 @@ def test_subclass_with_its_own_iou_keeps_its_numbers(fake100: Any) -> None:
     assert_records_equal(mine.evalImgs, oracle.evalImgs)
 
 
+class SkipCategory:
+    """computeIoU gives ``[]`` for category 1: pycocotools then matches nothing there."""
+
+    def computeIoU(self: Any, imgId: Any, catId: Any) -> Any:
+        return [] if catId == 1 else super().computeIoU(imgId, catId)  # type: ignore[misc]
+
+
+class FastSkip(SkipCategory, COCOeval):
+    pass
+
+
+class PycocoSkip(SkipCategory, pc_eval.COCOeval):
+    pass
+
+
+class AllRows:
+    """computeIoU over every detection of the cell (not only the best maxDets[-1]): evaluateImg reads the top rows."""
+
+    def computeIoU(self: Any, imgId: Any, catId: Any) -> Any:
+        gts, dts = self._gts[imgId, catId], self._dts[imgId, catId]
+        order = np.argsort([-d["score"] for d in dts], kind="mergesort")
+        return plus_one_iou([dts[i] for i in order], gts)
+
+
+class FastAllRows(AllRows, COCOeval):
+    pass
+
+
+class PycocoAllRows(AllRows, pc_eval.COCOeval):
+    pass
+
+
+def few_dets(p: Any) -> None:
+    p.maxDets = [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("mine_cls", "their_cls", "setup", "kernels"),
+    [(FastPlusOne, PycocoPlusOne, None, True), (FastAllRows, PycocoAllRows, few_dets, True),
+     (FastSkip, PycocoSkip, None, False)],
+    ids=["plus-one", "all-rows", "empty-block"],
+)  # fmt: skip
+def test_compute_iou_override_kernels_or_loop(
+    fake100: Any, mine_cls: Any, their_cls: Any, setup: Any, kernels: bool
+) -> None:
+    """A bbox computeIoU override: its blocks go to the matching kernels, or to the loop when they cannot."""
+    fg, fd, pg, pd = fake100
+    oracle = run(their_cls(pg, pd, "bbox"), setup)
+    mine = run(mine_cls(fg, fd, "bbox", verbose=False), setup)
+    assert (mine._ev is not None) == kernels
+    assert_eval_equal(mine, oracle)
+    np.testing.assert_array_equal(mine.stats, oracle.stats)
+    assert_ious_equal(mine.ious, oracle.ious)
+    assert_records_equal(mine.evalImgs, oracle.evalImgs)
+
+
 class DropLowScores:
     def evaluateImg(self: Any, imgId: Any, catId: Any, aRng: Any, maxDet: int) -> Any:
         rec = super().evaluateImg(imgId, catId, aRng, maxDet)  # type: ignore[misc]
@@ -300,9 +356,16 @@ def test_slow_path_prints_pycocotools_lines(fake100: Any) -> None:
     assert [line.split("(t=")[0] for line in out_f.getvalue().splitlines()] == strip
 
 
+class IouPassThrough(COCOeval):
+    """Overrides ``computeIoU`` without changing it: its IoUs go to the matching kernels."""
+
+    def computeIoU(self, imgId: Any, catId: Any) -> Any:
+        return super().computeIoU(imgId, catId)
+
+
 @settings(deadline=None, max_examples=40)
-@given(case=coco_pairs())
-def test_hypothesis_slow_path_equals_pycocotools(case: Any) -> None:
+@given(case=coco_pairs(), cls=st.sampled_from([PassThrough, IouPassThrough]))
+def test_hypothesis_slow_path_equals_pycocotools(case: Any, cls: Any) -> None:
     gt, results, params = case
     if not results:  # pycocotools' loadRes cannot take an empty list
         results = [
@@ -310,7 +373,8 @@ def test_hypothesis_slow_path_equals_pycocotools(case: Any) -> None:
         ]
     pg, fg = coco_from(pc_coco.COCO, gt), coco_from(COCO, gt)
     oracle = run(pc_eval.COCOeval(pg, quiet(pg.loadRes, copy.deepcopy(results)), "bbox"), apply(params))
-    mine = run(PassThrough(fg, fg.loadRes(copy.deepcopy(results)), "bbox", verbose=False), apply(params))
+    mine = run(cls(fg, fg.loadRes(copy.deepcopy(results)), "bbox", verbose=False), apply(params))
+    assert (mine._ev is not None) == (cls is IouPassThrough)  # the kernels match the subclass's IoUs
     assert_eval_equal(mine, oracle)
     assert_ious_equal(mine.ious, oracle.ious)
     assert_records_equal(mine.evalImgs, oracle.evalImgs)

@@ -68,8 +68,12 @@ class COCOeval:
     the IoU method of its ``iouType`` (``computeIoU``; ``computeOks`` for
     keypoints), ``evaluate()`` runs pycocotools' Python loop instead, calling the
     overrides, and ``accumulate()`` then reads ``evalImgs``, so the subclass's
-    numbers hold (at pycocotools' speed, not fastdet's). ``accumulate()`` also
-    reads ``evalImgs`` when they were assigned after ``evaluate()``.
+    numbers hold (at pycocotools' speed, not fastdet's). A bbox subclass that
+    overrides ``computeIoU`` alone has it called once per cell, as pycocotools
+    does, and its matrices matched by the kernels (the loop again if one is not a
+    (D, G) array). ``accumulate()`` also reads ``evalImgs`` when they were
+    assigned after ``evaluate()``; edits made in place to the records of a fast
+    ``evaluate()`` are not seen (assign the list to have them read).
 
     Examples
     --------
@@ -127,7 +131,10 @@ class COCOeval:
         Runs pycocotools' per-image loop instead (the slow path) when per-image
         methods are overridden; see the class notes.
         """
-        if self._overrides():
+        overrides = self._overrides()
+        p = self.params
+        own_iou = overrides == ["computeIoU"] and p.iouType == "bbox" and p.useSegm is None
+        if overrides and not own_iou:
             _dropin.evaluate_with_overrides(self)
             return
         tic = time.time()
@@ -145,11 +152,21 @@ class COCOeval:
         self.params = p
         gt = _columns_of(self.cocoGt, "gt")
         dt = _columns_of(self.cocoDt, "dt")
-        self._ev = _evaluate(gt, dt, p)
+        if own_iou:  # the subclass's IoUs, cell by cell, matched by the kernels
+            self._prepare()
+            ious = _dropin.cell_ious(self)
+            try:
+                self._ev = _evaluate(gt, dt, p, lambda ev: _dropin.iou_blocks(ious, ev))
+            except _dropin.NeedsLoop:
+                _dropin.finish_with_loop(self, ious, tic)
+                return
+        else:
+            self._ev = _evaluate(gt, dt, p)
+            self._gts_store = self._dts_store = None  # built on first access
+            ious = None
         self._evalImgs = None
-        self._ious = None
+        self._ious = ious
         self._records_given = False
-        self._gts_store = self._dts_store = None
         self.eval = {}
         # the id lists hold immutable numbers: copy them shallowly (deepcopy visits every element)
         memo = {id(v): list(v) for v in (p.imgIds, p.catIds) if isinstance(v, list)}
@@ -442,7 +459,7 @@ def _build_eval_imgs(ev: _Evaluation) -> list[dict[str, Any] | None]:
                         "dtMatches": dtm,
                         "gtMatches": gtm,
                         "dtScores": ev.dt_score[d0:d1].tolist(),
-                        "gtIgnore": ig[gtind],
+                        "gtIgnore": ig[gtind] if len(ig) else np.array([]),  # pycocotools: float64 when empty
                         "dtIgnore": dt_ig,
                     }
                 )

@@ -211,6 +211,60 @@ def evaluate_img(E: Any, img_id: Any, cat_id: Any, a_rng: Any, max_det: int) -> 
     }
 
 
+class NeedsLoop(Exception):
+    """Raised by :func:`iou_blocks` when the IoUs do not fit the kernels' cells (run the loop)."""
+
+
+def iou_blocks(ious: dict[tuple[Any, Any], Any], ev: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(iou_off, cell_iou)`` of the evaluation core from ``computeIoU``'s per-cell results.
+
+    A cell's block is its first ``D_c`` rows (the best ``maxDets[-1]`` detections, as
+    ``evaluateImg`` reads them). Raises :class:`NeedsLoop` for anything the matching kernel
+    would read differently from ``evaluateImg``: not an ndarray, too few rows, another
+    number of columns, or ``[]`` for a cell with detections and ground truths.
+    """
+    n_img = len(ev.img_ids)
+    n_g = np.diff(ev.gt_off)
+    n_d = np.diff(ev.dt_off)
+    sizes = n_d * n_g
+    off = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes, out=off[1:])
+    flat = np.empty(int(off[-1]), np.float64)
+    for c in np.flatnonzero(sizes):
+        block = ious[ev.img_ids[c % n_img], ev.cat_ids[c // n_img]]
+        if not isinstance(block, np.ndarray) or block.ndim != 2 or block.dtype.kind not in "biuf":
+            raise NeedsLoop
+        if block.shape[0] < n_d[c] or block.shape[1] != n_g[c]:
+            raise NeedsLoop
+        flat[off[c] : off[c + 1]] = block[: n_d[c]].ravel()
+    return off, flat
+
+
+def cell_ious(E: Any) -> dict[tuple[Any, Any], Any]:
+    """``{(imgId, catId): E.computeIoU(...) or E.computeOks(...)}`` over ``E.params``, as pycocotools."""
+    p = E.params
+    cat_ids = p.catIds if p.useCats else [-1]
+    if p.iouType in ("segm", "bbox"):
+        compute = E.computeIoU
+    elif p.iouType == "keypoints":
+        compute = E.computeOks
+    else:
+        raise ValueError(f"iouType must be 'bbox', 'segm' or 'keypoints'; got {p.iouType!r}")
+    return {(i, c): compute(i, c) for i in p.imgIds for c in cat_ids}
+
+
+def finish_with_loop(E: Any, ious: dict[tuple[Any, Any], Any], tic: float) -> None:
+    """The rest of pycocotools' ``evaluate()``: ``evaluateImg`` on every cell and area range."""
+    p = E.params
+    E.ious = ious
+    cat_ids = p.catIds if p.useCats else [-1]
+    max_det = p.maxDets[-1]
+    E.evalImgs = [E.evaluateImg(i, c, a, max_det) for c in cat_ids for a in p.areaRng for i in p.imgIds]
+    E._paramsEval = copy.deepcopy(E.params)
+    E._ev = None
+    E._say(f"DONE (t={time.time() - tic:0.2f}s).")
+
+
 def evaluate_with_overrides(E: Any) -> None:
     """pycocotools' ``evaluate()`` loop, calling ``E``'s (possibly overridden) methods."""
     tic = time.time()
@@ -226,18 +280,7 @@ def evaluate_with_overrides(E: Any) -> None:
     p.maxDets = sorted(p.maxDets)
     E.params = p
     E._prepare()
-    cat_ids = p.catIds if p.useCats else [-1]
-    if p.iouType in ("segm", "bbox"):
-        compute = E.computeIoU
-    elif p.iouType == "keypoints":
-        compute = E.computeOks
-    else:
-        raise ValueError(f"iouType must be 'bbox', 'segm' or 'keypoints'; got {p.iouType!r}")
-    E.ious = {(i, c): compute(i, c) for i in p.imgIds for c in cat_ids}
-    max_det = p.maxDets[-1]
-    E.evalImgs = [E.evaluateImg(i, c, a, max_det) for c in cat_ids for a in p.areaRng for i in p.imgIds]
-    E._paramsEval = copy.deepcopy(E.params)
-    E._say(f"DONE (t={time.time() - tic:0.2f}s).")
+    finish_with_loop(E, cell_ious(E), tic)
 
 
 def accumulate_records(E: Any, p: Any) -> dict[str, Any]:

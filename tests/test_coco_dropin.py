@@ -363,14 +363,20 @@ class IouPassThrough(COCOeval):
         return super().computeIoU(imgId, catId)
 
 
-@settings(deadline=None, max_examples=40)
-@given(case=coco_pairs(), cls=st.sampled_from([PassThrough, IouPassThrough]))
-def test_hypothesis_slow_path_equals_pycocotools(case: Any, cls: Any) -> None:
+@settings(deadline=None, max_examples=50)
+@given(case=coco_pairs(), cls=st.sampled_from([PassThrough, IouPassThrough]), subset=st.data())
+def test_hypothesis_slow_path_equals_pycocotools(case: Any, cls: Any, subset: Any) -> None:
+    """Loop (evaluateImg override) and kernels (computeIoU override), with test_coco's edge cases."""
     gt, results, params = case
     if not results:  # pycocotools' loadRes cannot take an empty list
         results = [
             {"image_id": 1, "category_id": gt["categories"][0]["id"], "bbox": [0, 0, 5, 5], "score": 0.4}
         ]
+    if subset.draw(st.booleans()):  # id subsets, unknown images and (without categories) repeated catIds
+        img_ids = [i["id"] for i in gt["images"]]
+        cats = [c["id"] for c in gt["categories"]]
+        params["imgIds"] = subset.draw(st.lists(st.sampled_from([*img_ids, 99]), min_size=1, max_size=5))
+        params["catIds"] = subset.draw(st.lists(st.sampled_from(cats), min_size=1, max_size=4))
     pg, fg = coco_from(pc_coco.COCO, gt), coco_from(COCO, gt)
     oracle = run(pc_eval.COCOeval(pg, quiet(pg.loadRes, copy.deepcopy(results)), "bbox"), apply(params))
     mine = run(cls(fg, fg.loadRes(copy.deepcopy(results)), "bbox", verbose=False), apply(params))

@@ -787,7 +787,25 @@ for _ in range(25):
                       labels=torch.tensor(rng.integers(0, 3, n_d))))
 metric = MeanAveragePrecision(backend="pycocotools", iou_type="bbox", class_metrics=True)
 metric.update(preds, target)
-out = {{k: v.tolist() for k, v in metric.compute().items()}}
+out = {{"bbox": {{k: v.tolist() for k, v in metric.compute().items()}}}}
+
+
+def masks(boxes):
+    m = np.zeros((len(boxes), 128, 128), bool)
+    for i, (x1, y1, x2, y2) in enumerate(np.clip(boxes, 0, 128).astype(int)):
+        m[i, y1:y2, x1:x2] = True
+        m[i, (y1 + y2) // 2, x1:(x1 + x2) // 2] = False  # not a plain box
+    return torch.tensor(m)
+
+
+for p, t in zip(preds, target):
+    p["masks"], t["masks"] = masks(p.pop("boxes").numpy()), masks(t.pop("boxes").numpy())
+try:
+    metric = MeanAveragePrecision(backend="pycocotools", iou_type="segm")
+    metric.update(preds, target)
+    out["segm"] = {{k: v.tolist() for k, v in metric.compute().items()}}
+except NotImplementedError:
+    out["segm"] = "pending"
 mods = sys.modules
 if INSTALL:
     assert mods["pycocotools.coco"].COCO.__module__ == "fastdet.coco.dataset"
@@ -798,14 +816,29 @@ print(json.dumps(out))
 """
 
 
-def test_torchmetrics_through_install_gets_pycocotools_numbers() -> None:
+@pytest.fixture(scope="module")
+def torchmetrics_runs() -> tuple[dict[str, Any], dict[str, Any]]:
+    """torchmetrics' MeanAveragePrecision(backend="pycocotools") with and without the install, in subprocesses."""
     pytest.importorskip("torchmetrics")
     pytest.importorskip("torch")
     via_fastdet = json.loads(run_python(TORCHMETRICS_SCRIPT.format(install=True)).splitlines()[-1])
     via_pycocotools = json.loads(run_python(TORCHMETRICS_SCRIPT.format(install=False)).splitlines()[-1])
-    assert via_fastdet == via_pycocotools
-    assert 0 < via_fastdet["map"] < 1
-    assert len(via_fastdet["map_per_class"]) == 3
+    return via_fastdet, via_pycocotools
+
+
+def test_torchmetrics_bbox_through_install_gets_pycocotools_numbers(torchmetrics_runs: Any) -> None:
+    via_fastdet, via_pycocotools = torchmetrics_runs
+    assert via_fastdet["bbox"] == via_pycocotools["bbox"]
+    assert 0 < via_fastdet["bbox"]["map"] < 1
+    assert len(via_fastdet["bbox"]["map_per_class"]) == 3
+
+
+def test_torchmetrics_segm_through_install(torchmetrics_runs: Any) -> None:
+    via_fastdet, via_pycocotools = torchmetrics_runs
+    assert 0 < via_pycocotools["segm"]["map"] < 1
+    if via_fastdet["segm"] == "pending":
+        pytest.xfail("pending: COCOeval(..., 'segm') (segm work)")
+    assert via_fastdet["segm"] == via_pycocotools["segm"]
 
 
 # ----------------------------------------------------------------------------- keypoints data set

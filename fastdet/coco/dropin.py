@@ -6,11 +6,20 @@
 ``import pycocotools...`` resolve to fastdet in this process.
 
 The per-image functions follow pycocotools 2.0.11 step by step (the same
-stable sorts, the same NumPy operations in the same order), so their outputs
-are equal to pycocotools' bit for bit. They are what ``COCOeval.evaluate()``
-runs, in pycocotools' Python loop, when a subclass overrides one of them (the
-slow path); without overrides ``evaluate()`` runs fastdet's kernels and these
-functions only serve direct calls.
+stable sorts and the same floating-point operations in the same order;
+``computeOks`` runs over all detections of a ground truth at once, which gives
+the same bits), so their outputs equal pycocotools' bit for bit. They are what
+``COCOeval.evaluate()`` runs, in pycocotools' Python loop, when a subclass
+overrides one of them (the slow path); a bbox subclass overriding only
+``computeIoU`` has its matrices matched by the kernels instead. Without
+overrides ``evaluate()`` runs fastdet's kernels and these functions only serve
+direct calls.
+
+Where fastdet differs: ``showAnns`` draws its random colours from a generator of
+its own (pycocotools uses NumPy's global state); ``download`` raises
+``ValueError`` without ``tarDir`` (pycocotools prints and returns -1) and an
+``OSError`` naming the URL when it cannot fetch; an unknown ``iouType`` or
+dataset type raises ``ValueError`` (pycocotools: a bare ``Exception``).
 """
 
 from __future__ import annotations
@@ -26,9 +35,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-#: The methods whose override sends ``COCOeval.evaluate()`` down pycocotools' Python loop.
-HOOKS = ("_prepare", "computeIoU", "computeOks", "evaluateImg")
 
 
 # ----------------------------------------------------------------------------- COCOeval pieces

@@ -363,6 +363,40 @@ class IouPassThrough(COCOeval):
         return super().computeIoU(imgId, catId)
 
 
+class OwnEvaluate:
+    """An evaluate() of its own (as custom evaluators write them) built on the per-image methods."""
+
+    def evaluate(self: Any) -> None:
+        p = self.params
+        p.imgIds = list(np.unique(p.imgIds))
+        p.catIds = list(np.unique(p.catIds))
+        p.maxDets = sorted(p.maxDets)
+        self._prepare()
+        self.ious = {(i, c): self.computeIoU(i, c) for i in p.imgIds for c in p.catIds}
+        self.evalImgs = [
+            self.evaluateImg(i, c, a, p.maxDets[-1]) for c in p.catIds for a in p.areaRng for i in p.imgIds
+        ]
+        self._paramsEval = copy.deepcopy(p)
+
+
+class FastOwn(OwnEvaluate, COCOeval):
+    pass
+
+
+class PycocoOwn(OwnEvaluate, pc_eval.COCOeval):
+    pass
+
+
+def test_subclass_with_its_own_evaluate(fake100: Any) -> None:
+    """accumulate() reads the evalImgs such an evaluate() assigns."""
+    fg, fd, pg, pd = fake100
+    oracle = run(PycocoOwn(pg, pd, "bbox"))
+    mine = run(FastOwn(fg, fd, "bbox", verbose=False))
+    assert mine._ev is None
+    assert_eval_equal(mine, oracle)
+    np.testing.assert_array_equal(mine.stats, oracle.stats)
+
+
 @settings(deadline=None, max_examples=50)
 @given(case=coco_pairs(), cls=st.sampled_from([PassThrough, IouPassThrough]), subset=st.data())
 def test_hypothesis_slow_path_equals_pycocotools(case: Any, cls: Any, subset: Any) -> None:

@@ -73,10 +73,11 @@ def group_annotations(E: Any, p: Any) -> tuple[defaultdict[Any, list[Any]], defa
 def _cell(E: Any, img_id: Any, cat_id: Any) -> tuple[list[Any], list[Any]]:
     """Ground truths and detections of one cell; without categories, the image's pool in ``catIds`` order."""
     p = E.params
+    by_cell_g, by_cell_d = E._gts, E._dts
     if p.useCats:
-        return E._gts[img_id, cat_id], E._dts[img_id, cat_id]
-    gts = [g for c in p.catIds for g in E._gts[img_id, c]]
-    dts = [d for c in p.catIds for d in E._dts[img_id, c]]
+        return by_cell_g[img_id, cat_id], by_cell_d[img_id, cat_id]
+    gts = [g for c in p.catIds for g in by_cell_g[img_id, c]]
+    dts = [d for c in p.catIds for d in by_cell_d[img_id, c]]
     return gts, dts
 
 

@@ -1792,7 +1792,10 @@ def lvis_evaluate(
     def cell(by, img, cat):
         if use_cats:
             return by.get((img, cat), [])
-        return [a for c in cat_ids for a in by.get((img, c), [])]
+        # lvis-api's _get_gt_dt (lvis/eval.py, 0.5.3 and GitHub 04e89fd) pools
+        # ``self._gts[img_id, cat_id] for _cat_id in self.params.cat_ids``: the key is the
+        # placeholder cat_id = -1, not the loop variable. Category -1's cell, len(cat_ids) times.
+        return [a for _ in cat_ids for a in by.get((img, cat), [])]
 
     k_ids = cat_ids if use_cats else [-1]
     n_t, n_r, n_k, n_a = len(iou_thrs), len(rec_thrs), len(k_ids), len(area_rng)

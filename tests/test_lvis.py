@@ -76,7 +76,9 @@ def api_gt(lvis: Any, dataset: dict[str, Any]) -> Any:
     return gt
 
 
-def api_run(dataset: dict[str, Any], results: list[dict[str, Any]], max_dets: int = 300, **params: Any) -> Any:
+def api_run(
+    dataset: dict[str, Any], results: list[dict[str, Any]], max_dets: int = 300, **params: Any
+) -> Any:
     with lvis_api() as lvis:
         gt = api_gt(lvis, dataset)
         dt = lvis.LVISResults(gt, copy.deepcopy(results), max_dets=max_dets)
@@ -332,7 +334,9 @@ def _pooled_case() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     gt = _one_image([], [])
     gt["images"].append({"id": 2, "neg_category_ids": [], "not_exhaustive_category_ids": []})
     gt["categories"].append({"id": -1, "frequency": "c"})
-    gt["annotations"].append({"id": 2, "image_id": 1, "category_id": -1, "bbox": [20, 0, 10, 10], "area": 100})
+    gt["annotations"].append(
+        {"id": 2, "image_id": 1, "category_id": -1, "bbox": [20, 0, 10, 10], "area": 100}
+    )
     return gt, [_det(-1, 0.9, [20, 0, 10, 10]), _det(-1, 0.8, [0, 20, 10, 10]), _det(1, 0.7)]
 
 

@@ -1832,9 +1832,15 @@ def lvis_evaluate(
                 for i in range(len(pr) - 1, 0, -1):
                     if pr[i] > pr[i - 1]:
                         pr[i - 1] = pr[i]
+                # lvis-api (eval.py accumulate) fills [0.0] * R inside ``try: ... except: pass``:
+                # the first threshold beyond the curve raises IndexError and leaves every later
+                # one at 0, even a lower one when rec_thrs is not ascending
                 for r, x in enumerate(rec_thrs):
                     i = next((i for i, v in enumerate(rc) if v >= x), len(rc))
-                    precision[t, r, k, a] = pr[i] if i < len(pr) else 0.0
+                    if i >= len(pr):
+                        precision[t, r:, k, a] = 0.0
+                        break
+                    precision[t, r, k, a] = pr[i]
     return precision, recall
 
 

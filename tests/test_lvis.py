@@ -378,6 +378,26 @@ def test_use_cats_0_repeats_are_not_cut(repeats: int) -> None:
         np.testing.assert_array_equal(got.eval["recall"], api.eval["recall"])
 
 
+def test_unsorted_rec_thrs_stop_at_the_first_beyond_the_curve() -> None:
+    # recall reaches 0.5 only: lvis-api's accumulate hits IndexError at threshold 0.9 inside a
+    # bare try/except and leaves the later threshold 0.2 at 0, though the curve reaches it
+    gt = _one_image([], [])
+    gt["annotations"].append(
+        {"id": 2, "image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "area": 100}
+    )
+    results = [_det(1, 0.9)]
+    params = {"rec_thrs": np.array([0.9, 0.2])}
+    got = fd_run(gt, results, **params)
+    want_p, want_r = ref.lvis_evaluate(gt, ref.lvis_results(results), **params)
+    np.testing.assert_array_equal(got.eval["precision"], want_p)
+    np.testing.assert_array_equal(got.eval["recall"], want_r)
+    assert want_p[0, 1, 0, 0] == 0.0
+    if importlib.util.find_spec("lvis") is not None:
+        api = api_run(gt, results, **params)
+        np.testing.assert_array_equal(got.eval["precision"], api.eval["precision"])
+        np.testing.assert_array_equal(got.eval["recall"], api.eval["recall"])
+
+
 def test_evaluate_lvis_equals_lvis_eval(data_dir: Path) -> None:
     res = evaluate_lvis(str(data_dir / GT), str(data_dir / DT))
     assert isinstance(res, LvisEvalResult)

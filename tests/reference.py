@@ -1792,7 +1792,10 @@ def lvis_evaluate(
     def cell(by, img, cat):
         if use_cats:
             return by.get((img, cat), [])
-        return [a for c in cat_ids for a in by.get((img, c), [])]
+        # lvis-api's _get_gt_dt (lvis/eval.py, 0.5.3 and GitHub 04e89fd) pools
+        # ``self._gts[img_id, cat_id] for _cat_id in self.params.cat_ids``: the key is the
+        # placeholder cat_id = -1, not the loop variable. Category -1's cell, len(cat_ids) times.
+        return [a for _ in cat_ids for a in by.get((img, cat), [])]
 
     k_ids = cat_ids if use_cats else [-1]
     n_t, n_r, n_k, n_a = len(iou_thrs), len(rec_thrs), len(k_ids), len(area_rng)
@@ -1829,13 +1832,13 @@ def lvis_evaluate(
                 for i in range(len(pr) - 1, 0, -1):
                     if pr[i] > pr[i - 1]:
                         pr[i - 1] = pr[i]
-                # lvis-api fills the thresholds in their given order inside a try block: the first
-                # one beyond the last recall raises IndexError and leaves every later one at 0, even
-                # a lower one when the thresholds are not sorted
-                precision[t, :, k, a] = 0.0
+                # lvis-api (eval.py accumulate) fills [0.0] * R inside ``try: ... except: pass``:
+                # the first threshold beyond the curve raises IndexError and leaves every later
+                # one at 0, even a lower one when rec_thrs is not ascending
                 for r, x in enumerate(rec_thrs):
                     i = next((i for i, v in enumerate(rc) if v >= x), len(rc))
                     if i >= len(pr):
+                        precision[t, r:, k, a] = 0.0
                         break
                     precision[t, r, k, a] = pr[i]
     return precision, recall

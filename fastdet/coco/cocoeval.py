@@ -110,7 +110,12 @@ class COCOeval:
         self.params = p
         gt = _columns_of(self.cocoGt, "gt")
         dt = _columns_of(self.cocoDt, "dt")
-        self._ev = _evaluate(gt, dt, p)
+        hook = None
+        if p.iouType == "segm":  # mask IoU per cell (fastdet.coco.segm)
+            from fastdet.coco.segm import cell_ious
+
+            hook = cell_ious(self.cocoGt, self.cocoDt)
+        self._ev = _evaluate(gt, dt, p, hook)
         self._evalImgs = None
         self._ious = None
         self.eval = {}

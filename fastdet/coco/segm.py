@@ -1,0 +1,312 @@
+"""Instance masks (``iouType='segm'``): COCO segmentations as run lengths, and mask IoU per cell.
+
+pycocotools' rules, reproduced here:
+
+- ``annToRLE``: a list of polygons (``[[x0, y0, x1, y1, ...], ...]``) becomes
+  ``merge(frPyObjects(polygons, h, w))`` with ``h``, ``w`` the image's
+  ``height`` / ``width``; an uncompressed RLE (``counts`` a list of ints, COCO's
+  crowd regions) becomes ``frPyObjects(rle, h, w)``, which keeps the RLE's own
+  ``size``; a compressed RLE (``counts`` a string) is used as is.
+- ``loadRes`` of results with a ``bbox``: ``area = w * h`` and, when there is no
+  ``segmentation``, the box as the polygon ``[x1, y1, x1, y2, x2, y2, x2, y1]``.
+  Of results without ``bbox``: ``area`` is the mask area and ``bbox`` the mask's
+  ``toBbox``.
+- ``computeIoU``: ``maskUtils.iou`` of the score-sorted detections (at most
+  ``maxDets[-1]``) against the ground truths, with ``iscrowd`` from the ground
+  truth: ``|d & g| / |d | g|``, or ``|d & g| / |d|`` for a crowd region.
+
+Stricter than pycocotools (which crashes, or silently computes -1 or a wrong
+mask): a segmentation that is not polygons or an RLE dict, an empty polygon
+list, a polygon with fewer than 3 points or an odd number of coordinates, RLE
+``counts`` that do not add up to ``h * w``, or an RLE ``size`` other than its
+image's ``[height, width]`` raise ``ValueError`` naming the file and the entry.
+pycocotools reads a first polygon of exactly 4 numbers as a box and then raises
+``TypeError``; fastdet raises ``ValueError`` (fewer than 3 points). Polygon or
+uncompressed-RLE results without ``bbox`` make pycocotools' ``loadRes`` crash;
+fastdet converts them as ``annToRLE`` does and measures area and box on the mask.
+Only the annotations that take part in the evaluation (images and categories in
+``params``, the best ``maxDets[-1]`` detections of each cell) are converted.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fastdet import _rle
+from fastdet.coco.evaluation import _Evaluation
+
+I64 = NDArray[np.int64]
+_chain = itertools.chain.from_iterable
+
+
+def _image_size(img: Any, image_id: Any, where: str, entry: int) -> tuple[int, int]:
+    if not isinstance(img, dict) or "height" not in img or "width" not in img:
+        raise ValueError(
+            f"{where}: entry {entry} is on image {image_id!r}, which has no 'height' and 'width' "
+            "(needed to rasterise masks)"
+        )
+    return _rle.check_size(img["height"], img["width"], f"{where}: image {image_id!r}")
+
+
+def _bad_polygon(seg: Any) -> str | None:
+    """Why ``seg`` is not a non-empty list of polygons of 3+ points, or None."""
+    if not seg:
+        return "is an empty list of polygons"
+    for j, part in enumerate(seg):
+        if not isinstance(part, (list, tuple)):
+            return f"part {j} is a {type(part).__name__}, not a list of coordinates"
+        if len(part) < 6:
+            return f"part {j} has {len(part)} coordinates; a polygon needs at least 3 points (6 numbers)"
+        if len(part) % 2:
+            return f"part {j} has an odd number of coordinates ({len(part)})"
+    return None
+
+
+def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]) -> _rle.Rles:
+    """annToRLE of polygon annotations: rasterise every part, then merge the parts of each."""
+    parts = np.fromiter(map(len, polys), np.int64, len(polys))
+    try:
+        lens = np.fromiter(map(len, _chain(polys)), np.int64, int(parts.sum()))
+    except TypeError:
+        lens = np.zeros(0, np.int64)
+    if len(lens) != int(parts.sum()) or (parts == 0).any() or (lens < 6).any() or (lens % 2).any():
+        for seg, e in zip(polys, entries, strict=True):
+            why = _bad_polygon(seg)
+            if why is not None:
+                raise ValueError(f"{where}: entry {e} has an invalid 'segmentation': {why}")
+    total = int(lens.sum())
+    try:
+        xy = np.fromiter(_chain(_chain(polys)), np.float64, total)
+    except (TypeError, ValueError):
+        for seg, e in zip(polys, entries, strict=True):
+            try:
+                np.fromiter(_chain(seg), np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{where}: entry {e} has a polygon coordinate that is not a number"
+                ) from None
+        raise  # pragma: no cover
+    point_off = np.zeros(len(lens) + 1, np.int64)
+    np.cumsum(lens // 2, out=point_off[1:])
+    bad = ~np.isfinite(xy) | (np.abs(xy) >= _rle.MAX_COORD)
+    if bad.any():
+        part = int(np.searchsorted(point_off, np.flatnonzero(bad)[0] // 2, side="right")) - 1
+        e = entries[int(np.searchsorted(np.cumsum(parts), part, side="right"))]
+        raise ValueError(
+            f"{where}: entry {e} has a polygon coordinate that is not finite or beyond {_rle.MAX_COORD:.0e}"
+        )
+    h = np.repeat(hw[:, 0], parts)
+    w = np.repeat(hw[:, 1], parts)
+    group_off = np.zeros(len(parts) + 1, np.int64)
+    np.cumsum(parts, out=group_off[1:])
+    return _rle.merge_groups(_rle.from_polygons(xy, point_off, h, w), group_off)
+
+
+def _dict_sizes(objs: list[Any], hw: I64, where: str, entries: Sequence[int]) -> None:
+    """Every RLE's ``size`` equals its image's ``[height, width]``."""
+    for o, (h, w), e in zip(objs, hw.tolist(), entries, strict=True):
+        size = o.get("size")
+        if not isinstance(size, (list, tuple)) or len(size) != 2 or list(size) != [h, w]:
+            raise ValueError(
+                f"{where}: entry {e} has a 'segmentation' of size {size!r}, but its image is "
+                f"[height, width] = {[h, w]}"
+            )
+
+
+def _concat(parts: Sequence[_rle.Rles]) -> _rle.Rles:
+    runs = np.concatenate([p.runs for p in parts])
+    lengths = np.concatenate([np.diff(p.offsets) for p in parts])
+    off = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=off[1:])
+    return _rle.Rles(
+        runs, off, np.concatenate([p.h for p in parts]), np.concatenate([p.w for p in parts])
+    )
+
+
+def segment_masks(segs: Sequence[Any], hw: I64, where: str, entries: Sequence[int]) -> _rle.Rles:
+    """pycocotools' ``annToRLE`` of many segmentations, as one :class:`~fastdet._rle.Rles`.
+
+    Parameters
+    ----------
+    segs : sequence
+        The ``segmentation`` values: polygon lists, uncompressed or compressed RLE dicts.
+    hw : int64 ndarray of shape (n, 2)
+        Each annotation's image ``[height, width]``.
+    where : str
+        The file (or source) named in error messages.
+    entries : sequence of int
+        The entry index of each segmentation, named in error messages.
+
+    Raises
+    ------
+    ValueError
+        An invalid segmentation (see the module docstring).
+    """
+    n = len(segs)
+    kinds = np.zeros(n, np.int8)  # 0 polygons, 1 uncompressed RLE, 2 compressed RLE
+    for i, s in enumerate(segs):
+        if isinstance(s, dict):
+            c = s.get("counts")
+            if isinstance(c, (str, bytes)):
+                kinds[i] = 2
+            elif isinstance(c, list):
+                kinds[i] = 1
+            else:
+                raise ValueError(
+                    f"{where}: entry {entries[i]} has a 'segmentation' dict whose 'counts' is "
+                    f"{type(c).__name__}; expected a compressed string or a list of run lengths"
+                )
+        elif not isinstance(s, list):
+            raise ValueError(
+                f"{where}: entry {entries[i]} has 'segmentation' of type {type(s).__name__}; "
+                "expected a list of polygons or an RLE dict"
+            )
+    pieces: list[_rle.Rles] = []
+    order: list[I64] = []
+    for kind in (0, 1, 2):
+        idx = np.flatnonzero(kinds == kind)
+        if not len(idx):
+            continue
+        sel = [segs[i] for i in idx.tolist()]
+        ent = [entries[i] for i in idx.tolist()]
+        sub_hw = hw[idx]
+        labels = [f"{e} 'segmentation'" for e in ent]
+        if kind == 0:
+            pieces.append(_polygon_masks(sel, sub_hw, where, ent))
+        else:
+            _dict_sizes(sel, sub_hw, where, ent)
+            counts = [o["counts"] for o in sel]
+            if kind == 1:
+                pieces.append(
+                    _rle.from_uncompressed(counts, sub_hw[:, 0], sub_hw[:, 1], f"{where}: entry ", labels=labels)
+                )
+            else:
+                if counts and isinstance(counts[0], str):
+                    try:
+                        counts = [c.encode("ascii") if isinstance(c, str) else c for c in counts]
+                    except UnicodeEncodeError:
+                        pass  # named by from_counts
+                pieces.append(
+                    _rle.from_counts(counts, sub_hw[:, 0], sub_hw[:, 1], f"{where}: entry ", labels=labels)
+                )
+        order.append(idx)
+    if not pieces:
+        return _rle.Rles(np.empty(0, np.int64), np.zeros(1, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+    if len(pieces) == 1:
+        return pieces[0]
+    perm = np.concatenate(order)
+    inverse = np.empty_like(perm)
+    inverse[perm] = np.arange(len(perm))
+    return _rle.take(_concat(pieces), inverse)
+
+
+def _sizes_of(image_ids: Sequence[Any], imgs: Any, where: str, entries: Sequence[int]) -> I64:
+    """``[height, width]`` of each annotation's image."""
+    cache: dict[Any, tuple[int, int]] = {}
+    out = np.empty((len(image_ids), 2), np.int64)
+    for i, img_id in enumerate(image_ids):
+        hw = cache.get(img_id)
+        if hw is None:
+            img = imgs.get(img_id) if hasattr(imgs, "get") else None
+            hw = cache[img_id] = _image_size(img, img_id, where, entries[i])
+        out[i] = hw
+    return out
+
+
+def _annotations(coco: Any) -> tuple[list[Any] | None, str]:
+    """The annotation dicts behind ``coco``'s evaluation columns (None: rows of an array) and its name."""
+    res = getattr(coco, "_res", None)
+    source = getattr(coco, "_source", None)
+    if res is not None:  # a fastdet loadRes object: the caller's list, or the file text parsed once
+        if res.anns is None and res.raw is not None:
+            from fastdet._io import loads
+
+            res.anns, res.raw = loads(res.raw, str(source)), None
+        return res.anns, f"{source}"
+    anns = coco.dataset.get("annotations", [])
+    return anns, f"{source}" if source is not None else "annotations"
+
+
+def _masks_for(coco: Any, rows: I64, box: NDArray[np.float64], image_id_of: Any, role: str) -> _rle.Rles:
+    """annToRLE of annotation ``rows`` of ``coco`` (``box``: their bbox column, for box polygons)."""
+    anns, source = _annotations(coco)
+    where = f"{source} ({'ground truth' if role == 'gt' else 'results'} annotations)"
+    entries = rows.tolist()
+    if anns is None:
+        segs: list[Any] = [None] * len(entries)
+        ids = [image_id_of(r) for r in entries]
+    else:
+        try:
+            picked = [anns[r] for r in entries]
+            segs = [a.get("segmentation") for a in picked]
+            ids = [a["image_id"] for a in picked]
+        except (AttributeError, KeyError, TypeError):  # pragma: no cover - columns were validated
+            raise ValueError(f"{where}: malformed annotations") from None
+    if role == "dt":  # loadRes gives a bbox result without segmentation its box as a polygon
+        for i, s in enumerate(segs):
+            if s is None:
+                x, y, w, h = box[i].tolist()
+                segs[i] = [[x, y, x, y + h, x + w, y + h, x + w, y]]
+    else:
+        missing = [e for e, s in zip(entries, segs, strict=True) if s is None]
+        if missing:
+            raise ValueError(f"{where}: entry {missing[0]} has no 'segmentation' field")
+    hw = _sizes_of(ids, coco.imgs, where, entries)
+    return segment_masks(segs, hw, where, entries)
+
+
+def cell_ious(cocoGt: Any, cocoDt: Any) -> Any:
+    """The ``cell_ious`` hook of :func:`~fastdet.coco.evaluation._evaluate` for masks."""
+
+    def compute(ev: _Evaluation) -> tuple[I64, NDArray[np.float64]]:
+        g_uniq, g_inv = np.unique(ev.gt_rows, return_inverse=True)
+        d_uniq, d_inv = np.unique(ev.dt_rows, return_inverse=True)
+        gt_box = np.take(ev.gt.bbox, g_uniq, axis=0)
+        dt_box = np.take(ev.dt.bbox, d_uniq, axis=0)
+        gm = _masks_for(cocoGt, g_uniq, gt_box, lambda r: None, "gt")
+        dm = _masks_for(cocoDt, d_uniq, dt_box, _array_image_id(cocoDt), "dt")
+        crowd = ev.gt_crowd.astype(np.int64)
+        values, off = _rle.iou_groups(
+            dm, gm, crowd, ev.dt_off, ev.gt_off, d_inv.reshape(-1), g_inv.reshape(-1)
+        )
+        return off, values
+
+    return compute
+
+
+def _array_image_id(coco: Any) -> Any:
+    res = getattr(coco, "_res", None)
+    rows = getattr(res, "rows", None)
+    if rows is None:
+        return lambda r: None
+    return lambda r: int(rows[r, 0])
+
+
+def result_columns(
+    anns: list[Any], imgs: Any, where: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """``(area, bbox, has_bbox)`` of segmentation results as pycocotools' ``loadRes`` sets them.
+
+    ``area`` is the mask area and ``bbox`` its ``toBbox`` (an entry's own
+    ``bbox``, where it has one, is kept by the caller).
+    """
+    entries = range(len(anns))
+    try:
+        segs = [a["segmentation"] for a in anns]
+    except (KeyError, TypeError):
+        for e, a in enumerate(anns):
+            if not isinstance(a, dict):
+                raise ValueError(f"{where}: entry {e} must be an object (dict), got {type(a).__name__}") from None
+            if "segmentation" not in a:
+                raise ValueError(f"{where}: entry {e} has no 'segmentation' field") from None
+        raise
+    ids = [a.get("image_id") for a in anns]
+    hw = _sizes_of(ids, imgs, where, entries)
+    masks = segment_masks(segs, hw, where, entries)
+    has_bbox = np.fromiter(("bbox" in a for a in anns), np.bool_, len(anns))
+    return _rle.areas(masks).astype(np.float64), _rle.bboxes(masks), has_bbox

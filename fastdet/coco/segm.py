@@ -128,25 +128,8 @@ def _concat(parts: Sequence[_rle.Rles]) -> _rle.Rles:
     )
 
 
-def segment_masks(segs: Sequence[Any], hw: I64, where: str, entries: Sequence[int]) -> _rle.Rles:
-    """pycocotools' ``annToRLE`` of many segmentations, as one :class:`~fastdet._rle.Rles`.
-
-    Parameters
-    ----------
-    segs : sequence
-        The ``segmentation`` values: polygon lists, uncompressed or compressed RLE dicts.
-    hw : int64 ndarray of shape (n, 2)
-        Each annotation's image ``[height, width]``.
-    where : str
-        The file (or source) named in error messages.
-    entries : sequence of int
-        The entry index of each segmentation, named in error messages.
-
-    Raises
-    ------
-    ValueError
-        An invalid segmentation (see the module docstring).
-    """
+def segment_kinds(segs: Sequence[Any], where: str, entries: Sequence[int]) -> NDArray[np.int8]:
+    """0 for polygons, 1 for an uncompressed RLE, 2 for a compressed RLE; ``ValueError`` otherwise."""
     n = len(segs)
     kinds = np.zeros(n, np.int8)  # 0 polygons, 1 uncompressed RLE, 2 compressed RLE
     for i, s in enumerate(segs):
@@ -166,6 +149,32 @@ def segment_masks(segs: Sequence[Any], hw: I64, where: str, entries: Sequence[in
                 f"{where}: entry {entries[i]} has 'segmentation' of type {type(s).__name__}; "
                 "expected a list of polygons or an RLE dict"
             )
+    return kinds
+
+
+def segment_masks(
+    segs: Sequence[Any], hw: I64, where: str, entries: Sequence[int], kinds: NDArray[np.int8] | None = None
+) -> _rle.Rles:
+    """pycocotools' ``annToRLE`` of many segmentations, as one :class:`~fastdet._rle.Rles`.
+
+    Parameters
+    ----------
+    segs : sequence
+        The ``segmentation`` values: polygon lists, uncompressed or compressed RLE dicts.
+    hw : int64 ndarray of shape (n, 2)
+        Each annotation's image ``[height, width]``.
+    where : str
+        The file (or source) named in error messages.
+    entries : sequence of int
+        The entry index of each segmentation, named in error messages.
+
+    Raises
+    ------
+    ValueError
+        An invalid segmentation (see the module docstring).
+    """
+    if kinds is None:
+        kinds = segment_kinds(segs, where, entries)
     pieces: list[_rle.Rles] = []
     order: list[I64] = []
     for kind in (0, 1, 2):
@@ -256,8 +265,9 @@ def _masks_for(coco: Any, rows: I64, box: NDArray[np.float64], image_id_of: Any,
         missing = [e for e, s in zip(entries, segs, strict=True) if s is None]
         if missing:
             raise ValueError(f"{where}: entry {missing[0]} has no 'segmentation' field")
+    kinds = segment_kinds(segs, where, entries)
     hw = _sizes_of(ids, coco.imgs, where, entries)
-    return segment_masks(segs, hw, where, entries)
+    return segment_masks(segs, hw, where, entries, kinds)
 
 
 def cell_ious(cocoGt: Any, cocoDt: Any) -> Any:
@@ -305,8 +315,9 @@ def result_columns(
             if "segmentation" not in a:
                 raise ValueError(f"{where}: entry {e} has no 'segmentation' field") from None
         raise
+    kinds = segment_kinds(segs, where, entries)
     ids = [a.get("image_id") for a in anns]
     hw = _sizes_of(ids, imgs, where, entries)
-    masks = segment_masks(segs, hw, where, entries)
+    masks = segment_masks(segs, hw, where, entries, kinds)
     has_bbox = np.fromiter(("bbox" in a for a in anns), np.bool_, len(anns))
     return _rle.areas(masks).astype(np.float64), _rle.bboxes(masks), has_bbox

@@ -38,6 +38,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastdet import _rle
+from fastdet._kernels import mask as _km
+from fastdet._kernels import segmscan as _ks
 from fastdet.coco.evaluation import _Evaluation
 
 I64 = NDArray[np.int64]
@@ -118,6 +120,22 @@ def _dict_sizes(objs: list[Any], hw: I64, where: str, entries: Sequence[int]) ->
             )
 
 
+def _measure_buffer(buf: NDArray[np.uint8], soff: I64, h: I64, w: I64, name: str, labels: Any) -> Any:
+    """Decode compressed strings ``buf[soff[i]:soff[i + 1]]`` to run ends, areas and boxes (validated)."""
+    n = len(h)
+    out = np.empty(len(buf), np.int64)
+    n_runs, area, canon, status = np.empty((4, n), np.int64)
+    bbox = np.empty((n, 4), np.float64)
+    if n:
+        scan = _rle._pick(_km, "scan_strings", _rle._NS_BYTE * len(buf), n)
+        scan(buf, soff, h, w, _km.STORE_ENDS, True, out, n_runs, area, bbox, canon, status)
+    if status.any():  # the message of the first bad entry
+        i = int(np.flatnonzero(status)[0])
+        _rle.from_counts([buf[soff[i] : soff[i + 1]].tobytes()], h[i : i + 1], w[i : i + 1], name, labels=[labels[i]])
+        raise AssertionError("from_counts accepted a string scan_strings refused")  # pragma: no cover
+    return _rle._Measured(out, np.ascontiguousarray(soff[:-1]), n_runs, h, w, area, bbox, canon)
+
+
 def _concat(parts: Sequence[_rle.Rles]) -> _rle.Rles:
     runs = np.concatenate([p.runs for p in parts])
     lengths = np.concatenate([np.diff(p.offsets) for p in parts])
@@ -154,8 +172,8 @@ def segment_kinds(segs: Sequence[Any], where: str, entries: Sequence[int]) -> ND
 
 def segment_masks(
     segs: Sequence[Any], hw: I64, where: str, entries: Sequence[int], kinds: NDArray[np.int8] | None = None
-) -> _rle.Rles:
-    """pycocotools' ``annToRLE`` of many segmentations, as one :class:`~fastdet._rle.Rles`.
+) -> Any:
+    """pycocotools' ``annToRLE`` of many segmentations, measured for IoU (run ends, areas, boxes).
 
     Parameters
     ----------
@@ -167,6 +185,13 @@ def segment_masks(
         The file (or source) named in error messages.
     entries : sequence of int
         The entry index of each segmentation, named in error messages.
+    kinds : int8 ndarray, optional
+        :func:`segment_kinds` of ``segs``, when already known.
+
+    Returns
+    -------
+    fastdet._rle._Measured
+        Run ends, ``area`` and ``bbox`` (rleArea, rleToBbox) of each mask, in order.
 
     Raises
     ------
@@ -175,6 +200,18 @@ def segment_masks(
     """
     if kinds is None:
         kinds = segment_kinds(segs, where, entries)
+    name = f"{where}: entry "
+    if len(segs) and (kinds == 2).all():  # compressed RLEs only (results): decoded straight to run ends
+        _dict_sizes(segs, hw, where, entries)
+        counts = [o["counts"] for o in segs]
+        if isinstance(counts[0], str):
+            try:
+                counts = [c.encode("ascii") if isinstance(c, str) else c for c in counts]
+            except UnicodeEncodeError:
+                pass  # named by _join_counts
+        buf, soff = _rle._join_counts(counts, name)
+        h, w = np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])
+        return _measure_buffer(buf, soff, h, w, name, _Labels(entries))
     pieces: list[_rle.Rles] = []
     order: list[I64] = []
     for kind in (0, 1, 2):
@@ -184,34 +221,26 @@ def segment_masks(
         sel = [segs[i] for i in idx.tolist()]
         ent = [entries[i] for i in idx.tolist()]
         sub_hw = hw[idx]
-        labels = [f"{e} 'segmentation'" for e in ent]
+        labels = _Labels(ent)
         if kind == 0:
             pieces.append(_polygon_masks(sel, sub_hw, where, ent))
         else:
             _dict_sizes(sel, sub_hw, where, ent)
             counts = [o["counts"] for o in sel]
             if kind == 1:
-                pieces.append(
-                    _rle.from_uncompressed(counts, sub_hw[:, 0], sub_hw[:, 1], f"{where}: entry ", labels=labels)
-                )
+                pieces.append(_rle.from_uncompressed(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels))
             else:
-                if counts and isinstance(counts[0], str):
-                    try:
-                        counts = [c.encode("ascii") if isinstance(c, str) else c for c in counts]
-                    except UnicodeEncodeError:
-                        pass  # named by from_counts
-                pieces.append(
-                    _rle.from_counts(counts, sub_hw[:, 0], sub_hw[:, 1], f"{where}: entry ", labels=labels)
-                )
+                pieces.append(_rle.from_counts(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels))
         order.append(idx)
     if not pieces:
-        return _rle.Rles(np.empty(0, np.int64), np.zeros(1, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+        empty = np.empty(0, np.int64)
+        return _rle._measure(_rle.Rles(empty, np.zeros(1, np.int64), empty, empty))
     if len(pieces) == 1:
-        return pieces[0]
+        return _rle._measure(pieces[0])
     perm = np.concatenate(order)
     inverse = np.empty_like(perm)
     inverse[perm] = np.arange(len(perm))
-    return _rle.take(_concat(pieces), inverse)
+    return _rle._measure(_rle.take(_concat(pieces), inverse))
 
 
 def _sizes_of(image_ids: Sequence[Any], imgs: Any, where: str, entries: Sequence[int]) -> I64:
@@ -241,8 +270,65 @@ def _annotations(coco: Any) -> tuple[list[Any] | None, str]:
     return anns, f"{source}" if source is not None else "annotations"
 
 
-def _masks_for(coco: Any, rows: I64, box: NDArray[np.float64], image_id_of: Any, role: str) -> _rle.Rles:
+class _Labels(Sequence[str]):
+    """Entry labels for error messages, made only when one is shown."""
+
+    def __init__(self, entries: Sequence[int]):
+        self._entries = entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, i: Any) -> Any:
+        return f"{self._entries[i]} 'segmentation'"
+
+
+def _masks_from_text(raw: bytes, cols: Any, rows: I64, imgs: Any, where: str) -> Any:
+    """The compressed-RLE masks of result ``rows`` read straight from the file text, or None.
+
+    None when the file holds anything :func:`~fastdet._kernels.segmscan.find_counts`
+    leaves to the full parser, or a needed entry has no RLE ``segmentation``.
+    """
+    if cols.image_keys is not None or not len(rows):
+        return None
+    buf = np.frombuffer(raw, np.uint8)
+    spans = np.empty((len(cols), 5), np.int64)
+    found = _ks.find_counts(buf, spans)
+    if found != len(cols):
+        return None
+    spans = spans[rows]
+    if (spans[:, 0] < 0).any():
+        return None
+    entries = rows.tolist()
+    img = cols.image_id[rows]
+    uniq, inv = np.unique(img, return_inverse=True)
+    first = np.zeros(len(uniq), np.int64)
+    first[inv[::-1]] = np.arange(len(img) - 1, -1, -1)  # an entry on each image, for messages
+    hw = _sizes_of(uniq.tolist(), imgs, where, [entries[f] for f in first.tolist()])[inv.reshape(-1)]
+    bad = (spans[:, 2] != hw[:, 0]) | (spans[:, 3] != hw[:, 1])
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{where}: entry {entries[r]} has a 'segmentation' of size {spans[r, 2:4].tolist()}, but its "
+            f"image is [height, width] = {hw[r].tolist()}"
+        )
+    lengths = spans[:, 1] - spans[:, 0] - spans[:, 4]
+    soff = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(lengths, out=soff[1:])
+    dst = np.empty(int(soff[-1]), np.uint8)
+    _ks.gather_counts(buf, np.ascontiguousarray(spans), soff, dst)
+    h, w = np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])
+    return _measure_buffer(dst, soff, h, w, f"{where}: entry ", _Labels(entries))
+
+
+def _masks_for(coco: Any, rows: I64, box: NDArray[np.float64], image_id_of: Any, role: str) -> Any:
     """annToRLE of annotation ``rows`` of ``coco`` (``box``: their bbox column, for box polygons)."""
+    res = getattr(coco, "_res", None)
+    if role == "dt" and res is not None and res.anns is None and res.raw is not None:
+        where = f"{getattr(coco, '_source', 'results')} (results annotations)"
+        masks = _masks_from_text(res.raw, res.cols, rows, coco.imgs, where)
+        if masks is not None:
+            return masks
     anns, source = _annotations(coco)
     where = f"{source} ({'ground truth' if role == 'gt' else 'results'} annotations)"
     entries = rows.tolist()
@@ -280,10 +366,10 @@ def cell_ious(cocoGt: Any, cocoDt: Any) -> Any:
         dt_box = np.take(ev.dt.bbox, d_uniq, axis=0)
         gm = _masks_for(cocoGt, g_uniq, gt_box, lambda r: None, "gt")
         dm = _masks_for(cocoDt, d_uniq, dt_box, _array_image_id(cocoDt), "dt")
-        crowd = ev.gt_crowd.astype(np.int64)
-        values, off = _rle.iou_groups(
-            dm, gm, crowd, ev.dt_off, ev.gt_off, d_inv.reshape(-1), g_inv.reshape(-1)
-        )
+        crowd = np.ascontiguousarray(ev.gt_crowd, np.int64)
+        d_sel = np.ascontiguousarray(d_inv.reshape(-1), np.int64)
+        g_sel = np.ascontiguousarray(g_inv.reshape(-1), np.int64)
+        values, off = _rle._iou(dm, gm, crowd, d_sel, g_sel, ev.dt_off, ev.gt_off)
         return off, values
 
     return compute
@@ -320,4 +406,4 @@ def result_columns(
     hw = _sizes_of(ids, imgs, where, entries)
     masks = segment_masks(segs, hw, where, entries, kinds)
     has_bbox = np.fromiter(("bbox" in a for a in anns), np.bool_, len(anns))
-    return _rle.areas(masks).astype(np.float64), _rle.bboxes(masks), has_bbox
+    return masks.area.astype(np.float64), masks.bbox, has_bbox

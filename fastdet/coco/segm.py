@@ -104,9 +104,12 @@ def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]
         )
     h = np.repeat(hw[:, 0], parts)
     w = np.repeat(hw[:, 1], parts)
+    rles = _rle.from_polygons(xy, point_off, h, w)
+    if (parts == 1).all():  # merge of one mask is the mask itself
+        return rles
     group_off = np.zeros(len(parts) + 1, np.int64)
     np.cumsum(parts, out=group_off[1:])
-    return _rle.merge_groups(_rle.from_polygons(xy, point_off, h, w), group_off)
+    return _rle.merge_groups(rles, group_off)
 
 
 def _dict_sizes(objs: list[Any], hw: I64, where: str, entries: Sequence[int]) -> None:
@@ -244,7 +247,15 @@ def segment_masks(
 
 
 def _sizes_of(image_ids: Sequence[Any], imgs: Any, where: str, entries: Sequence[int]) -> I64:
-    """``[height, width]`` of each annotation's image."""
+    """``[height, width]`` of each annotation's image (each image checked once)."""
+    arr = np.asarray(image_ids) if len(image_ids) else np.empty(0, np.int64)
+    if arr.ndim == 1 and arr.dtype.kind in "iu":
+        uniq, first, inv = np.unique(arr, return_index=True, return_inverse=True)
+        table = np.empty((len(uniq), 2), np.int64)
+        for k, (u, f) in enumerate(zip(uniq.tolist(), first.tolist(), strict=True)):
+            img = imgs.get(u) if hasattr(imgs, "get") else None
+            table[k] = _image_size(img, u, where, entries[f])
+        return table[inv.reshape(-1)]
     cache: dict[Any, tuple[int, int]] = {}
     out = np.empty((len(image_ids), 2), np.int64)
     for i, img_id in enumerate(image_ids):
@@ -300,11 +311,7 @@ def _masks_from_text(raw: bytes, cols: Any, rows: I64, imgs: Any, where: str) ->
     if (spans[:, 0] < 0).any():
         return None
     entries = rows.tolist()
-    img = cols.image_id[rows]
-    uniq, inv = np.unique(img, return_inverse=True)
-    first = np.zeros(len(uniq), np.int64)
-    first[inv[::-1]] = np.arange(len(img) - 1, -1, -1)  # an entry on each image, for messages
-    hw = _sizes_of(uniq.tolist(), imgs, where, [entries[f] for f in first.tolist()])[inv.reshape(-1)]
+    hw = _sizes_of(cols.image_id[rows], imgs, where, entries)
     bad = (spans[:, 2] != hw[:, 0]) | (spans[:, 3] != hw[:, 1])
     if bad.any():
         r = int(np.flatnonzero(bad)[0])

@@ -45,7 +45,9 @@ def default_dir(seed: int = 0, n_images: int = 5000, max_per_image: int = 100) -
     return Path(tempfile.gettempdir()) / name
 
 
-def results(gt: dict[str, Any], dets: list[tuple[Any, ...]], seed: int, max_per_image: int) -> list[dict[str, Any]]:
+def results(
+    gt: dict[str, Any], dets: list[tuple[Any, ...]], seed: int, max_per_image: int
+) -> list[dict[str, Any]]:
     """Mask R-CNN style results: float32 boxes and scores, a compressed RLE mask per detection."""
     import pycocotools.mask as mask_util
 

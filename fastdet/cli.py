@@ -543,7 +543,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("eval", help="COCO bbox / segm evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt)
+    p = sub.add_parser(
+        "eval", help="COCO bbox / segm evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt
+    )
     p.add_argument("gt", help="ground-truth COCO json")
     p.add_argument("dt", help="detections: a COCO results json (list of dicts)")
     p.add_argument("--per-class", action="store_true", help="add a per-class AP table")

@@ -118,7 +118,9 @@ def test_fakesegm100_load_res_fields_match_pycocotools(data_dir: Path) -> None:
     theirs = oracle.dataset["annotations"]
     assert len(mine) == len(theirs)
     for a, b in zip(mine, theirs, strict=True):
-        assert a["area"] == b["area"] and a["id"] == b["id"] and a["iscrowd"] == b["iscrowd"]
+        assert a["area"] == b["area"]
+        assert a["id"] == b["id"]
+        assert a["iscrowd"] == b["iscrowd"]
         assert list(a["bbox"]) == list(b["bbox"])
 
 
@@ -184,7 +186,10 @@ def segm_cases(draw: Any) -> tuple[dict[str, Any], list[dict[str, Any]], dict[st
             elif kind == "crowd":
                 seg = {"size": [h, w], "counts": draw(st_runs(h, w))}
             else:
-                seg = {"size": [h, w], "counts": _compressed(_mask_pattern(rng, draw(st.sampled_from(MASK_KINDS)), h, w))}
+                seg = {
+                    "size": [h, w],
+                    "counts": _compressed(_mask_pattern(rng, draw(st.sampled_from(MASK_KINDS)), h, w)),
+                }
             anns.append({
                 "id": len(anns) + 1, "image_id": img["id"], "category_id": draw(st.sampled_from([1, 2])),
                 "segmentation": seg, "area": float(draw(st.integers(0, 150))), "iscrowd": crowd,
@@ -229,7 +234,9 @@ def apply(params: dict[str, Any]) -> Any:
     return setup
 
 
-def reference_eval(gt: dict[str, Any], results: list[dict[str, Any]], p: Any) -> tuple[np.ndarray, np.ndarray]:
+def reference_eval(
+    gt: dict[str, Any], results: list[dict[str, Any]], p: Any
+) -> tuple[np.ndarray, np.ndarray]:
     """The pixel reference: masks decoded, IoU by counting pixels, loadRes's area and box polygon."""
     size = {img["id"]: (img["height"], img["width"]) for img in gt["images"]}
     gt = copy.deepcopy(gt)
@@ -301,7 +308,9 @@ BAD_SEGMENTATIONS = [
 
 
 @pytest.mark.parametrize(("segmentation", "match"), BAD_SEGMENTATIONS)
-def test_bad_ground_truth_masks_name_the_file_and_entry(tmp_path: Path, segmentation: Any, match: str) -> None:
+def test_bad_ground_truth_masks_name_the_file_and_entry(
+    tmp_path: Path, segmentation: Any, match: str
+) -> None:
     path = tmp_path / "gt.json"
     path.write_text(json.dumps(gt_dataset(segmentation)))
     gt = COCO(str(path), verbose=False)

@@ -49,7 +49,7 @@ def _key_end(buf, i):
 
 @kernel()
 def _small_int(buf, i, out, slot):
-    """Parse a non-negative integer literal (at most 12 digits) at ``i`` into ``out[slot]``; index after it or -1."""
+    """Parse a non-negative integer (up to 12 digits) at ``i`` into ``out[slot]``; index after it or -1."""
     n = buf.shape[0]
     v = 0
     k = 0

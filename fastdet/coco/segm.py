@@ -134,7 +134,9 @@ def _measure_buffer(buf: NDArray[np.uint8], soff: I64, h: I64, w: I64, name: str
         scan(buf, soff, h, w, _km.STORE_ENDS, True, out, n_runs, area, bbox, canon, status)
     if status.any():  # the message of the first bad entry
         i = int(np.flatnonzero(status)[0])
-        _rle.from_counts([buf[soff[i] : soff[i + 1]].tobytes()], h[i : i + 1], w[i : i + 1], name, labels=[labels[i]])
+        _rle.from_counts(
+            [buf[soff[i] : soff[i + 1]].tobytes()], h[i : i + 1], w[i : i + 1], name, labels=[labels[i]]
+        )
         raise AssertionError("from_counts accepted a string scan_strings refused")  # pragma: no cover
     return _rle._Measured(out, np.ascontiguousarray(soff[:-1]), n_runs, h, w, area, bbox, canon)
 
@@ -144,9 +146,7 @@ def _concat(parts: Sequence[_rle.Rles]) -> _rle.Rles:
     lengths = np.concatenate([np.diff(p.offsets) for p in parts])
     off = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths, out=off[1:])
-    return _rle.Rles(
-        runs, off, np.concatenate([p.h for p in parts]), np.concatenate([p.w for p in parts])
-    )
+    return _rle.Rles(runs, off, np.concatenate([p.h for p in parts]), np.concatenate([p.w for p in parts]))
 
 
 def segment_kinds(segs: Sequence[Any], where: str, entries: Sequence[int]) -> NDArray[np.int8]:
@@ -404,7 +404,9 @@ def result_columns(
     except (KeyError, TypeError):
         for e, a in enumerate(anns):
             if not isinstance(a, dict):
-                raise ValueError(f"{where}: entry {e} must be an object (dict), got {type(a).__name__}") from None
+                raise ValueError(
+                    f"{where}: entry {e} must be an object (dict), got {type(a).__name__}"
+                ) from None
             if "segmentation" not in a:
                 raise ValueError(f"{where}: entry {e} has no 'segmentation' field") from None
         raise

@@ -214,6 +214,9 @@ def gather_counts(buf, spans, soff, dst):
         o = soff[r]
         j = spans[r, 0]
         stop = spans[r, 1]
+        if spans[r, 4] == 0:  # no escapes: a plain copy
+            dst[o : o + stop - j] = buf[j:stop]
+            continue
         while j < stop:
             c = buf[j]
             dst[o] = c

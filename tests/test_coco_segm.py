@@ -6,6 +6,7 @@ import contextlib
 import copy
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -364,3 +365,55 @@ def test_polygon_and_uncompressed_results_without_bbox() -> None:
     e = COCOeval(gt, dt, "segm", verbose=False)
     e.evaluate()
     assert e.ious[1, 1].shape == (2, 2)
+
+
+def test_ann_to_rle_and_mask_match_pycocotools(data_dir: Path) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        theirs = pc_coco.COCO(str(data_dir / GT100))
+    mine = COCO(str(data_dir / GT100), verbose=False)
+    anns = theirs.dataset["annotations"]
+    picked = [a for a in anns if a["iscrowd"]][:3] + [a for a in anns if not a["iscrowd"]][:20]
+    for ann in picked:
+        r_mine, r_theirs = mine.annToRLE(ann), theirs.annToRLE(ann)
+        assert r_mine["counts"] == r_theirs["counts"]
+        assert list(r_mine["size"]) == list(r_theirs["size"])
+        with warnings.catch_warnings():  # pycocotools' Cython decode warns under NumPy 2
+            warnings.simplefilter("ignore", DeprecationWarning)
+            expected = theirs.annToMask(ann)
+        np.testing.assert_array_equal(mine.annToMask(ann), expected)
+
+
+def test_results_file_with_boxes_read_from_text(tmp_path: Path, data_dir: Path) -> None:
+    """Mask R-CNN-style files (bbox + compressed RLE) are decoded from the file text: same numbers,
+    escaped backslashes (RLE byte 92) included; other files fall back to the JSON parser."""
+    import pycocotools.mask as pm
+
+    gt_path = str(data_dir / GT100)
+    results = json.loads((data_dir / SEGM100).read_text())
+    boxed = [dict(r, bbox=pm.toBbox(r["segmentation"]).tolist()) for r in results]
+    assert any("\\" in r["segmentation"]["counts"] for r in boxed)  # json.dumps writes them as \\
+    path = tmp_path / "boxed.json"
+    path.write_text(json.dumps(boxed))
+    oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, str(path))
+    fast, _ = run_eval(COCO, COCOeval, gt_path, str(path))
+    assert_same(fast, oracle, "boxed file")
+    # some entries without segmentation (box polygons) and one polygon: the parser's path
+    mixed = [dict(r) for r in boxed]
+    del mixed[0]["segmentation"]
+    mixed[1]["segmentation"] = [[10, 10, 50, 10, 50, 60, 10, 60]]
+    path.write_text(json.dumps(mixed, indent=1))
+    oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, str(path))
+    fast, _ = run_eval(COCO, COCOeval, gt_path, str(path))
+    assert_same(fast, oracle, "mixed file")
+    # a wrong size, read from the text
+    bad = [dict(r) for r in boxed]
+    bad[5] = dict(bad[5], segmentation=dict(bad[5]["segmentation"], size=[1, 2]))
+    path.write_text(json.dumps(bad))
+    e = COCOeval(
+        COCO(gt_path, verbose=False), COCO(gt_path, verbose=False).loadRes(str(path)), "segm", verbose=False
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"boxed\.json \(results annotations\): entry 5 has a 'segmentation' of size \[1, 2\]",
+    ):
+        e.evaluate()

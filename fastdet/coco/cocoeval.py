@@ -18,14 +18,15 @@ from fastdet.coco.params import Params, _check_iou_type
 
 
 class COCOeval:
-    """Drop-in for pycocotools' ``COCOeval`` (bbox), with Numba kernels.
+    """Drop-in for pycocotools' ``COCOeval`` (bbox and segm), with Numba kernels.
 
     Parameters
     ----------
     cocoGt, cocoDt : COCO
         Ground truth and results, fastdet or pycocotools ``COCO`` objects.
-    iouType : {'bbox'}, default 'bbox'
-        ``'segm'`` and ``'keypoints'`` raise ``NotImplementedError`` for now.
+    iouType : {'bbox', 'segm'}, default 'bbox'
+        Box IoU, or mask IoU on the ``segmentation`` fields (see :mod:`fastdet.coco.segm`);
+        ``'keypoints'`` raises ``NotImplementedError`` for now.
         (pycocotools' default is ``'segm'``; fastdet's is ``'bbox'``.)
     verbose : bool, default True
         Print pycocotools' progress lines (the summary is always printed).
@@ -45,7 +46,7 @@ class COCOeval:
     Raises
     ------
     NotImplementedError
-        ``iouType`` 'segm' or 'keypoints'.
+        ``iouType`` 'keypoints'.
     ValueError
         An unknown ``iouType``.
 

@@ -293,11 +293,28 @@ class COCO:
         """Not provided: use pycocotools for drawing."""
         raise NotImplementedError("COCO.showAnns is not provided by fastdet; use pycocotools to draw")
 
-    def annToRLE(self, ann: Any) -> Any:
-        """Not provided yet (segmentation evaluation is a later issue)."""
-        raise NotImplementedError("segmentation masks are not supported yet (bbox evaluation only)")
+    def annToRLE(self, ann: dict[str, Any]) -> Any:
+        """The annotation's mask as a compressed RLE dict (pycocotools' ``annToRLE``).
 
-    annToMask = annToRLE
+        Polygons are rasterised at the image's size and merged; an uncompressed
+        RLE is compressed; a compressed RLE is returned as is.
+        """
+        from fastdet import mask as mask_api
+
+        img = self.imgs[ann["image_id"]]
+        h, w = img["height"], img["width"]
+        segm = ann["segmentation"]
+        if isinstance(segm, list):
+            return mask_api.merge(mask_api.frPyObjects(segm, h, w))  # type: ignore[arg-type]
+        if isinstance(segm["counts"], list):
+            return mask_api.frPyObjects(segm, h, w)
+        return segm
+
+    def annToMask(self, ann: dict[str, Any]) -> Any:
+        """The annotation's mask as an ``(h, w)`` uint8 array (pycocotools' ``annToMask``)."""
+        from fastdet import mask as mask_api
+
+        return mask_api.decode(self.annToRLE(ann))
 
     def loadNumpyAnnotations(self, data: ArrayLike) -> list[dict[str, Any]]:
         """Convert an ``(N, 7)`` array ``[image_id, x, y, w, h, score, category_id]`` to result dicts."""

@@ -112,7 +112,7 @@ def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]
     return _rle.merge_groups(rles, group_off)
 
 
-def _dict_sizes(objs: list[Any], hw: I64, where: str, entries: Sequence[int]) -> None:
+def _dict_sizes(objs: Sequence[Any], hw: I64, where: str, entries: Sequence[int]) -> None:
     """Every RLE's ``size`` equals its image's ``[height, width]``."""
     for o, (h, w), e in zip(objs, hw.tolist(), entries, strict=True):
         size = o.get("size")

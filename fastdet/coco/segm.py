@@ -238,12 +238,15 @@ def segment_masks(
     if not pieces:
         empty = np.empty(0, np.int64)
         return _rle._measure(_rle.Rles(empty, np.zeros(1, np.int64), empty, empty))
+    m = _rle._measure(pieces[0] if len(pieces) == 1 else _concat(pieces))
     if len(pieces) == 1:
-        return _rle._measure(pieces[0])
+        return m
+    # masks are slotted (mask i = runs[start[i]:][:lens[i]]): reorder the per-mask fields, not the runs
     perm = np.concatenate(order)
     inverse = np.empty_like(perm)
     inverse[perm] = np.arange(len(perm))
-    return _rle._measure(_rle.take(_concat(pieces), inverse))
+    fields: list[Any] = [np.ascontiguousarray(f[inverse]) for f in m[1:]]
+    return _rle._Measured(m.runs, *fields)
 
 
 def _sizes_of(image_ids: Sequence[Any], imgs: Any, where: str, entries: Sequence[int]) -> I64:

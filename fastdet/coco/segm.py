@@ -39,7 +39,6 @@ from numpy.typing import NDArray
 
 from fastdet import _rle
 from fastdet._kernels import mask as _km
-from fastdet._kernels import mask_raster as _kr
 from fastdet._kernels import segmscan as _ks
 from fastdet.coco.evaluation import _Evaluation
 
@@ -70,7 +69,7 @@ def _bad_polygon(seg: Any) -> str | None:
     return None
 
 
-def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]) -> Any:
+def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]) -> _rle.Rles:
     """annToRLE of polygon annotations: rasterise every part, then merge the parts of each."""
     parts = np.fromiter(map(len, polys), np.int64, len(polys))
     try:
@@ -105,43 +104,12 @@ def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]
         )
     h = np.repeat(hw[:, 0], parts)
     w = np.repeat(hw[:, 1], parts)
-    runs, start, lens = _rasterise(xy, point_off, h, w)
-    hw = np.ascontiguousarray(hw)
-    if not (parts == 1).all():  # merge the parts of each annotation (a merge of one mask is a copy)
-        group_off = np.zeros(len(parts) + 1, np.int64)
-        np.cumsum(parts, out=group_off[1:])
-        runs, start, lens = _rle._merge(runs, start, lens, group_off, False)
-    return _slotted_measure(runs, start, lens, hw[:, 0].copy(), hw[:, 1].copy())
-
-
-def _rasterise(xy: NDArray[np.float64], point_off: I64, h: I64, w: I64) -> tuple[I64, I64, I64]:
-    """rleFrPoly of each polygon, slotted: ``(runs, start, lens)`` (no copy into a CSR layout)."""
-    n = len(point_off) - 1
-    work = _rle._NS_VERTEX * len(xy) / 2
-    cap = np.empty(n, np.int64)
-    _rle._pick(_kr, "poly_capacity", work, n)(xy, point_off, w, cap)
-    cap_off = _rle._csr(cap)
-    out = np.empty(int(cap_off[-1]), np.int64)
-    lens = np.empty(n, np.int64)
-    _rle._pick(_kr, "poly_to_runs", work, n)(xy, point_off, h, w, cap_off, out, lens)
-    empty = (h * w) == 0  # a 0-pixel image: the single run [0] (pycocotools: h == 0)
-    if empty.any():
-        out[cap_off[:-1][empty]] = 0
-        lens[empty] = 1
-    return out, np.ascontiguousarray(cap_off[:-1]), lens
-
-
-def _slotted_measure(runs: I64, start: I64, lens: I64, h: I64, w: I64) -> Any:
-    """Run ends, areas, boxes and canonical flags of slotted masks (``_rle._Measured``)."""
-    n = len(start)
-    ends = np.empty_like(runs)
-    area = np.empty(n, np.int64)
-    bbox = np.empty((n, 4), np.float64)
-    canon = np.empty(n, np.int64)
-    if n:
-        stats = _rle._pick(_km, "run_stats", _rle._NS_RUN * int(lens.sum()), n)
-        stats(runs, start, lens, h, w, ends, area, bbox, canon)
-    return _rle._Measured(ends, start, lens, h, w, area, bbox, canon)
+    rles = _rle.from_polygons(xy, point_off, h, w)
+    if (parts == 1).all():  # merge of one mask is the mask itself
+        return rles
+    group_off = np.zeros(len(parts) + 1, np.int64)
+    np.cumsum(parts, out=group_off[1:])
+    return _rle.merge_groups(rles, group_off)
 
 
 def _dict_sizes(objs: Sequence[Any], hw: I64, where: str, entries: Sequence[int]) -> None:
@@ -171,6 +139,14 @@ def _measure_buffer(buf: NDArray[np.uint8], soff: I64, h: I64, w: I64, name: str
         )
         raise AssertionError("from_counts accepted a string scan_strings refused")  # pragma: no cover
     return _rle._Measured(out, np.ascontiguousarray(soff[:-1]), n_runs, h, w, area, bbox, canon)
+
+
+def _concat(parts: Sequence[_rle.Rles]) -> _rle.Rles:
+    runs = np.concatenate([p.runs for p in parts])
+    lengths = np.concatenate([np.diff(p.offsets) for p in parts])
+    off = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=off[1:])
+    return _rle.Rles(runs, off, np.concatenate([p.h for p in parts]), np.concatenate([p.w for p in parts]))
 
 
 def segment_kinds(segs: Sequence[Any], where: str, entries: Sequence[int]) -> NDArray[np.int8]:
@@ -239,7 +215,7 @@ def segment_masks(
         buf, soff = _rle._join_counts(counts, name)
         h, w = np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])
         return _measure_buffer(buf, soff, h, w, name, _Labels(entries))
-    pieces: list[Any] = []
+    pieces: list[_rle.Rles] = []
     order: list[I64] = []
     for kind in (0, 1, 2):
         idx = np.flatnonzero(kinds == kind)
@@ -255,30 +231,22 @@ def segment_masks(
             _dict_sizes(sel, sub_hw, where, ent)
             counts = [o["counts"] for o in sel]
             if kind == 1:
-                rles = _rle.from_uncompressed(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels)
-                pieces.append(_rle._measure(rles))
+                pieces.append(_rle.from_uncompressed(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels))
             else:
-                buf, soff = _rle._join_counts(counts, name)
-                h, w = np.ascontiguousarray(sub_hw[:, 0]), np.ascontiguousarray(sub_hw[:, 1])
-                pieces.append(_measure_buffer(buf, soff, h, w, name, labels))
+                pieces.append(_rle.from_counts(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels))
         order.append(idx)
     if not pieces:
         empty = np.empty(0, np.int64)
         return _rle._measure(_rle.Rles(empty, np.zeros(1, np.int64), empty, empty))
+    m = _rle._measure(pieces[0] if len(pieces) == 1 else _concat(pieces))
     if len(pieces) == 1:
-        return pieces[0]
-    # masks are slotted (mask i = runs[start[i]:][:lens[i]]): join the pieces, then reorder the
-    # per-mask fields (not the runs) back to the input order
-    shift = np.cumsum([0] + [len(p.runs) for p in pieces[:-1]])
-    runs = np.concatenate([p.runs for p in pieces])
-    start = np.concatenate([p.start + k for p, k in zip(pieces, shift.tolist(), strict=True)])
+        return m
+    # masks are slotted (mask i = runs[start[i]:][:lens[i]]): reorder the per-mask fields, not the runs
     perm = np.concatenate(order)
     inverse = np.empty_like(perm)
     inverse[perm] = np.arange(len(perm))
-    fields: list[Any] = [
-        np.ascontiguousarray(np.concatenate([p[f] for p in pieces])[inverse]) for f in range(2, 8)
-    ]
-    return _rle._Measured(runs, np.ascontiguousarray(start[inverse]), *fields)
+    fields: list[Any] = [np.ascontiguousarray(f[inverse]) for f in m[1:]]
+    return _rle._Measured(m.runs, *fields)
 
 
 def _sizes_of(image_ids: Sequence[Any], imgs: Any, where: str, entries: Sequence[int]) -> I64:

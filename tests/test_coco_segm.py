@@ -417,3 +417,63 @@ def test_results_file_with_boxes_read_from_text(tmp_path: Path, data_dir: Path) 
         match=r"boxed\.json \(results annotations\): entry 5 has a 'segmentation' of size \[1, 2\]",
     ):
         e.evaluate()
+
+
+# ------------------------------------------------------ the results-file scanner
+
+RLE_CHARS = "".join(chr(c) for c in range(48, 112))  # includes the backslash (92), escaped in JSON
+
+
+@st.composite
+def result_files(draw: Any) -> tuple[list[dict[str, Any]], str]:
+    entries = []
+    for _ in range(draw(st.integers(0, 6))):
+        e: dict[str, Any] = {"image_id": draw(st.integers(0, 9)), "score": 0.5}
+        if draw(st.booleans()):
+            e["bbox"] = [1.5, 2, 3, 4e1]
+        if draw(st.integers(0, 5)):
+            seg = {"size": [draw(st.integers(0, 5000)), draw(st.integers(0, 5000))],
+                   "counts": draw(st.text(RLE_CHARS, max_size=30))}  # fmt: skip
+            if draw(st.booleans()):
+                seg = {"counts": seg["counts"], "extra": [{"a": "}"}], "size": seg["size"]}
+            e["segmentation"] = seg
+        if draw(st.booleans()):
+            e["note"] = draw(st.text(max_size=5))
+        entries.append(e)
+    text = json.dumps(entries, indent=draw(st.sampled_from([None, 1])), ensure_ascii=draw(st.booleans()))
+    return entries, text
+
+
+@given(result_files())
+def test_find_counts_agrees_with_the_json_parser(case: Any) -> None:
+    """Reference: json.loads; every entry's counts string and size, or no segmentation."""
+    from fastdet._kernels import segmscan
+
+    entries, text = case
+    raw = text.encode()
+    buf = np.frombuffer(raw, np.uint8)
+    spans = np.empty((len(entries) + 1, 5), np.int64)
+    assert segmscan.find_counts(buf, spans) == len(entries)
+    for e, (start, stop, h, w, esc) in zip(entries, spans.tolist(), strict=False):
+        if "segmentation" not in e:
+            assert start == -1
+            continue
+        seg = e["segmentation"]
+        assert [h, w] == seg["size"]
+        lengths = np.array([0, stop - start - esc])
+        dst = np.empty(int(lengths[-1]), np.uint8)
+        segmscan.gather_counts(buf, np.array([[start, stop, h, w, esc]], np.int64), lengths, dst)
+        assert dst.tobytes().decode() == seg["counts"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['[{"segmentation": [[1, 2, 3, 4, 5, 6]]}]', '[{"segmentation": {"size": [1.0, 2], "counts": "0"}}]',
+     '[{"segmentation": {"size": [1, 2], "counts": "\\u0030"}}]', '{"a": 1}', '[{"a": 1} 2]',
+     '[{"segmentation": {"size": [1, 2]}}]', '[{"segmentation": {"size": [1, 2], "counts": "0", "size": [1, 2]}}]'],
+)  # fmt: skip
+def test_find_counts_leaves_other_files_to_the_parser(text: str) -> None:
+    from fastdet._kernels import segmscan
+
+    spans = np.empty((4, 5), np.int64)
+    assert segmscan.find_counts(np.frombuffer(text.encode(), np.uint8), spans) == -1

@@ -288,9 +288,16 @@ def box_iou_xywh(d: list[float], g: list[float], crowd: bool) -> float:
 
 
 def match_image(
-    gts: list[dict[str, Any]], dts: list[dict[str, Any]], area_rng: tuple[float, float], thr: float
+    gts: list[dict[str, Any]],
+    dts: list[dict[str, Any]],
+    area_rng: tuple[float, float],
+    thr: float,
+    pair_iou: Any = None,
 ) -> list[str]:
-    """Status of each detection (already sorted by score, truncated) at one IoU threshold."""
+    """Status of each detection (already sorted by score, truncated) at one IoU threshold.
+
+    ``pair_iou(d, g, crowd)`` (default: :func:`box_iou_xywh` of the ``bbox`` fields) gives the IoU.
+    """
     lo, hi = area_rng
     ignored = [bool(g["iscrowd"]) or g["area"] < lo or g["area"] > hi for g in gts]
     # regular ground truths are tried before ignored ones (stable)
@@ -305,7 +312,10 @@ def match_image(
                 continue
             if hit is not None and not ignored[hit] and ignored[g]:
                 break
-            iou = box_iou_xywh(d["bbox"], gts[g]["bbox"], crowd)
+            if pair_iou is None:
+                iou = box_iou_xywh(d["bbox"], gts[g]["bbox"], crowd)
+            else:
+                iou = pair_iou(d, gts[g], crowd)
             if iou < best:
                 continue
             best, hit = iou, g
@@ -332,8 +342,12 @@ def evaluate(
     max_dets: list[int],
     area_rngs: list[tuple[float, float]],
     use_cats: bool = True,
+    pair_iou: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(precision [T, R, K, A, M], recall [T, K, A, M]) over every image of ``gt``."""
+    """(precision [T, R, K, A, M], recall [T, K, A, M]) over every image of ``gt``.
+
+    ``pair_iou``: see :func:`match_image` (the mask IoU for segm).
+    """
     img_ids = sorted({img["id"] for img in gt["images"]})
     cat_ids = sorted({c["id"] for c in gt["categories"]})
     max_dets = sorted(max_dets)
@@ -357,7 +371,7 @@ def evaluate(
                     dts = sorted(dts, key=lambda d: -d["score"])[: max_dets[-1]]  # sorted() is stable
                     lo, hi = rng
                     n_pos += sum(1 for g in gts if not (g["iscrowd"] or g["area"] < lo or g["area"] > hi))
-                    per_t = [match_image(gts, dts, rng, t) for t in iou_thrs]
+                    per_t = [match_image(gts, dts, rng, t, pair_iou) for t in iou_thrs]
                     for i, d in enumerate(dts[:max_det]):
                         entries.append((d["score"], [per_t[t][i] for t in range(T)]))
                 if n_pos == 0:
@@ -1111,6 +1125,25 @@ def mask_iou(d, g, crowd):
         return 0.0
     union = int(d.sum()) if crowd else int(np.logical_or(d, g).sum())
     return inter / union
+
+
+def ann_mask(seg, h, w):
+    """COCO's annToMask by pixels: the union of the polygon parts, or the decoded RLE (its own size)."""
+    if isinstance(seg, list):
+        m = np.zeros((h, w), np.uint8)
+        for part in seg:
+            m |= rle_decode(poly_to_runs([float(v) for v in part], h, w), h, w)
+        return m
+    counts = seg["counts"]
+    sh, sw = seg["size"]
+    if not isinstance(counts, list):
+        counts = rle_from_string(counts.encode() if isinstance(counts, str) else counts)
+    return rle_decode(counts, sh, sw)
+
+
+def segm_pair_iou(d, g, crowd):
+    """Mask IoU of two annotations carrying their pixel masks in ``"_mask"`` (see :func:`mask_iou`)."""
+    return mask_iou(d["_mask"], g["_mask"], crowd)
 
 
 def _c_int(v):

@@ -1,4 +1,4 @@
-"""COCO json I/O, a drop-in ``COCOeval`` (bbox) and the functional ``evaluate_coco``.
+"""COCO json I/O, a drop-in ``COCOeval`` (bbox and segm) and the functional ``evaluate_coco``.
 
 ``COCO`` and ``COCOeval`` reproduce pycocotools' classes (same attributes, the
 same printed summary and the same numbers, bit for bit), but keep annotations
@@ -51,7 +51,9 @@ The package's parts: :mod:`~fastdet.coco.reading` (JSON scanning),
 matching and accumulation core), :mod:`~fastdet.coco.cocoeval` (``COCOeval``) and
 :mod:`~fastdet.coco.functional` (``evaluate_coco``) and :mod:`~fastdet.coco.dropin`
 (pycocotools' per-image methods, the slow path for subclasses that override them,
-``COCO.annToRLE`` / ``showAnns`` / ``download``, and ``install_as_pycocotools``).
+``COCO.annToRLE`` / ``showAnns`` / ``download``, and ``install_as_pycocotools``);
+:mod:`~fastdet.coco.segm` holds the
+mask side of ``iouType="segm"`` (COCO segmentations as run lengths, mask IoU per cell).
 """
 
 from __future__ import annotations

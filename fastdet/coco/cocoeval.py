@@ -19,14 +19,15 @@ from fastdet.coco.params import Params, _check_iou_type
 
 
 class COCOeval:
-    """Drop-in for pycocotools' ``COCOeval`` (bbox), with Numba kernels.
+    """Drop-in for pycocotools' ``COCOeval`` (bbox and segm), with Numba kernels.
 
     Parameters
     ----------
     cocoGt, cocoDt : COCO
         Ground truth and results, fastdet or pycocotools ``COCO`` objects.
-    iouType : {'bbox'}, default 'bbox'
-        ``'segm'`` and ``'keypoints'`` raise ``NotImplementedError`` for now.
+    iouType : {'bbox', 'segm'}, default 'bbox'
+        Box IoU, or mask IoU on the ``segmentation`` fields (see :mod:`fastdet.coco.segm`);
+        ``'keypoints'`` raises ``NotImplementedError`` for now.
         (pycocotools' default is ``'segm'``; fastdet's is ``'bbox'``.)
     verbose : bool, default True
         Print pycocotools' progress lines (the summary is always printed).
@@ -49,7 +50,7 @@ class COCOeval:
     Raises
     ------
     NotImplementedError
-        ``iouType`` 'segm' or 'keypoints'.
+        ``iouType`` 'keypoints'.
     ValueError
         An unknown ``iouType``.
 
@@ -161,7 +162,12 @@ class COCOeval:
                 _dropin.finish_with_loop(self, ious, tic)
                 return
         else:
-            self._ev = _evaluate(gt, dt, p)
+            hook = None
+            if p.iouType == "segm":  # mask IoU per cell (fastdet.coco.segm)
+                from fastdet.coco.segm import cell_ious
+
+                hook = cell_ious(self.cocoGt, self.cocoDt)
+            self._ev = _evaluate(gt, dt, p, hook)
             self._gts_store = self._dts_store = None  # built on first access
             ious = None
         self._evalImgs = None

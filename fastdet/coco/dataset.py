@@ -355,7 +355,7 @@ class COCO:
             image that is not in this dataset; the message names the file and
             the entry.
         NotImplementedError
-            Segmentation, keypoint or caption results.
+            Keypoint or caption results.
 
         Notes
         -----
@@ -380,6 +380,7 @@ class COCO:
             score = np.ascontiguousarray(arr[:, 5])
             anns: list[Any] | None = None
             array_rows: np.ndarray | None = arr
+            segm = False
         else:
             raw = None
             if isinstance(resFile, (str, os.PathLike)):
@@ -394,22 +395,34 @@ class COCO:
             if not isinstance(anns, list):
                 raise ValueError(f"{where}: results must be a list of objects, got {type(anns).__name__}")
             array_rows = None
+            segm = False
             if anns:
                 first = anns[0]
                 if not isinstance(first, dict):
                     raise ValueError(f"{where}: entry 0 must be an object (dict), got {type(first).__name__}")
                 if "bbox" not in first or (isinstance(first["bbox"], (list, tuple)) and not first["bbox"]):
-                    kinds = [k for k in ("caption", "segmentation", "keypoints") if k in first]
-                    if kinds:
+                    segm = "segmentation" in first and "caption" not in first
+                    kinds = [k for k in ("caption", "keypoints") if k in first]
+                    if kinds and not segm:
                         raise NotImplementedError(
-                            f"{where}: {kinds[0]} results are not supported yet (bbox results only)"
+                            f"{where}: {kinds[0]} results are not supported yet (bbox and segm results only)"
                         )
-                    raise ValueError(f"{where}: entry 0 has no 'bbox' field")
+                    if not segm:
+                        raise ValueError(f"{where}: entry 0 has no 'bbox' field")
             image_id, image_keys = _id_column(_get_column(anns, "image_id", where), "image_id", where)
             category_id, category_keys = _id_column(
                 _get_column(anns, "category_id", where), "category_id", where
             )
-            bbox = _bbox_column(_get_column(anns, "bbox", where), where)
+            if segm:  # pycocotools' segmentation branch: area and box of the mask
+                from fastdet.coco.segm import result_columns
+
+                _check_images(image_id, image_keys, _image_ids_of(self), where)
+                mask_area, bbox, has_bbox = result_columns(anns, self.imgs, where)
+                if has_bbox.any():
+                    rows = np.flatnonzero(has_bbox)
+                    bbox[rows] = _bbox_column([anns[r]["bbox"] for r in rows.tolist()], where)
+            else:
+                bbox = _bbox_column(_get_column(anns, "bbox", where), where)
             score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
         _check_images(image_id, image_keys, _image_ids_of(self), where)
         n = len(image_id)
@@ -418,12 +431,16 @@ class COCO:
             image_id=image_id,
             category_id=category_id,
             bbox=bbox,
-            area=bbox[:, 2] * bbox[:, 3],
+            area=mask_area if segm else bbox[:, 2] * bbox[:, 3],
             score=score,
             image_keys=image_keys,
             category_keys=category_keys,
         )
-        return self._result_object(cols, anns, array_rows, None, where, tic, res_obj)
+        res = self._result_object(cols, anns, array_rows, None, where, tic, res_obj)
+        if segm:
+            assert res._res is not None
+            res._res.segm = True
+        return res
 
     def _result_object(
         self,
@@ -504,6 +521,7 @@ class _ResultColumns:
     rows: np.ndarray | None
     raw: bytes | None
     gt: COCO
+    segm: bool = False  # pycocotools' segmentation branch: area (and a missing bbox) from the mask
 
     def materialize(self) -> dict[str, Any]:
         gt_ds = self.gt.dataset
@@ -528,6 +546,15 @@ class _ResultColumns:
                 }
                 for r in self.rows
             ]
+        if self.segm:
+            for i, ann in enumerate(source):
+                ann["area"] = float(self.cols.area[i])
+                if "bbox" not in ann:
+                    ann["bbox"] = self.cols.bbox[i].tolist()
+                ann["id"] = i + 1
+                ann["iscrowd"] = 0
+            out["annotations"] = source
+            return out
         for i, ann in enumerate(source):
             bb = ann["bbox"]
             if "segmentation" not in ann:

@@ -82,7 +82,7 @@ def evaluate_coco(
     gt: Any,
     dt: Any,
     *,
-    iou_type: Literal["bbox"] = "bbox",
+    iou_type: Literal["bbox", "segm"] = "bbox",
     iou_thresholds: ArrayLike | None = None,
     rec_thresholds: ArrayLike | None = None,
     max_detections: Iterable[int] = (1, 10, 100),
@@ -99,8 +99,9 @@ def evaluate_coco(
         Ground truth: a fastdet / pycocotools ``COCO``, a json path or a dataset dict.
     dt : COCO, str, path-like, list of dict or ndarray of shape (N, 7)
         Results: a ``COCO`` result object, or anything ``COCO.loadRes`` accepts.
-    iou_type : {'bbox'}
-        Only 'bbox' for now ('segm' and 'keypoints' raise ``NotImplementedError``).
+    iou_type : {'bbox', 'segm'}
+        Box IoU, or mask IoU on the ``segmentation`` fields (pycocotools' 'segm';
+        'keypoints' raises ``NotImplementedError``).
     iou_thresholds : array_like, optional
         Default ``np.linspace(.5, .95, 10)``.
     rec_thresholds : array_like, optional
@@ -132,7 +133,7 @@ def evaluate_coco(
     ValueError
         Malformed inputs or parameters.
     NotImplementedError
-        ``iou_type`` other than 'bbox'.
+        ``iou_type`` 'keypoints'.
 
     Notes
     -----
@@ -162,7 +163,7 @@ def evaluate_coco(
                 "dt given as a dict must be a COCO dataset with an 'annotations' list of results"
             )
         dt_coco = _as_coco(dt, "dt")
-    ev = COCOeval(gt_coco, dt_coco, "bbox", verbose=False)
+    ev = COCOeval(gt_coco, dt_coco, iou_type, verbose=False)
     maxd, areas = _configure(
         ev.params, iou_thresholds, rec_thresholds, max_detections, area_ranges, use_cats, img_ids, cat_ids
     )

@@ -72,13 +72,13 @@ class Params:
 
 
 def _check_iou_type(iou_type: Any) -> None:
-    if iou_type == "bbox":
+    if iou_type in ("bbox", "segm"):
         return
-    if iou_type in ("segm", "keypoints"):
+    if iou_type == "keypoints":
         raise NotImplementedError(
-            f"iouType {iou_type!r} is not implemented yet: fastdet evaluates 'bbox' only "
-            "(use pycocotools for segm / keypoints)"
+            f"iouType {iou_type!r} is not implemented yet: fastdet evaluates 'bbox' and 'segm' "
+            "(use pycocotools for keypoints)"
         )
     raise ValueError(
-        f"iouType must be 'bbox' (or 'segm' / 'keypoints', not yet implemented); got {iou_type!r}"
+        f"iouType must be 'bbox' or 'segm' ('keypoints' is not yet implemented); got {iou_type!r}"
     )

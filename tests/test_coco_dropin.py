@@ -580,12 +580,7 @@ def fakesegm() -> tuple[str, str]:
     )
 
 
-@pytest.mark.xfail(
-    raises=NotImplementedError,
-    strict=False,
-    reason="pending: COCOeval(..., 'segm') and segm loadRes (segm work)",
-)
-def test_segm_subclass_on_fakesegm100_pending() -> None:
+def test_segm_subclass_on_fakesegm100() -> None:
     """A subclass of a segm evaluator runs the slow path with pycocotools' numbers (AP 0.3195452758576433)."""
     gt, dt = fakesegm()
     pg = quiet(pc_coco.COCO, gt)
@@ -834,12 +829,9 @@ def masks(boxes):
 
 for p, t in zip(preds, target):
     p["masks"], t["masks"] = masks(p.pop("boxes").numpy()), masks(t.pop("boxes").numpy())
-try:
-    metric = MeanAveragePrecision(backend="pycocotools", iou_type="segm")
-    metric.update(preds, target)
-    out["segm"] = {{k: v.tolist() for k, v in metric.compute().items()}}
-except NotImplementedError:
-    out["segm"] = "pending"
+metric = MeanAveragePrecision(backend="pycocotools", iou_type="segm")
+metric.update(preds, target)
+out["segm"] = {{k: v.tolist() for k, v in metric.compute().items()}}
 mods = sys.modules
 if INSTALL:
     assert mods["pycocotools.coco"].COCO.__module__ == "fastdet.coco.dataset"
@@ -870,8 +862,6 @@ def test_torchmetrics_bbox_through_install_gets_pycocotools_numbers(torchmetrics
 def test_torchmetrics_segm_through_install(torchmetrics_runs: Any) -> None:
     via_fastdet, via_pycocotools = torchmetrics_runs
     assert 0 < via_pycocotools["segm"]["map"] < 1
-    if via_fastdet["segm"] == "pending":
-        pytest.xfail("pending: COCOeval(..., 'segm') (segm work)")
     assert via_fastdet["segm"] == via_pycocotools["segm"]
 
 

@@ -477,3 +477,43 @@ def test_find_counts_leaves_other_files_to_the_parser(text: str) -> None:
 
     spans = np.empty((4, 5), np.int64)
     assert segmscan.find_counts(np.frombuffer(text.encode(), np.uint8), spans) == -1
+
+
+def test_segmentations_without_boxes_evaluate_as_segm_only() -> None:
+    """Data sets without ``bbox`` (torchmetrics builds them for segm) evaluate as segm, as in
+    pycocotools, and bbox evaluation of them is a ValueError naming the entry (pycocotools: KeyError)."""
+    from pycocotools.coco import COCO as PcCOCO
+    from pycocotools.cocoeval import COCOeval as PcCOCOeval
+
+    square = [[2.0, 2.0, 12.0, 2.0, 12.0, 12.0, 2.0, 12.0]]
+    shifted = [[3.0, 2.0, 13.0, 2.0, 13.0, 12.0, 3.0, 12.0]]
+    gt = {
+        "images": [{"id": 1, "height": 20, "width": 20}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": square,
+                         "area": 100.0, "iscrowd": 0}],
+    }  # fmt: skip
+    dt = {
+        "images": gt["images"],
+        "categories": gt["categories"],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": shifted,
+                         "area": 100.0, "score": 0.9, "iscrowd": 0}],
+    }  # fmt: skip
+
+    def run(coco_cls: Any, eval_cls: Any, iou_type: str) -> Any:
+        with contextlib.redirect_stdout(io.StringIO()):
+            g, d = coco_cls(), coco_cls()
+            g.dataset, d.dataset = json.loads(json.dumps(gt)), json.loads(json.dumps(dt))
+            g.createIndex()
+            d.createIndex()
+            ev = eval_cls(g, d, iou_type)
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+        return ev
+
+    mine, oracle = run(COCO, COCOeval, "segm"), run(PcCOCO, PcCOCOeval, "segm")
+    np.testing.assert_array_equal(mine.eval["precision"], oracle.eval["precision"])
+    np.testing.assert_array_equal(mine.stats, oracle.stats)
+    with pytest.raises(ValueError, match="entry 0 has no 'bbox' field"):
+        run(COCO, COCOeval, "bbox")

@@ -148,6 +148,10 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params, cell_ious: CellIous | None 
     (detections in ``ev.dt_rows`` order, ground truths in ``ev.gt_rows`` order; see
     :func:`cell_sizes`), replacing the box IoU: this is how masks and keypoints evaluate.
     """
+    if cell_ious is None and gt.missing_bbox >= 0:
+        raise ValueError(
+            f"{gt.where}: entry {gt.missing_bbox} has no 'bbox' field (needed for iouType 'bbox')"
+        )
     # string ids (pycocotools accepts them) become int64 codes consistent across params, gt and dt
     img_sorted, (gt_img, dt_img) = _encode_ids(
         p.imgIds, "imgIds", (gt.image_id, gt.image_keys), (dt.image_id, dt.image_keys)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from fastdet._kernels import coco as _k
+from fastdet.coco import keypoints as _keypoints
 from fastdet.coco.dataset import _columns_of
 from fastdet.coco.evaluation import _accumulate, _evaluate, _Evaluation, cell_sizes
 from fastdet.coco.params import Params, _check_iou_type
@@ -110,7 +111,10 @@ class COCOeval:
         self.params = p
         gt = _columns_of(self.cocoGt, "gt")
         dt = _columns_of(self.cocoDt, "dt")
-        self._ev = _evaluate(gt, dt, p)
+        cell_ious = None
+        if p.iouType == "keypoints":
+            gt, cell_ious = _keypoints.prepare(self.cocoGt, self.cocoDt, gt, p)
+        self._ev = _evaluate(gt, dt, p, cell_ious)
         self._evalImgs = None
         self._ious = None
         self.eval = {}
@@ -184,12 +188,14 @@ class COCOeval:
         p = self.params
         if p.iouType != "bbox":
             _check_iou_type(p.iouType)
+        if p.iouType == "keypoints":
+            return self._summary_text(_keypoints.SUMMARY_PLAN)
         if len(p.maxDets) < 3:
             raise IndexError(
                 f"summarize() reads params.maxDets[0..2] (pycocotools' layout); params.maxDets is {p.maxDets}"
             )
         m = p.maxDets
-        plan = [
+        plan: list[tuple[int, float | None, str, int]] = [
             (1, None, "all", 100),
             (1, 0.5, "all", m[2]),
             (1, 0.75, "all", m[2]),
@@ -203,6 +209,10 @@ class COCOeval:
             (0, None, "medium", m[2]),
             (0, None, "large", m[2]),
         ]
+        return self._summary_text(plan)
+
+    def _summary_text(self, plan: list[tuple[int, float | None, str, int]]) -> str:
+        p = self.params
         stats = np.zeros((len(plan),))
         lines = []
         for i, (ap, thr, area, max_det) in enumerate(plan):

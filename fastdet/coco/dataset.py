@@ -381,6 +381,8 @@ class COCO:
                 if not isinstance(first, dict):
                     raise ValueError(f"{where}: entry 0 must be an object (dict), got {type(first).__name__}")
                 if "bbox" not in first or (isinstance(first["bbox"], (list, tuple)) and not first["bbox"]):
+                    if "keypoints" in first and "caption" not in first and "segmentation" not in first:
+                        return self._keypoint_results(anns, where, tic, res_obj)
                     kinds = [k for k in ("caption", "segmentation", "keypoints") if k in first]
                     if kinds:
                         raise NotImplementedError(
@@ -406,6 +408,18 @@ class COCO:
             category_keys=category_keys,
         )
         return self._result_object(cols, anns, array_rows, None, where, tic, res_obj)
+
+    def _keypoint_results(self, anns: list[Any], where: str, tic: float, res: COCO) -> COCO:
+        """pycocotools' ``loadRes`` for keypoint results (no ``bbox``); see :mod:`fastdet.coco.keypoints`."""
+        from fastdet.coco import keypoints as _keypoints
+
+        cols, kp = _keypoints.result_columns(anns, where)
+        _check_images(cols.image_id, cols.image_keys, _image_ids_of(self), where)
+        out = self._result_object(cols, anns, None, None, where, tic, res)
+        assert out._res is not None
+        out._res.kind = "keypoints"
+        out._res.keypoints = kp
+        return out
 
     def _result_object(
         self,
@@ -486,6 +500,8 @@ class _ResultColumns:
     rows: np.ndarray | None
     raw: bytes | None
     gt: COCO
+    kind: str = "bbox"  # pycocotools' loadRes branch: "bbox" or "keypoints"
+    keypoints: Any = None  # keypoints._Keypoints of keypoint results
 
     def materialize(self) -> dict[str, Any]:
         gt_ds = self.gt.dataset
@@ -510,6 +526,12 @@ class _ResultColumns:
                 }
                 for r in self.rows
             ]
+        if self.kind == "keypoints":
+            from fastdet.coco.keypoints import materialize_results
+
+            materialize_results(source)
+            out["annotations"] = source
+            return out
         for i, ann in enumerate(source):
             bb = ann["bbox"]
             if "segmentation" not in ann:

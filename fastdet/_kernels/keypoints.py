@@ -1,0 +1,175 @@
+"""Numba kernels for COCO keypoint evaluation: object keypoint similarity (OKS), pycocotools-exact.
+
+OKS of a detection d with a ground truth g (pycocotools ``COCOeval.computeOks``)::
+
+    e_k = (dx_k**2 + dy_k**2) / var_k / (area_g + eps) / 2,   var_k = (2 * sigma_k)**2
+    OKS = sum_k exp(-e_k) / n
+
+over the n keypoints of g with visibility v > 0 (dx, dy: detection minus ground
+truth); when g has none, over all K keypoints with dx, dy the distance of the
+detected keypoint outside g's box expanded by its width / height on each side.
+
+The exponential is left to NumPy (whose SIMD ``exp`` may differ from libm's in
+the last bit): :func:`oks_exponents` writes every ``e_k`` of every (d, g) pair of
+every cell into one buffer, the caller applies ``np.exp(-buf)``, and
+:func:`oks_reduce` sums each pair's run exactly as ``np.sum`` does (NumPy's
+pairwise summation) and divides by n.
+
+Layout: as in :mod:`fastdet._kernels.coco` (cells of rows, CSR offsets;
+detections sorted by score). A pair's exponents are at
+``e_off[c] + d * S_c + g_start``, ``S_c`` the cell's total count of exponents
+per detection and ``g_start`` the running count of the ground truths before g.
+"""
+
+from __future__ import annotations
+
+import numba
+
+from fastdet._kernels import kernel
+
+
+@kernel(parallel=True)
+def oks_exponents(gt_off, dt_off, g_x, g_y, g_v, g_count, g_box, g_area, d_x, d_y, var, eps, e_off, e_buf):
+    """Write the OKS exponents of every (detection, ground truth) pair of every cell.
+
+    ``g_x, g_y, g_v`` (Ng, K), ``g_count`` (Ng,) int64 (visible count, or K when
+    none is visible), ``g_box`` (Ng, 4) xywh, ``g_area`` (Ng,), ``d_x, d_y``
+    (Nd, K), ``var`` (K,), ``eps`` the float added to the area, ``e_off`` (C + 1,)
+    int64; ``e_buf`` (e_off[-1],) float64 is written.
+    """
+    n_cells = gt_off.shape[0] - 1
+    n_kpt = var.shape[0]
+    for c in numba.prange(n_cells):
+        g0 = gt_off[c]
+        g1 = gt_off[c + 1]
+        d0 = dt_off[c]
+        d1 = dt_off[c + 1]
+        if g0 == g1 or d0 == d1:
+            continue
+        per_dt = 0
+        for g in range(g0, g1):
+            per_dt += g_count[g]
+        for g in range(g0, g1):
+            scale = g_area[g] + eps
+            x0 = g_box[g, 0] - g_box[g, 2]
+            x1 = g_box[g, 0] + g_box[g, 2] * 2.0
+            y0 = g_box[g, 1] - g_box[g, 3]
+            y1 = g_box[g, 1] + g_box[g, 3] * 2.0
+            visible = g_count[g] != n_kpt or _any_visible(g_v, g, n_kpt)
+            start = 0
+            for h in range(g0, g):
+                start += g_count[h]
+            for d in range(d0, d1):
+                pos = e_off[c] + (d - d0) * per_dt + start
+                for k in range(n_kpt):
+                    if visible:
+                        if not g_v[g, k] > 0.0:
+                            continue
+                        dx = d_x[d, k] - g_x[g, k]
+                        dy = d_y[d, k] - g_y[g, k]
+                    else:
+                        dx = max(0.0, x0 - d_x[d, k]) + max(0.0, d_x[d, k] - x1)
+                        dy = max(0.0, y0 - d_y[d, k]) + max(0.0, d_y[d, k] - y1)
+                    e_buf[pos] = (dx * dx + dy * dy) / var[k] / scale / 2.0
+                    pos += 1
+
+
+@kernel()
+def _any_visible(g_v, g, n_kpt):
+    for k in range(n_kpt):
+        if g_v[g, k] > 0.0:
+            return True
+    return False
+
+
+@kernel()
+def _pairwise_block(a, start, n):
+    """``np.sum`` of ``a[start:start + n]`` for n <= 1024: NumPy's pairwise summation, bit for bit.
+
+    NumPy splits a run over 128 into halves, the first a multiple of 8, down to
+    runs of at most 128 (:func:`_pairwise_leaf`); three levels of splitting,
+    written out (Numba compiles no recursion cheaply), cover 1024 values.
+    """
+    if n <= 128:
+        return _pairwise_leaf(a, start, n)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_block2(a, start, half) + _pairwise_block2(a, start + half, n - half)
+
+
+@kernel()
+def _pairwise_block2(a, start, n):
+    if n <= 128:
+        return _pairwise_leaf(a, start, n)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_block3(a, start, half) + _pairwise_block3(a, start + half, n - half)
+
+
+@kernel()
+def _pairwise_block3(a, start, n):
+    if n <= 128:
+        return _pairwise_leaf(a, start, n)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_leaf(a, start, half) + _pairwise_leaf(a, start + half, n - half)
+
+
+@kernel()
+def _pairwise_leaf(a, start, n):
+    """NumPy's pairwise sum of a run of at most 128 values: sequential below 8, else 8 accumulators."""
+    if n < 8:
+        res = 0.0
+        for i in range(start, start + n):
+            res += a[i]
+        return res
+    r0 = a[start]
+    r1 = a[start + 1]
+    r2 = a[start + 2]
+    r3 = a[start + 3]
+    r4 = a[start + 4]
+    r5 = a[start + 5]
+    r6 = a[start + 6]
+    r7 = a[start + 7]
+    i = 8
+    stop = n - n % 8
+    while i < stop:
+        j = start + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return res
+
+
+@kernel(parallel=True)
+def oks_reduce(gt_off, dt_off, g_count, e_off, ex_buf, iou_off, out):
+    """OKS of every pair from ``ex_buf = exp(-e_buf)``: pairwise sum over the pair's run / its count.
+
+    ``out`` (iou_off[-1],) float64 gets each cell's (D_c, G_c) block, row-major.
+    """
+    n_cells = gt_off.shape[0] - 1
+    for c in numba.prange(n_cells):
+        g0 = gt_off[c]
+        g1 = gt_off[c + 1]
+        d0 = dt_off[c]
+        d1 = dt_off[c + 1]
+        if g0 == g1 or d0 == d1:
+            continue
+        n_g = g1 - g0
+        pos = e_off[c]
+        for d in range(d1 - d0):
+            for g in range(n_g):
+                n = g_count[g0 + g]
+                s = 0.0 + _pairwise_block(ex_buf, pos, n)  # np.sum adds its sum to the identity 0.0
+                out[iou_off[c] + d * n_g + g] = s / n
+                pos += n

@@ -193,7 +193,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         gt = COCO(args.gt, verbose=False)
     with progress("loading detections", enabled=show):
         dt = gt.loadRes(args.dt)
-    options: dict[str, Any] = {"use_cats": not args.no_cats}
+    iou_type = getattr(args, "iou_type", "bbox")
+    if iou_type != "bbox" and (args.tide or args.tide_plot):
+        raise UsageError("--tide and --tide-plot are for bbox evaluation only")
+    options: dict[str, Any] = {"use_cats": not args.no_cats, "iou_type": iou_type}
     if args.iou_thrs:
         options["iou_thresholds"] = _floats(args.iou_thrs, "--iou-thrs")
     if args.max_dets:
@@ -213,8 +216,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     n_iou = len(options.get("iou_thresholds", range(10)))
     n_dets = len(options.get("max_detections", range(3)))
     pycocotools_text = n_iou == 10 and n_dets >= 3 and "area_ranges" not in options
+    if iou_type == "keypoints":  # its summary reads maxDets=20 and the all / medium / large ranges
+        wanted = options.get("max_detections", [20])
+        pycocotools_text = n_iou == 10 and 20 in wanted and "area_ranges" not in options
     if pycocotools_text:  # its summary assumes the default parameter layout
-        ev = COCOeval(gt, dt, "bbox")
+        ev = COCOeval(gt, dt, iou_type)
         ev.params.useCats = int(options["use_cats"])
         if "iou_thresholds" in options:
             ev.params.iouThrs = np.asarray(options["iou_thresholds"], dtype=np.float64)
@@ -540,7 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("eval", help="COCO bbox evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt)
+    p = sub.add_parser(
+        "eval", help="COCO bbox / keypoints evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt
+    )
     p.add_argument("gt", help="ground-truth COCO json")
     p.add_argument("dt", help="detections: a COCO results json (list of dicts)")
     p.add_argument("--per-class", action="store_true", help="add a per-class AP table")
@@ -550,6 +558,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-dets", help="detection limits, e.g. 1,10,100")
     p.add_argument("--area-rng", help="area ranges, e.g. all=0:1e10,small=0:1024")
     p.add_argument("--no-cats", action="store_true", help="pool categories (useCats=0)")
+    p.add_argument(
+        "--iou-type", choices=("bbox", "keypoints"), default="bbox", help="what is matched (default bbox)"
+    )
     p.add_argument("--tide", action="store_true", help="add TIDE's error breakdown (tidecv's numbers)")
     p.add_argument("--tide-plot", metavar="FILE.png", help="draw TIDE's summary figure (implies --tide)")
     p.add_argument(

@@ -277,6 +277,8 @@ def _summary_line(
 def _build_ious(ev: _Evaluation) -> dict[tuple[Any, Any], Any]:
     n_g = np.diff(ev.gt_off)
     n_d = np.diff(ev.dt_off)
+    if ev.extra.get("no_ious"):  # the iouType computed none (keypoints with useCats=0, as pycocotools)
+        return {(img, cat): [] for img in ev.img_ids for cat in ev.cat_ids}
     if len(ev.cell_iou):  # given by the iouType (segm, keypoints)
         iou_off, sizes, flat = ev.iou_off, np.diff(ev.iou_off), ev.cell_iou
     else:

@@ -12,6 +12,10 @@ pycocotools' semantics, reproduced bit for bit (tested against it):
 - A ground truth is ignored when ``num_keypoints == 0`` (the field, not a
   count of the visible keypoints) or ``iscrowd``; crowd regions can be matched
   by many detections, as in bbox evaluation.
+- ``useCats=0``: pycocotools' ``computeOks`` reads the cell ``(image, -1)``,
+  which is empty, so ``ious`` are all ``[]``, no detection matches and AP / AR
+  are 0 wherever there is ground truth. fastdet reproduces this (the numbers of
+  the trusted tool); evaluate per category for meaningful keypoint numbers.
 - Results with ``keypoints`` and no ``bbox`` (pycocotools' ``loadRes``
   dispatches on the first entry): ``bbox`` is the box of all x / y values
   (``v = 0`` keypoints included), ``area = w * h`` of that box, ``id = 1..N``;
@@ -107,7 +111,8 @@ def keypoint_values(values: list[Any], where: str) -> tuple[NDArray[np.float64],
             arr = None
     if n == 0:
         return np.empty(0, np.float64), np.zeros(1, np.int64)
-    if arr is not None and arr.ndim == 2 and arr.dtype.kind in "iuf" and arr.shape[1] % 3 == 0 and arr.shape[1]:
+    rectangular = arr is not None and arr.ndim == 2 and arr.dtype.kind in "iuf"
+    if rectangular and arr.shape[1] % 3 == 0 and arr.shape[1]:
         flat = np.ascontiguousarray(arr, dtype=np.float64).reshape(-1)
         if np.isfinite(flat).all():
             return flat, np.arange(n + 1, dtype=np.int64) * arr.shape[1]
@@ -144,7 +149,8 @@ def _annotations(coco: Any, role: str) -> tuple[Sequence[Any], str]:
         return coco.dataset.get("annotations", []), f"{coco._source} ({what} annotations)"
     dataset = getattr(coco, "dataset", None)
     if not isinstance(dataset, dict):
-        raise TypeError(f"{'cocoGt' if role == 'gt' else 'cocoDt'} must be a COCO object, got {type(coco).__name__}")
+        name = "cocoGt" if role == "gt" else "cocoDt"
+        raise TypeError(f"{name} must be a COCO object, got {type(coco).__name__}")
     return dataset.get("annotations", []), f"{what} annotations"
 
 
@@ -244,10 +250,17 @@ def prepare(cocoGt: Any, cocoDt: Any, gt: _Columns, p: Any) -> tuple[_Columns, C
     dk = _keypoints_of(cocoDt, "dt")
     if len(gk) != len(gt):
         raise AssertionError("ground-truth keypoints and columns differ in length")
-    assert gk.num_keypoints is not None and gt.ignore is not None
+    assert gk.num_keypoints is not None
+    assert gt.ignore is not None
     gt = replace(gt, ignore=gt.ignore | (gk.num_keypoints == 0))
 
     def cell_ious(ev: _Evaluation) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        if not p.useCats:
+            # pycocotools' computeOks (unlike computeIoU) has no useCats=0 branch: it looks up the
+            # cell (image, -1), finds nothing and returns [], so no detection ever matches
+            iou_off, _ = cell_sizes(ev)
+            ev.extra["no_ious"] = True
+            return iou_off, np.full(int(iou_off[-1]), -np.inf)
         return oks_cells(ev, gk, dk, sigmas)
 
     return gt, cell_ious
@@ -293,9 +306,8 @@ def oks_cells(
     np.cumsum(np.diff(dt_off) * per_dt, out=e_off[1:])
     var = (sigmas * 2) ** 2
     e_buf = np.empty(int(e_off[-1]), np.float64)
-    _kk.oks_exponents(
-        gt_off, dt_off, g_x, g_y, g_v, g_count, g_box, g_area, d_x, d_y, var, float(np.spacing(1)), e_off, e_buf
-    )
+    eps = float(np.spacing(1))
+    _kk.oks_exponents(gt_off, dt_off, g_x, g_y, g_v, g_count, g_box, g_area, d_x, d_y, var, eps, e_off, e_buf)
     ex = np.exp(-e_buf)  # NumPy's exp, as pycocotools' (out of place: the same SIMD path)
     _kk.oks_reduce(gt_off, dt_off, g_count, e_off, ex, iou_off, out)
     return iou_off, out

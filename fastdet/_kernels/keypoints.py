@@ -10,8 +10,8 @@ truth); when g has none, over all K keypoints with dx, dy the distance of the
 detected keypoint outside g's box expanded by its width / height on each side.
 
 The exponential is left to NumPy (whose SIMD ``exp`` may differ from libm's in
-the last bit): :func:`oks_exponents` writes every ``e_k`` of every (d, g) pair of
-every cell into one buffer, the caller applies ``np.exp(-buf)``, and
+the last bit): :func:`oks_exponents` writes every ``-e_k`` of every (d, g) pair of
+every cell into one buffer, the caller applies ``np.exp``, and
 :func:`oks_reduce` sums each pair's run exactly as ``np.sum`` does (NumPy's
 pairwise summation) and divides by n.
 
@@ -29,13 +29,40 @@ from fastdet._kernels import kernel
 
 
 @kernel(parallel=True)
-def oks_exponents(gt_off, dt_off, g_x, g_y, g_v, g_count, g_box, g_area, d_x, d_y, var, eps, e_off, e_buf):
+def oks_counts(gt_off, dt_off, g_start, g_values, n_kpt, g_count, e_size):
+    """Per ground truth the number of OKS terms, per cell the number of exponents.
+
+    ``g_start`` (Ng,) int64: where each ground truth's ``x, y, v`` triples start in
+    ``g_values``; ``g_count`` (Ng,) int64 gets its count of keypoints with v > 0,
+    or K when there is none; ``e_size`` (C,) int64 gets D_c * (sum of the cell's
+    counts), 0 for a cell without detections or ground truths.
+    """
+    n_cells = gt_off.shape[0] - 1
+    for c in numba.prange(n_cells):
+        e_size[c] = 0
+        if gt_off[c] == gt_off[c + 1] or dt_off[c] == dt_off[c + 1]:
+            continue
+        total = 0
+        for g in range(gt_off[c], gt_off[c + 1]):
+            visible = 0
+            for k in range(n_kpt):
+                if g_values[g_start[g] + 3 * k + 2] > 0.0:
+                    visible += 1
+            g_count[g] = visible if visible > 0 else n_kpt
+            total += g_count[g]
+        e_size[c] = (dt_off[c + 1] - dt_off[c]) * total
+
+
+@kernel(parallel=True)
+def oks_exponents(
+    gt_off, dt_off, g_start, g_values, g_count, g_box, g_area, d_start, d_values, var, eps, e_off, e_buf
+):
     """Write the OKS exponents of every (detection, ground truth) pair of every cell.
 
-    ``g_x, g_y, g_v`` (Ng, K), ``g_count`` (Ng,) int64 (visible count, or K when
-    none is visible), ``g_box`` (Ng, 4) xywh, ``g_area`` (Ng,), ``d_x, d_y``
-    (Nd, K), ``var`` (K,), ``eps`` the float added to the area, ``e_off`` (C + 1,)
-    int64; ``e_buf`` (e_off[-1],) float64 is written.
+    ``g_values``/``d_values``: flat ``x, y, v`` triples, row r's at ``*_start[r]``;
+    ``g_count`` from :func:`oks_counts`; ``g_box`` (Ng, 4) xywh, ``g_area`` (Ng,),
+    ``var`` (K,), ``eps`` the float added to the area, ``e_off`` (C + 1,) int64;
+    ``e_buf`` (e_off[-1],) float64 gets the negated exponents ``-e``.
     """
     n_cells = gt_off.shape[0] - 1
     n_kpt = var.shape[0]
@@ -49,37 +76,36 @@ def oks_exponents(gt_off, dt_off, g_x, g_y, g_v, g_count, g_box, g_area, d_x, d_
         per_dt = 0
         for g in range(g0, g1):
             per_dt += g_count[g]
+        start = 0
         for g in range(g0, g1):
             scale = g_area[g] + eps
             x0 = g_box[g, 0] - g_box[g, 2]
             x1 = g_box[g, 0] + g_box[g, 2] * 2.0
             y0 = g_box[g, 1] - g_box[g, 3]
             y1 = g_box[g, 1] + g_box[g, 3] * 2.0
-            visible = g_count[g] != n_kpt or _any_visible(g_v, g, n_kpt)
-            start = 0
-            for h in range(g0, g):
-                start += g_count[h]
+            gs = g_start[g]
+            visible = False
+            for k in range(n_kpt):
+                if g_values[gs + 3 * k + 2] > 0.0:
+                    visible = True
             for d in range(d0, d1):
                 pos = e_off[c] + (d - d0) * per_dt + start
+                ds = d_start[d]
                 for k in range(n_kpt):
+                    xd = d_values[ds + 3 * k]
+                    yd = d_values[ds + 3 * k + 1]
                     if visible:
-                        if not g_v[g, k] > 0.0:
+                        if not g_values[gs + 3 * k + 2] > 0.0:
                             continue
-                        dx = d_x[d, k] - g_x[g, k]
-                        dy = d_y[d, k] - g_y[g, k]
+                        dx = xd - g_values[gs + 3 * k]
+                        dy = yd - g_values[gs + 3 * k + 1]
                     else:
-                        dx = max(0.0, x0 - d_x[d, k]) + max(0.0, d_x[d, k] - x1)
-                        dy = max(0.0, y0 - d_y[d, k]) + max(0.0, d_y[d, k] - y1)
-                    e_buf[pos] = (dx * dx + dy * dy) / var[k] / scale / 2.0
+                        dx = max(0.0, x0 - xd) + max(0.0, xd - x1)
+                        dy = max(0.0, y0 - yd) + max(0.0, yd - y1)
+                    # pycocotools' order; * 0.5 is / 2 bit for bit; negated as np.exp(-e) reads it
+                    e_buf[pos] = -((dx * dx + dy * dy) / var[k] / scale * 0.5)
                     pos += 1
-
-
-@kernel()
-def _any_visible(g_v, g, n_kpt):
-    for k in range(n_kpt):
-        if g_v[g, k] > 0.0:
-            return True
-    return False
+            start += g_count[g]
 
 
 @kernel()
@@ -153,7 +179,7 @@ def _pairwise_leaf(a, start, n):
 
 @kernel(parallel=True)
 def oks_reduce(gt_off, dt_off, g_count, e_off, ex_buf, iou_off, out):
-    """OKS of every pair from ``ex_buf = exp(-e_buf)``: pairwise sum over the pair's run / its count.
+    """OKS of every pair from ``ex_buf = exp(e_buf)``: pairwise sum over the pair's run / its count.
 
     ``out`` (iou_off[-1],) float64 gets each cell's (D_c, G_c) block, row-major.
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import time
 from collections import defaultdict
@@ -14,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastdet._io import loads as _loads
+from fastdet.coco import keypoints as _keypoints
 from fastdet.coco.columns import (
     _bbox_column,
     _Columns,
@@ -366,7 +368,11 @@ class COCO:
             raw = None
             if isinstance(resFile, (str, os.PathLike)):
                 where = os.fspath(resFile)
-                raw, scanned, anns = _read_results(resFile)
+                raw, scanned, anns = _read_results(
+                    resFile, functools.partial(_keypoints.scan_results, where=where)
+                )
+                if isinstance(scanned, tuple):  # plain keypoint results
+                    return self._keypoint_results(None, where, tic, res_obj, scanned, raw)
                 if scanned is not None:  # plain bbox results: no Python objects at all
                     _check_images(scanned.image_id, scanned.image_keys, _image_ids_of(self), where)
                     return self._result_object(scanned, None, None, raw, where, tic, res_obj)
@@ -409,13 +415,14 @@ class COCO:
         )
         return self._result_object(cols, anns, array_rows, None, where, tic, res_obj)
 
-    def _keypoint_results(self, anns: list[Any], where: str, tic: float, res: COCO) -> COCO:
+    def _keypoint_results(
+        self, anns: list[Any] | None, where: str, tic: float, res: COCO, scanned: Any = None, raw: Any = None
+    ) -> COCO:
         """pycocotools' ``loadRes`` for keypoint results (no ``bbox``); see :mod:`fastdet.coco.keypoints`."""
-        from fastdet.coco import keypoints as _keypoints
-
-        cols, kp = _keypoints.result_columns(anns, where)
+        assert anns is not None or scanned is not None
+        cols, kp = _keypoints.result_columns(anns, where) if scanned is None else scanned
         _check_images(cols.image_id, cols.image_keys, _image_ids_of(self), where)
-        out = self._result_object(cols, anns, None, None, where, tic, res)
+        out = self._result_object(cols, anns, None, raw, where, tic, res)
         assert out._res is not None
         out._res.kind = "keypoints"
         out._res.keypoints = kp

@@ -36,6 +36,7 @@ otherwise ``ValueError`` names the file and the entry.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -76,24 +77,20 @@ class _Keypoints:
     def __len__(self) -> int:
         return len(self.off) - 1
 
-    def dense(self, rows: NDArray[np.int64], n_kpt: int) -> NDArray[np.float64]:
-        """``(len(rows), 3 * n_kpt)`` keypoints of ``rows``, refusing any other length."""
+    def starts(self, rows: NDArray[np.int64], used: NDArray[np.bool_], n_kpt: int) -> NDArray[np.int64]:
+        """Where each of ``rows`` starts in ``values``, refusing a used row not of ``3 * n_kpt`` numbers."""
         width = 3 * n_kpt
-        lengths = self.off[rows + 1] - self.off[rows]
-        bad = lengths != width
+        start = self.off[rows]
+        bad = used & (self.off[rows + 1] - start != width)
         if bad.any():
-            row = int(rows[np.argmax(bad)])
+            at = int(np.argmax(bad))
+            row = int(rows[at])
             raise ValueError(
-                f"{self.where}: entry {row} has {int(lengths[np.argmax(bad)])} keypoint numbers; "
+                f"{self.where}: entry {row} has {int(self.off[row + 1] - self.off[row])} keypoint numbers; "
                 f"params.kpt_oks_sigmas has {n_kpt} sigmas, so {width} numbers (x, y, v per keypoint) "
                 "are expected"
             )
-        if not len(rows):
-            return np.empty((0, width), np.float64)
-        if len(self.values) == width * len(self):  # every entry has the same length: a reshape
-            return np.take(self.values.reshape(-1, width), rows, axis=0)
-        idx = self.off[rows][:, None] + np.arange(width)
-        return self.values[idx]
+        return np.ascontiguousarray(start)
 
 
 def keypoint_values(values: list[Any], where: str) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -166,14 +163,90 @@ def _keypoints_of(coco: Any, role: str) -> _Keypoints:
         if key in coco._index:
             cached: _Keypoints = coco._index[key]
             return cached
-    anns, where = _annotations(coco, role)
-    values, off = keypoint_values(_get_column(anns, "keypoints", where), where)
-    kp = _Keypoints(values, off, where)
-    if role == "gt":
-        kp.num_keypoints = _float_column(_get_column(anns, "num_keypoints", where), "num_keypoints", where)
+    kp = None
+    if isinstance(coco, COCO) and role == "gt" and coco._raw is not None and coco._dataset is None:
+        kp = _scan_ground_truth(coco._raw, f"{coco._source} (ground truth annotations)")
+    if kp is None:
+        anns, where = _annotations(coco, role)
+        values, off = keypoint_values(_get_column(anns, "keypoints", where), where)
+        kp = _Keypoints(values, off, where)
+        if role == "gt":
+            kp.num_keypoints = _float_column(
+                _get_column(anns, "num_keypoints", where), "num_keypoints", where
+            )
     if isinstance(coco, COCO):
         coco._index[key] = kp
     return kp
+
+
+def _annotations_start(raw: bytes, buf: NDArray[np.uint8]) -> int:
+    """Offset of the top-level ``annotations`` array's ``[`` (the last such key), or -1."""
+    from fastdet._kernels import jsonscan as _scan
+
+    n = len(raw)
+    found = -1
+    i = int(_scan.skip_whitespace(buf, 0))
+    if i >= n or raw[i] != 123:  # '{'
+        return -1
+    i = int(_scan.skip_whitespace(buf, i + 1))
+    while i < n and raw[i] == 34:  # a key
+        close = raw.find(b'"', i + 1)
+        if close < 0:
+            return -1
+        key = raw[i + 1 : close]
+        i = int(_scan.skip_whitespace(buf, close + 1))
+        if i >= n or raw[i] != 58:  # ':'
+            return -1
+        i = int(_scan.skip_whitespace(buf, i + 1))
+        if key == b"annotations":
+            found = i
+        i = int(_scan._skip_value(buf, i))
+        if i < 0:
+            return -1
+        i = int(_scan.skip_whitespace(buf, i))
+        if i < n and raw[i] == 44:  # ','
+            i = int(_scan.skip_whitespace(buf, i + 1))
+    return found
+
+
+def _scan_ground_truth(raw: bytes, where: str) -> _Keypoints | None:
+    """``keypoints`` and ``num_keypoints`` of a ground-truth file's annotations by the JSON scanner.
+
+    None (then the parsed dataset is read) unless every annotation has both, its
+    keypoints as long as the first one's, finite.
+    """
+    from fastdet._kernels import jsonscan as _scan
+    from fastdet.coco.reading import _scan_array, _Spec
+
+    buf = np.frombuffer(raw, np.uint8)
+    start = _annotations_start(raw, buf)
+    if start < 0:
+        return None
+    width = _first_width(raw, start)
+    if width <= 0:
+        return None
+    spec = _Spec.of([("keypoints", width, _scan.FLOAT), ("num_keypoints", 1, _scan.FLOAT)])
+    arr = _scan_array(raw, buf, start, spec, big=True)
+    if arr is None or not (arr.seen == spec.full).all():
+        return None
+    values = arr.floats(0, width)
+    if not np.isfinite(values).all():
+        return None
+    off = np.arange(len(values) + 1, dtype=np.int64) * width
+    return _Keypoints(values.reshape(-1), off, where, arr.floats(width))
+
+
+def _first_width(raw: bytes, start: int) -> int:
+    """Length of the first ``"keypoints": [...]`` array at or after ``start`` (-1: none, or not plain)."""
+    first = raw.find(b'"keypoints"', start)
+    if first < 0:
+        return -1
+    open_ = raw.find(b"[", first)
+    close = raw.find(b"]", open_)
+    if open_ < 0 or close < 0 or raw[first + 11 : open_].strip(b" \t\r\n:") != b"":
+        return -1
+    width = raw.count(b",", open_, close) + 1
+    return width if width % 3 == 0 and 3 <= width <= 3 * _MAX_KEYPOINTS else -1
 
 
 def result_columns(anns: list[Any], where: str) -> tuple[_Columns, _Keypoints]:
@@ -185,10 +258,66 @@ def result_columns(anns: list[Any], where: str) -> tuple[_Columns, _Keypoints]:
     from fastdet.coco.columns import _id_column
 
     values, off = keypoint_values(_get_column(anns, "keypoints", where), where)
-    n = len(anns)
     image_id, image_keys = _id_column(_get_column(anns, "image_id", where), "image_id", where)
     category_id, category_keys = _id_column(_get_column(anns, "category_id", where), "category_id", where)
     score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
+    return _result_columns(values, off, (image_id, image_keys), (category_id, category_keys), score, where)
+
+
+def scan_results(raw: bytes, where: str) -> tuple[_Columns, _Keypoints] | None:
+    """Keypoint results read from the file text by the JSON scanner, or None (then parse in full).
+
+    Only files whose entries all hold ``image_id``, ``category_id``, ``score`` and
+    a ``keypoints`` array as long as the first one (finite numbers, a multiple of 3)
+    and whose first entry has no ``bbox`` (pycocotools' bbox branch) are read
+    here; anything else (and every malformed entry) goes to the full parser,
+    whose checks name the entry.
+    """
+    from fastdet._kernels import jsonscan as _scan
+    from fastdet.coco.reading import _id_column, _scan_array, _Spec
+
+    start = raw.find(b"{")
+    head = raw[start : raw.find(b"}", start)]  # the first entry, up to any nested object
+    if start < 0 or b'"keypoints"' not in head or b'"bbox"' in head:  # not keypoint results, or bbox ones
+        return None
+    width = _first_width(raw, start)
+    if width <= 0:
+        return None
+    f, i_s = _scan.FLOAT, _scan.INT_OR_STR
+    spec = _Spec.of(
+        [("image_id", 1, i_s), ("category_id", 1, i_s), ("keypoints", width, f), ("score", 1, f),
+         ("bbox", 4, f), ("segmentation", 1, f), ("caption", 1, f)]
+    )  # fmt: skip
+    buf = np.frombuffer(raw, np.uint8)
+    arr = _scan_array(raw, buf, 0, spec, big=True)
+    if arr is None or raw[arr.end :].strip(b" \t\r\n") or not len(arr):
+        return None
+    seen = arr.seen
+    if not ((seen & 15) == 15).all() or (seen[0] & 16) or (seen & 96).any():
+        return None  # a missing field, a bbox first (bbox results), a segmentation or caption
+    img = _id_column(raw, arr, 0)
+    cat = _id_column(raw, arr, 1)
+    if img is None or cat is None:
+        return None
+    values = arr.floats(2, 2 + width)
+    score = arr.floats(2 + width)
+    if not np.isfinite(values).all() or np.isnan(score).any():
+        return None
+    off = np.arange(len(values) + 1, dtype=np.int64) * width
+    return _result_columns(values.reshape(-1), off, img, cat, score, where)
+
+
+def _result_columns(
+    values: NDArray[np.float64],
+    off: NDArray[np.int64],
+    img: tuple[NDArray[np.int64], list[Any] | None],
+    cat: tuple[NDArray[np.int64], list[Any] | None],
+    score: NDArray[np.float64],
+    where: str,
+) -> tuple[_Columns, _Keypoints]:
+    n = len(off) - 1
+    image_id, image_keys = img
+    category_id, category_keys = cat
     x_min = np.empty(n)
     x_max = np.empty(n)
     y_min = np.empty(n)
@@ -277,37 +406,43 @@ def oks_cells(
     n_d = np.diff(ev.dt_off)
     both = (n_g > 0) & (n_d > 0)
     # only annotations in cells with both kinds are compared (pycocotools reads no others)
-    g_take = np.repeat(both, n_g)
-    d_take = np.repeat(both, n_d)
-    g_rows = ev.gt_rows[g_take]
-    d_rows = ev.dt_rows[d_take]
-    g_dense = gk.dense(g_rows, n_kpt)
-    d_dense = dk.dense(d_rows, n_kpt)
+    g_start = gk.starts(ev.gt_rows, np.repeat(both, n_g), n_kpt)
+    d_start = dk.starts(ev.dt_rows, np.repeat(both, n_d), n_kpt)
     if not len(out):
         return iou_off, out
-    gt_off = np.zeros(len(n_g) + 1, np.int64)
-    np.cumsum(np.where(both, n_g, 0), out=gt_off[1:])
-    dt_off = np.zeros(len(n_d) + 1, np.int64)
-    np.cumsum(np.where(both, n_d, 0), out=dt_off[1:])
-    g_x = np.ascontiguousarray(g_dense[:, 0::3])
-    g_y = np.ascontiguousarray(g_dense[:, 1::3])
-    g_v = np.ascontiguousarray(g_dense[:, 2::3])
-    visible = np.count_nonzero(g_v > 0, axis=1).astype(np.int64)
-    g_count = np.where(visible > 0, visible, n_kpt).astype(np.int64)
-    d_x = np.ascontiguousarray(d_dense[:, 0::3])
-    d_y = np.ascontiguousarray(d_dense[:, 1::3])
-    g_box = np.ascontiguousarray(ev.gt_box[g_take])
-    g_area = np.ascontiguousarray(ev.gt_area[g_take])
-    # exponents per detection in each cell: the sum of its ground truths' counts
-    count_cs = np.zeros(len(g_count) + 1, np.int64)
-    np.cumsum(g_count, out=count_cs[1:])
-    per_dt = count_cs[gt_off[1:]] - count_cs[gt_off[:-1]]
-    e_off = np.zeros(len(n_d) + 1, np.int64)
-    np.cumsum(np.diff(dt_off) * per_dt, out=e_off[1:])
+    g_count = np.zeros(len(g_start), np.int64)
+    e_off = np.zeros(len(n_g) + 1, np.int64)
+    _kk.oks_counts(ev.gt_off, ev.dt_off, g_start, gk.values, n_kpt, g_count, e_off[1:])
+    np.cumsum(e_off, out=e_off)
     var = (sigmas * 2) ** 2
     e_buf = np.empty(int(e_off[-1]), np.float64)
     eps = float(np.spacing(1))
-    _kk.oks_exponents(gt_off, dt_off, g_x, g_y, g_v, g_count, g_box, g_area, d_x, d_y, var, eps, e_off, e_buf)
-    ex = np.exp(-e_buf)  # NumPy's exp, as pycocotools' (out of place: the same SIMD path)
-    _kk.oks_reduce(gt_off, dt_off, g_count, e_off, ex, iou_off, out)
+    _kk.oks_exponents(
+        ev.gt_off, ev.dt_off, g_start, gk.values, g_count, ev.gt_box, ev.gt_area, d_start, dk.values,
+        var, eps, e_off, e_buf,
+    )  # fmt: skip
+    ex = _exp(e_buf)
+    _kk.oks_reduce(ev.gt_off, ev.dt_off, g_count, e_off, ex, iou_off, out)
     return iou_off, out
+
+
+def _exp(neg_e: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.exp`` out of place (pycocotools' path: its SIMD loop), in chunks on several threads.
+
+    NumPy releases the GIL in ufunc loops, and each element's result depends on
+    its value only, so chunking changes nothing but the time.
+    """
+    from fastdet.coco.reading import _run_threads, _workers
+
+    out = np.empty_like(neg_e)
+    parts = min(_workers(), max(1, len(neg_e) >> 18))
+    if parts == 1:
+        np.exp(neg_e, out=out)
+        return out
+    bounds = np.linspace(0, len(neg_e), parts + 1).astype(np.int64).tolist()
+
+    def job(a: int, b: int) -> Any:
+        return lambda: np.exp(neg_e[a:b], out=out[a:b])
+
+    _run_threads([job(a, b) for a, b in itertools.pairwise(bounds)])
+    return out

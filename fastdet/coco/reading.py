@@ -513,6 +513,20 @@ def _read_annotations(path: PathLike) -> tuple[bytes, _Scan | None, Any]:
     return _read_file(path, _scan_ground_truth)
 
 
-def _read_results(path: PathLike) -> tuple[bytes, _Columns | None, Any]:
-    """Read a results file: its text and the columns, or the parsed JSON (MemoryError named)."""
-    return _read_file(path, _scan_results)
+def _read_results(
+    path: PathLike, other: Callable[[bytes], Any] | None = None
+) -> tuple[bytes, _Columns | Any | None, Any]:
+    """Read a results file: its text and the columns, or the parsed JSON (MemoryError named).
+
+    ``other``: a scanner for another kind of results (keypoints), tried first
+    (it declines quickly a file that is not its kind), then the bbox scanner,
+    then the full parse.
+    """
+    if other is None:
+        return _read_file(path, _scan_results)
+
+    def scan(raw: bytes) -> Any:
+        got = other(raw)
+        return got if got is not None else _scan_results(raw)
+
+    return _read_file(path, scan)

@@ -428,3 +428,88 @@ def test_hypothesis_matches_pycocotools(case: Any) -> None:
                 g = gts[int(g_id)]
                 want = ref.oks(dts[d]["keypoints"], g["keypoints"], g["bbox"], g["area"], sigmas)
                 np.testing.assert_allclose(block[i, j], want, rtol=F64_RTOL, atol=1e-300)
+
+
+# ------------------------------------------------------ files: the JSON scanner against the full parser
+
+
+def _write_case(folder: Path, gt: dict[str, Any], results: list[dict[str, Any]]) -> tuple[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gt.json").write_text(json.dumps(gt))
+    (folder / "dt.json").write_text(json.dumps(results))
+    return str(folder / "gt.json"), str(folder / "dt.json")
+
+
+def test_scanned_files_equal_parsed_dicts(data_dir: Path, tmp_path: Path) -> None:
+    """Keypoint results and ground-truth keypoints read from files by the scanner give the dict path's
+    columns, values and numbers; the result dataset is pycocotools' (area, id, bbox)."""
+    gt_data = _small_gt(data_dir)
+    dets = _small_dt(data_dir)
+    gt_path, dt_path = _write_case(tmp_path, gt_data, dets)
+    from_file = COCO(gt_path, verbose=False)
+    res_file = from_file.loadRes(dt_path, verbose=False)
+    assert res_file._res is not None
+    assert res_file._res.kind == "keypoints"
+    assert res_file._res.anns is None  # scanned: no Python objects
+    from_dict = COCO(copy.deepcopy(gt_data), verbose=False)
+    res_dict = from_dict.loadRes(copy.deepcopy(dets), verbose=False)
+    a, b = res_file._res.cols, res_dict._res.cols
+    for key in ("ids", "image_id", "category_id", "bbox", "area", "score"):
+        np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
+    np.testing.assert_array_equal(res_file._res.keypoints.values, res_dict._res.keypoints.values)
+    e_file = COCOeval(from_file, res_file, "keypoints", verbose=False)
+    e_file.evaluate()
+    assert from_file._dataset is None  # ground-truth keypoints scanned, the file never parsed in full
+    e_file.accumulate()
+    quiet(e_file.summarize)
+    oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path)
+    assert_same(e_file, oracle, "scanned files")
+    mine, theirs = res_file.dataset["annotations"], oracle.cocoDt.dataset["annotations"]
+    assert mine == theirs
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["bbox-first", "segmentation-first", "ragged", "string-ids", "missing-score", "crowd-no-keypoints"],
+)
+def test_scanner_declines_what_it_does_not_read(data_dir: Path, tmp_path: Path, edit: str) -> None:
+    """Files the scanner leaves to the full parser evaluate (or fail) exactly as the dicts do."""
+    gt_data = _small_gt(data_dir)
+    dets = _small_dt(data_dir)
+    if edit == "bbox-first":  # pycocotools' bbox branch: area from the box
+        for i, d in enumerate(dets):
+            d["bbox"] = [10.0, 20.0, 30.0 + i, 40.0]
+    elif edit == "segmentation-first":
+        dets[0]["segmentation"] = [[0, 0, 1, 0, 1, 1]]
+    elif edit == "ragged":
+        dets[2]["keypoints"] = dets[2]["keypoints"][:3]
+    elif edit == "string-ids":
+        for a in gt_data["annotations"]:
+            a["image_id"] = str(a["image_id"])
+        gt_data["images"][0]["id"] = str(gt_data["images"][0]["id"])
+        for d in dets:
+            d["image_id"] = str(d["image_id"])
+    elif edit == "missing-score":
+        del dets[7]["score"]
+    elif edit == "crowd-no-keypoints":
+        del gt_data["annotations"][1]["keypoints"]
+    gt_path, dt_path = _write_case(tmp_path, gt_data, dets)
+
+    def outcome(gt: Any, dt: Any) -> Any:
+        try:
+            cg = COCO(gt, verbose=False)
+            e = COCOeval(cg, cg.loadRes(dt, verbose=False), "keypoints", verbose=False)
+            e.evaluate()
+            e.accumulate()
+            quiet(e.summarize)
+            return e.stats.tolist()
+        except (ValueError, NotImplementedError) as exc:  # the message names the source first
+            return type(exc).__name__, str(exc).split(": ", 1)[1]
+
+    got_file = outcome(gt_path, dt_path)
+    got_dict = outcome(copy.deepcopy(gt_data), copy.deepcopy(dets))
+    assert got_file == got_dict
+    if edit in ("bbox-first", "string-ids"):
+        assert isinstance(got_file, list)
+        oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path)
+        assert got_file == oracle.stats.tolist()

@@ -282,7 +282,12 @@ def test_missing_num_keypoints_names_entry(data_dir: Path) -> None:
 def test_pairwise_sum_is_numpy_sum(n: int, seed: int) -> None:
     values = np.exp(-np.random.default_rng(seed).random(n) * 20)
     buf = np.concatenate([np.ones(3), values])
-    assert 0.0 + _kk._pairwise_block(buf, 3, n) == np.sum(values)
+    assert 0.0 + _kk._pairwise_block(buf, 3, n, False) == np.sum(values)
+    # with ``clamp``, values > 1 (the exp of the underflow marker) count as exact zeros
+    marked = buf.copy()
+    hit = np.random.default_rng(seed).random(n) < 0.3
+    marked[3:][hit] = np.exp(_kk.UNDERFLOW)
+    assert 0.0 + _kk._pairwise_block(marked, 3, n, True) == np.sum(np.where(hit, 0.0, values))
 
 
 # ------------------------------------------------------ hypothesis data sets

@@ -27,6 +27,8 @@ import numba
 
 from fastdet._kernels import kernel
 
+UNDERFLOW = 1.0  # marks a term exp(-e) = 0 (legitimate inputs are <= 0, so their exp is <= 1)
+
 
 @kernel(parallel=True)
 def oks_counts(gt_off, dt_off, g_start, g_values, n_kpt, g_count, e_size):
@@ -55,14 +57,17 @@ def oks_counts(gt_off, dt_off, g_start, g_values, n_kpt, g_count, e_size):
 
 @kernel(parallel=True)
 def oks_exponents(
-    gt_off, dt_off, g_start, g_values, g_count, g_box, g_area, d_start, d_values, var, eps, e_off, e_buf
-):
+    gt_off, dt_off, g_start, g_values, g_count, g_box, g_area, d_start, d_values, var, eps, shortcut, e_off,
+    e_buf,
+):  # fmt: skip
     """Write the OKS exponents of every (detection, ground truth) pair of every cell.
 
     ``g_values``/``d_values``: flat ``x, y, v`` triples, row r's at ``*_start[r]``;
     ``g_count`` from :func:`oks_counts`; ``g_box`` (Ng, 4) xywh, ``g_area`` (Ng,),
     ``var`` (K,), ``eps`` the float added to the area, ``e_off`` (C + 1,) int64;
-    ``e_buf`` (e_off[-1],) float64 gets the negated exponents ``-e``.
+    ``e_buf`` (e_off[-1],) float64 gets the negated exponents ``-e``; with
+    ``shortcut`` (only valid when every exponent is >= 0: positive areas and
+    sigmas), those whose exp is 0 get the marker UNDERFLOW instead.
     """
     n_cells = gt_off.shape[0] - 1
     n_kpt = var.shape[0]
@@ -103,13 +108,23 @@ def oks_exponents(
                         dx = max(0.0, x0 - xd) + max(0.0, xd - x1)
                         dy = max(0.0, y0 - yd) + max(0.0, yd - y1)
                     # pycocotools' order; * 0.5 is / 2 bit for bit; negated as np.exp(-e) reads it
-                    e_buf[pos] = -((dx * dx + dy * dy) / var[k] / scale * 0.5)
+                    e = (dx * dx + dy * dy) / var[k] / scale * 0.5
+                    # exp(-e) is exactly 0 for e > 746 (below half the least subnormal, in every
+                    # exp); NumPy's slow path for such inputs is skipped: a marker, read as 0
+                    e_buf[pos] = UNDERFLOW if shortcut and e > 746.0 else -e
                     pos += 1
             start += g_count[g]
 
 
 @kernel()
-def _pairwise_block(a, start, n):
+def _term(a, i, clamp):
+    """``a[i]``, or 0 for an UNDERFLOW marker's exp (> 1) when ``clamp``."""
+    v = a[i]
+    return 0.0 if clamp and v > 1.0 else v
+
+
+@kernel()
+def _pairwise_block(a, start, n, clamp):
     """``np.sum`` of ``a[start:start + n]`` for n <= 1024: NumPy's pairwise summation, bit for bit.
 
     NumPy splits a run over 128 into halves, the first a multiple of 8, down to
@@ -117,69 +132,71 @@ def _pairwise_block(a, start, n):
     written out (Numba compiles no recursion cheaply), cover 1024 values.
     """
     if n <= 128:
-        return _pairwise_leaf(a, start, n)
+        return _pairwise_leaf(a, start, n, clamp)
     half = n // 2
     half -= half % 8
-    return _pairwise_block2(a, start, half) + _pairwise_block2(a, start + half, n - half)
+    return _pairwise_block2(a, start, half, clamp) + _pairwise_block2(a, start + half, n - half, clamp)
 
 
 @kernel()
-def _pairwise_block2(a, start, n):
+def _pairwise_block2(a, start, n, clamp):
     if n <= 128:
-        return _pairwise_leaf(a, start, n)
+        return _pairwise_leaf(a, start, n, clamp)
     half = n // 2
     half -= half % 8
-    return _pairwise_block3(a, start, half) + _pairwise_block3(a, start + half, n - half)
+    return _pairwise_block3(a, start, half, clamp) + _pairwise_block3(a, start + half, n - half, clamp)
 
 
 @kernel()
-def _pairwise_block3(a, start, n):
+def _pairwise_block3(a, start, n, clamp):
     if n <= 128:
-        return _pairwise_leaf(a, start, n)
+        return _pairwise_leaf(a, start, n, clamp)
     half = n // 2
     half -= half % 8
-    return _pairwise_leaf(a, start, half) + _pairwise_leaf(a, start + half, n - half)
+    return _pairwise_leaf(a, start, half, clamp) + _pairwise_leaf(a, start + half, n - half, clamp)
 
 
 @kernel()
-def _pairwise_leaf(a, start, n):
+def _pairwise_leaf(a, start, n, clamp):
     """NumPy's pairwise sum of a run of at most 128 values: sequential below 8, else 8 accumulators."""
     if n < 8:
         res = 0.0
         for i in range(start, start + n):
-            res += a[i]
+            res += _term(a, i, clamp)
         return res
-    r0 = a[start]
-    r1 = a[start + 1]
-    r2 = a[start + 2]
-    r3 = a[start + 3]
-    r4 = a[start + 4]
-    r5 = a[start + 5]
-    r6 = a[start + 6]
-    r7 = a[start + 7]
+    r0 = _term(a, start + 0, clamp)
+    r1 = _term(a, start + 1, clamp)
+    r2 = _term(a, start + 2, clamp)
+    r3 = _term(a, start + 3, clamp)
+    r4 = _term(a, start + 4, clamp)
+    r5 = _term(a, start + 5, clamp)
+    r6 = _term(a, start + 6, clamp)
+    r7 = _term(a, start + 7, clamp)
     i = 8
     stop = n - n % 8
     while i < stop:
         j = start + i
-        r0 += a[j]
-        r1 += a[j + 1]
-        r2 += a[j + 2]
-        r3 += a[j + 3]
-        r4 += a[j + 4]
-        r5 += a[j + 5]
-        r6 += a[j + 6]
-        r7 += a[j + 7]
+        r0 += _term(a, j + 0, clamp)
+        r1 += _term(a, j + 1, clamp)
+        r2 += _term(a, j + 2, clamp)
+        r3 += _term(a, j + 3, clamp)
+        r4 += _term(a, j + 4, clamp)
+        r5 += _term(a, j + 5, clamp)
+        r6 += _term(a, j + 6, clamp)
+        r7 += _term(a, j + 7, clamp)
         i += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        res += a[start + i]
+        res += _term(a, start + i, clamp)
         i += 1
     return res
 
 
 @kernel(parallel=True)
-def oks_reduce(gt_off, dt_off, g_count, e_off, ex_buf, iou_off, out):
+def oks_reduce(gt_off, dt_off, g_count, e_off, ex_buf, clamp, iou_off, out):
     """OKS of every pair from ``ex_buf = exp(e_buf)``: pairwise sum over the pair's run / its count.
+
+    ``clamp``: ``e_buf`` was written with the shortcut; values > 1 (UNDERFLOW's exp) count as 0.
 
     ``out`` (iou_off[-1],) float64 gets each cell's (D_c, G_c) block, row-major.
     """
@@ -196,6 +213,6 @@ def oks_reduce(gt_off, dt_off, g_count, e_off, ex_buf, iou_off, out):
         for d in range(d1 - d0):
             for g in range(n_g):
                 n = g_count[g0 + g]
-                s = 0.0 + _pairwise_block(ex_buf, pos, n)  # np.sum adds its sum to the identity 0.0
+                s = 0.0 + _pairwise_block(ex_buf, pos, n, clamp)  # np.sum adds its sum to the identity 0.0
                 out[iou_off[c] + d * n_g + g] = s / n
                 pos += n

@@ -417,12 +417,15 @@ def oks_cells(
     var = (sigmas * 2) ** 2
     e_buf = np.empty(int(e_off[-1]), np.float64)
     eps = float(np.spacing(1))
+    # every exponent is >= 0 when every area + eps is > 0 (sigmas are): then exp(-e) = 0 for large e
+    # is written as a marker, sparing NumPy's slow underflow path
+    shortcut = bool(np.all(ev.gt_area + eps > 0))
     _kk.oks_exponents(
         ev.gt_off, ev.dt_off, g_start, gk.values, g_count, ev.gt_box, ev.gt_area, d_start, dk.values,
-        var, eps, e_off, e_buf,
+        var, eps, shortcut, e_off, e_buf,
     )  # fmt: skip
     ex = _exp(e_buf)
-    _kk.oks_reduce(ev.gt_off, ev.dt_off, g_count, e_off, ex, iou_off, out)
+    _kk.oks_reduce(ev.gt_off, ev.dt_off, g_count, e_off, ex, shortcut, iou_off, out)
     return iou_off, out
 
 

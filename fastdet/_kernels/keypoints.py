@@ -127,9 +127,10 @@ def _term(a, i, clamp):
 def _pairwise_block(a, start, n, clamp):
     """``np.sum`` of ``a[start:start + n]`` for n <= 1024: NumPy's pairwise summation, bit for bit.
 
-    NumPy splits a run over 128 into halves, the first a multiple of 8, down to
-    runs of at most 128 (:func:`_pairwise_leaf`); three levels of splitting,
-    written out (Numba compiles no recursion cheaply), cover 1024 values.
+    NumPy splits a run over 128 into two, the first part the half rounded down
+    to a multiple of 8, down to runs of at most 128 (:func:`_pairwise_leaf`);
+    the levels of splitting are written out (Numba compiles no recursion
+    cheaply): five cover 1024 values with room to spare.
     """
     if n <= 128:
         return _pairwise_leaf(a, start, n, clamp)
@@ -149,6 +150,24 @@ def _pairwise_block2(a, start, n, clamp):
 
 @kernel()
 def _pairwise_block3(a, start, n, clamp):
+    if n <= 128:
+        return _pairwise_leaf(a, start, n, clamp)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_block4(a, start, half, clamp) + _pairwise_block4(a, start + half, n - half, clamp)
+
+
+@kernel()
+def _pairwise_block4(a, start, n, clamp):
+    if n <= 128:
+        return _pairwise_leaf(a, start, n, clamp)
+    half = n // 2
+    half -= half % 8
+    return _pairwise_block5(a, start, half, clamp) + _pairwise_block5(a, start + half, n - half, clamp)
+
+
+@kernel()
+def _pairwise_block5(a, start, n, clamp):
     if n <= 128:
         return _pairwise_leaf(a, start, n, clamp)
     half = n // 2

@@ -419,8 +419,10 @@ class COCO:
         self, anns: list[Any] | None, where: str, tic: float, res: COCO, scanned: Any = None, raw: Any = None
     ) -> COCO:
         """pycocotools' ``loadRes`` for keypoint results (no ``bbox``); see :mod:`fastdet.coco.keypoints`."""
-        assert anns is not None or scanned is not None
-        cols, kp = _keypoints.result_columns(anns, where) if scanned is None else scanned
+        if scanned is None:
+            assert anns is not None
+            scanned = _keypoints.result_columns(anns, where)
+        cols, kp = scanned
         _check_images(cols.image_id, cols.image_keys, _image_ids_of(self), where)
         out = self._result_object(cols, anns, None, raw, where, tic, res)
         assert out._res is not None

@@ -165,7 +165,9 @@ def _keypoints_of(coco: Any, role: str) -> _Keypoints:
             return cached
     kp = None
     if isinstance(coco, COCO) and role == "gt" and coco._raw is not None and coco._dataset is None:
-        kp = _scan_ground_truth(coco._raw, f"{coco._source} (ground truth annotations)")
+        start = coco._scan.ann_start if coco._scan is not None else -1
+        if start >= 0:
+            kp = _scan_ground_truth(coco._raw, start, f"{coco._source} (ground truth annotations)")
     if kp is None:
         anns, where = _annotations(coco, role)
         values, off = keypoint_values(_get_column(anns, "keypoints", where), where)
@@ -179,38 +181,8 @@ def _keypoints_of(coco: Any, role: str) -> _Keypoints:
     return kp
 
 
-def _annotations_start(raw: bytes, buf: NDArray[np.uint8]) -> int:
-    """Offset of the top-level ``annotations`` array's ``[`` (the last such key), or -1."""
-    from fastdet._kernels import jsonscan as _scan
-
-    n = len(raw)
-    found = -1
-    i = int(_scan.skip_whitespace(buf, 0))
-    if i >= n or raw[i] != 123:  # '{'
-        return -1
-    i = int(_scan.skip_whitespace(buf, i + 1))
-    while i < n and raw[i] == 34:  # a key
-        close = raw.find(b'"', i + 1)
-        if close < 0:
-            return -1
-        key = raw[i + 1 : close]
-        i = int(_scan.skip_whitespace(buf, close + 1))
-        if i >= n or raw[i] != 58:  # ':'
-            return -1
-        i = int(_scan.skip_whitespace(buf, i + 1))
-        if key == b"annotations":
-            found = i
-        i = int(_scan._skip_value(buf, i))
-        if i < 0:
-            return -1
-        i = int(_scan.skip_whitespace(buf, i))
-        if i < n and raw[i] == 44:  # ','
-            i = int(_scan.skip_whitespace(buf, i + 1))
-    return found
-
-
-def _scan_ground_truth(raw: bytes, where: str) -> _Keypoints | None:
-    """``keypoints`` and ``num_keypoints`` of a ground-truth file's annotations by the JSON scanner.
+def _scan_ground_truth(raw: bytes, start: int, where: str) -> _Keypoints | None:
+    """``keypoints`` and ``num_keypoints`` of the annotations array at ``raw[start]``, by the JSON scanner.
 
     None (then the parsed dataset is read) unless every annotation has both, its
     keypoints as long as the first one's, finite.
@@ -219,9 +191,6 @@ def _scan_ground_truth(raw: bytes, where: str) -> _Keypoints | None:
     from fastdet.coco.reading import _scan_array, _Spec
 
     buf = np.frombuffer(raw, np.uint8)
-    start = _annotations_start(raw, buf)
-    if start < 0:
-        return None
     width = _first_width(raw, start)
     if width <= 0:
         return None

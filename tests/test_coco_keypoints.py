@@ -518,3 +518,32 @@ def test_scanner_declines_what_it_does_not_read(data_dir: Path, tmp_path: Path, 
         assert isinstance(got_file, list)
         oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path)
         assert got_file == oracle.stats.tolist()
+
+
+def test_many_keypoints_match_pycocotools() -> None:
+    """133 keypoints (COCO-WholeBody's count): runs of more than 128 terms in np.sum's pairwise order."""
+    rng = np.random.default_rng(3)
+    n_kpt = 133
+    sigmas = rng.uniform(0.01, 0.1, n_kpt)
+    anns, dets = [], []
+    for img in (1, 2):
+        for _ in range(3):
+            x, y = rng.uniform(0, 200, 2)
+            v = rng.choice([0, 1, 2], n_kpt, p=[0.2, 0.3, 0.5]) if len(anns) != 2 else np.zeros(n_kpt, int)
+            xy = rng.uniform(0, 80, (n_kpt, 2)) + np.array([x, y])
+            kp = np.column_stack([xy, v]).reshape(-1).tolist()
+            anns.append({"id": len(anns) + 1, "image_id": img, "category_id": 1, "bbox": [x, y, 80.0, 80.0],
+                         "area": 5000.0, "iscrowd": 0, "keypoints": kp, "num_keypoints": int((v > 0).sum())})  # fmt: skip
+            for _ in range(2):
+                noisy = xy + rng.normal(0, 3, xy.shape)
+                dets.append({"image_id": img, "category_id": 1, "score": float(rng.random()),
+                             "keypoints": np.column_stack([noisy, np.ones(n_kpt)]).reshape(-1).tolist()})  # fmt: skip
+    gt = {"images": [{"id": 1}, {"id": 2}], "categories": [{"id": 1, "name": "person"}], "annotations": anns}
+
+    def setup(p: Any) -> None:
+        p.kpt_oks_sigmas = sigmas.copy()
+
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, dets, setup)
+    fast, text_f = run_eval(COCO, COCOeval, gt, dets, setup)
+    assert_same(fast, oracle, "133 keypoints")
+    assert text_f == text_o

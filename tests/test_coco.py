@@ -504,7 +504,7 @@ def test_array_results_validated() -> None:
         gt_coco().loadRes(np.array([[9, 0, 0, 1, 1, 0.5, 1]]))
 
 
-@pytest.mark.parametrize("iou_type", ["segm", "keypoints"])
+@pytest.mark.parametrize("iou_type", ["segm"])  # keypoints: tests/test_coco_keypoints.py
 def test_segm_and_keypoints_not_implemented(iou_type: str) -> None:
     with pytest.raises(NotImplementedError, match=f"iouType '{iou_type}' is not implemented yet"):
         COCOeval(gt_coco(), gt_coco(), iou_type)

@@ -19,15 +19,16 @@ from fastdet.coco.params import Params, _check_iou_type
 
 
 class COCOeval:
-    """Drop-in for pycocotools' ``COCOeval`` (bbox), with Numba kernels.
+    """Drop-in for pycocotools' ``COCOeval`` (bbox, keypoints), with Numba kernels.
 
     Parameters
     ----------
     cocoGt, cocoDt : COCO
         Ground truth and results, fastdet or pycocotools ``COCO`` objects.
-    iouType : {'bbox'}, default 'bbox'
-        ``'segm'`` and ``'keypoints'`` raise ``NotImplementedError`` for now.
-        (pycocotools' default is ``'segm'``; fastdet's is ``'bbox'``.)
+    iouType : {'bbox', 'keypoints'}, default 'bbox'
+        ``'keypoints'`` matches by OKS (see :mod:`fastdet.coco.keypoints`; 10
+        summary lines at maxDets=20); ``'segm'`` raises ``NotImplementedError``
+        for now. (pycocotools' default is ``'segm'``; fastdet's is ``'bbox'``.)
     verbose : bool, default True
         Print pycocotools' progress lines (the summary is always printed).
 
@@ -38,7 +39,7 @@ class COCOeval:
         After ``accumulate()``: ``precision`` [T, R, K, A, M], ``recall``
         [T, K, A, M], ``scores`` [T, R, K, A, M], ``params``, ``counts``, ``date``.
         -1 marks settings without ground truth.
-    stats : ndarray of shape (12,)
+    stats : ndarray of shape (12,) (keypoints: (10,))
         After ``summarize()``.
     evalImgs, ious
         pycocotools' per-image records and IoU matrices, computed on first access.
@@ -46,7 +47,7 @@ class COCOeval:
     Raises
     ------
     NotImplementedError
-        ``iouType`` 'segm' or 'keypoints'.
+        ``iouType`` 'segm'.
     ValueError
         An unknown ``iouType``.
 
@@ -178,7 +179,7 @@ class COCOeval:
         self._say(f"DONE (t={time.time() - tic:0.2f}s).")
 
     def summarize(self) -> None:
-        """Print pycocotools' 12-line summary and set ``stats``."""
+        """Print pycocotools' 12-line summary (keypoints: 10 lines) and set ``stats``."""
         print(self._summarize(), end="")
 
     def _summarize(self) -> str:

@@ -317,8 +317,10 @@ class COCO:
         Parameters
         ----------
         resFile : str, path-like, list of dict or ndarray of shape (N, 7)
-            Results ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``;
-            array rows are ``[image_id, x, y, w, h, score, category_id]``.
+            Results ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``
+            (or, without ``bbox``, ``"keypoints": [x1, y1, v1, ...]``: keypoint
+            results, see :mod:`fastdet.coco.keypoints`); array rows are
+            ``[image_id, x, y, w, h, score, category_id]``.
         verbose : bool, optional
             Print pycocotools' progress lines (default: as this object does); also the
             result object's setting.
@@ -327,19 +329,21 @@ class COCO:
         -------
         COCO
             The result object: ``area = w * h``, ``id = 1..N`` and ``iscrowd = 0``
-            for every result (pycocotools' semantics); images and categories are
-            those of this object.
+            for every result (keypoint results: ``bbox`` and ``area`` of the
+            keypoints' extent, no ``iscrowd``; pycocotools' semantics); images and
+            categories are those of this object.
 
         Raises
         ------
         ValueError
             Malformed input (not a list, a missing field, a bbox that is not 4
             finite numbers, a NaN score, an id that is neither an integer nor a
-            string, an integer id beyond int64) or a result on an
+            string, an integer id beyond int64, keypoints that are not a positive
+            multiple of 3 finite numbers) or a result on an
             image that is not in this dataset; the message names the file and
             the entry.
         NotImplementedError
-            Segmentation, keypoint or caption results.
+            Segmentation or caption results.
 
         Notes
         -----

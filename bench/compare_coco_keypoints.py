@@ -11,13 +11,15 @@ on keypoints is reported and left out), it measures:
 - eval: ``evaluate()`` + ``accumulate()``
 - e2e: load + eval + ``summarize()``
 
-one timed run each (after one untimed warm-up run for all but pycocotools:
-fastdet's Numba kernels load from their cache, imports, allocator), and prints
-the times, the ratios to fastdet, and whether the 10 stats equal pycocotools'.
+after one untimed warm-up run for all but pycocotools (fastdet's Numba kernels
+load from their cache, imports, allocator), ``--repeat`` rounds in which the
+evaluators take turns (pycocotools and faster-coco-eval: the first round only),
+and prints the medians, the ratios to fastdet, and whether the 10 stats equal
+pycocotools'.
 
 Usage::
 
-    python bench/compare_coco_keypoints.py [--images 5000] [--skip pycocotools] [--json out.json]
+    python bench/compare_coco_keypoints.py [--images 5000] [--repeat 3] [--skip pycocotools] [--json out.json]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import argparse
 import contextlib
 import io
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -38,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import make_coco_keypoints_synthetic
 from compare_coco import IMPLEMENTATIONS, NATIVE_PEERS
+
+SLOW = ("pycocotools", "faster-coco-eval")  # timed once: tens of seconds per run
 
 
 def run_once(coco_cls: Any, eval_cls: Any, gt: Path, dt: Path) -> tuple[dict[str, float], np.ndarray]:
@@ -61,6 +66,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip", nargs="*", default=[], help="evaluators to leave out")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed rounds (pycocotools, faster-coco-eval: 1)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
     folder = make_coco_keypoints_synthetic.default_dir(args.seed, args.images)
@@ -73,24 +81,38 @@ def main() -> None:
         f"results {dt.stat().st_size / 1e6:.0f} MB ({gt})"
     )
     del data
-    rows: dict[str, dict[str, Any]] = {}
+    loaded: dict[str, tuple[Any, Any, str]] = {}
     for name, load in IMPLEMENTATIONS.items():
         if name in args.skip:
             continue
         try:
-            coco_cls, eval_cls, version = load()
+            loaded[name] = load()
         except ImportError as exc:
             print(f"  {name}: not installed ({exc})")
             continue
-        try:
-            if name != "pycocotools":
-                run_once(coco_cls, eval_cls, gt, dt)  # warm-up
-            times, stats = run_once(coco_cls, eval_cls, gt, dt)
-        except Exception as exc:  # a peer without keypoint support
-            print(f"  {name} {version}: skipped, keypoints not supported ({type(exc).__name__}: {exc})")
+        if name == "pycocotools":
             continue
-        rows[name] = {"version": version, **times, "stats": stats}
-        print(f"  {name} {version}: " + ", ".join(f"{k} {v:.3f} s" for k, v in times.items()))
+        try:  # warm-up: imports, caches, allocator; a peer without keypoint support fails here
+            run_once(loaded[name][0], loaded[name][1], gt, dt)
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            print(f"  {name} {loaded[name][2]}: skipped, keypoints not supported ({why})")
+            del loaded[name]
+    # the evaluators take turns (one run of each per round), so that a change in the machine's load
+    # falls on all of them alike; the slow ones run once
+    times: dict[str, list[dict[str, float]]] = {name: [] for name in loaded}
+    stats: dict[str, np.ndarray] = {}
+    for round_ in range(args.repeat):
+        for name, (coco_cls, eval_cls, _) in loaded.items():
+            if round_ and name in SLOW:
+                continue
+            one, stats[name] = run_once(coco_cls, eval_cls, gt, dt)
+            times[name].append(one)
+    rows: dict[str, dict[str, Any]] = {}
+    for name, (_, _, version) in loaded.items():
+        med = {k: statistics.median(t[k] for t in times[name]) for k in times[name][0]}
+        rows[name] = {"version": version, **med, "runs": len(times[name]), "stats": stats[name]}
+        print(f"  {name} {version}: " + ", ".join(f"{k} {v:.3f} s" for k, v in med.items()))
     fast = rows["fastdet"]
     ref = rows.get("pycocotools")
     head = (

@@ -24,6 +24,7 @@ per detection and ``g_start`` the running count of the ground truths before g.
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 from fastdet._kernels import kernel
 
@@ -235,3 +236,33 @@ def oks_reduce(gt_off, dt_off, g_count, e_off, ex_buf, clamp, iou_off, out):
                 s = 0.0 + _pairwise_block(ex_buf, pos, n, clamp)  # np.sum adds its sum to the identity 0.0
                 out[iou_off[c] + d * n_g + g] = s / n
                 pos += n
+
+
+@kernel()
+def keypoint_extent(values, box):
+    """Box ``[x0, y0, x1 - x0, y1 - y0]`` of each row's keypoints (N, 3K) into ``box`` (N, 4).
+
+    Every x and y counts, whatever its visibility (pycocotools' ``loadRes``).
+    Returns False when a value is not finite (``box`` is then incomplete).
+    """
+    n_kpt = values.shape[1] // 3
+    for i in range(values.shape[0]):
+        x0 = values[i, 0]
+        x1 = x0
+        y0 = values[i, 1]
+        y1 = y0
+        for k in range(n_kpt):
+            x = values[i, 3 * k]
+            y = values[i, 3 * k + 1]
+            v = values[i, 3 * k + 2]
+            if not (abs(x) < np.inf and abs(y) < np.inf and abs(v) < np.inf):
+                return False
+            x0 = min(x0, x)
+            x1 = max(x1, x)
+            y0 = min(y0, y)
+            y1 = max(y1, y)
+        box[i, 0] = x0
+        box[i, 1] = y0
+        box[i, 2] = x1 - x0
+        box[i, 3] = y1 - y0
+    return True

@@ -270,10 +270,11 @@ def scan_results(raw: bytes, where: str) -> tuple[_Columns, _Keypoints] | None:
         return None
     values = arr.floats(2, 2 + width)
     score = arr.floats(2 + width)
-    if not np.isfinite(values).all() or np.isnan(score).any():
-        return None
+    box = np.empty((len(values), 4), np.float64)
+    if not _kk.keypoint_extent(values, box) or np.isnan(score).any():
+        return None  # the full parser names the entry
     off = np.arange(len(values) + 1, dtype=np.int64) * width
-    return _result_columns(values.reshape(-1), off, img, cat, score, where)
+    return _result_columns(values.reshape(-1), off, img, cat, score, where, box)
 
 
 def _result_columns(
@@ -283,23 +284,34 @@ def _result_columns(
     cat: tuple[NDArray[np.int64], list[Any] | None],
     score: NDArray[np.float64],
     where: str,
+    box: NDArray[np.float64] | None = None,
 ) -> tuple[_Columns, _Keypoints]:
     n = len(off) - 1
     image_id, image_keys = img
     category_id, category_keys = cat
+    if box is None and n and len(values) == n * (off[1] - off[0]):  # all the same length
+        box = np.empty((n, 4), np.float64)
+        _kk.keypoint_extent(values.reshape(n, -1), box)  # finite: checked by keypoint_values
+    if box is not None:
+        cols = _Columns(
+            ids=np.arange(1, n + 1, dtype=np.int64),
+            image_id=image_id,
+            category_id=category_id,
+            bbox=box,
+            area=box[:, 2] * box[:, 3],
+            score=score,
+            image_keys=image_keys,
+            category_keys=category_keys,
+        )
+        return cols, _Keypoints(values, off, where)
     x_min = np.empty(n)
     x_max = np.empty(n)
     y_min = np.empty(n)
     y_max = np.empty(n)
-    if n and len(values) == n * (off[1] - off[0]):  # all the same length
-        xyv = values.reshape(n, -1)
-        x_min[:], x_max[:] = xyv[:, 0::3].min(axis=1), xyv[:, 0::3].max(axis=1)
-        y_min[:], y_max[:] = xyv[:, 1::3].min(axis=1), xyv[:, 1::3].max(axis=1)
-    else:
-        for i in range(n):
-            one = values[off[i] : off[i + 1]]
-            x_min[i], x_max[i] = one[0::3].min(), one[0::3].max()
-            y_min[i], y_max[i] = one[1::3].min(), one[1::3].max()
+    for i in range(n):  # keypoint lists of different lengths
+        one = values[off[i] : off[i + 1]]
+        x_min[i], x_max[i] = one[0::3].min(), one[0::3].max()
+        y_min[i], y_max[i] = one[1::3].min(), one[1::3].max()
     w = x_max - x_min
     h = y_max - y_min
     cols = _Columns(

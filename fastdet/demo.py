@@ -192,10 +192,9 @@ def _run_demo(out_dir: Path, gt_path: Path, dt_path: Path, nms_path: Path, data_
 
     # 1. COCO evaluation -----------------------------------------------------------
     _say("== 1. COCO bbox evaluation: cocoapi's 100 val2014 images and its fake results ==")
-    ev = COCOeval(gt, dt, "bbox")
-    with contextlib.redirect_stdout(io.StringIO()):
-        ev.evaluate()
-        ev.accumulate()
+    ev = COCOeval(gt, dt, "bbox", verbose=False)
+    ev.evaluate()
+    ev.accumulate()
     ev.summarize()
 
     def fastdet_eval() -> Any:

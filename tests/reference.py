@@ -1829,9 +1829,15 @@ def lvis_evaluate(
                 for i in range(len(pr) - 1, 0, -1):
                     if pr[i] > pr[i - 1]:
                         pr[i - 1] = pr[i]
+                # lvis-api fills the thresholds in their given order inside a try block: the first
+                # one beyond the last recall raises IndexError and leaves every later one at 0, even
+                # a lower one when the thresholds are not sorted
+                precision[t, :, k, a] = 0.0
                 for r, x in enumerate(rec_thrs):
                     i = next((i for i, v in enumerate(rc) if v >= x), len(rc))
-                    precision[t, r, k, a] = pr[i] if i < len(pr) else 0.0
+                    if i >= len(pr):
+                        break
+                    precision[t, r, k, a] = pr[i]
     return precision, recall
 
 
@@ -1891,3 +1897,14 @@ def oks(dt_kpts, gt_kpts, gt_bbox, gt_area, sigmas):
         kappa = 2 * sigmas[i]
         terms.append(math.exp(-(dx * dx + dy * dy) / (kappa * kappa) / (gt_area + np.spacing(1)) / 2))
     return math.fsum(terms) / len(terms)
+
+
+# --------------------------------------------------------------------------- sharded COCO (fastdet.dask)
+
+
+def sort_segments_desc(offsets, score):
+    """Each segment offsets[c]:offsets[c + 1] ordered by descending score, ties in input order (sorted is stable)."""
+    order = []
+    for c in range(len(offsets) - 1):
+        order.extend(sorted(range(offsets[c], offsets[c + 1]), key=lambda i: -score[i]))
+    return order

@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,51 @@ def test_cli_memory_error_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith("fastdet: error: out of memory")
     assert err.count("\n") == 1
+
+
+def test_evaluation_in_threads_never_touches_sys_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 13: evaluate_coco and COCOeval(verbose=False) print nothing and never swap sys.stdout.
+
+    Four threads evaluate while the main thread prints: every line the main thread prints must
+    arrive, and ``sys.stdout`` must be the same object throughout and afterwards.
+    """
+    import fastdet
+    from fastdet.coco import COCO, COCOeval
+
+    data = Path(__file__).resolve().parent.parent / "data" / "coco-val2014-fake100"
+    gt = COCO(str(data / "instances_val2014_100.json"), verbose=False)
+    dt = gt.loadRes(str(data / "instances_val2014_fakebbox100_results.json"), verbose=False)
+    stdout = sys.stdout
+    seen: list[object] = []
+    done = [0]
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            fastdet.evaluate_coco(gt, dt)
+            ev = COCOeval(gt, dt, "bbox", verbose=False)
+            ev.evaluate()
+            ev.accumulate()
+            str(ev)
+            seen.append(sys.stdout)
+            done[0] += 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    n_lines = 0
+    try:
+        while done[0] < 8 and n_lines < 100_000:  # print for as long as the threads evaluate
+            print(f"main line {n_lines}")
+            seen.append(sys.stdout)
+            n_lines += 1
+            time.sleep(0.0005)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    out = capsys.readouterr().out
+    assert done[0] >= 8
+    assert out.splitlines() == [f"main line {i}" for i in range(n_lines)]
+    assert all(s is stdout for s in seen)
+    assert sys.stdout is stdout

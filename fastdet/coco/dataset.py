@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastdet._io import loads as _loads
+from fastdet.coco import dropin as _dropin
 from fastdet.coco import keypoints as _keypoints
 from fastdet.coco.columns import (
     _bbox_column,
@@ -292,14 +293,31 @@ class COCO:
         return self._load(self.imgs, ids)
 
     def showAnns(self, anns: Any, draw_bbox: bool = False) -> None:
-        """Not provided: use pycocotools for drawing."""
-        raise NotImplementedError("COCO.showAnns is not provided by fastdet; use pycocotools to draw")
+        """Draw annotations on matplotlib's current axes (pycocotools' ``showAnns``; needs matplotlib).
 
-    def annToRLE(self, ann: Any) -> Any:
-        """Not provided yet (segmentation evaluation is a later issue)."""
-        raise NotImplementedError("segmentation masks are not supported yet (bbox evaluation only)")
+        Polygons, RLE masks, keypoints with the category's skeleton and, with
+        ``draw_bbox``, boxes; caption annotations are printed.
+        """
+        _dropin.show_anns(self, anns, draw_bbox)
 
-    annToMask = annToRLE
+    def annToRLE(self, ann: dict[str, Any]) -> Any:
+        """The annotation's segmentation as a compressed RLE (polygon parts merged; :mod:`fastdet.mask`)."""
+        return _dropin.ann_to_rle(self, ann)
+
+    def annToMask(self, ann: dict[str, Any]) -> NDArray[np.uint8]:
+        """The annotation's segmentation as an ``(height, width)`` uint8 0/1 mask."""
+        from fastdet import mask
+
+        return mask.decode(self.annToRLE(ann))
+
+    def download(self, tarDir: PathLike | None = None, imgIds: Any = (), *, timeout: float = 30.0) -> None:
+        """Download images (all, or ``imgIds``) from their ``coco_url`` into ``tarDir``.
+
+        Existing files are kept. Raises ``OSError`` naming the URL when it cannot be
+        fetched (no network: fastdet does not retry), ``ValueError`` without ``tarDir``
+        (pycocotools prints a line and returns -1). ``timeout`` is per request, in seconds.
+        """
+        _dropin.download(self, tarDir, imgIds, timeout)
 
     def loadNumpyAnnotations(self, data: ArrayLike) -> list[dict[str, Any]]:
         """Convert an ``(N, 7)`` array ``[image_id, x, y, w, h, score, category_id]`` to result dicts."""

@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fastdet.coco.cocoeval import COCOeval, _summary_line
 from fastdet.coco.dataset import COCO
-from fastdet.coco.params import _check_iou_type
+from fastdet.coco.params import Params, _check_iou_type
 
 
 @dataclass(frozen=True)
@@ -174,20 +174,38 @@ def evaluate_coco(
     keypoints = iou_type == "keypoints"
     if max_detections is None:
         max_detections = (20,) if keypoints else (1, 10, 100)
-    maxd = sorted(int(m) for m in max_detections)
-    if not maxd or maxd[0] < 0:
-        raise ValueError(f"max_detections must be non-negative integers, got {list(max_detections)}")
-    if area_ranges is None:
-        area_ranges = {k: v for k, v in _DEFAULT_AREAS.items() if not (keypoints and k == "small")}
-    areas = dict(area_ranges)
-    if "all" not in areas:
-        raise ValueError(f"area_ranges must contain an 'all' range, got labels {list(areas)}")
+    if area_ranges is None and keypoints:
+        area_ranges = {k: v for k, v in _DEFAULT_AREAS.items() if k != "small"}
     ev = COCOeval(gt_coco, dt_coco, iou_type, verbose=False)
-    p = ev.params
     if kpt_oks_sigmas is not None:
         if not keypoints:
             raise ValueError("kpt_oks_sigmas is for iou_type='keypoints'")
-        p.kpt_oks_sigmas = np.asarray(kpt_oks_sigmas, dtype=np.float64).reshape(-1)
+        ev.params.kpt_oks_sigmas = np.asarray(kpt_oks_sigmas, dtype=np.float64).reshape(-1)
+    maxd, areas = _configure(
+        ev.params, iou_thresholds, rec_thresholds, max_detections, area_ranges, use_cats, img_ids, cat_ids
+    )
+    ev.evaluate()
+    ev.accumulate()
+    return _result(ev.eval, ev.params, maxd, areas)
+
+
+def _configure(
+    p: Params,
+    iou_thresholds: ArrayLike | None,
+    rec_thresholds: ArrayLike | None,
+    max_detections: Iterable[int],
+    area_ranges: Mapping[str, tuple[float, float]] | None,
+    use_cats: bool,
+    img_ids: Iterable[int] | None,
+    cat_ids: Iterable[int] | None,
+) -> tuple[list[int], dict[str, tuple[float, float]]]:
+    """Set ``p`` from :func:`evaluate_coco`'s options; returns the sorted limits and the area ranges."""
+    maxd = sorted(int(m) for m in max_detections)
+    if not maxd or maxd[0] < 0:
+        raise ValueError(f"max_detections must be non-negative integers, got {list(max_detections)}")
+    areas = dict(_DEFAULT_AREAS if area_ranges is None else area_ranges)
+    if "all" not in areas:
+        raise ValueError(f"area_ranges must contain an 'all' range, got labels {list(areas)}")
     if iou_thresholds is not None:
         p.iouThrs = np.asarray(iou_thresholds, dtype=np.float64).reshape(-1)
         if not np.isfinite(p.iouThrs).all() or len(p.iouThrs) == 0:
@@ -204,9 +222,14 @@ def evaluate_coco(
         p.imgIds = list(img_ids)
     if cat_ids is not None:
         p.catIds = list(cat_ids)
-    ev.evaluate()
-    ev.accumulate()
-    e = ev.eval
+    return maxd, areas
+
+
+def _result(
+    e: Mapping[str, Any], p: Params, maxd: list[int], areas: dict[str, tuple[float, float]]
+) -> CocoEvalResult:
+    """The :class:`CocoEvalResult` of an accumulated evaluation (``e``: ``COCOeval.eval``)."""
+    keypoints = getattr(p, "iouType", "bbox") == "keypoints"
     limit = maxd[-1]
     tag = "" if limit == (20 if keypoints else 100) else f"@{limit}"
 
@@ -214,7 +237,7 @@ def evaluate_coco(
         return float(_summary_line(e, p, ap, thr, area, m)[0])
 
     labels = [lbl for lbl in areas if lbl != "all"]
-    stats: dict[str, float] = {f"AP{tag}": stat(1, None, "all", limit)}
+    stats: dict[str, float] = {}
     if keypoints:  # pycocotools' keypoint summary: AP and AR alike, all at the limit
         for ap, kind in ((1, "AP"), (0, "AR")):
             stats[f"{kind}{tag}"] = stat(ap, None, "all", limit)
@@ -223,22 +246,19 @@ def evaluate_coco(
                     stats[f"{kind}{name}{tag}"] = stat(ap, thr, "all", limit)
             for lbl in labels:
                 stats[f"{kind}{_AREA_SUFFIX.get(lbl, f'_{lbl}')}{tag}"] = stat(ap, None, lbl, limit)
-        return _result(e, p, stats, maxd)
-    for thr, name in ((0.5, "AP50"), (0.75, "AP75")):
-        if np.any(p.iouThrs == thr):
-            stats[name + tag] = stat(1, thr, "all", limit)
-    for lbl in labels:
-        suffix = _AREA_SUFFIX.get(lbl, f"_{lbl}")
-        stats[f"AP{suffix}{tag}"] = stat(1, None, lbl, limit)
-    for m in maxd:
-        stats[f"AR{m}"] = stat(0, None, "all", m)
-    for lbl in labels:
-        suffix = _AREA_SUFFIX.get(lbl, f"_{lbl}")
-        stats[f"AR{suffix}{tag}"] = stat(0, None, lbl, limit)
-    return _result(e, p, stats, maxd)
-
-
-def _result(e: dict[str, Any], p: Any, stats: dict[str, float], maxd: list[int]) -> CocoEvalResult:
+    else:
+        stats[f"AP{tag}"] = stat(1, None, "all", limit)
+        for thr, name in ((0.5, "AP50"), (0.75, "AP75")):
+            if np.any(p.iouThrs == thr):
+                stats[name + tag] = stat(1, thr, "all", limit)
+        for lbl in labels:
+            suffix = _AREA_SUFFIX.get(lbl, f"_{lbl}")
+            stats[f"AP{suffix}{tag}"] = stat(1, None, lbl, limit)
+        for m in maxd:
+            stats[f"AR{m}"] = stat(0, None, "all", m)
+        for lbl in labels:
+            suffix = _AREA_SUFFIX.get(lbl, f"_{lbl}")
+            stats[f"AR{suffix}{tag}"] = stat(0, None, lbl, limit)
     a_all = p.areaRngLbl.index("all")
     per_class: dict[Any, float] = {}
     for k, cat in enumerate(p.catIds if p.useCats else [-1]):

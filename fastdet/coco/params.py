@@ -32,8 +32,10 @@ class Params:
     useCats : int
         1: per-category evaluation; 0: categories are ignored (one pool per image).
     iouType : str
-        ``'bbox'`` or ``'keypoints'`` (``'segm'`` builds pycocotools' parameters
-        but ``COCOeval`` refuses it for now).
+        ``'bbox'``, ``'segm'`` (both :meth:`setDetParams`) or ``'keypoints'``
+        (:meth:`setKpParams`: ``maxDets=[20]``, three area ranges and ``kpt_oks_sigmas``).
+        pycocotools' default is ``'segm'``; fastdet's is ``'bbox'`` (the same parameters).
+        ``COCOeval`` evaluates 'bbox' and 'keypoints' ('segm' not yet).
     kpt_oks_sigmas : ndarray
         ``'keypoints'`` only: the per-keypoint OKS sigmas (COCO's 17; settable).
     """
@@ -49,7 +51,7 @@ class Params:
         self.useSegm: Any = None  # deprecated in pycocotools; 1 means segm
 
     def setDetParams(self) -> None:
-        """pycocotools' bbox / segm defaults (maxDets [1, 10, 100], four area ranges)."""
+        """Reset to pycocotools' detection defaults (bbox and segm): 3 ``maxDets``, 4 area ranges."""
         self.imgIds: list[Any] = []
         self.catIds: list[Any] = []
         self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
@@ -60,7 +62,7 @@ class Params:
         self.useCats = 1
 
     def setKpParams(self) -> None:
-        """pycocotools' keypoint defaults (maxDets [20], all / medium / large, COCO's 17 sigmas)."""
+        """Reset to pycocotools' keypoint defaults: ``maxDets=[20]``, 3 area ranges, COCO's sigmas."""
         self.imgIds = []
         self.catIds = []
         self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)

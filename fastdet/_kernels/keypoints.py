@@ -82,38 +82,44 @@ def oks_exponents(
         per_dt = 0
         for g in range(g0, g1):
             per_dt += g_count[g]
+        kidx = np.empty(n_kpt, np.int64)  # the ground truth's visible keypoints: no branch per term
         start = 0
         for g in range(g0, g1):
             scale = g_area[g] + eps
-            x0 = g_box[g, 0] - g_box[g, 2]
-            x1 = g_box[g, 0] + g_box[g, 2] * 2.0
-            y0 = g_box[g, 1] - g_box[g, 3]
-            y1 = g_box[g, 1] + g_box[g, 3] * 2.0
             gs = g_start[g]
-            visible = False
+            n_vis = 0
             for k in range(n_kpt):
                 if g_values[gs + 3 * k + 2] > 0.0:
-                    visible = True
-            for d in range(d0, d1):
-                pos = e_off[c] + (d - d0) * per_dt + start
-                ds = d_start[d]
-                for k in range(n_kpt):
-                    xd = d_values[ds + 3 * k]
-                    yd = d_values[ds + 3 * k + 1]
-                    if visible:
-                        if not g_values[gs + 3 * k + 2] > 0.0:
-                            continue
-                        dx = xd - g_values[gs + 3 * k]
-                        dy = yd - g_values[gs + 3 * k + 1]
-                    else:
+                    kidx[n_vis] = k
+                    n_vis += 1
+            if n_vis > 0:
+                for d in range(d0, d1):
+                    pos = e_off[c] + (d - d0) * per_dt + start
+                    ds = d_start[d]
+                    for j in range(n_vis):
+                        k = kidx[j]
+                        dx = d_values[ds + 3 * k] - g_values[gs + 3 * k]
+                        dy = d_values[ds + 3 * k + 1] - g_values[gs + 3 * k + 1]
+                        # pycocotools' order; * 0.5 is / 2 bit for bit; negated as np.exp(-e) reads it
+                        e = (dx * dx + dy * dy) / var[k] / scale * 0.5
+                        # exp(-e) is exactly 0 for e > 746 (below half the least subnormal, in every
+                        # exp); NumPy's slow path for such inputs is skipped: a marker, read as 0
+                        e_buf[pos + j] = UNDERFLOW if shortcut and e > 746.0 else -e
+            else:  # no visible keypoint: distances outside the box grown by w / h on each side
+                x0 = g_box[g, 0] - g_box[g, 2]
+                x1 = g_box[g, 0] + g_box[g, 2] * 2.0
+                y0 = g_box[g, 1] - g_box[g, 3]
+                y1 = g_box[g, 1] + g_box[g, 3] * 2.0
+                for d in range(d0, d1):
+                    pos = e_off[c] + (d - d0) * per_dt + start
+                    ds = d_start[d]
+                    for k in range(n_kpt):
+                        xd = d_values[ds + 3 * k]
+                        yd = d_values[ds + 3 * k + 1]
                         dx = max(0.0, x0 - xd) + max(0.0, xd - x1)
                         dy = max(0.0, y0 - yd) + max(0.0, yd - y1)
-                    # pycocotools' order; * 0.5 is / 2 bit for bit; negated as np.exp(-e) reads it
-                    e = (dx * dx + dy * dy) / var[k] / scale * 0.5
-                    # exp(-e) is exactly 0 for e > 746 (below half the least subnormal, in every
-                    # exp); NumPy's slow path for such inputs is skipped: a marker, read as 0
-                    e_buf[pos] = UNDERFLOW if shortcut and e > 746.0 else -e
-                    pos += 1
+                        e = (dx * dx + dy * dy) / var[k] / scale * 0.5
+                        e_buf[pos + k] = UNDERFLOW if shortcut and e > 746.0 else -e
             start += g_count[g]
 
 

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 EXAMPLES = {
     "fastdet": """examples:
   fastdet demo                          run the whole pipeline on the bundled data
-  fastdet eval gt.json dets.json        COCO bbox (or --iou-type segm) summary, as pycocotools prints it
+  fastdet eval gt.json dets.json        COCO summary as pycocotools prints it (--iou-type segm, keypoints)
   fastdet nms dets.json -o kept.json    per-image, per-class NMS of a COCO results file
   fastdet fuse a.json b.json -o f.json  weighted boxes fusion of several models' results
   fastdet arch resnet50                 per-layer shapes, parameters, MACs, receptive fields
@@ -188,7 +188,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     show = not args.json or sys.stderr.isatty()
     if args.lvis:
         return _eval_lvis(args, show)
-    if args.iou_type == "segm" and (args.tide or args.tide_plot):
+    iou_type = args.iou_type
+    if iou_type != "bbox" and (args.tide or args.tide_plot):
         raise UsageError("--tide and --tide-plot work on boxes only (--iou-type bbox)")
     if args.tide_plot:
         _check_plot_path(args.tide_plot, "--tide-plot")
@@ -196,7 +197,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         gt = COCO(args.gt, verbose=False)
     with progress("loading detections", enabled=show):
         dt = gt.loadRes(args.dt)
-    options: dict[str, Any] = {"use_cats": not args.no_cats, "iou_type": args.iou_type}
+    options: dict[str, Any] = {"use_cats": not args.no_cats, "iou_type": iou_type}
     if args.iou_thrs:
         options["iou_thresholds"] = _floats(args.iou_thrs, "--iou-thrs")
     if args.max_dets:
@@ -216,8 +217,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     n_iou = len(options.get("iou_thresholds", range(10)))
     n_dets = len(options.get("max_detections", range(3)))
     pycocotools_text = n_iou == 10 and n_dets >= 3 and "area_ranges" not in options
+    if iou_type == "keypoints":  # its summary reads maxDets=20 and the all / medium / large ranges
+        wanted = options.get("max_detections", [20])
+        pycocotools_text = n_iou == 10 and 20 in wanted and "area_ranges" not in options
     if pycocotools_text:  # its summary assumes the default parameter layout
-        ev = COCOeval(gt, dt, args.iou_type)
+        ev = COCOeval(gt, dt, iou_type)
         ev.params.useCats = int(options["use_cats"])
         if "iou_thresholds" in options:
             ev.params.iouThrs = np.asarray(options["iou_thresholds"], dtype=np.float64)
@@ -544,7 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
-        "eval", help="COCO bbox / segm evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt
+        "eval", help="COCO bbox / segm / keypoints evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt
     )
     p.add_argument("gt", help="ground-truth COCO json")
     p.add_argument("dt", help="detections: a COCO results json (list of dicts)")
@@ -556,7 +560,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--area-rng", help="area ranges, e.g. all=0:1e10,small=0:1024")
     p.add_argument("--no-cats", action="store_true", help="pool categories (useCats=0)")
     p.add_argument(
-        "--iou-type", choices=("bbox", "segm"), default="bbox", help="box or mask IoU (default bbox)"
+        "--iou-type",
+        choices=("bbox", "segm", "keypoints"),
+        default="bbox",
+        help="what is matched: boxes, masks or keypoints (default bbox)",
     )
     p.add_argument("--tide", action="store_true", help="add TIDE's error breakdown (tidecv's numbers)")
     p.add_argument("--tide-plot", metavar="FILE.png", help="draw TIDE's summary figure (implies --tide)")

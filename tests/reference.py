@@ -1906,6 +1906,35 @@ def lvis_summary(
     return out
 
 
+# ======================================================================
+# coco.keypoints: object keypoint similarity, one (detection, ground truth) pair at a time.
+# ======================================================================
+
+
+def oks(dt_kpts, gt_kpts, gt_bbox, gt_area, sigmas):
+    """COCO's object keypoint similarity (cocodataset.org/#keypoints-eval, pycocotools' computeOks).
+
+    ``mean_k exp(-d_k**2 / (2 * s**2 * kappa_k**2))`` with ``s**2 = area + eps``,
+    ``kappa_k = 2 * sigma_k``, over the ground truth's keypoints with v > 0; with
+    none visible, over all keypoints, ``d_k`` being the distance from the detected
+    keypoint to the ground-truth box grown by its width / height on every side.
+    """
+    k = len(sigmas)
+    visible = [i for i in range(k) if gt_kpts[3 * i + 2] > 0]
+    x, y, w, h = gt_bbox
+    terms = []
+    for i in visible or range(k):
+        xd, yd = float(dt_kpts[3 * i]), float(dt_kpts[3 * i + 1])
+        if visible:
+            dx, dy = xd - gt_kpts[3 * i], yd - gt_kpts[3 * i + 1]
+        else:
+            dx = max(0.0, (x - w) - xd) + max(0.0, xd - (x + 2 * w))
+            dy = max(0.0, (y - h) - yd) + max(0.0, yd - (y + 2 * h))
+        kappa = 2 * sigmas[i]
+        terms.append(math.exp(-(dx * dx + dy * dy) / (kappa * kappa) / (gt_area + np.spacing(1)) / 2))
+    return math.fsum(terms) / len(terms)
+
+
 # --------------------------------------------------------------------------- sharded COCO (fastdet.dask)
 
 

@@ -504,14 +504,6 @@ def test_array_results_validated() -> None:
         gt_coco().loadRes(np.array([[9, 0, 0, 1, 1, 0.5, 1]]))
 
 
-@pytest.mark.parametrize("iou_type", ["keypoints"])
-def test_keypoints_not_implemented(iou_type: str) -> None:
-    with pytest.raises(NotImplementedError, match=f"iouType '{iou_type}' is not implemented yet"):
-        COCOeval(gt_coco(), gt_coco(), iou_type)
-    with pytest.raises(NotImplementedError, match="not implemented yet"):
-        evaluate_coco(GT, [DT], iou_type=iou_type)  # type: ignore[arg-type]
-
-
 def test_other_errors() -> None:
     with pytest.raises(ValueError, match="iouType must be 'bbox'"):
         COCOeval(gt_coco(), gt_coco(), "boxes")

@@ -13,22 +13,23 @@ import numpy as np
 
 from fastdet._kernels import coco as _k
 from fastdet.coco import dropin as _dropin
+from fastdet.coco import keypoints as _keypoints
 from fastdet.coco.dataset import _columns_of
 from fastdet.coco.evaluation import _accumulate, _evaluate, _Evaluation, cell_sizes, sized
 from fastdet.coco.params import Params, _check_iou_type
 
 
 class COCOeval:
-    """Drop-in for pycocotools' ``COCOeval`` (bbox and segm), with Numba kernels.
+    """Drop-in for pycocotools' ``COCOeval`` (bbox, segm, keypoints), with Numba kernels.
 
     Parameters
     ----------
     cocoGt, cocoDt : COCO
         Ground truth and results, fastdet or pycocotools ``COCO`` objects.
-    iouType : {'bbox', 'segm'}, default 'bbox'
-        Box IoU, or mask IoU on the ``segmentation`` fields (see :mod:`fastdet.coco.segm`);
-        ``'keypoints'`` raises ``NotImplementedError`` for now.
-        (pycocotools' default is ``'segm'``; fastdet's is ``'bbox'``.)
+    iouType : {'bbox', 'segm', 'keypoints'}, default 'bbox'
+        Box IoU; mask IoU on the ``segmentation`` fields (see :mod:`fastdet.coco.segm`);
+        or OKS for ``'keypoints'`` (see :mod:`fastdet.coco.keypoints`; 10 summary lines at
+        maxDets=20). (pycocotools' default is ``'segm'``; fastdet's is ``'bbox'``.)
     verbose : bool, default True
         Print pycocotools' progress lines (the summary is always printed).
 
@@ -39,7 +40,7 @@ class COCOeval:
         After ``accumulate()``: ``precision`` [T, R, K, A, M], ``recall``
         [T, K, A, M], ``scores`` [T, R, K, A, M], ``params``, ``counts``, ``date``.
         -1 marks settings without ground truth.
-    stats : ndarray of shape (12,)
+    stats : ndarray of shape (12,) (keypoints: (10,))
         After ``summarize()``.
     evalImgs, ious
         pycocotools' per-image records and IoU matrices, computed on first access.
@@ -49,8 +50,6 @@ class COCOeval:
 
     Raises
     ------
-    NotImplementedError
-        ``iouType`` 'keypoints'.
     ValueError
         An unknown ``iouType``.
 
@@ -162,12 +161,14 @@ class COCOeval:
                 _dropin.finish_with_loop(self, ious, tic)
                 return
         else:
-            hook = None
+            cell_ious = None
             if p.iouType == "segm":  # mask IoU per cell (fastdet.coco.segm)
-                from fastdet.coco.segm import cell_ious
+                from fastdet.coco.segm import cell_ious as segm_cell_ious
 
-                hook = cell_ious(self.cocoGt, self.cocoDt)
-            self._ev = _evaluate(gt, dt, p, hook)
+                cell_ious = segm_cell_ious(self.cocoGt, self.cocoDt)
+            elif p.iouType == "keypoints":  # OKS per cell (fastdet.coco.keypoints)
+                gt, cell_ious = _keypoints.prepare(self.cocoGt, self.cocoDt, gt, p)
+            self._ev = _evaluate(gt, dt, p, cell_ious)
             self._gts_store = self._dts_store = None  # built on first access
             ious = None
         self._evalImgs = None
@@ -246,7 +247,7 @@ class COCOeval:
         self._say(f"DONE (t={time.time() - tic:0.2f}s).")
 
     def summarize(self) -> None:
-        """Print pycocotools' 12-line summary and set ``stats``."""
+        """Print pycocotools' 12-line summary (keypoints: 10 lines) and set ``stats``."""
         print(self._summarize(), end="")
 
     def _summarize(self) -> str:
@@ -256,12 +257,14 @@ class COCOeval:
         p = self.params
         if p.iouType != "bbox":
             _check_iou_type(p.iouType)
+        if p.iouType == "keypoints":
+            return self._summary_text(_keypoints.SUMMARY_PLAN)
         if len(p.maxDets) < 3:
             raise IndexError(
                 f"summarize() reads params.maxDets[0..2] (pycocotools' layout); params.maxDets is {p.maxDets}"
             )
         m = p.maxDets
-        plan = [
+        plan: list[tuple[int, float | None, str, int]] = [
             (1, None, "all", 100),
             (1, 0.5, "all", m[2]),
             (1, 0.75, "all", m[2]),
@@ -275,6 +278,10 @@ class COCOeval:
             (0, None, "medium", m[2]),
             (0, None, "large", m[2]),
         ]
+        return self._summary_text(plan)
+
+    def _summary_text(self, plan: list[tuple[int, float | None, str, int]]) -> str:
+        p = self.params
         stats = np.zeros((len(plan),))
         lines = []
         for i, (ap, thr, area, max_det) in enumerate(plan):
@@ -397,6 +404,8 @@ def _summary_line(
 def _build_ious(ev: _Evaluation) -> dict[tuple[Any, Any], Any]:
     n_g = np.diff(ev.gt_off)
     n_d = np.diff(ev.dt_off)
+    if ev.extra.get("no_ious"):  # the iouType computed none (keypoints with useCats=0, as pycocotools)
+        return {(img, cat): [] for img in ev.img_ids for cat in ev.cat_ids}
     if len(ev.cell_iou):  # given by the iouType (segm, keypoints)
         iou_off, sizes, flat = ev.iou_off, np.diff(ev.iou_off), ev.cell_iou
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import time
 from collections import defaultdict
@@ -15,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fastdet._io import loads as _loads
 from fastdet.coco import dropin as _dropin
+from fastdet.coco import keypoints as _keypoints
 from fastdet.coco.columns import (
     _bbox_column,
     _Columns,
@@ -333,8 +335,10 @@ class COCO:
         Parameters
         ----------
         resFile : str, path-like, list of dict or ndarray of shape (N, 7)
-            Results ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``;
-            array rows are ``[image_id, x, y, w, h, score, category_id]``.
+            Results ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``
+            (or, without ``bbox``, ``"keypoints": [x1, y1, v1, ...]``: keypoint
+            results, see :mod:`fastdet.coco.keypoints`); array rows are
+            ``[image_id, x, y, w, h, score, category_id]``.
         verbose : bool, optional
             Print pycocotools' progress lines (default: as this object does); also the
             result object's setting.
@@ -343,19 +347,21 @@ class COCO:
         -------
         COCO
             The result object: ``area = w * h``, ``id = 1..N`` and ``iscrowd = 0``
-            for every result (pycocotools' semantics); images and categories are
-            those of this object.
+            for every result (keypoint results: ``bbox`` and ``area`` of the
+            keypoints' extent, no ``iscrowd``; pycocotools' semantics); images and
+            categories are those of this object.
 
         Raises
         ------
         ValueError
             Malformed input (not a list, a missing field, a bbox that is not 4
             finite numbers, a NaN score, an id that is neither an integer nor a
-            string, an integer id beyond int64) or a result on an
+            string, an integer id beyond int64, keypoints that are not a positive
+            multiple of 3 finite numbers) or a result on an
             image that is not in this dataset; the message names the file and
             the entry.
         NotImplementedError
-            Keypoint or caption results.
+            Caption results.
 
         Notes
         -----
@@ -385,7 +391,11 @@ class COCO:
             raw = None
             if isinstance(resFile, (str, os.PathLike)):
                 where = os.fspath(resFile)
-                raw, scanned, anns = _read_results(resFile)
+                raw, scanned, anns = _read_results(
+                    resFile, functools.partial(_keypoints.scan_results, where=where)
+                )
+                if isinstance(scanned, tuple):  # plain keypoint results
+                    return self._keypoint_results(None, where, tic, res_obj, scanned, raw)
                 if scanned is not None:  # plain bbox results: no Python objects at all
                     _check_images(scanned.image_id, scanned.image_keys, _image_ids_of(self), where)
                     return self._result_object(scanned, None, None, raw, where, tic, res_obj)
@@ -401,11 +411,13 @@ class COCO:
                 if not isinstance(first, dict):
                     raise ValueError(f"{where}: entry 0 must be an object (dict), got {type(first).__name__}")
                 if "bbox" not in first or (isinstance(first["bbox"], (list, tuple)) and not first["bbox"]):
+                    if "keypoints" in first and "caption" not in first and "segmentation" not in first:
+                        return self._keypoint_results(anns, where, tic, res_obj)
                     segm = "segmentation" in first and "caption" not in first
-                    kinds = [k for k in ("caption", "keypoints") if k in first]
+                    kinds = [k for k in ("caption",) if k in first]
                     if kinds and not segm:
                         raise NotImplementedError(
-                            f"{where}: {kinds[0]} results are not supported yet (bbox and segm results only)"
+                            f"{where}: {kinds[0]} results are not supported (bbox, segm, keypoints only)"
                         )
                     if not segm:
                         raise ValueError(f"{where}: entry 0 has no 'bbox' field")
@@ -441,6 +453,21 @@ class COCO:
             assert res._res is not None
             res._res.segm = True
         return res
+
+    def _keypoint_results(
+        self, anns: list[Any] | None, where: str, tic: float, res: COCO, scanned: Any = None, raw: Any = None
+    ) -> COCO:
+        """pycocotools' ``loadRes`` for keypoint results (no ``bbox``); see :mod:`fastdet.coco.keypoints`."""
+        if scanned is None:
+            assert anns is not None
+            scanned = _keypoints.result_columns(anns, where)
+        cols, kp = scanned
+        _check_images(cols.image_id, cols.image_keys, _image_ids_of(self), where)
+        out = self._result_object(cols, anns, None, raw, where, tic, res)
+        assert out._res is not None
+        out._res.kind = "keypoints"
+        out._res.keypoints = kp
+        return out
 
     def _result_object(
         self,
@@ -522,6 +549,8 @@ class _ResultColumns:
     raw: bytes | None
     gt: COCO
     segm: bool = False  # pycocotools' segmentation branch: area (and a missing bbox) from the mask
+    kind: str = "bbox"  # pycocotools' loadRes branch: "bbox" or "keypoints"
+    keypoints: Any = None  # keypoints._Keypoints of keypoint results
 
     def materialize(self) -> dict[str, Any]:
         gt_ds = self.gt.dataset
@@ -553,6 +582,12 @@ class _ResultColumns:
                     ann["bbox"] = self.cols.bbox[i].tolist()
                 ann["id"] = i + 1
                 ann["iscrowd"] = 0
+            out["annotations"] = source
+            return out
+        if self.kind == "keypoints":
+            from fastdet.coco.keypoints import materialize_results
+
+            materialize_results(source)
             out["annotations"] = source
             return out
         for i, ann in enumerate(source):

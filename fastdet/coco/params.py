@@ -35,6 +35,9 @@ class Params:
         ``'bbox'``, ``'segm'`` (both :meth:`setDetParams`) or ``'keypoints'``
         (:meth:`setKpParams`: ``maxDets=[20]``, three area ranges and ``kpt_oks_sigmas``).
         pycocotools' default is ``'segm'``; fastdet's is ``'bbox'`` (the same parameters).
+        ``COCOeval`` evaluates 'bbox' and 'keypoints' ('segm' not yet).
+    kpt_oks_sigmas : ndarray
+        ``'keypoints'`` only: the per-keypoint OKS sigmas (COCO's 17; settable).
     """
 
     def __init__(self, iouType: str = "bbox"):
@@ -72,13 +75,6 @@ class Params:
 
 
 def _check_iou_type(iou_type: Any) -> None:
-    if iou_type in ("bbox", "segm"):
+    if iou_type in ("bbox", "segm", "keypoints"):
         return
-    if iou_type == "keypoints":
-        raise NotImplementedError(
-            f"iouType {iou_type!r} is not implemented yet: fastdet evaluates 'bbox' and 'segm' "
-            "(use pycocotools for keypoints)"
-        )
-    raise ValueError(
-        f"iouType must be 'bbox' or 'segm' ('keypoints' is not yet implemented); got {iou_type!r}"
-    )
+    raise ValueError(f"iouType must be 'bbox', 'segm' or 'keypoints'; got {iou_type!r}")

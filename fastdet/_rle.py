@@ -184,8 +184,9 @@ class _Measured(NamedTuple):
 
 
 def _pick(module: Any, name: str, work: float, items: int) -> Callable[..., Any]:
-    """The parallel kernel ``name`` for big inputs, else its ``_serial`` twin."""
-    return getattr(module, name if work >= PARALLEL_WORK and items > 1 else name + "_serial")
+    """The parallel kernel ``name`` for big inputs, else its serial twin (``ParallelKernel.serial``)."""
+    k = getattr(module, name)
+    return k if work >= PARALLEL_WORK and items > 1 else k.serial
 
 
 def _check_offsets(offsets: I64, end: int, name: str) -> None:
@@ -306,7 +307,7 @@ def _scan(
             runs = np.empty(len(buf), np.int64)
             n_runs_i, area_i, canon_i, status_i = np.empty((4, 1), np.int64)
             one_h, one_w, box = h[i : i + 1], w[i : i + 1], np.empty((1, 4), np.float64)
-            _k.scan_strings_serial(
+            _k.scan_strings.serial(
                 buf, one, one_h, one_w, _k.STORE_RUNS, False, runs, n_runs_i, area_i, box, canon_i, status_i
             )
             total = int(runs[soff[i] : soff[i] + int(n_runs_i[0])].sum())
@@ -622,7 +623,7 @@ def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tup
         if len(stopped):  # pycocotools' walk stops early there: merge the same pixels without empty runs
             c_runs, c_count = np.empty_like(runs), np.empty_like(count)
             _k.canonicalize(runs, start, count, c_runs, c_count)
-            _k.merge_groups_serial(c_runs, start, c_count, goff, stopped, bool(intersect), cap_off, out, m)
+            _k.merge_groups.serial(c_runs, start, c_count, goff, stopped, bool(intersect), cap_off, out, m)
     return out, cap_off[:-1], m
 
 

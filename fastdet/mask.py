@@ -312,7 +312,7 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
         if 5 * out.size >= _rle.PARALLEL_WORK and len(g) > 1:
             _k.box_iou_xywh(d, g, crowd, out)
         else:
-            _k.box_iou_xywh_serial(d, g, crowd, out)
+            _k.box_iou_xywh.serial(d, g, crowd, out)
         return out.T
     for m, name in ((d, "dt"), (g, "gt")):
         _one_size(m.h, m.w, name, "iou")

@@ -9,9 +9,9 @@ because pycocotools' outputs depend on them. Per-mask sizes are ``int64``
 arrays ``h`` and ``w``. Compressed ``counts`` strings are concatenated into one
 ``uint8`` buffer with CSR byte offsets ``soff``.
 
-Each batch kernel comes as a parallel version and a ``*_serial`` twin with the
-same arguments: the wrappers call the twin for small inputs, where starting
-threads costs more than it saves. Every ``prange`` step writes only its own
+Batch kernels are :class:`~fastdet._kernels.ParallelKernel` objects: the
+wrappers call their ``.serial`` twin for small inputs, where starting threads
+costs more than it saves. Every ``prange`` step writes only its own
 mask's (or group's, or row's) slice of the outputs.
 """
 
@@ -72,24 +72,56 @@ def _bbox_finish(m, xs, ys, xe, ye, out, i):
 
 # ----------------------------------------------------------------------------- compressed strings
 @kernel()
-def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
-    hi, wi = h[i], w[i]
-    boxes = boxes and hi > 0
-    xs, ys, xe, ye = wi, hi, 0, 0
-    cx, cy = 0, 0  # column and row of the next run's first pixel
+def _value(buf, p, end):
+    """The next delta of a compressed string at ``buf[p:end]``: (value, next p, status)."""
+    c = np.int64(buf[p]) - 48
+    p += 1
+    x = c & 0x1F
+    if (c & ~63) != 0:
+        return x, p, BAD_CHAR
+    if (c & 0x20) == 0:  # a one-byte value (no continuation bit); 0x10 is its sign
+        if (c & 0x10) != 0:
+            x -= 32
+        return x, p, 0
+    k = 1
+    while True:
+        if p >= end:
+            return x, p, TRUNCATED
+        if k == _MAX_CHARS:
+            return x, p, LONG_VALUE
+        c = np.int64(buf[p]) - 48
+        if (c & ~63) != 0:
+            return x, p, BAD_CHAR
+        x |= (c & 0x1F) << (5 * k)
+        p += 1
+        k += 1
+        if (c & 0x20) == 0:
+            if (c & 0x10) != 0:
+                x |= -1 << (5 * k)
+            return x, p, 0
+
+
+@kernel()
+def _scan_plain(i, buf, soff, store, out, n_runs, area, canon, status, total_out):
+    """:func:`_scan_one` without boxes: returns the sum of the runs."""
     m, total, fg, bad, is_canon = 0, 0, 0, 0, 1
-    prev1, prev2 = 0, 0  # runs m-1 and m-2
+    prev1, prev2 = 0, 0
     p, end, o = soff[i], soff[i + 1], soff[i]
     while p < end:
         c = np.int64(buf[p]) - 48
         p += 1
-        if 0 <= c < 32:  # a one-byte value (no continuation bit); 0x10 is its sign
-            x = c - 32 if c >= 16 else c
-        else:
-            if c < 0 or c > 63:
+        x = c & 0x1F
+        if (c & 0x20) == 0:  # a one-byte value (no continuation bit); 0x10 is its sign
+            if (c & ~63) != 0:
                 bad = BAD_CHAR
                 break
-            x, k = c & 0x1F, 1
+            if (c & 0x10) != 0:
+                x -= 32
+        else:
+            if (c & ~63) != 0:
+                bad = BAD_CHAR
+                break
+            k = 1
             while True:
                 if p >= end:
                     bad = TRUNCATED
@@ -98,7 +130,7 @@ def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
                     bad = LONG_VALUE
                     break
                 c = np.int64(buf[p]) - 48
-                if c < 0 or c > 63:
+                if (c & ~63) != 0:
                     bad = BAD_CHAR
                     break
                 x |= (c & 0x1F) << (5 * k)
@@ -112,11 +144,80 @@ def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
                 break
         if m > 2:
             x += prev2
-        if x < 0 or x >= _UINT32:
+        if (x >> 32) != 0:  # outside [0, 2**32)
             bad = BAD_RUN
             break
-        if x == 0 and m > 0:
-            is_canon = 0
+        is_canon &= (x != 0) | (m == 0)
+        total += x
+        if store == STORE_RUNS:
+            out[o + m] = x
+        elif store == STORE_ENDS:
+            out[o + m] = total
+        fg += x & -(m & 1)
+        prev2, prev1 = prev1, x
+        m += 1
+    status[i] = bad
+    n_runs[i] = m
+    area[i] = fg % _UINT32
+    canon[i] = is_canon
+    return total
+
+
+@kernel()
+def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    hi, wi = h[i], w[i]
+    if not boxes:
+        total = _scan_plain(i, buf, soff, store, out, n_runs, area, canon, status, 0)
+        if status[i] == 0 and total != hi * wi:
+            status[i] = BAD_SUM
+        return
+    boxes = hi > 0
+    xs, ys, xe, ye = wi, hi, 0, 0
+    cx, cy = 0, 0  # column and row of the next run's first pixel
+    m, total, fg, bad, is_canon = 0, 0, 0, 0, 1
+    prev1, prev2 = 0, 0  # runs m-1 and m-2
+    p, end, o = soff[i], soff[i + 1], soff[i]
+    while p < end:
+        c = np.int64(buf[p]) - 48
+        p += 1
+        x = c & 0x1F
+        if (c & 0x20) == 0:  # a one-byte value (no continuation bit); 0x10 is its sign
+            if (c & ~63) != 0:
+                bad = BAD_CHAR
+                break
+            if (c & 0x10) != 0:
+                x -= 32
+        else:
+            if (c & ~63) != 0:
+                bad = BAD_CHAR
+                break
+            k = 1
+            while True:
+                if p >= end:
+                    bad = TRUNCATED
+                    break
+                if k == _MAX_CHARS:
+                    bad = LONG_VALUE
+                    break
+                c = np.int64(buf[p]) - 48
+                if (c & ~63) != 0:
+                    bad = BAD_CHAR
+                    break
+                x |= (c & 0x1F) << (5 * k)
+                p += 1
+                k += 1
+                if (c & 0x20) == 0:
+                    if (c & 0x10) != 0:
+                        x |= -1 << (5 * k)
+                    break
+            if bad != 0:
+                break
+        if m > 2:
+            x += prev2
+        if (x >> 32) != 0:  # outside [0, 2**32)
+            bad = BAD_RUN
+            break
+        is_canon &= (x != 0) | (m == 0)
         total += x
         if store == STORE_RUNS:
             out[o + m] = x
@@ -127,8 +228,7 @@ def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
             if (m & 1) == 1 and x > 0:
                 xs, ys, xe, ye = _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye)
             cx, cy = ex, ey
-        if (m & 1) == 1:
-            fg += x
+        fg += x & -(m & 1)
         prev2, prev1 = prev1, x
         m += 1
     if bad == 0 and total != hi * wi:
@@ -156,13 +256,6 @@ def scan_strings(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
     0x10 is the sign).
     """
     for i in numba.prange(len(soff) - 1):
-        _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
-
-
-@kernel()
-def scan_strings_serial(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
-    """:func:`scan_strings` on one thread."""
-    for i in range(len(soff) - 1):
         _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
 
 
@@ -204,24 +297,10 @@ def string_lengths(runs, start, count, out):
         out[i] = _string_length(runs, start[i], count[i])
 
 
-@kernel()
-def string_lengths_serial(runs, start, count, out):
-    """:func:`string_lengths` on one thread."""
-    for i in range(len(start)):
-        out[i] = _string_length(runs, start[i], count[i])
-
-
 @kernel(parallel=True)
 def encode_strings(runs, start, count, soff, buf):
     """rleToString of every mask into ``buf[soff[i]:soff[i + 1]]`` (``soff`` from :func:`string_lengths`)."""
     for i in numba.prange(len(start)):
-        _encode_one(runs, start[i], count[i], buf, soff[i])
-
-
-@kernel()
-def encode_strings_serial(runs, start, count, soff, buf):
-    """:func:`encode_strings` on one thread."""
-    for i in range(len(start)):
         _encode_one(runs, start[i], count[i], buf, soff[i])
 
 
@@ -260,13 +339,6 @@ def run_stats(runs, start, count, h, w, ends, area, bbox, canon):
     empty run at once).
     """
     for i in numba.prange(len(start)):
-        _stats_one(i, runs, start, count, h, w, ends, area, bbox, canon)
-
-
-@kernel()
-def run_stats_serial(runs, start, count, h, w, ends, area, bbox, canon):
-    """:func:`run_stats` on one thread."""
-    for i in range(len(start)):
         _stats_one(i, runs, start, count, h, w, ends, area, bbox, canon)
 
 
@@ -393,17 +465,6 @@ def iou_groups(d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel
 
 
 @kernel()
-def iou_groups_serial(d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
-                      g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
-                      row_group, dt_first, gt_first, out_off, out):  # fmt: skip
-    """:func:`iou_groups` on one thread."""
-    for r in range(len(row_group)):
-        _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
-                 g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
-                 row_group, dt_first, gt_first, out_off, out)  # fmt: skip
-
-
-@kernel()
 def _box_iou_row(g, dt, gt, crowd, out):
     gx, gy, gw, gh = gt[g, 0], gt[g, 1], gt[g, 2], gt[g, 3]
     ga = gw * gh
@@ -424,13 +485,6 @@ def _box_iou_row(g, dt, gt, crowd, out):
 def box_iou_xywh(dt, gt, crowd, out):
     """bbIou: ``out[g, d]`` for xywh boxes ``dt`` (D, 4), ``gt`` (G, 4); against crowd, i / area(dt)."""
     for g in numba.prange(gt.shape[0]):
-        _box_iou_row(g, dt, gt, crowd, out)
-
-
-@kernel()
-def box_iou_xywh_serial(dt, gt, crowd, out):
-    """:func:`box_iou_xywh` on one thread."""
-    for g in range(gt.shape[0]):
         _box_iou_row(g, dt, gt, crowd, out)
 
 
@@ -622,13 +676,6 @@ def merge_groups(runs, start, count, goff, groups, intersect, cap_off, out, out_
 
 
 @kernel()
-def merge_groups_serial(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
-    """:func:`merge_groups` on one thread."""
-    for k in range(len(groups)):
-        _merge_group(groups[k], runs, start, count, goff, intersect, cap_off, out, out_m)
-
-
-@kernel()
 def merge_groups_exact(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
     """pycocotools' own rleMerge walk, one member after the other, for groups with empty runs.
 
@@ -703,15 +750,6 @@ def canonicalize(runs, start, count, out, out_m):
 def gather(src, start, count, dst_off, dst):
     """Copy ``src[start[i]:start[i] + count[i]]`` to ``dst[dst_off[i]:]`` for every i."""
     for i in numba.prange(len(start)):
-        a, b = start[i], dst_off[i]
-        for j in range(count[i]):
-            dst[b + j] = src[a + j]
-
-
-@kernel()
-def gather_serial(src, start, count, dst_off, dst):
-    """:func:`gather` on one thread."""
-    for i in range(len(start)):
         a, b = start[i], dst_off[i]
         for j in range(count[i]):
             dst[b + j] = src[a + j]

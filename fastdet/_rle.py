@@ -145,6 +145,10 @@ MAX_COORD = 4.0e8
 #: a polygon vertex 500, an IoU pair 100.
 PARALLEL_WORK = 300_000
 _NS_BYTE, _NS_RUN, _NS_PIXEL, _NS_VERTEX, _NS_PAIR = 2.5, 3.0, 0.3, 500.0, 100.0
+#: A union of masks whose image has at most this many 64-pixel words per input run is painted
+#: into a bitmap (linear time); others fold foreground intervals (which rewrites the running
+#: union at every mask, quadratic for many masks). Both give the same runs.
+BITMAP_WORDS_PER_RUN = 4
 
 _STATUS = {
     _k.BAD_CHAR: "holds a byte outside the RLE alphabet (ASCII 48..111)",
@@ -614,7 +618,7 @@ def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tup
     fast = np.flatnonzero(~exact)
     if len(fast):
         merge = _pick(_k, "merge_groups", _NS_RUN * int(member_total[-1]), len(fast))
-        merge(runs, start, count, goff, fast, bool(intersect), cap_off, out, m)
+        merge(runs, start, count, goff, fast, bool(intersect), BITMAP_WORDS_PER_RUN, cap_off, out, m)
     if exact.any():
         _k.merge_groups_exact(
             runs, start, count, goff, np.flatnonzero(exact), bool(intersect), cap_off, out, m
@@ -623,7 +627,9 @@ def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tup
         if len(stopped):  # pycocotools' walk stops early there: merge the same pixels without empty runs
             c_runs, c_count = np.empty_like(runs), np.empty_like(count)
             _k.canonicalize(runs, start, count, c_runs, c_count)
-            _k.merge_groups.serial(c_runs, start, c_count, goff, stopped, bool(intersect), cap_off, out, m)
+            _k.merge_groups.serial(
+                c_runs, start, c_count, goff, stopped, bool(intersect), BITMAP_WORDS_PER_RUN, cap_off, out, m
+            )
     return out, cap_off[:-1], m
 
 
@@ -656,6 +662,7 @@ def merge_measured(meas: _Measured, intersect: bool) -> tuple[bytes, int, int]:
             np.array([0, n]),
             group,
             bool(intersect),
+            BITMAP_WORDS_PER_RUN,
             np.array([0, total + 1]),
             out,
             m,

@@ -651,28 +651,122 @@ def _merge_windowed(runs, start, count, first, last, intersect, out, o, cap):
 
 
 @kernel()
-def _merge_group(g, runs, start, count, goff, intersect, cap_off, out, out_m):
+def _ctz(v):
+    """Trailing zero bits of a non-zero uint64."""
+    n = 0
+    if (v & np.uint64(0xFFFFFFFF)) == 0:
+        n += 32
+        v >>= np.uint64(32)
+    if (v & np.uint64(0xFFFF)) == 0:
+        n += 16
+        v >>= np.uint64(16)
+    if (v & np.uint64(0xFF)) == 0:
+        n += 8
+        v >>= np.uint64(8)
+    if (v & np.uint64(0xF)) == 0:
+        n += 4
+        v >>= np.uint64(4)
+    if (v & np.uint64(0x3)) == 0:
+        n += 2
+        v >>= np.uint64(2)
+    if (v & np.uint64(0x1)) == 0:
+        n += 1
+    return n
+
+
+@kernel()
+def _set_bits(bits, s, e):
+    """Set bits [s, e) of the bitmap ``bits`` (uint64 words, bit j of word k is pixel 64k + j)."""
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    ks, ke = s >> 6, (e - 1) >> 6
+    lo = ones << np.uint64(s & 63)
+    hi = ones >> np.uint64(63 - ((e - 1) & 63))
+    if ks == ke:
+        bits[ks] |= lo & hi
+    else:
+        bits[ks] |= lo
+        for k in range(ks + 1, ke):
+            bits[k] = ones
+        bits[ke] |= hi
+
+
+@kernel()
+def _union_bitmap(runs, start, count, first, last, total, out, o):
+    """Union of masks first..last-1 through a bitmap of their ``total`` pixels into out[o:]; returns m.
+
+    Gives the canonical runs of the union, as pycocotools' walk does for canonical
+    masks: (background, foreground) pairs, then the trailing background run if
+    any (a single run for an empty union).
+    """
+    nw = (total + 63) >> 6
+    bits = np.zeros(nw, np.uint64)
+    for i in range(first, last):
+        a, pos = start[i], 0
+        for j in range(count[i]):
+            x = runs[a + j]
+            if (j & 1) == 1 and x > 0:
+                _set_bits(bits, pos, pos + x)
+            pos += x
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    m, prev, fg = 0, 0, False  # prev: end of the last foreground run (or its start while in one)
+    for k in range(nw):
+        v = bits[k]
+        b = 0
+        while b < 64:
+            # the next 0 bit in a foreground run, else the next 1 bit
+            rest = ((v ^ ones) if fg else v) >> np.uint64(b)
+            if rest == 0:
+                break
+            b += _ctz(rest)
+            pos = 64 * k + b
+            if pos >= total:
+                break
+            out[o + m] = pos - prev
+            m += 1
+            prev = pos
+            fg = not fg
+    if fg:  # a foreground run reaching the last pixel
+        out[o + m] = total - prev
+        m += 1
+    elif prev < total or m == 0:
+        out[o + m] = total - prev
+        m += 1
+    return m
+
+
+@kernel()
+def _merge_group(g, runs, start, count, goff, intersect, bitmap_ratio, cap_off, out, out_m):
     first, last = goff[g], goff[g + 1]
     o, cap = cap_off[g], cap_off[g + 1] - cap_off[g]
     if last - first <= 1:
         m = count[first] if last > first else 0
         _copy(runs, start[first] if last > first else 0, out, o, m)
         out_m[g] = m
+        return
+    total, n_runs = 0, 0
+    for j in range(count[first]):
+        total += runs[start[first] + j]
+    for i in range(first, last):
+        n_runs += count[i]
+    if not intersect and total > 0 and (total + 63) >> 6 <= bitmap_ratio * n_runs:
+        out_m[g] = _union_bitmap(runs, start, count, first, last, total, out, o)
     else:
         out_m[g] = _merge_windowed(runs, start, count, first, last, intersect, out, o, cap)
 
 
 @kernel(parallel=True)
-def merge_groups(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
+def merge_groups(runs, start, count, goff, groups, intersect, bitmap_ratio, cap_off, out, out_m):
     """rleMerge (union, or intersection) of each group ``g`` in ``groups`` into ``out[cap_off[g]:]``.
 
     Group g is members ``goff[g]:goff[g + 1]`` (mask i = ``runs[start[i]:][:count[i]]``),
     canonical unless the group has one member, which is copied. ``cap_off[g + 1] -
     cap_off[g]`` must be at least the group's total runs + 1 (a merge emits at
-    most ``mA + mB`` runs); ``out_m[g]``: runs written.
+    most ``mA + mB`` runs); ``out_m[g]``: runs written. A union whose image has at
+    most ``bitmap_ratio`` 64-pixel words per member run is painted into a bitmap
+    (time linear in runs and pixels / 64); other groups fold foreground intervals.
     """
     for k in numba.prange(len(groups)):
-        _merge_group(groups[k], runs, start, count, goff, intersect, cap_off, out, out_m)
+        _merge_group(groups[k], runs, start, count, goff, intersect, bitmap_ratio, cap_off, out, out_m)
 
 
 @kernel()

@@ -73,19 +73,28 @@ def sort_pairs(key, idx, lo, hi, kbuf, ibuf):
             e = min(a + 2 * width, n)
             i = a
             j = m
-            for k in range(a, e):
-                take_i = j >= e
-                if not take_i and i < m:
-                    ki, kj = ks[so + i], ks[so + j]
-                    take_i = ki > kj or (ki == kj and is_[so + i] < is_[so + j])
-                if take_i:
-                    kd[do + k] = ks[so + i]
-                    id_[do + k] = is_[so + i]
-                    i += 1
-                else:
-                    kd[do + k] = ks[so + j]
-                    id_[do + k] = is_[so + j]
-                    j += 1
+            k = a
+            while i < m and j < e:  # branch-free steps: random keys make the branch a coin toss
+                ki = ks[so + i]
+                kj = ks[so + j]
+                vi = is_[so + i]
+                vj = is_[so + j]
+                take_j = (kj > ki) | ((kj == ki) & (vj < vi))
+                kd[do + k] = kj if take_j else ki
+                id_[do + k] = vj if take_j else vi
+                j += take_j
+                i += 1 - take_j
+                k += 1
+            while i < m:
+                kd[do + k] = ks[so + i]
+                id_[do + k] = is_[so + i]
+                i += 1
+                k += 1
+            while j < e:
+                kd[do + k] = ks[so + j]
+                id_[do + k] = is_[so + j]
+                j += 1
+                k += 1
         ks, is_, kd, id_ = kd, id_, ks, is_
         so, do = do, so
         swapped = not swapped

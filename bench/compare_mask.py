@@ -107,6 +107,8 @@ def run(n: int, size: int, repeats: int) -> list[dict[str, Any]]:
          lambda: [pm.merge(gt[i : i + 2]) for i in pairs]),
         ("iou", f"{nd} x {ng} RLEs", lambda: fm.iou(dt[:nd], gt[:ng], crowd[:ng]),
          lambda: pm.iou(dt[:nd], gt[:ng], crowd[:ng])),
+        ("iou", f"{n} x {n // 10} RLEs", lambda: fm.iou(dt, gt[: n // 10], crowd[: n // 10]),
+         lambda: pm.iou(dt, gt[: n // 10], crowd[: n // 10])),
         ("iou", f"{n} x {n} RLEs", lambda: fm.iou(dt, gt, crowd), lambda: pm.iou(dt, gt, crowd)),
         ("iou", f"{n} x {n} boxes", lambda: fm.iou(boxes, boxes, crowd), lambda: pm.iou(boxes, boxes, crowd)),
     ]  # fmt: skip

@@ -255,7 +255,8 @@ def _iou_operand(objs: Any, name: str) -> tuple[str, Any]:
         )
     if not objs:
         return "empty", None
-    if all(isinstance(o, dict) for o in objs):
+    kinds = set(map(type, objs))
+    if kinds == {dict} or all(issubclass(t, dict) for t in kinds):
         return "rles", _rle.measure_dicts(objs, name, _k.STORE_ENDS)
     if all(isinstance(o, (list, tuple, np.ndarray)) and len(o) == 4 for o in objs):
         arr = to_numeric_array(objs, name)

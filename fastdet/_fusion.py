@@ -190,7 +190,7 @@ class _Prepared:
 
 def _prefilter(
     opts: _Options,
-    table: NDArray[np.float64] | Sequence[NDArray[np.float64]],
+    table: NDArray[np.floating[Any]] | Sequence[NDArray[np.floating[Any]]],
     columns: tuple[int, int, int, int],
     model: NDArray[np.int64],
     weights: NDArray[np.float64] | None,

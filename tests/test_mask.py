@@ -233,7 +233,7 @@ def test_merge_of_many_polygon_masks_matches_pycocotools(words_per_run):
         cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(3, 60)
         ang = np.sort(rng.uniform(0, 2 * np.pi, 12))
         polys.append(np.stack([cx + r * np.cos(ang), cy + r * np.sin(ang)], 1).ravel().round(2).tolist())
-    rles = pcm.frPyObjects(polys, h, w) + [pcm.encode(np.ones((h, w, 1), np.uint8, order="F"))[0]]
+    rles = [*pcm.frPyObjects(polys, h, w), pcm.encode(np.ones((h, w, 1), np.uint8, order="F"))[0]]
     saved = _rle.BITMAP_WORDS_PER_RUN
     _rle.BITMAP_WORDS_PER_RUN = words_per_run
     try:

@@ -193,24 +193,32 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
 
 
 @kernel()
-def _output_order(img, order, gstart, out_score, out_group, count):
-    """Clusters in output order (by image, each image's by decreasing score, ties by creation)."""
-    perm = np.arange(count)
-    key = out_score[:count].copy()
+def _image_of(c, img, order, gstart, out_group):
+    """Image index of cluster c."""
+    return img[order[gstart[out_group[c]]]]
+
+
+@kernel()
+def _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf):
+    """Clusters lo..hi-1 (one image's) by decreasing score, ties by creation: into key/perm[:hi - lo]."""
+    for c in range(lo, hi):
+        key[c - lo] = out_score[c]
+        perm[c - lo] = c
+    sort_pairs(key, perm, 0, hi - lo, kbuf, ibuf)
+
+
+@kernel()
+def _largest_image(img, order, gstart, out_group, count):
+    """The most clusters of one image (clusters come image by image)."""
     cap = 0
     lo = 0
     for c in range(1, count + 1):
-        if c == count or img[order[gstart[out_group[c]]]] != img[order[gstart[out_group[lo]]]]:
+        if c == count or _image_of(c, img, order, gstart, out_group) != _image_of(
+            lo, img, order, gstart, out_group
+        ):
             cap = max(cap, c - lo)
             lo = c
-    kbuf = np.empty(cap)
-    ibuf = np.empty(cap, np.int64)
-    lo = 0
-    for c in range(1, count + 1):
-        if c == count or img[order[gstart[out_group[c]]]] != img[order[gstart[out_group[lo]]]]:
-            sort_pairs(key, perm, lo, c, kbuf, ibuf)
-            lo = c
-    return perm, key
+    return cap
 
 
 @kernel()
@@ -220,32 +228,54 @@ def finish(img, labels, order, gstart, out_box, out_score, out_group, count):
     Clusters come by image (groups were visited in ``gorder``); each image's are sorted by
     decreasing score, equal scores in creation order (label appearance, then cluster).
     """
-    perm, key = _output_order(img, order, gstart, out_score, out_group, count)
+    cap = _largest_image(img, order, gstart, out_group, count)
+    key, kbuf = np.empty(cap), np.empty(cap)
+    perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
     r_img = np.empty(count, np.int64)
     r_box = np.empty((count, 4))
+    r_score = np.empty(count)
     r_label = np.empty(count, np.int64)
-    for k in range(count):
-        c = perm[k]
-        first = order[gstart[out_group[c]]]
-        r_img[k] = img[first]
-        r_label[k] = labels[first]
-        for d in range(4):
-            r_box[k, d] = out_box[c, d]
-    return r_img, r_box, key, r_label
+    lo = 0
+    for hi in range(1, count + 1):
+        if hi < count and _image_of(hi, img, order, gstart, out_group) == _image_of(
+            lo, img, order, gstart, out_group
+        ):
+            continue
+        _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf)
+        for k in range(hi - lo):
+            c = perm[k]
+            first = order[gstart[out_group[c]]]
+            r_img[lo + k] = img[first]
+            r_label[lo + k] = labels[first]
+            r_score[lo + k] = key[k]
+            for d in range(4):
+                r_box[lo + k, d] = out_box[c, d]
+        lo = hi
+    return r_img, r_box, r_score, r_label
 
 
 @kernel()
 def finish_table(img, labels, order, gstart, out_box, out_score, out_group, count, id_of, table):
     """:func:`finish` written as rows ``[id_of[image], x1, y1, x2, y2, score, label]`` of table (count, 7)."""
-    perm, key = _output_order(img, order, gstart, out_score, out_group, count)
-    for k in range(count):
-        c = perm[k]
-        first = order[gstart[out_group[c]]]
-        table[k, 0] = id_of[img[first]]
-        for d in range(4):
-            table[k, 1 + d] = out_box[c, d]
-        table[k, 5] = key[k]
-        table[k, 6] = labels[first]
+    cap = _largest_image(img, order, gstart, out_group, count)
+    key, kbuf = np.empty(cap), np.empty(cap)
+    perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    lo = 0
+    for hi in range(1, count + 1):
+        if hi < count and _image_of(hi, img, order, gstart, out_group) == _image_of(
+            lo, img, order, gstart, out_group
+        ):
+            continue
+        _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf)
+        for k in range(hi - lo):
+            c = perm[k]
+            first = order[gstart[out_group[c]]]
+            table[lo + k, 0] = id_of[img[first]]
+            for d in range(4):
+                table[lo + k, 1 + d] = out_box[c, d]
+            table[lo + k, 5] = key[k]
+            table[lo + k, 6] = labels[first]
+        lo = hi
 
 
 # --------------------------------------------------------------------------- input

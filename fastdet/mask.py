@@ -48,6 +48,8 @@ from fastdet._validate import to_numeric_array
 __all__ = ["area", "decode", "encode", "frPyObjects", "iou", "merge", "toBbox"]
 
 RLE = dict[str, Any]
+#: ``merge`` of at most this many RLEs runs as one kernel call (larger ones use threads).
+_SMALL_MERGE = 16
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -233,6 +235,12 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
     objs = _rle_list(rleObjs, "rleObjs")
     if not objs:
         return {"size": [0, 0], "counts": b""}
+    if len(objs) <= _SMALL_MERGE:  # one kernel call: per-call overhead is most of a small merge
+        counts, h, w = _rle._dict_fields(objs, "rleObjs")
+        buf, soff = _rle._join_counts(counts, "rleObjs")
+        status, text = _k.merge_strings(buf, soff, h, w, bool(intersect), _rle.BITMAP_WORDS_PER_RUN)
+        if status == 0:
+            return {"size": [int(h[0]), int(w[0])], "counts": text.tobytes()}
     m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS, boxes=False)
     _one_size(m.h, m.w, "rleObjs", "merge")
     counts, h, w = _rle.merge_measured(m, bool(intersect))

@@ -847,3 +847,40 @@ def gather(src, start, count, dst_off, dst):
         a, b = start[i], dst_off[i]
         for j in range(count[i]):
             dst[b + j] = src[a + j]
+
+
+# ----------------------------------------------------------------------------- small calls
+@kernel()
+def merge_strings(buf, soff, h, w, intersect, bitmap_ratio):
+    """pycocotools.mask.merge of a few compressed strings in one call: ``(0, merged string)``.
+
+    ``buf``/``soff`` as for :func:`scan_strings`. Returns ``(1, empty)`` when a string is
+    invalid, the sizes differ or (with 2+ strings) a string has empty runs after the first:
+    the caller then takes the general path, which reports the error or walks as pycocotools.
+    """
+    n = len(soff) - 1
+    none = np.empty(0, np.uint8)
+    for i in range(1, n):
+        if h[i] != h[0] or w[i] != w[0]:
+            return 1, none
+    runs = np.empty(len(buf), np.int64)
+    n_runs, area, canon, status = np.empty((4, n), np.int64)
+    bbox = np.empty((n, 4))
+    total = 0
+    for i in range(n):
+        _scan_one(i, buf, soff, h, w, STORE_RUNS, False, runs, n_runs, area, bbox, canon, status)
+        if status[i] != 0 or (n > 1 and canon[i] == 0):
+            return 1, none
+        total += n_runs[i]
+    start = soff[:n].copy()
+    goff = np.zeros(2, np.int64)
+    goff[1] = n
+    cap_off = np.zeros(2, np.int64)
+    cap_off[1] = total + 1
+    out = np.empty(total + 1, np.int64)
+    out_m = np.empty(1, np.int64)
+    _merge_group(0, runs, start, n_runs, goff, intersect, bitmap_ratio, cap_off, out, out_m)
+    m = out_m[0]
+    text = np.empty(_string_length(out, 0, m), np.uint8)
+    _encode_one(out, 0, m, text, 0)
+    return 0, text

@@ -77,9 +77,10 @@ pass and returns their areas, boxes, canonical flags and (``store``) runs or run
 ends in place; ``merge_measured`` and ``iou_measured`` work on its result.
 
 Kernels are in :mod:`fastdet._kernels.mask` and :mod:`fastdet._kernels.mask_raster`;
-each has a one-thread twin, used when the work is estimated below
-``PARALLEL_WORK`` nanoseconds on one thread, where starting threads costs more
-than it saves. Parallel kernels are called from here only.
+the parallel ones run as their one-thread twin (``ParallelKernel.serial``) when
+the work is estimated below ``PARALLEL_WORK`` nanoseconds on one thread, where
+starting threads costs more than it saves. Parallel kernels are called from here
+only (and from :mod:`fastdet.mask`).
 
 Examples
 --------

@@ -243,8 +243,8 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
             return {"size": [int(h[0]), int(w[0])], "counts": text.tobytes()}
     m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS, boxes=False)
     _one_size(m.h, m.w, "rleObjs", "merge")
-    counts, h, w = _rle.merge_measured(m, bool(intersect))
-    return {"size": [h, w], "counts": counts}
+    merged, mh, mw = _rle.merge_measured(m, bool(intersect))
+    return {"size": [mh, mw], "counts": merged}
 
 
 def _iou_operand(objs: Any, name: str) -> tuple[str, Any]:

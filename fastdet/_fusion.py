@@ -33,6 +33,8 @@ _CONF_TYPES = ("avg", "max", "box_and_model_avg", "absent_model_aware_avg")
 _METHODS = ("wbf", "nmw", "nms", "soft_nms")
 _DEFAULT_IOU = {"wbf": 0.55, "nmw": 0.55, "nms": 0.5, "soft_nms": 0.5}
 _SOFT_CODES = {"linear": 1, "gaussian": 2, "hard": 3}
+#: Results from which the batched path orders and writes them on several threads.
+_PARALLEL_ROWS = 20_000
 #: Largest coordinate accepted without clipping: fused boxes go through float32 (max 3.4e38).
 _MAX_COORD = 1e30
 _NAMES = {
@@ -366,7 +368,11 @@ def _cluster_any(
             count = _k.nmw(boxes, ws, order, gstart, gorder, cap, t, inv_t, out_box, out_score, out_group)
         if id_of is not None:
             table = np.empty((count, 7))
-            _k.finish_table(img, labels, order, gstart, out_box, out_score, out_group, count, id_of, table)
+            bounds = _k.image_bounds(img, order, gstart, out_group, count)
+            finish = (
+                _k.finish_table if count >= _PARALLEL_ROWS and len(bounds) > 2 else _k.finish_table.serial
+            )
+            finish(img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table)
             return table
         return _k.finish(img, labels, order, gstart, out_box, out_score, out_group, count)
 

@@ -563,8 +563,12 @@ def _images(seed, n_img, n_models=3, per=20):
     return per_image, arrays
 
 
+@pytest.mark.parametrize("parallel_rows", [0, 10**9])  # results ordered on threads, or on one
 @pytest.mark.parametrize("method", ["wbf", "nmw", "nms", "soft_nms"])
-def test_fuse_arrays_equals_per_image_calls(method):
+def test_fuse_arrays_equals_per_image_calls(method, parallel_rows, monkeypatch):
+    from fastdet import _fusion
+
+    monkeypatch.setattr(_fusion, "_PARALLEL_ROWS", parallel_rows)
     per_image, arrays = _images(3, 12)
     w = [1.0, 2.0, 0.5]
     fused = fuse_arrays(arrays, method=method, weights=w, iou_thr=0.5)

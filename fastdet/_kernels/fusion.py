@@ -13,6 +13,7 @@ around the box can hold a match.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from fastdet._kernels import kernel
@@ -255,17 +256,36 @@ def finish(img, labels, order, gstart, out_box, out_score, out_group, count):
 
 
 @kernel()
-def finish_table(img, labels, order, gstart, out_box, out_score, out_group, count, id_of, table):
-    """:func:`finish` written as rows ``[id_of[image], x1, y1, x2, y2, score, label]`` of table (count, 7)."""
-    cap = _largest_image(img, order, gstart, out_group, count)
-    key, kbuf = np.empty(cap), np.empty(cap)
-    perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
-    lo = 0
-    for hi in range(1, count + 1):
-        if hi < count and _image_of(hi, img, order, gstart, out_group) == _image_of(
-            lo, img, order, gstart, out_group
+def image_bounds(img, order, gstart, out_group, count):
+    """Cluster offsets of each image's results (clusters come image by image): (n + 1,) int64."""
+    n = 0
+    for c in range(count):
+        if c == 0 or _image_of(c, img, order, gstart, out_group) != _image_of(
+            c - 1, img, order, gstart, out_group
         ):
-            continue
+            n += 1
+    bounds = np.empty(n + 1, np.int64)
+    n = 0
+    for c in range(count):
+        if c == 0 or _image_of(c, img, order, gstart, out_group) != _image_of(
+            c - 1, img, order, gstart, out_group
+        ):
+            bounds[n] = c
+            n += 1
+    bounds[n] = count
+    return bounds
+
+
+@kernel(parallel=True)
+def finish_table(img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table):
+    """:func:`finish` as rows ``[id_of[image], x1, y1, x2, y2, score, label]`` of table (count, 7).
+
+    ``bounds`` from :func:`image_bounds`; one ``prange`` step per image writes its rows only.
+    """
+    for t in numba.prange(bounds.shape[0] - 1):
+        lo, hi = bounds[t], bounds[t + 1]
+        key, kbuf = np.empty(hi - lo), np.empty(hi - lo)
+        perm, ibuf = np.empty(hi - lo, np.int64), np.empty(hi - lo, np.int64)
         _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf)
         for k in range(hi - lo):
             c = perm[k]
@@ -275,7 +295,6 @@ def finish_table(img, labels, order, gstart, out_box, out_score, out_group, coun
                 table[lo + k, 1 + d] = out_box[c, d]
             table[lo + k, 5] = key[k]
             table[lo + k, 6] = labels[first]
-        lo = hi
 
 
 # --------------------------------------------------------------------------- input

@@ -149,6 +149,23 @@ def decode(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.uint8]:
 
 
 # ----------------------------------------------------------------------------- area / toBbox
+def _measure_one(obj: RLE, boxes: bool) -> tuple[Any, ...] | None:
+    """The kernel's ``(status, area, x, y, w, h)`` of one well-formed RLE dict, else None.
+
+    Only the usual form (``counts`` bytes, ``size`` two ints) takes this one-call path; anything
+    else, or an invalid string, goes through :func:`fastdet._rle.measure_dicts`, which names the
+    problem.
+    """
+    counts, size = obj.get("counts"), obj.get("size")
+    if type(counts) is not bytes or type(size) is not list or len(size) != 2:
+        return None
+    h, w = size
+    if type(h) is not int or type(w) is not int or h < 0 or w < 0 or h * w > _rle.MAX_PIXELS:
+        return None
+    one = _k.measure_string(np.frombuffer(counts, np.uint8), h, w, boxes)
+    return one if one[0] == 0 else None
+
+
 def area(rleObjs: RLE | Sequence[RLE]) -> Any:
     """Foreground pixels of RLEs (pycocotools.mask.area).
 
@@ -173,6 +190,9 @@ def area(rleObjs: RLE | Sequence[RLE]) -> Any:
     np.uint32(2)
     """
     if isinstance(rleObjs, dict):
+        one = _measure_one(rleObjs, False)
+        if one is not None:
+            return np.uint32(one[1])
         return np.uint32(_rle.measure_dicts([rleObjs], "rleObjs", boxes=False).area[0])
     return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs", boxes=False).area.astype(np.uint32)
 
@@ -201,6 +221,9 @@ def toBbox(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.float64]:
     array([0., 0., 2., 2.])
     """
     if isinstance(rleObjs, dict):
+        one = _measure_one(rleObjs, True)
+        if one is not None:
+            return np.array(one[2:], np.float64)
         return _rle.measure_dicts([rleObjs], "rleObjs").bbox[0]
     return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs").bbox
 

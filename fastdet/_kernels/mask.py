@@ -884,3 +884,17 @@ def merge_strings(buf, soff, h, w, intersect, bitmap_ratio):
     text = np.empty(_string_length(out, 0, m), np.uint8)
     _encode_one(out, 0, m, text, 0)
     return 0, text
+
+
+@kernel()
+def measure_string(buf, h, w, boxes):
+    """:func:`scan_strings` of one string: ``(status, area, x, y, width, height)`` (box if ``boxes``)."""
+    soff = np.zeros(2, np.int64)
+    soff[1] = len(buf)
+    hh = np.full(1, h, np.int64)
+    ww = np.full(1, w, np.int64)
+    out = np.empty(0, np.int64)
+    n_runs, area, canon, status = np.empty((4, 1), np.int64)
+    bbox = np.zeros((1, 4))
+    _scan_one(0, buf, soff, hh, ww, STORE_NONE, boxes, out, n_runs, area, bbox, canon, status)
+    return status[0], area[0], bbox[0, 0], bbox[0, 1], bbox[0, 2], bbox[0, 3]

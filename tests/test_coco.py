@@ -668,3 +668,15 @@ def test_two_half_parallel_scan_equals_serial_scan(
     np.testing.assert_array_equal(halves.precision, serial.precision)
     np.testing.assert_array_equal(halves.recall, serial.recall)
     np.testing.assert_array_equal(halves.scores, serial.scores)
+
+
+def test_parallel_and_serial_kernels_agree(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small evaluations run the serial twins; the parallel kernels give the same bits."""
+    import fastdet.coco.evaluation as evaluation
+
+    gt, dt = (str(data_dir / p) for p in CASES[0][1:])
+    serial, text_s = run_eval(COCO, COCOeval, gt, dt)
+    monkeypatch.setattr(evaluation, "PARALLEL_MIN_DETECTIONS", 0)
+    parallel, text_p = run_eval(COCO, COCOeval, gt, dt)
+    assert_same(parallel, serial, "parallel kernels")
+    assert text_p == text_s

@@ -311,6 +311,86 @@ def test_inputs_as_objects_paths_and_lists():
     assert by_path.name == FAKE100[1].stem
 
 
+def _assert_identical(a: Any, b: Any, what: str) -> None:
+    """Two TideResults: every number and every per-detection / per-GT array equal (not just close)."""
+    assert (a.ap, a.main_errors, a.special_errors, a.counts, a.per_class_ap) == (
+        b.ap, b.main_errors, b.special_errors, b.counts, b.per_class_ap
+    ), what  # fmt: skip
+    for field in ("dt_error", "dt_ignored", "dt_gt", "gt_missed"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=f"{what}: {field}")
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_files_read_by_the_scanner_equal_parsed_dicts(name):
+    """A json path (columns from the Numba scanner), fastdet COCO objects and parsed dicts agree exactly."""
+    from fastdet.coco import COCO
+
+    gt_path, dt_path = BUNDLED[name]
+    gt_dict = json.loads(gt_path.read_text())
+    dt_rows = json.loads(dt_path.read_text())
+    if isinstance(dt_rows, dict):
+        dt_rows = dt_rows["annotations"]
+    want = tide(gt_dict, dt_rows)
+    _assert_identical(tide(gt_path, dt_path), want, f"{name}: paths")
+    gt = COCO(gt_path, verbose=False)
+    if isinstance(json.loads(dt_path.read_text()), list):
+        _assert_identical(tide(gt, gt.loadRes(str(dt_path))), want, f"{name}: COCO objects")
+    _assert_identical(tide(gt, dt_rows), want, f"{name}: COCO object and list")
+    cm_path = detection_confusion_matrix_coco(gt_path, dt_rows)
+    cm_dict = detection_confusion_matrix_coco(gt_dict, dt_rows)
+    assert cm_path.class_names == cm_dict.class_names
+    np.testing.assert_array_equal(cm_path.matrix, cm_dict.matrix)
+
+
+_AWKWARD_GT = {
+    # each ground truth makes the scanner's columns unusable: the dicts are read instead, same answer
+    "no area, no iscrowd": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10]}],
+    "bool iscrowd": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 1,
+                      "iscrowd": True}],
+    "iscrowd 2.5": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 1,
+                     "iscrowd": 2.5}],
+    "negative width": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 0, -10, 10], "area": 1,
+                        "iscrowd": 0}],
+    "repeated id": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 1,
+                     "iscrowd": 0}] * 2,
+    "float ids": [{"id": 1.0, "image_id": 1.0, "category_id": 1.0, "bbox": [0, 0, 10, 10], "area": 1,
+                   "iscrowd": 0}],
+    "unlisted image": [{"id": 1, "image_id": 5, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 1,
+                        "iscrowd": 0}],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_AWKWARD_GT))
+def test_awkward_files_equal_parsed_dicts(tmp_path, case):
+    gt = {"images": [{"id": 1}, {"id": 2}, {"id": 1}], "categories": [{"id": 1, "name": "a"}],
+          "annotations": _AWKWARD_GT[case]}  # fmt: skip
+    dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.9},
+          {"image_id": 2, "category_id": 1, "bbox": [1, 0, 10, 10], "score": 0.8}]  # fmt: skip
+    gt_path, dt_path = tmp_path / "gt.json", tmp_path / "dt.json"
+    gt_path.write_text(json.dumps(gt))
+    dt_path.write_text(json.dumps(dt))
+    _assert_identical(tide(gt_path, dt_path), tide(gt, dt), case)
+
+
+def test_files_with_bad_entries_name_them(tmp_path):
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1}], "annotations": []}
+    gt_path, dt_path = tmp_path / "gt.json", tmp_path / "dt.json"
+    gt_path.write_text(json.dumps(gt))
+    for rows, match in [
+        ([{"image_id": "a", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.0}], "entry 0 has image_id"),
+        ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.0},
+          {"image_id": 9, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.0}], "entry 1 is on image_id 9"),
+        ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}], "entry 0 has no 'score'"),
+    ]:  # fmt: skip
+        dt_path.write_text(json.dumps(rows))
+        with pytest.raises(ValueError, match=match):
+            tide(gt_path, dt_path)
+    gt["images"] = [{"id": "x.jpg"}]
+    gt_path.write_text(json.dumps(gt))
+    with pytest.raises(ValueError, match="images.*entry 0 has id"):
+        tide(gt_path, [])
+
+
 def test_pycocotools_objects_accepted():
     pytest.importorskip("pycocotools")
     from pycocotools.coco import COCO

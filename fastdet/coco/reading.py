@@ -343,6 +343,8 @@ class _Scan:
     img_ids: list[Any]
     cat_ids: list[Any]
     cols: _Columns | None
+    # where the (last) ``categories`` array lies in the text: parse just it for the names
+    categories_span: tuple[int, int] | None = None
 
 
 def _id_list(raw: bytes, arr: _Array | None) -> list[Any] | None:
@@ -379,6 +381,7 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
     """
     buf = np.frombuffer(raw, np.uint8)
     found: list[_Array | None] = [None, None, None]
+    categories_span: tuple[int, int] | None = None
     n = len(raw)
     i = _skip_space(raw, 0)
     if i >= n or raw[i] != 123:  # '{'
@@ -405,6 +408,8 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
                 got = _scan_array(raw, buf, i, _GT_SPEC if k == 0 else _ID_SPEC, big=k == 0)
                 if got is None:
                     return None
+                if k == 2:
+                    categories_span = (i, got.end)
                 found[k], i = got, got.end
             i = _skip_space(raw, i) if i >= 0 else n
             if i < n and raw[i] == 44:  # ','
@@ -428,7 +433,7 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
         )  # fmt: skip
     else:
         cols = _gt_columns(raw, found[0])
-    return _Scan(img_ids, cat_ids, cols)
+    return _Scan(img_ids, cat_ids, cols, categories_span)
 
 
 def _gt_columns(raw: bytes, arr: _Array) -> _Columns | None:

@@ -387,7 +387,7 @@ def test_files_with_bad_entries_name_them(tmp_path):
             tide(gt_path, dt_path)
     gt["images"] = [{"id": "x.jpg"}]
     gt_path.write_text(json.dumps(gt))
-    with pytest.raises(ValueError, match="images.*entry 0 has id"):
+    with pytest.raises(ValueError, match=r"images.*entry 0 has id"):
         tide(gt_path, [])
 
 

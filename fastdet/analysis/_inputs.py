@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fastdet._io import loads, read_json
+from fastdet._io import loads
 from fastdet.coco.columns import _Columns
 from fastdet.coco.dataset import COCO
 from fastdet.coco.reading import _read_annotations, _read_results, _Scan
@@ -256,7 +256,9 @@ def _detections(
 
 
 def _plain_columns(cols: _Columns | None) -> bool:
-    return cols is not None and cols.image_keys is None and cols.category_keys is None and cols.score is not None
+    if cols is None or cols.score is None:
+        return False
+    return cols.image_keys is None and cols.category_keys is None
 
 
 def read_detections(dt: Any, gt: GroundTruth, name: str | None = None) -> Detections:

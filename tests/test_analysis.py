@@ -559,6 +559,36 @@ def test_ap_kernel_equals_reference(data, extra_gt):
     assert got == pytest.approx(want, abs=1e-12)  # same operations in the same order
 
 
+@settings(deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(
+            st.integers(-1, 2), st.integers(0, 1), st.integers(-1, 4), st.integers(0, 1), st.integers(0, 2)
+        ),
+        max_size=40,
+    ),
+    gt_count=st.lists(st.integers(0, 6), min_size=3, max_size=3),
+    in_k=st.lists(st.integers(0, 1), min_size=3, max_size=3),
+)
+def test_fixed_maps_kernel_equals_one_map_per_error_type(points, gt_count, in_k):
+    """``tide_fixed_maps`` is ``tide_map`` of each error type's fixed points, built here in plain Python."""
+    from fastdet._kernels.analysis import tide_fixed_maps, tide_map
+
+    cols = [np.array([p[k] for p in points], np.int64) for k in range(5)]
+    f_cls, f_tp, f_err, f_fix, f_fixed = cols
+    counts, k_in = np.array(gt_count, np.int64), np.array(in_k, np.int64)
+    got = np.empty(5)
+    tide_fixed_maps(f_cls, f_tp, f_err, f_fix, f_fixed, counts, k_in, got)
+    for code in range(5):
+        cls = [
+            (f if x == 1 else -1) if e == code else c
+            for c, e, x, f in zip(f_cls, f_err, f_fix, f_fixed, strict=True)
+        ]
+        tp = [1 if (e == code and x == 1) else t for t, e, x in zip(f_tp, f_err, f_fix, strict=True)]
+        want = tide_map(np.array(cls, np.int64), np.array(tp, np.int64), counts, k_in, np.empty(3))
+        assert got[code] == want
+
+
 # ---------------------------------------------------------------- confusion matrix
 
 

@@ -273,6 +273,21 @@ def test_detections_already_in_image_and_score_order():
     _assert_same(got, reference.tide(images, anns, ordered), "pre-sorted input")
 
 
+def test_far_apart_category_ids():
+    """Category ids spread over int64 (sorted without a table) give the numbers of small ids."""
+    images, anns, results = _detector_like(1)
+    far = {c: c * 10**15 - 3 * 10**18 for c in range(1, 7)}
+    anns_far = [{**a, "category_id": far[a["category_id"]]} for a in anns]
+    results_far = [{**r, "category_id": far[r["category_id"]]} for r in results]
+    gt = {"images": [{"id": i} for i in images]}
+    r = tide({**gt, "annotations": anns}, results)
+    r_far = tide({**gt, "annotations": anns_far}, results_far)
+    assert (r_far.ap, r_far.main_errors, r_far.special_errors, r_far.counts) == (
+        r.ap, r.main_errors, r.special_errors, r.counts
+    )  # fmt: skip
+    assert r_far.per_class_ap == {far[c]: v for c, v in r.per_class_ap.items()}
+
+
 def test_crowd_region_of_any_class_and_ties(tidecv):
     """Hand-made: a crowd region with category -1, tied scores across images, a duplicate."""
     images = [7, 3]

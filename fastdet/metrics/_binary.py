@@ -135,20 +135,30 @@ def threshold_sums(mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weig
         fps = np.empty(n, np.float64)
         m = _k._threshold_counts(pos, neg, thresholds, tps, fps)
         return thresholds[:m], tps[:m], fps[:m]
-    n_pos = int(np.count_nonzero(mask))
-    pos, pos_w = np.empty(n_pos, np.float64), np.empty(n_pos, np.float64)
-    neg, neg_w = np.empty(n - n_pos, np.float64), np.empty(n - n_pos, np.float64)
-    ip, ineg = _k._split_weighted(mask, scores, w, pos, pos_w, neg, neg_w)
-    pos, pos_w, neg, neg_w = pos[:ip], pos_w[:ip], neg[:ineg], neg_w[:ineg]
-    scratch_k = np.empty(max(ip, ineg), np.uint64)
-    scratch_v = np.empty(max(ip, ineg), np.float64)
-    _k._radix_sort_pairs(pos, pos_w, scratch_k[:ip], scratch_v[:ip])
-    _k._radix_sort_pairs(neg, neg_w, scratch_k[:ineg], scratch_v[:ineg])
-    thresholds = np.empty(ip + ineg, np.float64)
-    tps = np.empty(ip + ineg, np.float64)
-    fps = np.empty(ip + ineg, np.float64)
+    pos, pos_w, neg, neg_w = _weighted_halves(mask, scores, w)
+    thresholds = np.empty(pos.shape[0] + neg.shape[0], np.float64)
+    tps = np.empty_like(thresholds)
+    fps = np.empty_like(thresholds)
     m = _k._weighted_threshold_sums(pos, pos_w, neg, neg_w, thresholds, tps, fps)
     return thresholds[:m], tps[:m], fps[:m]
+
+
+def _weighted_halves(
+    mask: NDArray[np.uint8], scores: NDArray[np.float64], w: NDArray[np.float64]
+) -> tuple[NDArray[np.uint64], NDArray[np.float64], NDArray[np.uint64], NDArray[np.float64]]:
+    """Sort keys and weights of the positives and of the negatives (zero weights left out), each sorted
+    ascending by score, ties in input order."""
+    n = scores.shape[0]
+    n_pos = int(np.count_nonzero(mask))
+    pos, pos_w = np.empty(n_pos, np.uint64), np.empty(n_pos, np.float64)
+    neg, neg_w = np.empty(n - n_pos, np.uint64), np.empty(n - n_pos, np.float64)
+    bounds = np.zeros(4, np.uint64)
+    ip, ineg = _k._split_weighted_keys(mask, scores, w, pos, pos_w, neg, neg_w, bounds)
+    tmp_k = np.empty(max(ip, ineg), np.uint64)
+    tmp_v = np.empty(max(ip, ineg), np.float64)
+    _k._sort_key_pairs(pos[:ip], pos_w[:ip], bounds[0], bounds[1], tmp_k[:ip], tmp_v[:ip])
+    _k._sort_key_pairs(neg[:ineg], neg_w[:ineg], bounds[2], bounds[3], tmp_k[:ineg], tmp_v[:ineg])
+    return pos[:ip], pos_w[:ip], neg[:ineg], neg_w[:ineg]
 
 
 def roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:

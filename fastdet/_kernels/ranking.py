@@ -432,6 +432,22 @@ def _weighted_threshold_sums(pos, pos_w, neg, neg_w, thresholds, tps, fps):
     return m
 
 
+# --------------------------------------------------------------------------- sample weights
+
+
+@kernel()
+def _check_weights(w):
+    """Return (index of the first NaN or inf, -1 if none; whether any weight is non-zero); w: (N,) float64."""
+    nonzero = False
+    for k in range(w.shape[0]):
+        x = w[k]
+        if not np.isfinite(x):
+            return k, nonzero
+        if x != 0.0:
+            nonzero = True
+    return -1, nonzero
+
+
 # --------------------------------------------------------------------------- string labels
 
 
@@ -476,6 +492,45 @@ def _rows_equal(chars, row, out):
 
 
 # --------------------------------------------------------------------------- confusion matrix
+
+
+@kernel()
+def _label_bounds(t, p):
+    """Return (smallest, largest) label of t and p together; t, p: (N,) int64, N >= 1."""
+    lo = t[0]
+    hi = t[0]
+    for k in range(t.shape[0]):
+        a = t[k]
+        b = p[k]
+        lo = min(lo, a, b)
+        hi = max(hi, a, b)
+    return lo, hi
+
+
+@kernel()
+def _confusion_dense(t, p, lo, out, present):
+    """Count pairs into a matrix over the whole label range: ``out[t - lo, p - lo] += 1``.
+
+    t, p: (N,) int64 in [lo, lo + S); out: (S, S) int64, zeroed by the caller;
+    present: (S,) uint8, set to 1 for every label that occurs.
+    """
+    for k in range(t.shape[0]):
+        a = t[k] - lo
+        b = p[k] - lo
+        out[a, b] += 1
+        present[a] = 1
+        present[b] = 1
+
+
+@kernel()
+def _confusion_dense_weighted(t, p, weights, lo, out, present):
+    """``_confusion_dense`` adding ``weights[k]`` (float64) instead of 1, in input order."""
+    for k in range(t.shape[0]):
+        a = t[k] - lo
+        b = p[k] - lo
+        out[a, b] += weights[k]
+        present[a] = 1
+        present[b] = 1
 
 
 @kernel()

@@ -248,10 +248,10 @@ def as_sample_weight(
     if arr.shape[0] != n:
         raise ValueError(f"sample_weight has length {arr.shape[0]} but {other} has length {n}")
     w = writable(np.ascontiguousarray(arr, dtype=np.float64))
-    if n and not np.isfinite(w).all():
-        where = int(np.flatnonzero(~np.isfinite(w))[0])
-        raise ValueError(f"sample_weight contains NaN or inf (first at index {where})")
-    if n and not w.any():
+    bad, nonzero = _k._check_weights(w)  # one pass
+    if bad >= 0:
+        raise ValueError(f"sample_weight contains NaN or inf (first at index {bad})")
+    if n and not nonzero:
         raise ValueError("sample_weight must contain at least one non-zero weight")
     return w, integer
 

@@ -782,27 +782,30 @@ float_keys = st.one_of(
         st.lists(st.sampled_from([0, 1, 2**63, 2**64 - 1, 2**40 + 3, 2**40 + 4]), max_size=120),
     )
 )
-def test_sort_key_pairs_is_a_stable_sort(keys):
+def test_msd_sort_is_a_stable_sort(keys):
+    """``_sort_buckets`` with one bucket sorts (key, payload) rows by key, equal keys in input order."""
     from fastdet._kernels import ranking as k
 
     n = len(keys)
-    arr = np.array(keys, np.uint64)
-    vals = np.arange(n, dtype=np.float64)
-    lo, hi = (arr.min(), arr.max()) if n else (np.uint64(0), np.uint64(0))
-    k._sort_key_pairs(arr, vals, lo, hi, np.empty(n, np.uint64), np.empty(n, np.float64))
+    rec = np.zeros((n, 2), np.uint64)
+    rec[:, 0] = np.array(keys, np.uint64)
+    rec[:, 1] = np.arange(n, dtype=np.uint64)
+    k._sort_buckets(rec, np.array([n], np.int64), np.empty((n, 2), np.uint64))
     want_keys, want_vals = ref.stable_sort_pairs(keys, list(range(n)))
-    assert arr.tolist() == want_keys
-    assert vals.tolist() == want_vals
+    assert rec[:, 0].tolist() == want_keys
+    assert rec[:, 1].tolist() == want_vals
 
 
-@pytest.mark.parametrize("kind", ["uniform", "rounded", "clustered", "few", "wide", "subnormal"])
-def test_sort_key_pairs_large_inputs(kind):
-    """Big skewed inputs (segments split several levels deep): the order of a stable argsort."""
-    from fastdet._kernels import ranking as k
+def _keys_of(scores):
+    bits = scores.view(np.uint64)
+    keys = np.where(bits >> np.uint64(63) == 1, ~bits, bits | np.uint64(1 << 63))
+    keys[scores == 0] = np.uint64(1 << 63)
+    assert keys[:300].tolist() == [ref.float_sort_key(x) for x in scores[:300]]
+    return keys
 
-    rng = np.random.default_rng(7)
-    n = 200_000
-    scores = {
+
+def _large_scores(kind, n, rng):
+    return {
         "uniform": rng.random(n),
         "rounded": np.round(rng.random(n), 3),
         "clustered": np.concatenate([1 + rng.random(n // 2) * 1e-12, rng.random(n - n // 2)]),
@@ -810,35 +813,38 @@ def test_sort_key_pairs_large_inputs(kind):
         "wide": rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, n),
         "subnormal": rng.integers(0, 2**20, n) * 5e-324,
     }[kind]
-    bits = scores.view(np.uint64)
-    keys = np.where(bits >> np.uint64(63) == 1, ~bits, bits | np.uint64(1 << 63))
-    keys[scores == 0] = np.uint64(1 << 63)
-    assert keys[:300].tolist() == [ref.float_sort_key(x) for x in scores[:300]]
-    vals = np.arange(n, dtype=np.float64)
-    order = np.argsort(keys, kind="stable")
-    want = keys[order]
-    k._sort_key_pairs(keys, vals, keys.min(), keys.max(), np.empty(n, np.uint64), np.empty(n, np.float64))
-    np.testing.assert_array_equal(keys, want)
-    np.testing.assert_array_equal(vals, order.astype(np.float64))
 
 
-def test_split_weighted_keys():
+@pytest.mark.parametrize("kind", ["uniform", "rounded", "clustered", "few", "wide", "subnormal"])
+def test_msd_sort_large_inputs(kind):
+    """Big skewed inputs (segments split several levels deep): the order of a stable argsort."""
     from fastdet._kernels import ranking as k
 
-    y = np.array([1, 0, 1, 0, 1, 0], np.uint8)
-    s = np.array([0.5, -0.0, -2.0, 3.0, 0.25, 1e-300])
-    w = np.array([1.0, 2.0, 0.0, -1.0, 0.5, 3.0])
-    pos_k, neg_k = np.zeros(3, np.uint64), np.zeros(3, np.uint64)
-    pos_w, neg_w = np.zeros(3), np.zeros(3)
-    bounds = np.zeros(4, np.uint64)
-    assert k._split_weighted_keys(y, s, w, pos_k, pos_w, neg_k, neg_w, bounds) == (2, 3)
-    assert pos_k[:2].tolist() == [ref.float_sort_key(0.5), ref.float_sort_key(0.25)]
-    assert pos_w[:2].tolist() == [1.0, 0.5]
-    assert neg_k.tolist() == [ref.float_sort_key(x) for x in (0.0, 3.0, 1e-300)]
-    assert neg_w.tolist() == [2.0, -1.0, 3.0]
-    assert bounds.tolist() == [
-        ref.float_sort_key(0.25), ref.float_sort_key(0.5), ref.float_sort_key(0.0), ref.float_sort_key(3.0)
-    ]  # fmt: skip
+    n = 200_000
+    keys = _keys_of(_large_scores(kind, n, np.random.default_rng(7)))
+    rec = np.stack([keys, np.arange(n, dtype=np.uint64)], axis=1)
+    k._sort_buckets(rec, np.array([n], np.int64), np.empty((n, 2), np.uint64))
+    order = np.argsort(keys, kind="stable")
+    np.testing.assert_array_equal(rec[:, 0], keys[order])
+    np.testing.assert_array_equal(rec[:, 1], order)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "rounded", "clustered", "wide", "few"])
+def test_weighted_halves_split_into_buckets_and_sort(kind):
+    """Counting, bucketed split and per-bucket sorts: per label, the non-zero-weight samples by score."""
+    from fastdet.metrics._binary import _weighted_halves
+
+    rng = np.random.default_rng(11)
+    n = 100_000
+    scores = _large_scores(kind, n, rng)
+    mask = (rng.random(n) < 0.3).astype(np.uint8)
+    w = np.where(rng.random(n) < 0.1, 0.0, rng.normal(size=n))
+    keys = _keys_of(scores)
+    for rec, label in zip(_weighted_halves(mask, scores, w), (1, 0), strict=True):
+        idx = np.flatnonzero((mask == label) & (w != 0))
+        idx = idx[np.argsort(keys[idx], kind="stable")]
+        np.testing.assert_array_equal(rec[:, 0], keys[idx])
+        np.testing.assert_array_equal(rec[:, 1].view(np.float64), w[idx])
 
 
 @pytest.mark.parametrize("kind", ["rounded", "uniform", "wide", "few", "mixed"])
@@ -921,11 +927,13 @@ def test_ranking_kernels_compile_one_signature_each():
             roc_auc(rng.integers(0, 3, 20).astype(np.int8), probs_in, multi_class="ovo")
     for name in (
         "_split_by_label",
-        "_split_weighted_keys",
+        "_key_bounds",
+        "_bucket_counts",
+        "_bucket_split",
+        "_sort_buckets",
         "_two_distinct_rows",
         "_rows_equal",
         "_radix_sort",
-        "_sort_key_pairs",
         "_threshold_counts",
         "_weighted_threshold_sums",
         "_roc_auc_twice_area",

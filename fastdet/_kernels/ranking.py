@@ -3,13 +3,15 @@
 The ranking kernels never argsort. The wrapper splits the scores by label
 (``_split_by_label``), each half is sorted by value with a least-significant-
 digit radix sort (``_radix_sort``), and the kernels walk both sorted halves
-from the top, merging them. With sample weights, ``_split_weighted_keys``
-drops zero weights and writes each score as an unsigned integer key with the
-float order (``_to_key``) beside its weight, and ``_sort_key_pairs``, a most-
-significant-digit radix sort (one pass through memory, the buckets sorted in
-cache), sorts each half stably: tied scores keep their input order and their
-weights are summed in that order, which is how scikit-learn's stable argsort
-and ``cumsum`` sum them. Every tied group
+from the top, merging them. With sample weights, each score becomes an
+unsigned integer key with the float order (``_to_key``); ``_bucket_counts`` and
+``_bucket_split`` split the samples of non-zero weight by label and, in the
+same pass, into up to 2048 buckets by the leading bits of the key (a stable
+counting sort) as 16-byte records ``[key, weight bits]``, and ``_sort_buckets``
+finishes each bucket in cache with a most-significant-digit radix sort
+(``_msd_sort``). Both sorts are stable: tied
+scores keep their input order and their weights are summed in that order, which
+is how scikit-learn's stable argsort and ``cumsum`` sum them. Every tied group
 of scores is consumed at once, which is how scikit-learn collapses ties into
 one threshold, so no tie order can leak into the result.
 """
@@ -42,47 +44,6 @@ def _split_by_label(y, scores, pos_out, neg_out):
         else:
             neg_out[ineg] = scores[k]
             ineg += 1
-
-
-@kernel()
-def _split_weighted_keys(y, scores, weights, pos_k, pos_w, neg_k, neg_w, bounds):
-    """Split (score, weight) pairs by label in input order, dropping zero weights; scores as sort keys.
-
-    y: (N,) uint8 0/1; scores, weights: (N,) float64; pos_k, neg_k: (>= P,), (>= N - P,)
-    uint64 receive ``_to_key`` of the scores, pos_w, neg_w float64 the weights;
-    bounds: (4,) uint64 receives the smallest and largest key of the positives,
-    then of the negatives (unchanged for an empty half). Returns (positives
-    written, negatives written).
-    """
-    bits = scores.view(np.uint64)
-    ip = 0
-    ineg = 0
-    p_lo = np.uint64(0xFFFFFFFFFFFFFFFF)
-    p_hi = np.uint64(0)
-    n_lo = np.uint64(0xFFFFFFFFFFFFFFFF)
-    n_hi = np.uint64(0)
-    for k in range(y.shape[0]):
-        w = weights[k]
-        if w == 0.0:
-            continue
-        key = _to_key(bits[k])
-        if y[k] != 0:
-            pos_k[ip] = key
-            pos_w[ip] = w
-            ip += 1
-            p_lo = min(p_lo, key)
-            p_hi = max(p_hi, key)
-        else:
-            neg_k[ineg] = key
-            neg_w[ineg] = w
-            ineg += 1
-            n_lo = min(n_lo, key)
-            n_hi = max(n_hi, key)
-    bounds[0] = p_lo
-    bounds[1] = p_hi
-    bounds[2] = n_lo
-    bounds[3] = n_hi
-    return ip, ineg
 
 
 @kernel()
@@ -175,50 +136,117 @@ def _radix_sort(values, scratch):
         a[i] = _from_key(src[i])
 
 
+# ----------------------------------------------------------------- weighted: bucketed split, MSD sort
+
+_TOP_BITS = 11  # the split distributes each half into up to 2048 buckets by the leading bits of the key
 _SMALL_SEGMENT = 24  # segments up to this size are finished by insertion sort
 
 
 @kernel()
-def _insertion_sort_pairs(keys, vals, start, stop):
-    """Stable ascending insertion sort of keys[start:stop], moving vals along."""
-    for i in range(start + 1, stop):
-        k = keys[i]
-        v = vals[i]
-        j = i - 1
-        while j >= start and keys[j] > k:
-            keys[j + 1] = keys[j]
-            vals[j + 1] = vals[j]
-            j -= 1
-        keys[j + 1] = k
-        vals[j + 1] = v
+def _key_bounds(scores):
+    """Return the smallest and largest ``_to_key`` of scores (N,) float64, N >= 1."""
+    bits = scores.view(np.uint64)
+    lo = _to_key(bits[0])
+    hi = lo
+    for k in range(1, scores.shape[0]):
+        key = _to_key(bits[k])
+        lo = min(lo, key)
+        hi = max(hi, key)
+    return lo, hi
 
 
 @kernel()
-def _sort_key_pairs(keys, vals, lo, hi, tmp_k, tmp_v):
-    """Stable in-place ascending sort of uint64 ``keys`` moving float64 ``vals`` along.
+def _bucket_counts(y, scores, weights, lo, shift, counts):
+    """Count the samples of non-zero weight per label and bucket: counts[y, (key - lo) >> shift] += 1.
 
-    keys, tmp_k: (N,) uint64; vals, tmp_v: (N,) float64 (tmp_*: work space);
-    lo, hi: the smallest and largest key. Most-significant-digit radix sort:
-    a segment is distributed (a stable counting sort) by the leading bits of
-    ``key - min`` over its own key range, up to 11 at a time, into buckets
-    sorted the same way in turn; runs of equal keys stop there and segments of
-    at most ``_SMALL_SEGMENT`` keys are insertion sorted. Only the first pass
-    over all keys streams through memory; the buckets below it fit in cache.
-    Equal keys keep their input order.
+    y: (N,) uint8 0/1; scores, weights: (N,) float64; lo: a lower bound of the keys
+    (uint64); shift: int64; counts: (2, D) int64, zeroed by the caller.
     """
-    n = keys.shape[0]
-    if n < 2 or lo == hi:
+    bits = scores.view(np.uint64)
+    ushift = np.uint64(shift)
+    for k in range(y.shape[0]):
+        if weights[k] != 0.0:
+            counts[1 if y[k] != 0 else 0, np.int64((_to_key(bits[k]) - lo) >> ushift)] += 1
+
+
+@kernel()
+def _bucket_split(y, scores, weights, lo, shift, next_slot, pos, neg):
+    """Split the samples of non-zero weight by label, each into its bucket, in input order.
+
+    Records are rows ``[key, weight bits]`` of pos (P, 2) and neg (N, 2) uint64
+    (``weights.view(uint64)``: one 16-byte write per sample). next_slot: (2, D)
+    int64, the first free row of each (label, bucket) (exclusive prefix sums of
+    ``_bucket_counts`` per label), advanced in place.
+    """
+    bits = scores.view(np.uint64)
+    wbits = weights.view(np.uint64)
+    ushift = np.uint64(shift)
+    for k in range(y.shape[0]):
+        if weights[k] == 0.0:
+            continue
+        key = _to_key(bits[k])
+        d = np.int64((key - lo) >> ushift)
+        label = 1 if y[k] != 0 else 0
+        j = next_slot[label, d]
+        next_slot[label, d] = j + 1
+        if label == 1:
+            pos[j, 0] = key
+            pos[j, 1] = wbits[k]
+        else:
+            neg[j, 0] = key
+            neg[j, 1] = wbits[k]
+
+
+@kernel()
+def _insertion_sort_records(rec, start, stop):
+    """Stable ascending insertion sort of the rows rec[start:stop] (N, 2) uint64 by column 0."""
+    for i in range(start + 1, stop):
+        k = rec[i, 0]
+        v = rec[i, 1]
+        j = i - 1
+        while j >= start and rec[j, 0] > k:
+            rec[j + 1, 0] = rec[j, 0]
+            rec[j + 1, 1] = rec[j, 1]
+            j -= 1
+        rec[j + 1, 0] = k
+        rec[j + 1, 1] = v
+
+
+@kernel()
+def _copy_records(src, s_off, dst, d_off, m):
+    """dst[d_off + i] = src[s_off + i] for i < m (rows of two uint64)."""
+    for i in range(m):
+        dst[d_off + i, 0] = src[s_off + i, 0]
+        dst[d_off + i, 1] = src[s_off + i, 1]
+
+
+@kernel()
+def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
+    """Stable ascending sort of the rows rec[base:base + m] (N, 2) uint64 by their key (column 0).
+
+    Most-significant-digit radix sort: a segment is distributed (a stable counting
+    sort) by the leading bits of ``key - min`` over its own key range, about log2
+    of its size and at most 11 at a time, into the other buffer (rec <-> tmp);
+    each bucket is then sorted the same way, a bucket of equal keys is done, and
+    one of at most ``_SMALL_SEGMENT`` rows is insertion sorted. tmp: (>= m, 2)
+    uint64 work space indexed from 0; seg (cap, 3) int64, seg_lo, seg_hi (cap,)
+    uint64: the stack of pending segments (cap >= m // _SMALL_SEGMENT + 1);
+    counts: (2049,) int64. Rows of equal keys keep their order.
+    """
+    if m <= _SMALL_SEGMENT:
+        _insertion_sort_records(rec, base, base + m)
         return
     one = np.uint64(1)
-    # pending segments: start, stop, 1 when the segment's data is in tmp, and its key range
-    cap = n // _SMALL_SEGMENT + 70
-    seg = np.empty((cap, 3), np.int64)
-    seg_lo = np.empty(cap, np.uint64)
-    seg_hi = np.empty(cap, np.uint64)
-    counts = np.empty(2049, np.int64)
-    top = 0
+    lo = rec[base, 0]
+    hi = lo
+    for i in range(base, base + m):
+        lo = min(lo, rec[i, 0])
+        hi = max(hi, rec[i, 0])
+    if lo == hi:
+        return
+    # a segment (start, stop relative to base; 1 when its rows are in tmp) and its key range
     seg[0, 0] = 0
-    seg[0, 1] = n
+    seg[0, 1] = m
     seg[0, 2] = 0
     seg_lo[0] = lo
     seg_hi[0] = hi
@@ -231,10 +259,9 @@ def _sort_key_pairs(keys, vals, lo, hi, tmp_k, tmp_v):
         k_lo = seg_lo[top]
         span = seg_hi[top] - k_lo  # > 0
         if in_tmp:
-            src_k, src_v, dst_k, dst_v = tmp_k, tmp_v, keys, vals
+            src, src_off, dst, dst_off = tmp, 0, rec, base
         else:
-            src_k, src_v, dst_k, dst_v = keys, vals, tmp_k, tmp_v
-        # digit width: about log2 of the segment size, 4 to 11 bits; shift so that span >> shift fits
+            src, src_off, dst, dst_off = rec, base, tmp, 0
         size = s1 - s0
         width = 4
         while width < 11 and (1 << width) < size:
@@ -249,54 +276,71 @@ def _sort_key_pairs(keys, vals, lo, hi, tmp_k, tmp_v):
         n_dig = np.int64(span >> ushift) + 1
         for d in range(n_dig + 1):
             counts[d] = 0
-        for i in range(s0, s1):
-            counts[np.int64((src_k[i] - k_lo) >> ushift) + 1] += 1
+        for i in range(s0 + src_off, s1 + src_off):
+            counts[np.int64((src[i, 0] - k_lo) >> ushift) + 1] += 1
         for d in range(n_dig):
             counts[d + 1] += counts[d]
-        # counts[d]: offset of digit d within the segment; scatter stably into the other buffer
-        for i in range(s0, s1):
-            d = np.int64((src_k[i] - k_lo) >> ushift)
-            j = s0 + counts[d]
+        for i in range(s0 + src_off, s1 + src_off):  # stable scatter into the other buffer
+            d = np.int64((src[i, 0] - k_lo) >> ushift)
+            j = s0 + counts[d] + dst_off
             counts[d] += 1
-            dst_k[j] = src_k[i]
-            dst_v[j] = src_v[i]
-        # counts[d] is now the end of bucket d; the buckets are in dst (tmp when the source was keys)
+            dst[j, 0] = src[i, 0]
+            dst[j, 1] = src[i, 1]
+        # counts[d] is now the end of bucket d (relative to s0); the buckets are in dst
         b0 = s0
         for d in range(n_dig):
             b1 = s0 + counts[d]
-            m = b1 - b0
-            if m == 0:
+            n_b = b1 - b0
+            if n_b == 0:
                 continue
-            if shift == 0 or m == 1:  # one key value (or one key): in order already
-                if not in_tmp:
-                    for i in range(b0, b1):
-                        keys[i] = tmp_k[i]
-                        vals[i] = tmp_v[i]
-            elif m <= _SMALL_SEGMENT:
-                if not in_tmp:
-                    for i in range(b0, b1):
-                        keys[i] = tmp_k[i]
-                        vals[i] = tmp_v[i]
-                _insertion_sort_pairs(keys, vals, b0, b1)
+            if shift == 0 or n_b == 1:  # one key value: sorted
+                done = True
+            elif n_b <= _SMALL_SEGMENT:
+                _insertion_sort_records(dst, b0 + dst_off, b1 + dst_off)
+                done = True
             else:
-                b_lo = np.uint64(0xFFFFFFFFFFFFFFFF)
-                b_hi = np.uint64(0)
-                for i in range(b0, b1):
-                    b_lo = min(b_lo, dst_k[i])
-                    b_hi = max(b_hi, dst_k[i])
-                if b_lo == b_hi:
-                    if not in_tmp:
-                        for i in range(b0, b1):
-                            keys[i] = tmp_k[i]
-                            vals[i] = tmp_v[i]
-                else:
+                b_lo = dst[b0 + dst_off, 0]
+                b_hi = b_lo
+                for i in range(b0 + dst_off, b1 + dst_off):
+                    b_lo = min(b_lo, dst[i, 0])
+                    b_hi = max(b_hi, dst[i, 0])
+                done = b_lo == b_hi
+                if not done:
                     seg[top, 0] = b0
                     seg[top, 1] = b1
                     seg[top, 2] = 0 if in_tmp else 1
                     seg_lo[top] = b_lo
                     seg_hi[top] = b_hi
                     top += 1
+            if done and not in_tmp:  # finished in tmp: back to rec
+                _copy_records(tmp, b0, rec, base + b0, n_b)
             b0 = b1
+
+
+@kernel()
+def _sort_buckets(rec, ends, tmp):
+    """Sort the rows of each bucket rec[ends[b - 1]:ends[b]] (ends[-1] = 0) stably by key.
+
+    rec: (N, 2) uint64 rows ``[key, payload]``; ends: (B,) int64 non-decreasing with
+    ends[B - 1] = N; tmp: (>= largest bucket, 2) uint64 work space. Buckets in key
+    order give a sorted array.
+    """
+    largest = 0
+    start = 0
+    for b in range(ends.shape[0]):
+        largest = max(largest, ends[b] - start)
+        start = ends[b]
+    cap = largest // _SMALL_SEGMENT + 2
+    seg = np.empty((cap, 3), np.int64)
+    seg_lo = np.empty(cap, np.uint64)
+    seg_hi = np.empty(cap, np.uint64)
+    counts = np.empty(2049, np.int64)
+    start = 0
+    for b in range(ends.shape[0]):
+        stop = ends[b]
+        if stop - start > 1:
+            _msd_sort(rec, start, stop - start, tmp, seg, seg_lo, seg_hi, counts)
+        start = stop
 
 
 # --------------------------------------------------------------------------- merging sorted halves
@@ -392,16 +436,18 @@ def _threshold_counts(pos, neg, thresholds, tps, fps):
 
 
 @kernel()
-def _weighted_threshold_sums(pos, pos_w, neg, neg_w, thresholds, tps, fps):
+def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
     """Like ``_threshold_counts`` with cumulative sums of weights instead of counts.
 
-    pos, neg: ascending sorted uint64 keys (``_to_key`` of the scores), ties in
-    input order (a stable sort); pos_w, neg_w: their weights. Within a tied
-    group the weights are added in input order, so every partial sum is the
+    pos, neg: (P, 2), (N, 2) uint64 rows ``[key, weight bits]`` sorted ascending by
+    key (``_to_key`` of the score), ties in input order (a stable sort). Within a
+    tied group the weights are added in input order, so every partial sum is the
     one of a sequential cumulative sum over the samples in (descending score,
     input index) order. thresholds receives the scores (``_from_key``).
     Returns the number of distinct thresholds written.
     """
+    pos_w = pos.view(np.float64)
+    neg_w = neg.view(np.float64)
     i = pos.shape[0]
     j = neg.shape[0]
     tp = 0.0
@@ -409,20 +455,20 @@ def _weighted_threshold_sums(pos, pos_w, neg, neg_w, thresholds, tps, fps):
     m = 0
     out = thresholds.view(np.uint64)
     while i > 0 or j > 0:
-        if i > 0 and (j == 0 or pos[i - 1] >= neg[j - 1]):
-            t = pos[i - 1]
+        if i > 0 and (j == 0 or pos[i - 1, 0] >= neg[j - 1, 0]):
+            t = pos[i - 1, 0]
         else:
-            t = neg[j - 1]
+            t = neg[j - 1, 0]
         i2 = i
-        while i2 > 0 and pos[i2 - 1] == t:
+        while i2 > 0 and pos[i2 - 1, 0] == t:
             i2 -= 1
         j2 = j
-        while j2 > 0 and neg[j2 - 1] == t:
+        while j2 > 0 and neg[j2 - 1, 0] == t:
             j2 -= 1
         for k in range(i2, i):  # input order within the group
-            tp += pos_w[k]
+            tp += pos_w[k, 1]
         for k in range(j2, j):
-            fp += neg_w[k]
+            fp += neg_w[k, 1]
         i = i2
         j = j2
         out[m] = _from_key(t)

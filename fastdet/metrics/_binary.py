@@ -135,30 +135,34 @@ def threshold_sums(mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weig
         fps = np.empty(n, np.float64)
         m = _k._threshold_counts(pos, neg, thresholds, tps, fps)
         return thresholds[:m], tps[:m], fps[:m]
-    pos, pos_w, neg, neg_w = _weighted_halves(mask, scores, w)
+    pos, neg = _weighted_halves(mask, scores, w)
     thresholds = np.empty(pos.shape[0] + neg.shape[0], np.float64)
     tps = np.empty_like(thresholds)
     fps = np.empty_like(thresholds)
-    m = _k._weighted_threshold_sums(pos, pos_w, neg, neg_w, thresholds, tps, fps)
+    m = _k._weighted_threshold_sums(pos, neg, thresholds, tps, fps)
     return thresholds[:m], tps[:m], fps[:m]
 
 
 def _weighted_halves(
     mask: NDArray[np.uint8], scores: NDArray[np.float64], w: NDArray[np.float64]
-) -> tuple[NDArray[np.uint64], NDArray[np.float64], NDArray[np.uint64], NDArray[np.float64]]:
-    """Sort keys and weights of the positives and of the negatives (zero weights left out), each sorted
-    ascending by score, ties in input order."""
-    n = scores.shape[0]
-    n_pos = int(np.count_nonzero(mask))
-    pos, pos_w = np.empty(n_pos, np.uint64), np.empty(n_pos, np.float64)
-    neg, neg_w = np.empty(n - n_pos, np.uint64), np.empty(n - n_pos, np.float64)
-    bounds = np.zeros(4, np.uint64)
-    ip, ineg = _k._split_weighted_keys(mask, scores, w, pos, pos_w, neg, neg_w, bounds)
-    tmp_k = np.empty(max(ip, ineg), np.uint64)
-    tmp_v = np.empty(max(ip, ineg), np.float64)
-    _k._sort_key_pairs(pos[:ip], pos_w[:ip], bounds[0], bounds[1], tmp_k[:ip], tmp_v[:ip])
-    _k._sort_key_pairs(neg[:ineg], neg_w[:ineg], bounds[2], bounds[3], tmp_k[:ineg], tmp_v[:ineg])
-    return pos[:ip], pos_w[:ip], neg[:ineg], neg_w[:ineg]
+) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+    """Rows ``[sort key, weight bits]`` of the positives and of the negatives (zero weights left
+    out), each ascending by score, ties in input order."""
+    lo_key, hi_key = _k._key_bounds(scores)
+    lo = np.uint64(lo_key)  # a Python int past 2**63 would be typed int64 (and overflow)
+    span = int(hi_key) - int(lo_key)
+    shift = max(span.bit_length() - _k._TOP_BITS, 0)
+    counts = np.zeros((2, (span >> shift) + 1), np.int64)
+    _k._bucket_counts(mask, scores, w, lo, shift, counts)
+    ends = np.cumsum(counts, axis=1)
+    next_slot = np.ascontiguousarray(ends - counts)
+    n_neg, n_pos = int(ends[0, -1]), int(ends[1, -1])
+    pos, neg = np.empty((n_pos, 2), np.uint64), np.empty((n_neg, 2), np.uint64)
+    _k._bucket_split(mask, scores, w, lo, shift, next_slot, pos, neg)
+    tmp = np.empty((int(counts.max()), 2), np.uint64)
+    _k._sort_buckets(pos, np.ascontiguousarray(ends[1]), tmp)
+    _k._sort_buckets(neg, np.ascontiguousarray(ends[0]), tmp)
+    return pos, neg
 
 
 def roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:

@@ -135,11 +135,11 @@ def threshold_sums(mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weig
         fps = np.empty(n, np.float64)
         m = _k._threshold_counts(pos, neg, thresholds, tps, fps)
         return thresholds[:m], tps[:m], fps[:m]
-    pos, neg = _weighted_halves(mask, scores, w)
-    thresholds = np.empty(pos.shape[0] + neg.shape[0], np.float64)
+    pos_rec, neg_rec = _weighted_halves(mask, scores, w)
+    thresholds = np.empty(pos_rec.shape[0] + neg_rec.shape[0], np.float64)
     tps = np.empty_like(thresholds)
     fps = np.empty_like(thresholds)
-    m = _k._weighted_threshold_sums(pos, neg, thresholds, tps, fps)
+    m = _k._weighted_threshold_sums(pos_rec, neg_rec, thresholds, tps, fps)
     return thresholds[:m], tps[:m], fps[:m]
 
 

@@ -272,12 +272,14 @@ def _offsets(image: NDArray[np.int64], n_images: int) -> NDArray[np.int64]:
     return off
 
 
-def _image_score_order(image: NDArray[np.int64], score: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Stable order by image position, then descending score (detector output is often in it already)."""
-    if len(image) > 1:
-        step = np.diff(image)
-        if (step >= 0).all() and (score[1:][step == 0] <= score[:-1][step == 0]).all():
-            return np.arange(len(image), dtype=np.int64)
+def _image_score_order(image: NDArray[np.int64], score: NDArray[np.float64]) -> NDArray[np.int64] | None:
+    """Stable order by image position, then descending score; None when the input is in it already
+    (detector output often is)."""
+    if len(image) <= 1:
+        return None
+    step = np.diff(image)
+    if (step >= 0).all() and (score[1:][step == 0] <= score[:-1][step == 0]).all():
+        return None
     return np.lexsort((-score, image)).astype(np.int64)
 
 
@@ -360,14 +362,24 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
 
     # detections per image by descending score (stable), the first max_det of each
     d_order = _image_score_order(d.image, d.score)
-    d_img = d.image[d_order]
+    in_order = d_order is None  # detector output: already by image, then by descending score
+    if d_order is None:
+        d_order = np.arange(len(d.image), dtype=np.int64)
+    d_img = d.image[d_order] if not in_order else d.image
     rank = np.arange(len(d_order)) - _offsets(d_img, n_img)[d_img]
-    d_order = d_order[rank < max_det]
-    d_img = d.image[d_order]
-    dt_off = _offsets(d_img, n_img)
-    d_cls = d_code[d_order]
-    d_score = np.ascontiguousarray(d.score[d_order])
-    d_box = np.ascontiguousarray(d.bbox[d_order])
+    kept = rank < max_det
+    if in_order and kept.all():  # nothing to reorder or drop: no gathers
+        dt_off = _offsets(d_img, n_img)
+        d_cls = d_code
+        d_score = np.ascontiguousarray(d.score)
+        d_box = np.ascontiguousarray(d.bbox)
+    else:
+        d_order = d_order[kept]
+        d_img = d.image[d_order]
+        dt_off = _offsets(d_img, n_img)
+        d_cls = d_code[d_order]
+        d_score = np.ascontiguousarray(d.score[d_order])
+        d_box = np.ascontiguousarray(d.bbox[d_order])
 
     n_dt, n_gt = len(d_order), len(g_order)
     state = np.empty(n_dt, np.int64)

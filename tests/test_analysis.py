@@ -271,6 +271,9 @@ def test_detections_already_in_image_and_score_order():
     ordered = sorted(results, key=lambda r: (position[r["image_id"]], -r["score"]))
     got = _as_dict(tide({"images": [{"id": i} for i in images], "annotations": anns}, ordered))
     _assert_same(got, reference.tide(images, anns, ordered), "pre-sorted input")
+    cut = tide({"images": [{"id": i} for i in images], "annotations": anns}, ordered, max_detections=2)
+    assert (cut.dt_error == -2).any()
+    _assert_same(_as_dict(cut), reference.tide(images, anns, ordered, max_dets=2), "pre-sorted, cut at 2")
 
 
 def test_far_apart_category_ids():

@@ -931,6 +931,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_bucket_counts",
         "_bucket_split",
         "_sort_buckets",
+        "_roc_points",
         "_two_distinct_rows",
         "_rows_equal",
         "_radix_sort",

@@ -478,6 +478,38 @@ def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
     return m
 
 
+# --------------------------------------------------------------------------- curve points
+
+
+@kernel()
+def _roc_points(thresholds, tps, fps, drop, out_thr, out_tps, out_fps):
+    """The points of the ROC curve: (inf, 0, 0) first, then every threshold, or with ``drop``
+    only the first, the last and those where either count's second difference is not 0.
+
+    thresholds, tps, fps: (M,) float64; out_*: (M + 1,) float64. The second
+    difference is NumPy's ``np.diff(x, 2)``, ``(x[i+1] - x[i]) - (x[i] - x[i-1])``,
+    evaluated in the same order (scikit-learn's ``drop_intermediate``); nothing is
+    dropped when M <= 2. Returns the number of points written.
+    """
+    m = tps.shape[0]
+    out_thr[0] = np.inf
+    out_tps[0] = 0.0
+    out_fps[0] = 0.0
+    k = 1
+    for i in range(m):
+        keep = True
+        if drop and m > 2 and 0 < i < m - 1:
+            d_f = (fps[i + 1] - fps[i]) - (fps[i] - fps[i - 1])
+            d_t = (tps[i + 1] - tps[i]) - (tps[i] - tps[i - 1])
+            keep = d_f != 0.0 or d_t != 0.0
+        if keep:
+            out_thr[k] = thresholds[i]
+            out_tps[k] = tps[i]
+            out_fps[k] = fps[i]
+            k += 1
+    return k
+
+
 # --------------------------------------------------------------------------- sample weights
 
 

@@ -166,14 +166,10 @@ def _weighted_halves(
 
 
 def roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
-    thresholds, tps, fps = counts
-    if drop_intermediate and fps.shape[0] > 2:
-        corner = (np.diff(fps, 2) != 0) | (np.diff(tps, 2) != 0)
-        keep = np.flatnonzero(np.concatenate(([True], corner, [True])))
-        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
-    tps = np.concatenate(([0.0], tps))
-    fps = np.concatenate(([0.0], fps))
-    thresholds = np.concatenate(([np.inf], thresholds))
+    thresholds, tps, fps = (np.ascontiguousarray(a, dtype=np.float64) for a in counts)
+    out = np.empty((3, thresholds.shape[0] + 1), np.float64)
+    k = _k._roc_points(thresholds, tps, fps, drop_intermediate, out[0], out[1], out[2])
+    thresholds, tps, fps = out[0, :k].copy(), out[1, :k], out[2, :k]  # only the thresholds are returned
     if fps[-1] <= 0:
         warn("No negative samples in y_true; the false positive rate is undefined (NaN)")
         fpr = np.full(fps.shape, np.nan)

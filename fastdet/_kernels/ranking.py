@@ -482,19 +482,23 @@ def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
 
 
 @kernel()
-def _roc_points(thresholds, tps, fps, drop, out_thr, out_tps, out_fps):
+def _roc_points(thresholds, tps, fps, drop, tp_total, fp_total, out_thr, out_tpr, out_fpr):
     """The points of the ROC curve: (inf, 0, 0) first, then every threshold, or with ``drop``
     only the first, the last and those where either count's second difference is not 0.
 
     thresholds, tps, fps: (M,) float64; out_*: (M + 1,) float64. The second
     difference is NumPy's ``np.diff(x, 2)``, ``(x[i+1] - x[i]) - (x[i] - x[i-1])``,
     evaluated in the same order (scikit-learn's ``drop_intermediate``); nothing is
-    dropped when M <= 2. Returns the number of points written.
+    dropped when M <= 2. The kept counts are divided by tp_total / fp_total
+    (the rates) when that total is > 0, else written as they are. Returns the
+    number of points written.
     """
     m = tps.shape[0]
+    tp_div = tp_total > 0.0
+    fp_div = fp_total > 0.0
     out_thr[0] = np.inf
-    out_tps[0] = 0.0
-    out_fps[0] = 0.0
+    out_tpr[0] = 0.0 / tp_total if tp_div else 0.0
+    out_fpr[0] = 0.0 / fp_total if fp_div else 0.0
     k = 1
     for i in range(m):
         keep = True
@@ -504,8 +508,8 @@ def _roc_points(thresholds, tps, fps, drop, out_thr, out_tps, out_fps):
             keep = d_f != 0.0 or d_t != 0.0
         if keep:
             out_thr[k] = thresholds[i]
-            out_tps[k] = tps[i]
-            out_fps[k] = fps[i]
+            out_tpr[k] = tps[i] / tp_total if tp_div else tps[i]
+            out_fpr[k] = fps[i] / fp_total if fp_div else fps[i]
             k += 1
     return k
 

@@ -167,19 +167,20 @@ def _weighted_halves(
 
 def roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
     thresholds, tps, fps = (np.ascontiguousarray(a, dtype=np.float64) for a in counts)
+    # the rates are the counts over their last value (the origin prepended: 0 with no threshold)
+    tp_total = float(tps[-1]) if tps.shape[0] else 0.0
+    fp_total = float(fps[-1]) if fps.shape[0] else 0.0
     out = np.empty((3, thresholds.shape[0] + 1), np.float64)
-    k = _k._roc_points(thresholds, tps, fps, drop_intermediate, out[0], out[1], out[2])
-    thresholds, tps, fps = out[0, :k].copy(), out[1, :k], out[2, :k]  # only the thresholds are returned
-    if fps[-1] <= 0:
+    k = _k._roc_points(thresholds, tps, fps, drop_intermediate, tp_total, fp_total, out[0], out[1], out[2])
+    if 2 * k < out.shape[1]:  # most points dropped: do not keep the whole buffer alive
+        out = out[:, :k].copy()
+    thresholds, tpr, fpr = out[0, :k], out[1, :k], out[2, :k]
+    if fp_total <= 0:
         warn("No negative samples in y_true; the false positive rate is undefined (NaN)")
-        fpr = np.full(fps.shape, np.nan)
-    else:
-        fpr = fps / fps[-1]
-    if tps[-1] <= 0:
+        fpr = np.full(k, np.nan)
+    if tp_total <= 0:
         warn("No positive samples in y_true; the true positive rate is undefined (NaN)")
-        tpr = np.full(tps.shape, np.nan)
-    else:
-        tpr = tps / tps[-1]
+        tpr = np.full(k, np.nan)
     return fpr, tpr, thresholds
 
 

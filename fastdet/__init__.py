@@ -6,8 +6,10 @@ The public API is re-exported here. Modules: ``fastdet.boxes``, ``fastdet.nms``,
 (pycocotools.mask's API), ``fastdet.lvis`` (lvis-api's federated evaluation),
 ``fastdet.voc``, ``fastdet.metrics``, ``fastdet.losses``, ``fastdet.arch`` (whose
 layer-spec classes such as ``arch.Conv2d`` stay in that module),
-``fastdet.analysis`` (TIDE error analysis, detection confusion matrix) and
-``fastdet.streaming`` (``MeanAveragePrecision``: torchmetrics' streaming COCO mAP).
+``fastdet.analysis`` (TIDE error analysis, detection confusion matrix),
+``fastdet.streaming`` (``MeanAveragePrecision``: torchmetrics' streaming COCO mAP)
+and ``fastdet.dask`` (sharded COCO evaluation on a Dask cluster; needs the
+``dask`` extra only when called).
 
 Submodules are imported on first use of one of their names (PEP 562), so that
 ``import fastdet`` costs little more than importing NumPy and Numba; the NMS
@@ -32,7 +34,7 @@ from fastdet.nms import (
 )
 
 if TYPE_CHECKING:
-    from fastdet import analysis, arch, coco, fusion, lvis, mask, streaming, voc
+    from fastdet import analysis, arch, coco, dask, fusion, lvis, mask, streaming, voc
     from fastdet._kernels import CacheWarning
     from fastdet._warmup import warmup
     from fastdet.arch import (
@@ -87,6 +89,7 @@ _LAZY = {
     "analysis": "fastdet.analysis",
     "arch": "fastdet.arch",
     "coco": "fastdet.coco",
+    "dask": "fastdet.dask",
     "fusion": "fastdet.fusion",
     "lvis": "fastdet.lvis",
     "evaluate_lvis": "fastdet.lvis",
@@ -201,6 +204,7 @@ __all__ = [
     "conv2d_output_size",
     "conv2d_params",
     "conv2d_report",
+    "dask",
     "diou_nms",
     "distance_box_iou",
     "evaluate_coco",

@@ -10,7 +10,7 @@ import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +33,8 @@ _CONF_TYPES = ("avg", "max", "box_and_model_avg", "absent_model_aware_avg")
 _METHODS = ("wbf", "nmw", "nms", "soft_nms")
 _DEFAULT_IOU = {"wbf": 0.55, "nmw": 0.55, "nms": 0.5, "soft_nms": 0.5}
 _SOFT_CODES = {"linear": 1, "gaussian": 2, "hard": 3}
+#: Results from which the batched path orders and writes them on several threads.
+_PARALLEL_ROWS = 20_000
 #: Largest coordinate accepted without clipping: fused boxes go through float32 (max 3.4e38).
 _MAX_COORD = 1e30
 _NAMES = {
@@ -190,7 +192,7 @@ class _Prepared:
 
 def _prefilter(
     opts: _Options,
-    table: NDArray[np.float64],
+    table: NDArray[np.floating[Any]] | Sequence[NDArray[np.floating[Any]]],
     columns: tuple[int, int, int, int],
     model: NDArray[np.int64],
     weights: NDArray[np.float64] | None,
@@ -200,14 +202,17 @@ def _prefilter(
 ) -> _Prepared:
     """Fix the boxes of ``table`` (box, score and, optionally, image id and label columns).
 
+    ``table`` may also be a list of tables (one per model, say), read as if concatenated.
     ``columns`` = (first box column, score column, image id column, label column), -1 for an
     absent column; ``names`` name the id and label columns in error messages.
     """
     method = opts.method
     w = np.ones(n_models) if weights is None else weights
-    n = len(table)
+    tables = [table] if isinstance(table, np.ndarray) else list(table)
+    n = sum(len(t) for t in tables)
     bc, sc, ic, lc = columns
-    if not opts.clip and n and (big := float(np.abs(table[:, bc : bc + 4]).max())) > _MAX_COORD:
+    big = max((float(np.abs(t[:, bc : bc + 4]).max()) for t in tables if len(t)), default=0.0)
+    if not opts.clip and big > _MAX_COORD:
         raise ValueError(
             f"box coordinates reach {big:.3g}; fused boxes are built in float32 (as ensemble-boxes "
             f"builds them), so coordinates must stay below {_MAX_COORD:g}: rescale them"
@@ -227,13 +232,26 @@ def _prefilter(
         np.empty(n if lc >= 0 else 0, np.int64),
     )
     use_skip = method in ("wbf", "nmw")
-    swapped, clipped, zero, out.n_kept, bad_id, bad_label = _k.prefilter(
-        table, bc, sc, ic, lc, model, wmul, wdiv, opts.skip_box_thr, use_skip, opts.clip,
-        out.boxes, out.ws, out.keep, out.ids, out.labels,
-    )  # fmt: skip
-    for bad, col, name in ((bad_id, ic, names[0]), (bad_label, lc, names[1])):
-        if bad >= 0:
-            raise ValueError(f"{name} must hold integers (within 2**53); entry {bad} is {table[bad, col]!r}")
+    swapped = clipped = zero = 0
+    o = 0
+    for t in tables:
+        e = o + len(t)
+        if not len(t):
+            continue
+        ids = out.ids[o:e] if ic >= 0 else out.ids
+        labs = out.labels[o:e] if lc >= 0 else out.labels
+        n_swapped, n_clipped, n_zero, n_kept, bad_id, bad_label = _k.prefilter(
+            t, bc, sc, ic, lc, model[o:e], wmul, wdiv, opts.skip_box_thr, use_skip, opts.clip,
+            out.boxes[o:e], out.ws[o:e], out.keep[o:e], ids, labs,
+        )  # fmt: skip
+        for bad, col, name in ((bad_id, ic, names[0]), (bad_label, lc, names[1])):
+            if bad >= 0:
+                raise ValueError(
+                    f"{name} must hold integers (within 2**53); entry {o + bad} is {t[bad, col]!r}"
+                )
+        swapped, clipped, zero = swapped + n_swapped, clipped + n_clipped, zero + n_zero
+        out.n_kept += n_kept
+        o = e
     _warn_fixed(method, swapped, clipped, zero, stacklevel=stacklevel + 1)
     if use_skip and (negative := out.keep & (out.ws < 0)).any():
         bad_ws = float(out.ws[np.flatnonzero(negative)[0]])
@@ -277,13 +295,48 @@ def _cluster(
     weights: NDArray[np.float64] | None,
     n_models: int,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-    """Cluster (or suppress) the prefiltered boxes, every (image, label) group in one pass."""
+    """Cluster (or suppress) the prefiltered boxes, every (image, label) group in one pass.
+
+    Returns ``(image, boxes, scores, labels)`` of the results.
+    """
+    out = _cluster_any(opts, img, n_img, model, prep, labels, weights, n_models, None)
+    return cast(tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]], out)
+
+
+def _cluster_table(
+    opts: _Options,
+    img: NDArray[np.int64],
+    n_img: int,
+    model: NDArray[np.int64],
+    prep: _Prepared,
+    weights: NDArray[np.float64] | None,
+    n_models: int,
+    id_of: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """:func:`_cluster` as the ``(K, 7)`` table ``[id_of[image], x1, y1, x2, y2, score, label]``."""
+    out = _cluster_any(opts, img, n_img, model, prep, prep.labels, weights, n_models, id_of)
+    return cast(NDArray[np.float64], out)
+
+
+def _cluster_any(
+    opts: _Options,
+    img: NDArray[np.int64],
+    n_img: int,
+    model: NDArray[np.int64],
+    prep: _Prepared,
+    labels: NDArray[np.int64],
+    weights: NDArray[np.float64] | None,
+    n_models: int,
+    id_of: NDArray[np.int64] | None,
+) -> Any:
+    """:func:`_cluster`, or with ``id_of`` (image index -> image id) :func:`_cluster_table`."""
     method = opts.method
     w = np.ones(n_models) if weights is None else weights
     boxes, ws, keep, n_kept = prep.boxes, prep.ws, prep.keep, prep.n_kept
     n = len(boxes)
     if n_kept == 0:
-        return np.empty(0, np.int64), np.empty((0, 4)), np.empty(0), np.empty(0, np.int64)
+        empty = np.empty(0, np.int64), np.empty((0, 4)), np.empty(0), np.empty(0, np.int64)
+        return empty if id_of is None else np.empty((0, 7))
     if method in ("nms", "soft_nms") and n_kept < n:  # these paths work on the kept boxes only
         img, model, boxes, ws, labels = img[keep], model[keep], boxes[keep], ws[keep], labels[keep]
         keep = np.ones(n_kept, np.bool_)
@@ -293,15 +346,16 @@ def _cluster(
     order, gstart, gorder = _k.group_order(img, lab, n_img, n_lab, ws, by_score, keep)
 
     if method in ("wbf", "nmw"):
-        out_box = np.empty((n, 4))
-        out_score = np.empty(n)
-        out_group = np.empty(n, np.int64)
+        m = len(order)  # at most one cluster per placed box
+        out_box = np.empty((m, 4))
+        out_score = np.empty(m)
+        out_group = np.empty(m, np.int64)
         t = opts.iou_thr
         inv_t = 0.0 if t < 1e-6 else 1.0 / (t * (1.0 - 1e-6))
         cap = int(np.diff(gstart).max())  # the largest group
         if method == "wbf":
-            out_weight = np.empty(n)
-            out_count = np.empty(n, np.int64)
+            out_weight = np.empty(m)
+            out_count = np.empty(m, np.int64)
             cluster_of = np.empty(n, np.int64)
             count = _k.wbf(
                 boxes, ws, w, model, order, gstart, gorder, cap, opts.conf_type == 1, t, inv_t,
@@ -312,6 +366,14 @@ def _cluster(
             )
         else:
             count = _k.nmw(boxes, ws, order, gstart, gorder, cap, t, inv_t, out_box, out_score, out_group)
+        if id_of is not None:
+            table = np.empty((count, 7))
+            bounds = _k.image_bounds(img, order, gstart, out_group, count)
+            finish = (
+                _k.finish_table if count >= _PARALLEL_ROWS and len(bounds) > 2 else _k.finish_table.serial
+            )
+            finish(img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table)
+            return table
         return _k.finish(img, labels, order, gstart, out_box, out_score, out_group, count)
 
     if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
@@ -328,6 +390,13 @@ def _cluster(
         )
         kept = keep_idx[:count]
         out_scores = decayed[:count] if opts.decayed_scores else ws[kept]
+    if id_of is not None:
+        table = np.empty((len(kept), 7))
+        table[:, 0] = id_of[img[kept]]
+        table[:, 1:5] = boxes[kept]
+        table[:, 5] = out_scores
+        table[:, 6] = labels[kept]
+        return table
     return img[kept], boxes[kept], out_scores, labels[kept]
 
 

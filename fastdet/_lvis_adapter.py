@@ -119,8 +119,10 @@ def match(
     ``dt_not_exhaustive`` are ignored wherever they are left unmatched (status
     FP becomes IGNORED), which is lvis-api's ``dt_ig_mask`` rule.
     """
-    n_det = len(dt)
-    max_det = max(n_det, 1)  # LVIS does not truncate within a cell (the per-image cap came earlier)
+    # LVIS does not truncate within a cell (the per-image cap came earlier). A pooled cell
+    # holds each detection once per occurrence of its category in ``cat_ids``: up to
+    # len(dt) * len(cat_ids) entries, which a limit of len(dt) would cut.
+    max_det = max(len(dt) * (1 if use_cats else len(cat_ids)), 1)
     p = _CocoParams("bbox")
     p.imgIds = list(range(n_imgs))
     p.catIds = list(cat_ids)

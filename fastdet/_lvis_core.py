@@ -309,10 +309,18 @@ def federated_layout(
         d_img[d_rows] = slot[len(g_rows) :]
         core_cats = list(range(n_cat))
     else:
+        # lvis-api's _get_gt_dt pools ``self._gts[img_id, cat_id]`` once per entry of
+        # params.cat_ids, where cat_id is evaluate()'s placeholder -1, not the loop variable:
+        # only annotations of a category with id -1 take part, each len(cat_ids) times
+        # (none, i.e. precision and recall all -1, unless -1 is one of the categories).
         n_slots = n_img
+        minus, has_minus = positions(cat_u, np.array([-1], np.int64))
+        g_ok &= (gk == minus[0]) & has_minus[0]
+        d_ok &= (dk == minus[0]) & has_minus[0]
+        not_exhaustive &= d_ok
         g_img = np.where(g_ok, gi, -1)
         d_img = np.where(d_ok, di, -1)
-        core_cats = positions(cat_u, np.asarray(cat_list, np.int64))[0].tolist()
+        core_cats = [int(minus[0]) if has_minus[0] else 0] * len(cat_list)
     gt2 = _core.columns(
         gt.ids, g_img.astype(np.int64), np.where(g_ok, gk, -1), gt.bbox, gt.area, ignore=gt.ignore
     )

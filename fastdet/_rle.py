@@ -77,9 +77,10 @@ pass and returns their areas, boxes, canonical flags and (``store``) runs or run
 ends in place; ``merge_measured`` and ``iou_measured`` work on its result.
 
 Kernels are in :mod:`fastdet._kernels.mask` and :mod:`fastdet._kernels.mask_raster`;
-each has a one-thread twin, used when the work is estimated below
-``PARALLEL_WORK`` nanoseconds on one thread, where starting threads costs more
-than it saves. Parallel kernels are called from here only.
+the parallel ones run as their one-thread twin (``ParallelKernel.serial``) when
+the work is estimated below ``PARALLEL_WORK`` nanoseconds on one thread, where
+starting threads costs more than it saves. Parallel kernels are called from here
+only (and from :mod:`fastdet.mask`).
 
 Examples
 --------
@@ -145,6 +146,10 @@ MAX_COORD = 4.0e8
 #: a polygon vertex 500, an IoU pair 100.
 PARALLEL_WORK = 300_000
 _NS_BYTE, _NS_RUN, _NS_PIXEL, _NS_VERTEX, _NS_PAIR = 2.5, 3.0, 0.3, 500.0, 100.0
+#: A union of masks whose image has at most this many 64-pixel words per input run is painted
+#: into a bitmap (linear time); others fold foreground intervals (which rewrites the running
+#: union at every mask, quadratic for many masks). Both give the same runs.
+BITMAP_WORDS_PER_RUN = 4
 
 _STATUS = {
     _k.BAD_CHAR: "holds a byte outside the RLE alphabet (ASCII 48..111)",
@@ -184,8 +189,9 @@ class _Measured(NamedTuple):
 
 
 def _pick(module: Any, name: str, work: float, items: int) -> Callable[..., Any]:
-    """The parallel kernel ``name`` for big inputs, else its ``_serial`` twin."""
-    return getattr(module, name if work >= PARALLEL_WORK and items > 1 else name + "_serial")
+    """The parallel kernel ``name`` for big inputs, else its serial twin (``ParallelKernel.serial``)."""
+    k = getattr(module, name)
+    return k if work >= PARALLEL_WORK and items > 1 else k.serial
 
 
 def _check_offsets(offsets: I64, end: int, name: str) -> None:
@@ -306,7 +312,7 @@ def _scan(
             runs = np.empty(len(buf), np.int64)
             n_runs_i, area_i, canon_i, status_i = np.empty((4, 1), np.int64)
             one_h, one_w, box = h[i : i + 1], w[i : i + 1], np.empty((1, 4), np.float64)
-            _k.scan_strings_serial(
+            _k.scan_strings.serial(
                 buf, one, one_h, one_w, _k.STORE_RUNS, False, runs, n_runs_i, area_i, box, canon_i, status_i
             )
             total = int(runs[soff[i] : soff[i] + int(n_runs_i[0])].sum())
@@ -613,7 +619,7 @@ def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tup
     fast = np.flatnonzero(~exact)
     if len(fast):
         merge = _pick(_k, "merge_groups", _NS_RUN * int(member_total[-1]), len(fast))
-        merge(runs, start, count, goff, fast, bool(intersect), cap_off, out, m)
+        merge(runs, start, count, goff, fast, bool(intersect), BITMAP_WORDS_PER_RUN, cap_off, out, m)
     if exact.any():
         _k.merge_groups_exact(
             runs, start, count, goff, np.flatnonzero(exact), bool(intersect), cap_off, out, m
@@ -622,7 +628,9 @@ def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tup
         if len(stopped):  # pycocotools' walk stops early there: merge the same pixels without empty runs
             c_runs, c_count = np.empty_like(runs), np.empty_like(count)
             _k.canonicalize(runs, start, count, c_runs, c_count)
-            _k.merge_groups_serial(c_runs, start, c_count, goff, stopped, bool(intersect), cap_off, out, m)
+            _k.merge_groups.serial(
+                c_runs, start, c_count, goff, stopped, bool(intersect), BITMAP_WORDS_PER_RUN, cap_off, out, m
+            )
     return out, cap_off[:-1], m
 
 
@@ -655,6 +663,7 @@ def merge_measured(meas: _Measured, intersect: bool) -> tuple[bytes, int, int]:
             np.array([0, n]),
             group,
             bool(intersect),
+            BITMAP_WORDS_PER_RUN,
             np.array([0, total + 1]),
             out,
             m,

@@ -119,6 +119,44 @@ def _task_coco() -> None:
             ev.accumulate()
 
 
+def _task_coco_keypoints() -> None:
+    import contextlib
+    import io
+    import json
+    import tempfile
+
+    import fastdet
+
+    kpts = [float(v) for k in range(17) for v in (10 + k, 20 + k, 2)]
+    gt_data = {
+        "images": [{"id": 1}, {"id": 2}],
+        "categories": [{"id": 1, "name": "person"}],
+        "annotations": [
+            {"id": i + 1, "image_id": 1 + i % 2, "category_id": 1, "bbox": [5.0, 5.0, 40.0, 60.0],
+             "area": 2000.0, "iscrowd": 0, "keypoints": kpts if i else [0] * 51,
+             "num_keypoints": 17 if i else 0}
+            for i in range(3)
+        ],
+    }  # fmt: skip
+    dets = [
+        {"image_id": 1 + i % 2, "category_id": 1, "keypoints": kpts, "score": 0.5 + i / 10} for i in range(3)
+    ]
+    with tempfile.TemporaryDirectory(prefix="fastdet-warmup-") as tmp:
+        gt_path = os.path.join(tmp, "gt.json")
+        dt_path = os.path.join(tmp, "dt.json")
+        with open(gt_path, "w") as f:
+            json.dump(gt_data, f)
+        with open(dt_path, "w") as f:
+            json.dump(dets, f)
+        gt = fastdet.COCO(gt_path, verbose=False)
+        for dt in (gt.loadRes(dt_path, verbose=False), gt.loadRes(dets, verbose=False)):
+            with contextlib.redirect_stdout(io.StringIO()):  # COCOeval prints as pycocotools does
+                ev = fastdet.COCOeval(gt, dt, "keypoints")
+                ev.evaluate()
+                ev.accumulate()
+                ev.summarize()
+
+
 def _task_voc() -> None:
     import fastdet
 
@@ -186,6 +224,7 @@ def _task_arch() -> None:
 # name -> task, the slowest first (so that the pool ends together)
 TASKS: dict[str, Callable[[], None]] = {
     "coco": _task_coco,
+    "coco keypoints": _task_coco_keypoints,
     "nms float64": _task_nms_float64,
     "nms float32": _task_nms_float32,
     "soft_nms": _task_soft_nms,

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 EXAMPLES = {
     "fastdet": """examples:
   fastdet demo                          run the whole pipeline on the bundled data
-  fastdet eval gt.json dets.json        COCO bbox summary, as pycocotools prints it
+  fastdet eval gt.json dets.json        COCO summary as pycocotools prints it (--iou-type segm, keypoints)
   fastdet nms dets.json -o kept.json    per-image, per-class NMS of a COCO results file
   fastdet fuse a.json b.json -o f.json  weighted boxes fusion of several models' results
   fastdet arch resnet50                 per-layer shapes, parameters, MACs, receptive fields
@@ -33,6 +33,7 @@ EXAMPLES = {
     "eval": """examples:
   fastdet eval data/coco-val2014-fake100/instances_val2014_100.json \\
                data/coco-val2014-fake100/instances_val2014_fakebbox100_results.json
+  fastdet eval gt.json masks.json --iou-type segm
   fastdet eval gt.json dt.json --per-class --plot pr.png
   fastdet eval gt.json dt.json --tide --tide-plot tide.png
   fastdet eval gt.json dt.json --json > stats.json
@@ -187,13 +188,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     show = not args.json or sys.stderr.isatty()
     if args.lvis:
         return _eval_lvis(args, show)
+    iou_type = args.iou_type
+    if iou_type != "bbox" and (args.tide or args.tide_plot):
+        raise UsageError("--tide and --tide-plot work on boxes only (--iou-type bbox)")
     if args.tide_plot:
         _check_plot_path(args.tide_plot, "--tide-plot")
     with progress("loading ground truth", enabled=show):
         gt = COCO(args.gt, verbose=False)
     with progress("loading detections", enabled=show):
         dt = gt.loadRes(args.dt)
-    options: dict[str, Any] = {"use_cats": not args.no_cats}
+    options: dict[str, Any] = {"use_cats": not args.no_cats, "iou_type": iou_type}
     if args.iou_thrs:
         options["iou_thresholds"] = _floats(args.iou_thrs, "--iou-thrs")
     if args.max_dets:
@@ -213,8 +217,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     n_iou = len(options.get("iou_thresholds", range(10)))
     n_dets = len(options.get("max_detections", range(3)))
     pycocotools_text = n_iou == 10 and n_dets >= 3 and "area_ranges" not in options
+    if iou_type == "keypoints":  # its summary reads maxDets=20 and the all / medium / large ranges
+        wanted = options.get("max_detections", [20])
+        pycocotools_text = n_iou == 10 and 20 in wanted and "area_ranges" not in options
     if pycocotools_text:  # its summary assumes the default parameter layout
-        ev = COCOeval(gt, dt, "bbox")
+        ev = COCOeval(gt, dt, iou_type)
         ev.params.useCats = int(options["use_cats"])
         if "iou_thresholds" in options:
             ev.params.iouThrs = np.asarray(options["iou_thresholds"], dtype=np.float64)
@@ -540,7 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("eval", help="COCO bbox evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt)
+    p = sub.add_parser(
+        "eval", help="COCO bbox / segm / keypoints evaluation", epilog=EXAMPLES["eval"], formatter_class=fmt
+    )
     p.add_argument("gt", help="ground-truth COCO json")
     p.add_argument("dt", help="detections: a COCO results json (list of dicts)")
     p.add_argument("--per-class", action="store_true", help="add a per-class AP table")
@@ -550,6 +559,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-dets", help="detection limits, e.g. 1,10,100")
     p.add_argument("--area-rng", help="area ranges, e.g. all=0:1e10,small=0:1024")
     p.add_argument("--no-cats", action="store_true", help="pool categories (useCats=0)")
+    p.add_argument(
+        "--iou-type",
+        choices=("bbox", "segm", "keypoints"),
+        default="bbox",
+        help="what is matched: boxes, masks or keypoints (default bbox)",
+    )
     p.add_argument("--tide", action="store_true", help="add TIDE's error breakdown (tidecv's numbers)")
     p.add_argument("--tide-plot", metavar="FILE.png", help="draw TIDE's summary figure (implies --tide)")
     p.add_argument(

@@ -91,7 +91,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fastdet._fusion import (
     Fused,
-    _cluster,
+    _cluster_table,
     _coco_arrays,
     _fuse,
     _fuse_lists,
@@ -494,23 +494,16 @@ def fuse_arrays(
             )
         parts.append(as_float_array(a, f"arrays[{m}]", dtype=np.float64))
     w = _weights(weights, n_models)
-    data = np.concatenate(parts) if parts else np.empty((0, 7))
     model = np.repeat(np.arange(n_models, dtype=np.int64), [len(p) for p in parts])
     names = ("arrays[...][:, 0] (image ids)", "arrays[...][:, 6] (labels)")
-    prep = _prefilter(opts, data, (1, 5, 0, 6), model, w, n_models, stacklevel=2, names=names)
-    if len(data) == 0:
+    prep = _prefilter(opts, parts, (1, 5, 0, 6), model, w, n_models, stacklevel=2, names=names)
+    if len(model) == 0:
         return np.empty((0, 7))
     img, n_img = _compact_groups(prep.ids)
     # _compact_groups offsets ids when their range is small, else ranks them: recover ids from either
     id_of = np.empty(n_img, np.int64)
     id_of[img] = prep.ids
-    out_img, boxes, scores, labs = _cluster(opts, img, n_img, model, prep, prep.labels, w, n_models)
-    out = np.empty((len(out_img), 7))
-    out[:, 0] = id_of[out_img]
-    out[:, 1:5] = boxes
-    out[:, 5] = scores
-    out[:, 6] = labs
-    return out
+    return _cluster_table(opts, img, n_img, model, prep, w, n_models, id_of)
 
 
 def fuse_coco_results(

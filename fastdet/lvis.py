@@ -22,6 +22,11 @@ same numbers:
    ``LVIS.get_ann_ids``'s strict bounds); a result's area is ``w * h``.
 6. APr / APc / APf average the categories whose ``frequency`` is ``'r'``
    (rare), ``'c'`` (common) or ``'f'`` (frequent).
+7. ``params.use_cats = 0`` does not pool the categories: lvis-api's
+   ``_get_gt_dt`` reads ``self._gts[img_id, cat_id]`` with ``cat_id`` the
+   placeholder -1 for every entry of ``params.cat_ids``, so only a category
+   with id -1 takes part (repeated ``len(cat_ids)`` times); otherwise
+   precision and recall are all -1. fastdet gives the same numbers.
 
 v0.5 and v1 files are both read (they differ in category and image metadata
 only). Matching and accumulation run in fastdet's COCO kernels.
@@ -360,7 +365,10 @@ class Params:
         ``[[0, 1e10], [0, 32**2], [32**2, 96**2], [96**2, 1e10]]`` labelled
         ``['all', 'small', 'medium', 'large']`` (inclusive bounds on ``area``).
     use_cats : int
-        1: per category; 0: the categories of an image pooled.
+        1: per category. 0: as lvis-api, one pooled cell per image holding the
+        annotations of the category with id -1 once per entry of ``cat_ids``
+        (lvis-api's ``_get_gt_dt`` looks up its placeholder id -1, not each
+        category): precision and recall are all -1 unless -1 is a category.
     img_count_lbl : list of str
         ``['r', 'c', 'f']``: the frequency groups.
     iou_type : str
@@ -677,6 +685,7 @@ def evaluate_lvis(
     area_ranges : mapping of str to (lo, hi), optional
         Default lvis-api's ``all`` / ``small`` / ``medium`` / ``large``.
     use_cats : bool, default True
+        False: lvis-api's ``use_cats = 0`` (see :class:`Params`: only a category with id -1 counts).
     img_ids, cat_ids : iterable of int, optional
         Restrict the evaluation (default: every image / category of ``gt``).
 

@@ -48,6 +48,8 @@ from fastdet._validate import to_numeric_array
 __all__ = ["area", "decode", "encode", "frPyObjects", "iou", "merge", "toBbox"]
 
 RLE = dict[str, Any]
+#: ``merge`` of at most this many RLEs runs as one kernel call (larger ones use threads).
+_SMALL_MERGE = 16
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -147,6 +149,23 @@ def decode(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.uint8]:
 
 
 # ----------------------------------------------------------------------------- area / toBbox
+def _measure_one(obj: RLE, boxes: bool) -> tuple[Any, ...] | None:
+    """The kernel's ``(status, area, x, y, w, h)`` of one well-formed RLE dict, else None.
+
+    Only the usual form (``counts`` bytes, ``size`` two ints) takes this one-call path; anything
+    else, or an invalid string, goes through :func:`fastdet._rle.measure_dicts`, which names the
+    problem.
+    """
+    counts, size = obj.get("counts"), obj.get("size")
+    if type(counts) is not bytes or type(size) is not list or len(size) != 2:
+        return None
+    h, w = size
+    if type(h) is not int or type(w) is not int or h < 0 or w < 0 or h * w > _rle.MAX_PIXELS:
+        return None
+    one = _k.measure_string(np.frombuffer(counts, np.uint8), h, w, boxes)
+    return one if one[0] == 0 else None
+
+
 def area(rleObjs: RLE | Sequence[RLE]) -> Any:
     """Foreground pixels of RLEs (pycocotools.mask.area).
 
@@ -171,6 +190,9 @@ def area(rleObjs: RLE | Sequence[RLE]) -> Any:
     np.uint32(2)
     """
     if isinstance(rleObjs, dict):
+        one = _measure_one(rleObjs, False)
+        if one is not None:
+            return np.uint32(one[1])
         return np.uint32(_rle.measure_dicts([rleObjs], "rleObjs", boxes=False).area[0])
     return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs", boxes=False).area.astype(np.uint32)
 
@@ -199,6 +221,9 @@ def toBbox(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.float64]:
     array([0., 0., 2., 2.])
     """
     if isinstance(rleObjs, dict):
+        one = _measure_one(rleObjs, True)
+        if one is not None:
+            return np.array(one[2:], np.float64)
         return _rle.measure_dicts([rleObjs], "rleObjs").bbox[0]
     return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs").bbox
 
@@ -233,10 +258,16 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
     objs = _rle_list(rleObjs, "rleObjs")
     if not objs:
         return {"size": [0, 0], "counts": b""}
+    if len(objs) <= _SMALL_MERGE:  # one kernel call: per-call overhead is most of a small merge
+        counts, h, w = _rle._dict_fields(objs, "rleObjs")
+        buf, soff = _rle._join_counts(counts, "rleObjs")
+        status, text = _k.merge_strings(buf, soff, h, w, bool(intersect), _rle.BITMAP_WORDS_PER_RUN)
+        if status == 0:
+            return {"size": [int(h[0]), int(w[0])], "counts": text.tobytes()}
     m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS, boxes=False)
     _one_size(m.h, m.w, "rleObjs", "merge")
-    counts, h, w = _rle.merge_measured(m, bool(intersect))
-    return {"size": [h, w], "counts": counts}
+    merged, mh, mw = _rle.merge_measured(m, bool(intersect))
+    return {"size": [mh, mw], "counts": merged}
 
 
 def _iou_operand(objs: Any, name: str) -> tuple[str, Any]:
@@ -255,7 +286,8 @@ def _iou_operand(objs: Any, name: str) -> tuple[str, Any]:
         )
     if not objs:
         return "empty", None
-    if all(isinstance(o, dict) for o in objs):
+    kinds = set(map(type, objs))
+    if kinds == {dict} or all(issubclass(t, dict) for t in kinds):
         return "rles", _rle.measure_dicts(objs, name, _k.STORE_ENDS)
     if all(isinstance(o, (list, tuple, np.ndarray)) and len(o) == 4 for o in objs):
         arr = to_numeric_array(objs, name)
@@ -312,7 +344,7 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
         if 5 * out.size >= _rle.PARALLEL_WORK and len(g) > 1:
             _k.box_iou_xywh(d, g, crowd, out)
         else:
-            _k.box_iou_xywh_serial(d, g, crowd, out)
+            _k.box_iou_xywh.serial(d, g, crowd, out)
         return out.T
     for m, name in ((d, "dt"), (g, "gt")):
         _one_size(m.h, m.w, name, "iou")

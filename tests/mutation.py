@@ -254,7 +254,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "ranking.py",
         "area += dn * (2 * tp + dp)",
         "area += dn * (2 * tp + 2 * dp)",
-        (T + "test_metrics.py",),
+        (T + "test_metrics.py", T + "test_metrics_ranking.py"),
         "ROC AUC counts tied positive/negative pairs as wins",
     ),
     Mutation(
@@ -262,7 +262,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         K + "ranking.py",
         "total += (recall - prev_recall) * (tp / (tp + fp))",
         "total += (recall - prev_recall) * (tp / (tp + fp + 1.0))",
-        (T + "test_metrics.py",),
+        (T + "test_metrics.py", T + "test_metrics_ranking.py"),
         "average precision with a biased precision",
     ),
     Mutation(

@@ -289,9 +289,16 @@ def box_iou_xywh(d: list[float], g: list[float], crowd: bool) -> float:
 
 
 def match_image(
-    gts: list[dict[str, Any]], dts: list[dict[str, Any]], area_rng: tuple[float, float], thr: float
+    gts: list[dict[str, Any]],
+    dts: list[dict[str, Any]],
+    area_rng: tuple[float, float],
+    thr: float,
+    pair_iou: Any = None,
 ) -> list[str]:
-    """Status of each detection (already sorted by score, truncated) at one IoU threshold."""
+    """Status of each detection (already sorted by score, truncated) at one IoU threshold.
+
+    ``pair_iou(d, g, crowd)`` (default: :func:`box_iou_xywh` of the ``bbox`` fields) gives the IoU.
+    """
     lo, hi = area_rng
     ignored = [bool(g["iscrowd"]) or g["area"] < lo or g["area"] > hi for g in gts]
     # regular ground truths are tried before ignored ones (stable)
@@ -306,7 +313,10 @@ def match_image(
                 continue
             if hit is not None and not ignored[hit] and ignored[g]:
                 break
-            iou = box_iou_xywh(d["bbox"], gts[g]["bbox"], crowd)
+            if pair_iou is None:
+                iou = box_iou_xywh(d["bbox"], gts[g]["bbox"], crowd)
+            else:
+                iou = pair_iou(d, gts[g], crowd)
             if iou < best:
                 continue
             best, hit = iou, g
@@ -333,8 +343,12 @@ def evaluate(
     max_dets: list[int],
     area_rngs: list[tuple[float, float]],
     use_cats: bool = True,
+    pair_iou: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(precision [T, R, K, A, M], recall [T, K, A, M]) over every image of ``gt``."""
+    """(precision [T, R, K, A, M], recall [T, K, A, M]) over every image of ``gt``.
+
+    ``pair_iou``: see :func:`match_image` (the mask IoU for segm).
+    """
     img_ids = sorted({img["id"] for img in gt["images"]})
     cat_ids = sorted({c["id"] for c in gt["categories"]})
     max_dets = sorted(max_dets)
@@ -358,7 +372,7 @@ def evaluate(
                     dts = sorted(dts, key=lambda d: -d["score"])[: max_dets[-1]]  # sorted() is stable
                     lo, hi = rng
                     n_pos += sum(1 for g in gts if not (g["iscrowd"] or g["area"] < lo or g["area"] > hi))
-                    per_t = [match_image(gts, dts, rng, t) for t in iou_thrs]
+                    per_t = [match_image(gts, dts, rng, t, pair_iou) for t in iou_thrs]
                     for i, d in enumerate(dts[:max_det]):
                         entries.append((d["score"], [per_t[t][i] for t in range(T)]))
                 if n_pos == 0:
@@ -1126,6 +1140,25 @@ def mask_iou(d, g, crowd):
     return inter / union
 
 
+def ann_mask(seg, h, w):
+    """COCO's annToMask by pixels: the union of the polygon parts, or the decoded RLE (its own size)."""
+    if isinstance(seg, list):
+        m = np.zeros((h, w), np.uint8)
+        for part in seg:
+            m |= rle_decode(poly_to_runs([float(v) for v in part], h, w), h, w)
+        return m
+    counts = seg["counts"]
+    sh, sw = seg["size"]
+    if not isinstance(counts, list):
+        counts = rle_from_string(counts.encode() if isinstance(counts, str) else counts)
+    return rle_decode(counts, sh, sw)
+
+
+def segm_pair_iou(d, g, crowd):
+    """Mask IoU of two annotations carrying their pixel masks in ``"_mask"`` (see :func:`mask_iou`)."""
+    return mask_iou(d["_mask"], g["_mask"], crowd)
+
+
 def _c_int(v):
     """C's (int) cast of a double: truncation toward zero."""
     return int(v)  # Python's int() truncates toward zero too
@@ -1805,7 +1838,10 @@ def lvis_evaluate(
     def cell(by, img, cat):
         if use_cats:
             return by.get((img, cat), [])
-        return [a for c in cat_ids for a in by.get((img, c), [])]
+        # lvis-api's _get_gt_dt (lvis/eval.py, 0.5.3 and GitHub 04e89fd) pools
+        # ``self._gts[img_id, cat_id] for _cat_id in self.params.cat_ids``: the key is the
+        # placeholder cat_id = -1, not the loop variable. Category -1's cell, len(cat_ids) times.
+        return [a for _ in cat_ids for a in by.get((img, cat), [])]
 
     k_ids = cat_ids if use_cats else [-1]
     n_t, n_r, n_k, n_a = len(iou_thrs), len(rec_thrs), len(k_ids), len(area_rng)
@@ -1842,9 +1878,15 @@ def lvis_evaluate(
                 for i in range(len(pr) - 1, 0, -1):
                     if pr[i] > pr[i - 1]:
                         pr[i - 1] = pr[i]
+                # lvis-api (eval.py accumulate) fills [0.0] * R inside ``try: ... except: pass``:
+                # the first threshold beyond the curve raises IndexError and leaves every later
+                # one at 0, even a lower one when rec_thrs is not ascending
                 for r, x in enumerate(rec_thrs):
                     i = next((i for i, v in enumerate(rc) if v >= x), len(rc))
-                    precision[t, r, k, a] = pr[i] if i < len(pr) else 0.0
+                    if i >= len(pr):
+                        precision[t, r:, k, a] = 0.0
+                        break
+                    precision[t, r, k, a] = pr[i]
     return precision, recall
 
 
@@ -1875,3 +1917,43 @@ def lvis_summary(
     for area in ("small", "medium", "large"):
         out[f"AR{area[0]}@{max_dets}"] = ar(area)
     return out
+
+
+# ======================================================================
+# coco.keypoints: object keypoint similarity, one (detection, ground truth) pair at a time.
+# ======================================================================
+
+
+def oks(dt_kpts, gt_kpts, gt_bbox, gt_area, sigmas):
+    """COCO's object keypoint similarity (cocodataset.org/#keypoints-eval, pycocotools' computeOks).
+
+    ``mean_k exp(-d_k**2 / (2 * s**2 * kappa_k**2))`` with ``s**2 = area + eps``,
+    ``kappa_k = 2 * sigma_k``, over the ground truth's keypoints with v > 0; with
+    none visible, over all keypoints, ``d_k`` being the distance from the detected
+    keypoint to the ground-truth box grown by its width / height on every side.
+    """
+    k = len(sigmas)
+    visible = [i for i in range(k) if gt_kpts[3 * i + 2] > 0]
+    x, y, w, h = gt_bbox
+    terms = []
+    for i in visible or range(k):
+        xd, yd = float(dt_kpts[3 * i]), float(dt_kpts[3 * i + 1])
+        if visible:
+            dx, dy = xd - gt_kpts[3 * i], yd - gt_kpts[3 * i + 1]
+        else:
+            dx = max(0.0, (x - w) - xd) + max(0.0, xd - (x + 2 * w))
+            dy = max(0.0, (y - h) - yd) + max(0.0, yd - (y + 2 * h))
+        kappa = 2 * sigmas[i]
+        terms.append(math.exp(-(dx * dx + dy * dy) / (kappa * kappa) / (gt_area + np.spacing(1)) / 2))
+    return math.fsum(terms) / len(terms)
+
+
+# --------------------------------------------------------------------------- sharded COCO (fastdet.dask)
+
+
+def sort_segments_desc(offsets, score):
+    """Each segment offsets[c]:offsets[c + 1] ordered by descending score, ties in input order (sorted is stable)."""
+    order = []
+    for c in range(len(offsets) - 1):
+        order.extend(sorted(range(offsets[c], offsets[c + 1]), key=lambda i: -score[i]))
+    return order

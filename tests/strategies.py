@@ -317,7 +317,8 @@ def st_lvis_case(draw: Any, max_images: int = 5, max_cats: int = 5) -> dict[str,
     nor negative and in unknown categories, tied scores, and a small per-image cap.
     """
     img_ids = draw(st.permutations(list(range(1, max_images + 3))))[: draw(st.integers(1, max_images))]
-    cat_ids = draw(st.permutations(list(range(1, max_cats + 3))))[: draw(st.integers(1, max_cats))]
+    # -1 among the ids: lvis-api's use_cats=0 evaluates only category -1 (see reference.lvis_evaluate)
+    cat_ids = draw(st.permutations([-1, *range(1, max_cats + 2)]))[: draw(st.integers(1, max_cats))]
     cats = st.sampled_from(cat_ids)
     categories = [{"id": c, "name": f"c{c}", "frequency": draw(st.sampled_from("rcf"))} for c in cat_ids]
     first_id = draw(

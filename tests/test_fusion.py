@@ -563,8 +563,12 @@ def _images(seed, n_img, n_models=3, per=20):
     return per_image, arrays
 
 
+@pytest.mark.parametrize("parallel_rows", [0, 10**9])  # results ordered on threads, or on one
 @pytest.mark.parametrize("method", ["wbf", "nmw", "nms", "soft_nms"])
-def test_fuse_arrays_equals_per_image_calls(method):
+def test_fuse_arrays_equals_per_image_calls(method, parallel_rows, monkeypatch):
+    from fastdet import _fusion
+
+    monkeypatch.setattr(_fusion, "_PARALLEL_ROWS", parallel_rows)
     per_image, arrays = _images(3, 12)
     w = [1.0, 2.0, 0.5]
     fused = fuse_arrays(arrays, method=method, weights=w, iou_thr=0.5)
@@ -735,7 +739,7 @@ def test_kernel_sort_is_descending_with_index_ties(n):
     for key in (rng.integers(0, 4, n).astype(np.float64), rng.uniform(size=n), np.zeros(n)):
         keys = np.concatenate([[9.0] * 3, key, [9.0] * 3])  # sort a slice in the middle
         idx = np.arange(n + 6)
-        sort_pairs(keys, idx, 3, n + 3, np.empty(n + 6), np.empty(n + 6, np.int64))
+        sort_pairs(keys, idx, 3, n + 3, np.empty(n), np.empty(n, np.int64))  # buffers of hi - lo
         expected = np.argsort(-key, kind="stable")
         assert_array_equal(idx[3 : n + 3] - 3, expected)
         assert_array_equal(keys[3 : n + 3], key[expected])

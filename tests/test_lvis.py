@@ -76,12 +76,20 @@ def api_gt(lvis: Any, dataset: dict[str, Any]) -> Any:
     return gt
 
 
-def api_run(dataset: dict[str, Any], results: list[dict[str, Any]], max_dets: int = 300) -> Any:
+def api_run(
+    dataset: dict[str, Any], results: list[dict[str, Any]], max_dets: int = 300, **params: Any
+) -> Any:
     with lvis_api() as lvis:
         gt = api_gt(lvis, dataset)
         dt = lvis.LVISResults(gt, copy.deepcopy(results), max_dets=max_dets)
         ev = lvis.LVISEval(gt, dt, "bbox")
-        ev.run()
+        for key, value in params.items():
+            setattr(ev.params, key, value)
+        if params:  # summarize() reads freq groups of params.cat_ids and all area labels: not needed
+            ev.evaluate()
+            ev.accumulate()
+        else:
+            ev.run()
         return ev
 
 
@@ -250,6 +258,25 @@ def test_hypothesis_matches_lvis_package(case: dict[str, Any]) -> None:
     assert_same_results(got.results, want.results)
 
 
+@settings(deadline=None, max_examples=40)
+@given(case=st_lvis_case(), data=st.data())
+def test_hypothesis_parameters_match_lvis_package(case: dict[str, Any], data: Any) -> None:
+    pytest.importorskip("lvis")
+    if not ref.lvis_results(case["results"], case["max_dets"]):  # lvis-api fails on an empty list
+        return
+    all_cats = sorted(c["id"] for c in case["gt"]["categories"])
+    params = {
+        "img_ids": data.draw(st.lists(st.sampled_from(sorted(i["id"] for i in case["gt"]["images"])),
+                                      min_size=1, unique=True)),
+        "cat_ids": data.draw(st.lists(st.sampled_from(all_cats), min_size=1)),  # repeats allowed
+        "use_cats": data.draw(st.sampled_from([0, 1])),
+    }  # fmt: skip
+    want = api_run(case["gt"], case["results"], case["max_dets"], **params)
+    got = fd_run(case["gt"], case["results"], case["max_dets"], **params)
+    np.testing.assert_array_equal(got.eval["precision"], want.eval["precision"])
+    np.testing.assert_array_equal(got.eval["recall"], want.eval["recall"])
+
+
 @settings(deadline=None)
 @given(case=st_lvis_case(), max_dets=st.sampled_from([-1, 0, 1, 2, 3, 300]))
 def test_hypothesis_cap_matches_reference(case: dict[str, Any], max_dets: int) -> None:
@@ -300,6 +327,75 @@ def test_cap_keeps_the_earlier_of_tied_scores() -> None:
     assert evaluate_lvis(_one_image([2], []), res[1:], max_dets=1).stats["AP50"] == pytest.approx(
         1.0, abs=1e-15
     )
+
+
+def _pooled_case() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Images 1 and 2; on image 1 a ground truth of category -1 and two detections of it, one a hit."""
+    gt = _one_image([], [])
+    gt["images"].append({"id": 2, "neg_category_ids": [], "not_exhaustive_category_ids": []})
+    gt["categories"].append({"id": -1, "frequency": "c"})
+    gt["annotations"].append(
+        {"id": 2, "image_id": 1, "category_id": -1, "bbox": [20, 0, 10, 10], "area": 100}
+    )
+    return gt, [_det(-1, 0.9, [20, 0, 10, 10]), _det(-1, 0.8, [0, 20, 10, 10]), _det(1, 0.7)]
+
+
+@pytest.mark.parametrize("cat_ids", [[1], [1, 1], [1, 2, 3], [-1], [-1, -1], [1, -1, -1], [-1, 2, 1, 2]])
+def test_use_cats_0_pools_category_minus_1_once_per_cat_ids_entry(cat_ids: list[int]) -> None:
+    # lvis-api's _get_gt_dt reads self._gts[img_id, cat_id] with cat_id the placeholder -1 for every
+    # entry of params.cat_ids: category -1's annotations, len(cat_ids) times; all -1 without it.
+    # Regression: the repeated detections were cut at len(results) per cell (one TP where
+    # lvis-api counts one per repeat: 1 / (1 + eps) instead of r / (r + eps)).
+    gt, results = _pooled_case()
+    got = fd_run(gt, results, use_cats=0, cat_ids=cat_ids)
+    assert got.eval["precision"].shape == (10, 101, 1, 4)
+    want_p, want_r = ref.lvis_evaluate(gt, ref.lvis_results(results), cat_ids=cat_ids, use_cats=False)
+    np.testing.assert_array_equal(got.eval["precision"], want_p)
+    np.testing.assert_array_equal(got.eval["recall"], want_r)
+    assert (want_p[0, 0, 0, 0] > -1) == (-1 in cat_ids)
+    if importlib.util.find_spec("lvis") is not None:
+        api = api_run(gt, results, use_cats=0, cat_ids=cat_ids)
+        np.testing.assert_array_equal(got.eval["precision"], api.eval["precision"])
+        np.testing.assert_array_equal(got.eval["recall"], api.eval["recall"])
+
+
+@pytest.mark.parametrize("repeats", [1, 2, 3])
+def test_use_cats_0_repeats_are_not_cut(repeats: int) -> None:
+    # a miss above a hit, each pooled r times: the cell holds 2r detections, more than the 2
+    # results. The bug cut each cell at len(results): for r >= 2 it kept only the r copies of
+    # the miss (recall 0 where lvis-api reaches recall 1 at precision r / (2r + eps)).
+    gt, _ = _pooled_case()
+    results = [_det(-1, 0.9, [0, 20, 10, 10]), _det(-1, 0.8, [20, 0, 10, 10])]
+    cat_ids = [-1] * repeats
+    got = fd_run(gt, results, use_cats=0, cat_ids=cat_ids)
+    want_p, want_r = ref.lvis_evaluate(gt, ref.lvis_results(results), cat_ids=cat_ids, use_cats=False)
+    np.testing.assert_array_equal(got.eval["precision"], want_p)
+    np.testing.assert_array_equal(got.eval["recall"], want_r)
+    assert want_r[0, 0, 0] == 1.0  # the hit is reached in every case
+    if importlib.util.find_spec("lvis") is not None:
+        api = api_run(gt, results, use_cats=0, cat_ids=cat_ids)
+        np.testing.assert_array_equal(got.eval["precision"], api.eval["precision"])
+        np.testing.assert_array_equal(got.eval["recall"], api.eval["recall"])
+
+
+def test_unsorted_rec_thrs_stop_at_the_first_beyond_the_curve() -> None:
+    # recall reaches 0.5 only: lvis-api's accumulate hits IndexError at threshold 0.9 inside a
+    # bare try/except and leaves the later threshold 0.2 at 0, though the curve reaches it
+    gt = _one_image([], [])
+    gt["annotations"].append(
+        {"id": 2, "image_id": 1, "category_id": 1, "bbox": [50, 50, 10, 10], "area": 100}
+    )
+    results = [_det(1, 0.9)]
+    params = {"rec_thrs": np.array([0.9, 0.2])}
+    got = fd_run(gt, results, **params)
+    want_p, want_r = ref.lvis_evaluate(gt, ref.lvis_results(results), **params)
+    np.testing.assert_array_equal(got.eval["precision"], want_p)
+    np.testing.assert_array_equal(got.eval["recall"], want_r)
+    assert want_p[0, 1, 0, 0] == 0.0
+    if importlib.util.find_spec("lvis") is not None:
+        api = api_run(gt, results, **params)
+        np.testing.assert_array_equal(got.eval["precision"], api.eval["precision"])
+        np.testing.assert_array_equal(got.eval["recall"], api.eval["recall"])
 
 
 def test_evaluate_lvis_equals_lvis_eval(data_dir: Path) -> None:

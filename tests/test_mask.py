@@ -211,6 +211,39 @@ def test_merge_matches_pycocotools(masks, intersect):
     _same_rle(fm.merge(rles[:1], intersect), pcm.merge(rles[:1], intersect))
 
 
+@pytest.mark.parametrize("words_per_run", [0, 10**9])  # interval folding only, bitmap only
+@given(masks=st_masks(min_n=2, max_n=6), intersect=st.booleans())
+def test_merge_bitmap_and_interval_paths_both_match_pycocotools(words_per_run, masks, intersect):
+    rles = pcm.encode(masks)
+    saved = _rle.BITMAP_WORDS_PER_RUN
+    _rle.BITMAP_WORDS_PER_RUN = words_per_run
+    try:
+        _same_rle(fm.merge(rles, intersect), pcm.merge(rles, intersect))
+    finally:
+        _rle.BITMAP_WORDS_PER_RUN = saved
+
+
+@pytest.mark.parametrize("words_per_run", [0, 4, 10**9])
+def test_merge_of_many_polygon_masks_matches_pycocotools(words_per_run):
+    """60 overlapping polygons on a 97 x 131 image (bitmap words straddle columns), union and intersection."""
+    rng = np.random.default_rng(5)
+    h, w = 97, 131
+    polys = []
+    for _ in range(60):
+        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(3, 60)
+        ang = np.sort(rng.uniform(0, 2 * np.pi, 12))
+        polys.append(np.stack([cx + r * np.cos(ang), cy + r * np.sin(ang)], 1).ravel().round(2).tolist())
+    rles = [*pcm.frPyObjects(polys, h, w), pcm.encode(np.ones((h, w, 1), np.uint8, order="F"))[0]]
+    saved = _rle.BITMAP_WORDS_PER_RUN
+    _rle.BITMAP_WORDS_PER_RUN = words_per_run
+    try:
+        for sub in (rles[:60], rles, rles[55:], rles[:3]):
+            for intersect in (0, 1):
+                _same_rle(fm.merge(sub, intersect), pcm.merge(sub, intersect))
+    finally:
+        _rle.BITMAP_WORDS_PER_RUN = saved
+
+
 @st.composite
 def _uncompressed(draw, n_max=4):
     h, w = draw(st.integers(0, 6)), draw(st.integers(0, 6))
@@ -506,6 +539,9 @@ GOOD = {"size": [2, 3], "counts": b"123"}
          r"rleObjs\[1\]: the runs of 'counts' add up to 3 pixels, but 'size' \[2, 3\] has 6"),
         (lambda: fm.toBbox({"size": [2, 3], "counts": b"12 "}), ValueError,
          r"rleObjs\[0\]\['counts'\] is not a valid compressed RLE: it holds a byte outside"),
+        (lambda: fm.area({"size": [2, 3], "counts": b"12"}), ValueError,
+         r"rleObjs\[0\]: the runs of 'counts' add up to 3 pixels, but 'size' \[2, 3\] has 6"),
+        (lambda: fm.toBbox({"size": [2, True], "counts": b"6"}), TypeError, "the width must be an integer"),
         (lambda: fm.decode([GOOD, {"size": [2, 3], "counts": b"1h"}]), ValueError,
          r"rleObjs\[1\]\['counts'\] is not a valid compressed RLE: it ends in the middle of a value"),
         (lambda: fm.area([{"size": [2, 3], "counts": b"h" * 8}]), ValueError, "longer than 7 characters"),

@@ -13,6 +13,7 @@ around the box can hold a match.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from fastdet._kernels import kernel
@@ -46,8 +47,9 @@ def _counting_sort(order, key, n_keys):
 def sort_pairs(key, idx, lo, hi, kbuf, ibuf):
     """Sort the pairs ``(key[k], idx[k])`` for k in [lo, hi) by key descending, then idx ascending.
 
-    Insertion sort on runs of 16, then bottom-up merges through ``kbuf``/``ibuf`` (as long as
-    key). The order is total, so the result does not depend on the algorithm.
+    Insertion sort on runs of 16, then bottom-up merges through ``kbuf``/``ibuf`` (at least
+    ``hi - lo`` long; position k goes to buffer position k - lo). The order is total, so the
+    result does not depend on the algorithm.
     """
     for a in range(lo, hi, 16):
         e = min(a + 16, hi)
@@ -61,31 +63,47 @@ def sort_pairs(key, idx, lo, hi, kbuf, ibuf):
                 j -= 1
             key[j + 1] = kv
             idx[j + 1] = v
+    n = hi - lo
     width = 16
     ks, is_, kd, id_ = key, idx, kbuf, ibuf
+    so, do = lo, 0  # where relative position 0 lies in the source and in the destination
     swapped = False
-    while width < hi - lo:
-        for a in range(lo, hi, 2 * width):
-            m = min(a + width, hi)
-            e = min(a + 2 * width, hi)
+    while width < n:
+        for a in range(0, n, 2 * width):
+            m = min(a + width, n)
+            e = min(a + 2 * width, n)
             i = a
             j = m
-            for k in range(a, e):
-                if j >= e or (i < m and (ks[i] > ks[j] or (ks[i] == ks[j] and is_[i] < is_[j]))):
-                    kd[k] = ks[i]
-                    id_[k] = is_[i]
-                    i += 1
-                else:
-                    kd[k] = ks[j]
-                    id_[k] = is_[j]
-                    j += 1
+            k = a
+            while i < m and j < e:  # branch-free steps: random keys make the branch a coin toss
+                ki = ks[so + i]
+                kj = ks[so + j]
+                vi = is_[so + i]
+                vj = is_[so + j]
+                take_j = (kj > ki) | ((kj == ki) & (vj < vi))
+                kd[do + k] = kj if take_j else ki
+                id_[do + k] = vj if take_j else vi
+                j += take_j
+                i += 1 - take_j
+                k += 1
+            while i < m:
+                kd[do + k] = ks[so + i]
+                id_[do + k] = is_[so + i]
+                i += 1
+                k += 1
+            while j < e:
+                kd[do + k] = ks[so + j]
+                id_[do + k] = is_[so + j]
+                j += 1
+                k += 1
         ks, is_, kd, id_ = kd, id_, ks, is_
+        so, do = do, so
         swapped = not swapped
         width *= 2
     if swapped:
-        for k in range(lo, hi):
-            key[k] = kbuf[k]
-            idx[k] = ibuf[k]
+        for k in range(n):
+            key[lo + k] = kbuf[k]
+            idx[lo + k] = ibuf[k]
 
 
 @kernel()
@@ -104,53 +122,104 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
     for i in range(n_all):
         n += keep[i]
     order = np.empty(n, np.int64)
-    n = 0
-    for i in range(n_all):
-        if keep[i]:
-            order[n] = i
-            n += 1
-    if n_img * n_lab <= 4 * n + 1024:  # one pass on the combined key
-        key = np.empty(n_all, np.int64)
+    if n_img * n_lab <= 4 * n + 1024:  # one stable counting sort on the combined key
+        starts = np.zeros(n_img * n_lab + 1, np.int64)
         for i in range(n_all):
-            key[i] = img[i] * n_lab + lab[i]
-        order = _counting_sort(order, key, n_img * n_lab)
+            if keep[i]:
+                starts[img[i] * n_lab + lab[i] + 1] += 1
+        for c in range(n_img * n_lab):
+            starts[c + 1] += starts[c]
+        for i in range(n_all):
+            if keep[i]:
+                k = img[i] * n_lab + lab[i]
+                order[starts[k]] = i
+                starts[k] += 1
     else:  # least significant key first: stable by label, then by image
+        n = 0
+        for i in range(n_all):
+            if keep[i]:
+                order[n] = i
+                n += 1
         order = _counting_sort(_counting_sort(order, lab, n_lab), img, n_img)
-    gstart = np.empty(n + 1, np.int64)
     n_groups = 0
     for p in range(n):
         i = order[p]
         if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
-            gstart[n_groups] = p
             n_groups += 1
+    gstart = np.empty(n_groups + 1, np.int64)
+    g = 0
+    for p in range(n):
+        i = order[p]
+        if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
+            gstart[g] = p
+            g += 1
     gstart[n_groups] = n
-    gstart = gstart[: n_groups + 1].copy()
-    gfirst = np.empty(n_groups, np.int64)
-    gimg = np.empty(n_groups, np.int64)
-    for g in range(n_groups):
-        gfirst[g] = order[gstart[g]]  # the lowest index: the counting sorts are stable
-        gimg[g] = img[gfirst[g]]
-    if by_score:
-        key = np.empty(n)
-        for p in range(n):
-            key[p] = ws[order[p]]
-        kbuf = np.empty(n)
-        ibuf = np.empty(n, np.int64)
-        for g in range(n_groups):
-            sort_pairs(key, order, gstart[g], gstart[g + 1], kbuf, ibuf)
-    # groups come by image already; within an image, order them by first appearance
-    gorder = np.arange(n_groups)
     gkey = np.empty(n_groups)
     for g in range(n_groups):
-        gkey[g] = -np.float64(gfirst[g])  # exact: indices are far below 2**53
-    gkbuf = np.empty(n_groups)
-    gibuf = np.empty(n_groups, np.int64)
+        gkey[g] = -np.float64(order[gstart[g]])  # the lowest index (the counting sorts are stable)
+    if by_score:
+        cap = 0
+        for g in range(n_groups):
+            cap = max(cap, gstart[g + 1] - gstart[g])
+        key = np.empty(cap)
+        idx = np.empty(cap, np.int64)
+        kbuf = np.empty(cap)
+        ibuf = np.empty(cap, np.int64)
+        for g in range(n_groups):
+            lo, hi = gstart[g], gstart[g + 1]
+            if hi - lo == 1:
+                continue
+            for p in range(lo, hi):
+                key[p - lo] = ws[order[p]]
+                idx[p - lo] = order[p]
+            sort_pairs(key, idx, 0, hi - lo, kbuf, ibuf)
+            for p in range(lo, hi):
+                order[p] = idx[p - lo]
+    # groups come by image already; within an image, order them by first appearance
+    gorder = np.arange(n_groups)
+    cap = 0
     lo = 0
     for g in range(1, n_groups + 1):
-        if g == n_groups or gimg[g] != gimg[lo]:
+        if g == n_groups or img[order[gstart[g]]] != img[order[gstart[lo]]]:
+            cap = max(cap, g - lo)
+            lo = g
+    gkbuf = np.empty(cap)
+    gibuf = np.empty(cap, np.int64)
+    lo = 0
+    for g in range(1, n_groups + 1):
+        if g == n_groups or img[order[gstart[g]]] != img[order[gstart[lo]]]:
             sort_pairs(gkey, gorder, lo, g, gkbuf, gibuf)
             lo = g
     return order, gstart, gorder
+
+
+@kernel()
+def _image_of(c, img, order, gstart, out_group):
+    """Image index of cluster c."""
+    return img[order[gstart[out_group[c]]]]
+
+
+@kernel()
+def _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf):
+    """Clusters lo..hi-1 (one image's) by decreasing score, ties by creation: into key/perm[:hi - lo]."""
+    for c in range(lo, hi):
+        key[c - lo] = out_score[c]
+        perm[c - lo] = c
+    sort_pairs(key, perm, 0, hi - lo, kbuf, ibuf)
+
+
+@kernel()
+def _largest_image(img, order, gstart, out_group, count):
+    """The most clusters of one image (clusters come image by image)."""
+    cap = 0
+    lo = 0
+    for c in range(1, count + 1):
+        if c == count or _image_of(c, img, order, gstart, out_group) != _image_of(
+            lo, img, order, gstart, out_group
+        ):
+            cap = max(cap, c - lo)
+            lo = c
+    return cap
 
 
 @kernel()
@@ -160,32 +229,72 @@ def finish(img, labels, order, gstart, out_box, out_score, out_group, count):
     Clusters come by image (groups were visited in ``gorder``); each image's are sorted by
     decreasing score, equal scores in creation order (label appearance, then cluster).
     """
-    n_groups = gstart.shape[0] - 1
-    gimg = np.empty(n_groups, np.int64)
-    glab = np.empty(n_groups, np.int64)
-    for g in range(n_groups):
-        gimg[g] = img[order[gstart[g]]]
-        glab[g] = labels[order[gstart[g]]]
-    perm = np.arange(count)
-    key = out_score[:count].copy()
-    kbuf = np.empty(count)
-    ibuf = np.empty(count, np.int64)
-    lo = 0
-    for c in range(1, count + 1):
-        if c == count or gimg[out_group[c]] != gimg[out_group[lo]]:
-            sort_pairs(key, perm, lo, c, kbuf, ibuf)
-            lo = c
+    cap = _largest_image(img, order, gstart, out_group, count)
+    key, kbuf = np.empty(cap), np.empty(cap)
+    perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
     r_img = np.empty(count, np.int64)
     r_box = np.empty((count, 4))
+    r_score = np.empty(count)
     r_label = np.empty(count, np.int64)
-    for k in range(count):
-        c = perm[k]
-        g = out_group[c]
-        r_img[k] = gimg[g]
-        r_label[k] = glab[g]
-        for d in range(4):
-            r_box[k, d] = out_box[c, d]
-    return r_img, r_box, key, r_label
+    lo = 0
+    for hi in range(1, count + 1):
+        if hi < count and _image_of(hi, img, order, gstart, out_group) == _image_of(
+            lo, img, order, gstart, out_group
+        ):
+            continue
+        _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf)
+        for k in range(hi - lo):
+            c = perm[k]
+            first = order[gstart[out_group[c]]]
+            r_img[lo + k] = img[first]
+            r_label[lo + k] = labels[first]
+            r_score[lo + k] = key[k]
+            for d in range(4):
+                r_box[lo + k, d] = out_box[c, d]
+        lo = hi
+    return r_img, r_box, r_score, r_label
+
+
+@kernel()
+def image_bounds(img, order, gstart, out_group, count):
+    """Cluster offsets of each image's results (clusters come image by image): (n + 1,) int64."""
+    n = 0
+    for c in range(count):
+        if c == 0 or _image_of(c, img, order, gstart, out_group) != _image_of(
+            c - 1, img, order, gstart, out_group
+        ):
+            n += 1
+    bounds = np.empty(n + 1, np.int64)
+    n = 0
+    for c in range(count):
+        if c == 0 or _image_of(c, img, order, gstart, out_group) != _image_of(
+            c - 1, img, order, gstart, out_group
+        ):
+            bounds[n] = c
+            n += 1
+    bounds[n] = count
+    return bounds
+
+
+@kernel(parallel=True)
+def finish_table(img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table):
+    """:func:`finish` as rows ``[id_of[image], x1, y1, x2, y2, score, label]`` of table (count, 7).
+
+    ``bounds`` from :func:`image_bounds`; one ``prange`` step per image writes its rows only.
+    """
+    for t in numba.prange(bounds.shape[0] - 1):
+        lo, hi = bounds[t], bounds[t + 1]
+        key, kbuf = np.empty(hi - lo), np.empty(hi - lo)
+        perm, ibuf = np.empty(hi - lo, np.int64), np.empty(hi - lo, np.int64)
+        _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf)
+        for k in range(hi - lo):
+            c = perm[k]
+            first = order[gstart[out_group[c]]]
+            table[lo + k, 0] = id_of[img[first]]
+            for d in range(4):
+                table[lo + k, 1 + d] = out_box[c, d]
+            table[lo + k, 5] = key[k]
+            table[lo + k, 6] = labels[first]
 
 
 # --------------------------------------------------------------------------- input

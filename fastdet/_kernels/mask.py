@@ -9,9 +9,9 @@ because pycocotools' outputs depend on them. Per-mask sizes are ``int64``
 arrays ``h`` and ``w``. Compressed ``counts`` strings are concatenated into one
 ``uint8`` buffer with CSR byte offsets ``soff``.
 
-Each batch kernel comes as a parallel version and a ``*_serial`` twin with the
-same arguments: the wrappers call the twin for small inputs, where starting
-threads costs more than it saves. Every ``prange`` step writes only its own
+Batch kernels are :class:`~fastdet._kernels.ParallelKernel` objects: the
+wrappers call their ``.serial`` twin for small inputs, where starting threads
+costs more than it saves. Every ``prange`` step writes only its own
 mask's (or group's, or row's) slice of the outputs.
 """
 
@@ -72,24 +72,56 @@ def _bbox_finish(m, xs, ys, xe, ye, out, i):
 
 # ----------------------------------------------------------------------------- compressed strings
 @kernel()
-def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
-    hi, wi = h[i], w[i]
-    boxes = boxes and hi > 0
-    xs, ys, xe, ye = wi, hi, 0, 0
-    cx, cy = 0, 0  # column and row of the next run's first pixel
+def _value(buf, p, end):
+    """The next delta of a compressed string at ``buf[p:end]``: (value, next p, status)."""
+    c = np.int64(buf[p]) - 48
+    p += 1
+    x = c & 0x1F
+    if (c & ~63) != 0:
+        return x, p, BAD_CHAR
+    if (c & 0x20) == 0:  # a one-byte value (no continuation bit); 0x10 is its sign
+        if (c & 0x10) != 0:
+            x -= 32
+        return x, p, 0
+    k = 1
+    while True:
+        if p >= end:
+            return x, p, TRUNCATED
+        if k == _MAX_CHARS:
+            return x, p, LONG_VALUE
+        c = np.int64(buf[p]) - 48
+        if (c & ~63) != 0:
+            return x, p, BAD_CHAR
+        x |= (c & 0x1F) << (5 * k)
+        p += 1
+        k += 1
+        if (c & 0x20) == 0:
+            if (c & 0x10) != 0:
+                x |= -1 << (5 * k)
+            return x, p, 0
+
+
+@kernel()
+def _scan_plain(i, buf, soff, store, out, n_runs, area, canon, status, total_out):
+    """:func:`_scan_one` without boxes: returns the sum of the runs."""
     m, total, fg, bad, is_canon = 0, 0, 0, 0, 1
-    prev1, prev2 = 0, 0  # runs m-1 and m-2
+    prev1, prev2 = 0, 0
     p, end, o = soff[i], soff[i + 1], soff[i]
     while p < end:
         c = np.int64(buf[p]) - 48
         p += 1
-        if 0 <= c < 32:  # a one-byte value (no continuation bit); 0x10 is its sign
-            x = c - 32 if c >= 16 else c
-        else:
-            if c < 0 or c > 63:
+        x = c & 0x1F
+        if (c & 0x20) == 0:  # a one-byte value (no continuation bit); 0x10 is its sign
+            if (c & ~63) != 0:
                 bad = BAD_CHAR
                 break
-            x, k = c & 0x1F, 1
+            if (c & 0x10) != 0:
+                x -= 32
+        else:
+            if (c & ~63) != 0:
+                bad = BAD_CHAR
+                break
+            k = 1
             while True:
                 if p >= end:
                     bad = TRUNCATED
@@ -98,7 +130,7 @@ def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
                     bad = LONG_VALUE
                     break
                 c = np.int64(buf[p]) - 48
-                if c < 0 or c > 63:
+                if (c & ~63) != 0:
                     bad = BAD_CHAR
                     break
                 x |= (c & 0x1F) << (5 * k)
@@ -112,11 +144,80 @@ def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
                 break
         if m > 2:
             x += prev2
-        if x < 0 or x >= _UINT32:
+        if (x >> 32) != 0:  # outside [0, 2**32)
             bad = BAD_RUN
             break
-        if x == 0 and m > 0:
-            is_canon = 0
+        is_canon &= (x != 0) | (m == 0)
+        total += x
+        if store == STORE_RUNS:
+            out[o + m] = x
+        elif store == STORE_ENDS:
+            out[o + m] = total
+        fg += x & -(m & 1)
+        prev2, prev1 = prev1, x
+        m += 1
+    status[i] = bad
+    n_runs[i] = m
+    area[i] = fg % _UINT32
+    canon[i] = is_canon
+    return total
+
+
+@kernel()
+def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    hi, wi = h[i], w[i]
+    if not boxes:
+        total = _scan_plain(i, buf, soff, store, out, n_runs, area, canon, status, 0)
+        if status[i] == 0 and total != hi * wi:
+            status[i] = BAD_SUM
+        return
+    boxes = hi > 0
+    xs, ys, xe, ye = wi, hi, 0, 0
+    cx, cy = 0, 0  # column and row of the next run's first pixel
+    m, total, fg, bad, is_canon = 0, 0, 0, 0, 1
+    prev1, prev2 = 0, 0  # runs m-1 and m-2
+    p, end, o = soff[i], soff[i + 1], soff[i]
+    while p < end:
+        c = np.int64(buf[p]) - 48
+        p += 1
+        x = c & 0x1F
+        if (c & 0x20) == 0:  # a one-byte value (no continuation bit); 0x10 is its sign
+            if (c & ~63) != 0:
+                bad = BAD_CHAR
+                break
+            if (c & 0x10) != 0:
+                x -= 32
+        else:
+            if (c & ~63) != 0:
+                bad = BAD_CHAR
+                break
+            k = 1
+            while True:
+                if p >= end:
+                    bad = TRUNCATED
+                    break
+                if k == _MAX_CHARS:
+                    bad = LONG_VALUE
+                    break
+                c = np.int64(buf[p]) - 48
+                if (c & ~63) != 0:
+                    bad = BAD_CHAR
+                    break
+                x |= (c & 0x1F) << (5 * k)
+                p += 1
+                k += 1
+                if (c & 0x20) == 0:
+                    if (c & 0x10) != 0:
+                        x |= -1 << (5 * k)
+                    break
+            if bad != 0:
+                break
+        if m > 2:
+            x += prev2
+        if (x >> 32) != 0:  # outside [0, 2**32)
+            bad = BAD_RUN
+            break
+        is_canon &= (x != 0) | (m == 0)
         total += x
         if store == STORE_RUNS:
             out[o + m] = x
@@ -127,8 +228,7 @@ def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
             if (m & 1) == 1 and x > 0:
                 xs, ys, xe, ye = _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye)
             cx, cy = ex, ey
-        if (m & 1) == 1:
-            fg += x
+        fg += x & -(m & 1)
         prev2, prev1 = prev1, x
         m += 1
     if bad == 0 and total != hi * wi:
@@ -156,13 +256,6 @@ def scan_strings(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
     0x10 is the sign).
     """
     for i in numba.prange(len(soff) - 1):
-        _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
-
-
-@kernel()
-def scan_strings_serial(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
-    """:func:`scan_strings` on one thread."""
-    for i in range(len(soff) - 1):
         _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
 
 
@@ -204,24 +297,10 @@ def string_lengths(runs, start, count, out):
         out[i] = _string_length(runs, start[i], count[i])
 
 
-@kernel()
-def string_lengths_serial(runs, start, count, out):
-    """:func:`string_lengths` on one thread."""
-    for i in range(len(start)):
-        out[i] = _string_length(runs, start[i], count[i])
-
-
 @kernel(parallel=True)
 def encode_strings(runs, start, count, soff, buf):
     """rleToString of every mask into ``buf[soff[i]:soff[i + 1]]`` (``soff`` from :func:`string_lengths`)."""
     for i in numba.prange(len(start)):
-        _encode_one(runs, start[i], count[i], buf, soff[i])
-
-
-@kernel()
-def encode_strings_serial(runs, start, count, soff, buf):
-    """:func:`encode_strings` on one thread."""
-    for i in range(len(start)):
         _encode_one(runs, start[i], count[i], buf, soff[i])
 
 
@@ -260,13 +339,6 @@ def run_stats(runs, start, count, h, w, ends, area, bbox, canon):
     empty run at once).
     """
     for i in numba.prange(len(start)):
-        _stats_one(i, runs, start, count, h, w, ends, area, bbox, canon)
-
-
-@kernel()
-def run_stats_serial(runs, start, count, h, w, ends, area, bbox, canon):
-    """:func:`run_stats` on one thread."""
-    for i in range(len(start)):
         _stats_one(i, runs, start, count, h, w, ends, area, bbox, canon)
 
 
@@ -393,17 +465,6 @@ def iou_groups(d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel
 
 
 @kernel()
-def iou_groups_serial(d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
-                      g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
-                      row_group, dt_first, gt_first, out_off, out):  # fmt: skip
-    """:func:`iou_groups` on one thread."""
-    for r in range(len(row_group)):
-        _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
-                 g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
-                 row_group, dt_first, gt_first, out_off, out)  # fmt: skip
-
-
-@kernel()
 def _box_iou_row(g, dt, gt, crowd, out):
     gx, gy, gw, gh = gt[g, 0], gt[g, 1], gt[g, 2], gt[g, 3]
     ga = gw * gh
@@ -424,13 +485,6 @@ def _box_iou_row(g, dt, gt, crowd, out):
 def box_iou_xywh(dt, gt, crowd, out):
     """bbIou: ``out[g, d]`` for xywh boxes ``dt`` (D, 4), ``gt`` (G, 4); against crowd, i / area(dt)."""
     for g in numba.prange(gt.shape[0]):
-        _box_iou_row(g, dt, gt, crowd, out)
-
-
-@kernel()
-def box_iou_xywh_serial(dt, gt, crowd, out):
-    """:func:`box_iou_xywh` on one thread."""
-    for g in range(gt.shape[0]):
         _box_iou_row(g, dt, gt, crowd, out)
 
 
@@ -597,35 +651,122 @@ def _merge_windowed(runs, start, count, first, last, intersect, out, o, cap):
 
 
 @kernel()
-def _merge_group(g, runs, start, count, goff, intersect, cap_off, out, out_m):
+def _ctz(v):
+    """Trailing zero bits of a non-zero uint64."""
+    n = 0
+    if (v & np.uint64(0xFFFFFFFF)) == 0:
+        n += 32
+        v >>= np.uint64(32)
+    if (v & np.uint64(0xFFFF)) == 0:
+        n += 16
+        v >>= np.uint64(16)
+    if (v & np.uint64(0xFF)) == 0:
+        n += 8
+        v >>= np.uint64(8)
+    if (v & np.uint64(0xF)) == 0:
+        n += 4
+        v >>= np.uint64(4)
+    if (v & np.uint64(0x3)) == 0:
+        n += 2
+        v >>= np.uint64(2)
+    if (v & np.uint64(0x1)) == 0:
+        n += 1
+    return n
+
+
+@kernel()
+def _set_bits(bits, s, e):
+    """Set bits [s, e) of the bitmap ``bits`` (uint64 words, bit j of word k is pixel 64k + j)."""
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    ks, ke = s >> 6, (e - 1) >> 6
+    lo = ones << np.uint64(s & 63)
+    hi = ones >> np.uint64(63 - ((e - 1) & 63))
+    if ks == ke:
+        bits[ks] |= lo & hi
+    else:
+        bits[ks] |= lo
+        for k in range(ks + 1, ke):
+            bits[k] = ones
+        bits[ke] |= hi
+
+
+@kernel()
+def _union_bitmap(runs, start, count, first, last, total, out, o):
+    """Union of masks first..last-1 through a bitmap of their ``total`` pixels into out[o:]; returns m.
+
+    Gives the canonical runs of the union, as pycocotools' walk does for canonical
+    masks: (background, foreground) pairs, then the trailing background run if
+    any (a single run for an empty union).
+    """
+    nw = (total + 63) >> 6
+    bits = np.zeros(nw, np.uint64)
+    for i in range(first, last):
+        a, pos = start[i], 0
+        for j in range(count[i]):
+            x = runs[a + j]
+            if (j & 1) == 1 and x > 0:
+                _set_bits(bits, pos, pos + x)
+            pos += x
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    m, prev, fg = 0, 0, False  # prev: end of the last foreground run (or its start while in one)
+    for k in range(nw):
+        v = bits[k]
+        b = 0
+        while b < 64:
+            # the next 0 bit in a foreground run, else the next 1 bit
+            rest = ((v ^ ones) if fg else v) >> np.uint64(b)
+            if rest == 0:
+                break
+            b += _ctz(rest)
+            pos = 64 * k + b
+            if pos >= total:
+                break
+            out[o + m] = pos - prev
+            m += 1
+            prev = pos
+            fg = not fg
+    if fg:  # a foreground run reaching the last pixel
+        out[o + m] = total - prev
+        m += 1
+    elif prev < total or m == 0:
+        out[o + m] = total - prev
+        m += 1
+    return m
+
+
+@kernel()
+def _merge_group(g, runs, start, count, goff, intersect, bitmap_ratio, cap_off, out, out_m):
     first, last = goff[g], goff[g + 1]
     o, cap = cap_off[g], cap_off[g + 1] - cap_off[g]
     if last - first <= 1:
         m = count[first] if last > first else 0
         _copy(runs, start[first] if last > first else 0, out, o, m)
         out_m[g] = m
+        return
+    total, n_runs = 0, 0
+    for j in range(count[first]):
+        total += runs[start[first] + j]
+    for i in range(first, last):
+        n_runs += count[i]
+    if not intersect and total > 0 and (total + 63) >> 6 <= bitmap_ratio * n_runs:
+        out_m[g] = _union_bitmap(runs, start, count, first, last, total, out, o)
     else:
         out_m[g] = _merge_windowed(runs, start, count, first, last, intersect, out, o, cap)
 
 
 @kernel(parallel=True)
-def merge_groups(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
+def merge_groups(runs, start, count, goff, groups, intersect, bitmap_ratio, cap_off, out, out_m):
     """rleMerge (union, or intersection) of each group ``g`` in ``groups`` into ``out[cap_off[g]:]``.
 
     Group g is members ``goff[g]:goff[g + 1]`` (mask i = ``runs[start[i]:][:count[i]]``),
     canonical unless the group has one member, which is copied. ``cap_off[g + 1] -
     cap_off[g]`` must be at least the group's total runs + 1 (a merge emits at
-    most ``mA + mB`` runs); ``out_m[g]``: runs written.
+    most ``mA + mB`` runs); ``out_m[g]``: runs written. A union whose image has at
+    most ``bitmap_ratio`` 64-pixel words per member run is painted into a bitmap
+    (time linear in runs and pixels / 64); other groups fold foreground intervals.
     """
     for k in numba.prange(len(groups)):
-        _merge_group(groups[k], runs, start, count, goff, intersect, cap_off, out, out_m)
-
-
-@kernel()
-def merge_groups_serial(runs, start, count, goff, groups, intersect, cap_off, out, out_m):
-    """:func:`merge_groups` on one thread."""
-    for k in range(len(groups)):
-        _merge_group(groups[k], runs, start, count, goff, intersect, cap_off, out, out_m)
+        _merge_group(groups[k], runs, start, count, goff, intersect, bitmap_ratio, cap_off, out, out_m)
 
 
 @kernel()
@@ -708,10 +849,52 @@ def gather(src, start, count, dst_off, dst):
             dst[b + j] = src[a + j]
 
 
+# ----------------------------------------------------------------------------- small calls
 @kernel()
-def gather_serial(src, start, count, dst_off, dst):
-    """:func:`gather` on one thread."""
-    for i in range(len(start)):
-        a, b = start[i], dst_off[i]
-        for j in range(count[i]):
-            dst[b + j] = src[a + j]
+def merge_strings(buf, soff, h, w, intersect, bitmap_ratio):
+    """pycocotools.mask.merge of a few compressed strings in one call: ``(0, merged string)``.
+
+    ``buf``/``soff`` as for :func:`scan_strings`. Returns ``(1, empty)`` when a string is
+    invalid, the sizes differ or (with 2+ strings) a string has empty runs after the first:
+    the caller then takes the general path, which reports the error or walks as pycocotools.
+    """
+    n = len(soff) - 1
+    none = np.empty(0, np.uint8)
+    for i in range(1, n):
+        if h[i] != h[0] or w[i] != w[0]:
+            return 1, none
+    runs = np.empty(len(buf), np.int64)
+    n_runs, area, canon, status = np.empty((4, n), np.int64)
+    bbox = np.empty((n, 4))
+    total = 0
+    for i in range(n):
+        _scan_one(i, buf, soff, h, w, STORE_RUNS, False, runs, n_runs, area, bbox, canon, status)
+        if status[i] != 0 or (n > 1 and canon[i] == 0):
+            return 1, none
+        total += n_runs[i]
+    start = soff[:n].copy()
+    goff = np.zeros(2, np.int64)
+    goff[1] = n
+    cap_off = np.zeros(2, np.int64)
+    cap_off[1] = total + 1
+    out = np.empty(total + 1, np.int64)
+    out_m = np.empty(1, np.int64)
+    _merge_group(0, runs, start, n_runs, goff, intersect, bitmap_ratio, cap_off, out, out_m)
+    m = out_m[0]
+    text = np.empty(_string_length(out, 0, m), np.uint8)
+    _encode_one(out, 0, m, text, 0)
+    return 0, text
+
+
+@kernel()
+def measure_string(buf, h, w, boxes):
+    """:func:`scan_strings` of one string: ``(status, area, x, y, width, height)`` (box if ``boxes``)."""
+    soff = np.zeros(2, np.int64)
+    soff[1] = len(buf)
+    hh = np.full(1, h, np.int64)
+    ww = np.full(1, w, np.int64)
+    out = np.empty(0, np.int64)
+    n_runs, area, canon, status = np.empty((4, 1), np.int64)
+    bbox = np.zeros((1, 4))
+    _scan_one(0, buf, soff, hh, ww, STORE_NONE, boxes, out, n_runs, area, bbox, canon, status)
+    return status[0], area[0], bbox[0, 0], bbox[0, 1], bbox[0, 2], bbox[0, 3]

@@ -3,7 +3,7 @@
 Runs follow :mod:`fastdet._kernels.mask`'s layout. Dense masks are ``uint8``
 ``(N, P)`` arrays, one row of ``P = h * w`` column-major pixels per mask (the
 transpose of pycocotools' Fortran ``(h, w, N)`` array), nonzero = foreground.
-Each batch kernel has a ``*_serial`` twin for small inputs.
+Batch kernels are ParallelKernels: small inputs use their ``.serial`` twin.
 """
 
 from __future__ import annotations
@@ -211,13 +211,6 @@ def poly_capacity(xy, poff, w, cap):
 
 
 @kernel()
-def poly_capacity_serial(xy, poff, w, cap):
-    """:func:`poly_capacity` on one thread."""
-    for i in range(len(poff) - 1):
-        _capacity_one(i, xy, poff, w, cap)
-
-
-@kernel()
 def _poly_one(i, xy, poff, h, w, cap_off, out, out_m):
     a, k = poff[i], poff[i + 1] - poff[i]
     hi, wi, o = h[i], w[i], cap_off[i]
@@ -284,13 +277,6 @@ def poly_to_runs(xy, poff, h, w, cap_off, out, out_m):
         _poly_one(i, xy, poff, h, w, cap_off, out, out_m)
 
 
-@kernel()
-def poly_to_runs_serial(xy, poff, h, w, cap_off, out, out_m):
-    """:func:`poly_to_runs` on one thread."""
-    for i in range(len(poff) - 1):
-        _poly_one(i, xy, poff, h, w, cap_off, out, out_m)
-
-
 # ----------------------------------------------------------------------------- dense masks
 @kernel()
 def _next_change(b8, w64, j, end, fg):
@@ -341,13 +327,6 @@ def mask_run_counts(b8, w64, p, out):
 
 
 @kernel()
-def mask_run_counts_serial(b8, w64, p, out):
-    """:func:`mask_run_counts` on one thread."""
-    for i in range(len(out)):
-        _count_one(i, b8, w64, p, out)
-
-
-@kernel()
 def _encode_mask_one(i, b8, w64, p, roff, runs):
     j, end, fg = i * p, (i + 1) * p, False
     prev, k = j, roff[i]
@@ -369,13 +348,6 @@ def mask_to_runs(b8, w64, p, roff, runs):
 
 
 @kernel()
-def mask_to_runs_serial(b8, w64, p, roff, runs):
-    """:func:`mask_to_runs` on one thread."""
-    for i in range(len(roff) - 1):
-        _encode_mask_one(i, b8, w64, p, roff, runs)
-
-
-@kernel()
 def _paint_one(i, runs, start, count, out):
     row = out[i]
     pos = 0
@@ -392,11 +364,4 @@ def _paint_one(i, runs, start, count, out):
 def runs_to_masks(runs, start, count, out):
     """rleDecode into a zeroed ``out`` uint8 (N, P): only foreground runs are written (runs sum to P)."""
     for i in numba.prange(out.shape[0]):
-        _paint_one(i, runs, start, count, out)
-
-
-@kernel()
-def runs_to_masks_serial(runs, start, count, out):
-    """:func:`runs_to_masks` on one thread."""
-    for i in range(out.shape[0]):
         _paint_one(i, runs, start, count, out)

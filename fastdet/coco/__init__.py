@@ -1,4 +1,4 @@
-"""COCO json I/O, a drop-in ``COCOeval`` (bbox) and the functional ``evaluate_coco``.
+"""COCO json I/O, a drop-in ``COCOeval`` (bbox, segm, keypoints) and the functional ``evaluate_coco``.
 
 ``COCO`` and ``COCOeval`` reproduce pycocotools' classes (same attributes, the
 same printed summary and the same numbers, bit for bit), but keep annotations
@@ -48,15 +48,29 @@ entry and the field.
 The package's parts: :mod:`~fastdet.coco.reading` (JSON scanning),
 :mod:`~fastdet.coco.columns` (columnar annotations), :mod:`~fastdet.coco.dataset`
 (``COCO``), :mod:`~fastdet.coco.params`, :mod:`~fastdet.coco.evaluation` (the
-matching and accumulation core), :mod:`~fastdet.coco.cocoeval` (``COCOeval``) and
-:mod:`~fastdet.coco.functional` (``evaluate_coco``).
+matching and accumulation core), :mod:`~fastdet.coco.keypoints` (OKS and keypoint
+results), :mod:`~fastdet.coco.cocoeval` (``COCOeval``),
+:mod:`~fastdet.coco.functional` (``evaluate_coco``) and :mod:`~fastdet.coco.dropin`
+(pycocotools' per-image methods, the slow path for subclasses that override them,
+``COCO.annToRLE`` / ``showAnns`` / ``download``, and ``install_as_pycocotools``);
+:mod:`~fastdet.coco.segm` holds the
+mask side of ``iouType="segm"`` (COCO segmentations as run lengths, mask IoU per cell).
 """
 
 from __future__ import annotations
 
 from fastdet.coco.cocoeval import COCOeval
 from fastdet.coco.dataset import COCO
+from fastdet.coco.dropin import install_as_pycocotools, uninstall_pycocotools
 from fastdet.coco.functional import CocoEvalResult, evaluate_coco
 from fastdet.coco.params import Params
 
-__all__ = ["COCO", "COCOeval", "CocoEvalResult", "Params", "evaluate_coco"]
+__all__ = [
+    "COCO",
+    "COCOeval",
+    "CocoEvalResult",
+    "Params",
+    "evaluate_coco",
+    "install_as_pycocotools",
+    "uninstall_pycocotools",
+]

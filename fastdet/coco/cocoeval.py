@@ -12,21 +12,24 @@ from typing import Any
 import numpy as np
 
 from fastdet._kernels import coco as _k
+from fastdet.coco import dropin as _dropin
+from fastdet.coco import keypoints as _keypoints
 from fastdet.coco.dataset import _columns_of
-from fastdet.coco.evaluation import _accumulate, _evaluate, _Evaluation, cell_sizes
+from fastdet.coco.evaluation import _accumulate, _evaluate, _Evaluation, cell_sizes, sized
 from fastdet.coco.params import Params, _check_iou_type
 
 
 class COCOeval:
-    """Drop-in for pycocotools' ``COCOeval`` (bbox), with Numba kernels.
+    """Drop-in for pycocotools' ``COCOeval`` (bbox, segm, keypoints), with Numba kernels.
 
     Parameters
     ----------
     cocoGt, cocoDt : COCO
         Ground truth and results, fastdet or pycocotools ``COCO`` objects.
-    iouType : {'bbox'}, default 'bbox'
-        ``'segm'`` and ``'keypoints'`` raise ``NotImplementedError`` for now.
-        (pycocotools' default is ``'segm'``; fastdet's is ``'bbox'``.)
+    iouType : {'bbox', 'segm', 'keypoints'}, default 'bbox'
+        Box IoU; mask IoU on the ``segmentation`` fields (see :mod:`fastdet.coco.segm`);
+        or OKS for ``'keypoints'`` (see :mod:`fastdet.coco.keypoints`; 10 summary lines at
+        maxDets=20). (pycocotools' default is ``'segm'``; fastdet's is ``'bbox'``.)
     verbose : bool, default True
         Print pycocotools' progress lines (the summary is always printed).
 
@@ -37,15 +40,16 @@ class COCOeval:
         After ``accumulate()``: ``precision`` [T, R, K, A, M], ``recall``
         [T, K, A, M], ``scores`` [T, R, K, A, M], ``params``, ``counts``, ``date``.
         -1 marks settings without ground truth.
-    stats : ndarray of shape (12,)
+    stats : ndarray of shape (12,) (keypoints: (10,))
         After ``summarize()``.
     evalImgs, ious
         pycocotools' per-image records and IoU matrices, computed on first access.
+    _gts, _dts
+        pycocotools' annotation dicts by ``(imgId, catId)``, built by :meth:`_prepare`
+        (after a fast ``evaluate()``, on first access).
 
     Raises
     ------
-    NotImplementedError
-        ``iouType`` 'segm' or 'keypoints'.
     ValueError
         An unknown ``iouType``.
 
@@ -55,6 +59,21 @@ class COCOeval:
     module docstring (crowd IoU over the detection area, repeated crowd matches,
     ``iscrowd`` as the ignore flag, the ``area`` field for area ranges, stable
     ties, stats[0] at maxDets=100, -1 for no ground truth).
+
+    pycocotools' per-image methods are here too, with its outputs:
+    :meth:`_prepare`, :meth:`computeIoU`, :meth:`computeOks` and
+    :meth:`evaluateImg` (see :mod:`fastdet.coco.dropin`). ``evaluate()`` does
+    not call them: it runs Numba kernels over all images at once. **Slow path:**
+    when a subclass (or the instance) overrides ``_prepare``, ``evaluateImg`` or
+    the IoU method of its ``iouType`` (``computeIoU``; ``computeOks`` for
+    keypoints), ``evaluate()`` runs pycocotools' Python loop instead, calling the
+    overrides, and ``accumulate()`` then reads ``evalImgs``, so the subclass's
+    numbers hold (at pycocotools' speed, not fastdet's). A bbox subclass that
+    overrides ``computeIoU`` alone has it called once per cell, as pycocotools
+    does, and its matrices matched by the kernels (the loop again if one is not a
+    (D, G) array). ``accumulate()`` also reads ``evalImgs`` when they were
+    assigned after ``evaluate()``; edits made in place to the records of a fast
+    ``evaluate()`` are not seen (assign the list to have them read).
 
     Examples
     --------
@@ -85,6 +104,9 @@ class COCOeval:
         self._ev: _Evaluation | None = None
         self._evalImgs: Any = defaultdict(list)
         self._ious: Any = {}
+        self._records_given = False  # evalImgs assigned (slow path, or by the caller): accumulate reads them
+        self._gts_store: Any = defaultdict(list)  # None: build from _paramsEval on first access
+        self._dts_store: Any = defaultdict(list)
         if cocoGt is not None:
             self.params.imgIds = sorted(cocoGt.getImgIds())
             self.params.catIds = sorted(cocoGt.getCatIds())
@@ -93,8 +115,28 @@ class COCOeval:
         if self._verbose:
             print(text)
 
+    def _overrides(self) -> list[str]:
+        """The per-image methods a subclass or the instance overrides (they need the slow path)."""
+        iou_method = "computeOks" if self.params.iouType == "keypoints" else "computeIoU"
+        cls = type(self)
+        return [
+            name
+            for name in ("_prepare", "evaluateImg", iou_method)
+            if name in self.__dict__ or getattr(cls, name) is not getattr(COCOeval, name)
+        ]
+
     def evaluate(self) -> None:
-        """Match detections to ground truth on every image and category."""
+        """Match detections to ground truth on every image and category.
+
+        Runs pycocotools' per-image loop instead (the slow path) when per-image
+        methods are overridden; see the class notes.
+        """
+        overrides = self._overrides()
+        p = self.params
+        own_iou = overrides == ["computeIoU"] and p.iouType == "bbox" and p.useSegm is None
+        if overrides and not own_iou:
+            _dropin.evaluate_with_overrides(self)
+            return
         tic = time.time()
         self._say("Running per image evaluation...")
         p = self.params
@@ -110,9 +152,28 @@ class COCOeval:
         self.params = p
         gt = _columns_of(self.cocoGt, "gt")
         dt = _columns_of(self.cocoDt, "dt")
-        self._ev = _evaluate(gt, dt, p)
+        if own_iou:  # the subclass's IoUs, cell by cell, matched by the kernels
+            self._prepare()
+            ious = _dropin.cell_ious(self)
+            try:
+                self._ev = _evaluate(gt, dt, p, lambda ev: _dropin.iou_blocks(ious, ev))
+            except _dropin.NeedsLoop:
+                _dropin.finish_with_loop(self, ious, tic)
+                return
+        else:
+            cell_ious = None
+            if p.iouType == "segm":  # mask IoU per cell (fastdet.coco.segm)
+                from fastdet.coco.segm import cell_ious as segm_cell_ious
+
+                cell_ious = segm_cell_ious(self.cocoGt, self.cocoDt)
+            elif p.iouType == "keypoints":  # OKS per cell (fastdet.coco.keypoints)
+                gt, cell_ious = _keypoints.prepare(self.cocoGt, self.cocoDt, gt, p)
+            self._ev = _evaluate(gt, dt, p, cell_ious)
+            self._gts_store = self._dts_store = None  # built on first access
+            ious = None
         self._evalImgs = None
-        self._ious = None
+        self._ious = ious
+        self._records_given = False
         self.eval = {}
         # the id lists hold immutable numbers: copy them shallowly (deepcopy visits every element)
         memo = {id(v): list(v) for v in (p.imgIds, p.catIds) if isinstance(v, list)}
@@ -123,11 +184,23 @@ class COCOeval:
         """Precision / recall for every IoU threshold, category, area range and maxDets."""
         self._say("Accumulating evaluation results...")
         tic = time.time()
-        if self._ev is None:
+        if self._ev is None and not (self._records_given and self._evalImgs):
             raise RuntimeError("Please run evaluate() first")
         if p is None:
             p = self.params
         p.catIds = p.catIds if p.useCats == 1 else [-1]
+        if self._ev is None or self._records_given:  # pycocotools' accumulate over evalImgs
+            arrays = _dropin.accumulate_records(self, p)
+            self.eval = {
+                "params": p,
+                "counts": arrays["counts"],
+                "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                "precision": arrays["precision"],
+                "recall": arrays["recall"],
+                "scores": arrays["scores"],
+            }
+            self._say(f"DONE (t={time.time() - tic:0.2f}s).")
+            return
         pe = self._paramsEval
         ev = self._ev
         rec_thrs = np.ascontiguousarray(np.asarray(p.recThrs, dtype=np.float64).reshape(-1))
@@ -174,7 +247,7 @@ class COCOeval:
         self._say(f"DONE (t={time.time() - tic:0.2f}s).")
 
     def summarize(self) -> None:
-        """Print pycocotools' 12-line summary and set ``stats``."""
+        """Print pycocotools' 12-line summary (keypoints: 10 lines) and set ``stats``."""
         print(self._summarize(), end="")
 
     def _summarize(self) -> str:
@@ -184,12 +257,14 @@ class COCOeval:
         p = self.params
         if p.iouType != "bbox":
             _check_iou_type(p.iouType)
+        if p.iouType == "keypoints":
+            return self._summary_text(_keypoints.SUMMARY_PLAN)
         if len(p.maxDets) < 3:
             raise IndexError(
                 f"summarize() reads params.maxDets[0..2] (pycocotools' layout); params.maxDets is {p.maxDets}"
             )
         m = p.maxDets
-        plan = [
+        plan: list[tuple[int, float | None, str, int]] = [
             (1, None, "all", 100),
             (1, 0.5, "all", m[2]),
             (1, 0.75, "all", m[2]),
@@ -203,6 +278,10 @@ class COCOeval:
             (0, None, "medium", m[2]),
             (0, None, "large", m[2]),
         ]
+        return self._summary_text(plan)
+
+    def _summary_text(self, plan: list[tuple[int, float | None, str, int]]) -> str:
+        p = self.params
         stats = np.zeros((len(plan),))
         lines = []
         for i, (ap, thr, area, max_det) in enumerate(plan):
@@ -240,6 +319,64 @@ class COCOeval:
     @evalImgs.setter
     def evalImgs(self, value: Any) -> None:
         self._evalImgs = value
+        self._records_given = True
+
+    @property
+    def _gts(self) -> Any:
+        """pycocotools' ground-truth dicts by ``(imgId, catId)`` (see :meth:`_prepare`)."""
+        if self._gts_store is None:
+            self._gts_store, self._dts_store = _dropin.group_annotations(self, self._paramsEval)
+        return self._gts_store
+
+    @_gts.setter
+    def _gts(self, value: Any) -> None:
+        self._gts_store = value
+
+    @property
+    def _dts(self) -> Any:
+        """pycocotools' result dicts by ``(imgId, catId)`` (see :meth:`_prepare`)."""
+        if self._dts_store is None:
+            self._gts_store, self._dts_store = _dropin.group_annotations(self, self._paramsEval)
+        return self._dts_store
+
+    @_dts.setter
+    def _dts(self, value: Any) -> None:
+        self._dts_store = value
+
+    # ---- pycocotools' per-image methods (fastdet.coco.dropin)
+    def _prepare(self) -> None:
+        """Build ``_gts`` and ``_dts`` from ``params`` (pycocotools' ``_prepare``).
+
+        Sets ``ignore`` on the ground-truth dicts (``iscrowd``; for keypoints also
+        ``num_keypoints == 0``) and, for segm, turns every ``segmentation`` into its
+        compressed RLE, in place, as pycocotools does; resets ``evalImgs`` and ``eval``.
+        """
+        self._gts, self._dts = _dropin.group_annotations(self, self.params)
+        self._evalImgs = defaultdict(list)
+        self._records_given = False
+        self.eval = {}
+
+    def computeIoU(self, imgId: Any, catId: Any) -> Any:
+        """(D, G) IoU of a cell's detections (by score, at most ``maxDets[-1]``) with its ground truths.
+
+        bbox or segm, with the crowd rule (intersection over the detection's area
+        against ``iscrowd`` ground truths); ``[]`` when the cell is empty.
+        """
+        return _dropin.compute_iou(self, imgId, catId)
+
+    def computeOks(self, imgId: Any, catId: Any) -> Any:
+        """(D, G) object keypoint similarity of a cell, pycocotools' formula (``[]`` if a side is empty)."""
+        return _dropin.compute_oks(self, imgId, catId)
+
+    def evaluateImg(self, imgId: Any, catId: Any, aRng: Any, maxDet: int) -> dict[str, Any] | None:
+        """pycocotools' per-image record of one cell and area range (``None`` for an empty cell).
+
+        Keys ``image_id``, ``category_id``, ``aRng``, ``maxDet``, ``dtIds``,
+        ``gtIds`` (non-ignored first), ``dtMatches`` / ``gtMatches`` (T x D / T x G
+        matched ids, 0 when unmatched), ``dtScores``, ``gtIgnore``, ``dtIgnore``.
+        Reads ``ious[imgId, catId]``.
+        """
+        return _dropin.evaluate_img(self, imgId, catId, aRng, maxDet)
 
 
 def _summary_line(
@@ -267,13 +404,17 @@ def _summary_line(
 def _build_ious(ev: _Evaluation) -> dict[tuple[Any, Any], Any]:
     n_g = np.diff(ev.gt_off)
     n_d = np.diff(ev.dt_off)
+    if ev.extra.get("no_ious"):  # the iouType computed none (keypoints with useCats=0, as pycocotools)
+        return {(img, cat): [] for img in ev.img_ids for cat in ev.cat_ids}
     if len(ev.cell_iou):  # given by the iouType (segm, keypoints)
         iou_off, sizes, flat = ev.iou_off, np.diff(ev.iou_off), ev.cell_iou
     else:
         iou_off, sizes = cell_sizes(ev)
         flat = np.zeros(int(iou_off[-1]), np.float64)
         # ground truths in file order within the cell (the matching layout is the same order)
-        _k.iou_cells(ev.gt_off, ev.gt_box, ev.gt_crowd, ev.dt_off, ev.dt_box, iou_off, flat)
+        sized(_k.iou_cells, len(ev.dt_rows))(
+            ev.gt_off, ev.gt_box, ev.gt_crowd, ev.dt_off, ev.dt_box, iou_off, flat
+        )
     out: dict[tuple[Any, Any], Any] = {}
     n_img = len(ev.img_ids)
     for i, img in enumerate(ev.img_ids):
@@ -333,7 +474,7 @@ def _build_eval_imgs(ev: _Evaluation) -> list[dict[str, Any] | None]:
                         "dtMatches": dtm,
                         "gtMatches": gtm,
                         "dtScores": ev.dt_score[d0:d1].tolist(),
-                        "gtIgnore": ig[gtind],
+                        "gtIgnore": ig[gtind] if len(ig) else np.array([]),  # pycocotools: float64 when empty
                         "dtIgnore": dt_ig,
                     }
                 )

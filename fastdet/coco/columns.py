@@ -27,6 +27,10 @@ class _Columns:
     # ids that are not all integers (strings): ``image_id`` holds codes, code c standing for image_keys[c]
     image_keys: list[Any] | None = None
     category_keys: list[Any] | None = None
+    # the first entry without a ``bbox`` (its row holds NaN), -1 when every entry has
+    # one; segm needs no box (pycocotools reads none), bbox evaluation refuses such a ground truth
+    missing_bbox: int = -1
+    where: str = ""
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -259,11 +263,24 @@ def _columns_from_dicts(anns: Sequence[Any], where: str, role: Literal["gt", "dt
     ids = _int_column(_get_column(anns, "id", where), "id", where)
     image_id, image_keys = _id_column(_get_column(anns, "image_id", where), "image_id", where)
     category_id, category_keys = _id_column(_get_column(anns, "category_id", where), "category_id", where)
-    bbox = _bbox_column(_get_column(anns, "bbox", where), where)
+    missing_bbox = -1
+    try:
+        bbox = _bbox_column(_get_column(anns, "bbox", where), where)
+    except ValueError:
+        has_box = [isinstance(a, dict) and "bbox" in a for a in anns]
+        if all(has_box) or not all(isinstance(a, dict) and "segmentation" in a for a in anns):
+            raise
+        # segmentations without boxes (torchmetrics builds such data sets for segm)
+        missing_bbox = has_box.index(False)
+        bbox = np.full((len(anns), 4), np.nan)
+        rows = [i for i, h in enumerate(has_box) if h]
+        if rows:
+            bbox[rows] = _bbox_column([anns[i]["bbox"] for i in rows], where)
     area = _float_column(_get_column(anns, "area", where), "area", where, allow_inf=True)
     cols = _Columns(
-        ids, image_id, category_id, bbox, area, image_keys=image_keys, category_keys=category_keys
-    )
+        ids, image_id, category_id, bbox, area, image_keys=image_keys, category_keys=category_keys,
+        missing_bbox=missing_bbox, where=where,
+    )  # fmt: skip
     if role == "gt":
         cols.crowd, cols.ignore = _crowd_flags(_get_column(anns, "iscrowd", where), where)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import time
 from collections import defaultdict
@@ -14,6 +15,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastdet._io import loads as _loads
+from fastdet.coco import dropin as _dropin
+from fastdet.coco import keypoints as _keypoints
 from fastdet.coco.columns import (
     _bbox_column,
     _Columns,
@@ -302,14 +305,31 @@ class COCO:
         return self._load(self.imgs, ids)
 
     def showAnns(self, anns: Any, draw_bbox: bool = False) -> None:
-        """Not provided: use pycocotools for drawing."""
-        raise NotImplementedError("COCO.showAnns is not provided by fastdet; use pycocotools to draw")
+        """Draw annotations on matplotlib's current axes (pycocotools' ``showAnns``; needs matplotlib).
 
-    def annToRLE(self, ann: Any) -> Any:
-        """Not provided yet (segmentation evaluation is a later issue)."""
-        raise NotImplementedError("segmentation masks are not supported yet (bbox evaluation only)")
+        Polygons, RLE masks, keypoints with the category's skeleton and, with
+        ``draw_bbox``, boxes; caption annotations are printed.
+        """
+        _dropin.show_anns(self, anns, draw_bbox)
 
-    annToMask = annToRLE
+    def annToRLE(self, ann: dict[str, Any]) -> Any:
+        """The annotation's segmentation as a compressed RLE (polygon parts merged; :mod:`fastdet.mask`)."""
+        return _dropin.ann_to_rle(self, ann)
+
+    def annToMask(self, ann: dict[str, Any]) -> NDArray[np.uint8]:
+        """The annotation's segmentation as an ``(height, width)`` uint8 0/1 mask."""
+        from fastdet import mask
+
+        return mask.decode(self.annToRLE(ann))
+
+    def download(self, tarDir: PathLike | None = None, imgIds: Any = (), *, timeout: float = 30.0) -> None:
+        """Download images (all, or ``imgIds``) from their ``coco_url`` into ``tarDir``.
+
+        Existing files are kept. Raises ``OSError`` naming the URL when it cannot be
+        fetched (no network: fastdet does not retry), ``ValueError`` without ``tarDir``
+        (pycocotools prints a line and returns -1). ``timeout`` is per request, in seconds.
+        """
+        _dropin.download(self, tarDir, imgIds, timeout)
 
     def loadNumpyAnnotations(self, data: ArrayLike) -> list[dict[str, Any]]:
         """Convert an ``(N, 7)`` array ``[image_id, x, y, w, h, score, category_id]`` to result dicts."""
@@ -327,8 +347,10 @@ class COCO:
         Parameters
         ----------
         resFile : str, path-like, list of dict or ndarray of shape (N, 7)
-            Results ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``;
-            array rows are ``[image_id, x, y, w, h, score, category_id]``.
+            Results ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``
+            (or, without ``bbox``, ``"keypoints": [x1, y1, v1, ...]``: keypoint
+            results, see :mod:`fastdet.coco.keypoints`); array rows are
+            ``[image_id, x, y, w, h, score, category_id]``.
         verbose : bool, optional
             Print pycocotools' progress lines (default: as this object does); also the
             result object's setting.
@@ -337,19 +359,21 @@ class COCO:
         -------
         COCO
             The result object: ``area = w * h``, ``id = 1..N`` and ``iscrowd = 0``
-            for every result (pycocotools' semantics); images and categories are
-            those of this object.
+            for every result (keypoint results: ``bbox`` and ``area`` of the
+            keypoints' extent, no ``iscrowd``; pycocotools' semantics); images and
+            categories are those of this object.
 
         Raises
         ------
         ValueError
             Malformed input (not a list, a missing field, a bbox that is not 4
             finite numbers, a NaN score, an id that is neither an integer nor a
-            string, an integer id beyond int64) or a result on an
+            string, an integer id beyond int64, keypoints that are not a positive
+            multiple of 3 finite numbers) or a result on an
             image that is not in this dataset; the message names the file and
             the entry.
         NotImplementedError
-            Segmentation, keypoint or caption results.
+            Caption results.
 
         Notes
         -----
@@ -374,11 +398,16 @@ class COCO:
             score = np.ascontiguousarray(arr[:, 5])
             anns: list[Any] | None = None
             array_rows: np.ndarray | None = arr
+            segm = False
         else:
             raw = None
             if isinstance(resFile, (str, os.PathLike)):
                 where = os.fspath(resFile)
-                raw, scanned, anns = _read_results(resFile)
+                raw, scanned, anns = _read_results(
+                    resFile, functools.partial(_keypoints.scan_results, where=where)
+                )
+                if isinstance(scanned, tuple):  # plain keypoint results
+                    return self._keypoint_results(None, where, tic, res_obj, scanned, raw)
                 if scanned is not None:  # plain bbox results: no Python objects at all
                     _check_images(scanned.image_id, scanned.image_keys, _image_ids_of(self), where)
                     return self._result_object(scanned, None, None, raw, where, tic, res_obj)
@@ -388,22 +417,36 @@ class COCO:
             if not isinstance(anns, list):
                 raise ValueError(f"{where}: results must be a list of objects, got {type(anns).__name__}")
             array_rows = None
+            segm = False
             if anns:
                 first = anns[0]
                 if not isinstance(first, dict):
                     raise ValueError(f"{where}: entry 0 must be an object (dict), got {type(first).__name__}")
                 if "bbox" not in first or (isinstance(first["bbox"], (list, tuple)) and not first["bbox"]):
-                    kinds = [k for k in ("caption", "segmentation", "keypoints") if k in first]
-                    if kinds:
+                    if "keypoints" in first and "caption" not in first and "segmentation" not in first:
+                        return self._keypoint_results(anns, where, tic, res_obj)
+                    segm = "segmentation" in first and "caption" not in first
+                    kinds = [k for k in ("caption",) if k in first]
+                    if kinds and not segm:
                         raise NotImplementedError(
-                            f"{where}: {kinds[0]} results are not supported yet (bbox results only)"
+                            f"{where}: {kinds[0]} results are not supported (bbox, segm, keypoints only)"
                         )
-                    raise ValueError(f"{where}: entry 0 has no 'bbox' field")
+                    if not segm:
+                        raise ValueError(f"{where}: entry 0 has no 'bbox' field")
             image_id, image_keys = _id_column(_get_column(anns, "image_id", where), "image_id", where)
             category_id, category_keys = _id_column(
                 _get_column(anns, "category_id", where), "category_id", where
             )
-            bbox = _bbox_column(_get_column(anns, "bbox", where), where)
+            if segm:  # pycocotools' segmentation branch: area and box of the mask
+                from fastdet.coco.segm import result_columns
+
+                _check_images(image_id, image_keys, _image_ids_of(self), where)
+                mask_area, bbox, has_bbox = result_columns(anns, self.imgs, where)
+                if has_bbox.any():
+                    rows = np.flatnonzero(has_bbox)
+                    bbox[rows] = _bbox_column([anns[r]["bbox"] for r in rows.tolist()], where)
+            else:
+                bbox = _bbox_column(_get_column(anns, "bbox", where), where)
             score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
         _check_images(image_id, image_keys, _image_ids_of(self), where)
         n = len(image_id)
@@ -412,12 +455,31 @@ class COCO:
             image_id=image_id,
             category_id=category_id,
             bbox=bbox,
-            area=bbox[:, 2] * bbox[:, 3],
+            area=mask_area if segm else bbox[:, 2] * bbox[:, 3],
             score=score,
             image_keys=image_keys,
             category_keys=category_keys,
         )
-        return self._result_object(cols, anns, array_rows, None, where, tic, res_obj)
+        res = self._result_object(cols, anns, array_rows, None, where, tic, res_obj)
+        if segm:
+            assert res._res is not None
+            res._res.segm = True
+        return res
+
+    def _keypoint_results(
+        self, anns: list[Any] | None, where: str, tic: float, res: COCO, scanned: Any = None, raw: Any = None
+    ) -> COCO:
+        """pycocotools' ``loadRes`` for keypoint results (no ``bbox``); see :mod:`fastdet.coco.keypoints`."""
+        if scanned is None:
+            assert anns is not None
+            scanned = _keypoints.result_columns(anns, where)
+        cols, kp = scanned
+        _check_images(cols.image_id, cols.image_keys, _image_ids_of(self), where)
+        out = self._result_object(cols, anns, None, raw, where, tic, res)
+        assert out._res is not None
+        out._res.kind = "keypoints"
+        out._res.keypoints = kp
+        return out
 
     def _result_object(
         self,
@@ -498,6 +560,9 @@ class _ResultColumns:
     rows: np.ndarray | None
     raw: bytes | None
     gt: COCO
+    segm: bool = False  # pycocotools' segmentation branch: area (and a missing bbox) from the mask
+    kind: str = "bbox"  # pycocotools' loadRes branch: "bbox" or "keypoints"
+    keypoints: Any = None  # keypoints._Keypoints of keypoint results
 
     def materialize(self) -> dict[str, Any]:
         gt_ds = self.gt.dataset
@@ -522,6 +587,21 @@ class _ResultColumns:
                 }
                 for r in self.rows
             ]
+        if self.segm:
+            for i, ann in enumerate(source):
+                ann["area"] = float(self.cols.area[i])
+                if "bbox" not in ann:
+                    ann["bbox"] = self.cols.bbox[i].tolist()
+                ann["id"] = i + 1
+                ann["iscrowd"] = 0
+            out["annotations"] = source
+            return out
+        if self.kind == "keypoints":
+            from fastdet.coco.keypoints import materialize_results
+
+            materialize_results(source)
+            out["annotations"] = source
+            return out
         for i, ann in enumerate(source):
             bb = ann["bbox"]
             if "segmentation" not in ann:

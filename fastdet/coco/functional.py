@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fastdet.coco.cocoeval import COCOeval, _summary_line
 from fastdet.coco.dataset import COCO
-from fastdet.coco.params import _check_iou_type
+from fastdet.coco.params import Params, _check_iou_type
 
 
 @dataclass(frozen=True)
@@ -82,14 +82,15 @@ def evaluate_coco(
     gt: Any,
     dt: Any,
     *,
-    iou_type: Literal["bbox"] = "bbox",
+    iou_type: Literal["bbox", "segm", "keypoints"] = "bbox",
     iou_thresholds: ArrayLike | None = None,
     rec_thresholds: ArrayLike | None = None,
-    max_detections: Iterable[int] = (1, 10, 100),
+    max_detections: Iterable[int] | None = None,
     area_ranges: Mapping[str, tuple[float, float]] | None = None,
     use_cats: bool = True,
     img_ids: Iterable[int] | None = None,
     cat_ids: Iterable[int] | None = None,
+    kpt_oks_sigmas: ArrayLike | None = None,
 ) -> CocoEvalResult:
     """Evaluate COCO-style detections; the functional form of :class:`COCOeval`.
 
@@ -99,20 +100,25 @@ def evaluate_coco(
         Ground truth: a fastdet / pycocotools ``COCO``, a json path or a dataset dict.
     dt : COCO, str, path-like, list of dict or ndarray of shape (N, 7)
         Results: a ``COCO`` result object, or anything ``COCO.loadRes`` accepts.
-    iou_type : {'bbox'}
-        Only 'bbox' for now ('segm' and 'keypoints' raise ``NotImplementedError``).
+    iou_type : {'bbox', 'segm', 'keypoints'}
+        What is matched: boxes (IoU), masks (IoU of the ``segmentation`` fields) or
+        keypoints (OKS, see :mod:`fastdet.coco.keypoints`).
     iou_thresholds : array_like, optional
         Default ``np.linspace(.5, .95, 10)``.
     rec_thresholds : array_like, optional
         Default ``np.linspace(0, 1, 101)``.
-    max_detections : iterable of int, default (1, 10, 100)
-        Detection limits per image and category, sorted ascending.
+    max_detections : iterable of int, optional
+        Detection limits per image and category, sorted ascending; default
+        (1, 10, 100), for keypoints (20,).
     area_ranges : mapping of str to (lo, hi), optional
-        Default COCO's ``all`` / ``small`` / ``medium`` / ``large``. Must contain 'all'.
+        Default COCO's ``all`` / ``small`` / ``medium`` / ``large`` (keypoints:
+        ``all`` / ``medium`` / ``large``). Must contain 'all'.
     use_cats : bool, default True
         False pools all categories of an image (pycocotools ``useCats=0``).
     img_ids, cat_ids : iterable of int, optional
         Restrict the evaluation (default: every image / category of ``gt``).
+    kpt_oks_sigmas : array_like, optional
+        Keypoints only: per-keypoint OKS sigmas (default COCO's 17).
 
     Returns
     -------
@@ -126,13 +132,14 @@ def evaluate_coco(
         ``stats``. When L is not 100, every key except ``AR<m>`` gets the suffix
         ``@L`` (``AP@300``, ``APs@300``, ``ARl@300``) so the name says the limit;
         pycocotools would report stats[0] at 100 regardless (cocoapi #558, #584).
+        Keypoints: pycocotools' ten, ``AP``, ``AP50``, ``AP75``, ``APm``, ``APl``,
+        ``AR``, ``AR50``, ``AR75``, ``ARm``, ``ARl``, all at the limit L (suffix
+        ``@L`` when L is not 20), equal to its keypoint ``stats``.
 
     Raises
     ------
     ValueError
         Malformed inputs or parameters.
-    NotImplementedError
-        ``iou_type`` other than 'bbox'.
 
     Notes
     -----
@@ -162,14 +169,41 @@ def evaluate_coco(
                 "dt given as a dict must be a COCO dataset with an 'annotations' list of results"
             )
         dt_coco = _as_coco(dt, "dt")
+    keypoints = iou_type == "keypoints"
+    if max_detections is None:
+        max_detections = (20,) if keypoints else (1, 10, 100)
+    if area_ranges is None and keypoints:
+        area_ranges = {k: v for k, v in _DEFAULT_AREAS.items() if k != "small"}
+    ev = COCOeval(gt_coco, dt_coco, iou_type, verbose=False)
+    if kpt_oks_sigmas is not None:
+        if not keypoints:
+            raise ValueError("kpt_oks_sigmas is for iou_type='keypoints'")
+        ev.params.kpt_oks_sigmas = np.asarray(kpt_oks_sigmas, dtype=np.float64).reshape(-1)
+    maxd, areas = _configure(
+        ev.params, iou_thresholds, rec_thresholds, max_detections, area_ranges, use_cats, img_ids, cat_ids
+    )
+    ev.evaluate()
+    ev.accumulate()
+    return _result(ev.eval, ev.params, maxd, areas)
+
+
+def _configure(
+    p: Params,
+    iou_thresholds: ArrayLike | None,
+    rec_thresholds: ArrayLike | None,
+    max_detections: Iterable[int],
+    area_ranges: Mapping[str, tuple[float, float]] | None,
+    use_cats: bool,
+    img_ids: Iterable[int] | None,
+    cat_ids: Iterable[int] | None,
+) -> tuple[list[int], dict[str, tuple[float, float]]]:
+    """Set ``p`` from :func:`evaluate_coco`'s options; returns the sorted limits and the area ranges."""
     maxd = sorted(int(m) for m in max_detections)
     if not maxd or maxd[0] < 0:
         raise ValueError(f"max_detections must be non-negative integers, got {list(max_detections)}")
     areas = dict(_DEFAULT_AREAS if area_ranges is None else area_ranges)
     if "all" not in areas:
         raise ValueError(f"area_ranges must contain an 'all' range, got labels {list(areas)}")
-    ev = COCOeval(gt_coco, dt_coco, "bbox", verbose=False)
-    p = ev.params
     if iou_thresholds is not None:
         p.iouThrs = np.asarray(iou_thresholds, dtype=np.float64).reshape(-1)
         if not np.isfinite(p.iouThrs).all() or len(p.iouThrs) == 0:
@@ -186,28 +220,43 @@ def evaluate_coco(
         p.imgIds = list(img_ids)
     if cat_ids is not None:
         p.catIds = list(cat_ids)
-    ev.evaluate()
-    ev.accumulate()
-    e = ev.eval
+    return maxd, areas
+
+
+def _result(
+    e: Mapping[str, Any], p: Params, maxd: list[int], areas: dict[str, tuple[float, float]]
+) -> CocoEvalResult:
+    """The :class:`CocoEvalResult` of an accumulated evaluation (``e``: ``COCOeval.eval``)."""
+    keypoints = getattr(p, "iouType", "bbox") == "keypoints"
     limit = maxd[-1]
-    tag = "" if limit == 100 else f"@{limit}"
+    tag = "" if limit == (20 if keypoints else 100) else f"@{limit}"
 
     def stat(ap: int, thr: float | None, area: str, m: int) -> float:
         return float(_summary_line(e, p, ap, thr, area, m)[0])
 
-    stats: dict[str, float] = {f"AP{tag}": stat(1, None, "all", limit)}
-    for thr, name in ((0.5, "AP50"), (0.75, "AP75")):
-        if np.any(p.iouThrs == thr):
-            stats[name + tag] = stat(1, thr, "all", limit)
     labels = [lbl for lbl in areas if lbl != "all"]
-    for lbl in labels:
-        suffix = _AREA_SUFFIX.get(lbl, f"_{lbl}")
-        stats[f"AP{suffix}{tag}"] = stat(1, None, lbl, limit)
-    for m in maxd:
-        stats[f"AR{m}"] = stat(0, None, "all", m)
-    for lbl in labels:
-        suffix = _AREA_SUFFIX.get(lbl, f"_{lbl}")
-        stats[f"AR{suffix}{tag}"] = stat(0, None, lbl, limit)
+    stats: dict[str, float] = {}
+    if keypoints:  # pycocotools' keypoint summary: AP and AR alike, all at the limit
+        for ap, kind in ((1, "AP"), (0, "AR")):
+            stats[f"{kind}{tag}"] = stat(ap, None, "all", limit)
+            for thr, name in ((0.5, "50"), (0.75, "75")):
+                if np.any(p.iouThrs == thr):
+                    stats[f"{kind}{name}{tag}"] = stat(ap, thr, "all", limit)
+            for lbl in labels:
+                stats[f"{kind}{_AREA_SUFFIX.get(lbl, f'_{lbl}')}{tag}"] = stat(ap, None, lbl, limit)
+    else:
+        stats[f"AP{tag}"] = stat(1, None, "all", limit)
+        for thr, name in ((0.5, "AP50"), (0.75, "AP75")):
+            if np.any(p.iouThrs == thr):
+                stats[name + tag] = stat(1, thr, "all", limit)
+        for lbl in labels:
+            suffix = _AREA_SUFFIX.get(lbl, f"_{lbl}")
+            stats[f"AP{suffix}{tag}"] = stat(1, None, lbl, limit)
+        for m in maxd:
+            stats[f"AR{m}"] = stat(0, None, "all", m)
+        for lbl in labels:
+            suffix = _AREA_SUFFIX.get(lbl, f"_{lbl}")
+            stats[f"AR{suffix}{tag}"] = stat(0, None, lbl, limit)
     a_all = p.areaRngLbl.index("all")
     per_class: dict[Any, float] = {}
     for k, cat in enumerate(p.catIds if p.useCats else [-1]):

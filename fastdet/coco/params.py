@@ -32,39 +32,49 @@ class Params:
     useCats : int
         1: per-category evaluation; 0: categories are ignored (one pool per image).
     iouType : str
-        ``'bbox'`` (``'segm'`` and ``'keypoints'`` build pycocotools' parameters
-        but ``COCOeval`` refuses them for now).
+        ``'bbox'``, ``'segm'`` (both :meth:`setDetParams`) or ``'keypoints'``
+        (:meth:`setKpParams`: ``maxDets=[20]``, three area ranges and ``kpt_oks_sigmas``).
+        pycocotools' default is ``'segm'``; fastdet's is ``'bbox'`` (the same parameters).
+        ``COCOeval`` evaluates 'bbox' and 'keypoints' ('segm' not yet).
+    kpt_oks_sigmas : ndarray
+        ``'keypoints'`` only: the per-keypoint OKS sigmas (COCO's 17; settable).
     """
 
     def __init__(self, iouType: str = "bbox"):
         if iouType not in ("segm", "bbox", "keypoints"):
             raise ValueError(f"iouType must be one of 'bbox', 'segm', 'keypoints'; got {iouType!r}")
+        if iouType == "keypoints":
+            self.setKpParams()
+        else:
+            self.setDetParams()
+        self.iouType = iouType
+        self.useSegm: Any = None  # deprecated in pycocotools; 1 means segm
+
+    def setDetParams(self) -> None:
+        """Reset to pycocotools' detection defaults (bbox and segm): 3 ``maxDets``, 4 area ranges."""
         self.imgIds: list[Any] = []
         self.catIds: list[Any] = []
         self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
         self.recThrs = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
-        if iouType == "keypoints":
-            self.maxDets: list[int] = [20]
-            self.areaRng: list[list[float]] = [[0**2, 1e5**2], [32**2, 96**2], [96**2, 1e5**2]]
-            self.areaRngLbl: list[str] = ["all", "medium", "large"]
-            self.kpt_oks_sigmas = _KPT_OKS_SIGMAS.copy()
-        else:
-            self.maxDets = [1, 10, 100]
-            self.areaRng = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
-            self.areaRngLbl = ["all", "small", "medium", "large"]
+        self.maxDets: list[int] = [1, 10, 100]
+        self.areaRng: list[list[float]] = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
+        self.areaRngLbl: list[str] = ["all", "small", "medium", "large"]
         self.useCats = 1
-        self.iouType = iouType
-        self.useSegm: Any = None  # deprecated in pycocotools; 1 means segm
+
+    def setKpParams(self) -> None:
+        """Reset to pycocotools' keypoint defaults: ``maxDets=[20]``, 3 area ranges, COCO's sigmas."""
+        self.imgIds = []
+        self.catIds = []
+        self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+        self.recThrs = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+        self.maxDets = [20]
+        self.areaRng = [[0**2, 1e5**2], [32**2, 96**2], [96**2, 1e5**2]]
+        self.areaRngLbl = ["all", "medium", "large"]
+        self.useCats = 1
+        self.kpt_oks_sigmas = _KPT_OKS_SIGMAS.copy()
 
 
 def _check_iou_type(iou_type: Any) -> None:
-    if iou_type == "bbox":
+    if iou_type in ("bbox", "segm", "keypoints"):
         return
-    if iou_type in ("segm", "keypoints"):
-        raise NotImplementedError(
-            f"iouType {iou_type!r} is not implemented yet: fastdet evaluates 'bbox' only "
-            "(use pycocotools for segm / keypoints)"
-        )
-    raise ValueError(
-        f"iouType must be 'bbox' (or 'segm' / 'keypoints', not yet implemented); got {iou_type!r}"
-    )
+    raise ValueError(f"iouType must be 'bbox', 'segm' or 'keypoints'; got {iou_type!r}")

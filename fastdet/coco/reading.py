@@ -343,6 +343,7 @@ class _Scan:
     img_ids: list[Any]
     cat_ids: list[Any]
     cols: _Columns | None
+    ann_start: int = -1  # where the annotations array starts in the text (-1: none)
     # where the (last) ``categories`` array lies in the text: parse just it for the names
     categories_span: tuple[int, int] | None = None
 
@@ -381,6 +382,7 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
     """
     buf = np.frombuffer(raw, np.uint8)
     found: list[_Array | None] = [None, None, None]
+    ann_start = -1
     categories_span: tuple[int, int] | None = None
     n = len(raw)
     i = _skip_space(raw, 0)
@@ -408,6 +410,8 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
                 got = _scan_array(raw, buf, i, _GT_SPEC if k == 0 else _ID_SPEC, big=k == 0)
                 if got is None:
                     return None
+                if k == 0:
+                    ann_start = i
                 if k == 2:
                     categories_span = (i, got.end)
                 found[k], i = got, got.end
@@ -433,7 +437,7 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
         )  # fmt: skip
     else:
         cols = _gt_columns(raw, found[0])
-    return _Scan(img_ids, cat_ids, cols, categories_span)
+    return _Scan(img_ids, cat_ids, cols, ann_start, categories_span)
 
 
 def _gt_columns(raw: bytes, arr: _Array) -> _Columns | None:
@@ -518,6 +522,20 @@ def _read_annotations(path: PathLike) -> tuple[bytes, _Scan | None, Any]:
     return _read_file(path, _scan_ground_truth)
 
 
-def _read_results(path: PathLike) -> tuple[bytes, _Columns | None, Any]:
-    """Read a results file: its text and the columns, or the parsed JSON (MemoryError named)."""
-    return _read_file(path, _scan_results)
+def _read_results(
+    path: PathLike, other: Callable[[bytes], Any] | None = None
+) -> tuple[bytes, _Columns | Any | None, Any]:
+    """Read a results file: its text and the columns, or the parsed JSON (MemoryError named).
+
+    ``other``: a scanner for another kind of results (keypoints), tried first
+    (it declines quickly a file that is not its kind), then the bbox scanner,
+    then the full parse.
+    """
+    if other is None:
+        return _read_file(path, _scan_results)
+
+    def scan(raw: bytes) -> Any:
+        got = other(raw)
+        return got if got is not None else _scan_results(raw)
+
+    return _read_file(path, scan)

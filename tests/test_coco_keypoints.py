@@ -1,0 +1,549 @@
+"""fastdet.coco keypoint evaluation (OKS) against pycocotools (the oracle), the naive OKS and published numbers."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import reference as ref
+from conftest import F64_RTOL, PYCOCOTOOLS_ATOL
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastdet._kernels import keypoints as _kk
+from fastdet.coco import COCO, COCOeval, Params, evaluate_coco
+
+pc_coco = pytest.importorskip("pycocotools.coco")
+pc_eval = pytest.importorskip("pycocotools.cocoeval")
+
+SMALL = "coco-keypoints-small"
+# data/coco-keypoints-small/PROVENANCE.md: faster_coco_eval's tests/test_keypoints.py asserts these
+# exact floats for pycocotools (and pycocotools 2.0.11 printed them here); order AP, AP50, AP75, APm,
+# APl, AR, AR50, AR75, ARm, ARl
+PUBLISHED_SMALL = [0.5048844884488449, 0.7227722772277227, 0.6336633663366337, 0.46633663366336636,
+                   0.7504950495049505, 0.5181818181818182, 0.7272727272727273, 0.6363636363636364,
+                   0.4666666666666666, 0.75]  # fmt: skip
+PUBLISHED_SMALL_PRECISION_SUM = 1738.9333333333334  # same PROVENANCE: sum of precision[precision > -1]
+CROWDPOSE_SIGMAS = (
+    np.array([0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89, 0.79, 0.79]) / 10
+)
+
+
+def run_eval(cls_coco: Any, cls_eval: Any, gt: Any, dt: Any, setup: Any = None) -> tuple[Any, str]:
+    """Load, evaluate, accumulate, summarize (keypoints); return the evaluator and the summary text."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        if isinstance(gt, dict):  # pycocotools' COCO takes a path only
+            cg = cls_coco()
+            cg.dataset = copy.deepcopy(gt)
+            cg.createIndex()
+        else:
+            cg = cls_coco(gt)
+        cd = cg.loadRes(copy.deepcopy(dt) if isinstance(dt, list) else dt)
+        e = cls_eval(cg, cd, "keypoints")
+        if setup is not None:
+            setup(e.params)
+        e.evaluate()
+        e.accumulate()
+        start = len(out.getvalue())
+        e.summarize()
+    return e, out.getvalue()[start:]
+
+
+def assert_same(fast: Any, oracle: Any, label: str = "") -> None:
+    """Stats to 1e-12; precision / recall / scores, ious and evalImgs bit for bit."""
+    fs, os_ = np.asarray(fast.stats, float), np.asarray(oracle.stats, float)
+    msg = f"{label}\nfastdet     {fs.tolist()}\npycocotools {os_.tolist()}"
+    assert fs.shape == os_.shape, msg
+    np.testing.assert_allclose(fs, os_, rtol=0, atol=PYCOCOTOOLS_ATOL, err_msg=msg)
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(fast.eval[key], oracle.eval[key], err_msg=f"{label} {key}\n{msg}")
+    assert fast.eval["counts"] == oracle.eval["counts"]
+    assert set(fast.ious) == set(oracle.ious)
+    for key, value in oracle.ious.items():
+        np.testing.assert_array_equal(np.asarray(fast.ious[key]), np.asarray(value), err_msg=f"{label} {key}")
+    assert len(fast.evalImgs) == len(oracle.evalImgs)
+    for mine, theirs in zip(fast.evalImgs, oracle.evalImgs, strict=True):
+        assert (mine is None) == (theirs is None)
+        if theirs is None:
+            continue
+        for key in ("image_id", "category_id", "maxDet", "dtIds", "gtIds", "dtScores"):
+            assert mine[key] == theirs[key], key
+        assert list(mine["aRng"]) == list(theirs["aRng"])
+        for key in ("dtMatches", "gtMatches", "gtIgnore", "dtIgnore"):
+            np.testing.assert_array_equal(mine[key], theirs[key], err_msg=key)
+
+
+def quiet(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args, **kwargs)
+
+
+# ----------------------------------------------------------------- data sets
+
+
+def test_keypoints_small_matches_pycocotools_and_published(data_dir: Path) -> None:
+    gt, dt = str(data_dir / SMALL / "gt_dataset.json"), str(data_dir / SMALL / "dt_dataset.json")
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, dt)
+    fast, text_f = run_eval(COCO, COCOeval, gt, dt)
+    assert_same(fast, oracle, SMALL)
+    assert text_f == text_o  # the 10 printed lines, character for character
+    assert len(text_f.splitlines()) == 10
+    assert fast.stats.tolist() == PUBLISHED_SMALL
+    prec = fast.eval["precision"]
+    assert float(prec[prec > -1].sum()) == PUBLISHED_SMALL_PRECISION_SUM
+
+
+def test_keypoint_only_results_load_as_pycocotools(data_dir: Path) -> None:
+    """Results without ``bbox``: loadRes' keypoint branch (box and area of the keypoints' extent)."""
+    gt = str(data_dir / SMALL / "gt_dataset.json")
+    dets = json.loads((data_dir / SMALL / "dt_dataset.json").read_text())
+    for d in dets:
+        del d["bbox"]
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, dets)
+    fast, text_f = run_eval(COCO, COCOeval, gt, dets)
+    assert_same(fast, oracle, "keypoint-only results")
+    assert text_f == text_o
+    mine, theirs = fast.cocoDt.dataset["annotations"], oracle.cocoDt.dataset["annotations"]
+    assert [(a["id"], a["area"], a["bbox"]) for a in mine] == [
+        (a["id"], a["area"], a["bbox"]) for a in theirs
+    ]
+    assert "bbox" not in dets[0]  # the caller's dicts are left alone
+
+
+def test_crowdpose_as_plain_keypoints(data_dir: Path) -> None:
+    """crowdpose-small: its PROVENANCE numbers are xtcocotools' ``keypoints_crowd`` (box scale, crowd
+    index), which pycocotools does not have; with plain 'keypoints' pycocotools fails on the GT's
+    missing ``area`` (KeyError) and fastdet raises ValueError naming the file and entry. Given an
+    ``area`` (box w * h) and CrowdPose's 14 sigmas, both evaluate, bit for bit alike."""
+    base = data_dir / "crowdpose-small"
+    gt_path, dt_path = base / "example_crowdpose_val.json", base / "example_crowdpose_preds.json"
+    gt = COCO(gt_path, verbose=False)
+    e = COCOeval(gt, gt.loadRes(str(dt_path), verbose=False), "keypoints", verbose=False)
+    e.params.kpt_oks_sigmas = CROWDPOSE_SIGMAS
+    with pytest.raises(ValueError, match=r"example_crowdpose_val\.json.*entry 0 has no 'area' field"):
+        e.evaluate()
+    with pytest.raises(ValueError, match="iouType"):
+        COCOeval(gt, gt, "keypoints_crowd")
+    data = json.loads(gt_path.read_text())
+    for ann in data["annotations"]:
+        ann["area"] = ann["bbox"][2] * ann["bbox"][3]
+    dets = json.loads(dt_path.read_text())
+
+    def setup(p: Any) -> None:
+        p.kpt_oks_sigmas = CROWDPOSE_SIGMAS.copy()
+
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, data, dets, setup)
+    fast, text_f = run_eval(COCO, COCOeval, data, dets, setup)
+    assert_same(fast, oracle, "crowdpose with area")
+    assert text_f == text_o
+    # default (COCO's 17) sigmas against 14 keypoints: pycocotools fails to broadcast; fastdet says why
+    bad = COCOeval(
+        COCO(data, verbose=False), COCO(data, verbose=False).loadRes(dets), "keypoints", verbose=False
+    )
+    with pytest.raises(ValueError, match=r"entry \d+ has 42 keypoint numbers; params.kpt_oks_sigmas has 17"):
+        bad.evaluate()
+
+
+def test_pycocotools_objects_accepted(data_dir: Path) -> None:
+    gt, dt = str(data_dir / SMALL / "gt_dataset.json"), str(data_dir / SMALL / "dt_dataset.json")
+    oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, dt)
+    fast = COCOeval(oracle.cocoGt, oracle.cocoDt, "keypoints", verbose=False)
+    fast.evaluate()
+    fast.accumulate()
+    quiet(fast.summarize)
+    assert_same(fast, oracle, "pycocotools objects")
+
+
+def test_evaluate_coco_keypoints(data_dir: Path) -> None:
+    gt, dt = data_dir / SMALL / "gt_dataset.json", data_dir / SMALL / "dt_dataset.json"
+    res = evaluate_coco(str(gt), str(dt), iou_type="keypoints")
+    names = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
+    assert list(res.stats) == names
+    assert list(res.stats.values()) == PUBLISHED_SMALL
+    assert res.max_detections == (20,)
+    assert list(res.area_ranges) == ["all", "medium", "large"]
+    res2 = evaluate_coco(
+        str(gt), str(dt), iou_type="keypoints", kpt_oks_sigmas=Params("keypoints").kpt_oks_sigmas
+    )
+    assert res2.stats == res.stats
+    wide = evaluate_coco(str(gt), str(dt), iou_type="keypoints", kpt_oks_sigmas=np.full(17, 0.2))
+    assert wide.stats["AP"] > res.stats["AP"]  # larger sigmas: more lenient OKS
+    assert "AP@10" in evaluate_coco(str(gt), str(dt), iou_type="keypoints", max_detections=[10]).stats
+
+
+def test_params_set_methods() -> None:
+    p = Params("bbox")
+    p.setKpParams()
+    ref_p = pc_eval.Params("keypoints")
+    for key in ("maxDets", "areaRng", "areaRngLbl", "useCats"):
+        assert getattr(p, key) == getattr(ref_p, key)
+    for key in ("iouThrs", "recThrs", "kpt_oks_sigmas"):
+        np.testing.assert_array_equal(getattr(p, key), getattr(ref_p, key))
+    p.setDetParams()
+    det = pc_eval.Params("bbox")
+    for key in ("maxDets", "areaRng", "areaRngLbl"):
+        assert getattr(p, key) == getattr(det, key)
+
+
+def test_cli_keypoints_prints_pycocotools_summary(data_dir: Path) -> None:
+    gt, dt = data_dir / SMALL / "gt_dataset.json", data_dir / SMALL / "dt_dataset.json"
+    _, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, str(gt), str(dt))
+    cmd = [sys.executable, "-m", "fastdet.cli", "eval", str(gt), str(dt), "--iou-type", "keypoints"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
+    assert out.stdout == text_o
+    out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=600, check=True)
+    assert list(json.loads(out.stdout)["stats"].values()) == PUBLISHED_SMALL
+
+
+# ----------------------------------------------------------------- bad input
+
+
+def _small_gt(data_dir: Path) -> dict[str, Any]:
+    return json.loads((data_dir / SMALL / "gt_dataset.json").read_text())
+
+
+def _small_dt(data_dir: Path) -> list[dict[str, Any]]:
+    dets = json.loads((data_dir / SMALL / "dt_dataset.json").read_text())
+    for d in dets:
+        del d["bbox"]
+    return dets
+
+
+@pytest.mark.parametrize(
+    ("keypoints", "needle"),
+    [
+        ([1.0, 2.0], r"entry 3 has 2 keypoint numbers; expected a positive multiple of 3"),
+        ([], r"entry 3 has 0 keypoint numbers"),
+        ("abc", r"entry 3 has keypoints='abc'; expected a list of numbers"),
+        ([1.0, float("nan"), 2.0], r"entry 3 has keypoints=.*expected finite numbers"),
+    ],
+)
+def test_bad_result_keypoints_name_file_and_entry(
+    data_dir: Path, tmp_path: Path, keypoints: Any, needle: str
+) -> None:
+    gt = COCO(_small_gt(data_dir), verbose=False)
+    dets = _small_dt(data_dir)
+    dets[3]["keypoints"] = keypoints
+    with pytest.raises(ValueError, match="results list: " + needle):
+        gt.loadRes(dets)
+    if "finite" in needle:
+        return  # NaN is not JSON (the reader refuses the file as such)
+    path = tmp_path / "kp_results.json"
+    path.write_text(json.dumps(dets))
+    with pytest.raises(ValueError, match=r"kp_results\.json: " + needle):
+        gt.loadRes(str(path))
+
+
+def test_wrong_keypoint_count_names_entry(data_dir: Path, tmp_path: Path) -> None:
+    dets = _small_dt(data_dir)
+    dets[5]["keypoints"] = dets[5]["keypoints"][:48]  # 16 keypoints, a multiple of 3
+    gt = COCO(_small_gt(data_dir), verbose=False)
+    e = COCOeval(gt, gt.loadRes(dets), "keypoints", verbose=False)
+    with pytest.raises(ValueError, match=r"results list: entry 5 has 48 keypoint numbers; .*has 17 sigmas"):
+        e.evaluate()
+    data = _small_gt(data_dir)
+    data["annotations"][2]["keypoints"] = data["annotations"][2]["keypoints"][:3]
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(data))
+    gt = COCO(str(path), verbose=False)
+    e = COCOeval(gt, gt.loadRes(_small_dt(data_dir)), "keypoints", verbose=False)
+    with pytest.raises(
+        ValueError, match=r"gt\.json \(ground truth annotations\): entry 2 has 3 keypoint numbers"
+    ):
+        e.evaluate()
+    e.params.kpt_oks_sigmas = [0.1, -0.2]
+    with pytest.raises(ValueError, match="kpt_oks_sigmas must be 1 to 1024 finite positive numbers"):
+        e.evaluate()
+
+
+def test_missing_num_keypoints_names_entry(data_dir: Path) -> None:
+    data = _small_gt(data_dir)
+    del data["annotations"][4]["num_keypoints"]
+    gt = COCO(data, verbose=False)
+    e = COCOeval(gt, gt.loadRes(_small_dt(data_dir)), "keypoints", verbose=False)
+    with pytest.raises(ValueError, match=r"entry 4 has no 'num_keypoints' field"):
+        e.evaluate()
+
+
+# ------------------------------------------------------ kernels
+
+
+def test_pairwise_sum_is_numpy_sum() -> None:
+    """Every run length the kernels sum (1 to 1024 keypoints): np.sum's value bit for bit."""
+    rng = np.random.default_rng(0)
+    for n in range(1, 1025):
+        values = np.exp(-rng.random(n) * 20)
+        buf = np.concatenate([np.ones(3), values])
+        assert 0.0 + _kk._pairwise_block(buf, 3, n, False) == np.sum(values), n
+        # with ``clamp``, values > 1 (the exp of the underflow marker) count as exact zeros
+        hit = rng.random(n) < 0.3
+        buf[3:][hit] = np.exp(_kk.UNDERFLOW)
+        assert 0.0 + _kk._pairwise_block(buf, 3, n, True) == np.sum(np.where(hit, 0.0, values)), n
+
+
+# ------------------------------------------------------ hypothesis data sets
+
+
+@st.composite
+def keypoint_cases(draw: Any) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """A tiny keypoint ground truth, results and parameters covering pycocotools' edge cases."""
+    custom = draw(st.booleans())
+    n_kpt = draw(st.sampled_from([1, 2, 5, 14])) if custom else 17
+    sigmas = (
+        np.array(
+            draw(st.lists(st.sampled_from([0.025, 0.05, 0.079, 0.107, 0.3]), min_size=n_kpt, max_size=n_kpt))
+        )
+        if custom
+        else None
+    )
+    n_img = draw(st.integers(1, 3))
+    cat_ids = draw(st.lists(st.integers(1, 4), min_size=1, max_size=2, unique=True))
+    coord = st.integers(0, 400).map(lambda v: v * 0.37)
+    areas = st.sampled_from([0.0, 300.0, 1024.0, 3000.5, 9216.0, 20000.0])
+    anns: list[dict[str, Any]] = []
+    for img in range(1, n_img + 1):
+        for _ in range(draw(st.integers(0, 4))):
+            box = [draw(coord), draw(coord), draw(st.integers(0, 60)) * 1.5, draw(st.integers(0, 60)) * 1.5]
+            kpts: list[float] = []
+            for _k in range(n_kpt):
+                v = draw(st.sampled_from([0, 1, 2]))
+                if v == 0 and draw(st.booleans()):
+                    kpts += [0, 0, 0]  # COCO writes unlabelled keypoints as zeros
+                else:
+                    kpts += [
+                        box[0] + draw(st.integers(0, 40)) * 0.9,
+                        box[1] + draw(st.integers(0, 40)) * 1.1,
+                        v,
+                    ]
+            n_vis = sum(1 for k in range(n_kpt) if kpts[3 * k + 2] > 0)
+            # pycocotools reads the field, not the flags: sometimes they disagree
+            num = draw(st.sampled_from([n_vis, n_vis, n_vis, 0, 3]))
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": img,
+                    "category_id": draw(st.sampled_from(cat_ids)),
+                    "bbox": box,
+                    "area": draw(areas),
+                    "iscrowd": int(draw(st.integers(0, 6)) == 0),
+                    "keypoints": kpts,
+                    "num_keypoints": num,
+                }
+            )
+    with_bbox = draw(st.booleans())
+    results: list[dict[str, Any]] = []
+    scores = st.sampled_from([0.2, 0.5, 0.5, 0.9, 0.9, 1.0])  # ties on purpose
+    for img in range(1, n_img + 1):
+        near = [a for a in anns if a["image_id"] == img]
+        for _ in range(draw(st.integers(0, 6))):
+            if near and draw(st.booleans()):
+                g = draw(st.sampled_from(near))
+                jitter = draw(st.sampled_from([0.0, 0.5, 2.3, 9.1]))
+                kpts = []
+                for k in range(n_kpt):
+                    gx, gy = g["keypoints"][3 * k], g["keypoints"][3 * k + 1]
+                    kpts += [
+                        gx + jitter * draw(st.integers(-2, 2)),
+                        gy + jitter * draw(st.integers(-2, 2)),
+                        1.0,
+                    ]
+            else:
+                kpts = [
+                    v
+                    for _k in range(n_kpt)
+                    for v in (draw(coord), draw(coord), draw(st.sampled_from([0, 1, 2])))
+                ]
+            det: dict[str, Any] = {
+                "image_id": img,
+                "category_id": draw(st.sampled_from([*cat_ids, max(cat_ids) + 1])),
+                "keypoints": kpts,
+                "score": draw(scores),
+            }
+            if with_bbox:
+                det["bbox"] = [draw(coord), draw(coord), draw(coord), draw(coord)]
+            results.append(det)
+    gt = {
+        "images": [{"id": i} for i in range(1, n_img + 1)],
+        "categories": [{"id": c, "name": str(c)} for c in [*cat_ids, max(cat_ids) + 1]],
+        "annotations": anns,
+    }
+    params: dict[str, Any] = {"useCats": draw(st.sampled_from([1, 1, 0]))}
+    if sigmas is not None:
+        params["kpt_oks_sigmas"] = sigmas
+    if draw(st.booleans()):
+        params["maxDets"] = [draw(st.sampled_from([1, 2, 20]))]
+    if draw(st.booleans()):
+        params["iouThrs"] = np.array(
+            sorted(
+                draw(st.lists(st.sampled_from([0.1, 0.5, 0.75, 0.9]), min_size=1, max_size=3, unique=True))
+            )
+        )
+    return gt, results, params
+
+
+def apply(params: dict[str, Any]) -> Any:
+    def setup(p: Any) -> None:
+        for key, value in params.items():
+            setattr(p, key, copy.deepcopy(value))
+
+    return setup
+
+
+@settings(deadline=None)
+@given(case=keypoint_cases())
+def test_hypothesis_matches_pycocotools(case: Any) -> None:
+    gt, results, params = case
+    if not results:  # pycocotools' loadRes cannot take an empty list
+        n_kpt = len(params.get("kpt_oks_sigmas", Params("keypoints").kpt_oks_sigmas))
+        results = [
+            {
+                "image_id": 1,
+                "category_id": gt["categories"][0]["id"],
+                "keypoints": [1.0, 2.0, 1] * n_kpt,
+                "score": 0.4,
+            }
+        ]
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, results, apply(params))
+    fast, text_f = run_eval(COCO, COCOeval, gt, results, apply(params))
+    assert_same(fast, oracle, json.dumps(params, default=str))
+    assert text_f == text_o
+    # the naive OKS agrees with every stored value
+    sigmas = np.asarray(fast.params.kpt_oks_sigmas)
+    gts = {a["id"]: a for a in gt["annotations"]}
+    dts = fast.cocoDt.dataset["annotations"]
+    for (img, cat), block in fast.ious.items():
+        if len(block) == 0:
+            continue
+        ev = fast._ev
+        k = ev.cat_ids.index(cat)
+        c = k * len(ev.img_ids) + ev.img_ids.index(img)
+        g_ids = ev.gt.ids[ev.gt_rows[ev.gt_off[c] : ev.gt_off[c + 1]]]
+        d_rows = ev.dt_rows[ev.dt_off[c] : ev.dt_off[c + 1]]
+        for i, d in enumerate(d_rows):
+            for j, g_id in enumerate(g_ids):
+                g = gts[int(g_id)]
+                want = ref.oks(dts[d]["keypoints"], g["keypoints"], g["bbox"], g["area"], sigmas)
+                np.testing.assert_allclose(block[i, j], want, rtol=F64_RTOL, atol=1e-300)
+
+
+# ------------------------------------------------------ files: the JSON scanner against the full parser
+
+
+def _write_case(folder: Path, gt: dict[str, Any], results: list[dict[str, Any]]) -> tuple[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gt.json").write_text(json.dumps(gt))
+    (folder / "dt.json").write_text(json.dumps(results))
+    return str(folder / "gt.json"), str(folder / "dt.json")
+
+
+def test_scanned_files_equal_parsed_dicts(data_dir: Path, tmp_path: Path) -> None:
+    """Keypoint results and ground-truth keypoints read from files by the scanner give the dict path's
+    columns, values and numbers; the result dataset is pycocotools' (area, id, bbox)."""
+    gt_data = _small_gt(data_dir)
+    dets = _small_dt(data_dir)
+    gt_path, dt_path = _write_case(tmp_path, gt_data, dets)
+    from_file = COCO(gt_path, verbose=False)
+    res_file = from_file.loadRes(dt_path, verbose=False)
+    assert res_file._res is not None
+    assert res_file._res.kind == "keypoints"
+    assert res_file._res.anns is None  # scanned: no Python objects
+    from_dict = COCO(copy.deepcopy(gt_data), verbose=False)
+    res_dict = from_dict.loadRes(copy.deepcopy(dets), verbose=False)
+    a, b = res_file._res.cols, res_dict._res.cols
+    for key in ("ids", "image_id", "category_id", "bbox", "area", "score"):
+        np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
+    np.testing.assert_array_equal(res_file._res.keypoints.values, res_dict._res.keypoints.values)
+    e_file = COCOeval(from_file, res_file, "keypoints", verbose=False)
+    e_file.evaluate()
+    assert from_file._dataset is None  # ground-truth keypoints scanned, the file never parsed in full
+    e_file.accumulate()
+    quiet(e_file.summarize)
+    oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path)
+    assert_same(e_file, oracle, "scanned files")
+    mine, theirs = res_file.dataset["annotations"], oracle.cocoDt.dataset["annotations"]
+    assert mine == theirs
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["bbox-first", "segmentation-first", "ragged", "string-ids", "missing-score", "crowd-no-keypoints"],
+)
+def test_scanner_declines_what_it_does_not_read(data_dir: Path, tmp_path: Path, edit: str) -> None:
+    """Files the scanner leaves to the full parser evaluate (or fail) exactly as the dicts do."""
+    gt_data = _small_gt(data_dir)
+    dets = _small_dt(data_dir)
+    if edit == "bbox-first":  # pycocotools' bbox branch: area from the box
+        for i, d in enumerate(dets):
+            d["bbox"] = [10.0, 20.0, 30.0 + i, 40.0]
+    elif edit == "segmentation-first":
+        dets[0]["segmentation"] = [[0, 0, 1, 0, 1, 1]]
+    elif edit == "ragged":
+        dets[2]["keypoints"] = dets[2]["keypoints"][:3]
+    elif edit == "string-ids":
+        for a in gt_data["annotations"]:
+            a["image_id"] = str(a["image_id"])
+        gt_data["images"][0]["id"] = str(gt_data["images"][0]["id"])
+        for d in dets:
+            d["image_id"] = str(d["image_id"])
+    elif edit == "missing-score":
+        del dets[7]["score"]
+    elif edit == "crowd-no-keypoints":
+        del gt_data["annotations"][1]["keypoints"]
+    gt_path, dt_path = _write_case(tmp_path, gt_data, dets)
+
+    def outcome(gt: Any, dt: Any) -> Any:
+        try:
+            cg = COCO(gt, verbose=False)
+            e = COCOeval(cg, cg.loadRes(dt, verbose=False), "keypoints", verbose=False)
+            e.evaluate()
+            e.accumulate()
+            quiet(e.summarize)
+            return e.stats.tolist()
+        except (ValueError, NotImplementedError) as exc:  # the message names the source first
+            return type(exc).__name__, str(exc).split(": ", 1)[1]
+
+    got_file = outcome(gt_path, dt_path)
+    got_dict = outcome(copy.deepcopy(gt_data), copy.deepcopy(dets))
+    assert got_file == got_dict
+    if edit in ("bbox-first", "string-ids"):
+        assert isinstance(got_file, list)
+        oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path)
+        assert got_file == oracle.stats.tolist()
+
+
+def test_many_keypoints_match_pycocotools() -> None:
+    """133 keypoints (COCO-WholeBody's count): runs of more than 128 terms in np.sum's pairwise order."""
+    rng = np.random.default_rng(3)
+    n_kpt = 133
+    sigmas = rng.uniform(0.01, 0.1, n_kpt)
+    anns, dets = [], []
+    for img in (1, 2):
+        for _ in range(3):
+            x, y = rng.uniform(0, 200, 2)
+            v = rng.choice([0, 1, 2], n_kpt, p=[0.2, 0.3, 0.5]) if len(anns) != 2 else np.zeros(n_kpt, int)
+            xy = rng.uniform(0, 80, (n_kpt, 2)) + np.array([x, y])
+            kp = np.column_stack([xy, v]).reshape(-1).tolist()
+            anns.append({"id": len(anns) + 1, "image_id": img, "category_id": 1, "bbox": [x, y, 80.0, 80.0],
+                         "area": 5000.0, "iscrowd": 0, "keypoints": kp, "num_keypoints": int((v > 0).sum())})  # fmt: skip
+            for _ in range(2):
+                noisy = xy + rng.normal(0, 3, xy.shape)
+                dets.append({"image_id": img, "category_id": 1, "score": float(rng.random()),
+                             "keypoints": np.column_stack([noisy, np.ones(n_kpt)]).reshape(-1).tolist()})  # fmt: skip
+    gt = {"images": [{"id": 1}, {"id": 2}], "categories": [{"id": 1, "name": "person"}], "annotations": anns}
+
+    def setup(p: Any) -> None:
+        p.kpt_oks_sigmas = sigmas.copy()
+
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt, dets, setup)
+    fast, text_f = run_eval(COCO, COCOeval, gt, dets, setup)
+    assert_same(fast, oracle, "133 keypoints")
+    assert text_f == text_o

@@ -7,7 +7,9 @@ writes them), it measures:
 - TIDE, tidecv 1.0.1: load = ``datasets.COCO`` + ``datasets.COCOResult``;
   analysis = ``TIDE().evaluate(mode=BOX)`` + ``get_main_errors()`` +
   ``get_special_errors()``. fastdet: analysis = ``tide(gt_dict, results_list)``
-  on the parsed JSON (columns extracted inside); e2e = ``tide(gt.json, dt.json)``.
+  on the parsed JSON (columns extracted inside); e2e = ``tide(gt.json, dt.json)``
+  (the files read by the Numba JSON scanner, no Python object per annotation);
+  the row "fastdet COCO" times ``tide(COCO(gt.json), gt.loadRes(dt.json))`` e2e.
   The numbers must agree to 1e-9 (AP, 6 main and 2 special dAP) and the error
   counts exactly.
 - Confusion matrix at IoU 0.5 / score 0.3, supervision
@@ -23,6 +25,7 @@ Usage::
 
     python bench/compare_analysis.py                 # 5000 images, fastdet 3 repeats, peers once
     python bench/compare_analysis.py --images 1000 --skip tidecv --json out.json --cold
+    python bench/compare_analysis.py --only tide     # TIDE alone (no confusion matrix)
 """
 
 from __future__ import annotations
@@ -102,13 +105,23 @@ def run_tidecv(gt: Path, dt: Path) -> dict[str, Any]:
             "numbers": numbers(run.ap, main, special), "counts": counts}  # fmt: skip
 
 
-def run_fastdet_tide(gt: Path, dt: Path, repeat: int) -> dict[str, Any]:
+def run_fastdet_tide(gt: Path, dt: Path, repeat: int) -> dict[str, dict[str, Any]]:
+    from fastdet.coco import COCO
+
     gt_dict, dt_list = read_json(gt), read_json(dt)
     analysis, r = timed(lambda: tide(gt_dict, dt_list), repeat)
     e2e, r2 = timed(lambda: tide(gt, dt), repeat)
     assert r2.main_errors == r.main_errors
-    return {"analysis": analysis, "e2e": e2e, "load": e2e - analysis,
-            "numbers": numbers(r.ap, r.main_errors, r.special_errors), "counts": r.counts}  # fmt: skip
+
+    def objects() -> Any:
+        g = COCO(gt, verbose=False)
+        return tide(g, g.loadRes(str(dt), verbose=False))
+
+    e2e_obj, r3 = timed(objects, repeat)
+    assert r3.main_errors == r.main_errors
+    row = {"analysis": analysis, "e2e": e2e, "load": e2e - analysis,
+           "numbers": numbers(r.ap, r.main_errors, r.special_errors), "counts": r.counts}  # fmt: skip
+    return {"fastdet": row, "fastdet COCO": {**row, "e2e": e2e_obj, "load": e2e_obj - analysis}}
 
 
 def per_image_arrays(gt: Path, dt: Path) -> tuple[dict[str, list[np.ndarray]], list[str]]:
@@ -196,6 +209,7 @@ def main() -> None:
         "--cold", action="store_true", help="also time a first call with an empty Numba cache"
     )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--only", choices=("tide", "confusion"), default=None, help="run one comparison")
     args = parser.parse_args()
     gt, dt = make_coco_synthetic.write(
         make_coco_synthetic.default_dir(args.seed, args.images), args.images, args.seed
@@ -218,10 +232,19 @@ def main() -> None:
             f"fastdet cold start (import, compile, first calls; empty cache): {report['cold_start_s']:.2f} s"
         )
 
-    print("\nTIDE")
-    fast = run_fastdet_tide(gt, dt, args.repeat)
-    rows = {"fastdet": fast}
-    if "tidecv" not in args.skip:
+    if args.only != "confusion":
+        report["tide"] = tide_table(gt, dt, args.repeat, args.skip)
+    if args.only != "tide":
+        report["confusion"] = confusion_table(gt, dt, args.repeat, args.skip)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+def tide_table(gt: Path, dt: Path, repeat: int, skip: list[str]) -> dict[str, Any]:
+    """Time TIDE on both sides, print the table (median seconds, tidecv / fastdet); the rows."""
+    print(f"\nTIDE (fastdet: median of {repeat}; tidecv: one run)")
+    rows = run_fastdet_tide(gt, dt, repeat)
+    if "tidecv" not in skip:
         try:
             rows["tidecv"] = run_tidecv(gt, dt)
         except ImportError as exc:
@@ -245,11 +268,14 @@ def main() -> None:
             f"{label:<16}{row['load']:>9.3f}{row['analysis']:>12.3f}{row['e2e']:>9.3f}{sp_a:>12}{sp_e:>8}"
             f"  {same}"
         )
-    report["tide"] = {k: {**v, "numbers": v["numbers"].tolist()} for k, v in rows.items()}
+    return {k: {**v, "numbers": v["numbers"].tolist()} for k, v in rows.items()}
 
+
+def confusion_table(gt: Path, dt: Path, repeat: int, skip: list[str]) -> dict[str, Any]:
+    """Time the confusion matrix beside supervision and print the table; the rows."""
     print("\nconfusion matrix (IoU 0.5, score 0.3)")
     data, names = per_image_arrays(gt, dt)
-    conf = run_confusion(data, names, args.repeat, args.skip)
+    conf = run_confusion(data, names, repeat, skip)
     base = conf.get("supervision")
     for name, row in conf.items():
         label = name + (" " + row["version"] if "version" in row else "")
@@ -259,10 +285,8 @@ def main() -> None:
         else:
             same, sp = "-", "-"
         print(f"{label:<22}{row['time']:>9.3f} s{sp:>8}  matrix {same}")
-    report["confusion"] = {k: {"time": v["time"], **({"version": v["version"]} if "version" in v else {})}
-                           for k, v in conf.items()}  # fmt: skip
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+    return {k: {"time": v["time"], **({"version": v["version"]} if "version" in v else {})}
+            for k, v in conf.items()}  # fmt: skip
 
 
 if __name__ == "__main__":

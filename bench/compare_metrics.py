@@ -5,6 +5,7 @@ Usage::
     python bench/compare_metrics.py                      # sizes 1e5 1e6 1e7, 5 repeats
     python bench/compare_metrics.py --sizes 1e5 1e6 --repeats 3 --json out.json
     python bench/compare_metrics.py --no-losses
+    python bench/compare_metrics.py --sizes 1e6 1e7 --repeats 3 --no-losses --filter weighted
 
 For every size it times ``roc_auc`` / ``average_precision`` against
 ``sklearn.metrics.roc_auc_score`` / ``average_precision_score`` (plain, with
@@ -18,7 +19,14 @@ For every size it times ``roc_auc`` / ``average_precision`` against
 (JIT compilation, caches), then ``--repeats`` times, and the median is
 reported with the ratio peer / fastdet (> 1 means fastdet is faster) and the
 largest difference between the two results. Scores are rounded to 3
-decimals so that ties occur, as in real classifier output.
+decimals so that ties occur, as in real classifier output; the rows marked
+``continuous`` use unrounded scores (no ties, every bit of the float used).
+
+Both the wall-clock time and the CPU time of the process (``time.process_time``)
+are measured; on a machine shared with other jobs the wall time includes the
+time other processes hold the cores, and the CPU-time ratio is the steadier
+one (the metrics run on one thread on both sides). ``--filter`` keeps the rows
+whose name contains one of the given substrings.
 """
 
 from __future__ import annotations
@@ -40,14 +48,16 @@ import fastdet.losses as fl
 import fastdet.metrics as fm
 
 
-def _median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+def _median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:
+    """Median wall and CPU seconds of ``repeats`` calls after a warm-up call, and the last result."""
     result = fn()  # warm-up: JIT compile, page in
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        cpu.append(time.process_time() - c0)
+    return statistics.median(times), statistics.median(cpu), result
 
 
 def _diff(a: Any, b: Any) -> float:
@@ -98,27 +108,35 @@ def run(
     losses: bool,
     multiclass_max: int = 10**6,
     multiclass_k: int = 10,
+    filters: list[str] | None = None,
+    peer_repeats: int | None = None,
 ) -> list[dict[str, Any]]:
     import sklearn.metrics as skm
 
     rows: list[dict[str, Any]] = []
 
     def record(name: str, n: int, ours: Callable[[], Any], peer: Callable[[], Any], peer_name: str) -> None:
-        t_ours, r_ours = _median_time(ours, repeats)
-        t_peer, r_peer = _median_time(peer, repeats)
+        if filters and not any(f in name for f in filters):
+            return
+        t_ours, c_ours, r_ours = _median_time(ours, repeats)
+        t_peer, c_peer, r_peer = _median_time(peer, repeats if peer_repeats is None else peer_repeats)
         row = {
             "function": name,
             "n": n,
             "fastdet_s": t_ours,
             f"{peer_name}_s": t_peer,
+            "fastdet_cpu_s": c_ours,
+            f"{peer_name}_cpu_s": c_peer,
             "peer": peer_name,
             "speedup": t_peer / t_ours,
+            "speedup_cpu": c_peer / c_ours,
             "max_abs_diff": _diff(r_ours, r_peer),
         }
         rows.append(row)
         print(
-            f"{name:<34} n={n:>10,d}  fastdet {t_ours * 1e3:9.2f} ms  {peer_name} "
-            f"{t_peer * 1e3:9.2f} ms  x{t_peer / t_ours:6.1f}  |diff| {row['max_abs_diff']:.1e}",
+            f"{name:<44} n={n:>10,d}  fastdet {t_ours * 1e3:9.2f} ms  {peer_name} "
+            f"{t_peer * 1e3:9.2f} ms  x{t_peer / t_ours:6.1f}  (cpu {c_ours * 1e3:8.2f} / "
+            f"{c_peer * 1e3:9.2f} ms  x{c_peer / c_ours:6.1f})  |diff| {row['max_abs_diff']:.1e}",
             flush=True,
         )
 
@@ -154,6 +172,59 @@ def run(
             partial(skm.roc_curve, y, s, sample_weight=w),
             "sklearn",
         )
+        record("roc_curve", n, partial(fm.roc_curve, y, s), partial(skm.roc_curve, y, s), "sklearn")
+        record(
+            "precision_recall_curve",
+            n,
+            partial(fm.precision_recall_curve, y, s),
+            partial(skm.precision_recall_curve, y, s),
+            "sklearn",
+        )
+        record(
+            "precision_recall_curve/weighted",
+            n,
+            partial(fm.precision_recall_curve, y, s, sample_weight=w),
+            partial(skm.precision_recall_curve, y, s, sample_weight=w),
+            "sklearn",
+        )
+        yes_no = np.array(["no", "yes"])[y]
+        record(
+            "roc_curve/weighted/strings,pos_label",
+            n,
+            partial(fm.roc_curve, yes_no, s, sample_weight=w, pos_label="yes"),
+            partial(skm.roc_curve, yes_no, s, sample_weight=w, pos_label="yes"),
+            "sklearn",
+        )
+        record(
+            "average_precision/weighted/strings,pos_label",
+            n,
+            partial(fm.average_precision, yes_no, s, sample_weight=w, pos_label="yes"),
+            partial(skm.average_precision_score, yes_no, s, sample_weight=w, pos_label="yes"),
+            "sklearn",
+        )
+        y2 = y + 1  # labels {1, 2}
+        record(
+            "roc_auc/weighted/{1,2}",
+            n,
+            partial(fm.roc_auc, y2, s, sample_weight=w),
+            partial(skm.roc_auc_score, y2, s, sample_weight=w),
+            "sklearn",
+        )
+        s_cont = np.random.default_rng(2).random(n) + 0.3 * y  # continuous scores: no ties
+        for name, ours_fn, peer_fn in (
+            ("roc_auc", fm.roc_auc, skm.roc_auc_score),
+            ("average_precision", fm.average_precision, skm.average_precision_score),
+        ):
+            record(
+                f"{name}/continuous", n, partial(ours_fn, y, s_cont), partial(peer_fn, y, s_cont), "sklearn"
+            )
+            record(
+                f"{name}/weighted/continuous",
+                n,
+                partial(ours_fn, y, s_cont, sample_weight=w),
+                partial(peer_fn, y, s_cont, sample_weight=w),
+                "sklearn",
+            )
         y_pm = 2 * y - 1
         record(
             "roc_auc/{-1,1}", n, partial(fm.roc_auc, y_pm, s), partial(skm.roc_auc_score, y_pm, s), "sklearn"
@@ -197,6 +268,13 @@ def run(
                 n,
                 partial(fm.confusion_matrix, ts, ps),
                 partial(skm.confusion_matrix, ts, ps),
+                "sklearn",
+            )
+            record(
+                f"confusion_matrix/{classes}/strings/weighted",
+                n,
+                partial(fm.confusion_matrix, ts, ps, sample_weight=w),
+                partial(skm.confusion_matrix, ts, ps, sample_weight=w),
                 "sklearn",
             )
         if n <= multiclass_max:
@@ -247,6 +325,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--multiclass-k", type=int, default=10, help="classes of the multiclass roc_auc")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    parser.add_argument(
+        "--filter", nargs="*", default=None, help="run the rows whose name contains one of these"
+    )
+    parser.add_argument(
+        "--peer-repeats", type=int, default=None, help="repeats for the peers (default: --repeats)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(v) for v in args.sizes]
     print(
@@ -262,6 +346,8 @@ def main(argv: list[str] | None = None) -> None:
             not args.no_losses,
             int(args.multiclass_max),
             args.multiclass_k,
+            args.filter,
+            args.peer_repeats,
         )
     if args.json:
         with open(args.json, "w") as fh:

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastdet._kernels import fusion as _k
+from fastdet._nms_core import _compact_groups, _grouped_nms
 from fastdet._validate import (
     as_float_array,
     as_labels,
@@ -25,7 +26,6 @@ from fastdet._validate import (
     check_threshold,
     to_numeric_array,
 )
-from fastdet.nms import _compact_groups, _grouped_nms
 
 Fused = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]
 

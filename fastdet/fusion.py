@@ -100,8 +100,8 @@ from fastdet._fusion import (
     _scales,
     _weights,
 )
+from fastdet._nms_core import _compact_groups
 from fastdet._validate import as_float_array, to_numeric_array
-from fastdet.nms import _compact_groups
 
 __all__ = [
     "fuse_arrays",

@@ -171,7 +171,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         # (not `lhs > rhs` -> `lhs >= rhs` in _suppress_f32: inter / union of float32 values can never
         # equal the 25-bit midpoint exactly, so that mutant is equivalent)
         "nms-f32-threshold",
-        "fastdet/nms.py",
+        "fastdet/_nms_core.py",
         "s = f if float(f) > t else",
         "s = f if float(f) >= t else",
         NMS_TESTS,

@@ -6,6 +6,7 @@ Each section mirrors one package module; tests compare the Numba kernels with th
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any
 
 import numpy as np
@@ -866,6 +867,18 @@ def detection_confusion_matrix(
 # ======================================================================
 # metrics with scikit-learn's signatures: labels of any kind, pos_label, sample_weight, several classes
 # ======================================================================
+
+
+def float_sort_key(x):
+    """The unsigned 64-bit key whose order is the float order of ``x`` (-0.0 as +0.0), as an int."""
+    bits = struct.unpack("<Q", struct.pack("<d", float(x) + 0.0))[0]
+    return bits ^ 0xFFFFFFFFFFFFFFFF if bits >> 63 else bits | (1 << 63)
+
+
+def stable_sort_pairs(keys, values):
+    """(keys, values) sorted by key, equal keys in input order (Python's sort is stable)."""
+    order = sorted(range(len(keys)), key=lambda i: int(keys[i]))
+    return [int(keys[i]) for i in order], [values[i] for i in order]
 
 
 def weighted_threshold_sums(positive, y_score, weights=None):

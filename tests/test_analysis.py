@@ -271,6 +271,24 @@ def test_detections_already_in_image_and_score_order():
     ordered = sorted(results, key=lambda r: (position[r["image_id"]], -r["score"]))
     got = _as_dict(tide({"images": [{"id": i} for i in images], "annotations": anns}, ordered))
     _assert_same(got, reference.tide(images, anns, ordered), "pre-sorted input")
+    cut = tide({"images": [{"id": i} for i in images], "annotations": anns}, ordered, max_detections=2)
+    assert (cut.dt_error == -2).any()
+    _assert_same(_as_dict(cut), reference.tide(images, anns, ordered, max_dets=2), "pre-sorted, cut at 2")
+
+
+def test_far_apart_category_ids():
+    """Category ids spread over int64 (sorted without a table) give the numbers of small ids."""
+    images, anns, results = _detector_like(1)
+    far = {c: c * 10**15 - 3 * 10**18 for c in range(1, 7)}
+    anns_far = [{**a, "category_id": far[a["category_id"]]} for a in anns]
+    results_far = [{**r, "category_id": far[r["category_id"]]} for r in results]
+    gt = {"images": [{"id": i} for i in images]}
+    r = tide({**gt, "annotations": anns}, results)
+    r_far = tide({**gt, "annotations": anns_far}, results_far)
+    assert (r_far.ap, r_far.main_errors, r_far.special_errors, r_far.counts) == (
+        r.ap, r.main_errors, r.special_errors, r.counts
+    )  # fmt: skip
+    assert r_far.per_class_ap == {far[c]: v for c, v in r.per_class_ap.items()}
 
 
 def test_crowd_region_of_any_class_and_ties(tidecv):
@@ -309,6 +327,86 @@ def test_inputs_as_objects_paths_and_lists():
         assert other.special_errors == by_path.special_errors
         assert other.name == "detections"
     assert by_path.name == FAKE100[1].stem
+
+
+def _assert_identical(a: Any, b: Any, what: str) -> None:
+    """Two TideResults: every number and every per-detection / per-GT array equal (not just close)."""
+    assert (a.ap, a.main_errors, a.special_errors, a.counts, a.per_class_ap) == (
+        b.ap, b.main_errors, b.special_errors, b.counts, b.per_class_ap
+    ), what  # fmt: skip
+    for field in ("dt_error", "dt_ignored", "dt_gt", "gt_missed"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=f"{what}: {field}")
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_files_read_by_the_scanner_equal_parsed_dicts(name):
+    """A json path (columns from the Numba scanner), fastdet COCO objects and parsed dicts agree exactly."""
+    from fastdet.coco import COCO
+
+    gt_path, dt_path = BUNDLED[name]
+    gt_dict = json.loads(gt_path.read_text())
+    dt_rows = json.loads(dt_path.read_text())
+    if isinstance(dt_rows, dict):
+        dt_rows = dt_rows["annotations"]
+    want = tide(gt_dict, dt_rows)
+    _assert_identical(tide(gt_path, dt_path), want, f"{name}: paths")
+    gt = COCO(gt_path, verbose=False)
+    if isinstance(json.loads(dt_path.read_text()), list):
+        _assert_identical(tide(gt, gt.loadRes(str(dt_path))), want, f"{name}: COCO objects")
+    _assert_identical(tide(gt, dt_rows), want, f"{name}: COCO object and list")
+    cm_path = detection_confusion_matrix_coco(gt_path, dt_rows)
+    cm_dict = detection_confusion_matrix_coco(gt_dict, dt_rows)
+    assert cm_path.class_names == cm_dict.class_names
+    np.testing.assert_array_equal(cm_path.matrix, cm_dict.matrix)
+
+
+_AWKWARD_GT = {
+    # each ground truth makes the scanner's columns unusable: the dicts are read instead, same answer
+    "no area, no iscrowd": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10]}],
+    "bool iscrowd": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 1,
+                      "iscrowd": True}],
+    "iscrowd 2.5": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 1,
+                     "iscrowd": 2.5}],
+    "negative width": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 0, -10, 10], "area": 1,
+                        "iscrowd": 0}],
+    "repeated id": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 1,
+                     "iscrowd": 0}] * 2,
+    "float ids": [{"id": 1.0, "image_id": 1.0, "category_id": 1.0, "bbox": [0, 0, 10, 10], "area": 1,
+                   "iscrowd": 0}],
+    "unlisted image": [{"id": 1, "image_id": 5, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 1,
+                        "iscrowd": 0}],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_AWKWARD_GT))
+def test_awkward_files_equal_parsed_dicts(tmp_path, case):
+    gt = {"images": [{"id": 1}, {"id": 2}, {"id": 1}], "categories": [{"id": 1, "name": "a"}],
+          "annotations": _AWKWARD_GT[case]}  # fmt: skip
+    dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.9},
+          {"image_id": 2, "category_id": 1, "bbox": [1, 0, 10, 10], "score": 0.8}]  # fmt: skip
+    gt_path, dt_path = tmp_path / "gt.json", tmp_path / "dt.json"
+    gt_path.write_text(json.dumps(gt))
+    dt_path.write_text(json.dumps(dt))
+    _assert_identical(tide(gt_path, dt_path), tide(gt, dt), case)
+
+
+def test_files_with_bad_entries_name_them(tmp_path):
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1}], "annotations": []}
+    gt_path, dt_path = tmp_path / "gt.json", tmp_path / "dt.json"
+    gt_path.write_text(json.dumps(gt))
+    for rows, match in [
+        ([{"image_id": "a", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.0}], "entry 0 has image_id"),
+        ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.0},
+          {"image_id": 9, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.0}], "entry 1 is on image_id 9"),
+        ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}], "entry 0 has no 'score'"),
+    ]:  # fmt: skip
+        dt_path.write_text(json.dumps(rows))
+        with pytest.raises(ValueError, match=match):
+            tide(gt_path, dt_path)
+    gt["images"] = [{"id": "x.jpg"}]
+    gt_path.write_text(json.dumps(gt))
+    with pytest.raises(ValueError, match=r"images.*entry 0 has id"):
+        tide(gt_path, [])
 
 
 def test_pycocotools_objects_accepted():
@@ -477,6 +575,36 @@ def test_ap_kernel_equals_reference(data, extra_gt):
     got = tide_map(cls, tp, np.array([n_gt], np.int64), np.array([1], np.int64), out)
     want = reference.tide_ap(data, n_gt) if (data or n_gt) else 0.0
     assert got == pytest.approx(want, abs=1e-12)  # same operations in the same order
+
+
+@settings(deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(
+            st.integers(-1, 2), st.integers(0, 1), st.integers(-1, 4), st.integers(0, 1), st.integers(0, 2)
+        ),
+        max_size=40,
+    ),
+    gt_count=st.lists(st.integers(0, 6), min_size=3, max_size=3),
+    in_k=st.lists(st.integers(0, 1), min_size=3, max_size=3),
+)
+def test_fixed_maps_kernel_equals_one_map_per_error_type(points, gt_count, in_k):
+    """``tide_fixed_maps`` is ``tide_map`` of each error type's fixed points, built here in plain Python."""
+    from fastdet._kernels.analysis import tide_fixed_maps, tide_map
+
+    cols = [np.array([p[k] for p in points], np.int64) for k in range(5)]
+    f_cls, f_tp, f_err, f_fix, f_fixed = cols
+    counts, k_in = np.array(gt_count, np.int64), np.array(in_k, np.int64)
+    got = np.empty(5)
+    tide_fixed_maps(f_cls, f_tp, f_err, f_fix, f_fixed, counts, k_in, got)
+    for code in range(5):
+        cls = [
+            (f if x == 1 else -1) if e == code else c
+            for c, e, x, f in zip(f_cls, f_err, f_fix, f_fixed, strict=True)
+        ]
+        tp = [1 if (e == code and x == 1) else t for t, e, x in zip(f_tp, f_err, f_fix, strict=True)]
+        want = tide_map(np.array(cls, np.int64), np.array(tp, np.int64), counts, k_in, np.empty(3))
+        assert got[code] == want
 
 
 # ---------------------------------------------------------------- confusion matrix

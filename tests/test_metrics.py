@@ -128,6 +128,25 @@ def test_confusion_matrix_wide_labels_match_sklearn(triple):
     close(ours, tuple(theirs))
 
 
+@pytest.mark.parametrize("scale", [1, 100, 10**12])  # dense matrix, lookup table, binary search
+def test_weighted_confusion_matrix_bit_for_bit_with_sklearn(scale):
+    """Every counting path adds the weights of a cell in input order: scikit-learn's sums exactly."""
+    rng = np.random.default_rng(scale % 97)
+    n = 20_000
+    t = rng.integers(0, 80, n) * scale - 5
+    p = np.where(rng.random(n) < 0.6, t, rng.integers(0, 80, n) * scale - 5)
+    w = np.where(rng.random(n) < 0.1, 0.0, rng.exponential(size=n))
+    w[::7] *= -1
+    ours = confusion_matrix(t, p, sample_weight=w)
+    assert_array_equal(ours, sk().confusion_matrix(t, p, sample_weight=w))
+    assert_array_equal(confusion_matrix(t, p), sk().confusion_matrix(t, p))
+    labels = np.unique(t)[::-3]
+    assert_array_equal(
+        confusion_matrix(t, p, sample_weight=w, labels=labels),
+        sk().confusion_matrix(t, p, sample_weight=w, labels=labels),
+    )
+
+
 def test_confusion_matrix_strings_and_weights():
     # sklearn's test_confusion_matrix_binary: string labels give the integer labels' matrix
     y_true = [0, 1, 1, 0, 1, 2, 2]
@@ -445,6 +464,7 @@ def test_confusion_kernels_compile_one_signature_each():
         for w in (None, rng.random(20), np.ones(20, np.int32)):
             confusion_matrix(t_ro, t[::-1].copy(), sample_weight=w)
             confusion_matrix(t, t[::-1].astype(np.int64) * 10**12, sample_weight=w)  # the wide-label path
+            confusion_matrix(t, t[::-1].astype(np.int64) * 100, sample_weight=w)  # the lookup-table path
             precision_recall_f1(t, t[::-1].copy(), average="macro", sample_weight=w)
     for name in (
         "_confusion_lut",
@@ -452,5 +472,9 @@ def test_confusion_kernels_compile_one_signature_each():
         "_confusion_index",
         "_confusion_index_weighted",
         "_mark_present",
+        "_label_bounds",
+        "_confusion_dense",
+        "_confusion_dense_weighted",
+        "_check_weights",
     ):
         assert len(getattr(k, name).signatures) == 1, name

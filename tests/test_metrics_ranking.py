@@ -766,6 +766,141 @@ def test_large_random_with_ties_and_weights(seed):
         )
 
 
+# --------------------------------------------------------------------------- kernels: weighted sort, strings
+
+float_keys = st.one_of(
+    tied_scores,
+    any_scores,
+    st.sampled_from([-0.0, 5e-324, -5e-324, 1e308, -1e308, math.inf, -math.inf, 0.1 + 2**-55]),
+)
+
+
+@given(
+    st.one_of(
+        st.lists(float_keys, max_size=120).map(lambda xs: [ref.float_sort_key(x) for x in xs]),
+        st.lists(st.integers(0, 2**64 - 1), max_size=120),
+        st.lists(st.sampled_from([0, 1, 2**63, 2**64 - 1, 2**40 + 3, 2**40 + 4]), max_size=120),
+    )
+)
+def test_msd_sort_is_a_stable_sort(keys):
+    """``_sort_buckets`` with one bucket sorts (key, payload) rows by key, equal keys in input order."""
+    from fastdet._kernels import ranking as k
+
+    n = len(keys)
+    rec = np.zeros((n, 2), np.uint64)
+    rec[:, 0] = np.array(keys, np.uint64)
+    rec[:, 1] = np.arange(n, dtype=np.uint64)
+    k._sort_buckets(rec, np.array([n], np.int64), np.empty((n, 2), np.uint64))
+    want_keys, want_vals = ref.stable_sort_pairs(keys, list(range(n)))
+    assert rec[:, 0].tolist() == want_keys
+    assert rec[:, 1].tolist() == want_vals
+
+
+def _keys_of(scores):
+    bits = scores.view(np.uint64)
+    keys = np.where(bits >> np.uint64(63) == 1, ~bits, bits | np.uint64(1 << 63))
+    keys[scores == 0] = np.uint64(1 << 63)
+    assert keys[:300].tolist() == [ref.float_sort_key(x) for x in scores[:300]]
+    return keys
+
+
+def _large_scores(kind, n, rng):
+    return {
+        "uniform": rng.random(n),
+        "rounded": np.round(rng.random(n), 3),
+        "clustered": np.concatenate([1 + rng.random(n // 2) * 1e-12, rng.random(n - n // 2)]),
+        "few": rng.integers(0, 5, n).astype(np.float64),
+        "wide": rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, n),
+        "subnormal": rng.integers(0, 2**20, n) * 5e-324,
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["uniform", "rounded", "clustered", "few", "wide", "subnormal"])
+def test_msd_sort_large_inputs(kind):
+    """Big skewed inputs (segments split several levels deep): the order of a stable argsort."""
+    from fastdet._kernels import ranking as k
+
+    n = 200_000
+    keys = _keys_of(_large_scores(kind, n, np.random.default_rng(7)))
+    rec = np.stack([keys, np.arange(n, dtype=np.uint64)], axis=1)
+    k._sort_buckets(rec, np.array([n], np.int64), np.empty((n, 2), np.uint64))
+    order = np.argsort(keys, kind="stable")
+    np.testing.assert_array_equal(rec[:, 0], keys[order])
+    np.testing.assert_array_equal(rec[:, 1], order)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "rounded", "clustered", "wide", "few"])
+def test_weighted_halves_split_into_buckets_and_sort(kind):
+    """Counting, bucketed split and per-bucket sorts: per label, the non-zero-weight samples by score."""
+    from fastdet.metrics._binary import _weighted_halves
+
+    rng = np.random.default_rng(11)
+    n = 100_000
+    scores = _large_scores(kind, n, rng)
+    mask = (rng.random(n) < 0.3).astype(np.uint8)
+    w = np.where(rng.random(n) < 0.1, 0.0, rng.normal(size=n))
+    keys = _keys_of(scores)
+    for rec, label in zip(_weighted_halves(mask, scores, w), (1, 0), strict=True):
+        idx = np.flatnonzero((mask == label) & (w != 0))
+        idx = idx[np.argsort(keys[idx], kind="stable")]
+        np.testing.assert_array_equal(rec[:, 0], keys[idx])
+        np.testing.assert_array_equal(rec[:, 1].view(np.float64), w[idx])
+
+
+@pytest.mark.parametrize("kind", ["rounded", "uniform", "wide", "few", "mixed"])
+@pytest.mark.parametrize("weights", ["exponential", "normal", "integer"])
+def test_weighted_curves_bit_for_bit_with_sklearn(kind, weights):
+    """The weighted curves are scikit-learn's to the bit: same sums in the same order."""
+    m = sk()
+    rng = np.random.default_rng(3)
+    n = 30_000
+    s = {
+        "rounded": np.round(rng.random(n), 3),
+        "uniform": rng.random(n),
+        "wide": rng.normal(size=n) * 10.0 ** rng.integers(-200, 200, n),
+        "few": rng.integers(0, 3, n).astype(np.float64),
+        "mixed": np.where(
+            rng.random(n) < 0.3, rng.choice([0.0, -0.0, 1.0, 5e-324, -1e308], n), rng.random(n)
+        ),
+    }[kind]
+    y = (rng.random(n) < 0.3).astype(np.int64)
+    w = {
+        "exponential": np.where(rng.random(n) < 0.1, 0.0, rng.exponential(size=n)),
+        "normal": rng.normal(size=n),
+        "integer": rng.integers(0, 4, n).astype(np.float64),
+    }[weights]
+    for ours, theirs in [
+        (quiet(roc_curve, y, s, sample_weight=w, drop_intermediate=False),
+         quiet(m.roc_curve, y, s, sample_weight=w, drop_intermediate=False)),
+        (quiet(roc_curve, y, s, sample_weight=w), quiet(m.roc_curve, y, s, sample_weight=w)),
+        (quiet(precision_recall_curve, y, s, sample_weight=w),
+         quiet(m.precision_recall_curve, y, s, sample_weight=w)),
+    ]:  # fmt: skip
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert outcome(average_precision, y, s, sample_weight=w) == outcome(
+        m.average_precision_score, y, s, sample_weight=w
+    )
+
+
+short_text = st.text(alphabet="ab\x00\u00e9\U0001f600", max_size=3)
+
+
+@given(st.lists(short_text, min_size=1, max_size=40), short_text)
+def test_string_labels_distinct_and_matches(values, label):
+    from fastdet.metrics._common import distinct_upto_two, label_matches
+
+    arr = np.array(values)
+    uniq = np.unique(arr)
+    got = distinct_upto_two(arr)
+    if uniq.shape[0] > 2:
+        assert got is None
+    else:
+        assert got is not None
+        assert got.tolist() == uniq.tolist()
+    np.testing.assert_array_equal(label_matches(arr, label, "y_true"), arr == label)
+
+
 def test_ranking_kernels_compile_one_signature_each():
     # the wrappers convert to canonical dtypes, so each kernel compiles exactly once
     from fastdet._kernels import ranking as k
@@ -781,6 +916,10 @@ def test_ranking_kernels_compile_one_signature_each():
                 roc_curve(y, s, sample_weight=w)
                 roc_auc(y, s, sample_weight=w)
                 average_precision(y, s, sample_weight=w)
+        for names in (np.array(["a", "b"]), np.array(["no", "yes!"], object)):
+            y_str = names[y.astype(np.int64)]
+            roc_curve(y_str, rng.random(20), pos_label=str(names[1]))
+            average_precision(y_str, rng.random(20), pos_label=str(names[1]), sample_weight=rng.random(20))
         probs = rng.random((20, 3))
         probs /= probs.sum(axis=1, keepdims=True)
         for probs_in in (probs, probs.astype(np.float32), np.asfortranarray(probs)):
@@ -788,9 +927,14 @@ def test_ranking_kernels_compile_one_signature_each():
             roc_auc(rng.integers(0, 3, 20).astype(np.int8), probs_in, multi_class="ovo")
     for name in (
         "_split_by_label",
-        "_split_weighted",
+        "_key_bounds",
+        "_bucket_counts",
+        "_bucket_split",
+        "_sort_buckets",
+        "_roc_points",
+        "_two_distinct_rows",
+        "_rows_equal",
         "_radix_sort",
-        "_radix_sort_pairs",
         "_threshold_counts",
         "_weighted_threshold_sums",
         "_roc_auc_twice_area",

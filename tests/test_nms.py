@@ -37,17 +37,31 @@ from fastdet.nms import (
 )
 
 NMS_MODULE = sys.modules["fastdet.nms"]  # the attribute fastdet.nms is the function
+NMS_CORE = sys.modules["fastdet._nms_core"]  # where the tunable constants live
+NMS_POST = sys.modules["fastdet._nms_post"]
+
+
+def test_public_import_paths_after_the_split():
+    """``fastdet.nms`` is split into private modules; every public name keeps its paths."""
+    import fastdet
+
+    assert fastdet.nms is nms  # the attribute is the function, the module is sys.modules["fastdet.nms"]
+    for name in NMS_MODULE.__all__:
+        obj = getattr(NMS_MODULE, name)
+        if name in fastdet.__all__:
+            assert getattr(fastdet, name) is obj, name
+        assert obj.__module__ == "fastdet.nms", name
 
 
 @contextlib.contextmanager
 def many_bands(on=True):
     """Make the kernels split even tiny inputs into many y-bands (normally only large ones)."""
-    old = NMS_MODULE._BANDS_PER_SQRT
-    NMS_MODULE._BANDS_PER_SQRT = 4.0 if on else old
+    old = NMS_CORE._BANDS_PER_SQRT
+    NMS_CORE._BANDS_PER_SQRT = 4.0 if on else old
     try:
         yield
     finally:
-        NMS_MODULE._BANDS_PER_SQRT = old
+        NMS_CORE._BANDS_PER_SQRT = old
 
 
 _GEN = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
@@ -504,8 +518,8 @@ def test_postprocess_clustered_batch_matches_reference(parallel):
         cxcywh = np.concatenate([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], 1)
         preds.append(np.concatenate([cxcywh, cls], 1))
     pred = np.stack(preds)
-    old = NMS_MODULE._PARALLEL_MIN_ELEMENTS
-    NMS_MODULE._PARALLEL_MIN_ELEMENTS = 0 if parallel else 2**62
+    old = NMS_POST._PARALLEL_MIN_ELEMENTS
+    NMS_POST._PARALLEL_MIN_ELEMENTS = 0 if parallel else 2**62
     try:
         for obj in (False, True):
             p = np.concatenate([pred[:, :, :4], pred[:, :, 4:5] ** 0.5, pred[:, :, 4:]], 2) if obj else pred
@@ -515,7 +529,7 @@ def test_postprocess_clustered_batch_matches_reference(parallel):
             for g, e in zip(got, exp, strict=True):
                 assert_array_equal(g, e)
     finally:
-        NMS_MODULE._PARALLEL_MIN_ELEMENTS = old
+        NMS_POST._PARALLEL_MIN_ELEMENTS = old
 
 
 def test_postprocess_empty_shapes():
@@ -722,7 +736,7 @@ def test_parallel_kernel_is_loaded_from_cache_in_a_fresh_process(tmp_path):
         "import sys, numpy as np\n"
         "from fastdet.nms import postprocess_detections\n"
         "from fastdet._kernels import nms as k\n"
-        "sys.modules['fastdet.nms']._PARALLEL_MIN_ELEMENTS = 0\n"
+        "sys.modules['fastdet._nms_post']._PARALLEL_MIN_ELEMENTS = 0\n"
         "postprocess_detections(np.zeros((1, 2, 6), np.float32))\n"
         "stats = k.best_class.parallel.stats\n"
         "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))\n"

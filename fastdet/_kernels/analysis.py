@@ -288,6 +288,33 @@ def tide_map(point_cls, point_tp, gt_count, in_k, class_ap):
     return total / counted
 
 
+@kernel()
+def tide_fixed_maps(f_cls, f_tp, f_err, f_fix, f_fixed_cls, gt_count, in_k, out):
+    """The mAP after fixing every error of one main type, for the types 0..4 (Cls .. Bkg).
+
+    All (N,) int64 in the fixed APs' visiting order: f_cls the class of each
+    data point (-1: none), f_tp 1 for a true positive, f_err its error type (-1:
+    none), f_fix 1 when the fix makes it a true positive of class f_fixed_cls
+    (else the fix removes it). out (5,) float64 receives ``tide_map`` of each.
+    """
+    n = f_cls.shape[0]
+    cls = np.empty(n, np.int64)
+    tp = np.empty(n, np.int64)
+    class_ap = np.empty(gt_count.shape[0], np.float64)
+    for code in range(5):
+        for j in range(n):
+            if f_err[j] != code:
+                cls[j] = f_cls[j]
+                tp[j] = f_tp[j]
+            elif f_fix[j] == 1:
+                cls[j] = f_fixed_cls[j]
+                tp[j] = 1
+            else:
+                cls[j] = -1
+                tp[j] = f_tp[j]
+        out[code] = tide_map(cls, tp, gt_count, in_k, class_ap)
+
+
 # ------------------------------------------------------------------ confusion matrix
 
 

@@ -1,12 +1,17 @@
 """Numba kernels for ranking and classification metrics (ROC, PR, AP, confusion matrix).
 
 The ranking kernels never argsort. The wrapper splits the scores by label
-(``_split_by_label``, or ``_split_weighted`` which carries the sample weights
-and drops zero weights), each half is sorted by value with a least-significant-
-digit radix sort (``_radix_sort`` / ``_radix_sort_pairs``: stable, so tied
-scores keep their input order and their weights are summed in that order,
-which is how scikit-learn's stable argsort and ``cumsum`` sum them), and the
-kernels walk both sorted halves from the top, merging them. Every tied group
+(``_split_by_label``), each half is sorted by value with a least-significant-
+digit radix sort (``_radix_sort``), and the kernels walk both sorted halves
+from the top, merging them. With sample weights, each score becomes an
+unsigned integer key with the float order (``_to_key``); ``_bucket_counts`` and
+``_bucket_split`` split the samples of non-zero weight by label and, in the
+same pass, into up to 2048 buckets by the leading bits of the key (a stable
+counting sort) as 16-byte records ``[key, weight bits]``, and ``_sort_buckets``
+finishes each bucket in cache with a most-significant-digit radix sort
+(``_msd_sort``). Both sorts are stable: tied
+scores keep their input order and their weights are summed in that order, which
+is how scikit-learn's stable argsort and ``cumsum`` sum them. Every tied group
 of scores is consumed at once, which is how scikit-learn collapses ties into
 one threshold, so no tie order can leak into the result.
 """
@@ -39,30 +44,6 @@ def _split_by_label(y, scores, pos_out, neg_out):
         else:
             neg_out[ineg] = scores[k]
             ineg += 1
-
-
-@kernel()
-def _split_weighted(y, scores, weights, pos_s, pos_w, neg_s, neg_w):
-    """Split (score, weight) pairs by label in input order, dropping zero weights.
-
-    y: (N,) uint8 0/1; scores, weights: (N,) float64; pos_*: (>= P,), neg_*: (>= N - P,).
-    Returns (number of positives written, number of negatives written).
-    """
-    ip = 0
-    ineg = 0
-    for k in range(y.shape[0]):
-        w = weights[k]
-        if w == 0.0:
-            continue
-        if y[k] != 0:
-            pos_s[ip] = scores[k]
-            pos_w[ip] = w
-            ip += 1
-        else:
-            neg_s[ineg] = scores[k]
-            neg_w[ineg] = w
-            ineg += 1
-    return ip, ineg
 
 
 @kernel()
@@ -155,41 +136,211 @@ def _radix_sort(values, scratch):
         a[i] = _from_key(src[i])
 
 
-@kernel()
-def _radix_sort_pairs(values, payload, scratch_k, scratch_v):
-    """Stable in-place ascending sort of finite float64 ``values``, moving ``payload`` along.
+# ----------------------------------------------------------------- weighted: bucketed split, MSD sort
 
-    values, payload: (N,) float64; scratch_k: (N,) uint64, scratch_v: (N,) float64.
-    Equal values keep their input order (least-significant-digit radix sort).
+_TOP_BITS = 11  # the split distributes each half into up to 2048 buckets by the leading bits of the key
+_SMALL_SEGMENT = 24  # segments up to this size are finished by insertion sort
+
+
+@kernel()
+def _key_bounds(scores):
+    """Return the smallest and largest ``_to_key`` of scores (N,) float64, N >= 1."""
+    bits = scores.view(np.uint64)
+    lo = _to_key(bits[0])
+    hi = lo
+    for k in range(1, scores.shape[0]):
+        key = _to_key(bits[k])
+        lo = min(lo, key)
+        hi = max(hi, key)
+    return lo, hi
+
+
+@kernel()
+def _bucket_counts(y, scores, weights, lo, shift, counts):
+    """Count the samples of non-zero weight per label and bucket: counts[y, (key - lo) >> shift] += 1.
+
+    y: (N,) uint8 0/1; scores, weights: (N,) float64; lo: a lower bound of the keys
+    (uint64); shift: int64; counts: (2, D) int64, zeroed by the caller.
     """
-    n = values.shape[0]
-    a = values.view(np.uint64)
-    for i in range(n):
-        a[i] = _to_key(a[i])
-    counts = np.zeros((_RADIX_PASSES, 1 << _RADIX_BITS), np.int64)
-    _key_histograms(a, counts)
-    offs = np.empty(1 << _RADIX_BITS, np.int64)
-    mask = np.uint64((1 << _RADIX_BITS) - 1)
-    src_k = a
-    dst_k = scratch_k
-    src_v = payload
-    dst_v = scratch_v
-    for p in range(_RADIX_PASSES):
-        if not _digit_offsets(counts, p, n, offs):
+    bits = scores.view(np.uint64)
+    ushift = np.uint64(shift)
+    for k in range(y.shape[0]):
+        if weights[k] != 0.0:
+            counts[1 if y[k] != 0 else 0, np.int64((_to_key(bits[k]) - lo) >> ushift)] += 1
+
+
+@kernel()
+def _bucket_split(y, scores, weights, lo, shift, next_slot, pos, neg):
+    """Split the samples of non-zero weight by label, each into its bucket, in input order.
+
+    Records are rows ``[key, weight bits]`` of pos (P, 2) and neg (N, 2) uint64
+    (``weights.view(uint64)``: one 16-byte write per sample). next_slot: (2, D)
+    int64, the first free row of each (label, bucket) (exclusive prefix sums of
+    ``_bucket_counts`` per label), advanced in place.
+    """
+    bits = scores.view(np.uint64)
+    wbits = weights.view(np.uint64)
+    ushift = np.uint64(shift)
+    for k in range(y.shape[0]):
+        if weights[k] == 0.0:
             continue
-        shift = np.uint64(p * _RADIX_BITS)
-        for i in range(n):
-            k = src_k[i]
-            d = (k >> shift) & mask
-            j = offs[d]
-            offs[d] = j + 1
-            dst_k[j] = k
-            dst_v[j] = src_v[i]
-        src_k, dst_k = dst_k, src_k
-        src_v, dst_v = dst_v, src_v
-    for i in range(n):
-        a[i] = _from_key(src_k[i])
-        payload[i] = src_v[i]
+        key = _to_key(bits[k])
+        d = np.int64((key - lo) >> ushift)
+        label = 1 if y[k] != 0 else 0
+        j = next_slot[label, d]
+        next_slot[label, d] = j + 1
+        if label == 1:
+            pos[j, 0] = key
+            pos[j, 1] = wbits[k]
+        else:
+            neg[j, 0] = key
+            neg[j, 1] = wbits[k]
+
+
+@kernel()
+def _insertion_sort_records(rec, start, stop):
+    """Stable ascending insertion sort of the rows rec[start:stop] (N, 2) uint64 by column 0."""
+    for i in range(start + 1, stop):
+        k = rec[i, 0]
+        v = rec[i, 1]
+        j = i - 1
+        while j >= start and rec[j, 0] > k:
+            rec[j + 1, 0] = rec[j, 0]
+            rec[j + 1, 1] = rec[j, 1]
+            j -= 1
+        rec[j + 1, 0] = k
+        rec[j + 1, 1] = v
+
+
+@kernel()
+def _copy_records(src, s_off, dst, d_off, m):
+    """dst[d_off + i] = src[s_off + i] for i < m (rows of two uint64)."""
+    for i in range(m):
+        dst[d_off + i, 0] = src[s_off + i, 0]
+        dst[d_off + i, 1] = src[s_off + i, 1]
+
+
+@kernel()
+def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
+    """Stable ascending sort of the rows rec[base:base + m] (N, 2) uint64 by their key (column 0).
+
+    Most-significant-digit radix sort: a segment is distributed (a stable counting
+    sort) by the leading bits of ``key - min`` over its own key range, about log2
+    of its size and at most 11 at a time, into the other buffer (rec <-> tmp);
+    each bucket is then sorted the same way, a bucket of equal keys is done, and
+    one of at most ``_SMALL_SEGMENT`` rows is insertion sorted. tmp: (>= m, 2)
+    uint64 work space indexed from 0; seg (cap, 3) int64, seg_lo, seg_hi (cap,)
+    uint64: the stack of pending segments (cap >= m // _SMALL_SEGMENT + 1);
+    counts: (2049,) int64. Rows of equal keys keep their order.
+    """
+    if m <= _SMALL_SEGMENT:
+        _insertion_sort_records(rec, base, base + m)
+        return
+    one = np.uint64(1)
+    lo = rec[base, 0]
+    hi = lo
+    for i in range(base, base + m):
+        lo = min(lo, rec[i, 0])
+        hi = max(hi, rec[i, 0])
+    if lo == hi:
+        return
+    # a segment (start, stop relative to base; 1 when its rows are in tmp) and its key range
+    seg[0, 0] = 0
+    seg[0, 1] = m
+    seg[0, 2] = 0
+    seg_lo[0] = lo
+    seg_hi[0] = hi
+    top = 1
+    while top > 0:
+        top -= 1
+        s0 = seg[top, 0]
+        s1 = seg[top, 1]
+        in_tmp = seg[top, 2] == 1
+        k_lo = seg_lo[top]
+        span = seg_hi[top] - k_lo  # > 0
+        if in_tmp:
+            src, src_off, dst, dst_off = tmp, 0, rec, base
+        else:
+            src, src_off, dst, dst_off = rec, base, tmp, 0
+        size = s1 - s0
+        width = 4
+        while width < 11 and (1 << width) < size:
+            width += 1
+        n_bits = 0
+        x = span
+        while x != 0:
+            x >>= one
+            n_bits += 1
+        shift = n_bits - width if n_bits > width else 0
+        ushift = np.uint64(shift)
+        n_dig = np.int64(span >> ushift) + 1
+        for d in range(n_dig + 1):
+            counts[d] = 0
+        for i in range(s0 + src_off, s1 + src_off):
+            counts[np.int64((src[i, 0] - k_lo) >> ushift) + 1] += 1
+        for d in range(n_dig):
+            counts[d + 1] += counts[d]
+        for i in range(s0 + src_off, s1 + src_off):  # stable scatter into the other buffer
+            d = np.int64((src[i, 0] - k_lo) >> ushift)
+            j = s0 + counts[d] + dst_off
+            counts[d] += 1
+            dst[j, 0] = src[i, 0]
+            dst[j, 1] = src[i, 1]
+        # counts[d] is now the end of bucket d (relative to s0); the buckets are in dst
+        b0 = s0
+        for d in range(n_dig):
+            b1 = s0 + counts[d]
+            n_b = b1 - b0
+            if n_b == 0:
+                continue
+            if shift == 0 or n_b == 1:  # one key value: sorted
+                done = True
+            elif n_b <= _SMALL_SEGMENT:
+                _insertion_sort_records(dst, b0 + dst_off, b1 + dst_off)
+                done = True
+            else:
+                b_lo = dst[b0 + dst_off, 0]
+                b_hi = b_lo
+                for i in range(b0 + dst_off, b1 + dst_off):
+                    b_lo = min(b_lo, dst[i, 0])
+                    b_hi = max(b_hi, dst[i, 0])
+                done = b_lo == b_hi
+                if not done:
+                    seg[top, 0] = b0
+                    seg[top, 1] = b1
+                    seg[top, 2] = 0 if in_tmp else 1
+                    seg_lo[top] = b_lo
+                    seg_hi[top] = b_hi
+                    top += 1
+            if done and not in_tmp:  # finished in tmp: back to rec
+                _copy_records(tmp, b0, rec, base + b0, n_b)
+            b0 = b1
+
+
+@kernel()
+def _sort_buckets(rec, ends, tmp):
+    """Sort the rows of each bucket rec[ends[b - 1]:ends[b]] (ends[-1] = 0) stably by key.
+
+    rec: (N, 2) uint64 rows ``[key, payload]``; ends: (B,) int64 non-decreasing with
+    ends[B - 1] = N; tmp: (>= largest bucket, 2) uint64 work space. Buckets in key
+    order give a sorted array.
+    """
+    largest = 0
+    start = 0
+    for b in range(ends.shape[0]):
+        largest = max(largest, ends[b] - start)
+        start = ends[b]
+    cap = largest // _SMALL_SEGMENT + 2
+    seg = np.empty((cap, 3), np.int64)
+    seg_lo = np.empty(cap, np.uint64)
+    seg_hi = np.empty(cap, np.uint64)
+    counts = np.empty(2049, np.int64)
+    start = 0
+    for b in range(ends.shape[0]):
+        stop = ends[b]
+        if stop - start > 1:
+            _msd_sort(rec, start, stop - start, tmp, seg, seg_lo, seg_hi, counts)
+        start = stop
 
 
 # --------------------------------------------------------------------------- merging sorted halves
@@ -285,36 +436,183 @@ def _threshold_counts(pos, neg, thresholds, tps, fps):
 
 
 @kernel()
-def _weighted_threshold_sums(pos, pos_w, neg, neg_w, thresholds, tps, fps):
+def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
     """Like ``_threshold_counts`` with cumulative sums of weights instead of counts.
 
-    pos, neg: ascending sorted scores, ties in input order (a stable sort);
-    pos_w, neg_w: their weights. Within a tied group the weights are added in
-    input order, so every partial sum is the one of a sequential cumulative sum
-    over the samples in (descending score, input index) order.
+    pos, neg: (P, 2), (N, 2) uint64 rows ``[key, weight bits]`` sorted ascending by
+    key (``_to_key`` of the score), ties in input order (a stable sort). Within a
+    tied group the weights are added in input order, so every partial sum is the
+    one of a sequential cumulative sum over the samples in (descending score,
+    input index) order. thresholds receives the scores (``_from_key``).
     Returns the number of distinct thresholds written.
     """
+    pos_w = pos.view(np.float64)
+    neg_w = neg.view(np.float64)
     i = pos.shape[0]
     j = neg.shape[0]
     tp = 0.0
     fp = 0.0
     m = 0
+    out = thresholds.view(np.uint64)
     while i > 0 or j > 0:
-        t, i2, j2 = _next_group(pos, neg, i, j)
-        for k in range(i2, i):
-            tp += pos_w[k]
+        if i > 0 and (j == 0 or pos[i - 1, 0] >= neg[j - 1, 0]):
+            t = pos[i - 1, 0]
+        else:
+            t = neg[j - 1, 0]
+        i2 = i
+        while i2 > 0 and pos[i2 - 1, 0] == t:
+            i2 -= 1
+        j2 = j
+        while j2 > 0 and neg[j2 - 1, 0] == t:
+            j2 -= 1
+        for k in range(i2, i):  # input order within the group
+            tp += pos_w[k, 1]
         for k in range(j2, j):
-            fp += neg_w[k]
-        thresholds[m] = t
+            fp += neg_w[k, 1]
+        i = i2
+        j = j2
+        out[m] = _from_key(t)
         tps[m] = tp
         fps[m] = fp
         m += 1
-        i = i2
-        j = j2
     return m
 
 
+# --------------------------------------------------------------------------- curve points
+
+
+@kernel()
+def _roc_points(thresholds, tps, fps, drop, tp_total, fp_total, out_thr, out_tpr, out_fpr):
+    """The points of the ROC curve: (inf, 0, 0) first, then every threshold, or with ``drop``
+    only the first, the last and those where either count's second difference is not 0.
+
+    thresholds, tps, fps: (M,) float64; out_*: (M + 1,) float64. The second
+    difference is NumPy's ``np.diff(x, 2)``, ``(x[i+1] - x[i]) - (x[i] - x[i-1])``,
+    evaluated in the same order (scikit-learn's ``drop_intermediate``); nothing is
+    dropped when M <= 2. The kept counts are divided by tp_total / fp_total
+    (the rates) when that total is > 0, else written as they are. Returns the
+    number of points written.
+    """
+    m = tps.shape[0]
+    tp_div = tp_total > 0.0
+    fp_div = fp_total > 0.0
+    out_thr[0] = np.inf
+    out_tpr[0] = 0.0 / tp_total if tp_div else 0.0
+    out_fpr[0] = 0.0 / fp_total if fp_div else 0.0
+    k = 1
+    for i in range(m):
+        keep = True
+        if drop and m > 2 and 0 < i < m - 1:
+            d_f = (fps[i + 1] - fps[i]) - (fps[i] - fps[i - 1])
+            d_t = (tps[i + 1] - tps[i]) - (tps[i] - tps[i - 1])
+            keep = d_f != 0.0 or d_t != 0.0
+        if keep:
+            out_thr[k] = thresholds[i]
+            out_tpr[k] = tps[i] / tp_total if tp_div else tps[i]
+            out_fpr[k] = fps[i] / fp_total if fp_div else fps[i]
+            k += 1
+    return k
+
+
+# --------------------------------------------------------------------------- sample weights
+
+
+@kernel()
+def _check_weights(w):
+    """Return (index of the first NaN or inf, -1 if none; whether any weight is non-zero); w: (N,) float64."""
+    nonzero = False
+    for k in range(w.shape[0]):
+        x = w[k]
+        if not np.isfinite(x):
+            return k, nonzero
+        if x != 0.0:
+            nonzero = True
+    return -1, nonzero
+
+
+# --------------------------------------------------------------------------- string labels
+
+
+@kernel()
+def _same_rows(chars, i, j):
+    """Whether rows i and j of chars (N, L) uint32 are equal."""
+    for c in range(chars.shape[1]):
+        if chars[i, c] != chars[j, c]:
+            return False
+    return True
+
+
+@kernel()
+def _two_distinct_rows(chars, first):
+    """Find the distinct rows of chars (N, L) uint32 (a ``str_`` array's code points), N >= 1.
+
+    Writes the index of the first row and of the first row that differs from it
+    (-1: none) into first (2,) int64; returns False as soon as a third distinct
+    row occurs.
+    """
+    first[0] = 0
+    first[1] = -1
+    for i in range(1, chars.shape[0]):
+        if not _same_rows(chars, i, 0):
+            if first[1] < 0:
+                first[1] = i
+            elif not _same_rows(chars, i, first[1]):
+                return False
+    return True
+
+
+@kernel()
+def _rows_equal(chars, row, out):
+    """out[i] = 1 where row i of chars (N, L) uint32 equals row (L,) uint32, else 0; out: (N,) uint8."""
+    for i in range(chars.shape[0]):
+        same = 1
+        for c in range(chars.shape[1]):
+            if chars[i, c] != row[c]:
+                same = 0
+                break
+        out[i] = same
+
+
 # --------------------------------------------------------------------------- confusion matrix
+
+
+@kernel()
+def _label_bounds(t, p):
+    """Return (smallest, largest) label of t and p together; t, p: (N,) int64, N >= 1."""
+    lo = t[0]
+    hi = t[0]
+    for k in range(t.shape[0]):
+        a = t[k]
+        b = p[k]
+        lo = min(lo, a, b)
+        hi = max(hi, a, b)
+    return lo, hi
+
+
+@kernel()
+def _confusion_dense(t, p, lo, out, present):
+    """Count pairs into a matrix over the whole label range: ``out[t - lo, p - lo] += 1``.
+
+    t, p: (N,) int64 in [lo, lo + S); out: (S, S) int64, zeroed by the caller;
+    present: (S,) uint8, set to 1 for every label that occurs.
+    """
+    for k in range(t.shape[0]):
+        a = t[k] - lo
+        b = p[k] - lo
+        out[a, b] += 1
+        present[a] = 1
+        present[b] = 1
+
+
+@kernel()
+def _confusion_dense_weighted(t, p, weights, lo, out, present):
+    """``_confusion_dense`` adding ``weights[k]`` (float64) instead of 1, in input order."""
+    for k in range(t.shape[0]):
+        a = t[k] - lo
+        b = p[k] - lo
+        out[a, b] += weights[k]
+        present[a] = 1
+        present[b] = 1
 
 
 @kernel()

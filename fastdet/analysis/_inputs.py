@@ -1,10 +1,17 @@
-"""Ground truth and detections as NumPy columns, read through the public ``fastdet.coco`` API only.
+"""Ground truth and detections as NumPy columns.
 
 Accepted ground truth: a ``COCO`` object (fastdet's or pycocotools'; anything
 with a ``dataset`` dict), a COCO json path, or a dataset dict. Accepted
 detections: a result ``COCO`` object (from ``loadRes``), a results json path,
 or a list of result dicts ``{"image_id", "category_id", "bbox", "score"}``.
 Every field used is validated; errors name the source, the entry and the key.
+
+Files (and fastdet ``COCO`` objects read from files, not yet parsed) are read
+with ``fastdet.coco``'s Numba JSON scanner: columns of numbers, no Python
+object per annotation. Where the scanner cannot take a file, or the columns
+are not the plain case (string ids, a negative width, a missing field, ...),
+the file is parsed with the JSON parser and read from the dicts, which gives
+the same columns or names the bad entry.
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fastdet._io import read_json
+from fastdet._io import loads
+from fastdet.coco.columns import _Columns
+from fastdet.coco.dataset import COCO
+from fastdet.coco.reading import _read_annotations, _read_results, _Scan
 
 
 @dataclass
@@ -141,17 +151,58 @@ def _list_field(dataset: dict[str, Any], key: str, where: str) -> list[Any]:
     return value
 
 
+def _category_names(cats: list[Any], where: str) -> dict[int, str]:
+    w = f"{where} (categories)"
+    cat_ids = int_column(_column(cats, "id", w), "id", w)
+    return {int(c): str(cat.get("name", c)) for c, cat in zip(cat_ids.tolist(), cats, strict=True)}
+
+
+def _plain_ints(ids: list[Any]) -> bool:
+    return all(type(v) is int for v in ids)
+
+
+def _scanned_ground_truth(raw: bytes, scan: _Scan, where: str) -> GroundTruth | None:
+    """Ground truth from the scanner's columns, or None where the dicts must be read instead."""
+    cols = scan.cols
+    if cols is None or cols.image_keys is not None or cols.category_keys is not None or cols.ignore is None:
+        return None
+    if not _plain_ints(scan.img_ids):
+        return None
+    image_ids = np.asarray(list(dict.fromkeys(scan.img_ids)), dtype=np.int64)  # first occurrence
+    cats: Any = []
+    if scan.categories_span is not None:
+        start, stop = scan.categories_span
+        cats = loads(raw[start:stop], where)
+    if not isinstance(cats, list):  # pragma: no cover - the scanner read an array there
+        return None
+    names = _category_names(cats, where)
+    image = image_positions(cols.image_id, image_ids)
+    # ``ignore`` is ``iscrowd != 0``, the flag tidecv and the dict reader use
+    return GroundTruth(image_ids, names, cols.ids, image, cols.category_id, cols.bbox, cols.ignore)
+
+
 def read_ground_truth(gt: Any) -> GroundTruth:
     """Columns of a ground-truth ``COCO`` object, json path or dataset dict."""
     where = "ground truth"
     if isinstance(gt, (str, os.PathLike)):
         where = os.fspath(gt)
-        dataset = read_json(gt)
+        raw, scan, dataset = _read_annotations(gt)
+        if scan is not None:
+            got = _scanned_ground_truth(raw, scan, where)
+            if got is not None:
+                return got
+            dataset = loads(raw, where)
         if not isinstance(dataset, dict):
             raise ValueError(f"{where}: expected a JSON object with 'images' and 'annotations'")
     elif isinstance(gt, dict):
         dataset = gt
     else:
+        if isinstance(gt, COCO):
+            scanned = gt._scanned_ground_truth()
+            if scanned is not None:
+                got = _scanned_ground_truth(scanned[0], scanned[1], gt._source)
+                if got is not None:
+                    return got
         dataset = getattr(gt, "dataset", None)
         if not isinstance(dataset, dict):
             raise TypeError(
@@ -160,9 +211,7 @@ def read_ground_truth(gt: Any) -> GroundTruth:
     images = _list_field(dataset, "images", where)
     image_ids = int_column(_column(images, "id", f"{where} (images)"), "id", f"{where} (images)")
     image_ids = np.asarray(list(dict.fromkeys(image_ids.tolist())), dtype=np.int64)  # first occurrence
-    cats = _list_field(dataset, "categories", where)
-    cat_ids = int_column(_column(cats, "id", f"{where} (categories)"), "id", f"{where} (categories)")
-    names = {int(c): str(cat.get("name", c)) for c, cat in zip(cat_ids.tolist(), cats, strict=True)}
+    names = _category_names(_list_field(dataset, "categories", where), where)
     anns = _list_field(dataset, "annotations", where)
     w = f"{where} (annotations)"
     ann_ids = int_column(_column(anns, "id", w, default=-1), "id", w)
@@ -187,15 +236,53 @@ def image_positions(ids: NDArray[np.int64], image_ids: NDArray[np.int64]) -> NDA
     return np.where(sorted_ids[at] == ids, order[at], -1).astype(np.int64)
 
 
+def _detections(
+    image_id: NDArray[np.int64],
+    category: NDArray[np.int64],
+    bbox: NDArray[np.float64],
+    score: NDArray[np.float64],
+    gt: GroundTruth,
+    where: str,
+    name: str,
+) -> Detections:
+    image = image_positions(image_id, gt.image_ids)
+    if (image < 0).any():
+        idx = int(np.flatnonzero(image < 0)[0])
+        raise ValueError(
+            f"{where}: entry {idx} is on image_id {int(image_id[idx])}, which is not in the ground truth "
+            f"({int((image < 0).sum())} results in all)"
+        )
+    return Detections(image, category, bbox, score, name)
+
+
+def _plain_columns(cols: _Columns | None) -> bool:
+    if cols is None or cols.score is None:
+        return False
+    return cols.image_keys is None and cols.category_keys is None
+
+
 def read_detections(dt: Any, gt: GroundTruth, name: str | None = None) -> Detections:
     """Columns of detections given as a result ``COCO`` object, a results json path or a list of dicts."""
     if isinstance(dt, (str, os.PathLike)):
         where = os.fspath(dt)
-        rows = read_json(dt)
         default_name = Path(where).stem
+        raw, cols, rows = _read_results(dt)
+        if cols is not None and _plain_columns(cols):
+            assert cols.score is not None
+            out_name = default_name if name is None else name
+            return _detections(cols.image_id, cols.category_id, cols.bbox, cols.score, gt, where, out_name)
+        if cols is not None:  # scanned, but string ids: the dicts give the error
+            rows = loads(raw, where)
     elif isinstance(dt, (list, tuple)):
         where, rows, default_name = "detections", list(dt), "detections"
     else:
+        res_cols = dt._result_columns() if isinstance(dt, COCO) else None
+        if res_cols is not None and _plain_columns(res_cols):
+            assert res_cols.score is not None
+            return _detections(
+                res_cols.image_id, res_cols.category_id, res_cols.bbox, res_cols.score, gt, "detections",
+                "detections" if name is None else name,
+            )  # fmt: skip
         dataset = getattr(dt, "dataset", None)
         if not isinstance(dataset, dict):
             raise TypeError(
@@ -213,11 +300,4 @@ def read_detections(dt: Any, gt: GroundTruth, name: str | None = None) -> Detect
     category = int_column(_column(rows, "category_id", where), "category_id", where)
     bbox = _bbox_column(_column(rows, "bbox", where), where)
     score = _float_column(_column(rows, "score", where), "score", where)
-    image = image_positions(image_id, gt.image_ids)
-    if (image < 0).any():
-        idx = int(np.flatnonzero(image < 0)[0])
-        raise ValueError(
-            f"{where}: entry {idx} is on image_id {int(image_id[idx])}, which is not in the ground truth "
-            f"({int((image < 0).sum())} results in all)"
-        )
-    return Detections(image, category, bbox, score, default_name if name is None else name)
+    return _detections(image_id, category, bbox, score, gt, where, default_name if name is None else name)

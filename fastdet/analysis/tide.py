@@ -63,6 +63,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastdet._kernels import analysis as _k
+from fastdet._kernels.coco import _radix_argsort_desc
 from fastdet._validate import check_choice, check_int, check_threshold
 from fastdet.analysis._inputs import Detections, GroundTruth, read_detections, read_ground_truth
 
@@ -271,13 +272,35 @@ def _offsets(image: NDArray[np.int64], n_images: int) -> NDArray[np.int64]:
     return off
 
 
-def _image_score_order(image: NDArray[np.int64], score: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Stable order by image position, then descending score (detector output is often in it already)."""
-    if len(image) > 1:
-        step = np.diff(image)
-        if (step >= 0).all() and (score[1:][step == 0] <= score[:-1][step == 0]).all():
-            return np.arange(len(image), dtype=np.int64)
+def _image_score_order(image: NDArray[np.int64], score: NDArray[np.float64]) -> NDArray[np.int64] | None:
+    """Stable order by image position, then descending score; None when the input is in it already
+    (detector output often is)."""
+    if len(image) <= 1:
+        return None
+    step = np.diff(image)
+    if (step >= 0).all() and (score[1:][step == 0] <= score[:-1][step == 0]).all():
+        return None
     return np.lexsort((-score, image)).astype(np.int64)
+
+
+def _class_codes(
+    g_cat: NDArray[np.int64], d_cat: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """The sorted distinct category ids of both columns, and each entry's index among them."""
+    both = np.concatenate([g_cat, d_cat])
+    if not len(both):
+        return both, g_cat.copy(), d_cat.copy()
+    lo, hi = int(both.min()), int(both.max())
+    if hi - lo < max(1 << 16, 2 * len(both)):  # a table over the id range: no sort
+        present = np.zeros(hi - lo + 1, np.bool_)
+        present[both - lo] = True
+        classes = np.flatnonzero(present) + lo
+        rank = np.cumsum(present) - 1
+        codes = rank[both - lo]
+    else:
+        classes, codes = np.unique(both, return_inverse=True)
+    codes = codes.astype(np.int64, copy=False).reshape(-1)
+    return classes.astype(np.int64, copy=False), codes[: len(g_cat)], codes[len(g_cat) :]
 
 
 def _take(values: NDArray[np.int64], index: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -323,7 +346,7 @@ def _chunks(dt_off: NDArray[np.int64], gt_off: NDArray[np.int64]) -> list[tuple[
 
 def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, iou_type: str) -> TideResult:
     n_img = len(g.image_ids)
-    classes = np.unique(np.concatenate([g.category, d.category]))
+    classes, g_code, d_code = _class_codes(g.category, d.category)
     n_cls = len(classes)
 
     # ground truth of listed images, per image: ordinary boxes first, then crowd regions, input order
@@ -333,20 +356,30 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     g_crowd = g.crowd[g_order]
     gt_off = _offsets(g_img, n_img)
     n_real = np.bincount(g_img[~g_crowd], minlength=n_img).astype(np.int64)
-    g_cls = np.searchsorted(classes, g.category[g_order]).astype(np.int64)
+    g_cls = g_code[g_order]
     g_cls_kernel = np.where(g_crowd & (g.category[g_order] == -1), -1, g_cls)  # -1: a region of any class
     g_box = np.ascontiguousarray(g.bbox[g_order])
 
     # detections per image by descending score (stable), the first max_det of each
     d_order = _image_score_order(d.image, d.score)
-    d_img = d.image[d_order]
+    in_order = d_order is None  # detector output: already by image, then by descending score
+    if d_order is None:
+        d_order = np.arange(len(d.image), dtype=np.int64)
+    d_img = d.image[d_order] if not in_order else d.image
     rank = np.arange(len(d_order)) - _offsets(d_img, n_img)[d_img]
-    d_order = d_order[rank < max_det]
-    d_img = d.image[d_order]
-    dt_off = _offsets(d_img, n_img)
-    d_cls = np.searchsorted(classes, d.category[d_order]).astype(np.int64)
-    d_score = np.ascontiguousarray(d.score[d_order])
-    d_box = np.ascontiguousarray(d.bbox[d_order])
+    kept = rank < max_det
+    if in_order and kept.all():  # nothing to reorder or drop: no gathers
+        dt_off = _offsets(d_img, n_img)
+        d_cls = d_code
+        d_score = np.ascontiguousarray(d.score)
+        d_box = np.ascontiguousarray(d.bbox)
+    else:
+        d_order = d_order[kept]
+        d_img = d.image[d_order]
+        dt_off = _offsets(d_img, n_img)
+        d_cls = d_code[d_order]
+        d_score = np.ascontiguousarray(d.score[d_order])
+        d_box = np.ascontiguousarray(d.bbox[d_order])
 
     n_dt, n_gt = len(d_order), len(g_order)
     state = np.empty(n_dt, np.int64)
@@ -375,7 +408,7 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     gt_count = np.bincount(g_cls[real], minlength=n_cls).astype(np.int64)
     in_k = ((gt_count > 0) | (np.bincount(base_cls[base_cls >= 0], minlength=n_cls) > 0)).astype(np.int64)
     class_ap = np.empty(n_cls, np.float64)
-    order = np.argsort(-d_score, kind="stable")  # ties in tidecv's insertion order: image, then score
+    order = _radix_argsort_desc(d_score)  # stable: ties in tidecv's insertion order (image, then score)
     ap = _k.tide_map(base_cls[order], tp[order], gt_count, in_k, class_ap)
     per_class_ap = {int(classes[c]): float(class_ap[c]) for c in np.flatnonzero(~np.isnan(class_ap))}
 
@@ -383,7 +416,7 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     fixed_order = np.empty_like(order)
     _k.false_first_in_ties(order, d_score, tp, fixed_order)
     f_cls, f_tp, f_err = base_cls[fixed_order], tp[fixed_order], err[fixed_order]
-    f_fix = fix[fixed_order] == 1
+    f_fix = np.ascontiguousarray(fix[fixed_order])
     f_target = target[fixed_order]
     # a fixed Cls error becomes a true positive of the ground truth's class, a Loc error of its own
     f_fixed_cls = np.where(f_err == _k.CLS, _take(g_cls, f_target), d_cls[fixed_order])
@@ -391,14 +424,9 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     def fixed_ap(cls: NDArray[np.int64], is_tp: NDArray[np.int64], n_gt: NDArray[np.int64]) -> float:
         return float(_k.tide_map(cls, is_tp, n_gt, in_k, np.empty(n_cls, np.float64)))
 
-    main: dict[str, float] = {}
-    for code, key in enumerate(ERROR_TYPES[:5]):
-        sel = f_err == code
-        cls = f_cls.copy()
-        cls[sel] = np.where(f_fix[sel], f_fixed_cls[sel], -1)
-        is_tp = f_tp.copy()
-        is_tp[sel & f_fix] = 1
-        main[key] = max(fixed_ap(cls, is_tp, gt_count) - ap, 0.0)
+    fixed = np.empty(5, np.float64)
+    _k.tide_fixed_maps(f_cls, f_tp, f_err, f_fix, f_fixed_cls, gt_count, in_k, fixed)
+    main = {key: max(float(fixed[code]) - ap, 0.0) for code, key in enumerate(ERROR_TYPES[:5])}
     missed = real & (used == 0) & (usable == 0)
     missed_count = np.bincount(g_cls[missed], minlength=n_cls).astype(np.int64)
     main["Miss"] = max(fixed_ap(f_cls, f_tp, gt_count - missed_count) - ap, 0.0)

@@ -209,6 +209,18 @@ class COCO:
             self._cols[role] = _columns_from_dicts(self.dataset.get("annotations", []), where, role)
         return self._cols[role]
 
+    def _scanned_ground_truth(self) -> tuple[bytes, _Scan] | None:
+        """The file's text and its scan while ``dataset`` has not been parsed, else None."""
+        if self._dataset is None and self._res is None and self._raw is not None and self._scan is not None:
+            return self._raw, self._scan
+        return None
+
+    def _result_columns(self) -> _Columns | None:
+        """A ``loadRes`` object's columns while its dicts have not been built, else None."""
+        if self._res is not None and self._dataset is None:
+            return self._res.cols
+        return None
+
     # ---- pycocotools API
     def info(self) -> None:
         """Print the dataset's ``info`` entries."""

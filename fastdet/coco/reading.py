@@ -344,6 +344,8 @@ class _Scan:
     cat_ids: list[Any]
     cols: _Columns | None
     ann_start: int = -1  # where the annotations array starts in the text (-1: none)
+    # where the (last) ``categories`` array lies in the text: parse just it for the names
+    categories_span: tuple[int, int] | None = None
 
 
 def _id_list(raw: bytes, arr: _Array | None) -> list[Any] | None:
@@ -381,6 +383,7 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
     buf = np.frombuffer(raw, np.uint8)
     found: list[_Array | None] = [None, None, None]
     ann_start = -1
+    categories_span: tuple[int, int] | None = None
     n = len(raw)
     i = _skip_space(raw, 0)
     if i >= n or raw[i] != 123:  # '{'
@@ -409,6 +412,8 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
                     return None
                 if k == 0:
                     ann_start = i
+                if k == 2:
+                    categories_span = (i, got.end)
                 found[k], i = got, got.end
             i = _skip_space(raw, i) if i >= 0 else n
             if i < n and raw[i] == 44:  # ','
@@ -432,7 +437,7 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
         )  # fmt: skip
     else:
         cols = _gt_columns(raw, found[0])
-    return _Scan(img_ids, cat_ids, cols, ann_start)
+    return _Scan(img_ids, cat_ids, cols, ann_start, categories_span)
 
 
 def _gt_columns(raw: bytes, arr: _Array) -> _Columns | None:

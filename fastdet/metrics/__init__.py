@@ -24,9 +24,14 @@ scikit-learn accepts with a meaningless result raise ``ValueError`` (a string
 ``pos_label`` or ``labels`` for number labels, repeated ``labels``).
 
 Speed: the ranking metrics never argsort. Scores are split by label, each
-half is sorted by value with a least-significant-digit radix sort (stable,
-carrying the weights along), and a Numba kernel merges the halves from the
-top, consuming each tied group at once.
+half is sorted by value with a least-significant-digit radix sort, and a Numba
+kernel merges the halves from the top, consuming each tied group at once.
+With ``sample_weight`` the split also distributes the (score, weight) pairs of
+each label into buckets by the leading bits of the score (one pass through
+memory), and each bucket is finished in cache by a most-significant-digit
+radix sort; both are stable, so tied weights are summed in input order, as
+scikit-learn sums them. String labels are compared on their code points in a
+kernel (no ``np.unique``).
 """
 
 from __future__ import annotations

@@ -135,41 +135,52 @@ def threshold_sums(mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weig
         fps = np.empty(n, np.float64)
         m = _k._threshold_counts(pos, neg, thresholds, tps, fps)
         return thresholds[:m], tps[:m], fps[:m]
-    n_pos = int(np.count_nonzero(mask))
-    pos, pos_w = np.empty(n_pos, np.float64), np.empty(n_pos, np.float64)
-    neg, neg_w = np.empty(n - n_pos, np.float64), np.empty(n - n_pos, np.float64)
-    ip, ineg = _k._split_weighted(mask, scores, w, pos, pos_w, neg, neg_w)
-    pos, pos_w, neg, neg_w = pos[:ip], pos_w[:ip], neg[:ineg], neg_w[:ineg]
-    scratch_k = np.empty(max(ip, ineg), np.uint64)
-    scratch_v = np.empty(max(ip, ineg), np.float64)
-    _k._radix_sort_pairs(pos, pos_w, scratch_k[:ip], scratch_v[:ip])
-    _k._radix_sort_pairs(neg, neg_w, scratch_k[:ineg], scratch_v[:ineg])
-    thresholds = np.empty(ip + ineg, np.float64)
-    tps = np.empty(ip + ineg, np.float64)
-    fps = np.empty(ip + ineg, np.float64)
-    m = _k._weighted_threshold_sums(pos, pos_w, neg, neg_w, thresholds, tps, fps)
+    pos_rec, neg_rec = _weighted_halves(mask, scores, w)
+    thresholds = np.empty(pos_rec.shape[0] + neg_rec.shape[0], np.float64)
+    tps = np.empty_like(thresholds)
+    fps = np.empty_like(thresholds)
+    m = _k._weighted_threshold_sums(pos_rec, neg_rec, thresholds, tps, fps)
     return thresholds[:m], tps[:m], fps[:m]
 
 
+def _weighted_halves(
+    mask: NDArray[np.uint8], scores: NDArray[np.float64], w: NDArray[np.float64]
+) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+    """Rows ``[sort key, weight bits]`` of the positives and of the negatives (zero weights left
+    out), each ascending by score, ties in input order."""
+    lo_key, hi_key = _k._key_bounds(scores)
+    lo = np.uint64(lo_key)  # a Python int past 2**63 would be typed int64 (and overflow)
+    span = int(hi_key) - int(lo_key)
+    shift = max(span.bit_length() - _k._TOP_BITS, 0)
+    counts = np.zeros((2, (span >> shift) + 1), np.int64)
+    _k._bucket_counts(mask, scores, w, lo, shift, counts)
+    ends = np.cumsum(counts, axis=1)
+    next_slot = np.ascontiguousarray(ends - counts)
+    n_neg, n_pos = int(ends[0, -1]), int(ends[1, -1])
+    pos, neg = np.empty((n_pos, 2), np.uint64), np.empty((n_neg, 2), np.uint64)
+    _k._bucket_split(mask, scores, w, lo, shift, next_slot, pos, neg)
+    tmp = np.empty((int(counts.max()), 2), np.uint64)
+    _k._sort_buckets(pos, np.ascontiguousarray(ends[1]), tmp)
+    _k._sort_buckets(neg, np.ascontiguousarray(ends[0]), tmp)
+    return pos, neg
+
+
 def roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
-    thresholds, tps, fps = counts
-    if drop_intermediate and fps.shape[0] > 2:
-        corner = (np.diff(fps, 2) != 0) | (np.diff(tps, 2) != 0)
-        keep = np.flatnonzero(np.concatenate(([True], corner, [True])))
-        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
-    tps = np.concatenate(([0.0], tps))
-    fps = np.concatenate(([0.0], fps))
-    thresholds = np.concatenate(([np.inf], thresholds))
-    if fps[-1] <= 0:
+    thresholds, tps, fps = (np.ascontiguousarray(a, dtype=np.float64) for a in counts)
+    # the rates are the counts over their last value (the origin prepended: 0 with no threshold)
+    tp_total = float(tps[-1]) if tps.shape[0] else 0.0
+    fp_total = float(fps[-1]) if fps.shape[0] else 0.0
+    out = np.empty((3, thresholds.shape[0] + 1), np.float64)
+    k = _k._roc_points(thresholds, tps, fps, drop_intermediate, tp_total, fp_total, out[0], out[1], out[2])
+    if 2 * k < out.shape[1]:  # most points dropped: do not keep the whole buffer alive
+        out = out[:, :k].copy()
+    thresholds, tpr, fpr = out[0, :k], out[1, :k], out[2, :k]
+    if fp_total <= 0:
         warn("No negative samples in y_true; the false positive rate is undefined (NaN)")
-        fpr = np.full(fps.shape, np.nan)
-    else:
-        fpr = fps / fps[-1]
-    if tps[-1] <= 0:
+        fpr = np.full(k, np.nan)
+    if tp_total <= 0:
         warn("No positive samples in y_true; the true positive rate is undefined (NaN)")
-        tpr = np.full(tps.shape, np.nan)
-    else:
-        tpr = tps / tps[-1]
+        tpr = np.full(k, np.nan)
     return fpr, tpr, thresholds
 
 

@@ -36,6 +36,9 @@ _NORMALIZE = ("true", "pred", "all")
 #: wider label ranges go through ``np.unique`` / ``np.searchsorted`` instead.
 _LUT_SPAN_PER_SAMPLE = 4
 _LUT_MIN_SPAN = 1 << 16
+#: Without ``labels``, counts go straight into a (span, span) matrix when it has at most
+#: max(this, n_samples) cells (one pass, no presence pass before it).
+_DENSE_MIN_CELLS = 1 << 12
 
 
 # --------------------------------------------------------------------------- validation
@@ -81,10 +84,20 @@ def _count_matrix(
     n = t.shape[0]
     if labels is not None:
         _check_matrix_size(labels.shape[0])
-    lo = int(min(t.min(), p.min()))
-    hi = int(max(t.max(), p.max()))
+    lo, hi = (int(v) for v in _k._label_bounds(t, p))
     span = hi - lo + 1
     dtype = np.int64 if weights is None else np.float64
+    if labels is None and span * span <= max(_DENSE_MIN_CELLS, n):
+        # a matrix over the whole label range, filled in one pass; the rows and columns of the
+        # labels that occur are kept (each cell is the same sum, in the same order)
+        full = np.zeros((span, span), dtype)
+        present_u8 = np.zeros(span, np.uint8)
+        if weights is None:
+            _k._confusion_dense(t, p, lo, full, present_u8)
+        else:
+            _k._confusion_dense_weighted(t, p, weights, lo, full, present_u8)
+        where = np.flatnonzero(present_u8)
+        return np.ascontiguousarray(full[np.ix_(where, where)]), where.astype(np.int64) + lo
     if span <= max(_LUT_MIN_SPAN, _LUT_SPAN_PER_SAMPLE * n):
         if labels is None:
             present = np.zeros(span, np.bool_)

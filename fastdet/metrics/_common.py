@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fastdet._kernels import ranking as _k
 from fastdet._validate import as_labels, to_numeric_array
 
 __all__ = [
@@ -122,11 +123,18 @@ def distinct_upto_two(arr: NDArray[Any]) -> NDArray[Any] | None:
     """The sorted distinct values of a non-empty label array if there are at most two, else None.
 
     Numbers take two or three passes (min, max, then a check for a third value)
-    instead of a sort.
+    and strings one (a kernel over their code points) instead of a sort.
     """
-    if is_str(arr) or arr.dtype == np.bool_:
-        uniq = np.unique(arr)
-        return uniq if uniq.shape[0] <= 2 else None
+    if is_str(arr):
+        chars = _code_points(arr)
+        first = np.array([0, -1], np.int64)
+        if chars.shape[1] and not _k._two_distinct_rows(chars, first):
+            return None
+        return np.sort(arr[first[first >= 0]])
+    if arr.dtype == np.bool_:
+        found = distinct_upto_two(arr.view(np.uint8))
+        assert found is not None
+        return found.astype(np.bool_)
     lo, hi = arr.min(), arr.max()
     if lo == hi:
         return np.array([lo])
@@ -143,11 +151,26 @@ def check_pos_label(pos_label: Any, name: str = "pos_label") -> Any:
     raise TypeError(f"{name} must be a number, a bool or a string, got {type(pos_label).__name__}")
 
 
+def _code_points(arr: NDArray[Any]) -> NDArray[np.uint32]:
+    """A non-empty ``str_`` array as (N, L) uint32 code points (NumPy pads shorter strings with 0)."""
+    arr = np.ascontiguousarray(arr)
+    return arr.view(np.uint32).reshape(arr.shape[0], arr.dtype.itemsize // 4)
+
+
 def label_matches(arr: NDArray[Any], label: Any, name: str, what: str = "pos_label") -> NDArray[np.bool_]:
     """``arr == label`` for a label array, refusing a string label for numbers and vice versa."""
     if isinstance(label, str) != is_str(arr) and arr.shape[0]:
         kind = "strings" if is_str(arr) else "numbers"
         raise ValueError(f"{what}={label!r} is not a valid label: {name} holds {kind}")
+    if is_str(arr) and arr.shape[0]:  # compare code points in one pass, as NumPy's == does
+        chars = _code_points(arr)
+        if len(label.rstrip("\x00")) > chars.shape[1]:
+            return np.zeros(arr.shape[0], np.bool_)
+        row = np.zeros(1, arr.dtype)
+        row[0] = label
+        out = np.empty(arr.shape[0], np.uint8)
+        _k._rows_equal(chars, row.view(np.uint32), out)
+        return out.view(np.bool_)
     return np.asarray(arr == label)
 
 
@@ -225,10 +248,10 @@ def as_sample_weight(
     if arr.shape[0] != n:
         raise ValueError(f"sample_weight has length {arr.shape[0]} but {other} has length {n}")
     w = writable(np.ascontiguousarray(arr, dtype=np.float64))
-    if n and not np.isfinite(w).all():
-        where = int(np.flatnonzero(~np.isfinite(w))[0])
-        raise ValueError(f"sample_weight contains NaN or inf (first at index {where})")
-    if n and not w.any():
+    bad, nonzero = _k._check_weights(w)  # one pass
+    if bad >= 0:
+        raise ValueError(f"sample_weight contains NaN or inf (first at index {bad})")
+    if n and not nonzero:
         raise ValueError("sample_weight must contain at least one non-zero weight")
     return w, integer
 

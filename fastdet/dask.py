@@ -224,6 +224,10 @@ def evaluate_coco(
     >>> res.stats["AP"]  # doctest: +SKIP
     """
     _check_iou_type(iou_type)
+    if iou_type != "bbox":
+        raise NotImplementedError(
+            f"fastdet.dask evaluates iou_type 'bbox' only; for {iou_type!r} use fastdet.coco.evaluate_coco"
+        )
     distributed = _distributed()
     client = _client(distributed, client)
     if n_groups is None:

@@ -157,7 +157,9 @@ def _missing(arg: str, i: int, item: Any, key: str, types: Sequence[str] = ("bbo
     )
 
 
-def _box_column(items: Sequence[Any], arg: str) -> tuple[list[NDArray[Any]], NDArray[np.int64], bool]:
+def _box_column(
+    items: Sequence[Any], arg: str, types: Sequence[str] = ("bbox",)
+) -> tuple[list[NDArray[Any]], NDArray[np.int64], bool]:
     """Host arrays of every image's ``boxes`` (N, 4) (an empty 1-d array counts as (0, 4)),
     each image's N, and whether tensors came in. See ``_to_host``."""
     torch = sys.modules.get("torch")
@@ -169,7 +171,7 @@ def _box_column(items: Sequence[Any], arg: str) -> tuple[list[NDArray[Any]], NDA
         v = item.get("boxes", _ABSENT)
         if type(v) is not np.ndarray:
             if v is _ABSENT:
-                raise _missing(arg, i, item, "boxes")
+                raise _missing(arg, i, item, "boxes", types)
             v, is_tensor = _array_like(v, tensor, arg, i, "boxes")
             n_tensors += is_tensor
         shape = v.shape
@@ -189,13 +191,14 @@ def _column(
     counts: list[int],
     *,
     optional: bool = False,
-    count_key: str = "boxes",
+    types: Sequence[str] = ("bbox",),
 ) -> tuple[list[NDArray[Any]] | None, bool]:
     """Host arrays of every image's ``key``, 1-d of length ``counts[i]``, and whether tensors came in.
 
     ``optional``: None when no image has the key; a missing entry is zeros.
     See ``_to_host``.
     """
+    count_key = "boxes" if "bbox" in types else "masks"
     torch = sys.modules.get("torch")
     tensor: Any = torch.Tensor if torch is not None else ()
     vals: list[Any] = []
@@ -206,7 +209,7 @@ def _column(
         if type(v) is not np.ndarray:
             if v is _ABSENT:
                 if not optional:
-                    raise _missing(arg, i, item, key)
+                    raise _missing(arg, i, item, key, types)
                 absent.append(i)
                 vals.append(None)
                 continue
@@ -285,9 +288,9 @@ def _to_xywh(b: NDArray[Any], fmt: str) -> NDArray[np.float64]:
 
 
 def _boxes(
-    items: Sequence[Any], arg: str, fmt: str, seen: list[bool]
+    items: Sequence[Any], arg: str, fmt: str, seen: list[bool], types: Sequence[str] = ("bbox",)
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    parts, counts, tensors = _box_column(items, arg)
+    parts, counts, tensors = _box_column(items, arg, types)
     seen.append(tensors)
     assert parts is not None
     _check_kind(parts, arg, "boxes", "iuf", "a real numeric array")
@@ -309,9 +312,9 @@ def _floats(
     seen: list[bool],
     *,
     optional: bool = False,
-    count_key: str = "boxes",
+    types: Sequence[str] = ("bbox",),
 ) -> NDArray[np.float64] | None:
-    parts, tensors = _column(items, arg, key, counts.tolist(), optional=optional, count_key=count_key)
+    parts, tensors = _column(items, arg, key, counts.tolist(), optional=optional, types=types)
     seen.append(tensors)
     if parts is None:
         return None
@@ -326,9 +329,9 @@ def _floats(
 
 
 def _labels(
-    items: Sequence[Any], arg: str, counts: NDArray[np.int64], seen: list[bool], count_key: str = "boxes"
+    items: Sequence[Any], arg: str, counts: NDArray[np.int64], seen: list[bool], types: Sequence[str] = ("bbox",)
 ) -> NDArray[np.int64]:
-    parts, tensors = _column(items, arg, "labels", counts.tolist(), count_key=count_key)
+    parts, tensors = _column(items, arg, "labels", counts.tolist(), types=types)
     seen.append(tensors)
     assert parts is not None
     _check_kind(parts, arg, "labels", "iuf", "an integer array")
@@ -435,12 +438,11 @@ def read_batch(
         )
     seen: list[bool] = []
     bbox, segm = "bbox" in types, "segm" in types
-    key = "boxes" if bbox else "masks"
     side: dict[str, Any] = {}
     for arg, items in (("preds", preds), ("target", target)):
         counts = box = None
         if bbox:
-            box, counts = _boxes(items, arg, fmt, seen)
+            box, counts = _boxes(items, arg, fmt, seen, types)
         m = _masks(items, arg, counts, seen, types) if segm else None
         if m is not None and counts is None:
             counts = m.counts
@@ -449,14 +451,14 @@ def read_batch(
             box = np.zeros((int(counts.sum()), 4), np.float64)
         side[arg] = box, counts, m
         if arg == "preds":
-            dt_score = _floats(preds, "preds", "scores", counts, seen, count_key=key)
-            dt_label = _labels(preds, "preds", counts, seen, count_key=key)
+            dt_score = _floats(preds, "preds", "scores", counts, seen, types=types)
+            dt_label = _labels(preds, "preds", counts, seen, types=types)
         else:
-            gt_label = _labels(target, "target", counts, seen, count_key=key)
+            gt_label = _labels(target, "target", counts, seen, types=types)
     dt_box, dt_counts, dt_m = side["preds"]
     gt_box, gt_counts, gt_m = side["target"]
-    crowd = _floats(target, "target", "iscrowd", gt_counts, seen, optional=True, count_key=key)
-    area = _floats(target, "target", "area", gt_counts, seen, optional=True, count_key=key)
+    crowd = _floats(target, "target", "iscrowd", gt_counts, seen, optional=True, types=types)
+    area = _floats(target, "target", "area", gt_counts, seen, optional=True, types=types)
     # torchmetrics' rule: the given area where > 0, else the mask area (with masks) or the box area
     box_area = gt_m.area.astype(np.float64) if gt_m is not None else gt_box[:, 2] * gt_box[:, 3]
     gt_area = box_area if area is None else np.where(area > 0, area, box_area)

@@ -329,7 +329,11 @@ def _floats(
 
 
 def _labels(
-    items: Sequence[Any], arg: str, counts: NDArray[np.int64], seen: list[bool], types: Sequence[str] = ("bbox",)
+    items: Sequence[Any],
+    arg: str,
+    counts: NDArray[np.int64],
+    seen: list[bool],
+    types: Sequence[str] = ("bbox",),
 ) -> NDArray[np.int64]:
     parts, tensors = _column(items, arg, "labels", counts.tolist(), types=types)
     seen.append(tensors)
@@ -401,7 +405,9 @@ def _masks(
                 f"{int(counts[i])} boxes"
             )
         if v.shape[0] and v.shape[1] * v.shape[2] > _rle.MAX_PIXELS:
-            raise ValueError(f"{_where(arg, i, 'masks')} has masks of {v.shape[1]} x {v.shape[2]} pixels: too many")
+            raise ValueError(
+                f"{_where(arg, i, 'masks')} has masks of {v.shape[1]} x {v.shape[2]} pixels: too many"
+            )
         n_per.append(v.shape[0])
         if v.shape[0]:
             r = _rle.from_masks(v.transpose(1, 2, 0))
@@ -414,7 +420,9 @@ def _masks(
     hw = np.concatenate(hws) if hws else np.empty((0, 2), np.int64)
     off = np.zeros(len(cat_lens) + 1, np.int64)
     np.cumsum(cat_lens, out=off[1:])
-    area = _rle.areas(_rle.Rles(cat_runs, off, np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])))
+    area = _rle.areas(
+        _rle.Rles(cat_runs, off, np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1]))
+    )
     return _Masks(np.array(n_per, np.int64), cat_lens, hw, cat_runs, area)
 
 

@@ -10,11 +10,13 @@ of a ``torch.distributed`` process group.
 torch is never imported by this module unless tensors are passed in (or
 ``sync`` is called): the check is ``sys.modules``.
 
-Masks (``iou_type='segm'``, not yet): boolean ``(N, H, W)`` masks become
-run-length columns (runs, offsets, heights, widths) at ``update``; areas
-default to the mask area, detection areas too, and ``_coco_evaluate`` passes
-the mask IoU of those runs to the core as its ``measure``. As torchmetrics
-does, an image without masks then leaves the data set of its side.
+Masks (``iou_type='segm'``): ``(N, H, W)`` masks (bool or integers, nonzero =
+foreground) become run-length columns (runs, runs per mask, heights, widths) at
+``update`` (pycocotools' RLE, column-major); ground-truth areas default to the
+mask area, detection areas are the mask areas, and ``_coco_evaluate`` passes the
+mask IoU of those runs (``maskUtils.iou``) to the core as its ``cell_ious``. As
+torchmetrics does with 'segm' alone, an image without masks leaves the data set
+of its side (so only images with ground-truth masks are evaluated).
 """
 
 from __future__ import annotations
@@ -111,9 +113,14 @@ class MeanAveragePrecision:
     box_format : {'xyxy', 'xywh', 'cxcywh'}, default 'xyxy'
         Format of ``boxes`` in ``update``; converted to COCO's xywh in the
         input's dtype, as torchvision's ``box_convert`` does.
-    iou_type : {'bbox'} or tuple, default 'bbox'
-        ``'segm'`` raises ``NotImplementedError`` until fastdet's mask
-        evaluation lands.
+    iou_type : {'bbox', 'segm'} or tuple of them, default 'bbox'
+        ``'segm'``: mask IoU on ``masks`` ``(N, H, W)`` (bool / integer NumPy
+        arrays or tensors; ``boxes`` not needed). A tuple such as
+        ``('bbox', 'segm')`` evaluates each type, keys prefixed ``bbox_`` /
+        ``segm_`` (``classes`` unprefixed), with torchmetrics 1.9's data sets:
+        every image kept, ground-truth areas the mask areas for both types
+        (unless given), and -- its quirk, reproduced -- with ``class_metrics``
+        and ``average='micro'`` the types after the first evaluated per label.
     iou_thresholds : sequence of float, optional
         Default: torchmetrics' ``torch.linspace(0.5, 0.95, 10).tolist()``,
         i.e. float32 values (0.550000011920929, ...), not pycocotools' float64
@@ -284,7 +291,10 @@ class MeanAveragePrecision:
             integers; NumPy arrays, torch tensors (any device) or lists.
         target : list of dict
             ``boxes`` (M, 4), ``labels`` (M,); optional ``iscrowd`` (M,) and
-            ``area`` (M,) (an area <= 0 means "use the box area").
+            ``area`` (M,) (an area <= 0 means "use the box area", or the mask
+            area with 'segm'). With 'segm' in ``iou_type``, both also carry
+            ``masks`` (N, H, W) (and need no ``boxes`` with 'segm' alone),
+            encoded to run lengths here; the masks of one image share a size.
 
         Raises
         ------
@@ -414,7 +424,9 @@ class MeanAveragePrecision:
         out["classes"] = classes
         return out
 
-    def _evaluate_kind(self, st: _Chunk, kind: str, classes: NDArray[np.int64], micro: bool) -> dict[str, Any]:
+    def _evaluate_kind(
+        self, st: _Chunk, kind: str, classes: NDArray[np.int64], micro: bool
+    ) -> dict[str, Any]:
         mdt = self.max_detection_thresholds
         keys = ["map", "map_50", "map_75", "map_small", "map_medium", "map_large"]
         keys += [f"mar_{m}" for m in mdt] + ["mar_small", "mar_medium", "mar_large"]
@@ -543,7 +555,8 @@ def _columns(st: _Chunk, micro: bool, masks: _MaskState | None = None) -> tuple[
         crowd=st.gt_crowd, ignore=st.gt_ignore,
     )  # fmt: skip
     dt = _Columns(
-        np.arange(1, len(dt_cat) + 1, dtype=np.int64), st.dt_image, dt_cat, dt_box, dt_area, score=st.dt_score,
+        np.arange(1, len(dt_cat) + 1, dtype=np.int64), st.dt_image, dt_cat, dt_box, dt_area,
+        score=st.dt_score,
     )  # fmt: skip
     return gt, dt
 

@@ -92,7 +92,9 @@ def mask_batch(
                 dl.append(rng.integers(0, n_classes))
         masks = np.stack(dm) if dm else np.zeros((0, h, w), bool)
         scores = (rng.integers(1, 100, len(dm)) / 100).astype(np.float32)
-        preds.append({"masks": masks, "boxes": _boxes(masks), "scores": scores, "labels": np.array(dl, np.int64)})
+        preds.append(
+            {"masks": masks, "boxes": _boxes(masks), "scores": scores, "labels": np.array(dl, np.int64)}
+        )
     return preds, target
 
 
@@ -133,9 +135,13 @@ def test_segm_numpy_uint8_masks_give_the_same_numbers() -> None:
         t2 = [{**t, "masks": t["masks"].astype(dtype)} for t in target]
         assert results_equal(fastdet_result(p2, t2, iou_type="segm", class_metrics=True), ref)
     torch = pytest.importorskip("torch")
-    theirs = torchmetrics_result(to_torch(preds), to_torch(target), "pycocotools", iou_type="segm", class_metrics=True)
+    theirs = torchmetrics_result(
+        to_torch(preds), to_torch(target), "pycocotools", iou_type="segm", class_metrics=True
+    )
     for k, v in ref.items():
-        assert np.array_equal(np.float32(v) if k != "classes" else v, theirs[k].numpy().reshape(np.shape(v))), k
+        assert np.array_equal(
+            np.float32(v) if k != "classes" else v, theirs[k].numpy().reshape(np.shape(v))
+        ), k
     assert torch is not None
 
 
@@ -144,7 +150,11 @@ def test_segm_empty_and_degenerate() -> None:
     torch = pytest.importorskip("torch")
 
     def item(n: int, h: int = 9, w: int = 7, score: bool = True) -> dict[str, Any]:
-        d = {"masks": torch.zeros((n, h, w), dtype=torch.bool), "boxes": torch.zeros((n, 4)), "labels": torch.zeros(n, dtype=torch.int64)}
+        d = {
+            "masks": torch.zeros((n, h, w), dtype=torch.bool),
+            "boxes": torch.zeros((n, 4)),
+            "labels": torch.zeros(n, dtype=torch.int64),
+        }
         if n:
             d["masks"][:, 2:5, 1:4] = True
         if score:
@@ -155,7 +165,10 @@ def test_segm_empty_and_degenerate() -> None:
         ([item(0)], [item(0, score=False)]),
         ([item(0), item(0)], [item(2, score=False), item(1, score=False)]),
         ([item(3), item(0)], [item(0, score=False), item(0, score=False)]),
-        ([item(1), item(2)], [item(0, score=False), item(1, score=False)]),  # detections on an image without gt
+        (
+            [item(1), item(2)],
+            [item(0, score=False), item(1, score=False)],
+        ),  # detections on an image without gt
     ]
     for iou_type in IOU_TYPES:
         for preds, target in cases:
@@ -205,7 +218,11 @@ def test_segm_any_split_and_merge_equals_one_shot(seed: int, data: st.DataObject
     n = data.draw(st.integers(0, 8))
     preds, target = mask_batch(np.random.default_rng(seed), n)
     cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=3)))
-    kwargs = {"iou_type": "segm", "class_metrics": True, "average": data.draw(st.sampled_from(["macro", "micro"]))}
+    kwargs = {
+        "iou_type": "segm",
+        "class_metrics": True,
+        "average": data.draw(st.sampled_from(["macro", "micro"])),
+    }
     one = MeanAveragePrecision(**kwargs)
     one.update(preds, target)
     shards = []
@@ -261,7 +278,12 @@ def test_segm_sync_two_gloo_ranks_equals_one_process(tmp_path: Path) -> None:
 def _ok() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     m = np.zeros((2, 6, 5), bool)
     m[0, 1:3, 1:3] = m[1, 2:5, 0:4] = True
-    p = {"masks": m, "boxes": np.array([[1.0, 1, 3, 3], [0, 2, 4, 5]]), "scores": np.array([0.9, 0.1]), "labels": np.array([0, 1])}
+    p = {
+        "masks": m,
+        "boxes": np.array([[1.0, 1, 3, 3], [0, 2, 4, 5]]),
+        "scores": np.array([0.9, 0.1]),
+        "labels": np.array([0, 1]),
+    }
     t = {"masks": m[:1].copy(), "boxes": np.array([[1.0, 1, 3, 3]]), "labels": np.array([0])}
     return [p, dict(p)], [t, dict(t)]
 

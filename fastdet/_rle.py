@@ -522,6 +522,11 @@ def from_boxes(boxes: ArrayLike, h: ArrayLike, w: ArrayLike) -> Rles:
 
 def from_masks(masks: NDArray[Any]) -> Rles:
     """rleEncode of an ``(h, w, n)`` integer or bool array (nonzero = foreground), any memory layout."""
+    return _from_masks(masks, PARALLEL_WORK)
+
+
+def _from_masks(masks: NDArray[Any], parallel_work: float) -> Rles:
+    """:func:`from_masks`, with threads only from ``parallel_work`` estimated nanoseconds."""
     hgt, wid, n = masks.shape
     if masks.dtype != np.uint8 and masks.dtype != np.bool_:
         masks = masks != 0
@@ -536,10 +541,12 @@ def from_masks(masks: NDArray[Any]) -> Rles:
     hh, ww = _sizes(hgt, wid, n)
     if not n:
         return Rles(np.empty(0, np.int64), np.zeros(1, np.int64), hh, ww)
-    _pick(_kr, "mask_run_counts", _NS_PIXEL * n * p, n)(flat, words, p, m)
+    parallel = _NS_PIXEL * n * p >= parallel_work and n > 1
+    count = _kr.mask_run_counts if parallel else _kr.mask_run_counts.serial
+    count(flat, words, p, m)
     roff = _csr(m)
     runs = np.empty(int(roff[-1]), np.int64)
-    _pick(_kr, "mask_to_runs", _NS_PIXEL * n * p, n)(flat, words, p, roff, runs)
+    (_kr.mask_to_runs if parallel else _kr.mask_to_runs.serial)(flat, words, p, roff, runs)
     return Rles(runs, roff, hh, ww)
 
 

@@ -189,8 +189,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.lvis:
         return _eval_lvis(args, show)
     iou_type = args.iou_type
-    if iou_type != "bbox" and (args.tide or args.tide_plot):
-        raise UsageError("--tide and --tide-plot work on boxes only (--iou-type bbox)")
+    if iou_type not in ("bbox", "segm") and (args.tide or args.tide_plot):
+        raise UsageError("--tide and --tide-plot work on boxes and masks only (--iou-type bbox or segm)")
     if args.tide_plot:
         _check_plot_path(args.tide_plot, "--tide-plot")
     with progress("loading ground truth", enabled=show):
@@ -303,7 +303,7 @@ def _tide(gt: Any, args: argparse.Namespace, show: bool) -> Any:
     from fastdet.analysis import tide
 
     with progress("TIDE error analysis", enabled=show):
-        return tide(gt, args.dt)
+        return tide(gt, args.dt, iou_type=args.iou_type)
 
 
 def _per_class_table(gt: Any, per_class_ap: dict[int, float]) -> str:

@@ -10,11 +10,13 @@ of a ``torch.distributed`` process group.
 torch is never imported by this module unless tensors are passed in (or
 ``sync`` is called): the check is ``sys.modules``.
 
-Masks (``iou_type='segm'``, not yet): boolean ``(N, H, W)`` masks become
-run-length columns (runs, offsets, heights, widths) at ``update``; areas
-default to the mask area, detection areas too, and ``_coco_evaluate`` passes
-the mask IoU of those runs to the core as its ``measure``. As torchmetrics
-does, an image without masks then leaves the data set of its side.
+Masks (``iou_type='segm'``): ``(N, H, W)`` masks (bool or integers, nonzero =
+foreground) become run-length columns (runs, runs per mask, heights, widths) at
+``update`` (pycocotools' RLE, column-major); ground-truth areas default to the
+mask area, detection areas are the mask areas, and ``_coco_evaluate`` passes the
+mask IoU of those runs (``maskUtils.iou``) to the core as its ``cell_ious``. As
+torchmetrics does with 'segm' alone, an image without masks leaves the data set
+of its side (so only images with ground-truth masks are evaluated).
 """
 
 from __future__ import annotations
@@ -59,18 +61,18 @@ def _torch_linspace32(start: float, end: float, steps: int) -> list[float]:
 
 
 def _coco_evaluate(
-    gt: _Columns, dt: _Columns, p: Params, want_ious: bool
+    gt: _Columns, dt: _Columns, p: Params, want_ious: bool, masks: _MaskState | None = None
 ) -> tuple[dict[str, NDArray[np.float64]], dict[tuple[Any, Any], Any] | None]:
     """The one adapter to fastdet.coco's internals: ``eval`` arrays (and pycocotools' ``ious``).
 
     ``p`` is normalised (sorted unique ``imgIds`` / ``catIds``, sorted
     ``maxDets``, ``useCats=1``), as ``COCOeval.evaluate`` would leave it.
-    Masks (iou_type 'segm') will plug in here as the ``measure`` of
-    ``_evaluate`` (mask IoU of the state's run lengths, cell by cell).
+    With ``masks`` (iou_type 'segm'), the IoU of each cell is the masks' (the
+    ``cell_ious`` hook of ``_evaluate``).
     """
     from fastdet.coco.evaluation import _accumulate, _evaluate
 
-    ev = _evaluate(gt, dt, p)
+    ev = _evaluate(gt, dt, p, masks.cell_ious if masks is not None else None)
     rec = np.ascontiguousarray(np.asarray(p.recThrs, dtype=np.float64))
     shape = (len(p.iouThrs), len(rec), len(p.catIds), len(p.areaRng), len(p.maxDets))
     precision, recall, scores = _accumulate(
@@ -111,9 +113,14 @@ class MeanAveragePrecision:
     box_format : {'xyxy', 'xywh', 'cxcywh'}, default 'xyxy'
         Format of ``boxes`` in ``update``; converted to COCO's xywh in the
         input's dtype, as torchvision's ``box_convert`` does.
-    iou_type : {'bbox'} or tuple, default 'bbox'
-        ``'segm'`` raises ``NotImplementedError`` until fastdet's mask
-        evaluation lands.
+    iou_type : {'bbox', 'segm'} or tuple of them, default 'bbox'
+        ``'segm'``: mask IoU on ``masks`` ``(N, H, W)`` (bool / integer NumPy
+        arrays or tensors; ``boxes`` not needed). A tuple such as
+        ``('bbox', 'segm')`` evaluates each type, keys prefixed ``bbox_`` /
+        ``segm_`` (``classes`` unprefixed), with torchmetrics 1.9's data sets:
+        every image kept, ground-truth areas the mask areas for both types
+        (unless given), and -- its quirk, reproduced -- with ``class_metrics``
+        and ``average='micro'`` the types after the first evaluated per label.
     iou_thresholds : sequence of float, optional
         Default: torchmetrics' ``torch.linspace(0.5, 0.95, 10).tolist()``,
         i.e. float32 values (0.550000011920929, ...), not pycocotools' float64
@@ -219,11 +226,8 @@ class MeanAveragePrecision:
         types = (iou_type,) if isinstance(iou_type, str) else tuple(iou_type)
         if not types or any(t not in ("bbox", "segm") for t in types):
             raise ValueError(f"iou_type must be 'bbox', 'segm' or a tuple of them; got {iou_type!r}")
-        if "segm" in types:
-            raise NotImplementedError(
-                "iou_type='segm' is not implemented yet: fastdet's mask evaluation has not landed; "
-                "use iou_type='bbox' (or torchmetrics for masks)"
-            )
+        if len(set(types)) != len(types):
+            raise ValueError(f"iou_type must not repeat a type; got {iou_type!r}")
         self.iou_type: tuple[str, ...] = types
         self.iou_thresholds = _thresholds(iou_thresholds, "iou_thresholds", (0.5, 0.95, 10))
         self.rec_thresholds = _thresholds(rec_thresholds, "rec_thresholds", (0.0, 1.0, 101))
@@ -287,7 +291,10 @@ class MeanAveragePrecision:
             integers; NumPy arrays, torch tensors (any device) or lists.
         target : list of dict
             ``boxes`` (M, 4), ``labels`` (M,); optional ``iscrowd`` (M,) and
-            ``area`` (M,) (an area <= 0 means "use the box area").
+            ``area`` (M,) (an area <= 0 means "use the box area", or the mask
+            area with 'segm'). With 'segm' in ``iou_type``, both also carry
+            ``masks`` (N, H, W) (and need no ``boxes`` with 'segm' alone),
+            encoded to run lengths here; the masks of one image share a size.
 
         Raises
         ------
@@ -298,7 +305,7 @@ class MeanAveragePrecision:
             not integers, NaN scores, non-finite or negative-size boxes; the
             message names the argument, the image's index in the batch and the key.
         """
-        chunk, dt_counts, tensors = read_batch(preds, target, self.box_format)
+        chunk, dt_counts, tensors = read_batch(preds, target, self.box_format, self.iou_type)
         if chunk.n_images == 0:
             return
         if (
@@ -405,15 +412,36 @@ class MeanAveragePrecision:
     __call__ = forward
 
     def _evaluate(self, st: _Chunk) -> dict[str, Any]:
-        mdt = self.max_detection_thresholds
         classes = np.unique(np.concatenate([st.dt_label, st.gt_label]))
+        out: dict[str, Any] = {}
+        for n, kind in enumerate(self.iou_type):
+            prefix = "" if len(self.iou_type) == 1 else f"{kind}_"
+            # torchmetrics 1.9 quirk: with class_metrics, the data sets it rebuilds per class (always
+            # per label) are the ones the next iou type of the tuple evaluates: 'micro' applies only
+            # to the first type then
+            micro = self.average == "micro" and not (n > 0 and self.class_metrics)
+            out.update({prefix + k: v for k, v in self._evaluate_kind(st, kind, classes, micro).items()})
+        out["classes"] = classes
+        return out
+
+    def _evaluate_kind(
+        self, st: _Chunk, kind: str, classes: NDArray[np.int64], micro: bool
+    ) -> dict[str, Any]:
+        mdt = self.max_detection_thresholds
         keys = ["map", "map_50", "map_75", "map_small", "map_medium", "map_large"]
         keys += [f"mar_{m}" for m in mdt] + ["mar_small", "mar_medium", "mar_large"]
-        if st.n_images == 0:
-            return {**{k: np.float64(-1.0) for k in keys}, "classes": classes}
-        micro = self.average == "micro"
-        p = self._coco_params(np.zeros(1, np.int64) if micro else classes, st.n_images)
-        e, ious = _coco_evaluate(*_columns(st, micro), p, self.extended_summary)
+        if kind == "segm" and len(self.iou_type) == 1:
+            # torchmetrics leaves out of each side's data set the images without masks of that side
+            img_ids = np.unique(st.gt_image)
+            empty = not len(img_ids) or not len(st.dt_image)
+        else:
+            img_ids = np.arange(st.n_images, dtype=np.int64)
+            empty = st.n_images == 0
+        if empty:
+            return {k: np.float64(-1.0) for k in keys}
+        masks = _MaskState(st) if kind == "segm" else None
+        p = self._coco_params(np.zeros(1, np.int64) if micro else classes, img_ids)
+        e, ious = _coco_evaluate(*_columns(st, micro, masks), p, self.extended_summary, masks)
         map_at = 100 if self.backend == "pycocotools" else mdt[-1]
         plan = [(1, None, "all", map_at), (1, 0.5, "all", mdt[2]), (1, 0.75, "all", mdt[2])]
         plan += [(1, None, a, mdt[2]) for a in _AREAS[1:]]
@@ -423,8 +451,8 @@ class MeanAveragePrecision:
             out.update(ious=ious, **e)
         if self.class_metrics:
             if micro:
-                p = self._coco_params(classes, st.n_images)
-                e, _ = _coco_evaluate(*_columns(st, False), p, False)
+                p = self._coco_params(classes, img_ids)
+                e, _ = _coco_evaluate(*_columns(st, False, masks), p, False, masks)
             per_ap, per_ar = [], []
             for k in range(len(classes)):
                 ek = {"precision": e["precision"][:, :, k : k + 1], "recall": e["recall"][:, k : k + 1]}
@@ -435,12 +463,11 @@ class MeanAveragePrecision:
         else:
             out["map_per_class"] = np.array([-1.0])
             out[f"mar_{mdt[-1]}_per_class"] = np.array([-1.0])
-        out["classes"] = classes
         return out
 
-    def _coco_params(self, cat_ids: NDArray[np.int64], n_images: int) -> Params:
+    def _coco_params(self, cat_ids: NDArray[np.int64], img_ids: NDArray[np.int64]) -> Params:
         p = Params("bbox")
-        p.imgIds = list(range(n_images))
+        p.imgIds = img_ids.tolist()
         p.catIds = cat_ids.tolist()
         p.iouThrs = np.array(self.iou_thresholds, dtype=np.float64)
         p.recThrs = np.array(self.rec_thresholds, dtype=np.float64)
@@ -492,17 +519,44 @@ def _check_same(mine: Mapping[str, Any], theirs: Mapping[str, Any], who: str) ->
         )
 
 
-def _columns(st: _Chunk, micro: bool) -> tuple[_Columns, _Columns]:
-    """Ground truth and results as torchmetrics hands them to pycocotools (ids from 1)."""
+class _MaskState:
+    """The state's masks measured for IoU (run ends, areas, boxes), and the ``cell_ious`` hook."""
+
+    def __init__(self, st: _Chunk) -> None:
+        from fastdet import _rle
+
+        self.dt = _rle._measure(st.masks("dt"))
+        self.gt = _rle._measure(st.masks("gt"))
+
+    def cell_ious(self, ev: Any) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """pycocotools' ``maskUtils.iou`` of every cell (rows of the columns are rows of the state)."""
+        from fastdet import _rle
+
+        crowd = np.ascontiguousarray(ev.gt_crowd, np.int64)
+        d_sel = np.ascontiguousarray(ev.dt_rows, np.int64)
+        g_sel = np.ascontiguousarray(ev.gt_rows, np.int64)
+        values, off = _rle._iou(self.dt, self.gt, crowd, d_sel, g_sel, ev.dt_off, ev.gt_off)
+        return off, values
+
+
+def _columns(st: _Chunk, micro: bool, masks: _MaskState | None = None) -> tuple[_Columns, _Columns]:
+    """Ground truth and results as torchmetrics hands them to pycocotools (ids from 1).
+
+    With ``masks`` (iou_type 'segm'): detection areas and both sides' boxes are the masks'.
+    """
     gt_cat = np.zeros_like(st.gt_label) if micro else st.gt_label
     dt_cat = np.zeros_like(st.dt_label) if micro else st.dt_label
+    if masks is None:
+        gt_box, dt_box, dt_area = st.gt_box, st.dt_box, st.dt_box[:, 2] * st.dt_box[:, 3]
+    else:
+        gt_box, dt_box, dt_area = masks.gt.bbox, masks.dt.bbox, masks.dt.area.astype(np.float64)
     gt = _Columns(
-        np.arange(1, len(gt_cat) + 1, dtype=np.int64), st.gt_image, gt_cat, st.gt_box, st.gt_area,
+        np.arange(1, len(gt_cat) + 1, dtype=np.int64), st.gt_image, gt_cat, gt_box, st.gt_area,
         crowd=st.gt_crowd, ignore=st.gt_ignore,
     )  # fmt: skip
     dt = _Columns(
-        np.arange(1, len(dt_cat) + 1, dtype=np.int64), st.dt_image, dt_cat, st.dt_box,
-        st.dt_box[:, 2] * st.dt_box[:, 3], score=st.dt_score,
+        np.arange(1, len(dt_cat) + 1, dtype=np.int64), st.dt_image, dt_cat, dt_box, dt_area,
+        score=st.dt_score,
     )  # fmt: skip
     return gt, dt
 
@@ -519,11 +573,12 @@ def _output(values: dict[str, Any], torch_out: bool) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for k, v in values.items():
+        base = k.removeprefix("bbox_").removeprefix("segm_")
         if k == "classes":
             out[k] = tensor(v, torch.int32)
-        elif k == "ious":
+        elif base == "ious":
             out[k] = {c: tensor(m, torch.float32) if isinstance(m, np.ndarray) else m for c, m in v.items()}
-        elif k in ("precision", "recall", "scores"):
+        elif base in ("precision", "recall", "scores"):
             out[k] = tensor(v, torch.float64)
         else:
             out[k] = tensor(v, torch.float32)

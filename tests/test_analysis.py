@@ -189,6 +189,41 @@ def test_fake100_with_tidecv_own_loader(tidecv):
     assert printed.getvalue() == out.getvalue()
 
 
+def test_fake100_segm_with_tidecv_mask_mode(tidecv):
+    """iou_type='segm' against tidecv's ``TIDE.MASK`` mode on the bundled mask results (tidecv's own
+    loaders: polygons / crowd RLEs of the ground truth through ``toRLE``, results' RLEs as given)."""
+    import matplotlib
+
+    gt_path, dt_path = FAKE100[0], FAKE100[0].parent / "instances_val2014_fakesegm100_results.json"
+    with matplotlib.rc_context(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gt = tidecv.datasets.COCO(str(gt_path))
+        dt = tidecv.datasets.COCOResult(str(dt_path))
+        t = tidecv.TIDE()
+        t.evaluate(gt, dt, mode=tidecv.TIDE.MASK)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            t.summarize()
+    r = tide(gt_path, dt_path, iou_type="segm")
+    name = dt_path.stem
+    want = {"ap": t.runs[name].ap, "main": t.get_main_errors()[name], "special": t.get_special_errors()[name],
+            "counts": {e.short_name: len(v) for e, v in t.runs[name].error_dict.items()}}  # fmt: skip
+    _assert_same(_as_dict(r), want, "fake100 segm")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        print(r.summary())
+    assert printed.getvalue() == out.getvalue()
+    with pytest.raises(ValueError, match=r"entry 0 has no 'segmentation'"):
+        tide(
+            gt_path,
+            [
+                {"image_id": want_img, "category_id": 1, "score": 0.5, "bbox": [0, 0, 1, 1]}
+                for want_img in [json.loads(gt_path.read_text())["images"][0]["id"]]
+            ],
+            iou_type="segm",
+        )
+
+
 # ---------------------------------------------------------------- TIDE on generated sets
 
 
@@ -483,7 +518,7 @@ def test_empty_inputs():
         ({"max_detections": 0}, ValueError, "max_detections"),
         ({"max_detections": 2.5}, TypeError, "max_detections"),
         ({"iou_type": "keypoints"}, ValueError, "iou_type"),
-        ({"iou_type": "segm"}, NotImplementedError, "segm"),
+        ({"iou_type": "segm"}, ValueError, "has no 'segmentation'"),  # bbox results
     ],
 )
 def test_bad_parameters(kwargs, exc, match):

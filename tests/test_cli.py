@@ -308,6 +308,22 @@ def test_eval_tide_json_equals_library():
     assert got["counts"] == want.counts
 
 
+def test_eval_tide_segm_json_equals_library():
+    from fastdet.analysis import tide
+
+    masks = GT.parent / "instances_val2014_fakesegm100_results.json"
+    proc = run("eval", str(GT), str(masks), "--iou-type", "segm", "--json", "--tide")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)["tide"]
+    want = tide(GT, masks, iou_type="segm")
+    assert got["ap"] == want.ap
+    assert got["main_errors"] == want.main_errors
+    assert got["counts"] == want.counts
+    proc = run("eval", str(GT), str(masks), "--iou-type", "keypoints", "--tide")
+    assert proc.returncode != 0
+    assert "boxes and masks only" in proc.stderr
+
+
 def test_eval_tide_plot_error_is_one_line(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")

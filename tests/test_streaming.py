@@ -559,8 +559,8 @@ def test_bad_batches_and_parameters() -> None:
         MeanAveragePrecision(class_metrics=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="iou_type"):
         MeanAveragePrecision(iou_type="keypoints")  # type: ignore[arg-type]
-    with pytest.raises(NotImplementedError, match="segm"):
-        MeanAveragePrecision(iou_type=("bbox", "segm"))
+    with pytest.raises(ValueError, match="iou_type"):
+        MeanAveragePrecision(iou_type=("segm", "segm"))
 
 
 def test_many_detections_warn_like_torchmetrics() -> None:
@@ -651,6 +651,11 @@ def _dist_worker(rank: int, world: int, port: int, out_dir: str, mode: str) -> N
         if mode == "torch":
             preds, target = to_torch(preds), to_torch(target)
         kwargs: dict[str, Any] = {"class_metrics": mode != "mismatch" or rank == 0}
+        if mode == "segm":  # masks (tests/test_streaming_segm.py)
+            from test_streaming_segm import _torch_data
+
+            preds, target = _torch_data(11, 15)
+            kwargs["iou_type"] = "segm"
         m = MeanAveragePrecision(**kwargs)
         mine_p, mine_t = preds[rank::world], target[rank::world]
         for p, t in batches(mine_p, mine_t, 3):

@@ -42,6 +42,9 @@ class GroundTruth:
     category: NDArray[np.int64]
     bbox: NDArray[np.float64]
     crowd: NDArray[np.bool_]
+    anns: list[Any] | None = None  # the annotation dicts (for masks)
+    image_hw: NDArray[np.int64] | None = None  # (height, width) of each image, -1 where not given
+    where: str = "ground truth"
 
 
 @dataclass
@@ -53,6 +56,8 @@ class Detections:
     bbox: NDArray[np.float64]
     score: NDArray[np.float64]
     name: str
+    rows: list[Any] | None = None  # the result dicts (for masks)
+    where: str = "detections"
 
 
 def _column(rows: list[Any], key: str, where: str, default: Any = None) -> list[Any]:
@@ -223,7 +228,12 @@ def read_ground_truth(gt: Any) -> GroundTruth:
         idx = _first_bad(crowd_values, lambda v: _is_real(v) or isinstance(v, bool))
         raise ValueError(f"{w}: entry {idx} has iscrowd={crowd_values[idx]!r}; expected 0 or 1")
     image = image_positions(int_column(_column(anns, "image_id", w), "image_id", w), image_ids)
-    return GroundTruth(image_ids, names, ann_ids, image, category, bbox, crowd_arr != 0)
+    hw = np.full((len(image_ids), 2), -1, np.int64)
+    pos = image_positions(int_column(_column(images, "id", f"{where} (images)"), "id", where), image_ids)
+    for k, img in reversed(list(enumerate(images))):  # the first occurrence of an id wins
+        if isinstance(img.get("height"), int) and isinstance(img.get("width"), int):
+            hw[pos[k]] = img["height"], img["width"]
+    return GroundTruth(image_ids, names, ann_ids, image, category, bbox, crowd_arr != 0, anns, hw, w)
 
 
 def image_positions(ids: NDArray[np.int64], image_ids: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -244,6 +254,7 @@ def _detections(
     gt: GroundTruth,
     where: str,
     name: str,
+    rows: list[Any] | None = None,
 ) -> Detections:
     image = image_positions(image_id, gt.image_ids)
     if (image < 0).any():
@@ -252,7 +263,7 @@ def _detections(
             f"{where}: entry {idx} is on image_id {int(image_id[idx])}, which is not in the ground truth "
             f"({int((image < 0).sum())} results in all)"
         )
-    return Detections(image, category, bbox, score, name)
+    return Detections(image, category, bbox, score, name, rows, where)
 
 
 def _plain_columns(cols: _Columns | None) -> bool:
@@ -261,13 +272,17 @@ def _plain_columns(cols: _Columns | None) -> bool:
     return cols.image_keys is None and cols.category_keys is None
 
 
-def read_detections(dt: Any, gt: GroundTruth, name: str | None = None) -> Detections:
-    """Columns of detections given as a result ``COCO`` object, a results json path or a list of dicts."""
+def read_detections(dt: Any, gt: GroundTruth, name: str | None = None, need_bbox: bool = True) -> Detections:
+    """Columns of detections given as a result ``COCO`` object, a results json path or a list of dicts.
+
+    ``need_bbox=False`` (masks): results may have no ``bbox`` (the column is then zeros), and the
+    result dicts are kept in ``rows``.
+    """
     if isinstance(dt, (str, os.PathLike)):
         where = os.fspath(dt)
         default_name = Path(where).stem
         raw, cols, rows = _read_results(dt)
-        if cols is not None and _plain_columns(cols):
+        if need_bbox and cols is not None and _plain_columns(cols):
             assert cols.score is not None
             out_name = default_name if name is None else name
             return _detections(cols.image_id, cols.category_id, cols.bbox, cols.score, gt, where, out_name)
@@ -277,7 +292,7 @@ def read_detections(dt: Any, gt: GroundTruth, name: str | None = None) -> Detect
         where, rows, default_name = "detections", list(dt), "detections"
     else:
         res_cols = dt._result_columns() if isinstance(dt, COCO) else None
-        if res_cols is not None and _plain_columns(res_cols):
+        if need_bbox and res_cols is not None and _plain_columns(res_cols):
             assert res_cols.score is not None
             return _detections(
                 res_cols.image_id, res_cols.category_id, res_cols.bbox, res_cols.score, gt, "detections",
@@ -298,6 +313,11 @@ def read_detections(dt: Any, gt: GroundTruth, name: str | None = None) -> Detect
         raise ValueError(f"{where}: results must be a list of objects, got {type(rows).__name__}")
     image_id = int_column(_column(rows, "image_id", where), "image_id", where)
     category = int_column(_column(rows, "category_id", where), "category_id", where)
-    bbox = _bbox_column(_column(rows, "bbox", where), where)
+    if need_bbox:
+        bbox = _bbox_column(_column(rows, "bbox", where), where)
+    else:
+        bbox = np.zeros((len(rows), 4), np.float64)
     score = _float_column(_column(rows, "score", where), "score", where)
-    return _detections(image_id, category, bbox, score, gt, where, default_name if name is None else name)
+    return _detections(
+        image_id, category, bbox, score, gt, where, default_name if name is None else name, rows
+    )

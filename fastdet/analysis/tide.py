@@ -11,7 +11,7 @@ detections sorted by descending score (stable) and cut to ``max_detections``
 highest IoU (first on ties) when that IoU is ``>= pos_threshold``. A crowd
 region (``iscrowd``) is not ground truth: an unmatched detection of its class
 whose intersection over the detection's area is ``> pos_threshold`` (strictly)
-is ignored. The IoU is pycocotools' bbox IoU (``maskUtils.iou``).
+is ignored. The IoU is pycocotools' ``maskUtils.iou`` of the boxes, or of the masks with ``iou_type='segm'``.
 
 Errors, tested in this order for each unmatched or ignored detection (``bg``
 = ``background_threshold``, default 0.1; "max IoU" is over all ground truth of
@@ -207,7 +207,10 @@ def tide(
         list of ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``.
         A path or a list is fastest (a result object's dicts are built first).
     iou_type : {"bbox", "segm"}
-        Only ``"bbox"`` so far.
+        ``"segm"``: mask IoU (tidecv's ``mode=TIDE.MASK``): ground-truth
+        ``segmentation`` through COCO's ``annToRLE`` on the image's ``height`` /
+        ``width``, each result's ``segmentation`` (``bbox`` not needed); a
+        missing segmentation or image size raises ``ValueError``.
     pos_threshold : float, default 0.5
         IoU for a true positive (``>=``) and for a crowd region to ignore a detection (``>``), in (0, 1].
     background_threshold : float, default 0.1
@@ -229,8 +232,6 @@ def tide(
         field), or a result on an image that is not in the ground truth.
     TypeError
         ``gt`` or ``dt`` of an unsupported type.
-    NotImplementedError
-        ``iou_type="segm"``.
 
     Notes
     -----
@@ -252,17 +253,13 @@ def tide(
     50.0
     """
     check_choice(iou_type, "iou_type", ("bbox", "segm"))
-    if iou_type == "segm":
-        raise NotImplementedError(
-            "iou_type='segm' needs mask IoU, which fastdet does not have yet; use 'bbox'"
-        )
     pos = check_threshold(pos_threshold, "pos_threshold")
     if pos == 0.0:
         raise ValueError("pos_threshold must be in (0, 1]: at 0 every detection would match")
     bg = check_threshold(background_threshold, "background_threshold")
     max_det = check_int(max_detections, "max_detections", minimum=1)
     g = read_ground_truth(gt)
-    d = read_detections(dt, g, name)
+    d = read_detections(dt, g, name, need_bbox=iou_type == "bbox")
     return _tide(g, d, pos, bg, max_det, iou_type)
 
 
@@ -328,6 +325,51 @@ def _box_ious(
     return out, iou_off
 
 
+def _mask_ious(g: GroundTruth, g_order: NDArray[np.int64], d: Detections, d_order: NDArray[np.int64]) -> Any:
+    """``_box_ious``'s contract on the masks (pycocotools' ``maskUtils.iou``, as tidecv's mask mode).
+
+    Ground truth: COCO's ``annToRLE`` on the image's height and width (tidecv's ``toRLE``);
+    detections: their ``segmentation`` (an RLE of the image's size, or polygons).
+    """
+    from fastdet import _rle
+    from fastdet.coco.segm import segment_masks
+
+    def measured(
+        anns: list[Any] | None, rows: NDArray[np.int64], image: NDArray[np.int64], where: str
+    ) -> Any:
+        assert anns is not None
+        assert g.image_hw is not None
+        entries = rows.tolist()
+        segs = []
+        for e in entries:
+            a = anns[e]
+            if not isinstance(a, dict) or "segmentation" not in a:
+                raise ValueError(f"{where}: entry {e} has no 'segmentation' (needed for iou_type 'segm')")
+            segs.append(a["segmentation"])
+        hw = g.image_hw[image]
+        if len(hw) and (hw < 0).any():
+            e = entries[int(np.flatnonzero((hw < 0).any(axis=1))[0])]
+            raise ValueError(f"{where}: entry {e} is on an image without integer 'height' and 'width'")
+        return segment_masks(segs, hw, where, entries)
+
+    gm = measured(g.anns, g_order, g.image[g_order], g.where)
+    dm = measured(d.rows, d_order, d.image[d_order], d.where)
+
+    def blocks(
+        d_box: Any, dt_off: NDArray[np.int64], g_box: Any, g_crowd: NDArray[np.int64],
+        gt_off: NDArray[np.int64], i0: int, i1: int,
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:  # fmt: skip
+        d_off = np.ascontiguousarray(dt_off[i0 : i1 + 1] - dt_off[i0])
+        g_off = np.ascontiguousarray(gt_off[i0 : i1 + 1] - gt_off[i0])
+        d_sel = np.arange(dt_off[i0], dt_off[i1], dtype=np.int64)
+        g_sel = np.arange(gt_off[i0], gt_off[i1], dtype=np.int64)
+        crowd = np.ascontiguousarray(g_crowd[gt_off[i0] : gt_off[i1]])
+        values, off = _rle._iou(dm, gm, crowd, d_sel, g_sel, d_off, g_off)
+        return values, off
+
+    return blocks
+
+
 def _chunks(dt_off: NDArray[np.int64], gt_off: NDArray[np.int64]) -> list[tuple[int, int]]:
     """Image ranges whose IoU blocks hold at most about ``_CHUNK_ELEMENTS`` values together."""
     sizes = np.diff(dt_off) * np.diff(gt_off)
@@ -391,9 +433,9 @@ def _tide(g: GroundTruth, d: Detections, pos: float, bg: float, max_det: int, io
     best = np.full(n_gt, -1, np.int64)
     best_score = np.full(n_gt, -1.0)
     crowd_i64 = g_crowd.astype(np.int64)
-    # the only box-specific step: iou_type "segm" needs a mask version with the same contract
-    # (per image a detections x ground truth block, crowd columns as intersection / detection area)
-    iou_blocks = _box_ious
+    # the only box-specific step; masks keep its contract (per image a detections x ground truth
+    # block, crowd columns as intersection / detection area)
+    iou_blocks = _box_ious if iou_type == "bbox" else _mask_ious(g, g_order, d, d_order)
     for i0, i1 in _chunks(dt_off, gt_off):
         iou, iou_off = iou_blocks(d_box, dt_off, g_box, crowd_i64, gt_off, i0, i1)
         _k.tide_match(

@@ -186,13 +186,18 @@ def _scanned_ground_truth(raw: bytes, scan: _Scan, where: str) -> GroundTruth | 
     return GroundTruth(image_ids, names, cols.ids, image, cols.category_id, cols.bbox, cols.ignore)
 
 
-def read_ground_truth(gt: Any) -> GroundTruth:
-    """Columns of a ground-truth ``COCO`` object, json path or dataset dict."""
+def read_ground_truth(gt: Any, need_anns: bool = False) -> GroundTruth:
+    """Columns of a ground-truth ``COCO`` object, json path or dataset dict.
+
+    ``need_anns`` (masks): keep the annotation dicts and image sizes (the scanner's columns do not).
+    """
     where = "ground truth"
     if isinstance(gt, (str, os.PathLike)):
         where = os.fspath(gt)
         raw, scan, dataset = _read_annotations(gt)
-        if scan is not None:
+        if scan is not None and need_anns:
+            dataset = loads(raw, where)
+        elif scan is not None:
             got = _scanned_ground_truth(raw, scan, where)
             if got is not None:
                 return got
@@ -202,7 +207,7 @@ def read_ground_truth(gt: Any) -> GroundTruth:
     elif isinstance(gt, dict):
         dataset = gt
     else:
-        if isinstance(gt, COCO):
+        if isinstance(gt, COCO) and not need_anns:
             scanned = gt._scanned_ground_truth()
             if scanned is not None:
                 got = _scanned_ground_truth(scanned[0], scanned[1], gt._source)

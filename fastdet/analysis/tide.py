@@ -258,7 +258,7 @@ def tide(
         raise ValueError("pos_threshold must be in (0, 1]: at 0 every detection would match")
     bg = check_threshold(background_threshold, "background_threshold")
     max_det = check_int(max_detections, "max_detections", minimum=1)
-    g = read_ground_truth(gt)
+    g = read_ground_truth(gt, need_anns=iou_type != "bbox")
     d = read_detections(dt, g, name, need_bbox=iou_type == "bbox")
     return _tide(g, d, pos, bg, max_det, iou_type)
 

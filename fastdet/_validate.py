@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 from fastdet._config import MAX_DENSE_ELEMENTS
 
 __all__ = [
+    "MAX_DENSE_ELEMENTS",
     "as_boxes",
     "as_float_array",
     "as_labels",

@@ -7,6 +7,7 @@ from typing import Any, Literal, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fastdet import _validate
 from fastdet._kernels import ranking as _k
 from fastdet._validate import check_bool, check_choice, check_dense_size
 from fastdet.metrics._common import (
@@ -87,7 +88,8 @@ def _count_matrix(
     lo, hi = (int(v) for v in _k._label_bounds(t, p))
     span = hi - lo + 1
     dtype = np.int64 if weights is None else np.float64
-    if labels is None and span * span <= max(_DENSE_MIN_CELLS, n):
+    dense_ok = span * span <= min(max(_DENSE_MIN_CELLS, n), _validate.MAX_DENSE_ELEMENTS)
+    if labels is None and dense_ok:
         # a matrix over the whole label range, filled in one pass; the rows and columns of the
         # labels that occur are kept (each cell is the same sum, in the same order)
         full = np.zeros((span, span), dtype)

@@ -103,6 +103,7 @@ def conv2d(
 
     Examples
     --------
+    >>> from fastdet.arch import conv2d_macs
     >>> x = np.ones((1, 2, 4, 4))
     >>> w = np.ones((3, 2, 3, 3))
     >>> out, macs = conv2d(x, w, padding=1)

@@ -288,6 +288,7 @@ def summary(
 
     Examples
     --------
+    >>> from fastdet.arch import Conv2d, MaxPool2d, ReLU
     >>> s = summary("vgg16")
     >>> s.total_params, s.total_macs, s.receptive_field
     (138357544, 15470264320, (212, 212))
@@ -356,6 +357,7 @@ def format_summary(result: Summary, max_depth: int | None = None) -> str:
 
     Examples
     --------
+    >>> from fastdet.arch import Conv2d, MaxPool2d, ReLU
     >>> s = summary([Conv2d(3, 8, 3, padding=1), ReLU(), MaxPool2d(2)], "3x32x32")
     >>> print(format_summary(s))
     layer         output shape  params     MACs  RF  jump  start

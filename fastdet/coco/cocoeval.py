@@ -77,6 +77,7 @@ class COCOeval:
 
     Examples
     --------
+    >>> from fastdet.coco import COCO, COCOeval
     >>> gt = COCO({"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}],
     ...            "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
     ...                             "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]},

@@ -15,7 +15,7 @@ from fastdet._kernels import coco as _k
 from fastdet.coco import dropin as _dropin
 from fastdet.coco import keypoints as _keypoints
 from fastdet.coco.dataset import _columns_of
-from fastdet.coco.evaluation import _accumulate, _evaluate, _Evaluation, cell_sizes, sized
+from fastdet.coco.evaluation import _accumulate, _evaluate, _Evaluation, cell_sizes
 from fastdet.coco.params import Params, _check_iou_type
 
 
@@ -413,9 +413,7 @@ def _build_ious(ev: _Evaluation) -> dict[tuple[Any, Any], Any]:
         iou_off, sizes = cell_sizes(ev)
         flat = np.zeros(int(iou_off[-1]), np.float64)
         # ground truths in file order within the cell (the matching layout is the same order)
-        sized(_k.iou_cells, len(ev.dt_rows))(
-            ev.gt_off, ev.gt_box, ev.gt_crowd, ev.dt_off, ev.dt_box, iou_off, flat
-        )
+        _k.iou_cells(ev.gt_off, ev.gt_box, ev.gt_crowd, ev.dt_off, ev.dt_box, iou_off, flat)
     out: dict[tuple[Any, Any], Any] = {}
     n_img = len(ev.img_ids)
     for i, img in enumerate(ev.img_ids):

@@ -13,20 +13,6 @@ from fastdet._kernels import coco as _k
 from fastdet.coco.columns import _Columns, _encode_ids
 from fastdet.coco.params import Params
 
-# Below this many detections the COCO kernels run their serial twins: starting threads costs
-# more than the work, and far more when the cores are busy (woken OpenMP threads wait for a
-# core: about 8 ms per parallel region on the loaded 2-core development machine). Measured
-# there, evaluate + accumulate serial vs parallel: fake100 (734 detections) 14 vs 160 ms;
-# 500 images (25k) 154 vs 276 ms; 5000 images (247k) 633 vs 620 ms; the streaming
-# MeanAveragePrecision on 1000 images (50k) 0.11 vs 0.15 s in all. Larger sets keep the
-# parallel kernels, which win on idle and many-core machines.
-PARALLEL_MIN_DETECTIONS = 200_000
-
-
-def sized(kern: Any, n_detections: int) -> Any:
-    """``kern`` (a parallel kernel) for large evaluations, else its serial twin."""
-    return kern if n_detections >= PARALLEL_MIN_DETECTIONS else kern.serial
-
 
 @dataclass
 class _Evaluation:
@@ -71,7 +57,7 @@ class _Evaluation:
         return self.extra["match"]
 
     def _run_match(self, status: np.ndarray, kind: np.ndarray, match: np.ndarray) -> None:
-        sized(_k.match_cells, len(self.dt_rows))(
+        _k.match_cells(
             self.gt_off, self.gt_box, self.gt_area, self.gt_crowd, self.gt_ignore, self.gt_id_nonzero,
             self.dt_off, self.dt_box, self.dt_area, self.dt_id_positive, self.iou_off, self.cell_iou,
             self.iou_thrs, self.area_rng, status, kind, match,
@@ -190,9 +176,7 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params, cell_ious: CellIous | None 
     assert gt.ignore is not None
     # sort each cell by descending score (stable) and keep its best max_det
     local = np.arange(len(dt_grouped), dtype=np.int64)
-    kept, dt_off = sized(_k.sort_and_truncate, len(local))(
-        local, dt_off, np.ascontiguousarray(dt.score[dt_grouped]), max_det
-    )
+    kept, dt_off = _k.sort_and_truncate(local, dt_off, np.ascontiguousarray(dt.score[dt_grouped]), max_det)
     dt_rows = dt_grouped[kept]
 
     ev = _Evaluation(
@@ -243,7 +227,7 @@ def _accumulate(
     precision = np.full((t, r, k, a, m), -1.0)
     recall = np.full((t, k, a, m), -1.0)
     scores = np.full((t, r, k, a, m), -1.0)
-    sized(_k.accumulate, len(ev.dt_rows))(
+    _k.accumulate(
         len(ev.img_ids), ev.gt_off, ev.gt_area, ev.gt_ignore, ev.area_rng,
         ev.dt_off, ev.dt_score, ev.status, ev.kind,
         np.asarray(k_list, np.int64), np.asarray(a_list, np.int64), np.asarray(i_list, np.int64),

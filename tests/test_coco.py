@@ -592,8 +592,8 @@ def test_large_category_matches_pycocotools() -> None:
     assert text_f == text_o
 
 
-def test_parallel_kernels_load_from_cache_in_a_fresh_process(data_dir: Path) -> None:
-    """The cached parallel kernels are reused by a new interpreter (no recompilation)."""
+def test_chunked_kernels_load_from_cache_in_a_fresh_process(data_dir: Path) -> None:
+    """The cached COCO kernels are reused by a new interpreter (no recompilation)."""
     import subprocess
     import sys
 
@@ -611,8 +611,7 @@ def test_parallel_kernels_load_from_cache_in_a_fresh_process(data_dir: Path) -> 
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    g = COCO(sys.argv[1]); e = COCOeval(g, g.loadRes(sys.argv[2]), 'bbox')\n"
         "    e.evaluate(); e.accumulate()\n"
-        "kerns = (k.match_cells, k.accumulate, k.sort_and_truncate)\n"
-        "fns = [f.parallel for f in kerns] + [f.serial for f in kerns]  # small sets run the serial twins\n"
+        "fns = [f.dispatcher for f in (k.match_cells, k.accumulate, k.sort_cells)]\n"
         "print(sum(sum(f.stats.cache_hits.values()) for f in fns), sum(len(f.stats.cache_misses) for f in fns))\n"
     )
     out = subprocess.run([sys.executable, "-c", script, gt, dt], capture_output=True, text=True, check=True)
@@ -670,14 +669,16 @@ def test_two_half_parallel_scan_equals_serial_scan(
     np.testing.assert_array_equal(halves.scores, serial.scores)
 
 
-def test_parallel_and_serial_kernels_agree(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The serial twins (run in forked children and concurrent threads) give the parallel kernels' bits."""
-    from fastdet._kernels import coco as k
+@pytest.mark.parametrize("threads", [1, 3, 7])
+def test_chunked_kernels_agree_whatever_the_threads(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    """One thread, or chunks spread over several (uneven bounds), give the same bits."""
+    import fastdet._kernels as kernels
 
     gt, dt = (str(data_dir / p) for p in CASES[0][1:])
-    parallel, text_p = run_eval(COCO, COCOeval, gt, dt)
-    for name in ("match_cells", "sort_and_truncate", "accumulate", "iou_cells"):
-        monkeypatch.setattr(k, name, getattr(k, name).serial)
-    serial, text_s = run_eval(COCO, COCOeval, gt, dt)
-    assert_same(serial, parallel, "serial twins")
-    assert text_s == text_p
+    default, text_d = run_eval(COCO, COCOeval, gt, dt)
+    monkeypatch.setattr(kernels, "_threads", lambda: threads)
+    chunked, text_c = run_eval(COCO, COCOeval, gt, dt)
+    assert_same(chunked, default, f"{threads} threads")
+    assert text_c == text_d

@@ -23,13 +23,16 @@ process-wide setting is ever changed):
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import pickle
 import threading
 import types
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Literal, TypeVar, overload
 
 import numba
@@ -39,7 +42,16 @@ from numba.core.serialize import dumps
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["NEVER", "CacheWarning", "ParallelKernel", "cache_location", "call_interruptible", "kernel"]
+__all__ = [
+    "NEVER",
+    "CacheWarning",
+    "ChunkedKernel",
+    "ParallelKernel",
+    "cache_location",
+    "call_interruptible",
+    "kernel",
+    "thread_limit",
+]
 
 
 class CacheWarning(RuntimeWarning):
@@ -50,17 +62,31 @@ class CacheWarning(RuntimeWarning):
 
 
 @overload
-def kernel(*, parallel: Literal[False] = False, vectorize_division: bool = False) -> Callable[[F], F]: ...
+def kernel(
+    *, parallel: Literal[False] = False, chunked: Literal[False] = False, vectorize_division: bool = False
+) -> Callable[[F], F]: ...
 @overload
 def kernel(
-    *, parallel: Literal[True], vectorize_division: bool = False
+    *, parallel: Literal[True], chunked: Literal[False] = False, vectorize_division: bool = False
 ) -> Callable[[Callable[..., Any]], ParallelKernel]: ...
-def kernel(*, parallel: bool = False, vectorize_division: bool = False) -> Callable[[Any], Any]:
+@overload
+def kernel(
+    *, parallel: Literal[False] = False, chunked: Literal[True], vectorize_division: bool = False
+) -> Callable[[Callable[..., Any]], ChunkedKernel]: ...
+def kernel(
+    *, parallel: bool = False, chunked: bool = False, vectorize_division: bool = False
+) -> Callable[[Any], Any]:
     """Compile a function with fastdet's uniform Numba options (cached, nogil).
 
-    ``parallel=True`` returns a :class:`ParallelKernel`: a parallel dispatcher
-    plus a serial twin used where the parallel one is unsafe (see the module
-    docstring); such a kernel may only be called from Python.
+    ``chunked=True`` returns a :class:`ChunkedKernel`: the function's first two
+    arguments ``lo, hi`` bound its outer loop (``for i in range(lo, hi)``, every
+    iteration independent), and a call ``k(n, *args)`` runs ``[0, n)`` in chunks
+    on a pool of threads. It compiles one serial function, which costs a fraction
+    of a Numba ``parallel=True`` one, and needs no threading layer.
+
+    ``parallel=True`` returns a :class:`ParallelKernel` (Numba's ``prange``): a
+    parallel dispatcher plus a serial twin used where the parallel one is unsafe
+    (see the module docstring); such a kernel may only be called from Python.
 
     ``vectorize_division`` selects Numba's ``error_model="numpy"``: a division
     by zero gives inf/NaN instead of a Python exception check, which lets LLVM
@@ -70,6 +96,8 @@ def kernel(*, parallel: bool = False, vectorize_division: bool = False) -> Calla
     options = {"nogil": True, "error_model": "numpy" if vectorize_division else "python"}
 
     def decorate(func: Callable[..., Any]) -> Any:
+        if chunked:
+            return ChunkedKernel(_jit(func, options, parallel=False))
         if parallel:
             return ParallelKernel(func, options)
         return _jit(func, options, parallel=False)
@@ -85,6 +113,98 @@ def _jit(func: Callable[..., Any], options: dict[str, Any], *, parallel: bool) -
     return dispatcher
 
 
+# ----------------------------------------------------------------------------- chunked kernels
+
+# The pool that runs the chunks of chunked kernels; created on first use, and again
+# in a forked child (whose copy of the parent's pool has no threads).
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_local = threading.local()  # ``threads``: this thread's limit, set by :func:`thread_limit`
+
+
+def _threads() -> int:
+    """Threads a chunked call may use: ``NUMBA_NUM_THREADS`` (default: the cores), or this thread's limit."""
+    limit = getattr(_local, "threads", None)
+    n = int(numba.config.NUMBA_NUM_THREADS)
+    return max(1, min(n, limit) if limit is not None else n)
+
+
+def _get_pool(workers: int) -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < workers:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fastdet")
+        return _pool
+
+
+@contextmanager
+def thread_limit(threads: int) -> Iterator[None]:
+    """Run the chunked kernels called in this thread on at most ``threads`` threads (restored on exit)."""
+    before = getattr(_local, "threads", None)
+    _local.threads = threads
+    try:
+        yield
+    finally:
+        _local.threads = before
+
+
+class ChunkedKernel:
+    """A serial kernel over ``range(lo, hi)`` that a call spreads over threads in chunks.
+
+    ``k(n, *args)`` splits ``[0, n)`` into up to four chunks per thread, which the
+    calling thread and the pool's threads take in turn (so uneven chunks balance
+    out) and run with the GIL released. ``k.serial(n, *args)`` runs it in one call
+    on this thread: the wrappers use it where the work is too small for threads.
+    Results do not depend on the chunking, as the iterations are independent.
+    Any thread or forked child may call either; nothing process-wide is touched.
+    """
+
+    def __init__(self, dispatcher: Any) -> None:
+        self.dispatcher = dispatcher
+        func = dispatcher.py_func
+        self.py_func = func
+        self.__name__ = func.__name__
+        self.__qualname__ = func.__qualname__
+        self.__doc__ = func.__doc__
+        self.__module__ = func.__module__
+        self.__wrapped__ = func
+
+    def serial(self, n: int, *args: Any) -> None:
+        """Run all ``n`` iterations in this thread."""
+        self.dispatcher(0, n, *args)
+
+    def __call__(self, n: int, *args: Any) -> None:
+        threads = min(_threads(), n)
+        if threads <= 1 or getattr(_local, "in_pool", False):
+            self.dispatcher(0, n, *args)
+            return
+        n_chunks = min(n, 4 * threads)
+        bounds = [n * j // n_chunks for j in range(n_chunks + 1)]
+        taken = itertools.count()  # next() is atomic under the GIL
+        kern = self.dispatcher
+
+        def work() -> None:
+            _local.in_pool = True
+            try:
+                while (j := next(taken)) < n_chunks:
+                    kern(bounds[j], bounds[j + 1], *args)
+            finally:
+                _local.in_pool = False
+
+        helpers = [_get_pool(threads - 1).submit(work) for _ in range(threads - 1)]
+        try:
+            work()
+        finally:
+            for f in helpers:
+                f.result()
+
+    def __getattr__(self, name: str) -> Any:  # dispatcher attributes (stats, signatures, ...)
+        return getattr(self.dispatcher, name)
+
+    def __repr__(self) -> str:
+        return f"<fastdet chunked kernel {self.__module__}.{self.__qualname__}>"
+
+
 # ----------------------------------------------------------------------------- parallel kernels
 
 # True in a process forked from the one that imported fastdet: OpenMP (GNU libgomp)
@@ -96,8 +216,10 @@ _parallel_entry = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    global _forked_child
+    global _forked_child, _pool, _pool_lock
     _forked_child = True
+    _pool = None  # the parent's threads do not exist here
+    _pool_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX

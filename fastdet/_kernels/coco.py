@@ -14,7 +14,6 @@ is FP or IGNORED when that holds at every IoU threshold, else MIXED.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fastdet._kernels import kernel
@@ -142,30 +141,19 @@ def _radix_argsort_desc(score):
     return perm
 
 
-@kernel(parallel=True)
-def sort_and_truncate(order, offsets, score, max_det):
-    """Sort each cell of ``order`` by descending score (stable) and keep its first ``max_det``.
+@kernel(chunked=True)
+def sort_cells(lo, hi, order, offsets, score):
+    """Sort cells ``lo:hi`` of ``order`` by descending ``score`` (stable), in place.
 
-    ``order`` (N,) holds row indices grouped by cell, ``offsets`` (C + 1,) the cell
-    bounds. Returns ``(kept (N',), kept_offsets (C + 1,))``.
+    ``order`` (N,) holds row indices grouped by cell, ``offsets`` (C + 1,) the cell bounds.
     """
-    n_cells = offsets.shape[0] - 1
-    for c in numba.prange(n_cells):
-        lo = offsets[c]
-        hi = offsets[c + 1]
-        if hi - lo > 24:
-            _stable_sort_desc(order, lo, hi, score, np.empty(hi - lo, np.int64))
-        elif hi - lo > 1:  # insertion sort: no scratch buffer to allocate
-            _stable_sort_desc(order, lo, hi, score, order[lo:lo])
-    kept_offsets = np.zeros(n_cells + 1, np.int64)
-    for c in range(n_cells):
-        kept_offsets[c + 1] = kept_offsets[c] + min(offsets[c + 1] - offsets[c], max_det)
-    kept = np.empty(kept_offsets[n_cells], np.int64)
-    for c in numba.prange(n_cells):
-        lo = offsets[c]
-        for j in range(kept_offsets[c + 1] - kept_offsets[c]):
-            kept[kept_offsets[c] + j] = order[lo + j]
-    return kept, kept_offsets
+    for c in range(lo, hi):
+        start = offsets[c]
+        stop = offsets[c + 1]
+        if stop - start > 24:
+            _stable_sort_desc(order, start, stop, score, np.empty(stop - start, np.int64))
+        elif stop - start > 1:  # insertion sort: no scratch buffer to allocate
+            _stable_sort_desc(order, start, stop, score, order[start:start])
 
 
 @kernel()
@@ -348,8 +336,10 @@ def _match_cell(
             kind[row, a] = MIXED if (mixed or first == TP) else first
 
 
-@kernel(parallel=True)
+@kernel(chunked=True)
 def match_cells(
+    lo,
+    hi,
     gt_off,
     gt_box,
     gt_area,
@@ -368,7 +358,7 @@ def match_cells(
     kind,
     match,
 ):
-    """Greedy COCO matching of every cell, for every area range and IoU threshold.
+    """Greedy COCO matching of cells ``lo:hi``, for every area range and IoU threshold.
 
     Boxes are xywh (C + 1 offsets, rows grouped by cell; detections sorted by
     descending score and truncated). Writes ``kind`` (Nd, A) int8 (FP or IGNORED
@@ -377,10 +367,9 @@ def match_cells(
     when ``match`` is wanted) and, when ``match.shape[0] > 0``, ``match``
     (Nd, A, T) int64, the matched ground-truth row within its cell (-1: none).
     """
-    n_cells = gt_off.shape[0] - 1
     n_area = area_rng.shape[0]
     want_match = match.shape[0] > 0
-    for c in numba.prange(n_cells):
+    for c in range(lo, hi):
         if dt_off[c + 1] == dt_off[c]:  # most cells are empty: skip the call
             continue
         if gt_off[c + 1] == gt_off[c] and not want_match:
@@ -413,14 +402,13 @@ def match_cells(
         )
 
 
-@kernel(parallel=True)
-def iou_cells(gt_off, gt_box, gt_crowd, dt_off, dt_box, iou_off, out):
-    """IoU matrix of every cell with detections and ground truths, flattened row-major.
+@kernel(chunked=True)
+def iou_cells(lo, hi, gt_off, gt_box, gt_crowd, dt_off, dt_box, iou_off, out):
+    """IoU matrix of cells ``lo:hi`` with detections and ground truths, flattened row-major.
 
     Cell ``c`` writes ``out[iou_off[c]:iou_off[c + 1]]`` as a (D_c, G_c) matrix.
     """
-    n_cells = gt_off.shape[0] - 1
-    for c in numba.prange(n_cells):
+    for c in range(lo, hi):
         n_g = gt_off[c + 1] - gt_off[c]
         n_d = dt_off[c + 1] - dt_off[c]
         if n_g > 0 and n_d > 0:
@@ -663,8 +651,10 @@ def _fill_curves(
             scores[t, ri, k, a, m] = dt_score[tp_row[t, i]]
 
 
-@kernel(parallel=True)
+@kernel(chunked=True)
 def accumulate(
+    lo,
+    hi,
     n_img,
     gt_off,
     gt_area,
@@ -681,11 +671,17 @@ def accumulate(
     rec_thrs,
     rec_sorted,
     eps,
+    cat_off,
+    cat_rows,
+    cat_rank,
+    n_pos,
     precision,
     recall,
     scores,
 ):
-    """pycocotools' accumulate over the matched cells (``status`` and ``kind`` from :func:`match_cells`).
+    """pycocotools' accumulate of categories ``lo:hi`` (indices into ``k_list``).
+
+    Reads the matched cells (``status`` and ``kind`` from :func:`match_cells`).
 
     ``k_list``/``a_list``/``i_list`` index the evaluated categories, area ranges
     (rows of ``area_rng``) and images of the matching layout (cell (i, k) is
@@ -693,22 +689,11 @@ def accumulate(
     ``max_dets`` holds the detection limits, ``rec_sorted`` says whether
     ``rec_thrs`` ascends and ``eps`` is ``np.spacing(1)``. Fills ``precision`` /
     ``scores`` (T, R, K, A, M) and ``recall`` (T, K, A, M), which arrive set to
-    -1; combinations without non-ignored ground truth stay -1.
+    -1; combinations without non-ignored ground truth stay -1. Scratch: ``cat_off``
+    (K + 1,) the bounds of each category's detections (summed over ``i_list``),
+    ``cat_rows`` and ``cat_rank`` (cat_off[-1],) and ``n_pos`` (K, A).
     """
-    n_k = k_list.shape[0]
-    n_i = i_list.shape[0]
-    cat_off = np.zeros(n_k + 1, np.int64)
-    for k in range(n_k):
-        total = 0
-        for ii in range(n_i):
-            c = k_list[k] * n_img + i_list[ii]
-            total += dt_off[c + 1] - dt_off[c]
-        cat_off[k + 1] = cat_off[k] + total
-    n_rows = cat_off[n_k]
-    cat_rows = np.empty(n_rows, np.int64)
-    cat_rank = np.empty(n_rows, np.int64)
-    n_pos = np.empty((n_k, a_list.shape[0]), np.int64)
-    for k in numba.prange(n_k):
+    for k in range(lo, hi):
         _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank)
         _count_positives(k, n_img, gt_off, gt_area, gt_ignore, area_rng, a_list, k_list, i_list, n_pos)
         _accumulate_category(

@@ -413,7 +413,8 @@ def _build_ious(ev: _Evaluation) -> dict[tuple[Any, Any], Any]:
         iou_off, sizes = cell_sizes(ev)
         flat = np.zeros(int(iou_off[-1]), np.float64)
         # ground truths in file order within the cell (the matching layout is the same order)
-        _k.iou_cells(ev.gt_off, ev.gt_box, ev.gt_crowd, ev.dt_off, ev.dt_box, iou_off, flat)
+        n_cells = len(ev.gt_off) - 1
+        _k.iou_cells(n_cells, ev.gt_off, ev.gt_box, ev.gt_crowd, ev.dt_off, ev.dt_box, iou_off, flat)
     out: dict[tuple[Any, Any], Any] = {}
     n_img = len(ev.img_ids)
     for i, img in enumerate(ev.img_ids):

@@ -58,6 +58,7 @@ class _Evaluation:
 
     def _run_match(self, status: np.ndarray, kind: np.ndarray, match: np.ndarray) -> None:
         _k.match_cells(
+            len(self.gt_off) - 1,
             self.gt_off, self.gt_box, self.gt_area, self.gt_crowd, self.gt_ignore, self.gt_id_nonzero,
             self.dt_off, self.dt_box, self.dt_area, self.dt_id_positive, self.iou_off, self.cell_iou,
             self.iou_thrs, self.area_rng, status, kind, match,
@@ -176,8 +177,8 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params, cell_ious: CellIous | None 
     assert gt.ignore is not None
     # sort each cell by descending score (stable) and keep its best max_det
     local = np.arange(len(dt_grouped), dtype=np.int64)
-    kept, dt_off = _k.sort_and_truncate(local, dt_off, np.ascontiguousarray(dt.score[dt_grouped]), max_det)
-    dt_rows = dt_grouped[kept]
+    _k.sort_cells(n_cells, local, dt_off, np.ascontiguousarray(dt.score[dt_grouped]))
+    dt_rows, dt_off = dt_grouped[_truncate_cells(local, dt_off, max_det)], _truncated_offsets(dt_off, max_det)
 
     ev = _Evaluation(
         img_ids=list(p.imgIds),
@@ -214,6 +215,23 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params, cell_ious: CellIous | None 
     return ev
 
 
+def _truncated_offsets(offsets: NDArray[np.int64], max_det: int) -> NDArray[np.int64]:
+    """Cell bounds after keeping at most ``max_det`` rows of each cell."""
+    kept = np.zeros_like(offsets)
+    np.cumsum(np.minimum(np.diff(offsets), max_det), out=kept[1:])
+    return kept
+
+
+def _truncate_cells(order: NDArray[np.int64], offsets: NDArray[np.int64], max_det: int) -> NDArray[np.int64]:
+    """The first ``max_det`` entries of each cell of ``order`` (cells bounded by ``offsets``)."""
+    sizes = np.diff(offsets)
+    if len(sizes) == 0 or sizes.max(initial=0) <= max_det:
+        return order
+    kept = np.minimum(sizes, max_det)
+    starts = np.repeat(offsets[:-1] - _truncated_offsets(offsets, max_det)[:-1], kept)
+    return order[starts + np.arange(len(starts))]
+
+
 def _accumulate(
     ev: _Evaluation,
     k_list: Sequence[int],
@@ -227,11 +245,18 @@ def _accumulate(
     precision = np.full((t, r, k, a, m), -1.0)
     recall = np.full((t, k, a, m), -1.0)
     scores = np.full((t, r, k, a, m), -1.0)
+    ks, as_, is_ = (np.asarray(x, np.int64) for x in (k_list, a_list, i_list))
+    n_img = len(ev.img_ids)
+    # each category's detections over the images in ``i_list``: bounds of its scratch rows
+    cat_off = np.zeros(len(ks) + 1, np.int64)
+    if n_img:
+        sizes = np.diff(ev.dt_off).reshape(-1, n_img)
+        np.cumsum(sizes[ks][:, is_].sum(axis=1), out=cat_off[1:])
     _k.accumulate(
-        len(ev.img_ids), ev.gt_off, ev.gt_area, ev.gt_ignore, ev.area_rng,
-        ev.dt_off, ev.dt_score, ev.status, ev.kind,
-        np.asarray(k_list, np.int64), np.asarray(a_list, np.int64), np.asarray(i_list, np.int64),
+        len(ks), n_img, ev.gt_off, ev.gt_area, ev.gt_ignore, ev.area_rng,
+        ev.dt_off, ev.dt_score, ev.status, ev.kind, ks, as_, is_,
         np.asarray(m_list, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)), float(np.spacing(1)),
-        precision, recall, scores,
+        cat_off, np.empty(cat_off[-1], np.int64), np.empty(cat_off[-1], np.int64),
+        np.empty((len(ks), len(as_)), np.int64), precision, recall, scores,
     )  # fmt: skip
     return precision, recall, scores

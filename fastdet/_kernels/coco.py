@@ -147,13 +147,13 @@ def sort_cells(lo, hi, order, offsets, score):
 
     ``order`` (N,) holds row indices grouped by cell, ``offsets`` (C + 1,) the cell bounds.
     """
+    longest = 0
     for c in range(lo, hi):
-        start = offsets[c]
-        stop = offsets[c + 1]
-        if stop - start > 24:
-            _stable_sort_desc(order, start, stop, score, np.empty(stop - start, np.int64))
-        elif stop - start > 1:  # insertion sort: no scratch buffer to allocate
-            _stable_sort_desc(order, start, stop, score, order[start:start])
+        longest = max(longest, offsets[c + 1] - offsets[c])
+    buf = np.empty(longest, np.int64)  # one scratch buffer for the chunk
+    for c in range(lo, hi):
+        if offsets[c + 1] - offsets[c] > 1:
+            _stable_sort_desc(order, offsets[c], offsets[c + 1], score, buf)
 
 
 @kernel()
@@ -461,7 +461,8 @@ def _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_ro
             perm = _radix_argsort_desc(keys)
         else:
             perm = np.arange(n)
-            _stable_sort_desc(perm, 0, n, keys, np.empty(n, np.int64))
+            # np.int64(0), not a literal 0: the signature sort_cells compiles, not a second one
+            _stable_sort_desc(perm, np.int64(0), n, keys, np.empty(n, np.int64))
         for q in range(n):
             cat_rows[base + q] = rows[perm[q]]
             cat_rank[base + q] = ranks[perm[q]]

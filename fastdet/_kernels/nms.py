@@ -173,37 +173,21 @@ def greedy_nms(
                 if e == a:
                     continue
                 if mid is None:
-                    _suppress_div(
-                        x1[a:e], y1[a:e], x2[a:e], y2[a:e], area[a:e], sup[a:e], bx1, by1, bx2, by2, ap, thr
-                    )
+                    _suppress_div(x1, y1, x2, y2, area, sup, a, e, bx1, by1, bx2, by2, ap, thr)
                 else:
-                    _suppress_f32(
-                        x1[a:e],
-                        y1[a:e],
-                        x2[a:e],
-                        y2[a:e],
-                        area[a:e],
-                        sup[a:e],
-                        bx1,
-                        by1,
-                        bx2,
-                        by2,
-                        ap,
-                        mid,
-                        tie_even,
-                    )
+                    _suppress_f32(x1, y1, x2, y2, area, sup, a, e, bx1, by1, bx2, by2, ap, mid, tie_even)
 
 
 @kernel()
-def _suppress_f32(x1, y1, x2, y2, area, sup, bx1, by1, bx2, by2, ap, mid, tie_even):
-    """Mark boxes (one window, SoA) whose IoU with box b exceeds the threshold; float32 path.
+def _suppress_f32(x1, y1, x2, y2, area, sup, a, e, bx1, by1, bx2, by2, ap, mid, tie_even):
+    """Mark boxes ``a:e`` (SoA) whose IoU with box b exceeds the threshold; float32 path.
 
     ``float32(inter / union) > thr`` holds exactly when ``inter > mid * union`` (or
     equality and ``tie_even``, round-half-to-even) with the products in float64,
     where they are exact. Branch-free so that LLVM vectorizes it.
     """
     zero = ap - ap
-    for k in range(x1.shape[0]):
+    for k in range(a, e):
         xx1 = x1[k] if x1[k] > bx1 else bx1
         yy1 = y1[k] if y1[k] > by1 else by1
         xx2 = x2[k] if x2[k] < bx2 else bx2
@@ -220,10 +204,10 @@ def _suppress_f32(x1, y1, x2, y2, area, sup, bx1, by1, bx2, by2, ap, mid, tie_ev
 
 
 @kernel()
-def _suppress_div(x1, y1, x2, y2, area, sup, bx1, by1, bx2, by2, ap, thr):
-    """Mark boxes (one window, SoA) whose IoU with box b exceeds thr; any float dtype."""
+def _suppress_div(x1, y1, x2, y2, area, sup, a, e, bx1, by1, bx2, by2, ap, thr):
+    """Mark boxes ``a:e`` (SoA) whose IoU with box b exceeds thr; any float dtype."""
     zero = ap - ap
-    for k in range(x1.shape[0]):
+    for k in range(a, e):
         iw = min(x2[k], bx2) - max(x1[k], bx1)
         ih = min(y2[k], by2) - max(y1[k], by1)
         if iw > zero and ih > zero:

@@ -220,8 +220,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "coco-radix-zero",
         K + "coco.py",
-        "bits = (score + 0.0).view(np.uint64)",
-        "bits = score.view(np.uint64)",
+        "        if b == sign:  # -0.0 ties with 0.0\n            b = np.uint64(0)\n",
+        "",
         COCO_TESTS,
         "radix sort orders -0.0 after 0.0",
     ),

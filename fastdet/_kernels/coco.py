@@ -109,27 +109,34 @@ def _radix_argsort_desc(score):
     sign = np.uint64(0x8000000000000000)
     mask = np.uint64(0x7FF)
     key = np.empty(n, np.uint64)
-    bits = (score + 0.0).view(np.uint64)  # -0.0 + 0.0 == +0.0
+    bits = score.view(np.uint64)
     for i in range(n):
         b = bits[i]
+        if b == sign:  # -0.0 ties with 0.0
+            b = np.uint64(0)
         asc = ~b if (b & sign) != np.uint64(0) else (b | sign)  # ascending in the float order
         key[i] = ~asc  # descending
-    perm = np.arange(n)
+    perm = np.empty(n, np.int64)
+    for i in range(n):
+        perm[i] = i
     key2 = np.empty(n, np.uint64)
     perm2 = np.empty(n, np.int64)
     counts = np.empty(2048, np.int64)
     for p in range(6):
         shift = np.uint64(11 * p)
-        counts[:] = 0
+        for d in range(2048):
+            counts[d] = 0
         for i in range(n):
             counts[np.int64((key[i] >> shift) & mask)] += 1
-        if counts.max() == n:  # every key has the same digit here: nothing to reorder
-            continue
         total = 0
+        single = False
         for d in range(2048):
             c = counts[d]
+            single = single or c == n
             counts[d] = total
             total += c
+        if single:  # every key has the same digit here: nothing to reorder
+            continue
         for i in range(n):
             d = np.int64((key[i] >> shift) & mask)
             j = counts[d]

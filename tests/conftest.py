@@ -29,6 +29,20 @@ def data_dir() -> Path:
     return DATA
 
 
+@pytest.fixture(autouse=True)
+def _scan_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read every JSON file with the compiled scanner, however small.
+
+    The library parses files under ``SCAN_MIN_BYTES`` with the standard library (which
+    compiles nothing); the bundled files are that small, and the tests are here to check
+    the scanner on them. ``test_small_files_skip_the_scanner_with_the_same_result``
+    checks the small-file path against it.
+    """
+    import fastdet.coco.reading
+
+    monkeypatch.setattr(fastdet.coco.reading, "SCAN_MIN_BYTES", 0)
+
+
 # ------------------------------------------------------------------------------------ tolerances
 # Every tolerance of a comparison with a peer, a reference or a recorded answer comes from here,
 # named after the reason for its size (import them: ``from conftest import F64_RTOL``). A new

@@ -589,3 +589,40 @@ def test_hypothesis_string_ids_match_pycocotools(
     for key in ("precision", "recall", "scores"):
         np.testing.assert_allclose(fast.eval[key], oracle.eval[key], rtol=0, atol=1e-12)
     assert list(fast.params.imgIds) == list(oracle.params.imgIds)
+
+
+@pytest.mark.parametrize(("iou_type", "files"), [
+    ("bbox", ("coco-val2014-fake100/instances_val2014_100.json",
+              "coco-val2014-fake100/instances_val2014_fakebbox100_results.json")),
+    ("bbox", ("coco-val2017-img2299-crowd/gt_ignore_test_intids.json",
+              "coco-val2017-img2299-crowd/dt_ignore_test.json")),
+    ("bbox", ("d2-coco-tiny/gt_annotations.json", "d2-coco-tiny/detections.json")),
+    ("keypoints", ("coco-keypoints-small/gt_dataset.json", "coco-keypoints-small/dt_dataset.json")),
+])  # fmt: skip
+def test_small_files_skip_the_scanner_with_the_same_result(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, iou_type: str, files: tuple[str, str]
+) -> None:
+    """Files under SCAN_MIN_BYTES are parsed by the standard library: nothing compiles, same numbers."""
+    gt_path, dt_path = (str(data_dir / f) for f in files)
+
+    def run() -> COCOeval:
+        gt = COCO(gt_path, verbose=False)
+        with contextlib.redirect_stdout(io.StringIO()):
+            E = COCOeval(gt, gt.loadRes(dt_path), iou_type)
+            E.evaluate()
+            E.accumulate()
+            E.summarize()
+        return E
+
+    scanned = run()  # the conftest fixture sets SCAN_MIN_BYTES to 0: everything is scanned
+    monkeypatch.setattr(reading, "SCAN_MIN_BYTES", 1 << 20)
+    assert max(Path(p).stat().st_size for p in (gt_path, dt_path)) < reading.SCAN_MIN_BYTES
+
+    def no_scanning(*args: Any) -> Any:
+        raise AssertionError("the scanner ran on a small file")
+
+    monkeypatch.setattr(jsonscan, "scan_objects", no_scanning)
+    parsed = run()
+    assert parsed.stats.tolist() == scanned.stats.tolist()
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(parsed.eval[key], scanned.eval[key])

@@ -218,7 +218,6 @@ def _match_cell(
     """Match one cell (see :func:`match_cells`)."""
     n_area = area_rng.shape[0]
     n_thr = iou_thrs.shape[0]
-    want_match = match.shape[0] > 0
     g0 = gt_off[c]
     d0 = dt_off[c]
     n_g = gt_off[c + 1] - g0
@@ -233,7 +232,7 @@ def _match_cell(
             for d in range(d0, d0 + n_d):
                 code = IGNORED if (dt_area[d] < lo or dt_area[d] > hi) else FP
                 kind[d, a] = code
-                if want_match:
+                if match is not None:
                     for t in range(n_thr):
                         status[d, a, t] = code
                         match[d, a, t] = -1
@@ -243,7 +242,7 @@ def _match_cell(
     ibuf = np.empty(n_g + n_d + 1 + n_d * n_g, np.int64)
     bbuf = np.empty((2 + n_thr) * n_g, np.bool_)
     ious = fbuf[: n_d * n_g].reshape((n_d, n_g))
-    if cell_iou.shape[0] > 0:  # given (masks, keypoints): the cell's (D, G) block, row-major
+    if cell_iou is not None:  # given (masks, keypoints): the cell's (D, G) block, row-major
         i0 = iou_off[c]
         for d in range(n_d):
             for g in range(n_g):
@@ -300,7 +299,7 @@ def _match_cell(
             miss = IGNORED if out_of_range else FP
             if cand_off[d] == cand_off[d + 1]:
                 kind[row, a] = miss
-                if want_match:
+                if match is not None:
                     for t in range(n_thr):
                         status[row, a, t] = miss
                         match[row, a, t] = -1
@@ -333,7 +332,7 @@ def _match_cell(
                     else:
                         code = miss
                 status[row, a, t] = code
-                if want_match:
+                if match is not None:
                     match[row, a, t] = -1 if m == -1 else perm[m]
                 if t == 0:
                     first = code
@@ -371,15 +370,17 @@ def match_cells(
     descending score and truncated). Writes ``kind`` (Nd, A) int8 (FP or IGNORED
     when the status is the same at every threshold, else MIXED), ``status``
     (Nd, A, T) int8 (0 FP, 1 TP, 2 ignored) where ``kind`` is MIXED (everywhere
-    when ``match`` is wanted) and, when ``match.shape[0] > 0``, ``match``
-    (Nd, A, T) int64, the matched ground-truth row within its cell (-1: none).
+    when ``match`` is wanted) and, unless ``match`` is None, ``match`` (Nd, A, T)
+    int64, the matched ground-truth row within its cell (-1: none). ``cell_iou``
+    holds the IoUs per cell (masks, keypoints; see ``iou_off``) or is None (boxes).
+    A None argument is a type of its own to Numba: the code that writes ``match``
+    or reads ``cell_iou`` is then left out, and compiled only for calls that use it.
     """
     n_area = area_rng.shape[0]
-    want_match = match.shape[0] > 0
     for c in range(lo, hi):
         if dt_off[c + 1] == dt_off[c]:  # most cells are empty: skip the call
             continue
-        if gt_off[c + 1] == gt_off[c] and not want_match:
+        if gt_off[c + 1] == gt_off[c] and match is None:
             # no ground truth: FP or IGNORED at every threshold, so ``kind`` says it all
             # (``status`` is read for MIXED only); inline, as these cells are many and small
             for d in range(dt_off[c], dt_off[c + 1]):

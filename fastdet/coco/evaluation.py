@@ -56,11 +56,12 @@ class _Evaluation:
             self.extra["match"] = match
         return self.extra["match"]
 
-    def _run_match(self, status: np.ndarray, kind: np.ndarray, match: np.ndarray) -> None:
+    def _run_match(self, status: np.ndarray, kind: np.ndarray, match: np.ndarray | None) -> None:
         _k.match_cells(
             len(self.gt_off) - 1,
             self.gt_off, self.gt_box, self.gt_area, self.gt_crowd, self.gt_ignore, self.gt_id_nonzero,
-            self.dt_off, self.dt_box, self.dt_area, self.dt_id_positive, self.iou_off, self.cell_iou,
+            self.dt_off, self.dt_box, self.dt_area, self.dt_id_positive,
+            self.iou_off, self.cell_iou if len(self.cell_iou) else None,
             self.iou_thrs, self.area_rng, status, kind, match,
         )  # fmt: skip
 
@@ -211,7 +212,7 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params, cell_ious: CellIous | None 
         ev.cell_iou = np.ascontiguousarray(flat, dtype=np.float64)
         if len(ev.iou_off) != len(gt_off) or ev.iou_off[-1] != len(ev.cell_iou):
             raise AssertionError("cell_ious returned a layout that does not match the cells")
-    ev._run_match(ev.status, ev.kind, np.empty((0, 0, 0), np.int64))
+    ev._run_match(ev.status, ev.kind, None)
     return ev
 
 

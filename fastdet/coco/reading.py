@@ -496,11 +496,19 @@ def _scan_results(raw: bytes) -> _Columns | None:
     )  # fmt: skip
 
 
+# Files smaller than this are parsed by the standard library's C parser (with exact integers):
+# about 5 ms for a 0.5 MB file, against 1 ms for the compiled scanner once it is compiled, but
+# compiling the scanner takes about 3 s on a fresh install. Larger files use the scanner.
+SCAN_MIN_BYTES = 1 << 20
+
+
 def _read_file(path: PathLike, scan: Callable[[bytes], Any]) -> tuple[bytes, Any, Any]:
     """``(text, scanned, None)`` when the scanner reads the file, else ``(text, None, parsed JSON)``."""
     where = os.fspath(path)
     try:
         raw = _read_bytes(path)
+        if len(raw) < SCAN_MIN_BYTES:
+            return raw, None, _loads_exact(raw, where)
         try:
             scanned = scan(raw)
         except ExactIntsNeeded:  # an id of 19+ digits: parse with exact integers

@@ -41,6 +41,15 @@ import time
 _B = "[[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 11.0, 11.0], [20.0, 20.0, 30.0, 30.0]]"
 _S = "[0.9, 0.8, 0.7]"
 _COCO = "data/coco-val2014-fake100"
+# the pycocotools mask API on two polygons (``mask[threads]``: every batch kernel on threads)
+_MASK = (
+    "import fastdet.mask as fm\n"
+    "p = [[1.0, 1.0, 9.0, 2.0, 8.0, 9.0, 2.0, 7.0], [3.0, 3.0, 12.0, 4.0, 6.0, 11.0]]\n"
+    "r = fm.frPyObjects(p, 16, 16)\n"
+    "fm.area(r), fm.toBbox(r), fm.merge(r), fm.iou(r, r, [0, 1])\n"
+    "fm.iou([[0, 0, 2, 2]], [[1, 1, 2, 2], [0, 0, 4, 4]], [0, 1])\n"
+    "fm.encode(fm.decode(r))"
+)
 ENTRIES: dict[str, str] = {
     "nms": f"fastdet.nms({_B}, {_S}, 0.5)",
     "nms[f32]": f"fastdet.nms(np.array({_B}, np.float32), np.array({_S}, np.float32), 0.5)",
@@ -78,6 +87,13 @@ ENTRIES: dict[str, str] = {
     "max_pool2d": "fastdet.max_pool2d(np.ones((1, 2, 5, 5)), 2)",
     "avg_pool2d": "fastdet.avg_pool2d(np.ones((1, 2, 5, 5)), 2)",
     "summary": "fastdet.summary('resnet18', (3, 224, 224))",
+    "mask": _MASK,
+    "mask[threads]": f"import fastdet._rle; fastdet._rle.PARALLEL_WORK = 0\n{_MASK}",
+    "evaluate_coco[segm]": (
+        f"g = fastdet.COCO('{_COCO}/instances_val2014_100.json', verbose=False); "
+        "fastdet.evaluate_coco(g, g.loadRes('data/coco-val2014-fakesegm100/"
+        "instances_val2014_fakesegm100_results.json'), iou_type='segm')"
+    ),
     "coco_load": f"fastdet.COCO('{_COCO}/instances_val2014_100.json', verbose=False)",
     "evaluate_coco": (
         f"g = fastdet.COCO('{_COCO}/instances_val2014_100.json', verbose=False); "

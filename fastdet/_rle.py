@@ -77,10 +77,11 @@ pass and returns their areas, boxes, canonical flags and (``store``) runs or run
 ends in place; ``merge_measured`` and ``iou_measured`` work on its result.
 
 Kernels are in :mod:`fastdet._kernels.mask` and :mod:`fastdet._kernels.mask_raster`;
-the parallel ones run as their one-thread twin (``ParallelKernel.serial``) when
-the work is estimated below ``PARALLEL_WORK`` nanoseconds on one thread, where
-starting threads costs more than it saves. Parallel kernels are called from here
-only (and from :mod:`fastdet.mask`).
+the batch ones (:class:`~fastdet._kernels.ChunkedKernel`) run in one call on
+this thread (``k.serial``) when the work is estimated below ``PARALLEL_WORK``
+nanoseconds on one thread, where starting threads costs more than it saves.
+Batch kernels are called from here only (and from :mod:`fastdet.mask` and
+:mod:`fastdet.coco.segm`).
 
 Examples
 --------
@@ -189,7 +190,10 @@ class _Measured(NamedTuple):
 
 
 def _pick(module: Any, name: str, work: float, items: int) -> Callable[..., Any]:
-    """The parallel kernel ``name`` for big inputs, else its serial twin (``ParallelKernel.serial``)."""
+    """The chunked kernel ``name`` for big inputs, else its one-thread call (``ChunkedKernel.serial``).
+
+    Either is called as ``k(n, *args)``, ``n`` the extent of the kernel's outer loop.
+    """
     k = getattr(module, name)
     return k if work >= PARALLEL_WORK and items > 1 else k.serial
 
@@ -302,7 +306,7 @@ def _scan(
     bbox = np.empty((n, 4), np.float64)
     if n:
         scan = _pick(_k, "scan_strings", _NS_BYTE * len(buf), n)
-        scan(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
+        scan(n, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
     if status.any():
         i = int(np.flatnonzero(status)[0])
         where = f"{name}{labels[i] if labels is not None else f'[{i}]'}"
@@ -312,9 +316,8 @@ def _scan(
             runs = np.empty(len(buf), np.int64)
             n_runs_i, area_i, canon_i, status_i = np.empty((4, 1), np.int64)
             one_h, one_w, box = h[i : i + 1], w[i : i + 1], np.empty((1, 4), np.float64)
-            _k.scan_strings.serial(
-                buf, one, one_h, one_w, _k.STORE_RUNS, False, runs, n_runs_i, area_i, box, canon_i, status_i
-            )
+            stats_i = (n_runs_i, area_i, box, canon_i, status_i)
+            _k.scan_strings.serial(1, buf, one, one_h, one_w, _k.STORE_RUNS, False, runs, *stats_i)
             total = int(runs[soff[i] : soff[i] + int(n_runs_i[0])].sum())
             raise ValueError(
                 f"{where}: the runs of 'counts' add up to {total} pixels, but 'size' "
@@ -328,8 +331,9 @@ def _to_rles(m: _Measured) -> Rles:
     """Copy slotted runs into a CSR :class:`Rles`."""
     roff = _csr(m.lens)
     runs = np.empty(int(roff[-1]), np.int64)
-    if len(m.lens):
-        _pick(_k, "gather", len(runs), len(m.lens))(m.runs, m.start, m.lens, roff, runs)  # ~1 ns a run
+    n = len(m.lens)
+    if n:
+        _pick(_k, "gather", len(runs), n)(n, m.runs, m.start, m.lens, roff, runs)  # ~1 ns a run
     return Rles(runs, roff, m.h, m.w)
 
 
@@ -425,10 +429,10 @@ def _encode(runs: I64, start: I64, count: I64) -> list[bytes]:
         return []
     work = _NS_RUN * int(count.sum())
     lengths = np.empty(n, np.int64)
-    _pick(_k, "string_lengths", work, n)(runs, start, count, lengths)
+    _pick(_k, "string_lengths", work, n)(n, runs, start, count, lengths)
     soff = _csr(lengths)
     buf = np.empty(int(soff[-1]), np.uint8)
-    _pick(_k, "encode_strings", work, n)(runs, start, count, soff, buf)
+    _pick(_k, "encode_strings", work, n)(n, runs, start, count, soff, buf)
     blob = buf.tobytes()
     return [blob[a:b] for a, b in itertools.pairwise(soff.tolist())]
 
@@ -499,11 +503,11 @@ def from_polygons(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: Arra
         return Rles(np.empty(0, np.int64), np.zeros(1, np.int64), hh, ww)
     work = _NS_VERTEX * len(coords) / 2
     cap = np.empty(n, np.int64)
-    _pick(_kr, "poly_capacity", work, n)(coords, poff, ww, cap)
+    _pick(_kr, "poly_capacity", work, n)(n, coords, poff, ww, cap)
     cap_off = _csr(cap)
     out = np.empty(int(cap_off[-1]), np.int64)
     m = np.empty(n, np.int64)
-    _pick(_kr, "poly_to_runs", work, n)(coords, poff, hh, ww, cap_off, out, m)
+    _pick(_kr, "poly_to_runs", work, n)(n, coords, poff, hh, ww, cap_off, out, m)
     empty = (hh * ww) == 0  # a 0-pixel image: the single run [0] (pycocotools: h == 0)
     if empty.any():
         out[cap_off[:-1][empty]] = 0
@@ -543,10 +547,10 @@ def _from_masks(masks: NDArray[Any], parallel_work: float) -> Rles:
         return Rles(np.empty(0, np.int64), np.zeros(1, np.int64), hh, ww)
     parallel = _NS_PIXEL * n * p >= parallel_work and n > 1
     count = _kr.mask_run_counts if parallel else _kr.mask_run_counts.serial
-    count(flat, words, p, m)
+    count(n, flat, words, p, m)
     roff = _csr(m)
     runs = np.empty(int(roff[-1]), np.int64)
-    (_kr.mask_to_runs if parallel else _kr.mask_to_runs.serial)(flat, words, p, roff, runs)
+    (_kr.mask_to_runs if parallel else _kr.mask_to_runs.serial)(n, flat, words, p, roff, runs)
     return Rles(runs, roff, hh, ww)
 
 
@@ -554,7 +558,7 @@ def _paint(runs: I64, start: I64, count: I64, hgt: int, wid: int) -> NDArray[np.
     n = len(start)
     out = np.zeros((n, wid * hgt), np.uint8)
     if n:
-        _pick(_kr, "runs_to_masks", _NS_PIXEL * n * hgt * wid, n)(runs, start, count, out)
+        _pick(_kr, "runs_to_masks", _NS_PIXEL * n * hgt * wid, n)(n, runs, start, count, out)
     return out.reshape(n, wid, hgt).T
 
 
@@ -575,7 +579,7 @@ def _measure(rles: Rles) -> _Measured:
     canon = np.empty(n, np.int64)
     if n:
         stats = _pick(_k, "run_stats", _NS_RUN * len(rles.runs), n)
-        stats(rles.runs, start, count, rles.h, rles.w, ends, area, bbox, canon)
+        stats(n, rles.runs, start, count, rles.h, rles.w, ends, area, bbox, canon)
     return _Measured(ends, start, count, rles.h, rles.w, area, bbox, canon)
 
 
@@ -626,7 +630,9 @@ def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tup
     fast = np.flatnonzero(~exact)
     if len(fast):
         merge = _pick(_k, "merge_groups", _NS_RUN * int(member_total[-1]), len(fast))
-        merge(runs, start, count, goff, fast, bool(intersect), BITMAP_WORDS_PER_RUN, cap_off, out, m)
+        merge(
+            len(fast), runs, start, count, goff, fast, bool(intersect), BITMAP_WORDS_PER_RUN, cap_off, out, m
+        )
     if exact.any():
         _k.merge_groups_exact(
             runs, start, count, goff, np.flatnonzero(exact), bool(intersect), cap_off, out, m
@@ -636,8 +642,9 @@ def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tup
             c_runs, c_count = np.empty_like(runs), np.empty_like(count)
             _k.canonicalize(runs, start, count, c_runs, c_count)
             _k.merge_groups.serial(
-                c_runs, start, c_count, goff, stopped, bool(intersect), BITMAP_WORDS_PER_RUN, cap_off, out, m
-            )
+                len(stopped), c_runs, start, c_count, goff, stopped, bool(intersect), BITMAP_WORDS_PER_RUN,
+                cap_off, out, m,
+            )  # fmt: skip
     return out, cap_off[:-1], m
 
 
@@ -664,6 +671,7 @@ def merge_measured(meas: _Measured, intersect: bool) -> tuple[bytes, int, int]:
         cap_start = group = np.zeros(1, np.int64)  # one group (number 0) from slot 0
         merge = _pick(_k, "merge_groups", _NS_RUN * total, 1)
         merge(
+            1,
             meas.runs,
             meas.start,
             meas.lens,
@@ -687,7 +695,7 @@ def _iou(d: _Measured, g: _Measured, crowd: I64, d_sel: I64, g_sel: I64, d_off: 
     row_group = np.repeat(np.arange(len(d_off) - 1, dtype=np.int64), np.diff(d_off))
     work = _NS_PAIR * len(out)
     _pick(_k, "iou_groups", work, len(row_group))(
-        d.runs, d.start, d.lens, d.h, d.w, d.bbox, d.area, d.canon, d_sel,
+        len(row_group), d.runs, d.start, d.lens, d.h, d.w, d.bbox, d.area, d.canon, d_sel,
         g.runs, g.start, g.lens, g.h, g.w, g.bbox, g.area, g.canon, g_sel, crowd,
         row_group, d_off, g_off, out_off, out,
     )  # fmt: skip

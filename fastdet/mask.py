@@ -342,9 +342,9 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
     if kind_d == "boxes":
         out = np.empty((len(g), len(d)), np.float64)
         if 5 * out.size >= _rle.PARALLEL_WORK and len(g) > 1:
-            _k.box_iou_xywh(d, g, crowd, out)
+            _k.box_iou_xywh(len(g), d, g, crowd, out)
         else:
-            _k.box_iou_xywh.serial(d, g, crowd, out)
+            _k.box_iou_xywh.serial(len(g), d, g, crowd, out)
         return out.T
     for m, name in ((d, "dt"), (g, "gt")):
         _one_size(m.h, m.w, name, "iou")

@@ -9,15 +9,16 @@ because pycocotools' outputs depend on them. Per-mask sizes are ``int64``
 arrays ``h`` and ``w``. Compressed ``counts`` strings are concatenated into one
 ``uint8`` buffer with CSR byte offsets ``soff``.
 
-Batch kernels are :class:`~fastdet._kernels.ParallelKernel` objects: the
-wrappers call their ``.serial`` twin for small inputs, where starting threads
-costs more than it saves. Every ``prange`` step writes only its own
-mask's (or group's, or row's) slice of the outputs.
+Batch kernels are :class:`~fastdet._kernels.ChunkedKernel` objects: their
+first two arguments ``lo, hi`` bound the masks (or groups, or rows) they
+process, and a call ``k(n, *args)`` spreads ``[0, n)`` over threads; the
+wrappers call ``k.serial(n, *args)`` for small inputs, where starting threads
+costs more than it saves. Every iteration writes only its own mask's (or
+group's, or row's) slice of the outputs.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fastdet._kernels import kernel
@@ -240,9 +241,9 @@ def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
     _bbox_finish(m, xs, ys, xe, ye, bbox, i)
 
 
-@kernel(parallel=True)
-def scan_strings(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
-    """Decode and validate compressed strings in one pass (rleFrString, rleArea, rleToBbox).
+@kernel(chunked=True)
+def scan_strings(lo, hi, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    """Decode and validate compressed strings ``lo:hi`` in one pass (rleFrString, rleArea, rleToBbox).
 
     ``buf`` uint8 holds the strings (CSR ``soff``). Per string ``i``: ``n_runs``,
     ``area`` (sum of the odd runs), ``bbox`` (rleToBbox), ``canon`` (1 when no run
@@ -255,7 +256,7 @@ def scan_strings(buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
     5 bits a byte (``48 + bits``, ``| 0x20`` while more follow, the last byte's
     0x10 is the sign).
     """
-    for i in numba.prange(len(soff) - 1):
+    for i in range(lo, hi):
         _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
 
 
@@ -290,17 +291,17 @@ def _encode_one(runs, a, n, buf, p):
             p += 1
 
 
-@kernel(parallel=True)
-def string_lengths(runs, start, count, out):
-    """``out[i]``: bytes in mask i's compressed string (rleToString)."""
-    for i in numba.prange(len(start)):
+@kernel(chunked=True)
+def string_lengths(lo, hi, runs, start, count, out):
+    """``out[i]``: bytes in mask i's compressed string (rleToString), for masks ``lo:hi``."""
+    for i in range(lo, hi):
         out[i] = _string_length(runs, start[i], count[i])
 
 
-@kernel(parallel=True)
-def encode_strings(runs, start, count, soff, buf):
-    """rleToString of every mask into ``buf[soff[i]:soff[i + 1]]`` (``soff`` from :func:`string_lengths`)."""
-    for i in numba.prange(len(start)):
+@kernel(chunked=True)
+def encode_strings(lo, hi, runs, start, count, soff, buf):
+    """rleToString of masks ``lo:hi`` into ``buf[soff[i]:soff[i + 1]]`` (``soff``: :func:`string_lengths`)."""
+    for i in range(lo, hi):
         _encode_one(runs, start[i], count[i], buf, soff[i])
 
 
@@ -330,15 +331,15 @@ def _stats_one(i, runs, start, count, h, w, ends, area, bbox, canon):
     _bbox_finish(n, xs, ys, xe, ye, bbox, i)
 
 
-@kernel(parallel=True)
-def run_stats(runs, start, count, h, w, ends, area, bbox, canon):
-    """rleArea, rleToBbox and the run ends (prefix sums, same layout as ``runs``) of every mask.
+@kernel(chunked=True)
+def run_stats(lo, hi, runs, start, count, h, w, ends, area, bbox, canon):
+    """rleArea, rleToBbox and the run ends (prefix sums, same layout as ``runs``) of masks ``lo:hi``.
 
     ``canon[i]`` is 1 when no run after the first is empty: only then do rleIou's
     and rleMerge's walks visit every run (they stop where both inputs reach an
     empty run at once).
     """
-    for i in numba.prange(len(start)):
+    for i in range(lo, hi):
         _stats_one(i, runs, start, count, h, w, ends, area, bbox, canon)
 
 
@@ -441,11 +442,11 @@ def _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_se
         out[base + jj - g0] = value
 
 
-@kernel(parallel=True)
-def iou_groups(d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
+@kernel(chunked=True)
+def iou_groups(lo, hi, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
                g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
                row_group, dt_first, gt_first, out_off, out):  # fmt: skip
-    """rleIou for many independent (dt set, gt set) groups; one ``prange`` step per detection row.
+    """rleIou for many independent (dt set, gt set) groups: detection rows ``lo:hi``.
 
     ``*_ends`` are run ends (:func:`run_stats`), ``*_box`` rleToBbox boxes,
     ``*_area`` areas, ``*_canon`` canonical flags. Row ``r`` is mask ``d_sel[r]``
@@ -458,7 +459,7 @@ def iou_groups(d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel
     and 0 when ``i == 0``. Canonical pairs skip to the columns both boxes share;
     others take rleIou's walk, which may stop early.
     """
-    for r in numba.prange(len(row_group)):
+    for r in range(lo, hi):
         _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
                  g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
                  row_group, dt_first, gt_first, out_off, out)  # fmt: skip
@@ -481,10 +482,13 @@ def _box_iou_row(g, dt, gt, crowd, out):
         out[g, d] = value
 
 
-@kernel(parallel=True)
-def box_iou_xywh(dt, gt, crowd, out):
-    """bbIou: ``out[g, d]`` for xywh boxes ``dt`` (D, 4), ``gt`` (G, 4); against crowd, i / area(dt)."""
-    for g in numba.prange(gt.shape[0]):
+@kernel(chunked=True)
+def box_iou_xywh(lo, hi, dt, gt, crowd, out):
+    """bbIou: ``out[g, d]`` for xywh boxes ``dt`` (D, 4) and rows ``lo:hi`` of ``gt`` (G, 4).
+
+    Against a crowd ground truth the IoU is i / area(dt).
+    """
+    for g in range(lo, hi):
         _box_iou_row(g, dt, gt, crowd, out)
 
 
@@ -754,9 +758,9 @@ def _merge_group(g, runs, start, count, goff, intersect, bitmap_ratio, cap_off, 
         out_m[g] = _merge_windowed(runs, start, count, first, last, intersect, out, o, cap)
 
 
-@kernel(parallel=True)
-def merge_groups(runs, start, count, goff, groups, intersect, bitmap_ratio, cap_off, out, out_m):
-    """rleMerge (union, or intersection) of each group ``g`` in ``groups`` into ``out[cap_off[g]:]``.
+@kernel(chunked=True)
+def merge_groups(lo, hi, runs, start, count, goff, groups, intersect, bitmap_ratio, cap_off, out, out_m):
+    """rleMerge (union, or intersection) of each group ``g`` in ``groups[lo:hi]`` into ``out[cap_off[g]:]``.
 
     Group g is members ``goff[g]:goff[g + 1]`` (mask i = ``runs[start[i]:][:count[i]]``),
     canonical unless the group has one member, which is copied. ``cap_off[g + 1] -
@@ -765,7 +769,7 @@ def merge_groups(runs, start, count, goff, groups, intersect, bitmap_ratio, cap_
     most ``bitmap_ratio`` 64-pixel words per member run is painted into a bitmap
     (time linear in runs and pixels / 64); other groups fold foreground intervals.
     """
-    for k in numba.prange(len(groups)):
+    for k in range(lo, hi):
         _merge_group(groups[k], runs, start, count, goff, intersect, bitmap_ratio, cap_off, out, out_m)
 
 
@@ -840,10 +844,10 @@ def canonicalize(runs, start, count, out, out_m):
         out_m[i] = m
 
 
-@kernel(parallel=True)
-def gather(src, start, count, dst_off, dst):
-    """Copy ``src[start[i]:start[i] + count[i]]`` to ``dst[dst_off[i]:]`` for every i."""
-    for i in numba.prange(len(start)):
+@kernel(chunked=True)
+def gather(lo, hi, src, start, count, dst_off, dst):
+    """Copy ``src[start[i]:start[i] + count[i]]`` to ``dst[dst_off[i]:]`` for i in ``lo:hi``."""
+    for i in range(lo, hi):
         a, b = start[i], dst_off[i]
         for j in range(count[i]):
             dst[b + j] = src[a + j]

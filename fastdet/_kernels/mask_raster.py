@@ -3,12 +3,12 @@
 Runs follow :mod:`fastdet._kernels.mask`'s layout. Dense masks are ``uint8``
 ``(N, P)`` arrays, one row of ``P = h * w`` column-major pixels per mask (the
 transpose of pycocotools' Fortran ``(h, w, N)`` array), nonzero = foreground.
-Batch kernels are ParallelKernels: small inputs use their ``.serial`` twin.
+Batch kernels are ChunkedKernels over the masks (or polygons) ``lo:hi``: a call
+``k(n, *args)`` runs on threads, ``k.serial(n, *args)`` (small inputs) in one.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fastdet._kernels import kernel
@@ -198,15 +198,15 @@ def _capacity_one(i, xy, poff, w, cap):
     cap[i] = total
 
 
-@kernel(parallel=True)
-def poly_capacity(xy, poff, w, cap):
-    """Upper bound on the runs rleFrPoly gives each polygon (see :func:`poly_to_runs`).
+@kernel(chunked=True)
+def poly_capacity(lo, hi, xy, poff, w, cap):
+    """Upper bound on the runs rleFrPoly gives each polygon ``lo:hi`` (see :func:`poly_to_runs`).
 
     An edge of L upsampled points keeps at most min(L, w + 1) boundary points
     (one per pixel column it crosses, plus the step from the previous edge), and
     one run more ends the image.
     """
-    for i in numba.prange(len(poff) - 1):
+    for i in range(lo, hi):
         _capacity_one(i, xy, poff, w, cap)
 
 
@@ -262,10 +262,11 @@ def _poly_one(i, xy, poff, h, w, cap_off, out, out_m):
     out_m[i] = m
 
 
-@kernel(parallel=True)
-def poly_to_runs(xy, poff, h, w, cap_off, out, out_m):
-    """rleFrPoly for every polygon: ``xy`` interleaved (x, y) float64, polygon i = points poff[i]:poff[i+1].
+@kernel(chunked=True)
+def poly_to_runs(lo, hi, xy, poff, h, w, cap_off, out, out_m):
+    """rleFrPoly of polygons ``lo:hi``.
 
+    ``xy`` holds interleaved (x, y) float64; polygon i is points poff[i]:poff[i+1].
     The outline is upsampled by 5 ((int)(5 v + .5) per vertex, then one point per
     unit step along the longer axis of each edge, rounded as C does); each step
     across a pixel-column centre gives that column's boundary row (ceil, clipped
@@ -273,7 +274,7 @@ def poly_to_runs(xy, poff, h, w, cap_off, out, out_m):
     differenced into runs, and an empty run merges its neighbours. Runs go to
     ``out[cap_off[i]:]`` (the slot doubles as scratch), their number to ``out_m[i]``.
     """
-    for i in numba.prange(len(poff) - 1):
+    for i in range(lo, hi):
         _poly_one(i, xy, poff, h, w, cap_off, out, out_m)
 
 
@@ -319,10 +320,13 @@ def _count_one(i, b8, w64, p, out):
     out[i] = m
 
 
-@kernel(parallel=True)
-def mask_run_counts(b8, w64, p, out):
-    """``out[i]``: runs rleEncode gives mask i = ``b8[i*p:(i+1)*p]`` (``w64``: b8's whole 8-byte words)."""
-    for i in numba.prange(len(out)):
+@kernel(chunked=True)
+def mask_run_counts(lo, hi, b8, w64, p, out):
+    """``out[i]``: runs rleEncode gives mask i = ``b8[i*p:(i+1)*p]``, for i in ``lo:hi``.
+
+    ``w64`` is b8's whole 8-byte words.
+    """
+    for i in range(lo, hi):
         _count_one(i, b8, w64, p, out)
 
 
@@ -340,10 +344,10 @@ def _encode_mask_one(i, b8, w64, p, roff, runs):
         fg = not fg
 
 
-@kernel(parallel=True)
-def mask_to_runs(b8, w64, p, roff, runs):
-    """rleEncode: runs of equal pixels from pixel 0 of each mask, starting with background."""
-    for i in numba.prange(len(roff) - 1):
+@kernel(chunked=True)
+def mask_to_runs(lo, hi, b8, w64, p, roff, runs):
+    """rleEncode of masks ``lo:hi``: runs of equal pixels from pixel 0, starting with background."""
+    for i in range(lo, hi):
         _encode_mask_one(i, b8, w64, p, roff, runs)
 
 
@@ -360,8 +364,11 @@ def _paint_one(i, runs, start, count, out):
         pos += r
 
 
-@kernel(parallel=True)
-def runs_to_masks(runs, start, count, out):
-    """rleDecode into a zeroed ``out`` uint8 (N, P): only foreground runs are written (runs sum to P)."""
-    for i in numba.prange(out.shape[0]):
+@kernel(chunked=True)
+def runs_to_masks(lo, hi, runs, start, count, out):
+    """rleDecode of masks ``lo:hi`` into a zeroed ``out`` uint8 (N, P).
+
+    Only foreground runs are written (a mask's runs sum to P).
+    """
+    for i in range(lo, hi):
         _paint_one(i, runs, start, count, out)

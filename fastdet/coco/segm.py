@@ -131,7 +131,7 @@ def _measure_buffer(buf: NDArray[np.uint8], soff: I64, h: I64, w: I64, name: str
     bbox = np.empty((n, 4), np.float64)
     if n:
         scan = _rle._pick(_km, "scan_strings", _rle._NS_BYTE * len(buf), n)
-        scan(buf, soff, h, w, _km.STORE_ENDS, True, out, n_runs, area, bbox, canon, status)
+        scan(n, buf, soff, h, w, _km.STORE_ENDS, True, out, n_runs, area, bbox, canon, status)
     if status.any():  # the message of the first bad entry
         i = int(np.flatnonzero(status)[0])
         _rle.from_counts(

@@ -22,6 +22,7 @@ FP = 0
 TP = 1
 IGNORED = 2
 MIXED = 3  # ``kind``: the status differs between thresholds (or is TP somewhere)
+RADIX_MIN = 512  # categories of this many detections or more are sorted by radix
 
 
 @kernel()
@@ -444,11 +445,13 @@ def _count_positives(k, n_img, gt_off, gt_area, gt_ignore, area_rng, a_list, k_l
 
 
 @kernel()
-def _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank):
+def _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank, radix):
     """Rows of category ``k_list[k]`` image by image, then stably by descending score.
 
-    Also writes each row's rank inside its cell and copies its status block, so
-    that the per-combination passes read memory in order.
+    Also writes each row's rank inside its cell, so that the per-combination
+    passes read memory in order. Categories of ``RADIX_MIN`` rows or more are
+    sorted by radix, unless ``radix`` is None (no category is that long): the
+    radix sort is then not compiled.
     """
     base = cat_off[k]
     j = base
@@ -460,15 +463,21 @@ def _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_ro
             j += 1
     n = j - base
     if n > 1:
-        rows = cat_rows[base:j].copy()
-        ranks = cat_rank[base:j].copy()
+        rows = np.empty(n, np.int64)
+        ranks = np.empty(n, np.int64)
         keys = np.empty(n, np.float64)
+        perm = np.empty(n, np.int64)
         for q in range(n):
+            rows[q] = cat_rows[base + q]
+            ranks[q] = cat_rank[base + q]
             keys[q] = dt_score[rows[q]]
-        if n >= 512:
-            perm = _radix_argsort_desc(keys)
-        else:
-            perm = np.arange(n)
+            perm[q] = q
+        by_radix = False
+        if radix is not None:
+            if n >= RADIX_MIN:
+                perm = _radix_argsort_desc(keys)
+                by_radix = True
+        if not by_radix:
             # np.int64(0), not a literal 0: the signature sort_cells compiles, not a second one
             _stable_sort_desc(perm, np.int64(0), n, keys, np.empty(n, np.int64))
         for q in range(n):
@@ -684,6 +693,7 @@ def accumulate(
     cat_rows,
     cat_rank,
     n_pos,
+    radix,
     precision,
     recall,
     scores,
@@ -700,10 +710,11 @@ def accumulate(
     ``scores`` (T, R, K, A, M) and ``recall`` (T, K, A, M), which arrive set to
     -1; combinations without non-ignored ground truth stay -1. Scratch: ``cat_off``
     (K + 1,) the bounds of each category's detections (summed over ``i_list``),
-    ``cat_rows`` and ``cat_rank`` (cat_off[-1],) and ``n_pos`` (K, A).
+    ``cat_rows`` and ``cat_rank`` (cat_off[-1],) and ``n_pos`` (K, A). ``radix``:
+    None when no category reaches ``RADIX_MIN`` detections (see :func:`_gather_category`).
     """
     for k in range(lo, hi):
-        _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank)
+        _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank, radix)
         _count_positives(k, n_img, gt_off, gt_area, gt_ignore, area_rng, a_list, k_list, i_list, n_pos)
         _accumulate_category(
             k,

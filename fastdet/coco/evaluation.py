@@ -258,6 +258,7 @@ def _accumulate(
         ev.dt_off, ev.dt_score, ev.status, ev.kind, ks, as_, is_,
         np.asarray(m_list, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)), float(np.spacing(1)),
         cat_off, np.empty(cat_off[-1], np.int64), np.empty(cat_off[-1], np.int64),
-        np.empty((len(ks), len(as_)), np.int64), precision, recall, scores,
+        np.empty((len(ks), len(as_)), np.int64),
+        True if np.diff(cat_off).max(initial=0) >= _k.RADIX_MIN else None, precision, recall, scores,
     )  # fmt: skip
     return precision, recall, scores

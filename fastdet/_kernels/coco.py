@@ -444,45 +444,60 @@ def _count_positives(k, n_img, gt_off, gt_area, gt_ignore, area_rng, a_list, k_l
         n_pos[k, a] = cnt
 
 
-@kernel()
-def _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank, radix):
-    """Rows of category ``k_list[k]`` image by image, then stably by descending score.
+@kernel(chunked=True)
+def gather_categories(lo, hi, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank):
+    """Rows of categories ``k_list[lo:hi]`` image by image, then stably by descending score.
 
-    Also writes each row's rank inside its cell, so that the per-combination
-    passes read memory in order. Categories of ``RADIX_MIN`` rows or more are
-    sorted by radix, unless ``radix`` is None (no category is that long): the
-    radix sort is then not compiled.
+    Category k's rows go to ``cat_rows[cat_off[k]:cat_off[k + 1]]``, with each
+    row's rank inside its cell in ``cat_rank``, so that the accumulation reads
+    memory in order. Categories of ``RADIX_MIN`` rows or more are left in image
+    order for :func:`radix_sort_categories` (so that small evaluations never
+    compile the radix sort); the others are merge-sorted here.
     """
-    base = cat_off[k]
-    j = base
-    for ii in range(i_list.shape[0]):
-        c = k_list[k] * n_img + i_list[ii]
-        for r in range(dt_off[c], dt_off[c + 1]):
-            cat_rows[j] = r
-            cat_rank[j] = r - dt_off[c]
-            j += 1
-    n = j - base
-    if n > 1:
-        rows = np.empty(n, np.int64)
-        ranks = np.empty(n, np.int64)
-        keys = np.empty(n, np.float64)
-        perm = np.empty(n, np.int64)
-        for q in range(n):
-            rows[q] = cat_rows[base + q]
-            ranks[q] = cat_rank[base + q]
-            keys[q] = dt_score[rows[q]]
-            perm[q] = q
-        by_radix = False
-        if radix is not None:
-            if n >= RADIX_MIN:
-                perm = _radix_argsort_desc(keys)
-                by_radix = True
-        if not by_radix:
+    for k in range(lo, hi):
+        j = cat_off[k]
+        for ii in range(i_list.shape[0]):
+            c = k_list[k] * n_img + i_list[ii]
+            for r in range(dt_off[c], dt_off[c + 1]):
+                cat_rows[j] = r
+                cat_rank[j] = r - dt_off[c]
+                j += 1
+        n = j - cat_off[k]
+        if 1 < n < RADIX_MIN:
+            perm = np.empty(n, np.int64)
+            keys = np.empty(n, np.float64)
+            for q in range(n):
+                perm[q] = q
+                keys[q] = dt_score[cat_rows[cat_off[k] + q]]
             # np.int64(0), not a literal 0: the signature sort_cells compiles, not a second one
             _stable_sort_desc(perm, np.int64(0), n, keys, np.empty(n, np.int64))
+            _permute_rows(cat_off[k], perm, cat_rows, cat_rank)
+
+
+@kernel(chunked=True)
+def radix_sort_categories(lo, hi, big, dt_score, cat_off, cat_rows, cat_rank):
+    """Sort the rows of categories ``big[lo:hi]`` stably by descending score (radix sort)."""
+    for b in range(lo, hi):
+        base = cat_off[big[b]]
+        n = cat_off[big[b] + 1] - base
+        keys = np.empty(n, np.float64)
         for q in range(n):
-            cat_rows[base + q] = rows[perm[q]]
-            cat_rank[base + q] = ranks[perm[q]]
+            keys[q] = dt_score[cat_rows[base + q]]
+        _permute_rows(base, _radix_argsort_desc(keys), cat_rows, cat_rank)
+
+
+@kernel()
+def _permute_rows(base, perm, cat_rows, cat_rank):
+    """Reorder ``cat_rows`` and ``cat_rank`` from ``base`` on by ``perm``."""
+    n = perm.shape[0]
+    rows = np.empty(n, np.int64)
+    ranks = np.empty(n, np.int64)
+    for q in range(n):
+        rows[q] = cat_rows[base + perm[q]]
+        ranks[q] = cat_rank[base + perm[q]]
+    for q in range(n):
+        cat_rows[base + q] = rows[q]
+        cat_rank[base + q] = ranks[q]
 
 
 @kernel()
@@ -693,7 +708,6 @@ def accumulate(
     cat_rows,
     cat_rank,
     n_pos,
-    radix,
     precision,
     recall,
     scores,
@@ -710,11 +724,10 @@ def accumulate(
     ``scores`` (T, R, K, A, M) and ``recall`` (T, K, A, M), which arrive set to
     -1; combinations without non-ignored ground truth stay -1. Scratch: ``cat_off``
     (K + 1,) the bounds of each category's detections (summed over ``i_list``),
-    ``cat_rows`` and ``cat_rank`` (cat_off[-1],) and ``n_pos`` (K, A). ``radix``:
-    None when no category reaches ``RADIX_MIN`` detections (see :func:`_gather_category`).
+    ``cat_rows`` and ``cat_rank`` (cat_off[-1],), sorted by :func:`gather_categories`,
+    and ``n_pos`` (K, A).
     """
     for k in range(lo, hi):
-        _gather_category(k, n_img, dt_off, dt_score, k_list, i_list, cat_off, cat_rows, cat_rank, radix)
         _count_positives(k, n_img, gt_off, gt_area, gt_ignore, area_rng, a_list, k_list, i_list, n_pos)
         _accumulate_category(
             k,

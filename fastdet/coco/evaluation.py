@@ -253,12 +253,15 @@ def _accumulate(
     if n_img:
         sizes = np.diff(ev.dt_off).reshape(-1, n_img)
         np.cumsum(sizes[ks][:, is_].sum(axis=1), out=cat_off[1:])
+    cat_rows, cat_rank = np.empty(cat_off[-1], np.int64), np.empty(cat_off[-1], np.int64)
+    _k.gather_categories(len(ks), n_img, ev.dt_off, ev.dt_score, ks, is_, cat_off, cat_rows, cat_rank)
+    big = np.flatnonzero(np.diff(cat_off) >= _k.RADIX_MIN)
+    if len(big):
+        _k.radix_sort_categories(len(big), big, ev.dt_score, cat_off, cat_rows, cat_rank)
     _k.accumulate(
         len(ks), n_img, ev.gt_off, ev.gt_area, ev.gt_ignore, ev.area_rng,
         ev.dt_off, ev.dt_score, ev.status, ev.kind, ks, as_, is_,
         np.asarray(m_list, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)), float(np.spacing(1)),
-        cat_off, np.empty(cat_off[-1], np.int64), np.empty(cat_off[-1], np.int64),
-        np.empty((len(ks), len(as_)), np.int64),
-        True if np.diff(cat_off).max(initial=0) >= _k.RADIX_MIN else None, precision, recall, scores,
+        cat_off, cat_rows, cat_rank, np.empty((len(ks), len(as_)), np.int64), precision, recall, scores,
     )  # fmt: skip
     return precision, recall, scores

@@ -372,7 +372,8 @@ def _cluster_any(
             finish = (
                 _k.finish_table if count >= _PARALLEL_ROWS and len(bounds) > 2 else _k.finish_table.serial
             )
-            finish(img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table)
+            n_images = len(bounds) - 1
+            finish(n_images, img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table)
             return table
         return _k.finish(img, labels, order, gstart, out_box, out_score, out_group, count)
 

@@ -153,9 +153,9 @@ def postprocess_detections(
         # lowest class among ties; threads only pay off (and are only worth their
         # sensitivity to a busy machine) for large batches
         if p.size >= _PARALLEL_MIN_ELEMENTS:
-            _k.best_class(p, first_class, has_obj, best_conf, best)
+            _k.best_class(n_img * n_pred, p, first_class, has_obj, best_conf, best)
         else:
-            _k.best_class.serial(p, first_class, has_obj, best_conf, best)
+            _k.best_class.serial(n_img * n_pred, p, first_class, has_obj, best_conf, best)
         mask = best_conf > st
         if has_obj:
             mask &= p[:, :, 4] > st

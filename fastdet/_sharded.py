@@ -425,11 +425,15 @@ def reduce_group(plan: Plan, g: int, *pieces: Piece) -> tuple[np.ndarray, np.nda
     recall = np.full((n_t, n_kg, n_a, n_m), -1.0)
     scores = np.full((n_t, n_r, n_kg, n_a, n_m), -1.0)
     kind = cat("kind", np.int8).reshape(-1, n_a)
+    cat_off = np.zeros(run_off.shape[1], np.int64)
+    np.cumsum(np.diff(run_off, axis=1).sum(axis=0), out=cat_off[1:])
+    scratch = [np.empty(cat_off[-1], np.int64) for _ in range(3)]  # rows, ranks, merge buffer
     _ks.accumulate_runs(
+        run_off.shape[1] - 1,
         run_off, cat("img", np.int64), cat("rank", np.int64), cat("score", np.float64), status, kind,
         np.ascontiguousarray(plan.n_pos[k0:k1]), np.arange(n_a, dtype=np.int64),
         np.asarray(p.maxDets, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)),
-        float(np.spacing(1)), precision, recall, scores,
+        float(np.spacing(1)), cat_off, *scratch, precision, recall, scores,
     )  # fmt: skip
     return precision, recall, scores
 

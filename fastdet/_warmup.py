@@ -1,10 +1,11 @@
 """``fastdet warmup``: fill Numba's cache with every kernel the public API uses.
 
-Each task calls a group of public entry points on tiny inputs of every dtype
-class they dispatch to (float64 and float32 where the dtype is kept), then
-compiles the other half of every parallel kernel it touched (the parallel
-version where the call ran the serial twin, and the reverse), so that neither a
-large input nor a forked DataLoader worker compiles anything later. Tasks run
+Each task calls a group of public entry points on small inputs of every dtype
+class they dispatch to (float64 and float32 where the dtype is kept), and on
+inputs that take the paths only large inputs take (a JSON file big enough for
+the compiled scanner, a category long enough for the radix sort), so that no
+later call compiles anything. Chunked kernels compile one function whether they
+run on one thread or many, so forked workers find it in the cache too. Tasks run
 in separate processes (spawn) on all cores. Cache files are written through a
 temporary file and a rename and checked on load (``fastdet._kernels``), so two
 warmups, or a warmup and a running program, can share one cache directory.
@@ -94,35 +95,56 @@ def _task_soft_nms() -> None:
     nms_coco_results(_COCO_DT, method="soft-linear")
 
 
-def _task_coco() -> None:
+def _write_for_scanner(path: str, data: Any) -> None:
+    """Write ``data`` as JSON padded with spaces to the size the compiled scanner reads."""
     import json
+
+    from fastdet.coco.reading import SCAN_MIN_BYTES
+
+    text = json.dumps(data).encode()
+    with open(path, "wb") as f:
+        f.write(text + b" " * max(0, SCAN_MIN_BYTES - len(text)))
+
+
+def _task_coco() -> None:
     import tempfile
 
     import fastdet
+    from fastdet._kernels.coco import RADIX_MIN
 
+    # a category with enough detections for the accumulation's radix sort (at most 100 per image)
+    wide = dict(_COCO_GT, images=[{"id": i} for i in range(1, 8)])
+    many = [
+        {
+            "image_id": 1 + i % 7,
+            "category_id": 1,
+            "bbox": [1.0, 2.0, 10.5, 12.0],
+            "score": (i + 1) / RADIX_MIN,
+        }
+        for i in range(RADIX_MIN)
+    ]
     with tempfile.TemporaryDirectory(prefix="fastdet-warmup-") as tmp:
         gt_path = os.path.join(tmp, "gt.json")
         dt_path = os.path.join(tmp, "dt.json")
-        with open(gt_path, "w") as f:
-            json.dump(_COCO_GT, f)
-        with open(dt_path, "w") as f:
-            json.dump(_COCO_DT, f)
-        gt = fastdet.COCO(gt_path, verbose=False)
-        for dt in (gt.loadRes(dt_path), gt.loadRes(_COCO_DT)):
-            fastdet.evaluate_coco(gt, dt)
-            ev = fastdet.COCOeval(gt, dt, "bbox", verbose=False)
-            ev.evaluate()
-            ev.accumulate()
-            str(ev)  # the summary, without printing
-            ev.params.useCats = 0
-            ev.evaluate()
-            ev.accumulate()
+        _write_for_scanner(gt_path, _COCO_GT)
+        _write_for_scanner(dt_path, _COCO_DT)
+        for gt in (fastdet.COCO(gt_path, verbose=False), fastdet.COCO(_COCO_GT, verbose=False)):
+            for dt in (gt.loadRes(dt_path), gt.loadRes(_COCO_DT)):
+                fastdet.evaluate_coco(gt, dt)
+                ev = fastdet.COCOeval(gt, dt, "bbox", verbose=False)
+                ev.evaluate()
+                ev.accumulate()
+                str(ev)  # the summary, without printing
+                ev.params.useCats = 0
+                ev.evaluate()
+                ev.accumulate()
+        wide_gt = fastdet.COCO(wide, verbose=False)
+        fastdet.evaluate_coco(wide_gt, wide_gt.loadRes(many))
 
 
 def _task_coco_keypoints() -> None:
     import contextlib
     import io
-    import json
     import tempfile
 
     import fastdet
@@ -144,10 +166,8 @@ def _task_coco_keypoints() -> None:
     with tempfile.TemporaryDirectory(prefix="fastdet-warmup-") as tmp:
         gt_path = os.path.join(tmp, "gt.json")
         dt_path = os.path.join(tmp, "dt.json")
-        with open(gt_path, "w") as f:
-            json.dump(gt_data, f)
-        with open(dt_path, "w") as f:
-            json.dump(dets, f)
+        _write_for_scanner(gt_path, gt_data)
+        _write_for_scanner(dt_path, dets)
         gt = fastdet.COCO(gt_path, verbose=False)
         for dt in (gt.loadRes(dt_path, verbose=False), gt.loadRes(dets, verbose=False)):
             with contextlib.redirect_stdout(io.StringIO()):  # COCOeval prints as pycocotools does
@@ -236,26 +256,6 @@ TASKS: dict[str, Callable[[], None]] = {
 }
 
 
-def _complete_parallel_kernels() -> int:
-    """Compile the missing half (parallel or serial twin) of every parallel kernel used so far."""
-    from fastdet._kernels import ParallelKernel
-
-    done = 0
-    for name, module in list(sys.modules.items()):
-        if not name.startswith("fastdet._kernels.") or module is None:
-            continue
-        for obj in list(vars(module).values()):
-            if not isinstance(obj, ParallelKernel):
-                continue
-            parallel, serial = obj.parallel, obj.serial
-            for sig in set(parallel.signatures) | set(serial.signatures):
-                for dispatcher in (parallel, serial):
-                    if sig not in dispatcher.signatures:
-                        dispatcher.compile(sig)
-                        done += 1
-    return done
-
-
 def _run_task(name: str) -> tuple[str, float, int, int]:
     """Run one task; returns (name, seconds, functions compiled, functions loaded from the cache)."""
     from numba.core import event
@@ -273,24 +273,22 @@ def _run_task(name: str) -> tuple[str, float, int, int]:
     start = time.perf_counter()
     with event.install_listener("numba:compile", Count()):
         TASKS[name]()
-        _complete_parallel_kernels()
     loaded = _count_cache_hits()
     return name, time.perf_counter() - start, compiled, loaded
 
 
 def _count_cache_hits() -> int:
-    from fastdet._kernels import ParallelKernel
+    from fastdet._kernels import ChunkedKernel
 
     hits = 0
     for name, module in list(sys.modules.items()):
         if not name.startswith("fastdet._kernels.") or module is None:
             continue
         for obj in vars(module).values():
-            dispatchers = [obj.parallel, obj.serial] if isinstance(obj, ParallelKernel) else [obj]
-            for d in dispatchers:
-                stats = getattr(d, "_cache_hits", None)
-                if stats is not None:
-                    hits += sum(stats.values())
+            d = obj.dispatcher if isinstance(obj, ChunkedKernel) else obj
+            stats = getattr(d, "_cache_hits", None)
+            if stats is not None:
+                hits += sum(stats.values())
     return hits
 
 

@@ -214,12 +214,13 @@ _INTERRUPTIBLE_PAIRS = 1 << 24
 
 def _run_matrix_kernel(kern: Any, pairs: int, *args: Any) -> None:
     """Call a parallel IoU kernel: serially for small inputs, interruptibly for huge ones."""
+    rows = len(args[0])
     if pairs < _PARALLEL_MIN_PAIRS:
-        kern.serial(*args, NEVER)
+        kern.serial(rows, *args, NEVER)
     elif pairs < _INTERRUPTIBLE_PAIRS:
-        kern(*args, NEVER)
+        kern(rows, *args, NEVER)
     else:
-        call_interruptible(kern, *args)
+        call_interruptible(kern, rows, *args)
 
 
 def _iou_variant(boxes1: ArrayLike, boxes2: ArrayLike, variant: int, eps: float) -> NDArray[Any]:

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fastdet import _sharded
+from fastdet._kernels import thread_limit
 from fastdet.coco.functional import CocoEvalResult
 from fastdet.coco.params import _check_iou_type
 
@@ -47,21 +48,15 @@ def _distributed() -> Any:
 
 
 def _one_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
-    """``func(*args, **kwargs)`` with Numba's parallel kernels on one thread (in this thread only).
+    """``func(*args, **kwargs)`` with fastdet's chunked kernels on one thread (in this thread only).
 
-    A Dask worker thread is one core's worth of work; letting each task's Numba
-    kernels start a thread per core makes the OpenMP threads of several workers
-    spin against each other (measured: matching 6x slower with 2 workers on
-    2 cores). ``numba.set_num_threads`` is thread-local, and restored.
+    A Dask worker thread is one core's worth of work; letting each task's kernels
+    use a thread per core makes several workers' threads compete for the cores
+    (measured with Numba's OpenMP kernels: matching 6x slower with 2 workers on
+    2 cores). The limit is thread-local, and restored.
     """
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
+    with thread_limit(1):
         return func(*args, **kwargs)
-    finally:
-        numba.set_num_threads(before)
 
 
 def _task(func: Any) -> Any:

@@ -727,14 +727,14 @@ def test_parallel_kernel_cache_is_reused_by_a_fresh_process():
 
     if numba.config.DISABLE_JIT:
         pytest.skip("the JIT is disabled")
-    # large enough for the parallel kernel (smaller inputs run its serial twin)
+    # large enough for the thread pool (smaller inputs run in one call; the same compiled kernel)
     arch.conv2d(np.zeros((1, 1, 130, 130)), np.zeros((1, 1, 2, 2)))  # compiled and cached here
     code = (
         "import numpy as np\n"
         "from fastdet import arch\n"
         "from fastdet._kernels.conv import _conv2d\n"
         "arch.conv2d(np.zeros((1, 1, 130, 130)), np.zeros((1, 1, 2, 2)))\n"
-        "print(sum(_conv2d.parallel.stats.cache_hits.values()))\n"
+        "print(sum(_conv2d.dispatcher.stats.cache_hits.values()))\n"
     )
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)

@@ -919,6 +919,8 @@ def test_ranking_kernels_compile_one_signature_each():
         for names in (np.array(["a", "b"]), np.array(["no", "yes!"], object)):
             y_str = names[y.astype(np.int64)]
             roc_curve(y_str, rng.random(20), pos_label=str(names[1]))
+            y_str.flags.writeable = False  # read-only labels: copied, not a second signature
+            roc_auc(y_str, rng.random(20))
             average_precision(y_str, rng.random(20), pos_label=str(names[1]), sample_weight=rng.random(20))
         probs = rng.random((20, 3))
         probs /= probs.sum(axis=1, keepdims=True)

@@ -729,7 +729,7 @@ def test_bad_input_raises():
 
 
 def test_parallel_kernel_is_loaded_from_cache_in_a_fresh_process(tmp_path):
-    # best_class is the one cached parallel=True kernel here (STYLE.md: prove the hit).
+    # best_class is the one chunked kernel here (STYLE.md: prove the hit).
     import subprocess
 
     code = (
@@ -738,7 +738,7 @@ def test_parallel_kernel_is_loaded_from_cache_in_a_fresh_process(tmp_path):
         "from fastdet._kernels import nms as k\n"
         "sys.modules['fastdet._nms_post']._PARALLEL_MIN_ELEMENTS = 0\n"
         "postprocess_detections(np.zeros((1, 2, 6), np.float32))\n"
-        "stats = k.best_class.parallel.stats\n"
+        "stats = k.best_class.dispatcher.stats\n"
         "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))\n"
     )
     if os.environ.get("NUMBA_DISABLE_JIT", "0") != "0":

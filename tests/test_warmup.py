@@ -71,28 +71,37 @@ def test_two_warmups_at_once_then_everything_is_cached(tmp_path):
     assert check.stdout.split() == ["[0,", "true]"]  # nothing compiled: all loaded from the cache
 
 
-def test_warmup_fills_serial_twins_for_forked_workers(tmp_path):
-    first = python("import fastdet; fastdet.warmup(['boxes'], processes=1)", tmp_path)
+def test_warmup_covers_threaded_calls_forked_workers_and_large_inputs(tmp_path):
+    """After a warmup, a threaded call, a forked worker and the large-input paths load everything."""
+    first = python("import fastdet; fastdet.warmup(['boxes', 'coco'], processes=1)", tmp_path)
     assert first.returncode == 0, first.stderr
     child = python(
         """
 import os, numpy as np, fastdet
-from fastdet._kernels import iou
+from fastdet._kernels import coco, iou
 b = np.random.default_rng(0).uniform(0, 50, (300, 4)); b[:, 2:] += b[:, :2]
-fastdet.box_iou(b, b)  # parallel in the parent
+fastdet.box_iou(b, b)  # on the thread pool in the parent
 pid = os.fork()
 if pid == 0:
-    fastdet.box_iou(b, b)  # the serial twin in a forked child
-    s = iou.iou_matrix.serial.stats
-    os._exit(0 if sum(s.cache_hits.values()) == 1 and not s.cache_misses else 3)
+    fastdet.box_iou(b, b)  # and in a forked child
+    s = iou.iou_matrix.dispatcher.stats
+    os._exit(0 if not s.cache_misses else 3)
 _, status = os.waitpid(pid, 0)
-p = iou.iou_matrix.parallel.stats
-print(os.waitstatus_to_exitcode(status), sum(p.cache_hits.values()), sum(p.cache_misses.values()))
+# a category of 600 detections: the radix sort the warmup compiled
+gt = fastdet.COCO({"images": [{"id": i} for i in range(1, 8)], "categories": [{"id": 1}],
+                   "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 9, 9],
+                                    "area": 81, "iscrowd": 0}]}, verbose=False)
+dt = [{"image_id": 1 + i % 7, "category_id": 1, "bbox": [0, 0, 9, 9], "score": i / 600} for i in range(600)]
+fastdet.evaluate_coco(gt, gt.loadRes(dt))
+hits = sum(d.stats.cache_hits[s] for d in (iou.iou_matrix.dispatcher, coco.radix_sort_categories.dispatcher)
+           for s in d.stats.cache_hits)
+misses = sum(len(d.stats.cache_misses) for d in (iou.iou_matrix.dispatcher, coco.radix_sort_categories.dispatcher))
+print(os.waitstatus_to_exitcode(status), hits, misses)
 """,
         tmp_path,
     )
     assert child.returncode == 0, child.stderr
-    assert child.stdout.split() == ["0", "1", "0"]
+    assert child.stdout.split() == ["0", "2", "0"]
 
 
 def test_warmup_arguments():

@@ -11,11 +11,12 @@ process-wide setting is ever changed):
 - :func:`kernel`, the decorator: nogil, compiled lazily on first call, cached
   on disk through :class:`_KernelCache`, which never lets the cache break a
   call (no writable location, a corrupt or truncated file, a full disk).
-- Parallel kernels (``kernel(parallel=True)``) are :class:`ParallelKernel`
-  objects: they run a serial twin in a forked child (DataLoader workers,
-  ``multiprocessing`` with fork), where OpenMP hangs or aborts, and while
-  another thread is inside a parallel kernel, which the ``workqueue`` layer
-  cannot take. Call them only from Python, never from another kernel.
+- Chunked kernels (``kernel(chunked=True)``) are :class:`ChunkedKernel`
+  objects: one serial compiled loop over ``range(lo, hi)``, whose chunks a
+  call spreads over a pool of Python threads (the GIL released). Nothing uses
+  Numba's ``parallel=True``: its compilation took about half of every first
+  run, and its threading layers hang or abort in forked children (OpenMP) and
+  under concurrent threads (``workqueue``). Call them only from Python.
 - :func:`call_interruptible` runs a long kernel in a worker thread so that
   Ctrl-C is honoured within a second.
 """
@@ -27,7 +28,6 @@ import itertools
 import os
 import pickle
 import threading
-import types
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -46,7 +46,6 @@ __all__ = [
     "NEVER",
     "CacheWarning",
     "ChunkedKernel",
-    "ParallelKernel",
     "cache_location",
     "call_interruptible",
     "kernel",
@@ -62,31 +61,19 @@ class CacheWarning(RuntimeWarning):
 
 
 @overload
-def kernel(
-    *, parallel: Literal[False] = False, chunked: Literal[False] = False, vectorize_division: bool = False
-) -> Callable[[F], F]: ...
+def kernel(*, chunked: Literal[False] = False, vectorize_division: bool = False) -> Callable[[F], F]: ...
 @overload
 def kernel(
-    *, parallel: Literal[True], chunked: Literal[False] = False, vectorize_division: bool = False
-) -> Callable[[Callable[..., Any]], ParallelKernel]: ...
-@overload
-def kernel(
-    *, parallel: Literal[False] = False, chunked: Literal[True], vectorize_division: bool = False
+    *, chunked: Literal[True], vectorize_division: bool = False
 ) -> Callable[[Callable[..., Any]], ChunkedKernel]: ...
-def kernel(
-    *, parallel: bool = False, chunked: bool = False, vectorize_division: bool = False
-) -> Callable[[Any], Any]:
+def kernel(*, chunked: bool = False, vectorize_division: bool = False) -> Callable[[Any], Any]:
     """Compile a function with fastdet's uniform Numba options (cached, nogil).
 
     ``chunked=True`` returns a :class:`ChunkedKernel`: the function's first two
     arguments ``lo, hi`` bound its outer loop (``for i in range(lo, hi)``, every
     iteration independent), and a call ``k(n, *args)`` runs ``[0, n)`` in chunks
-    on a pool of threads. It compiles one serial function, which costs a fraction
-    of a Numba ``parallel=True`` one, and needs no threading layer.
-
-    ``parallel=True`` returns a :class:`ParallelKernel` (Numba's ``prange``): a
-    parallel dispatcher plus a serial twin used where the parallel one is unsafe
-    (see the module docstring); such a kernel may only be called from Python.
+    on a pool of threads. It compiles one serial function, which costs about
+    half of what a Numba ``parallel=True`` one does, and needs no threading layer.
 
     ``vectorize_division`` selects Numba's ``error_model="numpy"``: a division
     by zero gives inf/NaN instead of a Python exception check, which lets LLVM
@@ -96,18 +83,15 @@ def kernel(
     options = {"nogil": True, "error_model": "numpy" if vectorize_division else "python"}
 
     def decorate(func: Callable[..., Any]) -> Any:
-        if chunked:
-            return ChunkedKernel(_jit(func, options, parallel=False))
-        if parallel:
-            return ParallelKernel(func, options)
-        return _jit(func, options, parallel=False)
+        dispatcher = _jit(func, options)
+        return ChunkedKernel(dispatcher) if chunked else dispatcher
 
     return decorate
 
 
-def _jit(func: Callable[..., Any], options: dict[str, Any], *, parallel: bool) -> Any:
+def _jit(func: Callable[..., Any], options: dict[str, Any]) -> Any:
     """A Numba dispatcher for ``func`` with fastdet's safe on-disk cache."""
-    dispatcher = numba.njit(parallel=parallel, **options)(func)
+    dispatcher = numba.njit(**options)(func)
     # What ``cache=True`` does (Dispatcher.enable_caching), with a cache that cannot fail.
     dispatcher._cache = _LazyCache(func)
     return dispatcher
@@ -205,75 +189,14 @@ class ChunkedKernel:
         return f"<fastdet chunked kernel {self.__module__}.{self.__qualname__}>"
 
 
-# ----------------------------------------------------------------------------- parallel kernels
-
-# True in a process forked from the one that imported fastdet: OpenMP (GNU libgomp)
-# hangs or aborts there once the parent has used it, so parallel kernels run serially.
-_forked_child = False
-# Held by the thread inside a parallel kernel: the workqueue layer aborts the process
-# on concurrent entry, and other layers only oversubscribe the cores.
-_parallel_entry = threading.Lock()
-
-
 def _after_fork_in_child() -> None:
-    global _forked_child, _pool, _pool_lock
-    _forked_child = True
-    _pool = None  # the parent's threads do not exist here
+    global _pool, _pool_lock
+    _pool = None  # the parent's pool threads do not exist in the child: start a new pool there
     _pool_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class ParallelKernel:
-    """A ``parallel=True`` kernel that is safe in forked children and under concurrent threads.
-
-    Calls run the parallel dispatcher, except in a forked child and while another
-    thread is inside a parallel kernel: there they run a serial twin, compiled
-    from a copy of the function with its own name so that Numba's on-disk cache
-    (whose index does not record compiler flags) keeps the two apart.
-    """
-
-    def __init__(self, func: Callable[..., Any], options: dict[str, Any]) -> None:
-        self.py_func = func
-        self.parallel = _jit(func, options, parallel=True)
-        self._options = options
-        self._serial: Any = None
-        self._serial_lock = threading.Lock()
-        self.__name__ = func.__name__
-        self.__qualname__ = func.__qualname__
-        self.__doc__ = func.__doc__
-        self.__module__ = func.__module__
-        self.__wrapped__ = func
-
-    def __call__(self, *args: Any) -> Any:
-        if _forked_child or not _parallel_entry.acquire(False):
-            return (self._serial or self.serial)(*args)
-        try:
-            return self.parallel(*args)
-        finally:
-            _parallel_entry.release()
-
-    @property
-    def serial(self) -> Any:
-        """The serial twin (created on first use)."""
-        with self._serial_lock:
-            if self._serial is None:
-                f = self.py_func
-                twin = types.FunctionType(
-                    f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__
-                )
-                twin.__qualname__ = f"{f.__qualname__}__serial"
-                twin.__doc__ = f.__doc__
-                self._serial = _jit(twin, self._options, parallel=False)
-        return self._serial
-
-    def __getattr__(self, name: str) -> Any:  # dispatcher attributes (stats, signatures, ...)
-        return getattr(self.parallel, name)
-
-    def __repr__(self) -> str:
-        return f"<fastdet parallel kernel {self.__module__}.{self.__qualname__}>"
 
 
 # ----------------------------------------------------------------------------- Ctrl-C
@@ -426,8 +349,7 @@ def _prepare_to_load(target_context: Any) -> None:
     0.4 s that loading machine code does not need. Loading needs only the
     symbols compiled code refers to: Numba's C helpers (registered when the
     context is created), the NRT (``rtsys.initialize``), the hash secret
-    (``numba.cpython.hashing``) and, for parallel kernels, the threading layer
-    (started by the entry's own ``reload_init``). Compiling anything later in the
+    (``numba.cpython.hashing``). Compiling anything later in the
     process refreshes the context as usual. Falls back to the full refresh if
     this Numba lacks any of these.
     """

@@ -4,21 +4,21 @@ Numba code only. The wrappers in ``fastdet.arch`` validate shapes, pad the
 input, allocate the outputs and sum the per-iteration counts; the kernels
 assume C-contiguous arrays of the documented shapes and never raise.
 
-Each ``prange`` iteration handles one ``(image, channel)`` plane: it writes
-only ``out[n, c]`` and ``counts[n * C + c]``, so the parallel loops are
+Each iteration ``t`` in ``lo:hi`` (chunked kernels, see ``fastdet._kernels``)
+handles one ``(image, channel)`` plane: it writes only ``out[n, c]`` and
+``counts[n * C + c]``, so the chunks are
 race-free and the count reduction is a serial sum in the wrapper.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fastdet._kernels import kernel
 
 
-@kernel(parallel=True)
-def _conv2d(xp, weight, bias, groups, sh, sw, dh, dw, out, counts):
+@kernel(chunked=True)
+def _conv2d(lo, hi, xp, weight, bias, groups, sh, sw, dh, dw, out, counts):
     """Cross-correlate a zero-padded input with ``weight``, counting multiply-adds.
 
     xp: (N, C_in, Hp, Wp) already zero-padded; weight: (C_out, C_in // groups, KH, KW);
@@ -26,7 +26,6 @@ def _conv2d(xp, weight, bias, groups, sh, sw, dh, dw, out, counts):
     ``groups`` divides C_in and C_out. Every tap is executed,
     padding taps included (they multiply a zero), and each adds 1 to the count.
     """
-    n_img = xp.shape[0]
     cin_per_group = weight.shape[1]
     c_out = weight.shape[0]
     cout_per_group = c_out // groups
@@ -34,7 +33,7 @@ def _conv2d(xp, weight, bias, groups, sh, sw, dh, dw, out, counts):
     kw_size = weight.shape[3]
     oh_size = out.shape[2]
     ow_size = out.shape[3]
-    for t in numba.prange(n_img * c_out):
+    for t in range(lo, hi):
         n = t // c_out
         oc = t - n * c_out
         c0 = (oc // cout_per_group) * cin_per_group
@@ -63,8 +62,8 @@ def _conv2d(xp, weight, bias, groups, sh, sw, dh, dw, out, counts):
         counts[t] = macs
 
 
-@kernel(parallel=True)
-def _max_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out, counts):
+@kernel(chunked=True)
+def _max_pool2d(lo, hi, x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out, counts):
     """Max over each window, skipping padding, counting the comparisons made.
 
     x: (N, C, H, W); out: (N, C, OH, OW), overwritten; counts: (N * C,) int64.
@@ -72,13 +71,12 @@ def _max_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out, counts):
     starts at -inf): one comparison. A window that holds only padding gives
     -inf, as PyTorch does.
     """
-    n_img = x.shape[0]
     n_ch = x.shape[1]
     h = x.shape[2]
     w = x.shape[3]
     oh_size = out.shape[2]
     ow_size = out.shape[3]
-    for t in numba.prange(n_img * n_ch):
+    for t in range(lo, hi):
         n = t // n_ch
         c = t - n * n_ch
         src = x[n, c]
@@ -105,8 +103,8 @@ def _max_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, dh, dw, out, counts):
         counts[t] = ops
 
 
-@kernel(parallel=True)
-def _avg_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, count_include_pad, out, counts):
+@kernel(chunked=True)
+def _avg_pool2d(lo, hi, x, kh_size, kw_size, sh, sw, ph, pw, count_include_pad, out, counts):
     """Average over each window (PyTorch's divisor rule), counting the additions made.
 
     x: (N, C, H, W); out: (N, C, OH, OW), overwritten; counts: (N * C,) int64.
@@ -114,13 +112,12 @@ def _avg_pool2d(x, kh_size, kw_size, sh, sw, ph, pw, count_include_pad, out, cou
     Padding is never read. The divisor is the window clipped to the padded
     input when ``count_include_pad``, else the number of input elements read.
     """
-    n_img = x.shape[0]
     n_ch = x.shape[1]
     h = x.shape[2]
     w = x.shape[3]
     oh_size = out.shape[2]
     ow_size = out.shape[3]
-    for t in numba.prange(n_img * n_ch):
+    for t in range(lo, hi):
         n = t // n_ch
         c = t - n * n_ch
         src = x[n, c]

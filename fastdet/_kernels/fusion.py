@@ -13,7 +13,6 @@ around the box can hold a match.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fastdet._kernels import kernel
@@ -276,13 +275,13 @@ def image_bounds(img, order, gstart, out_group, count):
     return bounds
 
 
-@kernel(parallel=True)
-def finish_table(img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table):
+@kernel(chunked=True)
+def finish_table(lo, hi, img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table):
     """:func:`finish` as rows ``[id_of[image], x1, y1, x2, y2, score, label]`` of table (count, 7).
 
-    ``bounds`` from :func:`image_bounds`; one ``prange`` step per image writes its rows only.
+    ``bounds`` from :func:`image_bounds`; iteration t (images ``lo:hi``) writes its image's rows only.
     """
-    for t in numba.prange(bounds.shape[0] - 1):
+    for t in range(lo, hi):
         lo, hi = bounds[t], bounds[t + 1]
         key, kbuf = np.empty(hi - lo), np.empty(hi - lo)
         perm, ibuf = np.empty(hi - lo, np.int64), np.empty(hi - lo, np.int64)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import math
 
-import numba
-
 from fastdet._kernels import kernel
 
 IOU, GIOU, DIOU, CIOU = 0, 1, 2, 3
 
 
-@kernel(parallel=True, vectorize_division=True)
-def iou_matrix(a, bt, b_area, zero, out, cancel):
+@kernel(chunked=True, vectorize_division=True)
+def iou_matrix(lo, hi, a, bt, b_area, zero, out, cancel):
     """Pairwise IoU in the boxes' own dtype (torchvision's operation order); a union of 0 gives 0.
 
     a: (N, 4) boxes; bt: (4, M) the second set's coordinates as rows (x1, y1, x2, y2)
@@ -21,13 +19,13 @@ def iou_matrix(a, bt, b_area, zero, out, cancel):
     float32 math in float32. Rows not yet started when ``cancel[0]`` is set stay
     unwritten.
     """
-    n, m = a.shape[0], bt.shape[1]
+    m = bt.shape[1]
     one = zero + 1
     bx1 = bt[0]
     by1 = bt[1]
     bx2 = bt[2]
     by2 = bt[3]
-    for i in numba.prange(n):  # each i writes only row i
+    for i in range(lo, hi):  # each i writes only row i
         if cancel[0]:
             continue
         ax1, ay1, ax2, ay2 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]
@@ -42,15 +40,15 @@ def iou_matrix(a, bt, b_area, zero, out, cancel):
             row[j] = (inter / (union if positive else one)) if positive else zero
 
 
-@kernel(parallel=True)
-def iou_variant_matrix(a, b, variant, eps, out, cancel):  # float64 (N, 4), (M, 4) -> out (N, M)
+@kernel(chunked=True)
+def iou_variant_matrix(lo, hi, a, b, variant, eps, out, cancel):  # float64 (N, 4), (M, 4) -> out (N, M)
     """Pairwise GIoU / DIoU / CIoU (``variant`` = GIOU, DIOU or CIOU) in float64.
 
     The operations follow torchvision.ops in order, so results agree to rounding.
     Rows not yet started when ``cancel[0]`` is set stay unwritten.
     """
-    n, m = a.shape[0], b.shape[0]
-    for i in numba.prange(n):
+    m = b.shape[0]
+    for i in range(lo, hi):
         if cancel[0]:
             continue
         ax1, ay1, ax2, ay2 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]

@@ -23,7 +23,6 @@ per detection and ``g_start`` the running count of the ground truths before g.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fastdet._kernels import kernel
@@ -31,8 +30,8 @@ from fastdet._kernels import kernel
 UNDERFLOW = 1.0  # marks a term exp(-e) = 0 (legitimate inputs are <= 0, so their exp is <= 1)
 
 
-@kernel(parallel=True)
-def oks_counts(gt_off, dt_off, g_start, g_values, n_kpt, g_count, e_size):
+@kernel(chunked=True)
+def oks_counts(lo, hi, gt_off, dt_off, g_start, g_values, n_kpt, g_count, e_size):
     """Per ground truth the number of OKS terms, per cell the number of exponents.
 
     ``g_start`` (Ng,) int64: where each ground truth's ``x, y, v`` triples start in
@@ -40,8 +39,7 @@ def oks_counts(gt_off, dt_off, g_start, g_values, n_kpt, g_count, e_size):
     or K when there is none; ``e_size`` (C,) int64 gets D_c * (sum of the cell's
     counts), 0 for a cell without detections or ground truths.
     """
-    n_cells = gt_off.shape[0] - 1
-    for c in numba.prange(n_cells):
+    for c in range(lo, hi):
         e_size[c] = 0
         if gt_off[c] == gt_off[c + 1] or dt_off[c] == dt_off[c + 1]:
             continue
@@ -56,10 +54,10 @@ def oks_counts(gt_off, dt_off, g_start, g_values, n_kpt, g_count, e_size):
         e_size[c] = (dt_off[c + 1] - dt_off[c]) * total
 
 
-@kernel(parallel=True)
+@kernel(chunked=True)
 def oks_exponents(
-    gt_off, dt_off, g_start, g_values, g_count, g_box, g_area, d_start, d_values, var, eps, shortcut, e_off,
-    e_buf,
+    lo, hi, gt_off, dt_off, g_start, g_values, g_count, g_box, g_area, d_start, d_values, var, eps, shortcut,
+    e_off, e_buf,
 ):  # fmt: skip
     """Write the OKS exponents of every (detection, ground truth) pair of every cell.
 
@@ -70,9 +68,8 @@ def oks_exponents(
     ``shortcut`` (only valid when every exponent is >= 0: positive areas and
     sigmas), those whose exp is 0 get the marker UNDERFLOW instead.
     """
-    n_cells = gt_off.shape[0] - 1
     n_kpt = var.shape[0]
-    for c in numba.prange(n_cells):
+    for c in range(lo, hi):
         g0 = gt_off[c]
         g1 = gt_off[c + 1]
         d0 = dt_off[c]
@@ -218,16 +215,15 @@ def _pairwise_leaf(a, start, n, clamp):
     return res
 
 
-@kernel(parallel=True)
-def oks_reduce(gt_off, dt_off, g_count, e_off, ex_buf, clamp, iou_off, out):
+@kernel(chunked=True)
+def oks_reduce(lo, hi, gt_off, dt_off, g_count, e_off, ex_buf, clamp, iou_off, out):
     """OKS of every pair from ``ex_buf = exp(e_buf)``: pairwise sum over the pair's run / its count.
 
     ``clamp``: ``e_buf`` was written with the shortcut; values > 1 (UNDERFLOW's exp) count as 0.
 
     ``out`` (iou_off[-1],) float64 gets each cell's (D_c, G_c) block, row-major.
     """
-    n_cells = gt_off.shape[0] - 1
-    for c in numba.prange(n_cells):
+    for c in range(lo, hi):
         g0 = gt_off[c]
         g1 = gt_off[c + 1]
         d0 = dt_off[c]

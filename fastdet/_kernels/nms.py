@@ -14,7 +14,6 @@ vectorizes it.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fastdet._kernels import kernel
@@ -351,18 +350,18 @@ def soft_nms(
     return count
 
 
-@kernel(parallel=True)
-def best_class(pred, first, has_obj, score, label):
+@kernel(chunked=True)
+def best_class(lo, hi, pred, first, has_obj, score, label):
     """Best class of every prediction: pred (B, N, D) -> score (B, N), label (B, N) int64.
 
     Class columns are ``pred[..., first:]``; with ``has_obj`` each class score is first
     multiplied by the objectness ``pred[..., 4]``. Equal scores keep the lowest class.
-    Each prange iteration writes only its own (image, prediction) entry; small
-    batches call the serial twin (``best_class.serial``).
+    Iterations ``lo:hi`` run over image * prediction, each writing only its own
+    entry; small batches call ``best_class.serial``.
     """
     n = pred.shape[1]
     n_cls = pred.shape[2] - first
-    for r in numba.prange(pred.shape[0] * n):
+    for r in range(lo, hi):
         i = r // n
         j = r - i * n
         best = pred[i, j, first]

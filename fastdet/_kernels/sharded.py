@@ -11,7 +11,6 @@ sequence of detections and counts as in one process, hence the same floats.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from fastdet._kernels import kernel
@@ -112,8 +111,10 @@ def _merge_category(k, run_off, img, score, cat_off, cat_rows, buf):
             cat_rows[base + q] = buf[base + q]
 
 
-@kernel(parallel=True)
+@kernel(chunked=True)
 def accumulate_runs(
+    lo,
+    hi,
     run_off,
     img,
     rank,
@@ -126,30 +127,26 @@ def accumulate_runs(
     rec_thrs,
     rec_sorted,
     eps,
+    cat_off,
+    cat_rows,
+    cat_rank,
+    buf,
     precision,
     recall,
     scores,
 ):
-    """pycocotools' accumulate of K categories whose detections come in per-shard runs.
+    """pycocotools' accumulate of categories ``lo:hi`` whose detections come in per-shard runs.
 
     ``run_off`` (S, K + 1) int64: run bounds (see :func:`_merge_category`);
     ``img`` (N,) int64 image position, ``rank`` (N,) int64 rank in the cell,
     ``score`` (N,) float64, ``status`` (N, A, T) and ``kind`` (N, A) int8 as
     :func:`fastdet._kernels.coco.match_cells` writes them; ``n_pos`` (K, A)
     non-ignored ground truths. Fills ``precision``/``scores`` (T, R, K, A, M)
-    and ``recall`` (T, K, A, M), which arrive set to -1.
+    and ``recall`` (T, K, A, M), which arrive set to -1. Scratch: ``cat_off``
+    (K + 1,) each category's bounds in ``cat_rows``, ``cat_rank`` and ``buf``
+    (cat_off[-1],).
     """
-    n_k = run_off.shape[1] - 1
-    cat_off = np.zeros(n_k + 1, np.int64)
-    for k in range(n_k):
-        total = 0
-        for s in range(run_off.shape[0]):
-            total += run_off[s, k + 1] - run_off[s, k]
-        cat_off[k + 1] = cat_off[k] + total
-    cat_rows = np.empty(cat_off[n_k], np.int64)
-    cat_rank = np.empty(cat_off[n_k], np.int64)
-    buf = np.empty(cat_off[n_k], np.int64)
-    for k in numba.prange(n_k):
+    for k in range(lo, hi):
         _merge_category(k, run_off, img, score, cat_off, cat_rows, buf)
         for q in range(cat_off[k], cat_off[k + 1]):
             cat_rank[q] = rank[cat_rows[q]]

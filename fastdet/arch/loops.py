@@ -33,7 +33,8 @@ _PARALLEL_MIN_STEPS = 1 << 16
 
 def _run(kern: Any, steps: int, *args: Any) -> None:
     """Call a parallel kernel, or its serial twin for small inputs."""
-    (kern if steps >= _PARALLEL_MIN_STEPS else kern.serial)(*args)
+    planes = len(args[-1])  # counts: one per (image, channel) plane, the kernels' loop
+    (kern if steps >= _PARALLEL_MIN_STEPS else kern.serial)(planes, *args)
 
 
 def _float_dtype(*arrays: NDArray[Any]) -> type[np.floating[Any]]:

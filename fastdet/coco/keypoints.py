@@ -393,7 +393,8 @@ def oks_cells(
         return iou_off, out
     g_count = np.zeros(len(g_start), np.int64)
     e_off = np.zeros(len(n_g) + 1, np.int64)
-    _kk.oks_counts(ev.gt_off, ev.dt_off, g_start, gk.values, n_kpt, g_count, e_off[1:])
+    n_cells = len(ev.gt_off) - 1
+    _kk.oks_counts(n_cells, ev.gt_off, ev.dt_off, g_start, gk.values, n_kpt, g_count, e_off[1:])
     np.cumsum(e_off, out=e_off)
     var = (sigmas * 2) ** 2
     e_buf = np.empty(int(e_off[-1]), np.float64)
@@ -402,11 +403,11 @@ def oks_cells(
     # is written as a marker, sparing NumPy's slow underflow path
     shortcut = bool(np.all(ev.gt_area + eps > 0))
     _kk.oks_exponents(
-        ev.gt_off, ev.dt_off, g_start, gk.values, g_count, ev.gt_box, ev.gt_area, d_start, dk.values,
+        n_cells, ev.gt_off, ev.dt_off, g_start, gk.values, g_count, ev.gt_box, ev.gt_area, d_start, dk.values,
         var, eps, shortcut, e_off, e_buf,
     )  # fmt: skip
     ex = _exp(e_buf)
-    _kk.oks_reduce(ev.gt_off, ev.dt_off, g_count, e_off, ex, shortcut, iou_off, out)
+    _kk.oks_reduce(n_cells, ev.gt_off, ev.dt_off, g_count, e_off, ex, shortcut, iou_off, out)
     return iou_off, out
 
 

@@ -152,8 +152,11 @@ def check_pos_label(pos_label: Any, name: str = "pos_label") -> Any:
 
 
 def _code_points(arr: NDArray[Any]) -> NDArray[np.uint32]:
-    """A non-empty ``str_`` array as (N, L) uint32 code points (NumPy pads shorter strings with 0)."""
-    arr = np.ascontiguousarray(arr)
+    """A non-empty ``str_`` array as (N, L) uint32 code points (NumPy pads shorter strings with 0).
+
+    A read-only input is copied: Numba compiles read-only arrays as a type of their own.
+    """
+    arr = np.ascontiguousarray(arr) if arr.flags.writeable else arr.copy()
     return arr.view(np.uint32).reshape(arr.shape[0], arr.dtype.itemsize // 4)
 
 

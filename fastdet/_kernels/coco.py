@@ -538,7 +538,7 @@ def _accumulate_category(
     n_t = status.shape[2]
     base = cat_off[k]
     end = cat_off[k + 1]
-    cap = 1
+    cap = np.int64(1)  # not a literal 1: _fill_curves compiles one signature
     any_pos = False
     for a in range(n_a):
         if n_pos[k, a] > 0:
@@ -546,17 +546,22 @@ def _accumulate_category(
             cap = max(cap, min(end - base, n_pos[k, a]) + 1)
     if not any_pos or n_m == 0:
         return
-    tp_pr = np.empty((n_a, n_m, n_t, cap), np.float64)  # precision at the i-th true positive
-    tp_row = np.empty((n_a, n_m, n_t, cap), np.int64)  # its detection row
-    tp = np.zeros((n_a, n_m, n_t), np.int64)
-    fp = np.zeros((n_a, n_m, n_t), np.int64)
-    first_tp = np.zeros((n_a, n_m, n_t), np.bool_)  # is the first counted detection a true positive?
-    fp_all = np.zeros((n_a, n_m), np.int64)  # false positives at every threshold: one counter for all t
-    first_row = np.full(n_m, -1, np.int64)
-    nd = np.zeros(n_m, np.int64)
-    counted = np.empty(n_m, np.bool_)
+    # flat scratch, indexed by ``amt = (a * n_m + m) * n_t + t`` (one allocation of each dtype
+    # instead of eight arrays of three to four dimensions: less code to compile)
+    n_amt = n_a * n_m * n_t
+    tp_pr = np.empty(n_amt * cap, np.float64)  # precision at the i-th true positive: [amt * cap + i]
+    tp_row = np.empty(n_amt * cap, np.int64)  # its detection row
+    # counters: tp [amt], fp [n_amt + amt], first detection a true positive [2 n_amt + amt],
+    # false positives at every threshold [3 n_amt + a * n_m + m], detections within limit m
+    # [3 n_amt + n_a n_m + m], whether the current detection counts for limit m [... + n_m + m]
+    cnt = np.zeros(3 * n_amt + n_a * n_m + 2 * n_m, np.int64)
+    fp_all = 3 * n_amt
+    nd = fp_all + n_a * n_m
+    counted = nd + n_m
+    first_row = np.empty(n_m, np.int64)
     max_limit = 0
     for m in range(n_m):
+        first_row[m] = -1
         max_limit = max(max_limit, max_dets[m])
     for q in range(base, end):
         rank = cat_rank[q]
@@ -564,7 +569,7 @@ def _accumulate_category(
             continue
         r = cat_rows[q]
         for m in range(n_m):
-            counted[m] = rank < max_dets[m]
+            cnt[counted + m] = rank < max_dets[m]
         for a in range(n_a):
             if n_pos[k, a] == 0:
                 continue
@@ -572,96 +577,74 @@ def _accumulate_category(
             kd = kind[r, a0]
             if kd == FP:
                 for m in range(n_m):
-                    if counted[m]:
-                        fp_all[a, m] += 1
+                    cnt[fp_all + a * n_m + m] += cnt[counted + m]
             elif kd == MIXED:
-                codes = status[r, a0]
                 for m in range(n_m):
-                    if not counted[m]:
+                    if cnt[counted + m] == 0:
                         continue
-                    tp_am = tp[a, m]
-                    fp_am = fp[a, m]
-                    fp_base = fp_all[a, m]
+                    fp_base = cnt[fp_all + a * n_m + m]
+                    am = (a * n_m + m) * n_t
                     for t in range(n_t):
-                        code = codes[t]
+                        code = status[r, a0, t]
                         if code == TP:
-                            i = tp_am[t]
-                            tp_am[t] = i + 1
+                            i = cnt[am + t]
+                            cnt[am + t] = i + 1
                             tpf = float(i + 1)
-                            tp_pr[a, m, t, i] = tpf / (float(fp_am[t] + fp_base) + tpf + eps)
-                            tp_row[a, m, t, i] = r
-                            if nd[m] == 0:
-                                first_tp[a, m, t] = True
+                            tp_pr[(am + t) * cap + i] = tpf / (
+                                float(cnt[n_amt + am + t] + fp_base) + tpf + eps
+                            )
+                            tp_row[(am + t) * cap + i] = r
+                            if cnt[nd + m] == 0:
+                                cnt[2 * n_amt + am + t] = 1
                         elif code == FP:
-                            fp_am[t] += 1
+                            cnt[n_amt + am + t] += 1
         for m in range(n_m):
-            if counted[m]:
-                if nd[m] == 0:
+            if cnt[counted + m]:
+                if cnt[nd + m] == 0:
                     first_row[m] = r
-                nd[m] += 1
+                cnt[nd + m] += 1
     for a in range(n_a):
         if n_pos[k, a] == 0:
             continue
         for m in range(n_m):
             _fill_curves(
-                k,
-                a,
-                m,
-                n_pos[k, a],
-                nd[m],
-                tp[a, m],
-                tp_pr[a, m],
-                tp_row[a, m],
-                first_tp[a, m],
-                first_row[m],
-                dt_score,
-                rec_thrs,
-                rec_sorted,
-                precision,
-                recall,
-                scores,
-            )
+                k, a, m, (a * n_m + m) * n_t, cap, n_pos[k, a], cnt[nd + m], cnt, tp_pr, tp_row, first_row[m],
+                dt_score, rec_thrs, rec_sorted, precision, recall, scores,
+            )  # fmt: skip
 
 
 @kernel()
 def _fill_curves(
-    k,
-    a,
-    m,
-    n_pos,
-    nd,
-    tp,
-    tp_pr,
-    tp_row,
-    first_tp,
-    first_row,
-    dt_score,
-    rec_thrs,
-    rec_sorted,
-    precision,
-    recall,
-    scores,
-):
-    """Write precision / recall / scores of one (k, a, m) from its true positives."""
-    n_t = tp_pr.shape[0]
+    k, a, m, am, cap, n_pos, nd, cnt, tp_pr, tp_row, first_row, dt_score, rec_thrs, rec_sorted,
+    precision, recall, scores,
+):  # fmt: skip
+    """Write precision / recall / scores of one (k, a, m) from its true positives.
+
+    Threshold t's true positives are ``tp_pr`` / ``tp_row`` from ``(am + t) * cap``
+    on, ``cnt[am + t]`` of them; ``cnt[2 n_amt + am + t]`` says whether the first
+    detection is one (layout: :func:`_accumulate_category`).
+    """
+    n_t = precision.shape[0]
     n_r = rec_thrs.shape[0]
+    n_amt = tp_pr.shape[0] // cap
     for t in range(n_t):
-        n_tp = tp[t]
+        n_tp = cnt[am + t]
+        pr = (am + t) * cap
         recall[t, k, a, m] = float(n_tp) / n_pos if nd > 0 else 0.0
         for i in range(n_tp - 1, 0, -1):  # maximum to the right
-            if tp_pr[t, i] > tp_pr[t, i - 1]:
-                tp_pr[t, i - 1] = tp_pr[t, i]
+            if tp_pr[pr + i] > tp_pr[pr + i - 1]:
+                tp_pr[pr + i - 1] = tp_pr[pr + i]
         for ri in range(n_r):
             precision[t, ri, k, a, m] = 0.0
             scores[t, ri, k, a, m] = 0.0
         if nd == 0:
             continue
-        rc0 = (1.0 if first_tp[t] else 0.0) / n_pos  # recall at the first detection
+        rc0 = (1.0 if cnt[2 * n_amt + am + t] else 0.0) / n_pos  # recall at the first detection
         i = 0
         for ri in range(n_r):
             x = rec_thrs[ri]
             if rc0 >= x:  # the first detection already reaches it
-                precision[t, ri, k, a, m] = tp_pr[t, 0] if n_tp > 0 else 0.0
+                precision[t, ri, k, a, m] = tp_pr[pr] if n_tp > 0 else 0.0
                 scores[t, ri, k, a, m] = dt_score[first_row]
                 continue
             # first true positive i (0-based) with recall (i + 1) / n_pos >= x
@@ -680,8 +663,8 @@ def _fill_curves(
                 i = lo_i
             if i >= n_tp:
                 break
-            precision[t, ri, k, a, m] = tp_pr[t, i]
-            scores[t, ri, k, a, m] = dt_score[tp_row[t, i]]
+            precision[t, ri, k, a, m] = tp_pr[pr + i]
+            scores[t, ri, k, a, m] = dt_score[tp_row[pr + i]]
 
 
 @kernel(chunked=True)

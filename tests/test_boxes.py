@@ -182,3 +182,22 @@ def test_huge_iou_matrix_is_refused_before_allocating(monkeypatch):
 def test_public_reexports():
     for name in B.__all__:
         assert getattr(fastdet, name) is getattr(B, name)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_threaded_and_one_thread_iou_matrices_agree(monkeypatch: pytest.MonkeyPatch, dtype: type) -> None:
+    """The pool's chunks and one call on this thread give the same bits (every IoU kind)."""
+    import fastdet.boxes as fb
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 200, (257, 2))
+    a = np.concatenate([xy, xy + rng.uniform(0, 40, (257, 2))], axis=1).astype(dtype)
+    b = a[::-1][:123].copy()
+    fns = (fb.box_iou, fb.generalized_box_iou, fb.distance_box_iou, fb.complete_box_iou)
+    monkeypatch.setattr(fb, "_PARALLEL_MIN_PAIRS", 0)
+    monkeypatch.setattr(fb, "_PARALLEL_MIN_VARIANT_PAIRS", 0)
+    threaded = [f(a, b) for f in fns]
+    monkeypatch.setattr(fb, "_PARALLEL_MIN_PAIRS", 1 << 62)
+    monkeypatch.setattr(fb, "_PARALLEL_MIN_VARIANT_PAIRS", 1 << 62)
+    for f, t in zip(fns, threaded, strict=True):
+        np.testing.assert_array_equal(f(a, b), t)

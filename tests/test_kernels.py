@@ -22,16 +22,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Inputs every child builds the same way: 300 boxes in a 100 x 100 image (box_iou's
-# 90,000 pairs run on the thread pool), their scores and labels.
+# Inputs every child builds the same way: 600 boxes in a 100 x 100 image (box_iou's
+# 360,000 pairs run on the thread pool), their scores and labels.
 PRELUDE = """
 import numpy as np
 import fastdet
 rng = np.random.default_rng(0)
-xy = rng.uniform(0, 100, (300, 2))
-B = np.concatenate([xy, xy + rng.uniform(1, 30, (300, 2))], axis=1)
-S = rng.uniform(0, 1, 300)
-L = rng.integers(0, 3, 300)
+xy = rng.uniform(0, 100, (600, 2))
+B = np.concatenate([xy, xy + rng.uniform(1, 30, (600, 2))], axis=1)
+S = rng.uniform(0, 1, 600)
+L = rng.integers(0, 3, 600)
 """
 
 
@@ -202,8 +202,8 @@ def test_chunked_kernel_loads_from_the_cache_and_agrees_with_one_thread(tmp_path
     code = """
         from fastdet._kernels import NEVER, iou
         args = (B, np.ascontiguousarray(B.T), (B[:, 2] - B[:, 0]) * (B[:, 3] - B[:, 1]), 0.0)
-        out = np.empty((300, 300)); iou.iou_matrix.serial(300, *args, out, NEVER)
-        out2 = np.empty((300, 300)); iou.iou_matrix(300, *args, out2, NEVER)
+        out = np.empty((600, 600)); iou.iou_matrix.serial(600, *args, out, NEVER)
+        out2 = np.empty((600, 600)); iou.iou_matrix(600, *args, out2, NEVER)
         stats = iou.iou_matrix.dispatcher.stats
         print(sum(stats.cache_hits.values()), len(stats.cache_misses), np.array_equal(out, out2))
         """
@@ -360,7 +360,7 @@ def test_full_disk_at_the_cache_is_a_warning(tmp_path):
         cache=tmp_path,
     )
     lines = check(proc).splitlines()
-    assert lines[0] == "(300, 300) True 1"
+    assert lines[0] == "(600, 600) True 1"
     assert lines[1].startswith("CacheWarning")
     assert "No space left" in lines[1]
     assert not [p for p in _all_files(tmp_path) if ".tmp." in p.name]  # no temporary file left behind

@@ -79,7 +79,7 @@ def test_warmup_covers_threaded_calls_forked_workers_and_large_inputs(tmp_path):
         """
 import os, numpy as np, fastdet
 from fastdet._kernels import coco, iou
-b = np.random.default_rng(0).uniform(0, 50, (300, 4)); b[:, 2:] += b[:, :2]
+b = np.random.default_rng(0).uniform(0, 50, (600, 4)); b[:, 2:] += b[:, :2]
 fastdet.box_iou(b, b)  # on the thread pool in the parent
 pid = os.fork()
 if pid == 0:

@@ -43,6 +43,9 @@ _BANDS_PER_SQRT = 0.25
 # (fastdet._kernels.call_interruptible, about 0.1 ms): greedy NMS of 200k boxes takes
 # tens of ms at least, Soft-NMS of 20k boxes as long.
 _INTERRUPTIBLE_BOXES = 200_000
+# Up to this many boxes greedy NMS compares every pair of a group (greedy_nms_small): cheaper
+# than sorting the boxes into the grid, and it compiles in a fraction of the grid's time.
+_SMALL_NMS = 200
 _INTERRUPTIBLE_SOFT_BOXES = 20_000
 
 # Relative slack on the IoU threshold used only to size the candidate window of
@@ -169,16 +172,19 @@ def _greedy_flags(
     """Run the greedy kernel over all boxes (one segment per group); return keep flags (N,)."""
     n = len(boxes)
     keep = np.zeros(n, np.uint8)
+    t = float(iou_threshold)
+    # float32: the exact division-free test (see _float32_midpoint); float64: None, the division
+    mid, tie_even = _float32_midpoint(t) if boxes.dtype == np.float32 else (None, False)
+    if n <= _SMALL_NMS:
+        _small_flags(boxes, order, groups, t, mid, tie_even, keep)
+        return keep
     if groups is None:
         g, n_groups = np.zeros(n, np.int64), 1
     else:
         g, n_groups = _compact_groups(groups)
     n_bands, ymin, band_h = _band_params(boxes, n_groups)
     by_x1 = np.argsort(boxes[:, 0]).astype(np.int64, copy=False)
-    t = float(iou_threshold)
     span, shrink = _window_params(boxes, t)
-    # float32: the exact division-free test (see _float32_midpoint); float64: None, the division
-    mid, tie_even = _float32_midpoint(t) if boxes.dtype == np.float32 else (None, False)
     work = np.empty(4 * n + n_groups * (n_bands + 1) + 2, np.int64)
     scratch = (work, np.empty((5, n), boxes.dtype), np.empty(n, np.uint8))
     args = (boxes, order, by_x1, g, n_groups, n_bands, ymin, band_h, span, shrink, t, mid, tie_even, keep)
@@ -187,6 +193,31 @@ def _greedy_flags(
     else:
         _k.greedy_nms(*args, *scratch, NEVER)
     return keep
+
+
+def _small_flags(
+    boxes: NDArray[np.floating[Any]],
+    order: NDArray[np.int64],
+    groups: NDArray[np.int64] | None,
+    t: float,
+    mid: float | None,
+    tie_even: bool,
+    keep: NDArray[np.uint8],
+) -> None:
+    """``_greedy_flags`` for at most ``_SMALL_NMS`` boxes: every pair of a group, no grid."""
+    if groups is not None:  # group by group, each by decreasing score (a stable sort keeps that)
+        order = order[np.argsort(groups[order], kind="stable")]
+        ranked = groups[order]
+        seg = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1], [True])))
+    else:
+        seg = np.array([0, len(order)])
+    cols = np.ascontiguousarray(boxes[order].T)
+    flags = np.zeros(len(order), np.uint8)
+    _k.greedy_nms_small(
+        *cols, np.empty(len(order), boxes.dtype), seg.astype(np.int64), t, mid, tie_even,
+        np.zeros(len(order), np.uint8), flags,
+    )  # fmt: skip
+    keep[order] = flags
 
 
 def _float32_midpoint(t: float) -> tuple[float, bool]:

@@ -178,6 +178,37 @@ def greedy_nms(
 
 
 @kernel()
+def greedy_nms_small(x1, y1, x2, y2, area, seg, thr, mid, tie_even, sup, keep):
+    """Greedy NMS over every pair, for small inputs (see ``greedy_nms`` for the rule).
+
+    Boxes come as columns in processing order: group by group (``seg`` (G + 1,)
+    bounds), by decreasing score within a group. Sets ``keep[p] = 1`` for the
+    kept positions; ``area`` (N,) and ``sup`` (N,) uint8, zeroed, are scratch.
+    Each kept box scans the rest of its group with the same suppression test as
+    ``greedy_nms`` (so the results are the same), which for a few hundred boxes
+    costs less than sorting them into the grid, and compiles in a fraction of
+    the time.
+    """
+    for p in range(x1.shape[0]):
+        area[p] = (x2[p] - x1[p]) * (y2[p] - y1[p])
+    for g in range(seg.shape[0] - 1):
+        end = seg[g + 1]
+        for p in range(seg[g], end):
+            if sup[p]:
+                continue
+            keep[p] = 1
+            ap = area[p]
+            if not (ap > 0 and ap < np.inf):  # IoU 0 (or NaN) with everything: suppresses nothing
+                continue
+            if mid is None:
+                _suppress_div(x1, y1, x2, y2, area, sup, p + 1, end, x1[p], y1[p], x2[p], y2[p], ap, thr)
+            else:
+                _suppress_f32(
+                    x1, y1, x2, y2, area, sup, p + 1, end, x1[p], y1[p], x2[p], y2[p], ap, mid, tie_even
+                )
+
+
+@kernel()
 def _suppress_f32(x1, y1, x2, y2, area, sup, a, e, bx1, by1, bx2, by2, ap, mid, tie_even):
     """Mark boxes ``a:e`` (SoA) whose IoU with box b exceeds the threshold; float32 path.
 

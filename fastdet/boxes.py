@@ -213,7 +213,7 @@ _INTERRUPTIBLE_PAIRS = 1 << 24
 
 
 def _run_matrix_kernel(kern: Any, pairs: int, *args: Any) -> None:
-    """Call a parallel IoU kernel: serially for small inputs, interruptibly for huge ones."""
+    """Run a chunked IoU kernel over the rows: in this thread if small, interruptibly if huge."""
     rows = len(args[0])
     if pairs < _PARALLEL_MIN_PAIRS:
         kern.serial(rows, *args, NEVER)

@@ -26,13 +26,13 @@ def _loop_steps(out: Pair, k: Pair, s: Pair, d: Pair) -> tuple[Pair, Pair]:
     return s_out, d_out
 
 
-# Below this many inner-loop steps the kernels run serially (their serial twins): a
-# parallel region costs more than the work, and the serial code compiles faster.
+# Below this many inner-loop steps the kernels run in one call on this thread
+# (``kern.serial``): handing chunks to threads costs more than the work.
 _PARALLEL_MIN_STEPS = 1 << 16
 
 
 def _run(kern: Any, steps: int, *args: Any) -> None:
-    """Call a parallel kernel, or its serial twin for small inputs."""
+    """Call a chunked kernel over every plane: on threads, or in this thread for small inputs."""
     planes = len(args[-1])  # counts: one per (image, channel) plane, the kernels' loop
     (kern if steps >= _PARALLEL_MIN_STEPS else kern.serial)(planes, *args)
 

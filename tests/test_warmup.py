@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# a subset that covers serial kernels, a parallel kernel and its twin, two dtypes
+# a subset that covers plain kernels, a chunked kernel called serially and on threads, two dtypes
 TASKS = "nms float32,boxes,voc"
 
 

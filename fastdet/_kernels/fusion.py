@@ -282,18 +282,18 @@ def finish_table(lo, hi, img, labels, order, gstart, out_box, out_score, out_gro
     ``bounds`` from :func:`image_bounds`; iteration t (images ``lo:hi``) writes its image's rows only.
     """
     for t in range(lo, hi):
-        lo, hi = bounds[t], bounds[t + 1]
-        key, kbuf = np.empty(hi - lo), np.empty(hi - lo)
-        perm, ibuf = np.empty(hi - lo, np.int64), np.empty(hi - lo, np.int64)
-        _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf)
-        for k in range(hi - lo):
+        r0, r1 = bounds[t], bounds[t + 1]  # the image's rows
+        key, kbuf = np.empty(r1 - r0), np.empty(r1 - r0)
+        perm, ibuf = np.empty(r1 - r0, np.int64), np.empty(r1 - r0, np.int64)
+        _sort_image(r0, r1, out_score, key, perm, kbuf, ibuf)
+        for k in range(r1 - r0):
             c = perm[k]
             first = order[gstart[out_group[c]]]
-            table[lo + k, 0] = id_of[img[first]]
+            table[r0 + k, 0] = id_of[img[first]]
             for d in range(4):
-                table[lo + k, 1 + d] = out_box[c, d]
-            table[lo + k, 5] = key[k]
-            table[lo + k, 6] = labels[first]
+                table[r0 + k, 1 + d] = out_box[c, d]
+            table[r0 + k, 5] = key[k]
+            table[r0 + k, 6] = labels[first]
 
 
 # --------------------------------------------------------------------------- input

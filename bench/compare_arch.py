@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 
 from fastdet import arch
+from fastdet._kernels import _threads as _kernel_threads
 
 # name: (c_in, c_out, hw, kernel, stride, padding, groups)
 CASES: dict[str, tuple[int, int, int, int, int, int, int]] = {
@@ -98,7 +98,7 @@ def run(repeats: int, dtype: str, quick: bool) -> dict[str, Any]:
     return {
         "dtype": dtype,
         "repeats": repeats,
-        "numba_threads": numba.get_num_threads(),
+        "kernel_threads": _kernel_threads(),
         "torch": None if torch is None else torch.__version__,
         "torch_threads": None if torch is None else torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
@@ -109,8 +109,8 @@ def run(repeats: int, dtype: str, quick: bool) -> dict[str, Any]:
 
 def _print(result: dict[str, Any]) -> None:
     print(
-        f"conv2d on CPU, {result['dtype']}, median of {result['repeats']}; numba threads "
-        f"{result['numba_threads']}, torch {result['torch']} threads {result['torch_threads']}, "
+        f"conv2d on CPU, {result['dtype']}, median of {result['repeats']}; kernel threads "
+        f"{result['kernel_threads']}, torch {result['torch']} threads {result['torch_threads']}, "
         f"{result['cpu_count']} CPUs"
     )
     head = (

@@ -538,3 +538,16 @@ def test_loading_from_the_cache_skips_numbas_compiler_registries(tmp_path):
         """
     check(run_child(code, cache=tmp_path))  # compiles (and imports the registries)
     assert check(run_child(code, cache=tmp_path)).split() == ["False", "False"]
+
+
+def test_call_interruptible_keeps_the_callers_thread_limit(monkeypatch):
+    import threading
+
+    import fastdet._kernels as K
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("call_interruptible runs a worker thread from the main thread only")
+    with K.thread_limit(1):
+        assert K.call_interruptible(lambda cancel: K._threads()) == 1
+    with K.thread_limit(2):
+        assert K.call_interruptible(lambda cancel: getattr(K._local, "threads", None)) == 2

@@ -625,7 +625,7 @@ def _star_polygons(rng, n, h, w):
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("threads", [False, True])
 def test_threaded_and_single_thread_kernels_match_pycocotools(seed, threads, monkeypatch):
-    """Every batch kernel has a parallel version and a one-thread twin; both must equal pycocotools."""
+    """Every batch kernel, on the thread pool and in one call on this thread, must equal pycocotools."""
     monkeypatch.setattr(_rle, "PARALLEL_WORK", 0 if threads else 1 << 62)
     rng = np.random.default_rng(seed)
     h, w = 37, 53

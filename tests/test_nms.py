@@ -36,6 +36,16 @@ from fastdet.nms import (
     soft_nms,
 )
 
+
+@pytest.fixture(autouse=True, params=["pairs", "grid"])
+def nms_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every test of this module on both greedy NMS kernels: all pairs (small inputs) and the grid."""
+    import fastdet._nms_core
+
+    monkeypatch.setattr(fastdet._nms_core, "_SMALL_NMS", 1 << 62 if request.param == "pairs" else -1)
+    return str(request.param)
+
+
 NMS_MODULE = sys.modules["fastdet.nms"]  # the attribute fastdet.nms is the function
 NMS_CORE = sys.modules["fastdet._nms_core"]  # where the tunable constants live
 NMS_POST = sys.modules["fastdet._nms_post"]

@@ -14,6 +14,16 @@ from numpy.testing import assert_array_equal
 
 from fastdet.nms import batched_nms, multiclass_nms, nms, postprocess_detections, soft_nms
 
+
+@pytest.fixture(autouse=True, params=["pairs", "grid"])
+def nms_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every test of this module on both greedy NMS kernels: all pairs (small inputs) and the grid."""
+    import fastdet._nms_core
+
+    monkeypatch.setattr(fastdet._nms_core, "_SMALL_NMS", 1 << 62 if request.param == "pairs" else -1)
+    return str(request.param)
+
+
 FAR = np.array([[0, 0, 1, 1], [10, 0, 11, 1], [20, 0, 21, 1], [30, 0, 31, 1], [40, 0, 41, 1]], np.float64)
 
 

@@ -219,8 +219,10 @@ def call_interruptible(func: Callable[..., Any], *args: Any) -> Any:
         return func(*args, NEVER)
     cancel = np.zeros(1, np.uint8)
     outcome: list[Any] = []
+    limit = getattr(_local, "threads", None)  # the caller's thread_limit applies in the worker too
 
     def run() -> None:
+        _local.threads = limit
         try:
             outcome.append((True, func(*args, cancel)))
         except BaseException as exc:  # handed to the caller

@@ -211,10 +211,10 @@ def _small_flags(
         seg = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1], [True])))
     else:
         seg = np.array([0, len(order)])
-    cols = np.ascontiguousarray(boxes[order].T)
+    x1, y1, x2, y2 = np.ascontiguousarray(boxes[order].T)
     flags = np.zeros(len(order), np.uint8)
     _k.greedy_nms_small(
-        *cols, np.empty(len(order), boxes.dtype), seg.astype(np.int64), t, mid, tie_even,
+        x1, y1, x2, y2, np.empty(len(order), boxes.dtype), seg.astype(np.int64), t, mid, tie_even,
         np.zeros(len(order), np.uint8), flags,
     )  # fmt: skip
     keep[order] = flags

@@ -294,7 +294,8 @@ def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> NDArray[np
     zero union (two zero-area boxes) has IoU 0 (torchvision gets NaN, which
     suppresses nothing either). The greedy algorithm is the classic one used
     since Felzenszwalb et al., "Object detection with discriminatively trained
-    part-based models", TPAMI 2010. This implementation sorts the boxes into
+    part-based models", TPAMI 2010. Up to 200 boxes, each kept box is compared
+    with every later box. Above that, this implementation sorts the boxes into
     horizontal bands (by y1) and each band by x1, and compares each kept box only
     with the boxes of the bands and x1 windows that can hold a box it suppresses
     (for IoU > t, box j must start within ``(1/t - t)`` widths of box i); the

@@ -114,9 +114,12 @@ def _threads() -> int:
 
 
 def _get_pool(workers: int) -> ThreadPoolExecutor:
+    """The shared pool, grown (replaced) when a call wants more workers than it has."""
     global _pool
     with _pool_lock:
         if _pool is None or _pool._max_workers < workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)  # its idle threads exit; work already queued still runs
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fastdet")
         return _pool
 

@@ -226,7 +226,7 @@ def _truncated_offsets(offsets: NDArray[np.int64], max_det: int) -> NDArray[np.i
 def _truncate_cells(order: NDArray[np.int64], offsets: NDArray[np.int64], max_det: int) -> NDArray[np.int64]:
     """The first ``max_det`` entries of each cell of ``order`` (cells bounded by ``offsets``)."""
     sizes = np.diff(offsets)
-    if len(sizes) == 0 or sizes.max(initial=0) <= max_det:
+    if sizes.max(initial=0) <= max_det:
         return order
     kept = np.minimum(sizes, max_det)
     starts = np.repeat(offsets[:-1] - _truncated_offsets(offsets, max_det)[:-1], kept)

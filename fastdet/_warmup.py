@@ -60,10 +60,21 @@ def _task_boxes() -> None:
         fastdet.remove_small_boxes(b, 1.0)
 
 
+def _many_boxes(dtype: Any, n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` overlapping boxes (more than NMS's all-pairs limit of 200: its grid path) and scores."""
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 200, (n, 2))
+    b = np.concatenate([xy, xy + rng.uniform(5, 40, (n, 2))], axis=1).astype(dtype)
+    return b, rng.uniform(0, 1, n).astype(dtype)
+
+
 def _nms(dtype: Any) -> None:
     import fastdet
     from fastdet.nms import nms_coco_results
 
+    b, s = _many_boxes(dtype)
+    fastdet.nms(b, s, 0.5)
+    fastdet.batched_nms(b, s, np.arange(len(b)) % 3, 0.5)
     b, s = _boxes(dtype)
     fastdet.nms(b, s, 0.5)
     fastdet.batched_nms(b, s, np.array([0, 0, 1, 1]), 0.5)
@@ -253,6 +264,65 @@ TASKS: dict[str, Callable[[], None]] = {
     "metrics": _task_metrics,
     "losses": _task_losses,
     "voc": _task_voc,
+}
+
+
+def _task_coco_accumulate() -> None:
+    """The accumulation kernels alone, called with the argument types of every evaluation."""
+    from types import SimpleNamespace
+
+    from fastdet._kernels.coco import MIXED, TP
+    from fastdet.coco.evaluation import _accumulate
+    from fastdet.coco.params import Params
+
+    p = Params("bbox")
+    n_dt, n_area, n_thr = 2, len(p.areaRng), len(p.iouThrs)
+    ev = SimpleNamespace(  # one category on two images, one ground truth and one detection each
+        img_ids=[1, 2],
+        gt_off=np.array([0, 1, 2], np.int64),
+        gt_area=np.array([100.0, 2000.0]),
+        gt_ignore=np.zeros(2, np.bool_),
+        area_rng=np.ascontiguousarray(p.areaRng, dtype=np.float64),
+        dt_off=np.array([0, 1, 2], np.int64),
+        dt_score=np.array([0.9, 0.8]),
+        status=np.full((n_dt, n_area, n_thr), TP, np.int8),
+        kind=np.full((n_dt, n_area), MIXED, np.int8),
+    )
+    rec = np.ascontiguousarray(p.recThrs, dtype=np.float64)
+    shape = (n_thr, len(rec), 1, n_area, len(p.maxDets))
+    _accumulate(ev, [0], range(n_area), range(2), list(p.maxDets), rec, shape)  # type: ignore[arg-type]
+
+
+def _task_demo_nms() -> None:
+    """``fastdet demo``'s section 2: NMS, batched NMS and Soft-NMS on float32 boxes."""
+    import fastdet
+
+    b, s = _many_boxes(np.float32)
+    fastdet.nms(b, s, 0.7)
+    fastdet.batched_nms(b, s, np.arange(len(b), dtype=np.int64) % 5, 0.7)
+    fastdet.soft_nms(b, s)
+
+
+def _task_demo_sweep() -> None:
+    """``fastdet demo``'s section 3: multi-class NMS and linear Soft-NMS on float64 boxes."""
+    import fastdet
+
+    for n in (60, 256):  # images with few and with many candidates (NMS's two paths)
+        b, s = _many_boxes(np.float64, n)
+        scores = np.stack([s, s[::-1], s * 0.5], axis=1)
+        fastdet.multiclass_nms(b, scores, score_threshold=0.05, iou_threshold=0.5, max_detections=100)
+        fastdet.soft_nms(b, s, method="linear", iou_threshold=0.5, score_threshold=0.05)
+
+
+# tasks that ``fastdet._ahead`` runs in a second process during a first run of the command
+# line: name -> (task, the chunked kernels it compiles, which wait for it instead of compiling)
+AHEAD_TASKS: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
+    "coco accumulate": (
+        _task_coco_accumulate,
+        ("fastdet._kernels.coco.gather_categories", "fastdet._kernels.coco.accumulate"),
+    ),
+    "demo nms": (_task_demo_nms, ()),
+    "demo sweep": (_task_demo_sweep, ()),
 }
 
 

@@ -181,6 +181,14 @@ STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100",
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """``fastdet eval GT.json DT.json``."""
+    from fastdet._ahead import CompileAhead
+
+    # on a first run, a second process compiles the accumulation while this one loads and matches
+    with CompileAhead(["coco accumulate"]):
+        return _eval(args)
+
+
+def _eval(args: argparse.Namespace) -> int:
     import numpy as np
 
     from fastdet.coco import COCO, COCOeval, evaluate_coco

@@ -105,6 +105,10 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _local = threading.local()  # ``threads``: this thread's limit, set by :func:`thread_limit`
 
+# "module.kernel" -> a function that returns once another process has put that chunked
+# kernel in the cache (``fastdet._ahead``); the first call waits, then loads it from there
+await_compile: dict[str, Callable[[], None]] = {}
+
 
 def _threads() -> int:
     """Threads a chunked call may use: ``NUMBA_NUM_THREADS`` (default: the cores), or this thread's limit."""
@@ -158,9 +162,18 @@ class ChunkedKernel:
 
     def serial(self, n: int, *args: Any) -> None:
         """Run all ``n`` iterations in this thread."""
+        if await_compile:
+            self._await_compile()
         self.dispatcher(0, n, *args)
 
+    def _await_compile(self) -> None:
+        wait = await_compile.pop(f"{self.__module__}.{self.__name__}", None)
+        if wait is not None:
+            wait()
+
     def __call__(self, n: int, *args: Any) -> None:
+        if await_compile:
+            self._await_compile()
         threads = min(_threads(), n)
         if threads <= 1 or getattr(_local, "in_pool", False):
             self.dispatcher(0, n, *args)

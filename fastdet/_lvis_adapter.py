@@ -161,5 +161,6 @@ def accumulate(
         [run.max_det],
         np.ascontiguousarray(rec_thrs, dtype=np.float64),
         shape,
+        want_scores=False,
     )
     return np.ascontiguousarray(precision[..., 0]), np.ascontiguousarray(recall[..., 0])

@@ -63,7 +63,8 @@ def _torch_linspace32(start: float, end: float, steps: int) -> list[float]:
 def _coco_evaluate(
     gt: _Columns, dt: _Columns, p: Params, want_ious: bool, masks: _MaskState | None = None
 ) -> tuple[dict[str, NDArray[np.float64]], dict[tuple[Any, Any], Any] | None]:
-    """The one adapter to fastdet.coco's internals: ``eval`` arrays (and pycocotools' ``ious``).
+    """The one adapter to fastdet.coco's internals: ``eval`` arrays (``want_ious``: also ``scores``,
+    and pycocotools' ``ious`` instead of None).
 
     ``p`` is normalised (sorted unique ``imgIds`` / ``catIds``, sorted
     ``maxDets``, ``useCats=1``), as ``COCOeval.evaluate`` would leave it.
@@ -76,7 +77,7 @@ def _coco_evaluate(
     rec = np.ascontiguousarray(np.asarray(p.recThrs, dtype=np.float64))
     shape = (len(p.iouThrs), len(rec), len(p.catIds), len(p.areaRng), len(p.maxDets))
     precision, recall, scores = _accumulate(
-        ev, range(shape[2]), range(shape[3]), range(len(p.imgIds)), list(p.maxDets), rec, shape
+        ev, range(shape[2]), range(shape[3]), range(len(p.imgIds)), list(p.maxDets), rec, shape, want_ious
     )
     ious = None
     if want_ious and hasattr(ev, "iou_block"):  # a core that keeps every cell's (D, G) IoU block
@@ -90,7 +91,10 @@ def _coco_evaluate(
         from fastdet.coco.cocoeval import _build_ious
 
         ious = _build_ious(ev)
-    return {"precision": precision, "recall": recall, "scores": scores}, ious
+    e = {"precision": precision, "recall": recall}
+    if scores is not None:
+        e["scores"] = scores
+    return e, ious
 
 
 def _mean_valid(

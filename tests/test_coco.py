@@ -682,3 +682,22 @@ def test_chunked_kernels_agree_whatever_the_threads(
     chunked, text_c = run_eval(COCO, COCOeval, gt, dt)
     assert_same(chunked, default, f"{threads} threads")
     assert text_c == text_d
+
+
+def test_accumulation_without_scores_gives_the_same_precision_and_recall(data_dir: Path) -> None:
+    """Streaming and LVIS skip ``scores`` (``want_scores=False``); precision and recall do not change."""
+    from fastdet.coco.evaluation import _accumulate
+
+    gt = COCO(str(data_dir / "coco-val2014-fake100" / "instances_val2014_100.json"), verbose=False)
+    dt = gt.loadRes(str(data_dir / "coco-val2014-fake100" / "instances_val2014_fakebbox100_results.json"))
+    ev = COCOeval(gt, dt, "bbox", verbose=False)
+    ev.evaluate()
+    ev.accumulate()
+    p = ev.params
+    shape = (len(p.iouThrs), len(p.recThrs), len(p.catIds), len(p.areaRng), len(p.maxDets))
+    args = (range(shape[2]), range(shape[3]), range(len(p.imgIds)), list(p.maxDets), p.recThrs, shape)
+    precision, recall, scores = _accumulate(ev._ev, *args, want_scores=False)
+    assert scores is None
+    np.testing.assert_array_equal(precision, ev.eval["precision"])
+    np.testing.assert_array_equal(recall, ev.eval["recall"])
+    assert (ev.eval["precision"] > 0).any()

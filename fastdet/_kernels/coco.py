@@ -627,6 +627,7 @@ def _fill_curves(
     n_t = precision.shape[0]
     n_r = rec_thrs.shape[0]
     n_amt = tp_pr.shape[0] // cap
+    want_scores = scores.shape[0] > 0  # an empty ``scores``: not wanted
     for t in range(n_t):
         n_tp = cnt[am + t]
         pr = (am + t) * cap
@@ -636,7 +637,8 @@ def _fill_curves(
                 tp_pr[pr + i - 1] = tp_pr[pr + i]
         for ri in range(n_r):
             precision[t, ri, k, a, m] = 0.0
-            scores[t, ri, k, a, m] = 0.0
+            if want_scores:
+                scores[t, ri, k, a, m] = 0.0
         if nd == 0:
             continue
         rc0 = (1.0 if cnt[2 * n_amt + am + t] else 0.0) / n_pos  # recall at the first detection
@@ -645,7 +647,8 @@ def _fill_curves(
             x = rec_thrs[ri]
             if rc0 >= x:  # the first detection already reaches it
                 precision[t, ri, k, a, m] = tp_pr[pr] if n_tp > 0 else 0.0
-                scores[t, ri, k, a, m] = dt_score[first_row]
+                if want_scores:
+                    scores[t, ri, k, a, m] = dt_score[first_row]
                 continue
             # first true positive i (0-based) with recall (i + 1) / n_pos >= x
             if rec_sorted:
@@ -664,7 +667,8 @@ def _fill_curves(
             if i >= n_tp:
                 break
             precision[t, ri, k, a, m] = tp_pr[pr + i]
-            scores[t, ri, k, a, m] = dt_score[tp_row[pr + i]]
+            if want_scores:
+                scores[t, ri, k, a, m] = dt_score[tp_row[pr + i]]
 
 
 @kernel(chunked=True)
@@ -704,9 +708,10 @@ def accumulate(
     ``k * n_img + i``; ground truths ``gt_off``/``gt_area``/``gt_ignore``);
     ``max_dets`` holds the detection limits, ``rec_sorted`` says whether
     ``rec_thrs`` ascends and ``eps`` is ``np.spacing(1)``. Fills ``precision`` /
-    ``scores`` (T, R, K, A, M) and ``recall`` (T, K, A, M), which arrive set to
-    -1; combinations without non-ignored ground truth stay -1. Scratch: ``cat_off``
-    (K + 1,) the bounds of each category's detections (summed over ``i_list``),
+    ``scores`` (T, R, K, A, M; an empty ``scores``, (0, 0, 0, 0, 0), is not
+    wanted) and ``recall`` (T, K, A, M), which arrive set to -1; combinations
+    without non-ignored ground truth stay -1. Scratch: ``cat_off`` (K + 1,) the
+    bounds of each category's detections (summed over ``i_list``),
     ``cat_rows`` and ``cat_rank`` (cat_off[-1],), sorted by :func:`gather_categories`,
     and ``n_pos`` (K, A).
     """

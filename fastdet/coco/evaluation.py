@@ -241,11 +241,13 @@ def _accumulate(
     m_list: Sequence[int],
     rec_thrs: NDArray[np.float64],
     shape: tuple[int, int, int, int, int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    want_scores: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """pycocotools' ``eval`` arrays ``precision``, ``recall`` and ``scores`` (None unless ``want_scores``)."""
     t, r, k, a, m = shape
     precision = np.full((t, r, k, a, m), -1.0)
     recall = np.full((t, k, a, m), -1.0)
-    scores = np.full((t, r, k, a, m), -1.0)
+    scores = np.full((t, r, k, a, m), -1.0) if want_scores else np.empty((0, 0, 0, 0, 0))
     ks, as_, is_ = (np.asarray(x, np.int64) for x in (k_list, a_list, i_list))
     n_img = len(ev.img_ids)
     # each category's detections over the images in ``i_list``: bounds of its scratch rows
@@ -264,4 +266,4 @@ def _accumulate(
         np.asarray(m_list, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)), float(np.spacing(1)),
         cat_off, cat_rows, cat_rank, np.empty((len(ks), len(as_)), np.int64), precision, recall, scores,
     )  # fmt: skip
-    return precision, recall, scores
+    return precision, recall, scores if want_scores else None

@@ -783,14 +783,14 @@ float_keys = st.one_of(
     )
 )
 def test_msd_sort_is_a_stable_sort(keys):
-    """``_sort_buckets`` with one bucket sorts (key, payload) rows by key, equal keys in input order."""
+    """``_sort_bucket_range`` with one bucket sorts (key, payload) rows by key, equal keys in input order."""
     from fastdet._kernels import ranking as k
 
     n = len(keys)
     rec = np.zeros((n, 2), np.uint64)
     rec[:, 0] = np.array(keys, np.uint64)
     rec[:, 1] = np.arange(n, dtype=np.uint64)
-    k._sort_buckets(rec, np.array([n], np.int64), np.empty((n, 2), np.uint64))
+    k._sort_bucket_range(rec, np.array([n], np.int64), 0, 1)
     want_keys, want_vals = ref.stable_sort_pairs(keys, list(range(n)))
     assert rec[:, 0].tolist() == want_keys
     assert rec[:, 1].tolist() == want_vals
@@ -823,7 +823,7 @@ def test_msd_sort_large_inputs(kind):
     n = 200_000
     keys = _keys_of(_large_scores(kind, n, np.random.default_rng(7)))
     rec = np.stack([keys, np.arange(n, dtype=np.uint64)], axis=1)
-    k._sort_buckets(rec, np.array([n], np.int64), np.empty((n, 2), np.uint64))
+    k._sort_bucket_range(rec, np.array([n], np.int64), 0, 1)
     order = np.argsort(keys, kind="stable")
     np.testing.assert_array_equal(rec[:, 0], keys[order])
     np.testing.assert_array_equal(rec[:, 1], order)
@@ -831,7 +831,8 @@ def test_msd_sort_large_inputs(kind):
 
 @pytest.mark.parametrize("kind", ["uniform", "rounded", "clustered", "wide", "few"])
 def test_weighted_halves_split_into_buckets_and_sort(kind):
-    """Counting, bucketed split and per-bucket sorts: per label, the non-zero-weight samples by score."""
+    """Counting, bucketed split and per-bucket sorts: per label, the non-zero-weight samples by
+    descending score (ascending ``~key``), ties in input order."""
     from fastdet.metrics._binary import _weighted_halves
 
     rng = np.random.default_rng(11)
@@ -842,9 +843,51 @@ def test_weighted_halves_split_into_buckets_and_sort(kind):
     keys = _keys_of(scores)
     for rec, label in zip(_weighted_halves(mask, scores, w), (1, 0), strict=True):
         idx = np.flatnonzero((mask == label) & (w != 0))
-        idx = idx[np.argsort(keys[idx], kind="stable")]
-        np.testing.assert_array_equal(rec[:, 0], keys[idx])
+        idx = idx[np.argsort(~keys[idx], kind="stable")]
+        np.testing.assert_array_equal(rec[:, 0], ~keys[idx])
         np.testing.assert_array_equal(rec[:, 1].view(np.float64), w[idx])
+
+
+@pytest.mark.parametrize("kind", ["rounded", "few", "uniform", "wide"])
+def test_weighted_threaded_path_equals_one_thread(kind, monkeypatch):
+    """Large enough for threads (chunked split, buckets sorted in parallel): the same bits as one
+    thread and as the serial path, with ties and zero weights; scikit-learn's to the bit."""
+    from fastdet._kernels import thread_limit
+    from fastdet.metrics import _binary
+
+    rng = np.random.default_rng(5)
+    n = 300_000
+    assert n >= _binary._THREADED_MIN
+    s = _large_scores(kind, n, rng)
+    y = (rng.random(n) < 0.3).astype(np.int64)
+    w = np.where(rng.random(n) < 0.1, 0.0, rng.exponential(size=n))
+
+    def results():
+        return (
+            *roc_curve(y, s, sample_weight=w),
+            *precision_recall_curve(y, s, sample_weight=w),
+            roc_auc(y, s, sample_weight=w),
+            average_precision(y, s, sample_weight=w),
+        )
+
+    threaded = results()
+    with thread_limit(1):
+        one_thread = results()
+    monkeypatch.setattr(_binary, "_THREADED_MIN", n + 1)
+    serial = results()
+    for a, b, c in zip(threaded, one_thread, serial, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    if kind == "rounded":
+        m = sk()
+        theirs = (
+            *m.roc_curve(y, s, sample_weight=w),
+            *m.precision_recall_curve(y, s, sample_weight=w),
+            m.roc_auc_score(y, s, sample_weight=w),
+            m.average_precision_score(y, s, sample_weight=w),
+        )
+        for a, b in zip(threaded, theirs, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kind", ["rounded", "uniform", "wide", "few", "mixed"])
@@ -933,6 +976,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_bucket_counts",
         "_bucket_split",
         "_sort_buckets",
+        "_sort_bucket_range",
         "_roc_points",
         "_two_distinct_rows",
         "_rows_equal",

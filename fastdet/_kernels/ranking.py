@@ -155,46 +155,51 @@ def _key_bounds(scores):
     return lo, hi
 
 
-@kernel()
-def _bucket_counts(y, scores, weights, lo, shift, counts):
-    """Count the samples of non-zero weight per label and bucket: counts[y, (key - lo) >> shift] += 1.
+@kernel(chunked=True)
+def _bucket_counts(lo, hi, bounds, y, scores, weights, top, shift, n_buckets, counts):
+    """Count the samples of non-zero weight of the chunks ``lo:hi`` per label and bucket.
 
-    y: (N,) uint8 0/1; scores, weights: (N,) float64; lo: a lower bound of the keys
-    (uint64); shift: int64; counts: (2, D) int64, zeroed by the caller.
+    Chunk c is the samples ``bounds[c]:bounds[c + 1]``. A sample's bucket is
+    ``(top - key) >> shift`` (top: the largest ``_to_key``, so bucket 0 holds the
+    highest scores), offset by n_buckets for positives: ``counts[c, bucket] += 1``.
+    y: (N,) uint8 0/1 (exactly); scores, weights: (N,) float64; top: uint64;
+    shift: int64; counts: (C, 2 * n_buckets) int64, zeroed by the caller.
     """
     bits = scores.view(np.uint64)
     ushift = np.uint64(shift)
-    for k in range(y.shape[0]):
-        if weights[k] != 0.0:
-            counts[1 if y[k] != 0 else 0, np.int64((_to_key(bits[k]) - lo) >> ushift)] += 1
+    for c in range(lo, hi):
+        row = counts[c]
+        for k in range(np.uint64(bounds[c]), np.uint64(bounds[c + 1])):  # unsigned: no index wrap-around
+            d = np.int64((top - _to_key(bits[k])) >> ushift) + n_buckets * np.int64(y[k])
+            row[d] += np.int64(weights[k] != 0.0)
 
 
-@kernel()
-def _bucket_split(y, scores, weights, lo, shift, next_slot, pos, neg):
-    """Split the samples of non-zero weight by label, each into its bucket, in input order.
+@kernel(chunked=True)
+def _bucket_split(lo, hi, bounds, y, scores, weights, top, shift, n_buckets, next_slot, rec):
+    """Write the samples of non-zero weight of the chunks ``lo:hi`` into their buckets, in input order.
 
-    Records are rows ``[key, weight bits]`` of pos (P, 2) and neg (N, 2) uint64
-    (``weights.view(uint64)``: one 16-byte write per sample). next_slot: (2, D)
-    int64, the first free row of each (label, bucket) (exclusive prefix sums of
-    ``_bucket_counts`` per label), advanced in place.
+    Buckets as in ``_bucket_counts``: the negatives' buckets first, then the
+    positives'. Records are rows ``[~key, weight bits]`` of rec (M, 2) uint64:
+    ``~key`` ascends as the score descends, and the weight is
+    ``weights.view(uint64)``, one 16-byte write per sample. next_slot (C, 2 *
+    n_buckets) int64: the first free row of each (chunk, bucket), advanced in
+    place; the rows of a bucket are laid out chunk after chunk, so a bucket
+    keeps the input order.
     """
     bits = scores.view(np.uint64)
     wbits = weights.view(np.uint64)
     ushift = np.uint64(shift)
-    for k in range(y.shape[0]):
-        if weights[k] == 0.0:
-            continue
-        key = _to_key(bits[k])
-        d = np.int64((key - lo) >> ushift)
-        label = 1 if y[k] != 0 else 0
-        j = next_slot[label, d]
-        next_slot[label, d] = j + 1
-        if label == 1:
-            pos[j, 0] = key
-            pos[j, 1] = wbits[k]
-        else:
-            neg[j, 0] = key
-            neg[j, 1] = wbits[k]
+    for c in range(lo, hi):
+        row = next_slot[c]
+        for k in range(np.uint64(bounds[c]), np.uint64(bounds[c + 1])):
+            if weights[k] == 0.0:
+                continue
+            key = _to_key(bits[k])
+            d = np.int64((top - key) >> ushift) + n_buckets * np.int64(y[k])
+            j = row[d]
+            row[d] = j + 1
+            rec[j, 0] = ~key
+            rec[j, 1] = wbits[k]
 
 
 @kernel()
@@ -215,9 +220,9 @@ def _insertion_sort_records(rec, start, stop):
 @kernel()
 def _copy_records(src, s_off, dst, d_off, m):
     """dst[d_off + i] = src[s_off + i] for i < m (rows of two uint64)."""
-    for i in range(m):
-        dst[d_off + i, 0] = src[s_off + i, 0]
-        dst[d_off + i, 1] = src[s_off + i, 1]
+    for i in range(np.uint64(m)):
+        dst[np.uint64(d_off) + i, 0] = src[np.uint64(s_off) + i, 0]
+        dst[np.uint64(d_off) + i, 1] = src[np.uint64(s_off) + i, 1]
 
 
 @kernel()
@@ -231,7 +236,9 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
     one of at most ``_SMALL_SEGMENT`` rows is insertion sorted. tmp: (>= m, 2)
     uint64 work space indexed from 0; seg (cap, 3) int64, seg_lo, seg_hi (cap,)
     uint64: the stack of pending segments (cap >= m // _SMALL_SEGMENT + 1);
-    counts: (2049,) int64. Rows of equal keys keep their order.
+    counts: (2049,) int64. Rows of equal keys keep their order. Hot loops index
+    with unsigned integers: no negative-index wrap-around to compute (about a
+    third faster on rows streamed from memory).
     """
     if m <= _SMALL_SEGMENT:
         _insertion_sort_records(rec, base, base + m)
@@ -239,9 +246,10 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
     one = np.uint64(1)
     lo = rec[base, 0]
     hi = lo
-    for i in range(base, base + m):
-        lo = min(lo, rec[i, 0])
-        hi = max(hi, rec[i, 0])
+    for i in range(np.uint64(base), np.uint64(base + m)):  # unsigned: no negative-index wrap
+        key = rec[i, np.uint64(0)]
+        lo = min(lo, key)
+        hi = max(hi, key)
     if lo == hi:
         return
     # a segment (start, stop relative to base; 1 when its rows are in tmp) and its key range
@@ -276,11 +284,14 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
         n_dig = np.int64(span >> ushift) + 1
         for d in range(n_dig + 1):
             counts[d] = 0
-        for i in range(s0 + src_off, s1 + src_off):
-            counts[np.int64((src[i, 0] - k_lo) >> ushift) + 1] += 1
+        for i in range(np.uint64(s0 + src_off), np.uint64(s1 + src_off)):
+            key = src[i, 0]
+            d = np.int64((key - k_lo) >> ushift)
+            counts[d + 1] += 1
         for d in range(n_dig):
             counts[d + 1] += counts[d]
-        for i in range(s0 + src_off, s1 + src_off):  # stable scatter into the other buffer
+        # stable scatter into the other buffer
+        for i in range(np.uint64(s0 + src_off), np.uint64(s1 + src_off)):
             d = np.int64((src[i, 0] - k_lo) >> ushift)
             j = s0 + counts[d] + dst_off
             counts[d] += 1
@@ -301,9 +312,10 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
             else:
                 b_lo = dst[b0 + dst_off, 0]
                 b_hi = b_lo
-                for i in range(b0 + dst_off, b1 + dst_off):
-                    b_lo = min(b_lo, dst[i, 0])
-                    b_hi = max(b_hi, dst[i, 0])
+                for i in range(np.uint64(b0 + dst_off), np.uint64(b1 + dst_off)):
+                    key = dst[i, 0]
+                    b_lo = min(b_lo, key)
+                    b_hi = max(b_hi, key)
                 done = b_lo == b_hi
                 if not done:
                     seg[top, 0] = b0
@@ -318,29 +330,39 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
 
 
 @kernel()
-def _sort_buckets(rec, ends, tmp):
-    """Sort the rows of each bucket rec[ends[b - 1]:ends[b]] (ends[-1] = 0) stably by key.
+def _sort_bucket_range(rec, ends, b0, b1):
+    """Sort the rows of each bucket b in b0:b1, rec[ends[b - 1]:ends[b]] (ends[-1] = 0), stably by key.
 
-    rec: (N, 2) uint64 rows ``[key, payload]``; ends: (B,) int64 non-decreasing with
-    ends[B - 1] = N; tmp: (>= largest bucket, 2) uint64 work space. Buckets in key
-    order give a sorted array.
+    rec: (N, 2) uint64 rows ``[key, payload]``; ends: (B,) int64 non-decreasing
+    with ends[B - 1] = N. Buckets in key order give a sorted array.
     """
     largest = 0
-    start = 0
-    for b in range(ends.shape[0]):
+    start = ends[b0 - 1] if b0 > 0 else 0
+    for b in range(b0, b1):
         largest = max(largest, ends[b] - start)
         start = ends[b]
+    if largest < 2:
+        return
+    tmp = np.empty((largest, 2), np.uint64)
     cap = largest // _SMALL_SEGMENT + 2
     seg = np.empty((cap, 3), np.int64)
     seg_lo = np.empty(cap, np.uint64)
     seg_hi = np.empty(cap, np.uint64)
     counts = np.empty(2049, np.int64)
-    start = 0
-    for b in range(ends.shape[0]):
+    start = ends[b0 - 1] if b0 > 0 else 0
+    for b in range(b0, b1):
         stop = ends[b]
         if stop - start > 1:
             _msd_sort(rec, start, stop - start, tmp, seg, seg_lo, seg_hi, counts)
         start = stop
+
+
+@kernel(chunked=True)
+def _sort_buckets(lo, hi, rec, ends, groups):
+    """Sort the buckets of the groups ``lo:hi`` (see ``_sort_bucket_range``); group g holds the
+    buckets ``groups[g]:groups[g + 1]``, groups: (G + 1,) int64."""
+    for g in range(lo, hi):
+        _sort_bucket_range(rec, ends, groups[g], groups[g + 1])
 
 
 # --------------------------------------------------------------------------- merging sorted halves
@@ -439,39 +461,36 @@ def _threshold_counts(pos, neg, thresholds, tps, fps):
 def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
     """Like ``_threshold_counts`` with cumulative sums of weights instead of counts.
 
-    pos, neg: (P, 2), (N, 2) uint64 rows ``[key, weight bits]`` sorted ascending by
-    key (``_to_key`` of the score), ties in input order (a stable sort). Within a
-    tied group the weights are added in input order, so every partial sum is the
-    one of a sequential cumulative sum over the samples in (descending score,
-    input index) order. thresholds receives the scores (``_from_key``).
-    Returns the number of distinct thresholds written.
+    pos, neg: (P, 2), (N, 2) uint64 rows ``[~key, weight bits]`` (``_bucket_split``)
+    sorted ascending by ``~key``, that is by descending score, ties in input
+    order (a stable sort). One forward pass over both merges them: the weights
+    are added in that order, so every partial sum is the one of a sequential
+    cumulative sum over the samples in (descending score, input index) order.
+    thresholds receives the scores (``_from_key``). Returns the number of
+    distinct thresholds written.
     """
     pos_w = pos.view(np.float64)
     neg_w = neg.view(np.float64)
-    i = pos.shape[0]
-    j = neg.shape[0]
+    n_pos = pos.shape[0]
+    n_neg = neg.shape[0]
+    i = 0
+    j = 0
     tp = 0.0
     fp = 0.0
     m = 0
     out = thresholds.view(np.uint64)
-    while i > 0 or j > 0:
-        if i > 0 and (j == 0 or pos[i - 1, 0] >= neg[j - 1, 0]):
-            t = pos[i - 1, 0]
+    while i < n_pos or j < n_neg:
+        if i < n_pos and (j == n_neg or pos[i, 0] <= neg[j, 0]):
+            t = pos[i, 0]
         else:
-            t = neg[j - 1, 0]
-        i2 = i
-        while i2 > 0 and pos[i2 - 1, 0] == t:
-            i2 -= 1
-        j2 = j
-        while j2 > 0 and neg[j2 - 1, 0] == t:
-            j2 -= 1
-        for k in range(i2, i):  # input order within the group
-            tp += pos_w[k, 1]
-        for k in range(j2, j):
-            fp += neg_w[k, 1]
-        i = i2
-        j = j2
-        out[m] = _from_key(t)
+            t = neg[j, 0]
+        while i < n_pos and pos[i, 0] == t:
+            tp += pos_w[i, 1]
+            i += 1
+        while j < n_neg and neg[j, 0] == t:
+            fp += neg_w[j, 1]
+            j += 1
+        out[m] = _from_key(~t)
         tps[m] = tp
         fps[m] = fp
         m += 1

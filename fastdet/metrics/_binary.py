@@ -143,26 +143,53 @@ def threshold_sums(mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weig
     return thresholds[:m], tps[:m], fps[:m]
 
 
+# below this many samples the weighted split and sort run on the calling thread alone
+_THREADED_MIN = 200_000
+
+
 def _weighted_halves(
     mask: NDArray[np.uint8], scores: NDArray[np.float64], w: NDArray[np.float64]
 ) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
-    """Rows ``[sort key, weight bits]`` of the positives and of the negatives (zero weights left
-    out), each ascending by score, ties in input order."""
+    """Rows ``[~sort key, weight bits]`` of the positives and of the negatives (zero weights left
+    out), each by descending score, ties in input order.
+
+    A stable counting sort splits the samples into buckets (label, leading bits
+    of the key); with many samples, chunks of the input are counted and
+    written by several threads (each chunk's rows of a bucket follow the
+    previous chunk's, so input order is kept), and the buckets are sorted on
+    several threads.
+    """
+    n = scores.shape[0]
+    threaded = n >= _THREADED_MIN
     lo_key, hi_key = _k._key_bounds(scores)
-    lo = np.uint64(lo_key)  # a Python int past 2**63 would be typed int64 (and overflow)
+    top = np.uint64(hi_key)  # a Python int past 2**63 would be typed int64 (and overflow)
     span = int(hi_key) - int(lo_key)
     shift = max(span.bit_length() - _k._TOP_BITS, 0)
-    counts = np.zeros((2, (span >> shift) + 1), np.int64)
-    _k._bucket_counts(mask, scores, w, lo, shift, counts)
-    ends = np.cumsum(counts, axis=1)
-    next_slot = np.ascontiguousarray(ends - counts)
-    n_neg, n_pos = int(ends[0, -1]), int(ends[1, -1])
-    pos, neg = np.empty((n_pos, 2), np.uint64), np.empty((n_neg, 2), np.uint64)
-    _k._bucket_split(mask, scores, w, lo, shift, next_slot, pos, neg)
-    tmp = np.empty((int(counts.max()), 2), np.uint64)
-    _k._sort_buckets(pos, np.ascontiguousarray(ends[1]), tmp)
-    _k._sort_buckets(neg, np.ascontiguousarray(ends[0]), tmp)
-    return pos, neg
+    n_buckets = (span >> shift) + 1
+    n_chunks = 8 if threaded else 1
+    bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    counts = np.zeros((n_chunks, 2 * n_buckets), np.int64)
+    args = (bounds, mask, scores, w, top, shift, n_buckets)
+    if threaded:
+        _k._bucket_counts(n_chunks, *args, counts)
+    else:
+        _k._bucket_counts.serial(n_chunks, *args, counts)
+    per_chunk = np.cumsum(counts, axis=0)
+    ends = np.cumsum(per_chunk[-1])
+    next_slot = per_chunk - counts + (ends - per_chunk[-1])
+    rec = np.empty((int(ends[-1]), 2), np.uint64)
+    if threaded:
+        _k._bucket_split(n_chunks, *args, next_slot, rec)
+    else:
+        _k._bucket_split.serial(n_chunks, *args, next_slot, rec)
+    if threaded:  # groups of buckets holding about equal numbers of rows
+        cuts = np.searchsorted(ends, np.linspace(0, ends[-1], 65)[1:-1], "right")
+        groups = np.unique(np.concatenate(([0], cuts, [ends.shape[0]])))
+        _k._sort_buckets(groups.shape[0] - 1, rec, ends, groups)
+    else:
+        _k._sort_buckets.serial(1, rec, ends, np.array([0, ends.shape[0]], np.int64))
+    n_neg = int(ends[n_buckets - 1])
+    return rec[n_neg:], rec[:n_neg]
 
 
 def roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:

@@ -983,6 +983,8 @@ def test_ranking_kernels_compile_one_signature_each():
         "_radix_sort",
         "_threshold_counts",
         "_weighted_threshold_sums",
+        "_binary_indicator",
+        "_check_weights",
         "_roc_auc_twice_area",
         "_average_precision",
         "_group_columns",

@@ -7,9 +7,14 @@ from the top, merging them. With sample weights, each score becomes an
 unsigned integer key with the float order (``_to_key``); ``_bucket_counts`` and
 ``_bucket_split`` split the samples of non-zero weight by label and, in the
 same pass, into up to 2048 buckets by the leading bits of the key (a stable
-counting sort) as 16-byte records ``[key, weight bits]``, and ``_sort_buckets``
-finishes each bucket in cache with a most-significant-digit radix sort
-(``_msd_sort``). Both sorts are stable: tied
+counting sort) as 16-byte records ``[~key, weight bits]`` (``~key`` ascends as
+the score descends); both are chunked kernels: each chunk of the input counts
+its own samples, and writes them after the previous chunks' rows of the same
+bucket, so a bucket keeps the input order whatever the threads. ``_sort_buckets``
+then finishes the buckets on threads, each in cache with a
+most-significant-digit radix sort (``_msd_sort``), and
+``_weighted_threshold_sums`` adds the weights in one forward pass.
+Both sorts are stable: tied
 scores keep their input order and their weights are summed in that order, which
 is how scikit-learn's stable argsort and ``cumsum`` sum them. Every tied group
 of scores is consumed at once, which is how scikit-learn collapses ties into
@@ -538,15 +543,41 @@ def _roc_points(thresholds, tps, fps, drop, tp_total, fp_total, out_thr, out_tpr
 
 @kernel()
 def _check_weights(w):
-    """Return (index of the first NaN or inf, -1 if none; whether any weight is non-zero); w: (N,) float64."""
-    nonzero = False
-    for k in range(w.shape[0]):
-        x = w[k]
-        if not np.isfinite(x):
-            return k, nonzero
-        if x != 0.0:
-            nonzero = True
-    return -1, nonzero
+    """Return (index of the first NaN or inf, -1 if none; whether any weight is non-zero); w: (N,) float64.
+
+    One pass of integer ORs over the bits (it vectorizes): an all-ones exponent
+    marks NaN and inf, any bit but the sign a non-zero weight; the index of a
+    bad weight is then searched for.
+    """
+    bits = w.view(np.uint64)
+    exponent = np.uint64(0x7FF0000000000000)
+    bad = np.uint64(0)
+    nonzero = np.uint64(0)
+    for k in range(np.uint64(bits.shape[0])):
+        x = bits[k]
+        bad |= np.uint64((x & exponent) == exponent)
+        nonzero |= x << np.uint64(1)
+    if bad != 0:
+        for k in range(w.shape[0]):
+            if not np.isfinite(w[k]):
+                return k, nonzero != 0
+    return -1, nonzero != 0
+
+
+@kernel()
+def _binary_indicator(y, out):
+    """``out = (y == 1)`` as uint8 for y (N,) int64; return whether y holds only values of {0, 1}
+    or of {-1, 1} (one pass of ORs that vectorizes)."""
+    minus = np.uint8(0)
+    zero = np.uint8(0)
+    other = np.uint8(0)
+    for k in range(np.uint64(y.shape[0])):
+        v = y[k]
+        out[k] = np.uint8(v == 1)
+        minus |= np.uint8(v == -1)
+        zero |= np.uint8(v == 0)
+        other |= np.uint8((v < -1) | (v > 1))
+    return other == 0 and (minus == 0 or zero == 0)
 
 
 # --------------------------------------------------------------------------- string labels

@@ -40,7 +40,13 @@ def as_scores(y_score: ArrayLike, *, two_d: bool = False) -> NDArray[np.float64]
     if arr.ndim != 1 and not (two_d and arr.ndim == 2):
         expected = "1-dimensional (or (n_samples, n_classes))" if two_d else "1-dimensional"
         raise ValueError(f"y_score must be {expected}, got shape {arr.shape}")
-    return writable(as_float_array(arr, "y_score", dtype=np.float64))
+    out = writable(as_float_array(arr, "y_score", dtype=np.float64, finite=False))
+    if out.size:
+        bad, _ = _k._check_weights(out.reshape(-1))  # one vectorized pass, no temporary array
+        if bad >= 0:
+            where = tuple(int(i) for i in np.unravel_index(bad, out.shape))
+            raise ValueError(f"y_score contains NaN or inf (first at index {where})")
+    return out
 
 
 def check_lengths(n_true: int, n_score: int) -> None:
@@ -64,6 +70,10 @@ def binary_input(
 
 def positives(y: NDArray[Any], pos_label: Any) -> NDArray[np.uint8]:
     """The 0/1 indicator of the positive class for the curves (``pos_label=None``: {0, 1} or {-1, 1})."""
+    if pos_label is None and y.dtype == np.int64 and y.flags.c_contiguous and y.shape[0]:
+        out = np.empty(y.shape[0], np.uint8)
+        if _k._binary_indicator(writable(y), out):  # the common case in one pass
+            return out
     if pos_label is None:
         d = None if is_str(y) else distinct_upto_two(y)
         if d is None or {v.item() for v in d} not in ({0, 1}, {-1, 1}, {0}, {-1}, {1}):

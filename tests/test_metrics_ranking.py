@@ -890,6 +890,63 @@ def test_weighted_threaded_path_equals_one_thread(kind, monkeypatch):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kind", ["rounded", "few", "uniform", "wide", "subnormal"])
+def test_unweighted_threaded_path_equals_one_thread(kind, monkeypatch):
+    """Unweighted, large enough for the bucketed split and threads: the same bits as one thread
+    and as the small-input path (``_halves``, one radix sort per label), with many ties;
+    scikit-learn's to the bit."""
+    from fastdet._kernels import thread_limit
+    from fastdet.metrics import _binary
+
+    rng = np.random.default_rng(6)
+    n = 300_000
+    assert n >= _binary._THREADED_MIN
+    s = _large_scores(kind, n, rng)
+    y = (rng.random(n) < 0.3).astype(np.int64)
+
+    def results():
+        return (
+            *roc_curve(y, s),
+            *precision_recall_curve(y, s),
+            roc_auc(y, s),
+            average_precision(y, s),
+        )
+
+    threaded = results()
+    with thread_limit(1):
+        one_thread = results()
+    monkeypatch.setattr(_binary, "_THREADED_MIN", n + 1)
+    serial = results()
+    for a, b, c in zip(threaded, one_thread, serial, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    if kind == "rounded":
+        m = sk()
+        theirs = (
+            *m.roc_curve(y, s),
+            *m.precision_recall_curve(y, s),
+            m.roc_auc_score(y, s),
+            m.average_precision_score(y, s),
+        )
+        for a, b in zip(threaded, theirs, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_unweighted_halves_are_key_rows_of_every_sample():
+    """Without weights the bucketed split keeps every sample as a one-column row ``[~key]``,
+    per label by descending score."""
+    from fastdet.metrics._binary import _weighted_halves
+
+    rng = np.random.default_rng(12)
+    n = 50_000
+    scores = np.concatenate([np.round(rng.normal(size=n - 4), 2), [0.0, -0.0, 5e-324, -1e308]])
+    mask = (rng.random(n) < 0.4).astype(np.uint8)
+    keys = _keys_of(scores)
+    for rec, label in zip(_weighted_halves(mask, scores, None), (1, 0), strict=True):
+        assert rec.shape[1] == 1
+        np.testing.assert_array_equal(rec[:, 0], np.sort(~keys[mask == label]))
+
+
 @pytest.mark.parametrize("kind", ["rounded", "uniform", "wide", "few", "mixed"])
 @pytest.mark.parametrize("weights", ["exponential", "normal", "integer"])
 def test_weighted_curves_bit_for_bit_with_sklearn(kind, weights):

@@ -167,16 +167,21 @@ def _bucket_counts(lo, hi, bounds, y, scores, weights, top, shift, n_buckets, co
     Chunk c is the samples ``bounds[c]:bounds[c + 1]``. A sample's bucket is
     ``(top - key) >> shift`` (top: the largest ``_to_key``, so bucket 0 holds the
     highest scores), offset by n_buckets for positives: ``counts[c, bucket] += 1``.
-    y: (N,) uint8 0/1 (exactly); scores, weights: (N,) float64; top: uint64;
-    shift: int64; counts: (C, 2 * n_buckets) int64, zeroed by the caller.
+    y: (N,) uint8 0/1 (exactly); scores: (N,) float64; weights: (N,) float64, or
+    empty: no weights, every sample counts; top: uint64; shift: int64; counts:
+    (C, 2 * n_buckets) int64, zeroed by the caller.
     """
     bits = scores.view(np.uint64)
     ushift = np.uint64(shift)
+    weighted = weights.shape[0] != 0
     for c in range(lo, hi):
         row = counts[c]
         for k in range(np.uint64(bounds[c]), np.uint64(bounds[c + 1])):  # unsigned: no index wrap-around
             d = np.int64((top - _to_key(bits[k])) >> ushift) + n_buckets * np.int64(y[k])
-            row[d] += np.int64(weights[k] != 0.0)
+            if weighted:
+                row[d] += np.int64(weights[k] != 0.0)
+            else:
+                row[d] += 1
 
 
 @kernel(chunked=True)
@@ -186,16 +191,26 @@ def _bucket_split(lo, hi, bounds, y, scores, weights, top, shift, n_buckets, nex
     Buckets as in ``_bucket_counts``: the negatives' buckets first, then the
     positives'. Records are rows ``[~key, weight bits]`` of rec (M, 2) uint64:
     ``~key`` ascends as the score descends, and the weight is
-    ``weights.view(uint64)``, one 16-byte write per sample. next_slot (C, 2 *
-    n_buckets) int64: the first free row of each (chunk, bucket), advanced in
-    place; the rows of a bucket are laid out chunk after chunk, so a bucket
-    keeps the input order.
+    ``weights.view(uint64)``, one 16-byte write per sample; with empty weights
+    (no weights) every sample is written, as a row ``[~key]`` of rec (N, 1).
+    next_slot (C, 2 * n_buckets) int64: the first free row of each (chunk,
+    bucket), advanced in place; the rows of a bucket are laid out chunk after
+    chunk, so a bucket keeps the input order.
     """
     bits = scores.view(np.uint64)
     wbits = weights.view(np.uint64)
     ushift = np.uint64(shift)
+    zero = np.uint64(0)
     for c in range(lo, hi):
         row = next_slot[c]
+        if weights.shape[0] == 0:  # no weights: every sample, a one-column row [~key]
+            for k in range(np.uint64(bounds[c]), np.uint64(bounds[c + 1])):
+                key = _to_key(bits[k])
+                d = np.int64((top - key) >> ushift) + n_buckets * np.int64(y[k])
+                j = row[d]
+                row[d] = j + 1
+                rec[j, zero] = ~key
+            continue
         for k in range(np.uint64(bounds[c]), np.uint64(bounds[c + 1])):
             if weights[k] == 0.0:
                 continue
@@ -209,30 +224,33 @@ def _bucket_split(lo, hi, bounds, y, scores, weights, top, shift, n_buckets, nex
 
 @kernel()
 def _insertion_sort_records(rec, start, stop):
-    """Stable ascending insertion sort of the rows rec[start:stop] (N, 2) uint64 by column 0."""
+    """Stable ascending insertion sort of the rows rec[start:stop] (N, 2) or (N, 1) uint64 by column 0."""
+    last = rec.shape[1] - 1  # the payload's column; 0 (the key again) for one-column rows
     for i in range(start + 1, stop):
         k = rec[i, 0]
-        v = rec[i, 1]
+        v = rec[i, last]
         j = i - 1
         while j >= start and rec[j, 0] > k:
+            rec[j + 1, last] = rec[j, last]
             rec[j + 1, 0] = rec[j, 0]
-            rec[j + 1, 1] = rec[j, 1]
             j -= 1
+        rec[j + 1, last] = v
         rec[j + 1, 0] = k
-        rec[j + 1, 1] = v
 
 
 @kernel()
 def _copy_records(src, s_off, dst, d_off, m):
-    """dst[d_off + i] = src[s_off + i] for i < m (rows of two uint64)."""
+    """dst[d_off + i] = src[s_off + i] for i < m (rows of two uint64, or of one)."""
+    last = np.uint64(src.shape[1] - 1)
     for i in range(np.uint64(m)):
+        dst[np.uint64(d_off) + i, last] = src[np.uint64(s_off) + i, last]
         dst[np.uint64(d_off) + i, 0] = src[np.uint64(s_off) + i, 0]
-        dst[np.uint64(d_off) + i, 1] = src[np.uint64(s_off) + i, 1]
 
 
 @kernel()
 def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
-    """Stable ascending sort of the rows rec[base:base + m] (N, 2) uint64 by their key (column 0).
+    """Stable ascending sort of the rows rec[base:base + m] (N, 2) uint64 by their key (column 0);
+    rows (N, 1) of a key alone work the same (tmp then (>= m, 1)).
 
     Most-significant-digit radix sort: a segment is distributed (a stable counting
     sort) by the leading bits of ``key - min`` over its own key range, about log2
@@ -249,6 +267,7 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
         _insertion_sort_records(rec, base, base + m)
         return
     one = np.uint64(1)
+    last = rec.shape[1] - 1
     lo = rec[base, 0]
     hi = lo
     for i in range(np.uint64(base), np.uint64(base + m)):  # unsigned: no negative-index wrap
@@ -296,12 +315,19 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
         for d in range(n_dig):
             counts[d + 1] += counts[d]
         # stable scatter into the other buffer
-        for i in range(np.uint64(s0 + src_off), np.uint64(s1 + src_off)):
-            d = np.int64((src[i, 0] - k_lo) >> ushift)
-            j = s0 + counts[d] + dst_off
-            counts[d] += 1
-            dst[j, 0] = src[i, 0]
-            dst[j, 1] = src[i, 1]
+        if last == 0:
+            for i in range(np.uint64(s0 + src_off), np.uint64(s1 + src_off)):
+                d = np.int64((src[i, 0] - k_lo) >> ushift)
+                j = s0 + counts[d] + dst_off
+                counts[d] += 1
+                dst[j, 0] = src[i, 0]
+        else:
+            for i in range(np.uint64(s0 + src_off), np.uint64(s1 + src_off)):
+                d = np.int64((src[i, 0] - k_lo) >> ushift)
+                j = s0 + counts[d] + dst_off
+                counts[d] += 1
+                dst[j, 0] = src[i, 0]
+                dst[j, 1] = src[i, 1]
         # counts[d] is now the end of bucket d (relative to s0); the buckets are in dst
         b0 = s0
         for d in range(n_dig):
@@ -338,7 +364,7 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
 def _sort_bucket_range(rec, ends, b0, b1):
     """Sort the rows of each bucket b in b0:b1, rec[ends[b - 1]:ends[b]] (ends[-1] = 0), stably by key.
 
-    rec: (N, 2) uint64 rows ``[key, payload]``; ends: (B,) int64 non-decreasing
+    rec: (N, 2) uint64 rows ``[key, payload]``, or (N, 1) keys; ends: (B,) int64 non-decreasing
     with ends[B - 1] = N. Buckets in key order give a sorted array.
     """
     largest = 0
@@ -348,7 +374,7 @@ def _sort_bucket_range(rec, ends, b0, b1):
         start = ends[b]
     if largest < 2:
         return
-    tmp = np.empty((largest, 2), np.uint64)
+    tmp = np.empty((largest, rec.shape[1]), np.uint64)
     cap = largest // _SMALL_SEGMENT + 2
     seg = np.empty((cap, 3), np.int64)
     seg_lo = np.empty(cap, np.uint64)
@@ -471,11 +497,13 @@ def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
     order (a stable sort). One forward pass over both merges them: the weights
     are added in that order, so every partial sum is the one of a sequential
     cumulative sum over the samples in (descending score, input index) order.
-    thresholds receives the scores (``_from_key``). Returns the number of
-    distinct thresholds written.
+    thresholds receives the scores (``_from_key``). Rows (P, 1), (N, 1) of a key
+    alone (no weights) count 1 each: the sums are those of ``_threshold_counts``.
+    Returns the number of distinct thresholds written.
     """
     pos_w = pos.view(np.float64)
     neg_w = neg.view(np.float64)
+    weighted = pos.shape[1] == 2
     n_pos = pos.shape[0]
     n_neg = neg.shape[0]
     i = 0
@@ -489,17 +517,72 @@ def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
             t = pos[i, 0]
         else:
             t = neg[j, 0]
-        while i < n_pos and pos[i, 0] == t:
-            tp += pos_w[i, 1]
-            i += 1
-        while j < n_neg and neg[j, 0] == t:
-            fp += neg_w[j, 1]
-            j += 1
+        if weighted:
+            while i < n_pos and pos[i, 0] == t:
+                tp += pos_w[i, 1]
+                i += 1
+            while j < n_neg and neg[j, 0] == t:
+                fp += neg_w[j, 1]
+                j += 1
+        else:
+            i0 = i
+            j0 = j
+            while i < n_pos and pos[i, 0] == t:
+                i += 1
+            while j < n_neg and neg[j, 0] == t:
+                j += 1
+            tp += i - i0
+            fp += j - j0
         out[m] = _from_key(~t)
         tps[m] = tp
         fps[m] = fp
         m += 1
     return m
+
+
+@kernel()
+def _key_scores(pos, neg, want_ap):
+    """Return (2 * P * N * AUC as an exact integer, average precision) of unweighted samples.
+
+    pos, neg: (P, 1), (N, 1) uint64 rows ``[~key]`` (``_bucket_split`` without
+    weights) sorted ascending, that is by descending score. One forward pass
+    over the tied groups computes what ``_roc_auc_twice_area`` and
+    ``_average_precision`` (with ``want_ap``; 0.0 otherwise, and when P is 0)
+    compute from the sorted scores, the same operations in the same order.
+    """
+    n_pos = pos.shape[0]
+    n_neg = neg.shape[0]
+    i = 0
+    j = 0
+    tp = 0
+    area = 0
+    fp_f = 0.0
+    tp_f = 0.0
+    prev_recall = 0.0
+    total = 0.0
+    want_ap = want_ap and n_pos > 0
+    while i < n_pos or j < n_neg:
+        if i < n_pos and (j == n_neg or pos[i, 0] <= neg[j, 0]):
+            t = pos[i, 0]
+        else:
+            t = neg[j, 0]
+        i0 = i
+        j0 = j
+        while i < n_pos and pos[i, 0] == t:
+            i += 1
+        while j < n_neg and neg[j, 0] == t:
+            j += 1
+        dp = i - i0
+        dn = j - j0
+        area += dn * (2 * tp + dp)
+        tp += dp
+        if want_ap:
+            tp_f += dp
+            fp_f += dn
+            recall = tp_f / n_pos
+            total += (recall - prev_recall) * (tp_f / (tp_f + fp_f))
+            prev_recall = recall
+    return area, total
 
 
 # --------------------------------------------------------------------------- curve points

@@ -138,7 +138,7 @@ def threshold_sums(mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weig
     thresholds, as in scikit-learn) and the counts are sums of weights.
     """
     n = scores.shape[0]
-    if w is None:
+    if w is None and n < _THREADED_MIN:
         pos, neg = _halves(mask, scores)
         thresholds = np.empty(n, np.float64)
         tps = np.empty(n, np.float64)
@@ -153,15 +153,17 @@ def threshold_sums(mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weig
     return thresholds[:m], tps[:m], fps[:m]
 
 
-# below this many samples the weighted split and sort run on the calling thread alone
+# below this many samples the weighted split and sort run on the calling thread alone, and
+# the unweighted scores are sorted per label by ``_halves``
 _THREADED_MIN = 200_000
 
 
 def _weighted_halves(
-    mask: NDArray[np.uint8], scores: NDArray[np.float64], w: NDArray[np.float64]
+    mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weights
 ) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
     """Rows ``[~sort key, weight bits]`` of the positives and of the negatives (zero weights left
-    out), each by descending score, ties in input order.
+    out), each by descending score, ties in input order; without weights (None), rows ``[~sort
+    key]`` of every sample.
 
     A stable counting sort splits the samples into buckets (label, leading bits
     of the key); with many samples, chunks of the input are counted and
@@ -179,6 +181,8 @@ def _weighted_halves(
     n_chunks = 8 if threaded else 1
     bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
     counts = np.zeros((n_chunks, 2 * n_buckets), np.int64)
+    if w is None:  # empty weights: the kernels' unweighted mode (the same compiled code)
+        w = np.empty(0, np.float64)
     args = (bounds, mask, scores, w, top, shift, n_buckets)
     if threaded:
         _k._bucket_counts(n_chunks, *args, counts)
@@ -187,7 +191,7 @@ def _weighted_halves(
     per_chunk = np.cumsum(counts, axis=0)
     ends = np.cumsum(per_chunk[-1])
     next_slot = per_chunk - counts + (ends - per_chunk[-1])
-    rec = np.empty((int(ends[-1]), 2), np.uint64)
+    rec = np.empty((int(ends[-1]), 2 if w.shape[0] else 1), np.uint64)
     if threaded:
         _k._bucket_split(n_chunks, *args, next_slot, rec)
     else:
@@ -270,8 +274,11 @@ def binary_roc_auc(
         warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
         return float("nan")
     if w is None and (max_fpr is None or max_fpr == 1):
-        pos, neg = _halves(mask, scores)
-        return float(_k._roc_auc_twice_area(pos, neg)) / (2.0 * n_pos * n_neg)
+        if mask.shape[0] >= _THREADED_MIN:
+            area, _ = _k._key_scores(*_weighted_halves(mask, scores, None), False)
+        else:
+            area = _k._roc_auc_twice_area(*_halves(mask, scores))
+        return float(area) / (2.0 * n_pos * n_neg)
     fpr, tpr, _ = roc_from_counts(threshold_sums(mask, scores, w), True)
     if max_fpr is None or max_fpr == 1:
         return _auc(fpr, tpr)
@@ -293,7 +300,10 @@ def binary_ap(mask: NDArray[Any], scores: NDArray[np.float64], w: Weights) -> fl
         if not mask.any():
             warn("No positive samples in y_true; average precision is set to 0.0")
             return 0.0
-        pos, neg = _halves(mask, scores)
-        return max(0.0, float(_k._average_precision(pos, neg)))
+        if mask.shape[0] >= _THREADED_MIN:
+            _, ap = _k._key_scores(*_weighted_halves(mask, scores, None), True)
+        else:
+            ap = _k._average_precision(*_halves(mask, scores))
+        return max(0.0, float(ap))
     precision, recall, _ = pr_from_counts(threshold_sums(mask, scores, w), False)
     return max(0.0, float(-np.sum(np.diff(recall) * precision[:-1])))

@@ -10,7 +10,7 @@ instead of compiling them. A chunked kernel that a running task compiles waits
 for it by itself (see ``fastdet._kernels.await_compile``).
 
 Only ``fastdet eval`` and ``fastdet demo`` use it (never a library call), and only
-where it pays: more than one CPU, a
+where it pays: more than one CPU, compiled kernels (not ``NUMBA_DISABLE_JIT``), a
 writable cache, tasks that no earlier run has done (one stamp file per task in
 the cache folder, keyed by the Python, Numba and fastdet versions and the kernel
 sources), and ``FASTDET_COMPILE_AHEAD`` not set to ``0``. A child that fails,
@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+import numba
+
 from fastdet import _kernels
 
 __all__ = ["CompileAhead"]
@@ -45,6 +47,10 @@ def _cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def _jit_disabled() -> bool:
+    return bool(getattr(numba.config, "DISABLE_JIT", False))
 
 
 def _stamp(cache_dir: str, task: str) -> Path:
@@ -91,8 +97,10 @@ class CompileAhead:
         self._done: dict[str, threading.Event] = {}
         self._kernels: list[str] = []  # the chunked kernels that wait for the child
         self._reader: threading.Thread | None = None
+        if os.environ.get("FASTDET_COMPILE_AHEAD") == "0" or _cpus() < 2 or _jit_disabled():
+            return
         cache_dir = _kernels.cache_location()
-        if os.environ.get("FASTDET_COMPILE_AHEAD") == "0" or _cpus() < 2 or cache_dir is None:
+        if cache_dir is None:
             return
         todo = [t for t in tasks if not _stamp(cache_dir, t).exists()]
         if not todo:

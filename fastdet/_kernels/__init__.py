@@ -152,7 +152,7 @@ class ChunkedKernel:
 
     def __init__(self, dispatcher: Any) -> None:
         self.dispatcher = dispatcher
-        func = dispatcher.py_func
+        func = getattr(dispatcher, "py_func", dispatcher)  # NUMBA_DISABLE_JIT: the function itself
         self.py_func = func
         self.__name__ = func.__name__
         self.__qualname__ = func.__qualname__

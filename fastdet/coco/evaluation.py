@@ -179,7 +179,9 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params, cell_ious: CellIous | None 
     # sort each cell by descending score (stable) and keep its best max_det
     local = np.arange(len(dt_grouped), dtype=np.int64)
     _k.sort_cells(n_cells, local, dt_off, np.ascontiguousarray(dt.score[dt_grouped]))
-    dt_rows, dt_off = dt_grouped[_truncate_cells(local, dt_off, max_det)], _truncated_offsets(dt_off, max_det)
+    if np.diff(dt_off).max(initial=0) > max_det:  # else no cell holds more than max_det: nothing to cut
+        local, dt_off = _truncate_cells(local, dt_off, max_det), _truncated_offsets(dt_off, max_det)
+    dt_rows = dt_grouped[local]
 
     ev = _Evaluation(
         img_ids=list(p.imgIds),
@@ -254,7 +256,11 @@ def _accumulate(
     cat_off = np.zeros(len(ks) + 1, np.int64)
     if n_img:
         sizes = np.diff(ev.dt_off).reshape(-1, n_img)
-        np.cumsum(sizes[ks][:, is_].sum(axis=1), out=cat_off[1:])
+        if len(ks) != len(sizes) or np.any(ks != np.arange(len(sizes))):
+            sizes = sizes[ks]
+        if len(is_) != n_img or np.any(is_ != np.arange(n_img)):
+            sizes = sizes[:, is_]
+        np.cumsum(sizes.sum(axis=1), out=cat_off[1:])
     cat_rows, cat_rank = np.empty(cat_off[-1], np.int64), np.empty(cat_off[-1], np.int64)
     _k.gather_categories(len(ks), n_img, ev.dt_off, ev.dt_score, ks, is_, cat_off, cat_rows, cat_rank)
     big = np.flatnonzero(np.diff(cat_off) >= _k.RADIX_MIN)

@@ -1047,3 +1047,26 @@ def test_ranking_kernels_compile_one_signature_each():
         "_group_columns",
     ):
         assert len(getattr(k, name).signatures) == 1, name
+
+
+@pytest.mark.parametrize("third_at", [None, 0, 1, 150_000, 299_999])
+def test_string_label_scans_on_threads_equal_numpy(third_at):
+    """String labels from 200,000 on are scanned in blocks on threads: at most two distinct
+    values (a third anywhere, including block edges, is found) and the positive mask."""
+    from fastdet.metrics._common import distinct_upto_two, label_matches
+
+    rng = np.random.default_rng(7)
+    labels = np.array(["no", "yes"])[(rng.random(300_000) < 0.3).astype(np.int64)]
+    if third_at is not None:
+        labels[third_at] = "maybe"
+    found = distinct_upto_two(labels)
+    expected = np.unique(labels)
+    if len(expected) > 2:
+        assert found is None
+    else:
+        np.testing.assert_array_equal(found, expected)
+    np.testing.assert_array_equal(label_matches(labels, "yes", "y_true"), labels == "yes")
+    one = np.full(300_000, "no", dtype="<U3")
+    np.testing.assert_array_equal(distinct_upto_two(one), ["no"])
+    one[-1] = "yes"  # the second value only in the last block
+    np.testing.assert_array_equal(distinct_upto_two(one), ["no", "yes"])

@@ -675,29 +675,32 @@ def _same_rows(chars, i, j):
     return True
 
 
-@kernel()
-def _two_distinct_rows(chars, first):
-    """Find the distinct rows of chars (N, L) uint32 (a ``str_`` array's code points), N >= 1.
+@kernel(chunked=True)
+def _two_distinct_rows(lo, hi, chars, bounds, second, many):
+    """Distinct rows of chars (N, L) uint32 (a ``str_`` array's code points), block by block.
 
-    Writes the index of the first row and of the first row that differs from it
-    (-1: none) into first (2,) int64; returns False as soon as a third distinct
-    row occurs.
+    For blocks ``lo:hi`` (block b: rows ``bounds[b]:bounds[b + 1]``) writes second[b], the
+    first row of the block that differs from row 0 (-1: none), and many[b] = 1 when the
+    block also holds a row that differs from both (a third distinct row), else 0.
     """
-    first[0] = 0
-    first[1] = -1
-    for i in range(1, chars.shape[0]):
-        if not _same_rows(chars, i, 0):
-            if first[1] < 0:
-                first[1] = i
-            elif not _same_rows(chars, i, first[1]):
-                return False
-    return True
+    for b in range(lo, hi):
+        s = -1
+        m = 0
+        for i in range(bounds[b], bounds[b + 1]):
+            if not _same_rows(chars, i, 0):
+                if s < 0:
+                    s = i
+                elif not _same_rows(chars, i, s):
+                    m = 1
+                    break
+        second[b] = s
+        many[b] = m
 
 
-@kernel()
-def _rows_equal(chars, row, out):
-    """out[i] = 1 where row i of chars (N, L) uint32 equals row (L,) uint32, else 0; out: (N,) uint8."""
-    for i in range(chars.shape[0]):
+@kernel(chunked=True)
+def _rows_equal(lo, hi, chars, row, out):
+    """out[i] = 1 where row i of chars (N, L) uint32 equals row (L,) uint32, else 0, for i in lo:hi."""
+    for i in range(lo, hi):
         same = 1
         for c in range(chars.shape[1]):
             if chars[i, c] != row[c]:

@@ -119,6 +119,10 @@ def label_list(values: NDArray[Any], limit: int = 10) -> str:
     return "{" + ", ".join(items) + more + "}"
 
 
+# from this many labels, string labels are scanned on threads
+_THREADED_MIN = 200_000
+
+
 def distinct_upto_two(arr: NDArray[Any]) -> NDArray[Any] | None:
     """The sorted distinct values of a non-empty label array if there are at most two, else None.
 
@@ -127,10 +131,19 @@ def distinct_upto_two(arr: NDArray[Any]) -> NDArray[Any] | None:
     """
     if is_str(arr):
         chars = _code_points(arr)
-        first = np.array([0, -1], np.int64)
-        if chars.shape[1] and not _k._two_distinct_rows(chars, first):
-            return None
-        return np.sort(arr[first[first >= 0]])
+        if not chars.shape[1]:  # only empty strings
+            return arr[:1]
+        n = chars.shape[0]
+        threaded = n >= _THREADED_MIN
+        n_blocks = 64 if threaded else 1
+        bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
+        second, many = np.empty(n_blocks, np.int64), np.empty(n_blocks, np.uint8)
+        scan = _k._two_distinct_rows if threaded else _k._two_distinct_rows.serial
+        scan(n_blocks, chars, bounds, second, many)
+        others = second[second >= 0]
+        if many.any() or (others.shape[0] and (chars[others] != chars[others[0]]).any()):
+            return None  # a third distinct string
+        return np.sort(arr[[0, *others[:1]]])
     if arr.dtype == np.bool_:
         found = distinct_upto_two(arr.view(np.uint8))
         assert found is not None
@@ -172,7 +185,8 @@ def label_matches(arr: NDArray[Any], label: Any, name: str, what: str = "pos_lab
         row = np.zeros(1, arr.dtype)
         row[0] = label
         out = np.empty(arr.shape[0], np.uint8)
-        _k._rows_equal(chars, row.view(np.uint32), out)
+        compare = _k._rows_equal if arr.shape[0] >= _THREADED_MIN else _k._rows_equal.serial
+        compare(arr.shape[0], chars, row.view(np.uint32), out)
         return out.view(np.bool_)
     return np.asarray(arr == label)
 

@@ -55,8 +55,6 @@ def _jit_disabled() -> bool:
 
 def _stamp(cache_dir: str, task: str) -> Path:
     """The file that says ``task`` is in the cache for these versions and kernel sources."""
-    import numba
-
     import fastdet
 
     key = hashlib.sha256()
@@ -105,13 +103,16 @@ class CompileAhead:
         todo = [t for t in tasks if not _stamp(cache_dir, t).exists()]
         if not todo:
             return
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, *todo],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, *todo],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        except OSError:  # no interpreter to start (embedded, frozen) or no resources: compile here
+            return
         self._done = {t: threading.Event() for t in todo}
         for task in todo:
             for name in AHEAD_TASKS[task][1]:

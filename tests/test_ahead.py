@@ -203,3 +203,12 @@ def test_a_chunked_kernel_waits_for_the_other_process_once(monkeypatch):
     assert waits == [1]
     assert order.tolist() == [1, 2, 0]
     assert "fastdet._kernels.coco.sort_cells" not in _kernels.await_compile
+
+
+def test_no_child_when_it_cannot_start(cache, monkeypatch):
+    """An interpreter that cannot be started (embedded, frozen) means compiling here, no error."""
+    monkeypatch.setattr(_ahead.sys, "executable", str(cache / "no-such-python"))
+    with _ahead.CompileAhead(["coco accumulate"]) as ahead:
+        assert not ahead.running
+        ahead.wait("coco accumulate")
+    assert not _kernels.await_compile

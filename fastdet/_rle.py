@@ -114,6 +114,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fastdet._kernels import mask as _k
 from fastdet._kernels import mask_raster as _kr
+from fastdet._kernels import rlestring as _ks
 
 __all__ = [
     "MAX_COORD",
@@ -153,10 +154,10 @@ _NS_BYTE, _NS_RUN, _NS_PIXEL, _NS_VERTEX, _NS_PAIR = 2.5, 3.0, 0.3, 500.0, 100.0
 BITMAP_WORDS_PER_RUN = 4
 
 _STATUS = {
-    _k.BAD_CHAR: "holds a byte outside the RLE alphabet (ASCII 48..111)",
-    _k.TRUNCATED: "ends in the middle of a value",
-    _k.LONG_VALUE: "holds a value longer than 7 characters",
-    _k.BAD_RUN: "decodes to a run length outside [0, 2**32)",
+    _ks.BAD_CHAR: "holds a byte outside the RLE alphabet (ASCII 48..111)",
+    _ks.TRUNCATED: "ends in the middle of a value",
+    _ks.LONG_VALUE: "holds a value longer than 7 characters",
+    _ks.BAD_RUN: "decodes to a run length outside [0, 2**32)",
 }
 
 I64 = NDArray[np.int64]
@@ -301,23 +302,23 @@ def _scan(
     """Validate and measure compressed strings; with ``store``, keep their runs (or ends) too."""
     buf, soff = _join_counts(counts, name)
     n = len(h)
-    out = np.empty(len(buf) if store != _k.STORE_NONE else 0, np.int64)
+    out = np.empty(len(buf) if store != _ks.STORE_NONE else 0, np.int64)
     n_runs, area, canon, status = np.empty((4, n), np.int64)  # one allocation: small calls add up
     bbox = np.empty((n, 4), np.float64)
     if n:
-        scan = _pick(_k, "scan_strings", _NS_BYTE * len(buf), n)
+        scan = _pick(_ks, "scan_strings", _NS_BYTE * len(buf), n)
         scan(n, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
     if status.any():
         i = int(np.flatnonzero(status)[0])
         where = f"{name}{labels[i] if labels is not None else f'[{i}]'}"
         code = int(status[i])
-        if code == _k.BAD_SUM:
+        if code == _ks.BAD_SUM:
             one = np.array([soff[i], soff[i + 1]], np.int64)
             runs = np.empty(len(buf), np.int64)
             n_runs_i, area_i, canon_i, status_i = np.empty((4, 1), np.int64)
             one_h, one_w, box = h[i : i + 1], w[i : i + 1], np.empty((1, 4), np.float64)
             stats_i = (n_runs_i, area_i, box, canon_i, status_i)
-            _k.scan_strings.serial(1, buf, one, one_h, one_w, _k.STORE_RUNS, False, runs, *stats_i)
+            _ks.scan_strings.serial(1, buf, one, one_h, one_w, _ks.STORE_RUNS, False, runs, *stats_i)
             total = int(runs[soff[i] : soff[i] + int(n_runs_i[0])].sum())
             raise ValueError(
                 f"{where}: the runs of 'counts' add up to {total} pixels, but 'size' "
@@ -352,7 +353,7 @@ def from_counts(
     entry ``i`` in error messages, after ``name``.
     """
     hh, ww = _sizes(h, w, len(counts))
-    return _to_rles(_scan(counts, hh, ww, name, labels, _k.STORE_RUNS, boxes=False))
+    return _to_rles(_scan(counts, hh, ww, name, labels, _ks.STORE_RUNS, boxes=False))
 
 
 def measure_counts(
@@ -365,7 +366,7 @@ def measure_counts(
 ) -> tuple[I64, NDArray[np.float64]]:
     """Areas (int64) and rleToBbox boxes (float64 ``(n, 4)``) of compressed strings, validated."""
     hh, ww = _sizes(h, w, len(counts))
-    m = _scan(counts, hh, ww, name, labels, _k.STORE_NONE)
+    m = _scan(counts, hh, ww, name, labels, _ks.STORE_NONE)
     return m.area, m.bbox
 
 
@@ -411,7 +412,7 @@ def _dict_fields(objs: Sequence[Any], name: str) -> tuple[list[Any], I64, I64]:
 
 
 def measure_dicts(
-    objs: Sequence[Any], name: str, store: int = _k.STORE_NONE, boxes: bool = True
+    objs: Sequence[Any], name: str, store: int = _ks.STORE_NONE, boxes: bool = True
 ) -> _Measured:
     """Validate a list of compressed RLE dicts; their statistics (boxes if ``boxes``), and runs or ends."""
     counts, h, w = _dict_fields(objs, name)
@@ -420,7 +421,7 @@ def measure_dicts(
 
 def from_dicts(objs: Sequence[Any], name: str = "rleObjs") -> Rles:
     """An :class:`Rles` from a list of compressed RLE dicts ``{"size": [h, w], "counts": bytes|str}``."""
-    return _to_rles(measure_dicts(objs, name, _k.STORE_RUNS, boxes=False))
+    return _to_rles(measure_dicts(objs, name, _ks.STORE_RUNS, boxes=False))
 
 
 def _encode(runs: I64, start: I64, count: I64) -> list[bytes]:

@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from fastdet import _rle
 from fastdet._kernels import mask as _k
+from fastdet._kernels import rlestring as _ks
 from fastdet._validate import to_numeric_array
 
 __all__ = ["area", "decode", "encode", "frPyObjects", "iou", "merge", "toBbox"]
@@ -142,7 +143,7 @@ def decode(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.uint8]:
     objs = [rleObjs] if single else _rle_list(rleObjs, "rleObjs")
     if not objs:
         raise ValueError("rleObjs is empty: decode needs at least one RLE (pycocotools crashes here)")
-    m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS, boxes=False)
+    m = _rle.measure_dicts(objs, "rleObjs", _ks.STORE_RUNS, boxes=False)
     _one_size(m.h, m.w, "rleObjs", "decode")
     masks = _rle._paint(m.runs, m.start, m.lens, int(m.h[0]), int(m.w[0]))
     return masks[:, :, 0] if single else masks
@@ -162,7 +163,7 @@ def _measure_one(obj: RLE, boxes: bool) -> tuple[Any, ...] | None:
     h, w = size
     if type(h) is not int or type(w) is not int or h < 0 or w < 0 or h * w > _rle.MAX_PIXELS:
         return None
-    one = _k.measure_string(np.frombuffer(counts, np.uint8), h, w, boxes)
+    one = _ks.measure_string(np.frombuffer(counts, np.uint8), h, w, boxes)
     return one if one[0] == 0 else None
 
 
@@ -264,7 +265,7 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
         status, text = _k.merge_strings(buf, soff, h, w, bool(intersect), _rle.BITMAP_WORDS_PER_RUN)
         if status == 0:
             return {"size": [int(h[0]), int(w[0])], "counts": text.tobytes()}
-    m = _rle.measure_dicts(objs, "rleObjs", _k.STORE_RUNS, boxes=False)
+    m = _rle.measure_dicts(objs, "rleObjs", _ks.STORE_RUNS, boxes=False)
     _one_size(m.h, m.w, "rleObjs", "merge")
     merged, mh, mw = _rle.merge_measured(m, bool(intersect))
     return {"size": [mh, mw], "counts": merged}
@@ -288,7 +289,7 @@ def _iou_operand(objs: Any, name: str) -> tuple[str, Any]:
         return "empty", None
     kinds = set(map(type, objs))
     if kinds == {dict} or all(issubclass(t, dict) for t in kinds):
-        return "rles", _rle.measure_dicts(objs, name, _k.STORE_ENDS)
+        return "rles", _rle.measure_dicts(objs, name, _ks.STORE_ENDS)
     if all(isinstance(o, (list, tuple, np.ndarray)) and len(o) == 4 for o in objs):
         arr = to_numeric_array(objs, name)
         return "boxes", _finite_boxes(arr.reshape(-1, 4), name)

@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastdet import _rle
-from fastdet._kernels import mask as _km
+from fastdet._kernels import rlestring as _krs
 from fastdet._kernels import segmscan as _ks
 from fastdet.coco.evaluation import _Evaluation
 
@@ -130,8 +130,8 @@ def _measure_buffer(buf: NDArray[np.uint8], soff: I64, h: I64, w: I64, name: str
     n_runs, area, canon, status = np.empty((4, n), np.int64)
     bbox = np.empty((n, 4), np.float64)
     if n:
-        scan = _rle._pick(_km, "scan_strings", _rle._NS_BYTE * len(buf), n)
-        scan(n, buf, soff, h, w, _km.STORE_ENDS, True, out, n_runs, area, bbox, canon, status)
+        scan = _rle._pick(_krs, "scan_strings", _rle._NS_BYTE * len(buf), n)
+        scan(n, buf, soff, h, w, _krs.STORE_ENDS, True, out, n_runs, area, bbox, canon, status)
     if status.any():  # the message of the first bad entry
         i = int(np.flatnonzero(status)[0])
         _rle.from_counts(

@@ -1,0 +1,273 @@
+"""Compressed RLE strings (pycocotools' ``rleFrString``): decoding, validation, areas and boxes.
+
+Strings are concatenated into one ``uint8`` buffer with CSR byte offsets ``soff``
+(string ``i`` is ``buf[soff[i]:soff[i + 1]]``); runs follow the layout of
+:mod:`fastdet._kernels.mask`. Each string is first decoded by a lean loop that
+only gathers a flag for anything unusual (a byte outside the alphabet, a value
+cut short or too long, a run out of range); a flagged string is decoded again
+byte by byte to name its first problem, so valid input pays for no per-byte
+checks beyond the flag.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastdet._kernels import kernel
+
+#: ``status`` codes written by :func:`scan_strings` (0 is valid).
+BAD_CHAR, TRUNCATED, LONG_VALUE, BAD_RUN, BAD_SUM = 1, 2, 3, 4, 5
+#: ``store`` modes of :func:`scan_strings`: nothing, the runs, or their prefix sums (run ends).
+STORE_NONE, STORE_RUNS, STORE_ENDS = 0, 1, 2
+_UINT32 = 4294967296  # pycocotools stores counts and box sides as 32-bit unsigned ints
+_MAX_CHARS = 7  # a delta in (-2**32, 2**32) never needs more than 7 characters of 5 bits
+
+
+# ----------------------------------------------------------------------------- bounding boxes
+@kernel()
+def _advance(cx, cy, x, hi):
+    """Column and row of pixel ``cx * hi + cy + x`` (mostly without a division: runs are short)."""
+    cy += x
+    if cy >= hi:
+        if cy < 2 * hi:
+            return cx + 1, cy - hi
+        return cx + cy // hi, cy % hi
+    return cx, cy
+
+
+@kernel()
+def _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye):
+    """rleToBbox's update for a foreground run from pixel (cx, cy) to the one before (ex, ey)."""
+    if ey == 0:  # the run ends at the bottom of the previous column
+        ex, ey = ex - 1, hi - 1
+    else:
+        ey -= 1
+    xs, xe = min(xs, cx), max(xe, ex)
+    if cx < ex:  # the run wraps into the next column: every row is covered
+        return xs, 0, xe, hi - 1
+    return xs, min(ys, cy), xe, max(ye, ey)
+
+
+@kernel()
+def _bbox_finish(m, xs, ys, xe, ye, out, i):
+    """Row ``i`` of ``out`` (n, 4): rleToBbox's result, with its uint32 wrap-around of the sides."""
+    if m < 2:  # pycocotools rounds m down to even and returns zeros for m == 0
+        out[i, 0] = 0.0
+        out[i, 1] = 0.0
+        out[i, 2] = 0.0
+        out[i, 3] = 0.0
+    else:
+        out[i, 0] = xs
+        out[i, 1] = ys
+        out[i, 2] = (xe - xs + 1) % _UINT32  # no foreground pixel: xs = w, xe = 0
+        out[i, 3] = (ye - ys + 1) % _UINT32
+
+
+# ----------------------------------------------------------------------------- decoding
+@kernel()
+def _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    """:func:`_scan_exact` for a valid string; returns False (writing nothing final) on anything odd.
+
+    Bytes are checked together: ``odd`` collects every byte (one outside 48..111 sets
+    a bit above 63 after the shift by 48) and flags for a cut value, a value of more
+    than 7 bytes and a run outside [0, 2**32).
+    """
+    hi, wi = h[i], w[i]
+    boxes = boxes and hi > 0
+    xs, ys, xe, ye = wi, hi, 0, 0
+    cx, cy = 0, 0
+    m, total, fg, odd, empty = 0, 0, 0, 0, 0
+    prev1, prev2 = 0, 0
+    p, end, o = soff[i], soff[i + 1], soff[i]
+    while p < end:
+        c = np.int64(buf[p]) - 48
+        p += 1
+        odd |= c
+        x = c & 0x1F
+        sh = 5
+        while (c & 0x20) != 0 and p < end and sh <= 5 * _MAX_CHARS:
+            c = np.int64(buf[p]) - 48
+            p += 1
+            odd |= c
+            x |= (c & 0x1F) << sh
+            sh += 5
+        odd |= ((c & 0x20) << 2) | (np.int64(sh > 5 * _MAX_CHARS) << 8)  # cut short / too long
+        x -= (c & 0x10) << (sh - 4)  # the sign bit of the last byte
+        if m > 2:
+            x += prev2
+        odd |= (x >> 32) << 9  # outside [0, 2**32)
+        empty |= np.int64(x == 0) & np.int64(m > 0)
+        total += x
+        if store == STORE_RUNS:
+            out[o + m] = x
+        elif store == STORE_ENDS:
+            out[o + m] = total
+        if boxes:
+            ex, ey = _advance(cx, cy, x, hi)
+            if (m & 1) == 1 and x > 0:
+                xs, ys, xe, ye = _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye)
+            cx, cy = ex, ey
+        fg += x & -(m & 1)
+        prev2, prev1 = prev1, x
+        m += 1
+    if (odd & ~63) != 0:
+        return False
+    status[i] = 0 if total == hi * wi else BAD_SUM
+    n_runs[i] = m
+    area[i] = fg % _UINT32
+    canon[i] = 1 - empty
+    _bbox_finish(m, xs, ys, xe, ye, bbox, i)
+    return True
+
+
+@kernel()
+def _area_fast(i, buf, soff, h, w, n_runs, area, canon, status):
+    """:func:`_scan_fast` without boxes or stored runs (its loop, less the per-run branches)."""
+    m, total, fg, odd, empty = 0, 0, 0, 0, 0
+    prev1, prev2 = 0, 0
+    p, end = soff[i], soff[i + 1]
+    while p < end:
+        c = np.int64(buf[p]) - 48
+        p += 1
+        odd |= c
+        x = c & 0x1F
+        sh = 5
+        while (c & 0x20) != 0 and p < end and sh <= 5 * _MAX_CHARS:
+            c = np.int64(buf[p]) - 48
+            p += 1
+            odd |= c
+            x |= (c & 0x1F) << sh
+            sh += 5
+        odd |= ((c & 0x20) << 2) | (np.int64(sh > 5 * _MAX_CHARS) << 8)
+        x -= (c & 0x10) << (sh - 4)
+        if m > 2:
+            x += prev2
+        odd |= (x >> 32) << 9
+        empty |= np.int64(x == 0) & np.int64(m > 0)
+        total += x
+        fg += x & -(m & 1)
+        prev2, prev1 = prev1, x
+        m += 1
+    if (odd & ~63) != 0:
+        return False
+    status[i] = 0 if total == h[i] * w[i] else BAD_SUM
+    n_runs[i] = m
+    area[i] = fg % _UINT32
+    canon[i] = 1 - empty
+    return True
+
+
+@kernel()
+def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    """Decode and measure string ``i`` (see :func:`scan_strings`)."""
+    if store == STORE_NONE and not boxes:
+        if not _area_fast(i, buf, soff, h, w, n_runs, area, canon, status):
+            _scan_exact(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
+    elif not _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+        _scan_exact(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
+
+
+@kernel()
+def _scan_exact(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    """:func:`_scan_fast`'s work byte by byte, naming the first problem in ``status[i]``."""
+    hi, wi = h[i], w[i]
+    boxes = boxes and hi > 0
+    xs, ys, xe, ye = wi, hi, 0, 0
+    cx, cy = 0, 0  # column and row of the next run's first pixel
+    m, total, fg, bad, is_canon = 0, 0, 0, 0, 1
+    prev1, prev2 = 0, 0  # runs m-1 and m-2
+    p, end, o = soff[i], soff[i + 1], soff[i]
+    while p < end:
+        c = np.int64(buf[p]) - 48
+        p += 1
+        x = c & 0x1F
+        if (c & 0x20) == 0:  # a one-byte value (no continuation bit); 0x10 is its sign
+            if (c & ~63) != 0:
+                bad = BAD_CHAR
+                break
+            if (c & 0x10) != 0:
+                x -= 32
+        else:
+            if (c & ~63) != 0:
+                bad = BAD_CHAR
+                break
+            k = 1
+            while True:
+                if p >= end:
+                    bad = TRUNCATED
+                    break
+                if k == _MAX_CHARS:
+                    bad = LONG_VALUE
+                    break
+                c = np.int64(buf[p]) - 48
+                if (c & ~63) != 0:
+                    bad = BAD_CHAR
+                    break
+                x |= (c & 0x1F) << (5 * k)
+                p += 1
+                k += 1
+                if (c & 0x20) == 0:
+                    if (c & 0x10) != 0:
+                        x |= -1 << (5 * k)
+                    break
+            if bad != 0:
+                break
+        if m > 2:
+            x += prev2
+        if (x >> 32) != 0:  # outside [0, 2**32)
+            bad = BAD_RUN
+            break
+        is_canon &= (x != 0) | (m == 0)
+        total += x
+        if store == STORE_RUNS:
+            out[o + m] = x
+        elif store == STORE_ENDS:
+            out[o + m] = total
+        if boxes:
+            ex, ey = _advance(cx, cy, x, hi)
+            if (m & 1) == 1 and x > 0:
+                xs, ys, xe, ye = _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye)
+            cx, cy = ex, ey
+        fg += x & -(m & 1)
+        prev2, prev1 = prev1, x
+        m += 1
+    if bad == 0 and total != hi * wi:
+        bad = BAD_SUM
+    status[i] = bad
+    n_runs[i] = m
+    area[i] = fg % _UINT32
+    canon[i] = is_canon
+    _bbox_finish(m, xs, ys, xe, ye, bbox, i)
+
+
+@kernel(chunked=True)
+def scan_strings(lo, hi, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    """Decode and validate compressed strings ``lo:hi`` in one pass (rleFrString, rleArea, rleToBbox).
+
+    ``buf`` uint8 holds the strings (CSR ``soff``). Per string ``i``: ``n_runs``,
+    ``area`` (sum of the odd runs), ``bbox`` (rleToBbox), ``canon`` (1 when no run
+    after the first is empty) and ``status``: 0, or BAD_CHAR (a byte outside
+    48..111), TRUNCATED (the last byte has the continuation bit), LONG_VALUE (more
+    than 7 bytes), BAD_RUN (a run outside [0, 2**32)) or BAD_SUM (the runs do not
+    add up to ``h[i] * w[i]``); ``bbox`` only if ``boxes``. With ``store`` STORE_RUNS / STORE_ENDS the runs /
+    their prefix sums go to ``out[soff[i]:]`` (a string has at least as many bytes
+    as runs). A value is deltas against the run two back from the fourth run on,
+    5 bits a byte (``48 + bits``, ``| 0x20`` while more follow, the last byte's
+    0x10 is the sign).
+    """
+    for i in range(lo, hi):
+        _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
+
+
+@kernel()
+def measure_string(buf, h, w, boxes):
+    """:func:`scan_strings` of one string: ``(status, area, x, y, width, height)`` (box if ``boxes``)."""
+    soff = np.zeros(2, np.int64)
+    soff[1] = len(buf)
+    hh = np.full(1, h, np.int64)
+    ww = np.full(1, w, np.int64)
+    out = np.empty(0, np.int64)
+    n_runs, area, canon, status = np.empty((4, 1), np.int64)
+    bbox = np.zeros((1, 4))
+    _scan_one(0, buf, soff, hh, ww, STORE_NONE, boxes, out, n_runs, area, bbox, canon, status)
+    return status[0], area[0], bbox[0, 0], bbox[0, 1], bbox[0, 2], bbox[0, 3]

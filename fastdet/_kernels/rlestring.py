@@ -100,9 +100,9 @@ def _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon,
         empty |= np.int64(x == 0) & np.int64(m > 0)
         total += x
         if store == STORE_RUNS:
-            out[o + m] = x
+            out[np.uint64(o + m)] = x
         elif store == STORE_ENDS:
-            out[o + m] = total
+            out[np.uint64(o + m)] = total
         if boxes:
             ex, ey = _advance(cx, cy, x, hi)
             if (m & 1) == 1 and x > 0:

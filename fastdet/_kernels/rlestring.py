@@ -71,12 +71,13 @@ def _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon,
     Bytes are checked together: ``odd`` collects every byte (one outside 48..111 sets
     a bit above 63 after the shift by 48) and flags for a cut value, a value of more
     than 7 bytes and a run outside [0, 2**32). Bytes are read at unsigned indices, which
-    spares Numba's check for negative ones (about 15 % of the loop).
+    spares Numba's check for negative ones (about 15 % of the loop). Boxes follow only the
+    row of each run; columns come from the first and last foreground pixels at the end.
     """
     hi, wi = h[i], w[i]
     boxes = boxes and hi > 0
     xs, ys, xe, ye = wi, hi, 0, 0
-    cx, cy = 0, 0
+    cy, first, last = 0, -1, 0  # row of the next run's first pixel; first and last foreground pixel
     m, total, fg, odd, empty = 0, 0, 0, 0, 0
     prev1, prev2 = 0, 0
     p, end, o = soff[i], soff[i + 1], soff[i]
@@ -104,15 +105,22 @@ def _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon,
         elif store == STORE_ENDS:
             out[np.uint64(o + m)] = total
         if boxes:
-            ex, ey = _advance(cx, cy, x, hi)
             if (m & 1) == 1 and x > 0:
-                xs, ys, xe, ye = _bbox_add(cx, cy, ex, ey, hi, xs, ys, xe, ye)
-            cx, cy = ex, ey
+                ys, ye = min(ys, cy), max(ye, cy + x - 1)  # ye >= hi: the run wraps into the next column
+                first = total - x if first < 0 else first
+                last = total - 1
+            cy += x
+            if cy >= hi:
+                cy = cy - hi if cy < 2 * hi else cy % hi
         fg += x & -(m & 1)
         prev2, prev1 = prev1, x
         m += 1
     if (odd & ~63) != 0:
         return False
+    if first >= 0:  # columns only grow along the runs: the first and last foreground pixels bound them
+        xs, xe = first // hi, last // hi
+        if ye >= hi:
+            ys, ye = 0, hi - 1
     status[i] = 0 if total == hi * wi else BAD_SUM
     n_runs[i] = m
     area[i] = fg % _UINT32

@@ -116,7 +116,7 @@ def _first_fg_ending_after(ends, a, nfg, lo):
     left, right = 0, nfg
     while left < right:
         mid = (left + right) // 2
-        if ends[a + 2 * mid + 1] > lo:
+        if ends[np.uint64(a + 2 * mid + 1)] > lo:
             right = mid
         else:
             left = mid + 1
@@ -131,8 +131,8 @@ def _intersection(ea, a, na, eb, b, nb, lo, hi):
     kb = _first_fg_ending_after(eb, b, nfb, lo)
     inter = 0
     while ka < nfa and kb < nfb:
-        sa, fa = ea[a + 2 * ka], ea[a + 2 * ka + 1]  # foreground run ka is [sa, fa)
-        sb, fb = eb[b + 2 * kb], eb[b + 2 * kb + 1]
+        sa, fa = ea[np.uint64(a + 2 * ka)], ea[np.uint64(a + 2 * ka + 1)]  # foreground run ka is [sa, fa)
+        sb, fb = eb[np.uint64(b + 2 * kb)], eb[np.uint64(b + 2 * kb + 1)]
         if sa >= hi or sb >= hi:
             break
         overlap = min(fa, fb) - max(sa, sb)

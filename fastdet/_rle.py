@@ -76,10 +76,11 @@ Helpers for :mod:`fastdet.mask` (dicts in, no :class:`Rles` built):
 pass and returns their areas, boxes, canonical flags and (``store``) runs or run
 ends in place; ``merge_measured`` and ``iou_measured`` work on its result.
 
-Kernels are in :mod:`fastdet._kernels.mask` and :mod:`fastdet._kernels.mask_raster`;
-the batch ones (:class:`~fastdet._kernels.ChunkedKernel`) run in one call on
-this thread (``k.serial``) when the work is estimated below ``PARALLEL_WORK``
-nanoseconds on one thread, where starting threads costs more than it saves.
+Kernels are in :mod:`fastdet._kernels.rlestring` (compressed strings),
+:mod:`fastdet._kernels.mask` and :mod:`fastdet._kernels.mask_raster`; the batch
+ones (:class:`~fastdet._kernels.ChunkedKernel`) run in one call on this thread
+(``k.serial``) when the work is estimated below ``PARALLEL_WORK`` nanoseconds on
+one thread, where starting threads costs more than it saves.
 Batch kernels are called from here only (and from :mod:`fastdet.mask` and
 :mod:`fastdet.coco.segm`).
 

@@ -61,12 +61,16 @@ class CacheWarning(RuntimeWarning):
 
 
 @overload
-def kernel(*, chunked: Literal[False] = False, vectorize_division: bool = False) -> Callable[[F], F]: ...
+def kernel(
+    *, chunked: Literal[False] = False, vectorize_division: bool = False, inline: bool = False
+) -> Callable[[F], F]: ...
 @overload
 def kernel(
-    *, chunked: Literal[True], vectorize_division: bool = False
+    *, chunked: Literal[True], vectorize_division: bool = False, inline: bool = False
 ) -> Callable[[Callable[..., Any]], ChunkedKernel]: ...
-def kernel(*, chunked: bool = False, vectorize_division: bool = False) -> Callable[[Any], Any]:
+def kernel(
+    *, chunked: bool = False, vectorize_division: bool = False, inline: bool = False
+) -> Callable[[Any], Any]:
     """Compile a function with fastdet's uniform Numba options (cached, nogil).
 
     ``chunked=True`` returns a :class:`ChunkedKernel`: the function's first two
@@ -79,8 +83,14 @@ def kernel(*, chunked: bool = False, vectorize_division: bool = False) -> Callab
     by zero gives inf/NaN instead of a Python exception check, which lets LLVM
     vectorize loops with a division. Use it only where every divisor is chosen
     non-zero by the kernel itself.
+
+    ``inline=True``: Numba inlines the function into each kernel that calls it
+    (``inline="always"``) instead of compiling it as a function of its own; for
+    small helpers of a kernel whose first call should compile little.
     """
-    options = {"nogil": True, "error_model": "numpy" if vectorize_division else "python"}
+    options: dict[str, Any] = {"nogil": True, "error_model": "numpy" if vectorize_division else "python"}
+    if inline:
+        options["inline"] = "always"
 
     def decorate(func: Callable[..., Any]) -> Any:
         dispatcher = _jit(func, options)

@@ -208,7 +208,7 @@ def greedy_nms_small(x1, y1, x2, y2, area, seg, thr, mid, tie_even, sup, keep):
                 )
 
 
-@kernel()
+@kernel(inline=True)
 def _suppress_f32(x1, y1, x2, y2, area, sup, a, e, bx1, by1, bx2, by2, ap, mid, tie_even):
     """Mark boxes ``a:e`` (SoA) whose IoU with box b exceeds the threshold; float32 path.
 
@@ -233,13 +233,15 @@ def _suppress_f32(x1, y1, x2, y2, area, sup, a, e, bx1, by1, bx2, by2, ap, mid, 
         sup[k] |= (lhs > rhs) | ((lhs == rhs) & tie_even & (union > zero))
 
 
-@kernel()
+@kernel(inline=True)
 def _suppress_div(x1, y1, x2, y2, area, sup, a, e, bx1, by1, bx2, by2, ap, thr):
     """Mark boxes ``a:e`` (SoA) whose IoU with box b exceeds thr; any float dtype."""
     zero = ap - ap
     for k in range(a, e):
-        iw = min(x2[k], bx2) - max(x1[k], bx1)
-        ih = min(y2[k], by2) - max(y1[k], by1)
+        # min / max written out as Python (and Numba) define them: the second argument only if
+        # it compares smaller / larger (a first call of nms then compiles no min / max overloads)
+        iw = (bx2 if bx2 < x2[k] else x2[k]) - (bx1 if bx1 > x1[k] else x1[k])
+        ih = (by2 if by2 < y2[k] else y2[k]) - (by1 if by1 > y1[k] else y1[k])
         if iw > zero and ih > zero:
             inter = iw * ih
             if inter / (ap + area[k] - inter) > thr:

@@ -848,27 +848,30 @@ def test_weighted_halves_split_into_buckets_and_sort(kind):
         np.testing.assert_array_equal(rec[:, 1].view(np.float64), w[idx])
 
 
-@pytest.mark.parametrize("kind", ["rounded", "few", "uniform", "wide"])
-def test_weighted_threaded_path_equals_one_thread(kind, monkeypatch):
+@pytest.mark.parametrize(
+    ("kind", "weighted"),
+    [(k, True) for k in ("rounded", "few", "uniform", "wide")]
+    + [(k, False) for k in ("rounded", "few", "uniform", "wide", "subnormal")],
+)
+def test_threaded_path_equals_one_thread(kind, weighted, monkeypatch):
     """Large enough for threads (chunked split, buckets sorted in parallel): the same bits as one
-    thread and as the serial path, with ties and zero weights; scikit-learn's to the bit."""
+    thread and as the small-input path, with ties (and zero weights); scikit-learn's to the bit."""
     from fastdet._kernels import thread_limit
     from fastdet.metrics import _binary
 
-    rng = np.random.default_rng(5)
+    rng = np.random.default_rng(5 if weighted else 6)
     n = 300_000
     assert n >= _binary._THREADED_MIN
     s = _large_scores(kind, n, rng)
     y = (rng.random(n) < 0.3).astype(np.int64)
-    w = np.where(rng.random(n) < 0.1, 0.0, rng.exponential(size=n))
+    kw = {"sample_weight": np.where(rng.random(n) < 0.1, 0.0, rng.exponential(size=n))} if weighted else {}
 
-    def results():
-        return (
-            *roc_curve(y, s, sample_weight=w),
-            *precision_recall_curve(y, s, sample_weight=w),
-            roc_auc(y, s, sample_weight=w),
-            average_precision(y, s, sample_weight=w),
-        )
+    def results(m=None):  # fastdet's, or scikit-learn's with m = sklearn.metrics
+        funcs = (roc_curve, precision_recall_curve, roc_auc, average_precision)
+        if m is not None:
+            funcs = (m.roc_curve, m.precision_recall_curve, m.roc_auc_score, m.average_precision_score)
+        roc, pr, auc, ap = (f(y, s, **kw) for f in funcs)
+        return (*roc, *pr, auc, ap)
 
     threaded = results()
     with thread_limit(1):
@@ -879,56 +882,7 @@ def test_weighted_threaded_path_equals_one_thread(kind, monkeypatch):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
     if kind == "rounded":
-        m = sk()
-        theirs = (
-            *m.roc_curve(y, s, sample_weight=w),
-            *m.precision_recall_curve(y, s, sample_weight=w),
-            m.roc_auc_score(y, s, sample_weight=w),
-            m.average_precision_score(y, s, sample_weight=w),
-        )
-        for a, b in zip(threaded, theirs, strict=True):
-            np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("kind", ["rounded", "few", "uniform", "wide", "subnormal"])
-def test_unweighted_threaded_path_equals_one_thread(kind, monkeypatch):
-    """Unweighted, large enough for the bucketed split and threads: the same bits as one thread
-    and as the small-input path (``_halves``, one radix sort per label), with many ties;
-    scikit-learn's to the bit."""
-    from fastdet._kernels import thread_limit
-    from fastdet.metrics import _binary
-
-    rng = np.random.default_rng(6)
-    n = 300_000
-    assert n >= _binary._THREADED_MIN
-    s = _large_scores(kind, n, rng)
-    y = (rng.random(n) < 0.3).astype(np.int64)
-
-    def results():
-        return (
-            *roc_curve(y, s),
-            *precision_recall_curve(y, s),
-            roc_auc(y, s),
-            average_precision(y, s),
-        )
-
-    threaded = results()
-    with thread_limit(1):
-        one_thread = results()
-    monkeypatch.setattr(_binary, "_THREADED_MIN", n + 1)
-    serial = results()
-    for a, b, c in zip(threaded, one_thread, serial, strict=True):
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(a, c)
-    if kind == "rounded":
-        m = sk()
-        theirs = (
-            *m.roc_curve(y, s),
-            *m.precision_recall_curve(y, s),
-            m.roc_auc_score(y, s),
-            m.average_precision_score(y, s),
-        )
-        for a, b in zip(threaded, theirs, strict=True):
+        for a, b in zip(threaded, results(sk()), strict=True):
             np.testing.assert_array_equal(a, b)
 
 

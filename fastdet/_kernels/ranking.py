@@ -488,6 +488,24 @@ def _threshold_counts(pos, neg, thresholds, tps, fps):
     return m
 
 
+@kernel(inline=True)
+def _next_row_group(pos, neg, i, j):
+    """Return (key, new i, new j) after the next tied group of two ascending row lists.
+
+    The forward twin of :func:`_next_group` for (P, ...) / (N, ...) uint64 rows whose
+    column 0 is the key; i, j: the first unconsumed row of each (at least one left).
+    """
+    if i < pos.shape[0] and (j == neg.shape[0] or pos[i, 0] <= neg[j, 0]):
+        t = pos[i, 0]
+    else:
+        t = neg[j, 0]
+    while i < pos.shape[0] and pos[i, 0] == t:
+        i += 1
+    while j < neg.shape[0] and neg[j, 0] == t:
+        j += 1
+    return t, i, j
+
+
 @kernel()
 def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
     """Like ``_threshold_counts`` with cumulative sums of weights instead of counts.
@@ -513,26 +531,17 @@ def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
     m = 0
     out = thresholds.view(np.uint64)
     while i < n_pos or j < n_neg:
-        if i < n_pos and (j == n_neg or pos[i, 0] <= neg[j, 0]):
-            t = pos[i, 0]
-        else:
-            t = neg[j, 0]
+        t, i2, j2 = _next_row_group(pos, neg, i, j)
         if weighted:
-            while i < n_pos and pos[i, 0] == t:
-                tp += pos_w[i, 1]
-                i += 1
-            while j < n_neg and neg[j, 0] == t:
-                fp += neg_w[j, 1]
-                j += 1
+            for q in range(i, i2):
+                tp += pos_w[q, 1]
+            for q in range(j, j2):
+                fp += neg_w[q, 1]
         else:
-            i0 = i
-            j0 = j
-            while i < n_pos and pos[i, 0] == t:
-                i += 1
-            while j < n_neg and neg[j, 0] == t:
-                j += 1
-            tp += i - i0
-            fp += j - j0
+            tp += i2 - i
+            fp += j2 - j
+        i = i2
+        j = j2
         out[m] = _from_key(~t)
         tps[m] = tp
         fps[m] = fp
@@ -562,18 +571,11 @@ def _key_scores(pos, neg, want_ap):
     total = 0.0
     want_ap = want_ap and n_pos > 0
     while i < n_pos or j < n_neg:
-        if i < n_pos and (j == n_neg or pos[i, 0] <= neg[j, 0]):
-            t = pos[i, 0]
-        else:
-            t = neg[j, 0]
-        i0 = i
-        j0 = j
-        while i < n_pos and pos[i, 0] == t:
-            i += 1
-        while j < n_neg and neg[j, 0] == t:
-            j += 1
-        dp = i - i0
-        dn = j - j0
+        _, i2, j2 = _next_row_group(pos, neg, i, j)
+        dp = i2 - i
+        dn = j2 - j
+        i = i2
+        j = j2
         area += dn * (2 * tp + dp)
         tp += dp
         if want_ap:

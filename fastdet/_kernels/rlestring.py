@@ -64,6 +64,26 @@ def _bbox_finish(m, xs, ys, xe, ye, out, i):
 
 
 # ----------------------------------------------------------------------------- decoding
+@kernel(inline=True)
+def _next_value(buf, p, end, odd):
+    """The value at ``buf[p:]`` (before the delta), the position after it, and ``odd`` with any
+    anomaly's bits added: a byte outside the alphabet, a value cut short or over _MAX_CHARS bytes."""
+    c = np.int64(buf[np.uint64(p)]) - 48
+    p += 1
+    odd |= c
+    x = c & 0x1F
+    sh = 5
+    while (c & 0x20) != 0 and p < end and sh <= 5 * _MAX_CHARS:
+        c = np.int64(buf[np.uint64(p)]) - 48
+        p += 1
+        odd |= c
+        x |= (c & 0x1F) << sh
+        sh += 5
+    odd |= ((c & 0x20) << 2) | (np.int64(sh > 5 * _MAX_CHARS) << 8)  # cut short / too long
+    x -= (c & 0x10) << (sh - 4)  # the sign bit of the last byte
+    return x, p, odd
+
+
 @kernel()
 def _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
     """:func:`_scan_exact` for a valid string; returns False (writing nothing final) on anything odd.
@@ -82,19 +102,7 @@ def _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon,
     prev1, prev2 = 0, 0
     p, end, o = soff[i], soff[i + 1], soff[i]
     while p < end:
-        c = np.int64(buf[np.uint64(p)]) - 48
-        p += 1
-        odd |= c
-        x = c & 0x1F
-        sh = 5
-        while (c & 0x20) != 0 and p < end and sh <= 5 * _MAX_CHARS:
-            c = np.int64(buf[np.uint64(p)]) - 48
-            p += 1
-            odd |= c
-            x |= (c & 0x1F) << sh
-            sh += 5
-        odd |= ((c & 0x20) << 2) | (np.int64(sh > 5 * _MAX_CHARS) << 8)  # cut short / too long
-        x -= (c & 0x10) << (sh - 4)  # the sign bit of the last byte
+        x, p, odd = _next_value(buf, p, end, odd)
         if m > 2:
             x += prev2
         odd |= (x >> 32) << 9  # outside [0, 2**32)
@@ -136,22 +144,10 @@ def _area_fast(i, buf, soff, h, w, n_runs, area, canon, status):
     prev1, prev2 = 0, 0
     p, end = soff[i], soff[i + 1]
     while p < end:
-        c = np.int64(buf[np.uint64(p)]) - 48
-        p += 1
-        odd |= c
-        x = c & 0x1F
-        sh = 5
-        while (c & 0x20) != 0 and p < end and sh <= 5 * _MAX_CHARS:
-            c = np.int64(buf[np.uint64(p)]) - 48
-            p += 1
-            odd |= c
-            x |= (c & 0x1F) << sh
-            sh += 5
-        odd |= ((c & 0x20) << 2) | (np.int64(sh > 5 * _MAX_CHARS) << 8)
-        x -= (c & 0x10) << (sh - 4)
+        x, p, odd = _next_value(buf, p, end, odd)
         if m > 2:
             x += prev2
-        odd |= (x >> 32) << 9
+        odd |= (x >> 32) << 9  # outside [0, 2**32)
         empty |= np.int64(x == 0) & np.int64(m > 0)
         total += x
         fg += x & -(m & 1)

@@ -397,6 +397,13 @@ def test_results_file_with_boxes_read_from_text(tmp_path: Path, data_dir: Path) 
     oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, str(path))
     fast, _ = run_eval(COCO, COCOeval, gt_path, str(path))
     assert_same(fast, oracle, "boxed file")
+    # the results' dicts looked at before the evaluation (the file text is parsed into ``dataset``)
+    looked = COCO(gt_path, verbose=False).loadRes(str(path))
+    assert len(looked.anns) == len(boxed)
+    e = COCOeval(COCO(gt_path, verbose=False), looked, "segm", verbose=False)
+    e.evaluate()
+    e.accumulate()
+    np.testing.assert_array_equal(e.eval["precision"], oracle.eval["precision"])
     # some entries without segmentation (box polygons) and one polygon: the parser's path
     mixed = [dict(r) for r in boxed]
     del mixed[0]["segmentation"]

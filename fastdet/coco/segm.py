@@ -279,6 +279,8 @@ def _annotations(coco: Any) -> tuple[list[Any] | None, str]:
             from fastdet._io import loads
 
             res.anns, res.raw = loads(res.raw, str(source)), None
+        if res.anns is None and res.rows is None:  # the text went into ``dataset`` (materialized)
+            return coco.dataset.get("annotations", []), f"{source}"
         return res.anns, f"{source}"
     anns = coco.dataset.get("annotations", [])
     return anns, f"{source}" if source is not None else "annotations"

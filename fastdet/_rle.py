@@ -704,6 +704,30 @@ def _iou(d: _Measured, g: _Measured, crowd: I64, d_sel: I64, g_sel: I64, d_off: 
     return out, out_off
 
 
+def _iou_strings(  # type: ignore[no-untyped-def]
+    buf: NDArray[np.uint8], spans: I64, hw: I64, g: _Measured, crowd: I64,
+    d_sel: I64, g_sel: I64, d_off: I64, g_off: I64,
+):  # fmt: skip
+    """:func:`_iou` with detections as compressed strings in JSON text (``spans``: per detection
+    ``[start, stop, h, w, escapes]``): ``(values, offsets, valid)``; not ``valid``: a string is bad."""
+    sizes = np.diff(d_off) * np.diff(g_off)
+    out_off = _csr(sizes)
+    out = np.empty(int(out_off[-1]), np.float64)
+    row_group = np.repeat(np.arange(len(d_off) - 1, dtype=np.int64), np.diff(d_off))
+    status = np.zeros(len(row_group), np.int64)
+    if len(row_group):
+        first, stop = np.ascontiguousarray(spans[:, 0]), np.ascontiguousarray(spans[:, 1])
+        esc = (spans[:, 4] > 0).astype(np.int64)
+        h, w = np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])
+        work = _NS_PAIR * len(out) + _NS_BYTE * float((stop - first).sum())
+        _pick(_k, "iou_strings", work, len(row_group))(
+            len(row_group), buf, first, stop, esc, h, w, d_sel,
+            g.runs, g.start, g.lens, g.h, g.w, g.bbox, g.area, g.canon, g_sel, crowd,
+            row_group, d_off, g_off, out_off, out, status,
+        )  # fmt: skip
+    return out, out_off, not status.any()
+
+
 def iou_groups(
     dt: Rles,
     gt: Rles,

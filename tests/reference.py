@@ -1169,6 +1169,23 @@ def poly_to_runs(xy, h, w):
 
     Every intermediate list is built in full (no streaming), as in the C original.
     """
+    points = sorted(poly_boundary_points(xy, h, w))
+    diffs = [points[0]] + [points[j] - points[j - 1] for j in range(1, len(points))]
+    runs, j = [diffs[0]], 1
+    while j < len(diffs):
+        if diffs[j] > 0:
+            runs.append(diffs[j])
+            j += 1
+        else:
+            j += 1
+            if j < len(diffs):
+                runs[-1] += diffs[j]
+                j += 1
+    return runs
+
+
+def poly_boundary_points(xy, h, w):
+    """The pixel indices rleFrPoly keeps on a polygon's outline, unsorted, with ``h * w`` last."""
     k = len(xy) // 2
     xs = [_c_int(5.0 * xy[2 * j] + 0.5) for j in range(k)]
     ys = [_c_int(5.0 * xy[2 * j + 1] + 0.5) for j in range(k)]
@@ -1204,19 +1221,7 @@ def poly_to_runs(xy, h, w):
         yd = math.ceil(min(max(yd, 0.0), float(h)))
         points.append(int(xd) * h + int(yd))
     points.append(h * w)
-    points.sort()
-    diffs = [points[0]] + [points[j] - points[j - 1] for j in range(1, len(points))]
-    runs, j = [diffs[0]], 1
-    while j < len(diffs):
-        if diffs[j] > 0:
-            runs.append(diffs[j])
-            j += 1
-        else:
-            j += 1
-            if j < len(diffs):
-                runs[-1] += diffs[j]
-                j += 1
-    return runs
+    return points
 
 
 def merge_walk(runs_list, intersect):

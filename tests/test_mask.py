@@ -406,6 +406,30 @@ def test_polygon_kernel_matches_the_plain_python_rasteriser(data):
         assert rles.runs[rles.offsets[i] : rles.offsets[i + 1]].tolist() == want
 
 
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    polys=st.lists(
+        st.lists(
+            st.floats(-300, 300, allow_nan=False).map(lambda v: round(v, 2)), min_size=0, max_size=16
+        ).map(lambda p: p[: len(p) // 2 * 2]),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_polygon_capacity_holds_every_boundary_point(h, w, polys):
+    """The slot poly_to_runs writes into is sized by poly_capacity (Numba does not check bounds):
+    it must hold every point rleFrPoly keeps, for outlines anywhere, long edges, repeated vertices."""
+    from fastdet._kernels import mask_raster
+
+    xy = np.array([c for p in polys for c in p], float)
+    poff = np.cumsum([0] + [len(p) // 2 for p in polys]).astype(np.int64)
+    cap = np.empty(len(polys), np.int64)
+    mask_raster.poly_capacity.serial(len(polys), xy, poff, np.full(len(polys), w, np.int64), cap)
+    for i, p in enumerate(polys):
+        assert cap[i] >= len(ref.poly_boundary_points(p, h, w))
+
+
 @given(boxes_d=st.lists(st.tuples(*[st.floats(-5, 30).map(lambda v: round(v, 1))] * 4), max_size=5),
        boxes_g=st.lists(st.tuples(*[st.floats(-5, 30).map(lambda v: round(v, 1))] * 4), min_size=1, max_size=5),
        data=st.data())  # fmt: skip

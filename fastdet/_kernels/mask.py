@@ -22,7 +22,16 @@ from __future__ import annotations
 import numpy as np
 
 from fastdet._kernels import kernel
-from fastdet._kernels.rlestring import _UINT32, STORE_RUNS, _advance, _bbox_add, _bbox_finish, _scan_one
+from fastdet._kernels.rlestring import (
+    _UINT32,
+    STORE_ENDS,
+    STORE_RUNS,
+    _advance,
+    _bbox_add,
+    _bbox_finish,
+    _scan_fast,
+    _scan_one,
+)
 
 
 # ----------------------------------------------------------------------------- compressed strings
@@ -176,6 +185,32 @@ def _walk(ea, a, na, eb, b, nb):
     return inter, union
 
 
+@kernel(inline=True)
+def _iou_columns(d_ends, a, na, dh, dw, dx, dy, dbw, dbh, darea, dcanon, g_ends, g_start, g_count,
+                 g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd, g0, g1, out, base):  # fmt: skip
+    """One detection's IoUs with ground truths ``g_sel[g0:g1]``, to ``out[base:]`` (:func:`iou_groups`)."""
+    for jj in range(g0, g1):
+        j = g_sel[jj]
+        gx, gy, gw, gh = g_box[j, 0], g_box[j, 1], g_box[j, 2], g_box[j, 3]
+        value = 0.0
+        iw = min(dbw + dx, gw + gx) - max(dx, gx)
+        ih = min(dbh + dy, gh + gy) - max(dy, gy)
+        if iw > 0 and ih > 0:
+            if dh != g_h[j] or dw != g_w[j]:
+                value = -1.0
+            elif dcanon == 0 or g_canon[j] == 0:
+                inter, union = _walk(d_ends, a, na, g_ends, g_start[j], g_count[j])
+                if inter > 0:
+                    value = inter / (darea if g_crowd[jj] != 0 else union)
+            elif darea > 0 and g_area[j] > 0:
+                lo = np.int64(max(dx, gx)) * dh  # first pixel of the shared columns
+                hi = np.int64(min(dbw + dx, gw + gx)) * dh  # one past the last
+                inter = _intersection(d_ends, a, na, g_ends, g_start[j], g_count[j], lo, hi)
+                if inter > 0:
+                    value = inter / (darea if g_crowd[jj] != 0 else darea + g_area[j] - inter)
+        out[base + jj - g0] = value
+
+
 @kernel()
 def _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
              g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
@@ -183,29 +218,9 @@ def _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_se
     g, d = row_group[r], d_sel[r]
     g0, g1 = gt_first[g], gt_first[g + 1]
     base = out_off[g] + (r - dt_first[g]) * (g1 - g0)
-    dx, dy, dw, dh = d_box[d, 0], d_box[d, 1], d_box[d, 2], d_box[d, 3]
-    a, na = d_start[d], d_count[d]
-    for jj in range(g0, g1):
-        j = g_sel[jj]
-        gx, gy, gw, gh = g_box[j, 0], g_box[j, 1], g_box[j, 2], g_box[j, 3]
-        value = 0.0
-        iw = min(dw + dx, gw + gx) - max(dx, gx)
-        ih = min(dh + dy, gh + gy) - max(dy, gy)
-        if iw > 0 and ih > 0:
-            if d_h[d] != g_h[j] or d_w[d] != g_w[j]:
-                value = -1.0
-            elif d_canon[d] == 0 or g_canon[j] == 0:
-                inter, union = _walk(d_ends, a, na, g_ends, g_start[j], g_count[j])
-                if inter > 0:
-                    value = inter / (d_area[d] if g_crowd[jj] != 0 else union)
-            elif d_area[d] > 0 and g_area[j] > 0:
-                hh = d_h[d]
-                lo = np.int64(max(dx, gx)) * hh  # first pixel of the shared columns
-                hi = np.int64(min(dw + dx, gw + gx)) * hh  # one past the last
-                inter = _intersection(d_ends, a, na, g_ends, g_start[j], g_count[j], lo, hi)
-                if inter > 0:
-                    value = inter / (d_area[d] if g_crowd[jj] != 0 else d_area[d] + g_area[j] - inter)
-        out[base + jj - g0] = value
+    _iou_columns(d_ends, d_start[d], d_count[d], d_h[d], d_w[d], d_box[d, 0], d_box[d, 1], d_box[d, 2],
+                 d_box[d, 3], d_area[d], d_canon[d], g_ends, g_start, g_count, g_h, g_w, g_box, g_area,
+                 g_canon, g_sel, g_crowd, g0, g1, out, base)  # fmt: skip
 
 
 @kernel(chunked=True)
@@ -229,6 +244,41 @@ def iou_groups(lo, hi, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_cano
         _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
                  g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
                  row_group, dt_first, gt_first, out_off, out)  # fmt: skip
+
+
+@kernel(chunked=True)
+def iou_strings(lo, hi, buf, d_first, d_stop, d_esc, d_h, d_w, d_sel,
+                g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
+                row_group, dt_first, gt_first, out_off, out, status):  # fmt: skip
+    """:func:`iou_groups` with detections given as compressed strings, decoded row by row.
+
+    Row ``r``'s detection is ``buf[d_first[d]:d_stop[d]]`` for ``d = d_sel[r]``
+    (JSON text where ``d_esc[d]`` is 1: backslashes written twice), decoded into
+    one scratch array per call, so run ends never go to memory; ``status[r]`` is
+    1 for a string that is not valid (the caller decodes it again to name the
+    problem), and that row's IoUs are not written.
+    """
+    longest = 1
+    for r in range(lo, hi):
+        d = d_sel[r]
+        longest = max(longest, d_stop[d] - d_first[d])
+    ends = np.empty(longest, np.int64)
+    n_runs, area, canon, st = np.zeros((4, 1), np.int64)
+    box = np.zeros((1, 4))
+    for r in range(lo, hi):
+        d = d_sel[r]
+        st[0] = -1
+        ok = _scan_fast(0, buf, d_first[d], d_stop[d], d_h[d], d_w[d], d_esc[d], STORE_ENDS, True, ends, 0,
+                        n_runs, area, box, canon, st)  # fmt: skip
+        if not ok or st[0] != 0:
+            status[r] = 1
+            continue
+        g = row_group[r]
+        g0, g1 = gt_first[g], gt_first[g + 1]
+        base = out_off[g] + (r - dt_first[g]) * (g1 - g0)
+        _iou_columns(ends, 0, n_runs[0], d_h[d], d_w[d], box[0, 0], box[0, 1], box[0, 2], box[0, 3], area[0],
+                     canon[0], g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
+                     g0, g1, out, base)  # fmt: skip
 
 
 @kernel()

@@ -89,20 +89,53 @@ def _first_t_at(xs, s, steps, target, rising):
     return lo
 
 
+@kernel(inline=True)
+def _edge(xy, a, j, k):
+    """Edge j of polygon ``xy[2a:]`` (k points) upsampled as rleFrPoly does, after its flip:
+    ``(xs, ys, s, dx, dy, steps, flip)``, the walk from (xs, ys) with slope ``s``."""
+    j1 = j + 1 if j + 1 < k else 0
+    xs, ys = _scaled(xy[2 * (a + j)]), _scaled(xy[2 * (a + j) + 1])
+    xe, ye = _scaled(xy[2 * (a + j1)]), _scaled(xy[2 * (a + j1) + 1])
+    dx, dy = abs(xe - xs), abs(ys - ye)
+    flip = (dx >= dy and xs > xe) or (dx < dy and ys > ye)
+    if flip:
+        xs, xe = xe, xs
+        ys, ye = ye, ys
+    if dx >= dy:
+        s = (ye - ys) / np.float64(dx) if dx > 0 else 0.0
+        steps = dx
+    else:
+        s = (xe - xs) / np.float64(dy)
+        steps = dy
+    return xs, ys, s, dx, dy, steps, flip
+
+
+@kernel(inline=True)
+def _crossed_columns(xs, s, dx, dy, steps, w):
+    """The columns ``q0..q1`` whose centre the edge's walk steps across (none when q1 < q0).
+
+    Along an edge the upsampled x moves monotonically by unit steps, and a step
+    survives the down-sampling only between x = 5q + 2 and 5q + 3 (column q, in [0, w)).
+    """
+    if (dx == 0 and dy == 0) or (dx < dy and s == 0.0):
+        return np.int64(0), np.int64(-1)
+    if dx >= dy:  # u(t) = xs + t: the step t -> t + 1 crosses 5q + 2 -> 5q + 3 at t = 5q + 2 - xs
+        return max(0, -((2 - xs) // 5)), min(w - 1, (xs + steps - 3) // 5)  # ceil((xs - 2) / 5) ..
+    ua, ub = np.int64(xs + 0.5), np.int64(xs + s * steps + 0.5)
+    lo_u, hi_u = (ua, ub) if s > 0 else (ub, ua)
+    return max(0, -((2 - lo_u) // 5)), min(w - 1, (hi_u - 3) // 5)  # 5q + 2 >= lo_u, 5q + 3 <= hi_u
+
+
 @kernel()
 def _edge_crossings(xs, ys, s, dx, dy, steps, h, w, out, o, n):
     """Boundary points of the steps inside one edge, appended at out[o + n:]; returns the new n.
 
-    Along an edge the upsampled x moves monotonically by unit steps, and a step
-    survives the down-sampling only between x = 5q + 2 and 5q + 3 (column q, in
-    [0, w)); those steps are found directly and evaluated with rleFrPoly's own
-    expressions, so the points are the ones its point-by-point walk keeps.
+    The steps across the columns of :func:`_crossed_columns` are found directly and
+    evaluated with rleFrPoly's own expressions, so the points are the ones its
+    point-by-point walk keeps.
     """
-    if dx == 0 and dy == 0:
-        return n
-    if dx >= dy:  # u(t) = xs + t: the step t -> t + 1 crosses 5q + 2 -> 5q + 3 at t = 5q + 2 - xs
-        q0 = max(0, -((2 - xs) // 5))  # ceil((xs - 2) / 5)
-        q1 = min(w - 1, (xs + steps - 3) // 5)
+    q0, q1 = _crossed_columns(xs, s, dx, dy, steps, w)
+    if dx >= dy:
         for q in range(q0, q1 + 1):
             t = 5 * q + 2 - xs
             va = np.int64(ys + s * t + 0.5)
@@ -110,13 +143,7 @@ def _edge_crossings(xs, ys, s, dx, dy, steps, h, w, out, o, n):
             out[o + n] = q * h + _row(min(va, vb), h)
             n += 1
         return n
-    if s == 0.0:
-        return n
-    ua, ub = np.int64(xs + 0.5), np.int64(xs + s * steps + 0.5)
     rising = s > 0
-    lo_u, hi_u = (ua, ub) if rising else (ub, ua)
-    q0 = max(0, -((2 - lo_u) // 5))  # 5q + 2 >= lo_u
-    q1 = min(w - 1, (hi_u - 3) // 5)  # 5q + 3 <= hi_u
     for q in range(q0, q1 + 1):
         target = 5 * q + 3 if rising else 5 * q + 2
         tb = _first_t_at(xs, s, steps, target, rising)
@@ -189,12 +216,11 @@ def _merge_sorted(src, so, dst, do, b0, b1, b2):
 @kernel()
 def _capacity_one(i, xy, poff, w, cap):
     a, k = poff[i], poff[i + 1] - poff[i]
-    total = 1
+    total = 1  # the end of the image
     for j in range(k):
-        j1 = j + 1 if j + 1 < k else 0
-        dx = abs(_scaled(xy[2 * (a + j1)]) - _scaled(xy[2 * (a + j)]))
-        dy = abs(_scaled(xy[2 * (a + j1) + 1]) - _scaled(xy[2 * (a + j) + 1]))
-        total += min(max(dx, dy) + 1, w[i] + 1)
+        xs, _, s, dx, dy, steps, _ = _edge(xy, a, j, k)
+        q0, q1 = _crossed_columns(xs, s, dx, dy, steps, w[i])
+        total += 1 + max(q1 - q0 + 1, 0)  # the step from the previous edge, the crossings
     cap[i] = total
 
 
@@ -202,9 +228,9 @@ def _capacity_one(i, xy, poff, w, cap):
 def poly_capacity(lo, hi, xy, poff, w, cap):
     """Upper bound on the runs rleFrPoly gives each polygon ``lo:hi`` (see :func:`poly_to_runs`).
 
-    An edge of L upsampled points keeps at most min(L, w + 1) boundary points
-    (one per pixel column it crosses, plus the step from the previous edge), and
-    one run more ends the image.
+    An edge keeps one boundary point per pixel column it crosses (counted as
+    :func:`_edge_crossings` walks them) plus at most one for the step from the
+    previous edge, and one run more ends the image.
     """
     for i in range(lo, hi):
         _capacity_one(i, xy, poff, w, cap)
@@ -217,20 +243,7 @@ def _poly_one(i, xy, poff, h, w, cap_off, out, out_m):
     n = 0  # boundary points written to out[o:]
     pu, pv, have_prev = np.int64(0), np.int64(0), False
     for j in range(k):
-        j1 = j + 1 if j + 1 < k else 0
-        xs, ys = _scaled(xy[2 * (a + j)]), _scaled(xy[2 * (a + j) + 1])
-        xe, ye = _scaled(xy[2 * (a + j1)]), _scaled(xy[2 * (a + j1) + 1])
-        dx, dy = abs(xe - xs), abs(ys - ye)
-        flip = (dx >= dy and xs > xe) or (dx < dy and ys > ye)
-        if flip:
-            xs, xe = xe, xs
-            ys, ye = ye, ys
-        if dx >= dy:
-            s = (ye - ys) / np.float64(dx) if dx > 0 else 0.0
-            steps = dx
-        else:
-            s = (xe - xs) / np.float64(dy)
-            steps = dy
+        xs, ys, s, dx, dy, steps, flip = _edge(xy, a, j, k)
         u, v = _edge_point(steps if flip else 0, xs, ys, s, dx, dy)  # first point walked
         if have_prev and u != pu:
             p = _boundary_point(u, v, pu, pv, hi, wi)

@@ -65,17 +65,20 @@ def _bbox_finish(m, xs, ys, xe, ye, out, i):
 
 # ----------------------------------------------------------------------------- decoding
 @kernel(inline=True)
-def _next_value(buf, p, end, odd):
+def _next_value(buf, p, end, odd, esc):
     """The value at ``buf[p:]`` (before the delta), the position after it, and ``odd`` with any
-    anomaly's bits added: a byte outside the alphabet, a value cut short or over _MAX_CHARS bytes."""
+    anomaly's bits added: a byte outside the alphabet, a value cut short or over _MAX_CHARS bytes.
+
+    ``esc`` 1: ``buf`` is JSON text, where byte 92 (a backslash) is written twice.
+    """
     c = np.int64(buf[np.uint64(p)]) - 48
-    p += 1
+    p += 1 + (esc & np.int64(c == 44))
     odd |= c
     x = c & 0x1F
     sh = 5
     while (c & 0x20) != 0 and p < end and sh <= 5 * _MAX_CHARS:
         c = np.int64(buf[np.uint64(p)]) - 48
-        p += 1
+        p += 1 + (esc & np.int64(c == 44))
         odd |= c
         x |= (c & 0x1F) << sh
         sh += 5
@@ -85,8 +88,10 @@ def _next_value(buf, p, end, odd):
 
 
 @kernel()
-def _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
-    """:func:`_scan_exact` for a valid string; returns False (writing nothing final) on anything odd.
+def _scan_fast(i, buf, p, end, hi, wi, esc, store, boxes, out, o, n_runs, area, bbox, canon, status):
+    """:func:`_scan_exact` of ``buf[p:end]`` (an ``hi`` x ``wi`` mask; runs or ends to ``out[o:]``,
+    the rest to row ``i`` of the outputs) for a valid string; returns False (writing nothing
+    final) on anything odd. ``esc``: see :func:`_next_value`.
 
     Bytes are checked together: ``odd`` collects every byte (one outside 48..111 sets
     a bit above 63 after the shift by 48) and flags for a cut value, a value of more
@@ -94,15 +99,13 @@ def _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon,
     spares Numba's check for negative ones (about 15 % of the loop). Boxes follow only the
     row of each run; columns come from the first and last foreground pixels at the end.
     """
-    hi, wi = h[i], w[i]
     boxes = boxes and hi > 0
     xs, ys, xe, ye = wi, hi, 0, 0
     cy, first, last = 0, -1, 0  # row of the next run's first pixel; first and last foreground pixel
     m, total, fg, odd, empty = 0, 0, 0, 0, 0
     prev1, prev2 = 0, 0
-    p, end, o = soff[i], soff[i + 1], soff[i]
     while p < end:
-        x, p, odd = _next_value(buf, p, end, odd)
+        x, p, odd = _next_value(buf, p, end, odd, esc)
         if m > 2:
             x += prev2
         odd |= (x >> 32) << 9  # outside [0, 2**32)
@@ -144,7 +147,7 @@ def _area_fast(i, buf, soff, h, w, n_runs, area, canon, status):
     prev1, prev2 = 0, 0
     p, end = soff[i], soff[i + 1]
     while p < end:
-        x, p, odd = _next_value(buf, p, end, odd)
+        x, p, odd = _next_value(buf, p, end, odd, 0)
         if m > 2:
             x += prev2
         odd |= (x >> 32) << 9  # outside [0, 2**32)
@@ -168,7 +171,8 @@ def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, 
     if store == STORE_NONE and not boxes:
         if not _area_fast(i, buf, soff, h, w, n_runs, area, canon, status):
             _scan_exact(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
-    elif not _scan_fast(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
+    elif not _scan_fast(i, buf, soff[i], soff[i + 1], h[i], w[i], 0, store, boxes, out, soff[i],
+                        n_runs, area, bbox, canon, status):  # fmt: skip
         _scan_exact(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
 
 

@@ -299,15 +299,23 @@ class _Labels(Sequence[str]):
         return f"{self._entries[i]} 'segmentation'"
 
 
-def _masks_from_text(raw: bytes, cols: Any, rows: I64, imgs: Any, where: str) -> Any:
-    """The compressed-RLE masks of result ``rows`` read straight from the file text, or None.
+def _result_strings(coco: Any, rows: I64) -> tuple[NDArray[np.uint8], I64, I64, Any] | None:
+    """Where the compressed-RLE masks of result ``rows`` lie in the results file's text, or None.
 
-    None when the file holds anything :func:`~fastdet._kernels.segmscan.find_counts`
-    leaves to the full parser, or a needed entry has no RLE ``segmentation``.
+    ``(buf, spans, hw, where)``: the text, per row ``[start, stop, h, w, escapes]`` of
+    its ``counts`` string (sizes checked against the images), the image sizes and
+    the name for messages. None when ``coco`` was not read from a file's text, the
+    file holds anything :func:`~fastdet._kernels.segmscan.find_counts` leaves to
+    the full parser, or a needed entry has no RLE ``segmentation``.
     """
+    res = getattr(coco, "_res", None)
+    if res is None or res.anns is not None or res.raw is None:
+        return None
+    cols = res.cols
     if cols.image_keys is not None or not len(rows):
         return None
-    buf = np.frombuffer(raw, np.uint8)
+    where = f"{getattr(coco, '_source', 'results')} (results annotations)"
+    buf = np.frombuffer(res.raw, np.uint8)
     spans = np.empty((len(cols), 5), np.int64)
     found = _ks.find_counts(buf, spans)
     if found != len(cols):
@@ -315,32 +323,34 @@ def _masks_from_text(raw: bytes, cols: Any, rows: I64, imgs: Any, where: str) ->
     spans = spans[rows]
     if (spans[:, 0] < 0).any():
         return None
-    entries = rows.tolist()
-    hw = _sizes_of(cols.image_id[rows], imgs, where, entries)
+    hw = _sizes_of(cols.image_id[rows], coco.imgs, where, rows.tolist())
     bad = (spans[:, 2] != hw[:, 0]) | (spans[:, 3] != hw[:, 1])
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{where}: entry {entries[r]} has a 'segmentation' of size {spans[r, 2:4].tolist()}, but its "
+            f"{where}: entry {rows[r]} has a 'segmentation' of size {spans[r, 2:4].tolist()}, but its "
             f"image is [height, width] = {hw[r].tolist()}"
         )
+    return buf, spans, hw, where
+
+
+def _masks_from_text(found: tuple[NDArray[np.uint8], I64, I64, Any], rows: I64) -> Any:
+    """The measured masks of :func:`_result_strings` (strings copied out, unescaped, and decoded)."""
+    buf, spans, hw, where = found
     lengths = spans[:, 1] - spans[:, 0] - spans[:, 4]
     soff = np.zeros(len(rows) + 1, np.int64)
     np.cumsum(lengths, out=soff[1:])
     dst = np.empty(int(soff[-1]), np.uint8)
     _ks.gather_counts(buf, np.ascontiguousarray(spans), soff, dst)
     h, w = np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])
-    return _measure_buffer(dst, soff, h, w, f"{where}: entry ", _Labels(entries))
+    return _measure_buffer(dst, soff, h, w, f"{where}: entry ", _Labels(rows.tolist()))
 
 
 def _masks_for(coco: Any, rows: I64, box: NDArray[np.float64], image_id_of: Any, role: str) -> Any:
     """annToRLE of annotation ``rows`` of ``coco`` (``box``: their bbox column, for box polygons)."""
-    res = getattr(coco, "_res", None)
-    if role == "dt" and res is not None and res.anns is None and res.raw is not None:
-        where = f"{getattr(coco, '_source', 'results')} (results annotations)"
-        masks = _masks_from_text(res.raw, res.cols, rows, coco.imgs, where)
-        if masks is not None:
-            return masks
+    found = _result_strings(coco, rows) if role == "dt" else None
+    if found is not None:
+        return _masks_from_text(found, rows)
     anns, source = _annotations(coco)
     where = f"{source} ({'ground truth' if role == 'gt' else 'results'} annotations)"
     entries = rows.tolist()
@@ -377,10 +387,19 @@ def cell_ious(cocoGt: Any, cocoDt: Any) -> Any:
         gt_box = np.take(ev.gt.bbox, g_uniq, axis=0)
         dt_box = np.take(ev.dt.bbox, d_uniq, axis=0)
         gm = _masks_for(cocoGt, g_uniq, gt_box, lambda r: None, "gt")
-        dm = _masks_for(cocoDt, d_uniq, dt_box, _array_image_id(cocoDt), "dt")
         crowd = np.ascontiguousarray(ev.gt_crowd, np.int64)
         d_sel = np.ascontiguousarray(d_inv.reshape(-1), np.int64)
         g_sel = np.ascontiguousarray(g_inv.reshape(-1), np.int64)
+        found = _result_strings(cocoDt, d_uniq)
+        if found is not None:  # Mask R-CNN-style files: each string decoded next to its IoUs
+            buf, spans, hw, _ = found
+            values, off, valid = _rle._iou_strings(
+                buf, spans, hw, gm, crowd, d_sel, g_sel, ev.dt_off, ev.gt_off
+            )
+            if valid:
+                return off, values
+            _masks_from_text(found, d_uniq)  # names the first bad string
+        dm = _masks_for(cocoDt, d_uniq, dt_box, _array_image_id(cocoDt), "dt")
         values, off = _rle._iou(dm, gm, crowd, d_sel, g_sel, ev.dt_off, ev.gt_off)
         return off, values
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fastdet._kernels import ranking as _k
+from fastdet._kernels import labels as _k
 from fastdet._validate import as_labels, to_numeric_array
 
 __all__ = [

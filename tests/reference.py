@@ -417,6 +417,26 @@ def confusion_matrix(y_true, y_pred, labels=None):
     return out
 
 
+def encode_labels(y_true, y_pred):
+    """Codes of two string label arrays: the index of each value among the sorted distinct values."""
+    classes = sorted(set(y_true) | set(y_pred))
+    index = {v: i for i, v in enumerate(classes)}
+    return [index[v] for v in y_true], [index[v] for v in y_pred], classes
+
+
+def first_seen_numbers(values):
+    """Number the distinct values in order of first sight; return (numbers, first index of each)."""
+    seen = {}
+    firsts = []
+    numbers = []
+    for i, v in enumerate(values):
+        if v not in seen:
+            seen[v] = len(firsts)
+            firsts.append(i)
+        numbers.append(seen[v])
+    return numbers, firsts
+
+
 # --------------------------------------------------------------------------- voc
 
 

@@ -21,6 +21,7 @@ from numpy.testing import assert_allclose
 from fastdet.metrics import (
     UndefinedMetricWarning,
     average_precision,
+    confusion_matrix,
     precision_recall_curve,
     roc_auc,
     roc_curve,
@@ -955,6 +956,44 @@ def test_string_labels_distinct_and_matches(values, label):
     np.testing.assert_array_equal(label_matches(arr, label, "y_true"), arr == label)
 
 
+@given(st.lists(short_text, max_size=60), st.lists(short_text, max_size=60), st.integers(0, 2))
+def test_string_label_codes_equal_the_reference(t_values, p_values, pad):
+    """Strings are numbered by a hash table (``_factorize_rows``), then only the distinct ones sorted:
+    the codes and classes of a sort of every string (NULs inside, code points past the BMP, widths)."""
+    from fastdet._kernels import labels as k
+    from fastdet.metrics._common import encode_labels
+
+    t = np.array(t_values, dtype=f"<U{4 + pad}")
+    p = np.array(p_values, dtype="<U3")
+    if t.shape[0] == 0 or p.shape[0] == 0:
+        return  # an empty side is not a string array after validation
+    codes_t, codes_p, classes = encode_labels(t, p)
+    want_t, want_p, want_classes = ref.encode_labels(t.tolist(), p.tolist())
+    assert codes_t.tolist() == want_t
+    assert codes_p.tolist() == want_p
+    assert classes.tolist() == want_classes
+    rows = t.astype("<U4").view(np.uint32).reshape(t.shape[0], 4)
+    rows_p = p.astype("<U4").view(np.uint32).reshape(p.shape[0], 4)
+    codes = np.empty(t.shape[0] + p.shape[0], np.int64)
+    firsts = k._factorize_rows(rows.copy(), rows_p.copy(), codes)
+    want_codes, want_firsts = ref.first_seen_numbers(t.tolist() + p.tolist())
+    assert codes.tolist() == want_codes
+    assert firsts.tolist() == want_firsts
+
+
+def test_string_label_codes_many_classes():
+    """More distinct strings than the first hash table holds (it grows): codes as np.unique's."""
+    from fastdet.metrics._common import encode_labels
+
+    rng = np.random.default_rng(3)
+    t = np.array([str(v) for v in rng.integers(0, 5000, 20_000)])
+    p = np.array([f"x{v}" for v in rng.integers(0, 50, 20_000)])
+    classes, inverse = np.unique(np.concatenate((t, p)), return_inverse=True)
+    got_t, got_p, got_classes = encode_labels(t, p)
+    np.testing.assert_array_equal(got_classes, classes)
+    np.testing.assert_array_equal(np.concatenate((got_t, got_p)), inverse)
+
+
 def test_ranking_kernels_compile_one_signature_each():
     # the wrappers convert to canonical dtypes, so each kernel compiles exactly once
     from fastdet._kernels import labels, ranking
@@ -976,6 +1015,7 @@ def test_ranking_kernels_compile_one_signature_each():
             y_str.flags.writeable = False  # read-only labels: copied, not a second signature
             roc_auc(y_str, rng.random(20))
             average_precision(y_str, rng.random(20), pos_label=str(names[1]), sample_weight=rng.random(20))
+            confusion_matrix(y_str, y_str[::-1], sample_weight=rng.random(20))  # a read-only, reversed view
         probs = rng.random((20, 3))
         probs /= probs.sum(axis=1, keepdims=True)
         for probs_in in (probs, probs.astype(np.float32), np.asfortranarray(probs)):
@@ -999,6 +1039,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_roc_auc_twice_area",
         "_average_precision",
         "_group_columns",
+        "_factorize_rows",
     ):
         k = labels if hasattr(labels, name) else ranking
         assert len(getattr(k, name).signatures) == 1, name

@@ -197,3 +197,86 @@ def _confusion_index_weighted(true_idx, pred_idx, weights, out):
         b = pred_idx[k]
         if a >= 0 and b >= 0:
             out[a, b] += weights[k]
+
+
+@kernel()
+def _row_hash(chars, i):
+    """A 64-bit hash of row i of chars (N, L) uint32 (its code points).
+
+    Each word is multiplied by an odd constant of its own position (no chain of
+    dependent multiplies: the products overlap), then the sum is mixed (MurmurHash3's
+    finalizer), so that the low bits, which pick the slot, depend on every word.
+    """
+    h = np.uint64(0)
+    m = np.uint64(0x9E3779B97F4A7C15)
+    for c in range(chars.shape[1]):
+        h += np.uint64(chars[i, c]) * m
+        m += np.uint64(0xC6A4A7935BD1E996)  # even: m stays odd
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+@kernel()
+def _factorize_rows(a, b, codes):
+    """Number the distinct rows of a (Na, L) then b (Nb, L) uint32 (``str_`` code points) as first seen.
+
+    codes: (Na + Nb,) int64 output, the number of each row (a's rows first, then b's).
+    Returns firsts (K,) int64: the index (into a then b) of the first row of each
+    number. An open-addressing hash table over the rows: one pass, no sort.
+    """
+    na = a.shape[0]
+    n = na + b.shape[0]
+    cap = 1024
+    table = np.full(cap, -1, np.int64)
+    firsts = np.empty(64, np.int64)
+    hashes = np.empty(64, np.uint64)
+    k = 0
+    for g in range(n):
+        src = a if g < na else b
+        r = g if g < na else g - na
+        h = _row_hash(src, r)
+        slot = np.int64(h & np.uint64(cap - 1))
+        while True:
+            e = table[slot]
+            if e < 0:
+                break
+            if hashes[e] == h:
+                f = firsts[e]
+                other = a if f < na else b
+                fr = f if f < na else f - na
+                same = True
+                for c in range(a.shape[1]):
+                    if src[r, c] != other[fr, c]:
+                        same = False
+                        break
+                if same:
+                    break
+            slot = (slot + 1) & (cap - 1)
+        if e >= 0:
+            codes[g] = e
+            continue
+        if k == firsts.shape[0]:
+            grown = np.empty(2 * k, np.int64)
+            grown[:k] = firsts
+            firsts = grown
+            grown_h = np.empty(2 * k, np.uint64)
+            grown_h[:k] = hashes
+            hashes = grown_h
+        firsts[k] = g
+        hashes[k] = h
+        table[slot] = k
+        codes[g] = k
+        k += 1
+        if 2 * k > cap:  # keep the load at most one half: rehash into a table twice as large
+            cap *= 2
+            table = np.full(cap, -1, np.int64)
+            for q in range(k):
+                s = np.int64(hashes[q] & np.uint64(cap - 1))
+                while table[s] >= 0:
+                    s = (s + 1) & (cap - 1)
+                table[s] = q
+    return firsts[:k].copy()

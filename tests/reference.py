@@ -1025,6 +1025,20 @@ def ovo_roc_auc(codes, scores, average="macro"):
     return sum(pairs) / len(pairs)
 
 
+def class_pair_twice_areas(codes, scores, k):
+    """areas[j][b] = 2 U of class j against class b on column j (ties count one), for classes
+    j != b that both have samples; 0 elsewhere."""
+    areas = [[0] * k for _ in range(k)]
+    for j in range(k):
+        for b in range(k):
+            if b == j:
+                continue
+            for x in [scores[i][j] for i in range(len(codes)) if codes[i] == j]:
+                for y in [scores[i][j] for i in range(len(codes)) if codes[i] == b]:
+                    areas[j][b] += 2 if y < x else (1 if y == x else 0)
+    return areas
+
+
 def weighted_confusion_matrix(y_true, y_pred, labels=None, weights=None):
     """Labels of any hashable, sortable kind; samples with a label outside ``labels`` are skipped."""
     if labels is None:

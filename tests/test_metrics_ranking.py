@@ -994,6 +994,79 @@ def test_string_label_codes_many_classes():
     np.testing.assert_array_equal(np.concatenate((got_t, got_p)), inverse)
 
 
+@given(
+    st.integers(1, 4).flatmap(
+        lambda k: st.tuples(
+            st.just(k),
+            st.lists(
+                st.tuples(
+                    st.integers(0, k - 1),
+                    st.lists(st.sampled_from([0.0, -0.0, 0.25, 0.5, 1.0, 3e-310]), min_size=k, max_size=k),
+                ),
+                max_size=30,
+            ),
+        )
+    )
+)
+def test_class_pair_areas_equal_the_reference(problem):
+    """The multiclass AUC counts (blocks grouped by class, radix-sorted, merged): ties, -0.0, absent classes."""
+    from fastdet._kernels import ranking as k
+
+    n_classes, rows = problem
+    codes = np.array([c for c, _ in rows], np.int64)
+    scores = np.array([r for _, r in rows], np.float64).reshape(len(rows), n_classes)
+    counts = np.bincount(codes, minlength=n_classes)
+    starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    grouped = np.empty((n_classes, len(rows)), np.float64)
+    k._group_columns(codes, starts[:-1].copy(), scores, grouped)
+    areas = np.zeros((n_classes, n_classes), np.int64)
+    k._class_pair_areas.serial(n_classes, grouped, starts, areas)
+    assert areas.tolist() == ref.class_pair_twice_areas(codes.tolist(), scores.tolist(), n_classes)
+
+
+def test_class_pair_areas_threads_equal_serial():
+    """From 200,000 samples the columns are sorted and merged on threads: the same counts."""
+    from fastdet._kernels import ranking as k
+
+    rng = np.random.default_rng(5)
+    n, n_classes = 250_000, 5
+    codes = rng.integers(0, n_classes, n)
+    scores = np.round(rng.random((n, n_classes)), 3)
+    counts = np.bincount(codes, minlength=n_classes)
+    starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    got = []
+    for run in (k._class_pair_areas, k._class_pair_areas.serial):
+        grouped = np.empty((n_classes, n), np.float64)
+        k._group_columns(codes, starts[:-1].copy(), scores, grouped)
+        areas = np.zeros((n_classes, n_classes), np.int64)
+        run(n_classes, grouped, starts, areas)
+        got.append(areas)
+    np.testing.assert_array_equal(got[0], got[1])
+    for j in range(n_classes):
+        col = scores[:, j]
+        pos = np.sort(col[codes == j])
+        for b in range(n_classes):
+            if b != j:
+                neg = np.sort(col[codes == b])
+                below = np.searchsorted(neg, pos, "left").sum()  # negatives below each positive
+                upto = np.searchsorted(neg, pos, "right").sum()  # ... and up to it
+                assert got[0][j, b] == below + upto
+
+
+@given(
+    st.lists(
+        st.floats(allow_nan=True, allow_infinity=True)
+        | st.sampled_from([1.0, 1 + 1e-5, 1 - 1e-5, 1 + 1.1e-5]),
+        max_size=5,
+    )
+)
+def test_all_near_one_is_allclose(values):
+    from fastdet._kernels import ranking as k
+
+    arr = np.array(values, np.float64)
+    assert k._all_near_one(arr) == np.allclose(1, arr)
+
+
 def test_ranking_kernels_compile_one_signature_each():
     # the wrappers convert to canonical dtypes, so each kernel compiles exactly once
     from fastdet._kernels import labels, ranking
@@ -1040,6 +1113,8 @@ def test_ranking_kernels_compile_one_signature_each():
         "_average_precision",
         "_group_columns",
         "_factorize_rows",
+        "_class_pair_areas",
+        "_all_near_one",
     ):
         k = labels if hasattr(labels, name) else ranking
         assert len(getattr(k, name).signatures) == 1, name

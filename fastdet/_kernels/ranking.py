@@ -71,6 +71,17 @@ def _group_columns(codes, next_slot, scores, out):
             out[j, slot] = scores[i, j]
 
 
+@kernel()
+def _all_near_one(sums):
+    """``np.allclose(1, sums)`` without its temporaries: every value finite and within
+    1e-8 + 1e-5 * |value| of 1; sums: (N,) float64."""
+    for k in range(sums.shape[0]):
+        v = sums[k]
+        if not np.isfinite(v) or not abs(1.0 - v) <= 1e-8 + 1e-5 * abs(v):
+            return False
+    return True
+
+
 # --------------------------------------------------------------------------- radix sort
 
 
@@ -588,6 +599,37 @@ def _key_scores(pos, neg, want_ap):
             total += (recall - prev_recall) * (tp_f / (tp_f + fp_f))
             prev_recall = recall
     return area, total
+
+
+@kernel(chunked=True)
+def _class_pair_areas(lo, hi, grouped, starts, areas):
+    """Sort the class blocks of the columns ``lo:hi`` in place and fill their AUC counts.
+
+    grouped: (K, N) float64, row j the scores of column j grouped by class
+    (``_group_columns``): class c is ``starts[c]:starts[c + 1]``; starts: (K + 1,)
+    int64. For each column j whose class j has samples, every block of row j is
+    radix-sorted and ``areas[j, b]`` = 2 U of class j (positives) against class b
+    on column j (``_roc_auc_twice_area``) for each other class b with samples;
+    areas: (K, K) int64, zeroed by the caller (the rest is left 0). One-vs-rest
+    adds a row, one-vs-one takes two entries per pair of classes.
+    """
+    k = starts.shape[0] - 1
+    largest = 0
+    for c in range(k):
+        largest = max(largest, starts[c + 1] - starts[c])
+    scratch = np.empty(largest, np.uint64)
+    for j in range(lo, hi):
+        if starts[j + 1] == starts[j]:
+            continue
+        row = grouped[j]
+        for c in range(k):
+            m = starts[c + 1] - starts[c]
+            if m > 1:
+                _radix_sort(row[starts[c] : starts[c + 1]], scratch[:m])
+        pos = row[starts[j] : starts[j + 1]]
+        for b in range(k):
+            if b != j and starts[b + 1] > starts[b]:
+                areas[j, b] = _roc_auc_twice_area(pos, row[starts[b] : starts[b + 1]])
 
 
 # --------------------------------------------------------------------------- curve points

@@ -315,7 +315,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "confusion-skip",
-        K + "ranking.py",
+        K + "labels.py",
         "        if a >= 0 and b >= 0:\n            out[a, b] += 1",
         "        if a >= 0:\n            out[a, b] += 1",
         (T + "test_metrics.py",),

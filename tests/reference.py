@@ -417,6 +417,26 @@ def confusion_matrix(y_true, y_pred, labels=None):
     return out
 
 
+def encode_labels(y_true, y_pred):
+    """Codes of two string label arrays: the index of each value among the sorted distinct values."""
+    classes = sorted(set(y_true) | set(y_pred))
+    index = {v: i for i, v in enumerate(classes)}
+    return [index[v] for v in y_true], [index[v] for v in y_pred], classes
+
+
+def first_seen_numbers(values):
+    """Number the distinct values in order of first sight; return (numbers, first index of each)."""
+    seen = {}
+    firsts = []
+    numbers = []
+    for i, v in enumerate(values):
+        if v not in seen:
+            seen[v] = len(firsts)
+            firsts.append(i)
+        numbers.append(seen[v])
+    return numbers, firsts
+
+
 # --------------------------------------------------------------------------- voc
 
 
@@ -1003,6 +1023,20 @@ def ovo_roc_auc(codes, scores, average="macro"):
     if average == "weighted":
         return math.fsum(p * w for p, w in zip(pairs, weights, strict=True)) / math.fsum(weights)
     return sum(pairs) / len(pairs)
+
+
+def class_pair_twice_areas(codes, scores, k):
+    """areas[j][b] = 2 U of class j against class b on column j (ties count one), for classes
+    j != b that both have samples; 0 elsewhere."""
+    areas = [[0] * k for _ in range(k)]
+    for j in range(k):
+        for b in range(k):
+            if b == j:
+                continue
+            for x in [scores[i][j] for i in range(len(codes)) if codes[i] == j]:
+                for y in [scores[i][j] for i in range(len(codes)) if codes[i] == b]:
+                    areas[j][b] += 2 if y < x else (1 if y == x else 0)
+    return areas
 
 
 def weighted_confusion_matrix(y_true, y_pred, labels=None, weights=None):

@@ -451,7 +451,7 @@ def test_precision_recall_f1_weighted_by_hand():
 
 
 def test_confusion_kernels_compile_one_signature_each():
-    from fastdet._kernels import ranking as k
+    from fastdet._kernels import labels as k
 
     rng = np.random.default_rng(0)
     for t in (

@@ -21,6 +21,7 @@ from numpy.testing import assert_allclose
 from fastdet.metrics import (
     UndefinedMetricWarning,
     average_precision,
+    confusion_matrix,
     precision_recall_curve,
     roc_auc,
     roc_curve,
@@ -955,9 +956,120 @@ def test_string_labels_distinct_and_matches(values, label):
     np.testing.assert_array_equal(label_matches(arr, label, "y_true"), arr == label)
 
 
+@given(st.lists(short_text, max_size=60), st.lists(short_text, max_size=60), st.integers(0, 2))
+def test_string_label_codes_equal_the_reference(t_values, p_values, pad):
+    """Strings are numbered by a hash table (``_factorize_rows``), then only the distinct ones sorted:
+    the codes and classes of a sort of every string (NULs inside, code points past the BMP, widths)."""
+    from fastdet._kernels import labels as k
+    from fastdet.metrics._common import encode_labels
+
+    t = np.array(t_values, dtype=f"<U{4 + pad}")
+    p = np.array(p_values, dtype="<U3")
+    if t.shape[0] == 0 or p.shape[0] == 0:
+        return  # an empty side is not a string array after validation
+    codes_t, codes_p, classes = encode_labels(t, p)
+    want_t, want_p, want_classes = ref.encode_labels(t.tolist(), p.tolist())
+    assert codes_t.tolist() == want_t
+    assert codes_p.tolist() == want_p
+    assert classes.tolist() == want_classes
+    rows = t.astype("<U4").view(np.uint32).reshape(t.shape[0], 4)
+    rows_p = p.astype("<U4").view(np.uint32).reshape(p.shape[0], 4)
+    codes = np.empty(t.shape[0] + p.shape[0], np.int64)
+    firsts = k._factorize_rows(rows.copy(), rows_p.copy(), codes)
+    want_codes, want_firsts = ref.first_seen_numbers(t.tolist() + p.tolist())
+    assert codes.tolist() == want_codes
+    assert firsts.tolist() == want_firsts
+
+
+def test_string_label_codes_many_classes():
+    """More distinct strings than the first hash table holds (it grows): codes as np.unique's."""
+    from fastdet.metrics._common import encode_labels
+
+    rng = np.random.default_rng(3)
+    t = np.array([str(v) for v in rng.integers(0, 5000, 20_000)])
+    p = np.array([f"x{v}" for v in rng.integers(0, 50, 20_000)])
+    classes, inverse = np.unique(np.concatenate((t, p)), return_inverse=True)
+    got_t, got_p, got_classes = encode_labels(t, p)
+    np.testing.assert_array_equal(got_classes, classes)
+    np.testing.assert_array_equal(np.concatenate((got_t, got_p)), inverse)
+
+
+@given(
+    st.integers(1, 4).flatmap(
+        lambda k: st.tuples(
+            st.just(k),
+            st.lists(
+                st.tuples(
+                    st.integers(0, k - 1),
+                    st.lists(st.sampled_from([0.0, -0.0, 0.25, 0.5, 1.0, 3e-310]), min_size=k, max_size=k),
+                ),
+                max_size=30,
+            ),
+        )
+    )
+)
+def test_class_pair_areas_equal_the_reference(problem):
+    """The multiclass AUC counts (blocks grouped by class, radix-sorted, merged): ties, -0.0, absent classes."""
+    from fastdet._kernels import ranking as k
+
+    n_classes, rows = problem
+    codes = np.array([c for c, _ in rows], np.int64)
+    scores = np.array([r for _, r in rows], np.float64).reshape(len(rows), n_classes)
+    counts = np.bincount(codes, minlength=n_classes)
+    starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    grouped = np.empty((n_classes, len(rows)), np.float64)
+    k._group_columns(codes, starts[:-1].copy(), scores, grouped)
+    areas = np.zeros((n_classes, n_classes), np.int64)
+    k._class_pair_areas.serial(n_classes, grouped, starts, areas)
+    assert areas.tolist() == ref.class_pair_twice_areas(codes.tolist(), scores.tolist(), n_classes)
+
+
+def test_class_pair_areas_threads_equal_serial():
+    """From 200,000 samples the columns are sorted and merged on threads: the same counts."""
+    from fastdet._kernels import ranking as k
+
+    rng = np.random.default_rng(5)
+    n, n_classes = 250_000, 5
+    codes = rng.integers(0, n_classes, n)
+    scores = np.round(rng.random((n, n_classes)), 3)
+    counts = np.bincount(codes, minlength=n_classes)
+    starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    got = []
+    for run in (k._class_pair_areas, k._class_pair_areas.serial):
+        grouped = np.empty((n_classes, n), np.float64)
+        k._group_columns(codes, starts[:-1].copy(), scores, grouped)
+        areas = np.zeros((n_classes, n_classes), np.int64)
+        run(n_classes, grouped, starts, areas)
+        got.append(areas)
+    np.testing.assert_array_equal(got[0], got[1])
+    for j in range(n_classes):
+        col = scores[:, j]
+        pos = np.sort(col[codes == j])
+        for b in range(n_classes):
+            if b != j:
+                neg = np.sort(col[codes == b])
+                below = np.searchsorted(neg, pos, "left").sum()  # negatives below each positive
+                upto = np.searchsorted(neg, pos, "right").sum()  # ... and up to it
+                assert got[0][j, b] == below + upto
+
+
+@given(
+    st.lists(
+        st.floats(allow_nan=True, allow_infinity=True)
+        | st.sampled_from([1.0, 1 + 1e-5, 1 - 1e-5, 1 + 1.1e-5]),
+        max_size=5,
+    )
+)
+def test_all_near_one_is_allclose(values):
+    from fastdet._kernels import ranking as k
+
+    arr = np.array(values, np.float64)
+    assert k._all_near_one(arr) == np.allclose(1, arr)
+
+
 def test_ranking_kernels_compile_one_signature_each():
     # the wrappers convert to canonical dtypes, so each kernel compiles exactly once
-    from fastdet._kernels import ranking as k
+    from fastdet._kernels import labels, ranking
 
     rng = np.random.default_rng(0)
     for y in (
@@ -976,6 +1088,7 @@ def test_ranking_kernels_compile_one_signature_each():
             y_str.flags.writeable = False  # read-only labels: copied, not a second signature
             roc_auc(y_str, rng.random(20))
             average_precision(y_str, rng.random(20), pos_label=str(names[1]), sample_weight=rng.random(20))
+            confusion_matrix(y_str, y_str[::-1], sample_weight=rng.random(20))  # a read-only, reversed view
         probs = rng.random((20, 3))
         probs /= probs.sum(axis=1, keepdims=True)
         for probs_in in (probs, probs.astype(np.float32), np.asfortranarray(probs)):
@@ -999,7 +1112,11 @@ def test_ranking_kernels_compile_one_signature_each():
         "_roc_auc_twice_area",
         "_average_precision",
         "_group_columns",
+        "_factorize_rows",
+        "_class_pair_areas",
+        "_all_near_one",
     ):
+        k = labels if hasattr(labels, name) else ranking
         assert len(getattr(k, name).signatures) == 1, name
 
 

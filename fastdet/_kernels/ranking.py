@@ -1,4 +1,4 @@
-"""Numba kernels for ranking and classification metrics (ROC, PR, AP, confusion matrix).
+"""Numba kernels for ranking metrics (ROC, PR, AP): sorting the scores and walking their tied groups.
 
 The ranking kernels never argsort. The wrapper splits the scores by label
 (``_split_by_label``), each half is sorted by value with a least-significant-
@@ -19,6 +19,9 @@ scores keep their input order and their weights are summed in that order, which
 is how scikit-learn's stable argsort and ``cumsum`` sum them. Every tied group
 of scores is consumed at once, which is how scikit-learn collapses ties into
 one threshold, so no tie order can leak into the result.
+
+The kernels for weights, labels and the confusion matrix are in
+:mod:`fastdet._kernels.labels`.
 """
 
 from __future__ import annotations
@@ -66,6 +69,17 @@ def _group_columns(codes, next_slot, scores, out):
         next_slot[c] = slot + 1
         for j in range(scores.shape[1]):
             out[j, slot] = scores[i, j]
+
+
+@kernel()
+def _all_near_one(sums):
+    """``np.allclose(1, sums)`` without its temporaries: every value finite and within
+    1e-8 + 1e-5 * |value| of 1; sums: (N,) float64."""
+    for k in range(sums.shape[0]):
+        v = sums[k]
+        if not np.isfinite(v) or not abs(1.0 - v) <= 1e-8 + 1e-5 * abs(v):
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- radix sort
@@ -587,6 +601,37 @@ def _key_scores(pos, neg, want_ap):
     return area, total
 
 
+@kernel(chunked=True)
+def _class_pair_areas(lo, hi, grouped, starts, areas):
+    """Sort the class blocks of the columns ``lo:hi`` in place and fill their AUC counts.
+
+    grouped: (K, N) float64, row j the scores of column j grouped by class
+    (``_group_columns``): class c is ``starts[c]:starts[c + 1]``; starts: (K + 1,)
+    int64. For each column j whose class j has samples, every block of row j is
+    radix-sorted and ``areas[j, b]`` = 2 U of class j (positives) against class b
+    on column j (``_roc_auc_twice_area``) for each other class b with samples;
+    areas: (K, K) int64, zeroed by the caller (the rest is left 0). One-vs-rest
+    adds a row, one-vs-one takes two entries per pair of classes.
+    """
+    k = starts.shape[0] - 1
+    largest = 0
+    for c in range(k):
+        largest = max(largest, starts[c + 1] - starts[c])
+    scratch = np.empty(largest, np.uint64)
+    for j in range(lo, hi):
+        if starts[j + 1] == starts[j]:
+            continue
+        row = grouped[j]
+        for c in range(k):
+            m = starts[c + 1] - starts[c]
+            if m > 1:
+                _radix_sort(row[starts[c] : starts[c + 1]], scratch[:m])
+        pos = row[starts[j] : starts[j + 1]]
+        for b in range(k):
+            if b != j and starts[b + 1] > starts[b]:
+                areas[j, b] = _roc_auc_twice_area(pos, row[starts[b] : starts[b + 1]])
+
+
 # --------------------------------------------------------------------------- curve points
 
 
@@ -624,184 +669,3 @@ def _roc_points(thresholds, tps, fps, drop, tp_total, fp_total, out_thr, out_tpr
 
 
 # --------------------------------------------------------------------------- sample weights
-
-
-@kernel()
-def _check_weights(w):
-    """Return (index of the first NaN or inf, -1 if none; whether any weight is non-zero); w: (N,) float64.
-
-    One pass of integer ORs over the bits (it vectorizes): an all-ones exponent
-    marks NaN and inf, any bit but the sign a non-zero weight; the index of a
-    bad weight is then searched for.
-    """
-    bits = w.view(np.uint64)
-    exponent = np.uint64(0x7FF0000000000000)
-    bad = np.uint64(0)
-    nonzero = np.uint64(0)
-    for k in range(np.uint64(bits.shape[0])):
-        x = bits[k]
-        bad |= np.uint64((x & exponent) == exponent)
-        nonzero |= x << np.uint64(1)
-    if bad != 0:
-        for k in range(w.shape[0]):
-            if not np.isfinite(w[k]):
-                return k, nonzero != 0
-    return -1, nonzero != 0
-
-
-@kernel()
-def _binary_indicator(y, out):
-    """``out = (y == 1)`` as uint8 for y (N,) int64; return whether y holds only values of {0, 1}
-    or of {-1, 1} (one pass of ORs that vectorizes)."""
-    minus = np.uint8(0)
-    zero = np.uint8(0)
-    other = np.uint8(0)
-    for k in range(np.uint64(y.shape[0])):
-        v = y[k]
-        out[k] = np.uint8(v == 1)
-        minus |= np.uint8(v == -1)
-        zero |= np.uint8(v == 0)
-        other |= np.uint8((v < -1) | (v > 1))
-    return other == 0 and (minus == 0 or zero == 0)
-
-
-# --------------------------------------------------------------------------- string labels
-
-
-@kernel()
-def _same_rows(chars, i, j):
-    """Whether rows i and j of chars (N, L) uint32 are equal."""
-    for c in range(chars.shape[1]):
-        if chars[i, c] != chars[j, c]:
-            return False
-    return True
-
-
-@kernel(chunked=True)
-def _two_distinct_rows(lo, hi, chars, bounds, second, many):
-    """Distinct rows of chars (N, L) uint32 (a ``str_`` array's code points), block by block.
-
-    For blocks ``lo:hi`` (block b: rows ``bounds[b]:bounds[b + 1]``) writes second[b], the
-    first row of the block that differs from row 0 (-1: none), and many[b] = 1 when the
-    block also holds a row that differs from both (a third distinct row), else 0.
-    """
-    for b in range(lo, hi):
-        s = -1
-        m = 0
-        for i in range(bounds[b], bounds[b + 1]):
-            if not _same_rows(chars, i, 0):
-                if s < 0:
-                    s = i
-                elif not _same_rows(chars, i, s):
-                    m = 1
-                    break
-        second[b] = s
-        many[b] = m
-
-
-@kernel(chunked=True)
-def _rows_equal(lo, hi, chars, row, out):
-    """out[i] = 1 where row i of chars (N, L) uint32 equals row (L,) uint32, else 0, for i in lo:hi."""
-    for i in range(lo, hi):
-        same = 1
-        for c in range(chars.shape[1]):
-            if chars[i, c] != row[c]:
-                same = 0
-                break
-        out[i] = same
-
-
-# --------------------------------------------------------------------------- confusion matrix
-
-
-@kernel()
-def _label_bounds(t, p):
-    """Return (smallest, largest) label of t and p together; t, p: (N,) int64, N >= 1."""
-    lo = t[0]
-    hi = t[0]
-    for k in range(t.shape[0]):
-        a = t[k]
-        b = p[k]
-        lo = min(lo, a, b)
-        hi = max(hi, a, b)
-    return lo, hi
-
-
-@kernel()
-def _confusion_dense(t, p, lo, out, present):
-    """Count pairs into a matrix over the whole label range: ``out[t - lo, p - lo] += 1``.
-
-    t, p: (N,) int64 in [lo, lo + S); out: (S, S) int64, zeroed by the caller;
-    present: (S,) uint8, set to 1 for every label that occurs.
-    """
-    for k in range(t.shape[0]):
-        a = t[k] - lo
-        b = p[k] - lo
-        out[a, b] += 1
-        present[a] = 1
-        present[b] = 1
-
-
-@kernel()
-def _confusion_dense_weighted(t, p, weights, lo, out, present):
-    """``_confusion_dense`` adding ``weights[k]`` (float64) instead of 1, in input order."""
-    for k in range(t.shape[0]):
-        a = t[k] - lo
-        b = p[k] - lo
-        out[a, b] += weights[k]
-        present[a] = 1
-        present[b] = 1
-
-
-@kernel()
-def _mark_present(values, lo, present):
-    """Set ``present[v - lo] = True`` for every v in ``values``; present: (hi - lo + 1,)."""
-    for k in range(values.shape[0]):
-        present[values[k] - lo] = True
-
-
-@kernel()
-def _confusion_lut(y_true, y_pred, lut, lo, out):
-    """Count pairs through a lookup table: ``out[lut[t - lo], lut[p - lo]] += 1``.
-
-    y_true, y_pred: (N,) int64 within [lo, lo + len(lut)); lut: int64, -1 marks a
-    label that is not counted; out: (K, K) int64, zeroed by the caller.
-    """
-    for k in range(y_true.shape[0]):
-        a = lut[y_true[k] - lo]
-        b = lut[y_pred[k] - lo]
-        if a >= 0 and b >= 0:
-            out[a, b] += 1
-
-
-@kernel()
-def _confusion_lut_weighted(y_true, y_pred, weights, lut, lo, out):
-    """``_confusion_lut`` adding ``weights[k]`` (float64) instead of 1, in input order."""
-    for k in range(y_true.shape[0]):
-        a = lut[y_true[k] - lo]
-        b = lut[y_pred[k] - lo]
-        if a >= 0 and b >= 0:
-            out[a, b] += weights[k]
-
-
-@kernel()
-def _confusion_index(true_idx, pred_idx, out):
-    """Count index pairs: ``out[t, p] += 1``, skipping pairs where either is -1.
-
-    true_idx, pred_idx: (N,) int64 in [-1, K); out: (K, K) int64, zeroed by the caller.
-    """
-    for k in range(true_idx.shape[0]):
-        a = true_idx[k]
-        b = pred_idx[k]
-        if a >= 0 and b >= 0:
-            out[a, b] += 1
-
-
-@kernel()
-def _confusion_index_weighted(true_idx, pred_idx, weights, out):
-    """``_confusion_index`` adding ``weights[k]`` (float64) instead of 1, in input order."""
-    for k in range(true_idx.shape[0]):
-        a = true_idx[k]
-        b = pred_idx[k]
-        if a >= 0 and b >= 0:
-            out[a, b] += weights[k]

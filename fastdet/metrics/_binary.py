@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fastdet._kernels import labels as _labels
 from fastdet._kernels import ranking as _k
 from fastdet._validate import as_float_array, check_choice, to_numeric_array
 from fastdet.metrics._common import (
@@ -42,7 +43,7 @@ def as_scores(y_score: ArrayLike, *, two_d: bool = False) -> NDArray[np.float64]
         raise ValueError(f"y_score must be {expected}, got shape {arr.shape}")
     out = writable(as_float_array(arr, "y_score", dtype=np.float64, finite=False))
     if out.size:
-        bad, _ = _k._check_weights(out.reshape(-1))  # one vectorized pass, no temporary array
+        bad, _ = _labels._check_weights(out.reshape(-1))  # one vectorized pass, no temporary array
         if bad >= 0:
             where = tuple(int(i) for i in np.unravel_index(bad, out.shape))
             raise ValueError(f"y_score contains NaN or inf (first at index {where})")
@@ -72,7 +73,7 @@ def positives(y: NDArray[Any], pos_label: Any) -> NDArray[np.uint8]:
     """The 0/1 indicator of the positive class for the curves (``pos_label=None``: {0, 1} or {-1, 1})."""
     if pos_label is None and y.dtype == np.int64 and y.flags.c_contiguous and y.shape[0]:
         out = np.empty(y.shape[0], np.uint8)
-        if _k._binary_indicator(writable(y), out):  # the common case in one pass
+        if _labels._binary_indicator(writable(y), out):  # the common case in one pass
             return out
     if pos_label is None:
         d = None if is_str(y) else distinct_upto_two(y)

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastdet import _validate
-from fastdet._kernels import ranking as _k
+from fastdet._kernels import labels as _k
 from fastdet._validate import check_bool, check_choice, check_dense_size
 from fastdet.metrics._common import (
     UndefinedMetricWarning,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fastdet._kernels import ranking as _k
+from fastdet._kernels import labels as _k
 from fastdet._validate import as_labels, to_numeric_array
 
 __all__ = [
@@ -204,10 +204,30 @@ def encode_labels(
         t = writable(np.ascontiguousarray(y_true, dtype=np.int64))
         return t, writable(np.ascontiguousarray(y_pred, dtype=np.int64)), None
     n = y_true.shape[0]
-    both = np.concatenate((y_true.astype(str), y_pred.astype(str)))
-    classes, codes = np.unique(both, return_inverse=True)
-    codes = codes.astype(np.int64).reshape(-1)
-    return codes[:n], codes[n:], classes
+    if not (is_str(y_true) and is_str(y_pred)):  # one of them is empty (int64)
+        both = np.concatenate((y_true.astype(str), y_pred.astype(str)))
+        classes, codes = np.unique(both, return_inverse=True)
+        codes = codes.astype(np.int64).reshape(-1)
+        return codes[:n], codes[n:], classes
+    # np.unique sorts all the strings; a hash table numbers the distinct ones in one pass
+    # instead, and only those (few) are sorted
+    dtype = np.dtype(f"<U{max(y_true.dtype.itemsize, y_pred.dtype.itemsize, 4) // 4}")
+    t = writable(np.ascontiguousarray(y_true, dtype=dtype))
+    p = writable(np.ascontiguousarray(y_pred, dtype=dtype))
+    width = dtype.itemsize // 4
+    codes = np.empty(n + p.shape[0], np.int64)
+    firsts = _k._factorize_rows(
+        t.view(np.uint32).reshape(n, width), p.view(np.uint32).reshape(-1, width), codes
+    )
+    in_t = firsts < n
+    found = np.empty(firsts.shape[0], dtype)
+    found[in_t] = t[firsts[in_t]]
+    found[~in_t] = p[firsts[~in_t] - n]
+    order = np.argsort(found, kind="stable")
+    rank = np.empty(order.shape[0], np.int64)
+    rank[order] = np.arange(order.shape[0])
+    codes = rank[codes]
+    return codes[:n], codes[n:], found[order]
 
 
 def codes_of(

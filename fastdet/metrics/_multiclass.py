@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastdet._kernels import ranking as _k
-from fastdet.metrics._binary import BinaryMetric, Weights, binary_roc_auc
+from fastdet.metrics._binary import _THREADED_MIN, BinaryMetric, Weights, binary_roc_auc
 from fastdet.metrics._common import as_label_array, is_str, warn
 
 
@@ -84,35 +84,31 @@ def class_codes(y: NDArray[Any], labels: ArrayLike | None, k: int) -> tuple[NDAr
 
 
 class _ClassBlocks:
-    """Sorted score blocks of a multiclass problem: ``block(c, j)`` is column j over the samples of class c.
+    """AUC counts of a multiclass problem from score blocks: ``twice_u(a, b)`` on column a.
 
-    The scores are regrouped by class once (one pass); each block is then a
-    contiguous slice, radix-sorted in place on first use. The unweighted
-    AUC of class a against class b on column j is then one merge of
-    ``block(a, j)`` and ``block(b, j)``, and AUC counts add up over classes,
+    The scores are regrouped by class once (one pass): row j of ``grouped`` holds
+    column j, class after class. Each block (class c, column j) is radix-sorted
+    in place, and the unweighted AUC of class a against class b on column a is
+    one merge of the blocks (a, a) and (b, a); AUC counts add up over classes,
     so one-vs-rest and one-vs-one need no masks and no sort of all samples.
+    The columns are sorted and merged on threads (``_class_pair_areas``).
     """
 
     def __init__(self, codes: NDArray[np.int64], scores: NDArray[np.float64]) -> None:
         k = scores.shape[1]
         self.counts = np.bincount(codes, minlength=k)
-        self._starts = np.concatenate(([0], np.cumsum(self.counts)))
-        self._grouped = np.empty((scores.shape[1], codes.shape[0]), np.float64)
-        _k._group_columns(codes, self._starts[:-1].copy(), scores, self._grouped)
-        self._scratch = np.empty(int(self.counts.max(initial=0)), np.uint64)
-        self._blocks: dict[tuple[int, int], NDArray[np.float64]] = {}
+        starts = np.concatenate(([0], np.cumsum(self.counts))).astype(np.int64)
+        grouped = np.empty((k, codes.shape[0]), np.float64)
+        _k._group_columns(codes, starts[:-1].copy(), scores, grouped)
+        self.areas = np.zeros((k, k), np.int64)
+        if codes.shape[0] >= _THREADED_MIN:
+            _k._class_pair_areas(k, grouped, starts, self.areas)
+        else:
+            _k._class_pair_areas.serial(k, grouped, starts, self.areas)
 
-    def block(self, c: int, j: int) -> NDArray[np.float64]:
-        out = self._blocks.get((c, j))
-        if out is None:
-            out = self._grouped[j, self._starts[c] : self._starts[c + 1]]  # sorted in place
-            _k._radix_sort(out, self._scratch[: out.shape[0]])
-            self._blocks[(c, j)] = out
-        return out
-
-    def twice_u(self, a: int, b: int, j: int) -> int:
-        """2 U of class a (positive) against class b on column j, ties counted one half."""
-        return int(_k._roc_auc_twice_area(self.block(a, j), self.block(b, j)))
+    def twice_u(self, a: int, b: int) -> int:
+        """2 U of class a (positive) against class b on column a, ties counted one half."""
+        return int(self.areas[a, b])
 
 
 def _unique_codes(y: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
@@ -142,8 +138,8 @@ def _ovo_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average:
     for a, b in combinations(present, 2):
         n_a, n_b = int(blocks.counts[a]), int(blocks.counts[b])
         prevalence.append((n_a + n_b) / n)
-        auc_a = blocks.twice_u(a, b, a) / (2.0 * n_a * n_b)
-        auc_b = blocks.twice_u(b, a, b) / (2.0 * n_a * n_b)
+        auc_a = blocks.twice_u(a, b) / (2.0 * n_a * n_b)
+        auc_b = blocks.twice_u(b, a) / (2.0 * n_a * n_b)
         pair_scores.append((auc_a + auc_b) / 2)
     return float(np.average(pair_scores, weights=prevalence if average == "weighted" else None))
 
@@ -160,7 +156,7 @@ def _ovr_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average:
             warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
             score[c] = np.nan
             continue
-        twice = sum(blocks.twice_u(c, b, c) for b in range(k) if b != c and blocks.counts[b])
+        twice = sum(blocks.areas[c].tolist())  # Python ints: no overflow
         score[c] = float(twice) / (2.0 * n_pos * (n - n_pos))
     return _combine(score, blocks.counts if average == "weighted" else None, average)
 
@@ -178,7 +174,7 @@ def multiclass_roc_auc(
             "y_score must have shape (n_samples, n_classes) since y_true holds more than two "
             f"classes, got shape {scores.shape}"
         )
-    if not np.allclose(1, scores.sum(axis=1)):
+    if not _k._all_near_one(np.ascontiguousarray(scores.sum(axis=1), dtype=np.float64)):
         raise ValueError("y_score must hold probabilities for a multiclass roc_auc: each row must sum to 1")
     options = ("micro", "macro", "weighted", None) if multi_class == "ovr" else ("macro", "weighted")
     if average not in options:

@@ -211,8 +211,10 @@ def _prefilter(
     tables = [table] if isinstance(table, np.ndarray) else list(table)
     n = sum(len(t) for t in tables)
     bc, sc, ic, lc = columns
-    big = max((float(np.abs(t[:, bc : bc + 4]).max()) for t in tables if len(t)), default=0.0)
-    if not opts.clip and big > _MAX_COORD:
+    big = 0.0
+    if not opts.clip:  # clipped boxes lie in [0, 1]
+        big = max((float(np.abs(t[:, bc : bc + 4]).max()) for t in tables if len(t)), default=0.0)
+    if big > _MAX_COORD:
         raise ValueError(
             f"box coordinates reach {big:.3g}; fused boxes are built in float32 (as ensemble-boxes "
             f"builds them), so coordinates must stay below {_MAX_COORD:g}: rescale them"
@@ -366,16 +368,18 @@ def _cluster_any(
             )
         else:
             count = _k.nmw(boxes, ws, order, gstart, gorder, cap, t, inv_t, out_box, out_score, out_group)
+        first = order[gstart[:-1]]  # each group's first box: its image and label
+        gimg, glab = img[first], labels[first]
         if id_of is not None:
             table = np.empty((count, 7))
-            bounds = _k.image_bounds(img, order, gstart, out_group, count)
+            bounds = _k.image_bounds(gimg, out_group, count)
             finish = (
                 _k.finish_table if count >= _PARALLEL_ROWS and len(bounds) > 2 else _k.finish_table.serial
             )
-            n_images = len(bounds) - 1
-            finish(n_images, img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table)
+            gid, glab_f = id_of[gimg].astype(np.float64), glab.astype(np.float64)
+            finish(len(bounds) - 1, gid, glab_f, out_box, out_score, out_group, bounds, table)
             return table
-        return _k.finish(img, labels, order, gstart, out_box, out_score, out_group, count)
+        return _k.finish(gimg, glab, out_box, out_score, out_group, count)
 
     if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
         gid = np.empty(n, np.int64)

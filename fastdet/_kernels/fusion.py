@@ -624,6 +624,7 @@ def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, o
     nxt = np.empty(cap, np.int64)
     main = np.empty(cap, np.int64)
     assign = np.empty(cap, np.int64)
+    join_iou = np.empty(cap)  # each box's IoU with its cluster's first box
     acc = np.empty((cap, 4), np.float32)
     conf = np.empty(cap)
     count = 0
@@ -669,7 +670,9 @@ def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, o
                 k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
                 nxt[best] = head[k]
                 head[k] = best
+                best_iou = _iou(bx1, by1, bx2, by2, bx1, by1, bx2, by2)
             assign[p - lo] = best
+            join_iou[p - lo] = best_iou  # the IoU is symmetric, bit for bit
         for c in range(k_clusters):
             for d in range(4):
                 acc[c, d] = np.float32(0.0)
@@ -678,16 +681,7 @@ def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, o
             b = order[p]
             c = assign[p - lo]
             a = main[c]
-            iou = _iou(
-                boxes[b, 0],
-                boxes[b, 1],
-                boxes[b, 2],
-                boxes[b, 3],
-                boxes[a, 0],
-                boxes[a, 1],
-                boxes[a, 2],
-                boxes[a, 3],
-            )
+            iou = join_iou[p - lo]
             w = ws[b] * iou
             if ws[a] == 0.0:  # all weighted scores 0: weight by IoU alone (ensemble-boxes: 0/0)
                 w = iou

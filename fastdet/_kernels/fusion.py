@@ -175,7 +175,15 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
         ibuf = np.empty(cap, np.int64)
         for g in range(n_groups):
             lo, hi = gstart[g], gstart[g + 1]
-            if hi - lo == 1:
+            if hi - lo <= 16:  # insertion sort in place (what sort_pairs does on 16 or fewer)
+                for p in range(lo + 1, hi):
+                    v = order[p]
+                    kv = ws[v]
+                    j = p - 1
+                    while j >= lo and (ws[order[j]] < kv or (ws[order[j]] == kv and order[j] > v)):
+                        order[j + 1] = order[j]
+                        j -= 1
+                    order[j + 1] = v
                 continue
             for p in range(lo, hi):
                 key[p - lo] = ws[order[p]]

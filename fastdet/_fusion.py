@@ -363,7 +363,7 @@ def _cluster_any(
                 boxes, ws, w, model, order, gstart, gorder, cap, opts.conf_type == 1, t, inv_t,
                 out_box, out_score, out_weight, out_count, out_group, cluster_of,
             )  # fmt: skip
-            out_score[:count] = _rescale(
+            _rescale(
                 opts, out_score[:count], out_weight[:count], out_count[:count], cluster_of, model, order, w
             )
         else:
@@ -414,26 +414,30 @@ def _rescale(
     model: NDArray[np.int64],
     placed: NDArray[np.int64],
     w: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    """ensemble-boxes' confidence rescaling of WBF clusters, operation for operation.
+) -> None:
+    """ensemble-boxes' confidence rescaling of WBF clusters, operation for operation, in place.
 
-    ``score`` is each cluster's mean (or max) weighted score, ``weight`` its weight sum,
-    ``count`` its size; for the boxes ``placed`` in clusters, ``cluster_of[i]`` is box i's
-    cluster and ``model[i]`` its model.
+    ``score`` is each cluster's mean (or max) weighted score (rescaled in place), ``weight``
+    its weight sum, ``count`` its size; for the boxes ``placed`` in clusters, ``cluster_of[i]``
+    is box i's cluster and ``model[i]`` its model.
     """
     n_models = len(w)
     if opts.conf_type == 1:  # max
-        return score / w.max()
-    if opts.conf_type == 0:  # avg
-        return score * (count if opts.allows_overflow else np.minimum(n_models, count)) / w.sum()
+        score /= w.max()
+        return
+    if opts.conf_type == 0:  # avg; in place: no temporaries of the results' size
+        score *= count if opts.allows_overflow else np.minimum(n_models, count)
+        score /= w.sum()
+        return
     # the weights of the models present in each cluster, summed in model order as NumPy sums
     # ensemble-boxes' selections (adding the 0.0 of an absent model changes no partial sum)
     present = np.zeros((len(score), n_models), np.bool_)
     present[cluster_of[placed], model[placed]] = True
     if opts.conf_type == 2:  # box_and_model_avg; a cluster of zero-weight boxes scores 0 (0 / 0 there)
         mean = np.divide(score * count, weight, out=np.zeros_like(score), where=weight != 0)
-        return mean * np.where(present, w, 0.0).sum(axis=1) / w.sum()
-    return score * count / (weight + np.where(present, 0.0, w).sum(axis=1))  # absent_model_aware_avg
+        score[...] = mean * np.where(present, w, 0.0).sum(axis=1) / w.sum()
+        return
+    score[...] = score * count / (weight + np.where(present, 0.0, w).sum(axis=1))  # absent_model_aware_avg
 
 
 def _fuse_lists(opts: _Options, boxes_list: Any, scores_list: Any, labels_list: Any, weights: Any) -> Fused:

@@ -211,8 +211,10 @@ def _prefilter(
     tables = [table] if isinstance(table, np.ndarray) else list(table)
     n = sum(len(t) for t in tables)
     bc, sc, ic, lc = columns
-    big = max((float(np.abs(t[:, bc : bc + 4]).max()) for t in tables if len(t)), default=0.0)
-    if not opts.clip and big > _MAX_COORD:
+    big = 0.0
+    if not opts.clip:  # clipped boxes lie in [0, 1]
+        big = max((float(np.abs(t[:, bc : bc + 4]).max()) for t in tables if len(t)), default=0.0)
+    if big > _MAX_COORD:
         raise ValueError(
             f"box coordinates reach {big:.3g}; fused boxes are built in float32 (as ensemble-boxes "
             f"builds them), so coordinates must stay below {_MAX_COORD:g}: rescale them"
@@ -361,21 +363,23 @@ def _cluster_any(
                 boxes, ws, w, model, order, gstart, gorder, cap, opts.conf_type == 1, t, inv_t,
                 out_box, out_score, out_weight, out_count, out_group, cluster_of,
             )  # fmt: skip
-            out_score[:count] = _rescale(
+            _rescale(
                 opts, out_score[:count], out_weight[:count], out_count[:count], cluster_of, model, order, w
             )
         else:
             count = _k.nmw(boxes, ws, order, gstart, gorder, cap, t, inv_t, out_box, out_score, out_group)
+        first = order[gstart[:-1]]  # each group's first box: its image and label
+        gimg, glab = img[first], labels[first]
         if id_of is not None:
             table = np.empty((count, 7))
-            bounds = _k.image_bounds(img, order, gstart, out_group, count)
+            bounds = _k.image_bounds(gimg, out_group, count)
             finish = (
                 _k.finish_table if count >= _PARALLEL_ROWS and len(bounds) > 2 else _k.finish_table.serial
             )
-            n_images = len(bounds) - 1
-            finish(n_images, img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table)
+            gid, glab_f = id_of[gimg].astype(np.float64), glab.astype(np.float64)
+            finish(len(bounds) - 1, gid, glab_f, out_box, out_score, out_group, bounds, table)
             return table
-        return _k.finish(img, labels, order, gstart, out_box, out_score, out_group, count)
+        return _k.finish(gimg, glab, out_box, out_score, out_group, count)
 
     if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
         gid = np.empty(n, np.int64)
@@ -410,26 +414,30 @@ def _rescale(
     model: NDArray[np.int64],
     placed: NDArray[np.int64],
     w: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    """ensemble-boxes' confidence rescaling of WBF clusters, operation for operation.
+) -> None:
+    """ensemble-boxes' confidence rescaling of WBF clusters, operation for operation, in place.
 
-    ``score`` is each cluster's mean (or max) weighted score, ``weight`` its weight sum,
-    ``count`` its size; for the boxes ``placed`` in clusters, ``cluster_of[i]`` is box i's
-    cluster and ``model[i]`` its model.
+    ``score`` is each cluster's mean (or max) weighted score (rescaled in place), ``weight``
+    its weight sum, ``count`` its size; for the boxes ``placed`` in clusters, ``cluster_of[i]``
+    is box i's cluster and ``model[i]`` its model.
     """
     n_models = len(w)
     if opts.conf_type == 1:  # max
-        return score / w.max()
-    if opts.conf_type == 0:  # avg
-        return score * (count if opts.allows_overflow else np.minimum(n_models, count)) / w.sum()
+        score /= w.max()
+        return
+    if opts.conf_type == 0:  # avg; in place: no temporaries of the results' size
+        score *= count if opts.allows_overflow else np.minimum(n_models, count)
+        score /= w.sum()
+        return
     # the weights of the models present in each cluster, summed in model order as NumPy sums
     # ensemble-boxes' selections (adding the 0.0 of an absent model changes no partial sum)
     present = np.zeros((len(score), n_models), np.bool_)
     present[cluster_of[placed], model[placed]] = True
     if opts.conf_type == 2:  # box_and_model_avg; a cluster of zero-weight boxes scores 0 (0 / 0 there)
         mean = np.divide(score * count, weight, out=np.zeros_like(score), where=weight != 0)
-        return mean * np.where(present, w, 0.0).sum(axis=1) / w.sum()
-    return score * count / (weight + np.where(present, 0.0, w).sum(axis=1))  # absent_model_aware_avg
+        score[...] = mean * np.where(present, w, 0.0).sum(axis=1) / w.sum()
+        return
+    score[...] = score * count / (weight + np.where(present, 0.0, w).sum(axis=1))  # absent_model_aware_avg
 
 
 def _fuse_lists(opts: _Options, boxes_list: Any, scores_list: Any, labels_list: Any, weights: Any) -> Fused:

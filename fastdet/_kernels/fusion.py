@@ -126,8 +126,17 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
         for i in range(n_all):
             if keep[i]:
                 starts[img[i] * n_lab + lab[i] + 1] += 1
+        n_groups = 0
         for c in range(n_img * n_lab):
+            n_groups += starts[c + 1] > 0
             starts[c + 1] += starts[c]
+        gstart = np.empty(n_groups + 1, np.int64)
+        g = 0
+        for c in range(n_img * n_lab):  # the non-empty keys are the groups, in key order
+            if starts[c + 1] > starts[c]:
+                gstart[g] = starts[c]
+                g += 1
+        gstart[n_groups] = n
         for i in range(n_all):
             if keep[i]:
                 k = img[i] * n_lab + lab[i]
@@ -140,19 +149,19 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
                 order[n] = i
                 n += 1
         order = _counting_sort(_counting_sort(order, lab, n_lab), img, n_img)
-    n_groups = 0
-    for p in range(n):
-        i = order[p]
-        if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
-            n_groups += 1
-    gstart = np.empty(n_groups + 1, np.int64)
-    g = 0
-    for p in range(n):
-        i = order[p]
-        if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
-            gstart[g] = p
-            g += 1
-    gstart[n_groups] = n
+        n_groups = 0
+        for p in range(n):
+            i = order[p]
+            if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
+                n_groups += 1
+        gstart = np.empty(n_groups + 1, np.int64)
+        g = 0
+        for p in range(n):
+            i = order[p]
+            if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
+                gstart[g] = p
+                g += 1
+        gstart[n_groups] = n
     gkey = np.empty(n_groups)
     for g in range(n_groups):
         gkey[g] = -np.float64(order[gstart[g]])  # the lowest index (the counting sorts are stable)
@@ -166,7 +175,15 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
         ibuf = np.empty(cap, np.int64)
         for g in range(n_groups):
             lo, hi = gstart[g], gstart[g + 1]
-            if hi - lo == 1:
+            if hi - lo <= 16:  # insertion sort in place (what sort_pairs does on 16 or fewer)
+                for p in range(lo + 1, hi):
+                    v = order[p]
+                    kv = ws[v]
+                    j = p - 1
+                    while j >= lo and (ws[order[j]] < kv or (ws[order[j]] == kv and order[j] > v)):
+                        order[j + 1] = order[j]
+                        j -= 1
+                    order[j + 1] = v
                 continue
             for p in range(lo, hi):
                 key[p - lo] = ws[order[p]]
@@ -193,12 +210,6 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
 
 
 @kernel()
-def _image_of(c, img, order, gstart, out_group):
-    """Image index of cluster c."""
-    return img[order[gstart[out_group[c]]]]
-
-
-@kernel()
 def _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf):
     """Clusters lo..hi-1 (one image's) by decreasing score, ties by creation: into key/perm[:hi - lo]."""
     for c in range(lo, hi):
@@ -208,92 +219,84 @@ def _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf):
 
 
 @kernel()
-def _largest_image(img, order, gstart, out_group, count):
-    """The most clusters of one image (clusters come image by image)."""
-    cap = 0
-    lo = 0
-    for c in range(1, count + 1):
-        if c == count or _image_of(c, img, order, gstart, out_group) != _image_of(
-            lo, img, order, gstart, out_group
-        ):
-            cap = max(cap, c - lo)
-            lo = c
-    return cap
+def image_bounds(gimg, out_group, count):
+    """Cluster offsets of each image's results (clusters come image by image): (n + 1,) int64.
+
+    ``gimg[g]`` is group g's image; ``out_group`` each cluster's group.
+    """
+    n = 0
+    prev = -1
+    for c in range(count):
+        i = gimg[out_group[c]]
+        if c == 0 or i != prev:
+            n += 1
+        prev = i
+    bounds = np.empty(n + 1, np.int64)
+    n = 0
+    for c in range(count):
+        i = gimg[out_group[c]]
+        if c == 0 or i != prev:
+            bounds[n] = c
+            n += 1
+        prev = i
+    bounds[n] = count
+    return bounds
 
 
 @kernel()
-def finish(img, labels, order, gstart, out_box, out_score, out_group, count):
+def finish(gimg, glab, out_box, out_score, out_group, count):
     """The first ``count`` clusters in output order, as ``(image, boxes, scores, labels)`` arrays.
 
     Clusters come by image (groups were visited in ``gorder``); each image's are sorted by
     decreasing score, equal scores in creation order (label appearance, then cluster).
     """
-    cap = _largest_image(img, order, gstart, out_group, count)
+    bounds = image_bounds(gimg, out_group, count)
+    cap = 0
+    for t in range(bounds.shape[0] - 1):
+        cap = max(cap, bounds[t + 1] - bounds[t])
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
     r_img = np.empty(count, np.int64)
     r_box = np.empty((count, 4))
     r_score = np.empty(count)
     r_label = np.empty(count, np.int64)
-    lo = 0
-    for hi in range(1, count + 1):
-        if hi < count and _image_of(hi, img, order, gstart, out_group) == _image_of(
-            lo, img, order, gstart, out_group
-        ):
-            continue
-        _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf)
-        for k in range(hi - lo):
-            c = perm[k]
-            first = order[gstart[out_group[c]]]
-            r_img[lo + k] = img[first]
-            r_label[lo + k] = labels[first]
-            r_score[lo + k] = key[k]
-            for d in range(4):
-                r_box[lo + k, d] = out_box[c, d]
-        lo = hi
-    return r_img, r_box, r_score, r_label
-
-
-@kernel()
-def image_bounds(img, order, gstart, out_group, count):
-    """Cluster offsets of each image's results (clusters come image by image): (n + 1,) int64."""
-    n = 0
-    for c in range(count):
-        if c == 0 or _image_of(c, img, order, gstart, out_group) != _image_of(
-            c - 1, img, order, gstart, out_group
-        ):
-            n += 1
-    bounds = np.empty(n + 1, np.int64)
-    n = 0
-    for c in range(count):
-        if c == 0 or _image_of(c, img, order, gstart, out_group) != _image_of(
-            c - 1, img, order, gstart, out_group
-        ):
-            bounds[n] = c
-            n += 1
-    bounds[n] = count
-    return bounds
-
-
-@kernel(chunked=True)
-def finish_table(lo, hi, img, labels, order, gstart, out_box, out_score, out_group, bounds, id_of, table):
-    """:func:`finish` as rows ``[id_of[image], x1, y1, x2, y2, score, label]`` of table (count, 7).
-
-    ``bounds`` from :func:`image_bounds`; iteration t (images ``lo:hi``) writes its image's rows only.
-    """
-    for t in range(lo, hi):
-        r0, r1 = bounds[t], bounds[t + 1]  # the image's rows
-        key, kbuf = np.empty(r1 - r0), np.empty(r1 - r0)
-        perm, ibuf = np.empty(r1 - r0, np.int64), np.empty(r1 - r0, np.int64)
+    for t in range(bounds.shape[0] - 1):
+        r0, r1 = bounds[t], bounds[t + 1]
         _sort_image(r0, r1, out_score, key, perm, kbuf, ibuf)
         for k in range(r1 - r0):
             c = perm[k]
-            first = order[gstart[out_group[c]]]
-            table[r0 + k, 0] = id_of[img[first]]
+            g = out_group[c]
+            r_img[r0 + k] = gimg[g]
+            r_label[r0 + k] = glab[g]
+            r_score[r0 + k] = key[k]
+            for d in range(4):
+                r_box[r0 + k, d] = out_box[c, d]
+    return r_img, r_box, r_score, r_label
+
+
+@kernel(chunked=True)
+def finish_table(lo, hi, gid, glab, out_box, out_score, out_group, bounds, table):
+    """The clusters as rows ``[gid[group], x1, y1, x2, y2, score, glab[group]]`` of table (count, 7).
+
+    ``bounds`` from :func:`image_bounds`; iteration t (images ``lo:hi``) writes its image's rows,
+    sorted by decreasing score, equal scores in creation order (label appearance, then cluster).
+    """
+    cap = 0
+    for t in range(lo, hi):
+        cap = max(cap, bounds[t + 1] - bounds[t])
+    key, kbuf = np.empty(cap), np.empty(cap)
+    perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    for t in range(lo, hi):
+        r0, r1 = bounds[t], bounds[t + 1]  # the image's rows
+        _sort_image(r0, r1, out_score, key, perm, kbuf, ibuf)
+        for k in range(r1 - r0):
+            c = perm[k]
+            g = out_group[c]
+            table[r0 + k, 0] = gid[g]
             for d in range(4):
                 table[r0 + k, 1 + d] = out_box[c, d]
             table[r0 + k, 5] = key[k]
-            table[r0 + k, 6] = labels[first]
+            table[r0 + k, 6] = glab[g]
 
 
 # --------------------------------------------------------------------------- input
@@ -629,6 +632,7 @@ def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, o
     nxt = np.empty(cap, np.int64)
     main = np.empty(cap, np.int64)
     assign = np.empty(cap, np.int64)
+    join_iou = np.empty(cap)  # each box's IoU with its cluster's first box
     acc = np.empty((cap, 4), np.float32)
     conf = np.empty(cap)
     count = 0
@@ -674,7 +678,9 @@ def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, o
                 k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
                 nxt[best] = head[k]
                 head[k] = best
+                best_iou = _iou(bx1, by1, bx2, by2, bx1, by1, bx2, by2)
             assign[p - lo] = best
+            join_iou[p - lo] = best_iou  # the IoU is symmetric, bit for bit
         for c in range(k_clusters):
             for d in range(4):
                 acc[c, d] = np.float32(0.0)
@@ -683,16 +689,7 @@ def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, o
             b = order[p]
             c = assign[p - lo]
             a = main[c]
-            iou = _iou(
-                boxes[b, 0],
-                boxes[b, 1],
-                boxes[b, 2],
-                boxes[b, 3],
-                boxes[a, 0],
-                boxes[a, 1],
-                boxes[a, 2],
-                boxes[a, 3],
-            )
+            iou = join_iou[p - lo]
             w = ws[b] * iou
             if ws[a] == 0.0:  # all weighted scores 0: weight by IoU alone (ensemble-boxes: 0/0)
                 w = iou

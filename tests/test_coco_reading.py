@@ -113,6 +113,18 @@ def test_any_decimal_text_long_mantissas_and_exponents(texts: list[str]) -> None
     assert slow_paths["float"] <= slow_paths["long"]
 
 
+def test_fraction_digits_read_eight_at_a_time() -> None:
+    """Fractions of 1 to 24 digits (8 at a time while 8 digits follow, then one by one), before an
+    exponent, a separator or the end of the array, with 18 or more significant digits too."""
+    texts = []
+    for k in range(1, 25):
+        frac = "987654321012345678901234"[:k]
+        texts += [f"1.{frac}", f"-0.{frac}e-3", f"12.{frac}E+2", f"0.{'0' * k}1", f"{frac}.5"]
+    assert_bit_equal(texts)
+    for text in texts:  # the number last in the array: the 8-byte reads stop before the end
+        assert_bit_equal([text])
+
+
 @settings(deadline=None)
 @given(values=st.lists(st.floats(min_value=-2.3e-308, max_value=2.3e-308), min_size=1, max_size=40))
 def test_subnormals(values: list[float]) -> None:

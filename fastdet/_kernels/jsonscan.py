@@ -20,7 +20,12 @@ truncation leaves the rounding undecided, asks the caller for ``float()``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from fastdet._kernels import kernel
 
@@ -97,6 +102,32 @@ AUX_STR = 1  # a string id
 # ---------------------------------------------------------------- decimal -> binary64
 
 
+@intrinsic
+def _mul128(typingctx: Any, a: Any, b: Any) -> Any:
+    """``(high, low)`` words of the full 128-bit product of two uint64 (one ``mul`` instruction on x86-64)."""
+    sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        i128 = ir.IntType(128)
+        p = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
+        hi = builder.trunc(builder.lshr(p, ir.Constant(i128, 64)), ir.IntType(64))
+        lo = builder.trunc(p, ir.IntType(64))
+        return context.make_tuple(builder, signature.return_type, [hi, lo])
+
+    return sig, codegen
+
+
+@intrinsic
+def _leading_zeros(typingctx: Any, a: Any) -> Any:
+    """Leading zero bits of a non-zero uint64 (``lzcnt`` / ``bsr``)."""
+    sig = types.int64(types.uint64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.ctlz(args[0], ir.Constant(ir.IntType(1), 1))
+
+    return sig, codegen
+
+
 @kernel(vectorize_division=True)  # no division by a variable: nothing can raise
 def _decimal_to_double(w, q, neg):
     """The double nearest to ``(-1)**neg * w * 10**q`` (ties to even), for a uint64 ``w``.
@@ -107,8 +138,9 @@ def _decimal_to_double(w, q, neg):
     approximation of 5**q (``_POW5_HI``, ``_POW5_LO``), whose high word holds the
     54 leading bits plus guard bits enough to always decide the rounding
     (Mushtak and Lemire, 2023); ties to even are recognised where 5**q is exact
-    (-4 <= q <= 23). The 64 x 64 -> 128-bit products are built from 32-bit
-    halves, so that no operation overflows.
+    (-4 <= q <= 23). The 64 x 64 -> 128-bit products are LLVM ``i128``
+    multiplications (:func:`_mul128`: one instruction on x86-64, about twice as
+    fast here as building them from 32-bit halves).
     """
     if w == 0 or q < -342:
         return -0.0 if neg else 0.0
@@ -121,28 +153,12 @@ def _decimal_to_double(w, q, neg):
         else:
             v = v / _EXACT_POW10[-q]
         return -v if neg else v
-    lz = 0  # normalise: the leading bit of w set
-    for shift in (32, 16, 8, 4, 2, 1):
-        if w < (_ONE << _U(64 - shift)):
-            w = w << _U(shift)
-            lz += shift
+    lz = _leading_zeros(w)  # normalise: the leading bit of w set (w > 0)
+    w = w << _U(lz)
     idx = q + 342
-    w_lo = w & _M32
-    w_hi = w >> _U32
-    p = _POW5_HI[idx]
-    p0 = w_lo * (p & _M32)
-    p1 = w_lo * (p >> _U32)
-    p2 = w_hi * (p & _M32)
-    mid = (p0 >> _U32) + (p1 & _M32) + (p2 & _M32)
-    hi = w_hi * (p >> _U32) + (p1 >> _U32) + (p2 >> _U32) + (mid >> _U32)
-    lo = ((mid & _M32) << _U32) | (p0 & _M32)
+    hi, lo = _mul128(w, _POW5_HI[idx])
     if (hi & _MASK9) == _MASK9:  # the low word may carry into the bits that decide
-        p = _POW5_LO[idx]
-        p0 = w_lo * (p & _M32)
-        p1 = w_lo * (p >> _U32)
-        p2 = w_hi * (p & _M32)
-        mid = (p0 >> _U32) + (p1 & _M32) + (p2 & _M32)
-        hi2 = w_hi * (p >> _U32) + (p1 >> _U32) + (p2 >> _U32) + (mid >> _U32)
+        hi2, _ = _mul128(w, _POW5_LO[idx])
         if hi2 > _M64 - lo:
             lo = hi2 - (_M64 - lo) - _ONE
             hi += _ONE
@@ -175,6 +191,46 @@ def _decimal_to_double(w, q, neg):
     else:
         v = float(mant | _HIDDEN) * _POW2[power2]  # exact: a power-of-two scaling
     return -v if neg else v
+
+
+# ---------------------------------------------------------------- 8 digits at a time
+
+
+@intrinsic
+def _load8(typingctx: Any, buf: Any, i: Any) -> Any:
+    """The 8 bytes ``buf[i:i + 8]`` as one little-endian uint64 (an unaligned load; the caller checks
+    ``i + 8 <= len(buf)``)."""
+    sig = types.uint64(buf, types.intp)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(arr.data, [args[1]]), ir.IntType(64).as_pointer())
+        return builder.load(ptr, align=1)
+
+    return sig, codegen
+
+
+_ASCII_0 = np.uint64(0x3030303030303030)
+_ABOVE_9 = np.uint64(0x4646464646464646)  # + this sets a byte's high bit above '9'
+_HIGH_BITS = np.uint64(0x8080808080808080)
+_LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
+_PAIRS = np.uint64(0x00FF00FF00FF00FF)
+_QUADS = np.uint64(0x0000FFFF0000FFFF)
+_X2561 = np.uint64(2561)  # 10 * 2**8 + 1
+_X6553601 = np.uint64(6553601)  # 100 * 2**16 + 1
+_X42949672960001 = np.uint64(42949672960001)  # 10000 * 2**32 + 1
+_U8, _U16 = np.uint64(8), np.uint64(16)
+
+
+@kernel(inline=True)
+def _eight_digits(v):
+    """The value of 8 ASCII digits loaded by :func:`_load8` (first digit lowest), or -1 if any
+    byte is not a digit (SWAR, as fast_float's ``parse_eight_digits_unrolled``)."""
+    if ((v + _ABOVE_9) | (v - _ASCII_0)) & _HIGH_BITS:
+        return -1
+    v = ((v & _LOW_NIBBLES) * _X2561) >> _U8
+    v = ((v & _PAIRS) * _X6553601) >> _U16
+    return np.int64(((v & _QUADS) * _X42949672960001) >> _U32)
 
 
 # ---------------------------------------------------------------- skipping values
@@ -410,6 +466,12 @@ def scan_objects(buf, i, stop, inside, spec, vals, ivals, aux):
                                 integral = False
                                 i += 1
                                 f0 = i
+                                while i + 8 <= n:  # 8 digits at a time (17-digit floats: 1 or 2 rounds)
+                                    d8 = _eight_digits(_load8(buf, i))
+                                    if d8 < 0:
+                                        break
+                                    w = w * 100000000 + d8
+                                    i += 8
                                 while i < n:
                                     d = int(buf[_U(i)]) - 48
                                     if d < 0 or d > 9:

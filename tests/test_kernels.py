@@ -563,6 +563,17 @@ def test_kernels_run_as_python_with_the_jit_disabled():
         keep = fastdet.nms(b[:50], np.linspace(1, 0.1, 50), 0.5)
         iou = fastdet.box_iou(b, b)  # chunked, on the thread pool at this size
         print(keep.tolist(), float(iou.sum()))
+        import fastdet.coco.reading as reading
+        from fastdet.coco import COCO
+        reading.SCAN_MIN_BYTES = 0  # the Numba JSON scanner (its 128-bit products, 8-digit loads)
+        gt = COCO("data/coco-val2014-fake100/instances_val2014_100.json", verbose=False)
+        import json, os, tempfile
+        path = os.path.join(tempfile.mkdtemp(), "dt.json")
+        with open(path, "w") as f:
+            json.dump([{"image_id": gt.getImgIds()[0], "category_id": 1, "score": 0.22904929306407318,
+                        "bbox": [796.0934448242188, 1e-7, 12345678.123456789012, 5e300]}], f)
+        dt = gt.loadRes(path)
+        print(dt.loadAnns(dt.getAnnIds())[0]["bbox"], dt.loadAnns(dt.getAnnIds())[0]["score"])
         """
     )
     outs = []

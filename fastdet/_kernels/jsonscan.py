@@ -20,8 +20,10 @@ truncation leaves the rounding undecided, asks the caller for ``float()``.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -208,6 +210,30 @@ def _load8(typingctx: Any, buf: Any, i: Any) -> Any:
         return builder.load(ptr, align=1)
 
     return sig, codegen
+
+
+@kernel(inline=True)
+def _load8_bytes(buf, i):
+    """:func:`_load8` byte by byte (big-endian machines, and Python when the JIT is disabled)."""
+    v = np.uint64(0)
+    for k in range(8):
+        v |= np.uint64(buf[i + k]) << np.uint64(8 * k)
+    return v
+
+
+if sys.byteorder != "little":  # pragma: no cover - the machines we test on are little-endian
+    _load8 = _load8_bytes
+
+if numba.config.DISABLE_JIT:  # intrinsics have no Python form: plain stand-ins for kernels run as Python
+
+    def _mul128(a: Any, b: Any) -> tuple[np.uint64, np.uint64]:
+        p = int(a) * int(b)
+        return np.uint64(p >> 64), np.uint64(p & 0xFFFFFFFFFFFFFFFF)
+
+    def _leading_zeros(a: Any) -> int:
+        return 64 - int(a).bit_length()
+
+    _load8 = _load8_bytes
 
 
 _ASCII_0 = np.uint64(0x3030303030303030)

@@ -47,6 +47,10 @@ _chain = itertools.chain.from_iterable
 
 
 def _image_size(img: Any, image_id: Any, where: str, entry: int) -> tuple[int, int]:
+    if type(img) is dict:  # the usual case first: plain ints in range
+        h, w = img.get("height"), img.get("width")
+        if type(h) is int and type(w) is int and h >= 0 and w >= 0 and h * w <= _rle.MAX_PIXELS:
+            return h, w
     if not isinstance(img, dict) or "height" not in img or "width" not in img:
         raise ValueError(
             f"{where}: entry {entry} is on image {image_id!r}, which has no 'height' and 'width' "

@@ -571,11 +571,12 @@ def to_masks(rles: Rles) -> NDArray[np.uint8]:
 
 
 # ----------------------------------------------------------------------------- statistics
-def _measure(rles: Rles) -> _Measured:
-    """Statistics of an :class:`Rles`, with its run ends (for IoU) in place of the runs."""
+def _measure(rles: Rles, in_place: bool = False) -> _Measured:
+    """Statistics of an :class:`Rles`, with its run ends (for IoU) in place of the runs
+    (``in_place``: written over ``rles.runs``, for masks nobody else holds)."""
     n = len(rles)
     start, count = rles.offsets[:-1], np.diff(rles.offsets)
-    ends = np.empty_like(rles.runs)
+    ends = rles.runs if in_place else np.empty_like(rles.runs)
     area = np.empty(n, np.int64)
     bbox = np.empty((n, 4), np.float64)
     canon = np.empty(n, np.int64)

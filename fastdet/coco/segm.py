@@ -31,6 +31,7 @@ Only the annotations that take part in the evaluation (images and categories in
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -242,7 +243,7 @@ def segment_masks(
     if not pieces:
         empty = np.empty(0, np.int64)
         return _rle._measure(_rle.Rles(empty, np.zeros(1, np.int64), empty, empty))
-    m = _rle._measure(pieces[0] if len(pieces) == 1 else _concat(pieces))
+    m = _rle._measure(pieces[0] if len(pieces) == 1 else _concat(pieces), in_place=True)  # made here
     if len(pieces) == 1:
         return m
     # masks are slotted (mask i = runs[start[i]:][:lens[i]]): reorder the per-mask fields, not the runs
@@ -390,11 +391,10 @@ def cell_ious(cocoGt: Any, cocoDt: Any) -> Any:
         d_uniq, d_inv = np.unique(ev.dt_rows, return_inverse=True)
         gt_box = np.take(ev.gt.bbox, g_uniq, axis=0)
         dt_box = np.take(ev.dt.bbox, d_uniq, axis=0)
-        gm = _masks_for(cocoGt, g_uniq, gt_box, lambda r: None, "gt")
+        gm, found = _gt_masks_and_result_strings(cocoGt, cocoDt, g_uniq, gt_box, d_uniq)
         crowd = np.ascontiguousarray(ev.gt_crowd, np.int64)
         d_sel = np.ascontiguousarray(d_inv.reshape(-1), np.int64)
         g_sel = np.ascontiguousarray(g_inv.reshape(-1), np.int64)
-        found = _result_strings(cocoDt, d_uniq)
         if found is not None:  # Mask R-CNN-style files: each string decoded next to its IoUs
             buf, spans, hw, _ = found
             values, off, valid = _rle._iou_strings(
@@ -408,6 +408,29 @@ def cell_ious(cocoGt: Any, cocoDt: Any) -> Any:
         return off, values
 
     return compute
+
+
+def _gt_masks_and_result_strings(cocoGt: Any, cocoDt: Any, g_rows: I64, gt_box: Any, d_rows: I64) -> Any:
+    """The ground truth's masks and :func:`_result_strings` of the results, the latter found in a
+    second thread meanwhile (a scan of the results text, mostly without the GIL). The ground
+    truth's errors come first, as in a sequential run."""
+    found: list[Any] = []
+
+    def find() -> None:
+        try:
+            found.append(_result_strings(cocoDt, d_rows))
+        except BaseException as exc:  # re-raised below, after the ground truth's
+            found.append(exc)
+
+    finder = threading.Thread(target=find, daemon=True)
+    finder.start()
+    try:
+        gm = _masks_for(cocoGt, g_rows, gt_box, lambda r: None, "gt")
+    finally:
+        finder.join()
+    if isinstance(found[0], BaseException):
+        raise found[0]
+    return gm, found[0]
 
 
 def _array_image_id(coco: Any) -> Any:

@@ -167,6 +167,9 @@ from distributed import Client, LocalCluster
 import fastdet.dask
 
 if __name__ == "__main__":
+    if {no_trim}:  # the nanny's default environment sets MALLOC_TRIM_THRESHOLD_=65536 in each worker
+        import dask
+        dask.config.set({{"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}})
     t0 = time.perf_counter()
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=40)
@@ -177,6 +180,7 @@ if __name__ == "__main__":
     fastdet.dask.evaluate_coco(d + "/small_gt.json", small, client=client)  # warm-up: Numba's cache
     before = client.run(rss_kb)
     files = [d + f"/dt_{{f:02d}}.json" for f in range(n_files)]
+    trim = sorted(set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()), key=str)
     walls, cpus = [], []
     for _ in range(repeat):
         c = sum(client.run(cpu_s).values()) + cpu_s()
@@ -186,7 +190,8 @@ if __name__ == "__main__":
         cpus.append(sum(client.run(cpu_s).values()) + cpu_s() - c)
     out = {{"walls": walls, "cpus": cpus, "startup": startup,
             "worker_peak_kb": list(client.run(peak_kb).values()),
-            "worker_before_kb": list(before.values()), "client_peak_kb": peak_kb(), "stats": res.stats}}
+            "worker_before_kb": list(before.values()), "client_peak_kb": peak_kb(), "stats": res.stats,
+            "trim": trim}}
     client.close()
     cluster.close()
     print(json.dumps(out))
@@ -283,7 +288,8 @@ def main() -> None:
                   f"{[round(k / 1024) for k in r['worker_peak_kb']]} MiB, before the runs "
                   f"{[round(k / 1024) for k in r['worker_before_kb']]} MiB; client peak "
                   f"{r['client_peak_kb'] / 1024:.0f} MiB; "
-                  f"all walls {[round(w, 2) for w in r['walls']]}")  # fmt: skip
+                  f"all walls {[round(w, 2) for w in r['walls']]}; workers' "
+                  f"MALLOC_TRIM_THRESHOLD_ {r['trim']}")  # fmt: skip
     per_det, per_gt, _ = _sizes(out)
     print(
         f"sent to the reduction: {per_det:.1f} bytes per kept detection; ground truth sent to each "

@@ -63,6 +63,7 @@ class Plan:
 
     params: Params  # normalised as COCOeval.evaluate() does
     img_ids: list[Any]  # params.imgIds
+    img_codes: NDArray[np.int64] | None  # params.imgIds as int64 when none is a string (else None)
     gt: _Columns  # evaluated ground truth, sorted (stably) by image position
     gt_img_off: NDArray[np.int64]  # (I + 1,): image i owns gt rows gt_img_off[i]:gt_img_off[i + 1]
     known_images: Any  # every ground-truth image id (results on other images are an error)
@@ -171,9 +172,11 @@ def make_plan(
     if not any(isinstance(v, str) for v in known):
         known = np.unique(np.asarray(known, dtype=np.int64))  # checked per shard: sort once here
     n_groups = max(1, min(int(n_groups), n_k))
+    int_ids = not any(isinstance(v, str) for v in p.imgIds)  # once here, not per shard
     return Plan(
         params=p,
         img_ids=list(p.imgIds),
+        img_codes=_encode_ids(p.imgIds, "imgIds")[0] if int_ids else None,
         gt=_take(cols, keep),
         gt_img_off=gt_img_off,
         known_images=known,
@@ -253,11 +256,23 @@ def _read_shard(source: Any, where: str) -> _Columns:
     )
 
 
+def read_shard(source: Any, where: str) -> _Columns:
+    """Read one shard's results as columns (no plan needed: a worker may start before the client has one)."""
+    return _read_shard(source, where)
+
+
 def load_shard(source: Any, plan: Plan, where: str) -> Shard:
     """Read one shard (on a worker) and locate its rows' images; bad input names ``where``."""
-    cols = _read_shard(source, where)
+    return locate_shard(_read_shard(source, where), plan, where)
+
+
+def locate_shard(cols: _Columns, plan: Plan, where: str) -> Shard:
+    """A read shard's rows with their images' positions (-1: not evaluated); bad input names ``where``."""
     _check_images(cols.image_id, cols.image_keys, plan.known_images, where)
-    wanted, (codes,) = _encode_ids(plan.img_ids, "imgIds", (cols.image_id, cols.image_keys))
+    if plan.img_codes is not None and cols.image_keys is None:  # _encode_ids' integer case
+        wanted, codes = plan.img_codes, cols.image_id
+    else:
+        wanted, (codes,) = _encode_ids(plan.img_ids, "imgIds", (cols.image_id, cols.image_keys))
     pos, ok = _positions(wanted, codes)
     return Shard(cols, np.where(ok, pos, -1).astype(np.int64), where)
 
@@ -308,10 +323,18 @@ def concat_shards(*shards: Shard) -> Shard:
 # ---------------------------------------------------------------------------- matching a shard
 
 
-def match_shard(shard: Shard, plan: Plan, exclude: NDArray[np.int64] | None = None) -> list[Piece]:
-    """Match the shard's images (less ``exclude``) and cut the result into category groups."""
+def match_shard(
+    shard: Shard,
+    plan: Plan,
+    exclude: NDArray[np.int64] | None = None,
+    images: NDArray[np.int64] | None = None,
+) -> list[Piece]:
+    """Match the shard's images (less ``exclude``) and cut the result into category groups.
+
+    ``images``: :func:`shard_images` of ``shard`` when the caller has it already.
+    """
     p = plan.params
-    images = shard_images(shard)
+    images = shard_images(shard) if images is None else images
     if exclude is not None and len(exclude):
         images = np.setdiff1d(images, exclude, assume_unique=True)
     n_loc = len(images)
@@ -325,7 +348,9 @@ def match_shard(shard: Shard, plan: Plan, exclude: NDArray[np.int64] | None = No
     on = np.zeros(len(plan.img_ids) + 1, np.bool_)
     on[images] = True
     dt_rows = np.flatnonzero(on[shard.img_pos])  # img_pos -1 reads the last slot: False
-    ev = _evaluate(_take(plan.gt, gt_rows), _take(shard.cols, dt_rows), sub)
+    # every row (the usual case): no copy (_evaluate reads its inputs only)
+    dt = shard.cols if len(dt_rows) == len(shard.img_pos) else _take(shard.cols, dt_rows)
+    ev = _evaluate(_take(plan.gt, gt_rows), dt, sub)
     n_cells = len(ev.dt_off) - 1
     cat_off = np.ascontiguousarray(ev.dt_off[::n_loc])  # category k owns rows cat_off[k]:cat_off[k + 1]
     # each category's rows (image order, then rank in the cell) sorted stably by descending score,
@@ -367,8 +392,14 @@ class Matched:
 
 def load_and_match(source: Any, plan: Plan, where: str) -> Matched:
     """:func:`load_shard` then :func:`match_shard` in one task (the shard's columns are not kept)."""
-    shard = load_shard(source, plan, where)
-    return Matched(match_shard(shard, plan), shard_images(shard))
+    return match_read(_read_shard(source, where), plan, where)
+
+
+def match_read(cols: _Columns, plan: Plan, where: str) -> Matched:
+    """:func:`locate_shard` then :func:`match_shard` of a shard :func:`read_shard` read."""
+    shard = locate_shard(cols, plan, where)
+    images = shard_images(shard)
+    return Matched(match_shard(shard, plan, images=images), images)
 
 
 def matched_images(matched: Matched) -> NDArray[np.int64]:

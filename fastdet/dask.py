@@ -229,22 +229,29 @@ def evaluate_coco(
         n_groups = max(1, len(client.scheduler_info().get("workers", {})))
     elif isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
         raise ValueError(f"n_groups must be a positive integer, got {n_groups!r}")
-    plan = _sharded.make_plan(
-        _sharded.as_coco(gt),
-        iou_thresholds=iou_thresholds,
-        rec_thresholds=rec_thresholds,
-        max_detections=max_detections,
-        area_ranges=area_ranges,
-        use_cats=use_cats,
-        img_ids=img_ids,
-        cat_ids=cat_ids,
-        n_groups=int(n_groups),
-    )
     sources, names = _shards(distributed, client, results)
+    # the workers read the shards (no plan needed) while the client reads the ground truth
+    read = client.map(_task(_sharded.read_shard), sources, names, pure=False)
+    try:
+        plan = _sharded.make_plan(
+            _sharded.as_coco(gt),
+            iou_thresholds=iou_thresholds,
+            rec_thresholds=rec_thresholds,
+            max_detections=max_detections,
+            area_ranges=area_ranges,
+            use_cats=use_cats,
+            img_ids=img_ids,
+            cat_ids=cat_ids,
+            n_groups=int(n_groups),
+        )
+    except BaseException:
+        client.cancel(read)
+        raise
     plan_f = client.scatter(plan, broadcast=True, hash=False)
-    # one task per shard reads and matches it; the reduction starts at once, betting that no image
+    # one task per shard locates and matches it; the reduction starts at once, betting that no image
     # is split across shards (checked meanwhile from each shard's image positions)
-    matched = client.map(_task(_sharded.load_and_match), sources, [plan_f] * len(sources), names, pure=False)
+    matched = client.map(_task(_sharded.match_read), read, [plan_f] * len(sources), names, pure=False)
+    del read
     images = client.map(_sharded.matched_images, matched, pure=False)
     reduced = _reduce(client, plan, plan_f, matched)
     split = _sharded.split_images(client.gather(images))

@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_coco import coco_pairs
 
-from fastdet._kernels import jsonscan
+from fastdet._kernels import jsonscan, thread_limit
 from fastdet.coco import COCO, COCOeval, evaluate_coco, reading
 
 pc_coco = pytest.importorskip("pycocotools.coco")
@@ -304,6 +304,21 @@ def test_chunks_split_inside_strings_and_nested_objects(
     monkeypatch.setattr(reading, "_scan_chunk", watch)
     assert_columns_equal(results_columns(raw), dets)
     assert len(missed) >= workers
+
+
+def test_chunks_within_the_thread_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under ``thread_limit(1)`` (a Dask task) a big array is scanned in one chunk, on this thread only."""
+    dets = _tricky_results(400)
+    raw = json.dumps(dets).encode()
+    monkeypatch.setattr(reading, "_SPLIT_BYTES", 64)
+    monkeypatch.setattr(reading, "_workers", lambda: 4)
+    assert reading._chunk_count(len(raw)) == 4
+    with thread_limit(1):
+        assert reading._chunk_count(len(raw)) == 1
+        with mock.patch.object(reading, "_run_threads", side_effect=AssertionError("threads started")):
+            assert_columns_equal(results_columns(raw), dets)
+    with thread_limit(2):
+        assert reading._chunk_count(len(raw)) == 2
 
 
 def test_chunks_past_the_end_of_the_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

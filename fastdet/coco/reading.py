@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from fastdet import _kernels
 from fastdet._io import loads as _loads
 from fastdet._io import read_bytes as _read_bytes
 from fastdet._kernels import jsonscan as _scan
@@ -190,7 +191,10 @@ def _run_threads(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
 
 
 def _chunk_count(span: int) -> int:
-    return max(1, min(_workers(), _MAX_CHUNKS, span // _SPLIT_BYTES))
+    """Chunks to scan at once: one per core, within this thread's ``thread_limit`` (a Dask task's 1)."""
+    limit = getattr(_kernels._local, "threads", None)
+    workers = _workers() if limit is None else min(_workers(), limit)
+    return max(1, min(workers, _MAX_CHUNKS, span // _SPLIT_BYTES))
 
 
 @dataclass

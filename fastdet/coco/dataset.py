@@ -134,6 +134,9 @@ class COCO:
                 assert self._raw is not None
                 self._dataset = _loads(self._raw, self._source)
                 self._raw = None
+                images = self._index.pop("images", None)  # ``imgs`` read from the text: keep its dicts
+                if images is not None and isinstance(self._dataset, dict):
+                    self._dataset["images"] = images
         return self._dataset
 
     @dataset.setter
@@ -178,7 +181,7 @@ class COCO:
                 gt = self._res.gt
                 self._index[name] = dict(gt.imgs) if name == "imgs" else copy.deepcopy(gt.cats)
             elif name == "imgs":  # cheap, and needed by getImgIds / loadRes: no annotation dicts
-                self._index["imgs"] = {img["id"]: img for img in self.dataset.get("images", [])}
+                self._index["imgs"] = {img["id"]: img for img in self._images()}
             elif name == "cats":
                 self._index["cats"] = {cat["id"]: cat for cat in self.dataset.get("categories", [])}
             else:
@@ -189,6 +192,16 @@ class COCO:
                 if cats is not None:
                     self._index["cats"] = cats
         return self._index[name]
+
+    def _images(self) -> list[Any]:
+        """The ``images`` list; from its span of the text while ``dataset`` has not been parsed."""
+        span = self._scan.images_span if self._scan is not None else None
+        if self._dataset is None and self._res is None and self._raw is not None and span is not None:
+            images = _loads(self._raw[span[0] : span[1]], self._source)
+            if isinstance(images, list):
+                self._index["images"] = images  # becomes ``dataset["images"]`` when it is parsed
+                return images
+        return self.dataset.get("images", [])
 
     anns = property(lambda self: self._lookup("anns"), lambda self, v: self._index.__setitem__("anns", v))
     imgs = property(lambda self: self._lookup("imgs"), lambda self, v: self._index.__setitem__("imgs", v))

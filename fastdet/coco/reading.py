@@ -350,6 +350,8 @@ class _Scan:
     ann_start: int = -1  # where the annotations array starts in the text (-1: none)
     # where the (last) ``categories`` array lies in the text: parse just it for the names
     categories_span: tuple[int, int] | None = None
+    # where the (last) ``images`` array lies: ``imgs`` parses just it
+    images_span: tuple[int, int] | None = None
 
 
 def _id_list(raw: bytes, arr: _Array | None) -> list[Any] | None:
@@ -388,6 +390,7 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
     found: list[_Array | None] = [None, None, None]
     ann_start = -1
     categories_span: tuple[int, int] | None = None
+    images_span: tuple[int, int] | None = None
     n = len(raw)
     i = _skip_space(raw, 0)
     if i >= n or raw[i] != 123:  # '{'
@@ -416,6 +419,8 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
                     return None
                 if k == 0:
                     ann_start = i
+                if k == 1:
+                    images_span = (i, got.end)
                 if k == 2:
                     categories_span = (i, got.end)
                 found[k], i = got, got.end
@@ -441,7 +446,7 @@ def _scan_ground_truth(raw: bytes) -> _Scan | None:
         )  # fmt: skip
     else:
         cols = _gt_columns(raw, found[0])
-    return _Scan(img_ids, cat_ids, cols, ann_start, categories_span)
+    return _Scan(img_ids, cat_ids, cols, ann_start, categories_span, images_span)
 
 
 def _gt_columns(raw: bytes, arr: _Array) -> _Columns | None:

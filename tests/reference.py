@@ -1996,3 +1996,24 @@ def sort_segments_desc(offsets, score):
     for c in range(len(offsets) - 1):
         order.extend(sorted(range(offsets[c], offsets[c + 1]), key=lambda i: -score[i]))
     return order
+
+
+# --------------------------------------------------------------------------- ground-truth polygons in a file's text
+
+
+def gt_polygons(text):
+    """Per annotation of a COCO ground-truth text (json.loads): None (no ``segmentation``), "other"
+    (not a non-empty list of non-empty lists of numbers), or (numbers per part, the numbers as floats)."""
+    import json
+
+    out = []
+    for a in json.loads(text)["annotations"]:
+        if "segmentation" not in a:
+            out.append(None)
+            continue
+        s = a["segmentation"]
+        ok = isinstance(s, list) and len(s) > 0
+        ok = ok and all(isinstance(p, list) and len(p) > 0 for p in s)
+        ok = ok and all(type(v) in (int, float) for p in s for v in p)
+        out.append(([len(p) for p in s], [float(v) for p in s for v in p]) if ok else "other")
+    return out

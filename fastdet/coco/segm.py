@@ -39,6 +39,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastdet import _rle
+from fastdet._io import loads as _loads
+from fastdet._kernels import polyscan as _kp
 from fastdet._kernels import rlestring as _krs
 from fastdet._kernels import segmscan as _ks
 from fastdet.coco.evaluation import _Evaluation
@@ -351,11 +353,93 @@ def _masks_from_text(found: tuple[NDArray[np.uint8], I64, I64, Any], rows: I64) 
     return _measure_buffer(dst, soff, h, w, f"{where}: entry ", _Labels(rows.tolist()))
 
 
+def _gt_masks_from_text(coco: Any, rows: I64) -> Any:
+    """The measured masks of ground-truth ``rows``, read from the file's text, or None.
+
+    Polygon segmentations are converted by :mod:`~fastdet._kernels.polyscan`
+    without Python objects; any other segmentation (an RLE dict) is parsed on
+    its own. None when ``coco`` was not read by the scanner, the text is not in
+    the form the kernels read, or anything is wrong: the caller then takes the
+    dict path, which raises the error.
+    """
+    scanned = coco._scanned_ground_truth() if hasattr(coco, "_scanned_ground_truth") else None
+    if scanned is None or scanned[1].ann_start < 0 or scanned[1].cols is None or not len(rows):
+        return None
+    raw, scan = scanned
+    cols = scan.cols
+    buf = np.frombuffer(raw, np.uint8)
+    spans = np.empty((len(cols), 4), np.int64)
+    if _kp.find_polygons(buf, scan.ann_start, spans) != len(cols):
+        return None
+    spans = spans[rows]
+    if (spans[:, 0] < 0).any():
+        return None
+    where = f"{coco._source} (ground truth annotations)"
+    entries = rows.tolist()
+    codes = cols.image_id[rows]
+    keys = cols.image_keys
+    try:
+        hw = _sizes_of(
+            codes if keys is None else [keys[c] for c in codes.tolist()], coco.imgs, where, entries
+        )
+        poly = np.flatnonzero(spans[:, 2] >= 0)
+        other = np.flatnonzero(spans[:, 2] < 0)
+        pieces: list[_rle._Measured] = []
+        if len(poly):
+            sel = spans[poly]
+            group_off = np.zeros(len(poly) + 1, np.int64)
+            np.cumsum(sel[:, 2], out=group_off[1:])
+            part_len = np.empty(int(group_off[-1]), np.int64)
+            xy = np.empty(int(sel[:, 3].sum()), np.float64)
+            if _kp.read_polygons(buf, np.ascontiguousarray(sel[:, 0]), group_off, part_len, xy) >= 0:
+                return None
+            if (part_len < 6).any() or (part_len % 2).any():
+                return None
+            coord_off = np.zeros(len(poly) + 1, np.int64)
+            np.cumsum(sel[:, 3], out=coord_off[1:])
+            for k in np.unique(
+                np.searchsorted(coord_off, np.flatnonzero(np.isnan(xy)), "right") - 1
+            ).tolist():
+                seg = _loads(raw[sel[k, 0] : sel[k, 1]], where)  # a number of 19+ digits
+                xy[coord_off[k] : coord_off[k + 1]] = np.fromiter(_chain(seg), np.float64)
+            point_off = np.zeros(len(part_len) + 1, np.int64)
+            np.cumsum(part_len // 2, out=point_off[1:])
+            parts = sel[:, 2]
+            rles = _rle.from_polygons(
+                xy, point_off, np.repeat(hw[poly, 0], parts), np.repeat(hw[poly, 1], parts)
+            )
+            if not (parts == 1).all():
+                rles = _rle.merge_groups(rles, group_off)
+            pieces.append(_rle._measure(rles))
+        if len(other):
+            segs = [_loads(raw[s:t], where) for s, t in spans[other, :2].tolist()]
+            ent = [entries[i] for i in other.tolist()]
+            pieces.append(segment_masks(segs, hw[other], where, ent))
+    except (ValueError, TypeError):
+        return None
+    if len(pieces) == 1:
+        return pieces[0]
+    first, second = pieces
+    perm = np.concatenate([poly, other])
+    inverse = np.empty_like(perm)
+    inverse[perm] = np.arange(len(perm))
+    fields: list[Any] = [
+        np.ascontiguousarray(np.concatenate([a, b])[inverse])
+        for a, b in zip(first[1:], second[1:], strict=True)
+    ]
+    fields[0] = np.ascontiguousarray(np.concatenate([first.start, second.start + len(first.runs)])[inverse])
+    return _rle._Measured(np.concatenate([first.runs, second.runs]), *fields)
+
+
 def _masks_for(coco: Any, rows: I64, box: NDArray[np.float64], image_id_of: Any, role: str) -> Any:
     """annToRLE of annotation ``rows`` of ``coco`` (``box``: their bbox column, for box polygons)."""
     found = _result_strings(coco, rows) if role == "dt" else None
     if found is not None:
         return _masks_from_text(found, rows)
+    if role == "gt":
+        masks = _gt_masks_from_text(coco, rows)
+        if masks is not None:
+            return masks
     anns, source = _annotations(coco)
     where = f"{source} ({'ground truth' if role == 'gt' else 'results'} annotations)"
     entries = rows.tolist()

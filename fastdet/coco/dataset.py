@@ -195,9 +195,10 @@ class COCO:
 
     def _images(self) -> list[Any]:
         """The ``images`` list; from its span of the text while ``dataset`` has not been parsed."""
-        span = self._scan.images_span if self._scan is not None else None
-        if self._dataset is None and self._res is None and self._raw is not None and span is not None:
-            images = _loads(self._raw[span[0] : span[1]], self._source)
+        raw, scan = self._raw, self._scan  # read once: another thread may be parsing ``dataset``
+        span = scan.images_span if scan is not None else None
+        if self._dataset is None and self._res is None and raw is not None and span is not None:
+            images = _loads(raw[span[0] : span[1]], self._source)
             if isinstance(images, list):
                 self._index["images"] = images  # becomes ``dataset["images"]`` when it is parsed
                 return images

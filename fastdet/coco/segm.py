@@ -410,7 +410,7 @@ def _gt_masks_from_text(coco: Any, rows: I64) -> Any:
             )
             if not (parts == 1).all():
                 rles = _rle.merge_groups(rles, group_off)
-            pieces.append(_rle._measure(rles))
+            pieces.append(_rle._measure(rles, in_place=True))  # made here
         if len(other):
             segs = [_loads(raw[s:t], where) for s, t in spans[other, :2].tolist()]
             ent = [entries[i] for i in other.tolist()]

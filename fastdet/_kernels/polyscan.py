@@ -26,7 +26,7 @@ _NUMBER_BYTES = np.zeros(256, np.bool_)
 _NUMBER_BYTES[np.frombuffer(b"0123456789+-.eE", np.uint8)] = True
 
 
-@kernel()
+@kernel(inline=True)
 def _polygon_shape(buf, i, out, e):
     """Check that the value at ``i`` is ``[[tokens], ...]``: ``out[e, 2:4]`` = (parts, tokens); end or -1.
 

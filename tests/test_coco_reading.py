@@ -24,7 +24,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import reference as ref
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_coco import coco_pairs
 
@@ -653,3 +653,36 @@ def test_small_files_skip_the_scanner_with_the_same_result(
     assert parsed.stats.tolist() == scanned.stats.tolist()
     for key in ("precision", "recall", "scores"):
         np.testing.assert_array_equal(parsed.eval[key], scanned.eval[key])
+
+
+_json_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),  # any size: orjson would make a float of one beyond 64 bits
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text('0123456789:[,x-\\"é\u2028', max_size=40),  # digit runs inside strings
+)
+_json_values = st.recursive(
+    _json_leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=12,
+)
+
+
+@given(
+    value=_json_values,
+    indent=st.sampled_from([None, 1, "\t"]),
+    extra=st.sampled_from(["", "NaN", "1e400", "-Infinity"]),
+)
+@example(value=[2**64, -(2**70), 2**64 - 1, "1234567890123456789012"], indent=None, extra="")
+def test_small_files_parse_as_the_standard_library(value: Any, indent: Any, extra: str) -> None:
+    """Small files go to orjson unless an integer of 19+ digits (or a literal orjson refuses) needs
+    the standard library: the same values and types as ``json.loads`` either way."""
+    text = json.dumps([value, extra] if not extra else [value, 0], indent=indent)
+    if extra:
+        text = text[: text.rindex("0")] + extra + text[text.rindex("0") + 1 :]
+    got = reading._loads_exact(text.encode(), "f.json")
+    want = json.loads(text)
+    assert repr(got) == repr(want)
+    assert json.dumps(got) == json.dumps(want)

@@ -27,6 +27,11 @@ from fastdet._io import read_bytes as _read_bytes
 from fastdet._kernels import jsonscan as _scan
 from fastdet.coco.columns import _Columns
 
+try:  # see _loads_exact
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None  # type: ignore[assignment]
+
 PathLike = str | os.PathLike[str]
 
 _SPLIT_BYTES = 1 << 20  # arrays are cut into chunks of at least this many bytes, one per core
@@ -331,9 +336,25 @@ def _id_column(raw: bytes, arr: _Array, slot: int) -> tuple[NDArray[np.int64], l
 # ---------------------------------------------------------------- files
 
 
+# ``text.translate(_NUMBER_SHAPES)`` maps digits to "0" and what may come before a JSON number
+# ("[", ",", ":", whitespace, "-") to "[": an integer of 19+ digits then shows as _LONG_INTEGER
+# (as may a run inside a string, which only costs the slower parser)
+_NUMBER_SHAPES = bytes(48 if 48 <= c <= 57 else 91 if c in b"[,: \t\r\n-" else 120 for c in range(256))
+_LONG_INTEGER = b"[" + b"0" * 19
+
+
 def _loads_exact(raw: bytes, where: str) -> Any:
-    """Parse with the standard library: integers of any size stay exact (orjson makes floats of ids
-    beyond 64 bits), so that an id out of range is reported as written."""
+    """Parse so that integers of any size stay exact and an id out of range is reported as written.
+
+    orjson (several times faster) where the text has no integer of 19 or more digits (orjson makes
+    floats of integers beyond 64 bits) and orjson accepts it; otherwise, and for what orjson
+    refuses but the standard library reads (NaN, 1e400, a byte-order mark), the standard library.
+    """
+    if _orjson is not None and _LONG_INTEGER not in raw.translate(_NUMBER_SHAPES):
+        try:
+            return _orjson.loads(raw)
+        except ValueError:  # read again below: the standard library's rules and messages
+            pass
     try:
         return json.loads(raw)
     except ValueError as exc:  # also UnicodeDecodeError

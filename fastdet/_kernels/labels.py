@@ -5,8 +5,9 @@ labels, the confusion matrix.
 integer ORs; ``_two_distinct_rows`` and ``_rows_equal`` (chunked) find and match
 the classes of a ``str_`` array from its code points without ``np.unique``;
 ``_factorize_rows`` (chunked, a hash table per chunk) and ``_renumber`` number the
-strings of two label arrays; the confusion-matrix kernels count label pairs over a dense label range, through a
-lookup table, or by class index, with or without weights (added in input order).
+strings of two label arrays; the confusion-matrix kernels count label pairs over a
+dense label range, through a lookup table, or by class index, with or without
+weights (added in input order).
 The ranking kernels (ROC, PR, AP) are in :mod:`fastdet._kernels.ranking`.
 """
 
@@ -61,13 +62,14 @@ def _binary_indicator(y, out):
 # --------------------------------------------------------------------------- string labels
 
 
-@kernel()
-def _same_rows(chars, i, j):
-    """Whether rows i and j of chars (N, L) uint32 are equal."""
-    for c in range(chars.shape[1]):
-        if chars[i, c] != chars[j, c]:
-            return False
-    return True
+@kernel(inline=True)
+def _row_differs(flat, width, i, j):
+    """Non-zero when rows i and j (uint64) of flat (N * width,) uint32 differ: their XORs ORed
+    together (no branch)."""
+    d = np.uint32(0)
+    for c in range(width):
+        d |= flat[i * width + c] ^ flat[j * width + c]
+    return d
 
 
 @kernel(chunked=True)
@@ -76,20 +78,30 @@ def _two_distinct_rows(lo, hi, chars, bounds, second, many):
 
     For blocks ``lo:hi`` (block b: rows ``bounds[b]:bounds[b + 1]``) writes second[b], the
     first row of the block that differs from row 0 (-1: none), and many[b] = 1 when the
-    block also holds a row that differs from both (a third distinct row), else 0.
+    block also holds a row that differs from both (a third distinct row), else 0. Past
+    that first row, every row is compared with both without a branch (mixed labels would
+    mispredict one per row or so).
     """
+    width = np.uint64(chars.shape[1])
+    flat = chars.reshape(-1)
+    zero = np.uint64(0)
     for b in range(lo, hi):
         s = -1
-        m = 0
-        for i in range(bounds[b], bounds[b + 1]):
-            if not _same_rows(chars, i, 0):
-                if s < 0:
-                    s = i
-                elif not _same_rows(chars, i, s):
-                    m = 1
-                    break
+        m = np.uint32(0)
+        start = np.uint64(bounds[b])
+        stop = np.uint64(bounds[b + 1])
+        for i in range(start, stop):
+            if _row_differs(flat, width, i, zero) != 0:
+                s = np.int64(i)
+                break
+        if s >= 0:
+            us = np.uint64(s)
+            for i in range(us + np.uint64(1), stop):
+                m |= np.uint32(_row_differs(flat, width, i, zero) != 0) & np.uint32(
+                    _row_differs(flat, width, i, us) != 0
+                )
         second[b] = s
-        many[b] = m
+        many[b] = np.uint8(m != 0)
 
 
 @kernel(chunked=True)

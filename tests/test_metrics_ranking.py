@@ -963,31 +963,45 @@ def test_string_label_codes_equal_the_reference(t_values, p_values, pad):
     from fastdet._kernels import labels as k
     from fastdet.metrics._common import encode_labels
 
-    t = np.array(t_values, dtype=f"<U{4 + pad}")
-    p = np.array(p_values, dtype="<U3")
-    if t.shape[0] == 0 or p.shape[0] == 0:
+    n = min(len(t_values), len(p_values))  # y_true and y_pred have the same length
+    t = np.array(t_values[:n], dtype=f"<U{4 + pad}")
+    p = np.array(p_values[:n], dtype="<U3")
+    if n == 0:
         return  # an empty side is not a string array after validation
     codes_t, codes_p, classes = encode_labels(t, p)
     want_t, want_p, want_classes = ref.encode_labels(t.tolist(), p.tolist())
     assert codes_t.tolist() == want_t
     assert codes_p.tolist() == want_p
     assert classes.tolist() == want_classes
-    rows = t.astype("<U4").view(np.uint32).reshape(t.shape[0], 4)
-    rows_p = p.astype("<U4").view(np.uint32).reshape(p.shape[0], 4)
-    codes = np.empty(t.shape[0] + p.shape[0], np.int64)
-    firsts = k._factorize_rows(rows.copy(), rows_p.copy(), codes)
-    want_codes, want_firsts = ref.first_seen_numbers(t.tolist() + p.tolist())
-    assert codes.tolist() == want_codes
-    assert firsts.tolist() == want_firsts
+    # the kernel alone, in chunks (a chunk numbers its rows of t, then of p)
+    rows = t.astype("<U4").view(np.uint32).reshape(n, 4)
+    rows_p = p.astype("<U4").view(np.uint32).reshape(n, 4)
+    for n_chunks in (1, 3):
+        bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+        codes_t, codes_p = np.empty(n, np.int64), np.empty(n, np.int64)
+        firsts, found = np.empty(2 * n, np.int64), np.empty(n_chunks, np.int64)
+        k._factorize_rows.serial(
+            n_chunks, rows.copy(), rows_p.copy(), bounds, codes_t, codes_p, firsts, found
+        )
+        for c in range(n_chunks):
+            lo, hi = bounds[c], bounds[c + 1]
+            chunk = t[lo:hi].tolist() + p[lo:hi].tolist()
+            want_codes, want_firsts = ref.first_seen_numbers(chunk)
+            assert codes_t[lo:hi].tolist() + codes_p[lo:hi].tolist() == want_codes
+            m = hi - lo  # chunk index i: t's row lo + i (i < m), else p's row lo + i - m (index n + that)
+            want = [lo + i if i < m else n + lo + i - m for i in want_firsts]
+            assert firsts[2 * lo : 2 * lo + found[c]].tolist() == want
 
 
-def test_string_label_codes_many_classes():
-    """More distinct strings than the first hash table holds (it grows): codes as np.unique's."""
+@pytest.mark.parametrize("n", [20_000, 300_000])
+def test_string_label_codes_many_classes(n):
+    """More distinct strings than the first hash table holds (it grows), on one thread and
+    (from 200,000 rows) in chunks on threads: codes as np.unique's."""
     from fastdet.metrics._common import encode_labels
 
     rng = np.random.default_rng(3)
-    t = np.array([str(v) for v in rng.integers(0, 5000, 20_000)])
-    p = np.array([f"x{v}" for v in rng.integers(0, 50, 20_000)])
+    t = np.array([str(v) for v in rng.integers(0, 5000, n)])
+    p = np.array([f"x{v}" for v in rng.integers(0, 50, n)])
     classes, inverse = np.unique(np.concatenate((t, p)), return_inverse=True)
     got_t, got_p, got_classes = encode_labels(t, p)
     np.testing.assert_array_equal(got_classes, classes)
@@ -1113,6 +1127,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_average_precision",
         "_group_columns",
         "_factorize_rows",
+        "_renumber",
         "_class_pair_areas",
         "_all_near_one",
     ):

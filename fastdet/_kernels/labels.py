@@ -3,9 +3,11 @@ labels, the confusion matrix.
 
 ``_check_weights`` and ``_binary_indicator`` validate in one vectorized pass of
 integer ORs; ``_two_distinct_rows`` and ``_rows_equal`` (chunked) find and match
-the classes of a ``str_`` array from its code points without ``np.unique``; the
-confusion-matrix kernels count label pairs over a dense label range, through a
-lookup table, or by class index, with or without weights (added in input order).
+the classes of a ``str_`` array from its code points without ``np.unique``;
+``_factorize_rows`` (chunked, a hash table per chunk) and ``_renumber`` number the
+strings of two label arrays; the confusion-matrix kernels count label pairs over a
+dense label range, through a lookup table, or by class index, with or without
+weights (added in input order).
 The ranking kernels (ROC, PR, AP) are in :mod:`fastdet._kernels.ranking`.
 """
 
@@ -60,13 +62,14 @@ def _binary_indicator(y, out):
 # --------------------------------------------------------------------------- string labels
 
 
-@kernel()
-def _same_rows(chars, i, j):
-    """Whether rows i and j of chars (N, L) uint32 are equal."""
-    for c in range(chars.shape[1]):
-        if chars[i, c] != chars[j, c]:
-            return False
-    return True
+@kernel(inline=True)
+def _row_differs(flat, width, i, j):
+    """Non-zero when rows i and j (uint64) of flat (N * width,) uint32 differ: their XORs ORed
+    together (no branch)."""
+    d = np.uint32(0)
+    for c in range(width):
+        d |= flat[i * width + c] ^ flat[j * width + c]
+    return d
 
 
 @kernel(chunked=True)
@@ -75,32 +78,47 @@ def _two_distinct_rows(lo, hi, chars, bounds, second, many):
 
     For blocks ``lo:hi`` (block b: rows ``bounds[b]:bounds[b + 1]``) writes second[b], the
     first row of the block that differs from row 0 (-1: none), and many[b] = 1 when the
-    block also holds a row that differs from both (a third distinct row), else 0.
+    block also holds a row that differs from both (a third distinct row), else 0. Past
+    that first row, every row is compared with both without a branch (mixed labels would
+    mispredict one per row or so).
     """
+    width = np.uint64(chars.shape[1])
+    flat = chars.reshape(-1)
+    zero = np.uint64(0)
     for b in range(lo, hi):
         s = -1
-        m = 0
-        for i in range(bounds[b], bounds[b + 1]):
-            if not _same_rows(chars, i, 0):
-                if s < 0:
-                    s = i
-                elif not _same_rows(chars, i, s):
-                    m = 1
-                    break
+        m = np.uint32(0)
+        start = np.uint64(bounds[b])
+        stop = np.uint64(bounds[b + 1])
+        for i in range(start, stop):
+            if _row_differs(flat, width, i, zero) != 0:
+                s = np.int64(i)
+                break
+        if s >= 0:
+            us = np.uint64(s)
+            for i in range(us + np.uint64(1), stop):
+                m |= np.uint32(_row_differs(flat, width, i, zero) != 0) & np.uint32(
+                    _row_differs(flat, width, i, us) != 0
+                )
         second[b] = s
-        many[b] = m
+        many[b] = np.uint8(m != 0)
 
 
 @kernel(chunked=True)
 def _rows_equal(lo, hi, chars, row, out):
-    """out[i] = 1 where row i of chars (N, L) uint32 equals row (L,) uint32, else 0, for i in lo:hi."""
-    for i in range(lo, hi):
-        same = 1
-        for c in range(chars.shape[1]):
-            if chars[i, c] != row[c]:
-                same = 0
-                break
-        out[i] = same
+    """out[i] = 1 where row i of chars (N, L) uint32 equals row (L,) uint32, else 0, for i in lo:hi.
+
+    Branch-free: the XORs of a row's code points with ``row`` are ORed together (no
+    early exit, whose mispredictions cost about three times the loads on mixed labels).
+    """
+    width = np.uint64(chars.shape[1])
+    flat = chars.reshape(-1)
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index wrap-around
+        d = np.uint32(0)
+        base = i * width
+        for c in range(width):
+            d |= flat[base + c] ^ row[c]
+        out[i] = np.uint8(d == 0)
 
 
 # --------------------------------------------------------------------------- confusion matrix
@@ -199,7 +217,7 @@ def _confusion_index_weighted(true_idx, pred_idx, weights, out):
             out[a, b] += weights[k]
 
 
-@kernel()
+@kernel(inline=True)
 def _row_hash(chars, i):
     """A 64-bit hash of row i of chars (N, L) uint32 (its code points).
 
@@ -209,7 +227,7 @@ def _row_hash(chars, i):
     """
     h = np.uint64(0)
     m = np.uint64(0x9E3779B97F4A7C15)
-    for c in range(chars.shape[1]):
+    for c in range(np.uint64(chars.shape[1])):
         h += np.uint64(chars[i, c]) * m
         m += np.uint64(0xC6A4A7935BD1E996)  # even: m stays odd
     h ^= h >> np.uint64(33)
@@ -221,62 +239,100 @@ def _row_hash(chars, i):
 
 
 @kernel()
-def _factorize_rows(a, b, codes):
-    """Number the distinct rows of a (Na, L) then b (Nb, L) uint32 (``str_`` code points) as first seen.
+def _number_rows(src, codes, r0, r1, table, rows, hashes, k, first_of, firsts):
+    """The hot loop of ``_factorize_rows``: number the rows r0:r1 of src (N, L) uint32 into codes.
 
-    codes: (Na + Nb,) int64 output, the number of each row (a's rows first, then b's).
-    Returns firsts (K,) int64: the index (into a then b) of the first row of each
-    number. An open-addressing hash table over the rows: one pass, no sort.
+    table: open-addressing slots (a power of two long, -1: free) holding numbers;
+    rows, hashes: the k distinct rows so far and their hashes; a new row gets number
+    k, and ``firsts[k] = first_of + r``. Stops after the row that makes k reach half
+    the table (or the length of hashes), so that the caller can grow them; no array
+    is reassigned in here (that keeps the loop in registers). Returns (next row, k).
     """
-    na = a.shape[0]
-    n = na + b.shape[0]
-    cap = 1024
-    table = np.full(cap, -1, np.int64)
-    firsts = np.empty(64, np.int64)
-    hashes = np.empty(64, np.uint64)
-    k = 0
-    for g in range(n):
-        src = a if g < na else b
-        r = g if g < na else g - na
+    width = np.uint64(src.shape[1])
+    one = np.uint64(1)
+    mask = np.uint64(table.shape[0] - 1)
+    limit = min(table.shape[0] // 2, hashes.shape[0])
+    for r in range(np.uint64(r0), np.uint64(r1)):  # unsigned: no negative-index wrap-around
         h = _row_hash(src, r)
-        slot = np.int64(h & np.uint64(cap - 1))
+        slot = h & mask
         while True:
             e = table[slot]
             if e < 0:
                 break
             if hashes[e] == h:
-                f = firsts[e]
-                other = a if f < na else b
-                fr = f if f < na else f - na
-                same = True
-                for c in range(a.shape[1]):
-                    if src[r, c] != other[fr, c]:
-                        same = False
-                        break
-                if same:
+                d = np.uint32(0)
+                for c in range(width):  # branch-free compare with the row kept in cache
+                    d |= src[r, c] ^ rows[e, c]
+                if d == 0:
                     break
-            slot = (slot + 1) & (cap - 1)
-        if e >= 0:
-            codes[g] = e
-            continue
-        if k == firsts.shape[0]:
-            grown = np.empty(2 * k, np.int64)
-            grown[:k] = firsts
-            firsts = grown
-            grown_h = np.empty(2 * k, np.uint64)
-            grown_h[:k] = hashes
-            hashes = grown_h
-        firsts[k] = g
-        hashes[k] = h
-        table[slot] = k
-        codes[g] = k
-        k += 1
-        if 2 * k > cap:  # keep the load at most one half: rehash into a table twice as large
-            cap *= 2
-            table = np.full(cap, -1, np.int64)
-            for q in range(k):
-                s = np.int64(hashes[q] & np.uint64(cap - 1))
-                while table[s] >= 0:
-                    s = (s + 1) & (cap - 1)
-                table[s] = q
-    return firsts[:k].copy()
+            slot = (slot + one) & mask
+        if e < 0:
+            e = k
+            for c in range(width):
+                rows[k, c] = src[r, c]
+            hashes[k] = h
+            table[slot] = k
+            firsts[k] = first_of + np.int64(r)
+            k += 1
+            if k == limit:
+                codes[r] = e
+                return np.int64(r) + 1, k
+        codes[r] = e
+    return r1, k
+
+
+@kernel(chunked=True)
+def _factorize_rows(lo, hi, a, b, bounds, codes_a, codes_b, firsts, found):
+    """Number the distinct rows of a and b (N, L) uint32 (``str_`` code points) chunk by chunk.
+
+    Chunk c holds the rows ``bounds[c]:bounds[c + 1]`` of a, then the same rows of b;
+    its rows are numbered 0, 1, ... as first seen within the chunk (a's rows of the
+    chunk first), by an open-addressing hash table of the chunk's own (no sort),
+    which keeps a copy of each distinct row (``_number_rows``):
+    codes_a[i], codes_b[i] (N,) int64 receive those numbers. The K distinct rows of
+    chunk c are written to ``firsts[2 * bounds[c] + q]`` (q < K) as the index of their
+    first row in a then b (i for a's row i, N + i for b's), and K to found[c]. A chunk
+    of m rows has at most 2m distinct ones, so the chunks' entries never overlap.
+    """
+    na = a.shape[0]
+    for ch in range(lo, hi):
+        start = bounds[ch]
+        stop = bounds[ch + 1]
+        out = firsts[2 * start : 2 * stop]
+        table = np.full(1024, -1, np.int64)
+        rows = np.empty((512, a.shape[1]), np.uint32)
+        hashes = np.empty(512, np.uint64)
+        k = 0
+        for side in range(2):
+            src = a if side == 0 else b
+            codes = codes_a if side == 0 else codes_b
+            r = start
+            while r < stop:
+                r, k = _number_rows(src, codes, r, stop, table, rows, hashes, k, side * na, out)
+                if 2 * k == table.shape[0]:  # load one half: twice as large a table, rehashed
+                    cap = 2 * table.shape[0]
+                    table = np.full(cap, -1, np.int64)
+                    grown = np.empty((cap // 2, a.shape[1]), np.uint32)
+                    grown[:k] = rows
+                    rows = grown
+                    grown_h = np.empty(cap // 2, np.uint64)
+                    grown_h[:k] = hashes
+                    hashes = grown_h
+                    for q in range(k):
+                        s = np.int64(hashes[q] & np.uint64(cap - 1))
+                        while table[s] >= 0:
+                            s = (s + 1) & (cap - 1)
+                        table[s] = q
+        found[ch] = k
+
+
+@kernel(chunked=True)
+def _renumber(lo, hi, bounds, starts, remap, codes_a, codes_b):
+    """Replace the chunk-local numbers of ``_factorize_rows`` by global ones, for the chunks lo:hi:
+    ``codes[i] = remap[starts[c] + codes[i]]`` for the rows i of chunk c in codes_a and codes_b
+    (N,) int64; starts: (C,) int64, where chunk c's numbers begin in remap (int64)."""
+    for ch in range(lo, hi):
+        off = starts[ch]
+        for i in range(bounds[ch], bounds[ch + 1]):
+            codes_a[i] = remap[off + codes_a[i]]
+            codes_b[i] = remap[off + codes_b[i]]

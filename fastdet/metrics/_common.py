@@ -194,7 +194,7 @@ def label_matches(arr: NDArray[Any], label: Any, name: str, what: str = "pos_lab
 def encode_labels(
     y_true: NDArray[Any], y_pred: NDArray[Any]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any] | None]:
-    """Integer codes for a pair of label arrays of the same kind.
+    """Integer codes for a pair of label arrays of the same kind and length.
 
     Numbers are their own codes (``classes`` is None). Strings get the index of
     their value among the sorted distinct strings of both arrays, returned as
@@ -215,19 +215,25 @@ def encode_labels(
     t = writable(np.ascontiguousarray(y_true, dtype=dtype))
     p = writable(np.ascontiguousarray(y_pred, dtype=dtype))
     width = dtype.itemsize // 4
-    codes = np.empty(n + p.shape[0], np.int64)
-    firsts = _k._factorize_rows(
-        t.view(np.uint32).reshape(n, width), p.view(np.uint32).reshape(-1, width), codes
-    )
-    in_t = firsts < n
-    found = np.empty(firsts.shape[0], dtype)
-    found[in_t] = t[firsts[in_t]]
-    found[~in_t] = p[firsts[~in_t] - n]
-    order = np.argsort(found, kind="stable")
-    rank = np.empty(order.shape[0], np.int64)
-    rank[order] = np.arange(order.shape[0])
-    codes = rank[codes]
-    return codes[:n], codes[n:], found[order]
+    # chunks numbered on threads, each with a hash table of its own; the few distinct
+    # strings each chunk found are then sorted together, and every chunk's numbers mapped
+    # to their rank among them
+    threaded = n >= _THREADED_MIN
+    n_chunks = 8 if threaded else 1
+    bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    codes_t, codes_p = np.empty(n, np.int64), np.empty(n, np.int64)
+    firsts = np.empty(2 * n, np.int64)
+    found = np.empty(n_chunks, np.int64)
+    factorize = _k._factorize_rows if threaded else _k._factorize_rows.serial
+    rows_t, rows_p = t.view(np.uint32).reshape(n, width), p.view(np.uint32).reshape(n, width)
+    factorize(n_chunks, rows_t, rows_p, bounds, codes_t, codes_p, firsts, found)
+    where = np.concatenate([firsts[2 * bounds[c] : 2 * bounds[c] + found[c]] for c in range(n_chunks)])
+    strings = np.where(where < n, t[np.minimum(where, n - 1)], p[np.maximum(where - n, 0)])
+    classes, remap = np.unique(strings, return_inverse=True)
+    starts = np.concatenate(([0], np.cumsum(found)[:-1])).astype(np.int64)
+    renumber = _k._renumber if threaded else _k._renumber.serial
+    renumber(n_chunks, bounds, starts, remap.astype(np.int64).reshape(-1), codes_t, codes_p)
+    return codes_t, codes_p, classes
 
 
 def codes_of(

@@ -252,10 +252,157 @@ def _task_arch() -> None:
     fastdet.summary("resnet18", (3, 64, 64))
 
 
+_MASK_H, _MASK_W = 40, 50
+
+
+def _masks_and_rles() -> tuple[np.ndarray, list[dict[str, Any]]]:
+    from fastdet import mask as fm
+
+    m = np.zeros((_MASK_H, _MASK_W, 2), np.uint8, order="F")
+    m[5:25, 5:30, 0] = 1
+    m[0:20, 0:10, 1] = 1
+    rles = fm.encode(m)
+    assert isinstance(rles, list)
+    return m, rles
+
+
+def _task_masks() -> None:
+    """``fastdet.mask``: every function, on compressed, uncompressed and polygon input."""
+    from fastdet import mask as fm
+
+    m, rles = _masks_and_rles()
+    fm.decode(rles)
+    fm.decode(rles[0])
+    fm.area(rles)
+    fm.toBbox(rles)
+    for intersect in (False, True):
+        fm.merge(rles, intersect=intersect)
+        fm.merge(rles + rles, intersect=intersect)
+    fm.iou(rles, rles, [0, 1])
+    fm.iou(np.array([[1.0, 2.0, 10.0, 12.0]]), np.array([[2.0, 2.0, 9.0, 12.0]]), [0])
+    polygon = [[5.0, 5.0, 30.0, 5.0, 30.0, 25.0, 5.0, 25.0]]
+    fm.frPyObjects(polygon, _MASK_H, _MASK_W)
+    fm.frPyObjects([[1.0, 2.0, 10.0, 12.0]], _MASK_H, _MASK_W)
+    fm.frPyObjects(
+        {"size": [_MASK_H, _MASK_W], "counts": [100, 50, _MASK_H * _MASK_W - 150]}, _MASK_H, _MASK_W
+    )
+    fm.encode(np.asfortranarray(m.astype(bool)))
+
+
+def _task_coco_segm() -> None:
+    """COCO ``segm``: polygons, crowd RLEs, results with and without boxes, from files and lists."""
+    import contextlib
+    import io
+    import tempfile
+
+    import fastdet
+
+    h, w = _MASK_H, _MASK_W
+    square = [5.0, 5.0, 30.0, 5.0, 30.0, 25.0, 5.0, 25.0]
+    gt_data = {
+        "images": [{"id": 1, "height": h, "width": w}, {"id": 2, "height": h, "width": w}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [square], "area": 500.0,
+             "bbox": [5.0, 5.0, 25.0, 20.0], "iscrowd": 0},
+            {"id": 2, "image_id": 1, "category_id": 1, "area": 540.0, "bbox": [5.0, 5.0, 40.0, 33.0],
+             "segmentation": [square, [35.0, 30.0, 45.0, 30.0, 45.0, 38.0]], "iscrowd": 0},
+            {"id": 3, "image_id": 2, "category_id": 1, "area": 50.0, "bbox": [2.0, 0.0, 1.0, 40.0],
+             "segmentation": {"size": [h, w], "counts": [100, 50, h * w - 150]}, "iscrowd": 1},
+        ],
+    }  # fmt: skip
+    _, rles = _masks_and_rles()
+    dets = [
+        {"image_id": 1 + i % 2, "category_id": 1, "score": 0.9 - i / 10, "bbox": [5.0, 5.0, 25.0, 20.0],
+         "segmentation": {"size": [h, w], "counts": rles[i % 2]["counts"].decode()}}
+        for i in range(4)
+    ]  # fmt: skip
+    unboxed = [{k: v for k, v in d.items() if k != "bbox"} for d in dets]
+    with tempfile.TemporaryDirectory(prefix="fastdet-warmup-") as tmp:
+        gt_path = os.path.join(tmp, "gt.json")
+        dt_path = os.path.join(tmp, "dt.json")
+        _write_for_scanner(gt_path, gt_data)
+        _write_for_scanner(dt_path, dets)
+        for gt in (fastdet.COCO(gt_path, verbose=False), fastdet.COCO(gt_data, verbose=False)):
+            for dt in (gt.loadRes(dt_path, verbose=False), gt.loadRes(dets, verbose=False),
+                       gt.loadRes(unboxed, verbose=False)):  # fmt: skip
+                with contextlib.redirect_stdout(io.StringIO()):
+                    ev = fastdet.COCOeval(gt, dt, "segm")
+                    ev.evaluate()
+                    ev.accumulate()
+                    ev.summarize()
+            fastdet.analysis.tide(gt, gt.loadRes(dets, verbose=False), iou_type="segm")
+
+
+def _task_fusion() -> None:
+    """``fastdet.fusion`` (every method and confidence type, one image and results sets), DIoU-NMS,
+    Matrix NMS."""
+    import fastdet
+    from fastdet import fusion
+
+    boxes = [np.array([[0.1, 0.1, 0.5, 0.5], [0.2, 0.2, 0.6, 0.6]]), np.array([[0.12, 0.1, 0.5, 0.52]])]
+    scores = [np.array([0.9, 0.8]), np.array([0.7])]
+    labels = [np.array([0, 1]), np.array([0])]
+    for conf_type in ("avg", "max", "box_and_model_avg", "absent_model_aware_avg"):
+        fusion.weighted_boxes_fusion(boxes, scores, labels, weights=[2, 1], conf_type=conf_type)
+    fusion.non_maximum_weighted(boxes, scores, labels, weights=[2, 1])
+    fusion.nms(boxes, scores, labels, weights=[2, 1])
+    for soft in (1, 2, 3):
+        fusion.soft_nms(boxes, scores, labels, method=soft, weights=[2, 1])
+    arrays = [
+        np.column_stack([np.ones(len(b)), b, s, lab]) for b, s, lab in zip(boxes, scores, labels, strict=True)
+    ]
+    for method in ("wbf", "nmw", "nms", "soft_nms"):
+        fusion.fuse_arrays(arrays, method=method, weights=[2, 1])
+    fusion.fuse_arrays(arrays, method="wbf", conf_type="max", clip=False)
+    many, many_scores = _many_boxes(np.float64)  # NMS's grid path (more than 200 boxes of a label)
+    many = many / many.max()
+    fusion.nms([many], [many_scores], [np.zeros(len(many))])
+    fusion.soft_nms([many], [many_scores], [np.zeros(len(many))])
+    for dtype in (np.float64, np.float32):
+        b, s = _boxes(dtype)
+        fastdet.diou_nms(b, s, 0.5)
+        for kernel in ("gaussian", "linear"):
+            fastdet.matrix_nms(b, s, np.zeros(len(s), np.int64), kernel=kernel)
+
+
+def _task_streaming_lvis_analysis() -> None:
+    """``MeanAveragePrecision`` (bbox and segm), LVIS evaluation, TIDE, the detection confusion matrix."""
+    import fastdet
+    from fastdet import analysis
+
+    m, _ = _masks_and_rles()
+    masks = np.ascontiguousarray(m.transpose(2, 0, 1)).astype(bool)
+    pred = {"boxes": np.array([[5.0, 5.0, 30.0, 25.0], [0.0, 0.0, 10.0, 20.0]]),
+            "scores": np.array([0.9, 0.4]), "labels": np.array([1, 2]), "masks": masks}  # fmt: skip
+    target = {"boxes": np.array([[5.0, 5.0, 30.0, 26.0]]), "labels": np.array([1]), "masks": masks[:1]}
+    for iou_type in ("bbox", "segm"):
+        metric = fastdet.MeanAveragePrecision(iou_type=iou_type, class_metrics=True)
+        metric.update([pred], [target])
+        metric.compute()
+    lvis_gt = {
+        "images": [{"id": 1, "height": 50, "width": 50, "neg_category_ids": [2],
+                    "not_exhaustive_category_ids": []}],
+        "categories": [{"id": 1, "name": "a", "frequency": "f"}, {"id": 2, "name": "b", "frequency": "r"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1.0, 1.0, 10.0, 10.0],
+                         "area": 100.0}],
+    }  # fmt: skip
+    lvis_dt = [{"image_id": 1, "category_id": 1, "bbox": [1.0, 1.0, 10.0, 11.0], "score": 0.9},
+               {"image_id": 1, "category_id": 2, "bbox": [20.0, 20.0, 5.0, 5.0], "score": 0.5}]  # fmt: skip
+    fastdet.evaluate_lvis(lvis_gt, lvis_dt)
+    gt = fastdet.COCO(_COCO_GT, verbose=False)
+    analysis.tide(gt, gt.loadRes(_COCO_DT, verbose=False))
+    analysis.detection_confusion_matrix_coco(gt, gt.loadRes(_COCO_DT, verbose=False))
+
+
 # name -> task, the slowest first (so that the pool ends together)
 TASKS: dict[str, Callable[[], None]] = {
     "coco": _task_coco,
+    "coco segm": _task_coco_segm,
     "coco keypoints": _task_coco_keypoints,
+    "masks": _task_masks,
+    "fusion": _task_fusion,
+    "streaming, lvis, analysis": _task_streaming_lvis_analysis,
     "nms float64": _task_nms_float64,
     "nms float32": _task_nms_float32,
     "soft_nms": _task_soft_nms,

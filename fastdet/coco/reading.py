@@ -336,11 +336,29 @@ def _id_column(raw: bytes, arr: _Array, slot: int) -> tuple[NDArray[np.int64], l
 # ---------------------------------------------------------------- files
 
 
-# ``text.translate(_NUMBER_SHAPES)`` maps digits to "0" and what may come before a JSON number
-# ("[", ",", ":", whitespace, "-") to "[": an integer of 19+ digits then shows as _LONG_INTEGER
-# (as may a run inside a string, which only costs the slower parser)
-_NUMBER_SHAPES = bytes(48 if 48 <= c <= 57 else 91 if c in b"[,: \t\r\n-" else 120 for c in range(256))
+# ``text.translate(_NUMBER_SHAPES)`` maps digits to "0", what may come before a JSON number ("[", ",",
+# ":", whitespace, "-") to "[", and "]" and "}" to themselves: an integer of 19+ digits then shows as
+# _LONG_INTEGER followed by more "0"s and one of "[", "]", "}" (see _has_long_integer)
+_NUMBER_SHAPES = bytes(
+    48 if 48 <= c <= 57 else 91 if c in b"[,: \t\r\n-" else c if c in b"]}" else 120 for c in range(256)
+)
 _LONG_INTEGER = b"[" + b"0" * 19
+_AFTER_NUMBER = frozenset(b"[]}")
+
+
+def _has_long_integer(raw: bytes) -> bool:
+    """Whether the JSON text may hold an integer of 19 or more digits (a run of digits inside a string,
+    such as a compressed RLE's, can look like one: that only costs the slower parser)."""
+    shapes = b"[" + raw.translate(_NUMBER_SHAPES)  # a number may also start the text
+    i = shapes.find(_LONG_INTEGER)
+    while i >= 0:
+        j = i + len(_LONG_INTEGER)
+        while j < len(shapes) and shapes[j] == 48:
+            j += 1
+        if j == len(shapes) or shapes[j] in _AFTER_NUMBER:
+            return True
+        i = shapes.find(_LONG_INTEGER, j)
+    return False
 
 
 def _loads_exact(raw: bytes, where: str) -> Any:
@@ -350,7 +368,7 @@ def _loads_exact(raw: bytes, where: str) -> Any:
     floats of integers beyond 64 bits) and orjson accepts it; otherwise, and for what orjson
     refuses but the standard library reads (NaN, 1e400, a byte-order mark), the standard library.
     """
-    if _orjson is not None and _LONG_INTEGER not in raw.translate(_NUMBER_SHAPES):
+    if _orjson is not None and not _has_long_integer(raw):
         try:
             return _orjson.loads(raw)
         except ValueError:  # read again below: the standard library's rules and messages

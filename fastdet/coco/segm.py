@@ -130,15 +130,19 @@ def _dict_sizes(objs: Sequence[Any], hw: I64, where: str, entries: Sequence[int]
             )
 
 
-def _measure_buffer(buf: NDArray[np.uint8], soff: I64, h: I64, w: I64, name: str, labels: Any) -> Any:
-    """Decode compressed strings ``buf[soff[i]:soff[i + 1]]`` to run ends, areas and boxes (validated)."""
+def _measure_buffer(
+    buf: NDArray[np.uint8], soff: I64, h: I64, w: I64, name: str, labels: Any, ends: bool = True
+) -> Any:
+    """Decode compressed strings ``buf[soff[i]:soff[i + 1]]`` to run ends (unless not ``ends``: areas
+    and boxes only, ``runs`` empty), areas and boxes (validated)."""
     n = len(h)
-    out = np.empty(len(buf), np.int64)
+    out = np.empty(len(buf) if ends else 0, np.int64)
     n_runs, area, canon, status = np.empty((4, n), np.int64)
     bbox = np.empty((n, 4), np.float64)
     if n:
         scan = _rle._pick(_krs, "scan_strings", _rle._NS_BYTE * len(buf), n)
-        scan(n, buf, soff, h, w, _krs.STORE_ENDS, True, out, n_runs, area, bbox, canon, status)
+        store = _krs.STORE_ENDS if ends else _krs.STORE_NONE
+        scan(n, buf, soff, h, w, store, True, out, n_runs, area, bbox, canon, status)
     if status.any():  # the message of the first bad entry
         i = int(np.flatnonzero(status)[0])
         _rle.from_counts(
@@ -181,7 +185,12 @@ def segment_kinds(segs: Sequence[Any], where: str, entries: Sequence[int]) -> ND
 
 
 def segment_masks(
-    segs: Sequence[Any], hw: I64, where: str, entries: Sequence[int], kinds: NDArray[np.int8] | None = None
+    segs: Sequence[Any],
+    hw: I64,
+    where: str,
+    entries: Sequence[int],
+    kinds: NDArray[np.int8] | None = None,
+    ends: bool = True,
 ) -> Any:
     """pycocotools' ``annToRLE`` of many segmentations, measured for IoU (run ends, areas, boxes).
 
@@ -197,6 +206,9 @@ def segment_masks(
         The entry index of each segmentation, named in error messages.
     kinds : int8 ndarray, optional
         :func:`segment_kinds` of ``segs``, when already known.
+    ends : bool
+        Keep the run ends. False: only areas and boxes are needed, and where every
+        segmentation is a compressed RLE none are stored (``runs`` is then empty).
 
     Returns
     -------
@@ -221,7 +233,7 @@ def segment_masks(
                 pass  # named by _join_counts
         buf, soff = _rle._join_counts(counts, name)
         h, w = np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])
-        return _measure_buffer(buf, soff, h, w, name, _Labels(entries))
+        return _measure_buffer(buf, soff, h, w, name, _Labels(entries), ends)
     pieces: list[_rle.Rles] = []
     order: list[I64] = []
     for kind in (0, 1, 2):
@@ -548,6 +560,6 @@ def result_columns(
     kinds = segment_kinds(segs, where, entries)
     ids = [a.get("image_id") for a in anns]
     hw = _sizes_of(ids, imgs, where, entries)
-    masks = segment_masks(segs, hw, where, entries, kinds)
+    masks = segment_masks(segs, hw, where, entries, kinds, ends=False)  # areas and boxes: no run ends kept
     has_bbox = np.fromiter(("bbox" in a for a in anns), np.bool_, len(anns))
     return masks.area.astype(np.float64), masks.bbox, has_bbox

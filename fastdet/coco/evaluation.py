@@ -68,8 +68,9 @@ class _Evaluation:
 
 def _positions(sorted_ids: NDArray[np.int64], values: NDArray[np.int64]) -> tuple[np.ndarray, np.ndarray]:
     """Index of each value in ``sorted_ids`` and whether it is present."""
-    if len(sorted_ids) and len(values) and 0 <= sorted_ids[0] and sorted_ids[-1] < 4 * len(values) + 2**20:
-        # small non-negative ids (the usual case): a direct look-up table
+    if len(sorted_ids) and len(values) and 0 <= sorted_ids[0] and sorted_ids[-1] < 32 * len(values) + 1024:
+        # non-negative ids not much larger than the number of values: a direct look-up table (filling
+        # it costs about as much per slot as a binary search per value costs per ten values)
         table = np.full(int(sorted_ids[-1]) + 2, -1, np.int64)
         table[sorted_ids] = np.arange(len(sorted_ids))
         pos = table[np.clip(values, -1, len(table) - 1)]  # -1 -> the last slot, which is -1

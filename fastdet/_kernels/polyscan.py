@@ -16,59 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from fastdet._kernels import kernel
-from fastdet._kernels.jsonscan import _decimal_to_double, _skip_value, skip_whitespace
-from fastdet._kernels.segmscan import _key_end, _key_is
-
-_SEGMENTATION = np.frombuffer(b"segmentation", np.uint8).copy()
-
-# bytes of a number token: digits, sign, point, exponent
-_NUMBER_BYTES = np.zeros(256, np.bool_)
-_NUMBER_BYTES[np.frombuffer(b"0123456789+-.eE", np.uint8)] = True
-
-
-@kernel(inline=True)
-def _polygon_shape(buf, i, out, e):
-    """Check that the value at ``i`` is ``[[tokens], ...]``: ``out[e, 2:4]`` = (parts, tokens); end or -1.
-
-    Returns -1 (and leaves ``out[e, 2]`` = -1) when the value has any other shape.
-    """
-    n = buf.shape[0]
-    out[e, 2] = -1
-    if i >= n or buf[i] != 91:
-        return -1
-    i = skip_whitespace(buf, i + 1)
-    parts = 0
-    tokens = 0
-    while True:
-        if i >= n or buf[i] != 91:
-            return -1
-        i = skip_whitespace(buf, i + 1)
-        k = 0
-        while True:
-            t0 = i
-            while i < n and _NUMBER_BYTES[buf[i]]:
-                i += 1
-            if i == t0:
-                return -1
-            k += 1
-            i = skip_whitespace(buf, i)
-            if i < n and buf[i] == 44:
-                i = skip_whitespace(buf, i + 1)
-                continue
-            if i < n and buf[i] == 93:
-                i = skip_whitespace(buf, i + 1)
-                break
-            return -1
-        parts += 1
-        tokens += k
-        if i < n and buf[i] == 44:
-            i = skip_whitespace(buf, i + 1)
-            continue
-        if i < n and buf[i] == 93:
-            out[e, 2] = parts
-            out[e, 3] = tokens
-            return i + 1
-        return -1
+from fastdet._kernels.jsonscan import _decimal_to_double
+from fastdet._kernels.segmscan import _NUMBER_BYTES, POLYGONS, segmentations
 
 
 @kernel()
@@ -80,67 +29,9 @@ def find_polygons(buf, i, out):
     list of polygons of number tokens, its part and token counts (parts = -1:
     another value, for a full parser). Returns the number of entries, -1 when
     the text is not such an array (or has an escaped key, or a key twice), -2
-    when ``out`` is too small.
+    when ``out`` is too small. (:func:`~fastdet._kernels.segmscan.segmentations`.)
     """
-    n = buf.shape[0]
-    i = skip_whitespace(buf, i)
-    if i >= n or buf[i] != 91:
-        return -1
-    i = skip_whitespace(buf, i + 1)
-    e = 0
-    if i < n and buf[i] == 93:
-        return 0
-    while True:
-        if i >= n or buf[i] != 123:
-            return -1
-        if e >= out.shape[0]:
-            return -2
-        out[e, 0] = -1
-        out[e, 2] = -1
-        i = skip_whitespace(buf, i + 1)
-        if i < n and buf[i] == 125:
-            i += 1
-        else:
-            found = False
-            while True:
-                if i >= n or buf[i] != 34:
-                    return -1
-                close = _key_end(buf, i)
-                if close < 0:
-                    return -1
-                key0 = i + 1
-                i = skip_whitespace(buf, close + 1)
-                if i >= n or buf[i] != 58:
-                    return -1
-                i = skip_whitespace(buf, i + 1)
-                if _key_is(buf, key0, close, _SEGMENTATION):
-                    if found:
-                        return -1
-                    found = True
-                    out[e, 0] = i
-                    j = _polygon_shape(buf, i, out, e)
-                    i = j if j >= 0 else _skip_value(buf, i)
-                    out[e, 1] = i
-                else:
-                    i = _skip_value(buf, i)
-                if i < 0:
-                    return -1
-                i = skip_whitespace(buf, i)
-                if i < n and buf[i] == 44:
-                    i = skip_whitespace(buf, i + 1)
-                    continue
-                if i < n and buf[i] == 125:
-                    i += 1
-                    break
-                return -1
-        e += 1
-        i = skip_whitespace(buf, i)
-        if i < n and buf[i] == 44:
-            i = skip_whitespace(buf, i + 1)
-            continue
-        if i < n and buf[i] == 93:
-            return e
-        return -1
+    return segmentations(buf, i, np.int64(0), np.int64(POLYGONS), out)
 
 
 @kernel()

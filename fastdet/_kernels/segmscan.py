@@ -1,12 +1,17 @@
-"""Numba kernels that find the compressed-RLE masks of a COCO results file in its text.
+"""Numba kernels that find the ``segmentation`` values of COCO annotations in a file's text.
 
-A results file is a JSON array of objects; Mask R-CNN-style writers give each a
-``"segmentation": {"size": [h, w], "counts": "<string>"}``. These kernels locate
-every ``counts`` string and ``size`` pair without building Python objects, so that
-the masks decode straight from the file bytes. Anything else (a polygon
-``segmentation``, an escape other than ``\\\\`` in ``counts``, a key twice, a
-malformed value) makes :func:`find_counts` report failure; the caller then
-parses the file with a full JSON parser.
+:func:`segmentations` walks a JSON array of objects once, without building
+Python objects, and reads each entry's ``segmentation`` in one of two forms:
+
+- a results file's compressed RLE (Mask R-CNN-style writers give each result
+  ``"segmentation": {"size": [h, w], "counts": "<string>"}``; :func:`find_counts`):
+  the ``counts`` string and ``size`` pair, so that the masks decode straight from
+  the file bytes. Anything else (a polygon, an escape other than ``\\\\`` in
+  ``counts``, a key twice, a malformed value) fails the walk, and the caller parses
+  the file with a full JSON parser;
+- a ground truth's polygons (:func:`~fastdet._kernels.polyscan.find_polygons`): the
+  value's span and, for lists of number tokens, their shape; other values are
+  left to a full parser entry by entry.
 """
 
 from __future__ import annotations
@@ -141,29 +146,90 @@ def _segmentation(buf, i, row, out):
         return -1
 
 
-@kernel()
-def find_counts(buf, out):
-    """Locate the ``segmentation`` RLE of every entry of a top-level JSON array of objects.
+# bytes of a number token: digits, sign, point, exponent
+_NUMBER_BYTES = np.zeros(256, np.bool_)
+_NUMBER_BYTES[np.frombuffer(b"0123456789+-.eE", np.uint8)] = True
 
-    ``out`` (cap, 5) int64 receives, per entry, [start, stop, h, w, escapes] of
-    its ``counts`` string (start = -1: no ``segmentation`` key). Returns the
-    number of entries, -1 when the text is not such an array (or uses anything
-    these kernels leave to the full parser), -2 when ``out`` is too small.
+
+@kernel(inline=True)
+def _polygon_shape(buf, i, out, e):
+    """Check that the value at ``i`` is ``[[tokens], ...]``: ``out[e, 2:4]`` = (parts, tokens); end or -1.
+
+    Returns -1 (and leaves ``out[e, 2]`` = -1) when the value has any other shape.
     """
     n = buf.shape[0]
-    i = skip_whitespace(buf, 0)
+    out[e, 2] = -1
+    if i >= n or buf[i] != 91:
+        return -1
+    i = skip_whitespace(buf, i + 1)
+    parts = 0
+    tokens = 0
+    while True:
+        if i >= n or buf[i] != 91:
+            return -1
+        i = skip_whitespace(buf, i + 1)
+        k = 0
+        while True:
+            t0 = i
+            while i < n and _NUMBER_BYTES[buf[i]]:
+                i += 1
+            if i == t0:
+                return -1
+            k += 1
+            i = skip_whitespace(buf, i)
+            if i < n and buf[i] == 44:
+                i = skip_whitespace(buf, i + 1)
+                continue
+            if i < n and buf[i] == 93:
+                i = skip_whitespace(buf, i + 1)
+                break
+            return -1
+        parts += 1
+        tokens += k
+        if i < n and buf[i] == 44:
+            i = skip_whitespace(buf, i + 1)
+            continue
+        if i < n and buf[i] == 93:
+            out[e, 2] = parts
+            out[e, 3] = tokens
+            return i + 1
+        return -1
+
+
+#: what :func:`segmentations` reads from each ``segmentation`` value
+RLE_COUNTS, POLYGONS = 0, 1
+
+
+@kernel()
+def segmentations(buf, i, whole, what, out):
+    """Walk the JSON array of objects at ``buf[i]`` and read each entry's ``segmentation`` into ``out[e]``.
+
+    ``what`` RLE_COUNTS: ``out`` (cap, 5) gets :func:`_segmentation`'s
+    ``[start, stop, h, w, escapes]``, and a value of another form fails the walk.
+    POLYGONS: ``out`` (cap, 4) gets ``[start, stop, parts, numbers]``, the value's
+    span and :func:`_polygon_shape`'s counts (parts = -1: another form). start = -1:
+    the entry has no ``segmentation``. ``whole``: the array is the whole text (only
+    whitespace may follow it; int64, as ``what``, so that both callers share one compiled
+    signature). Returns the number of entries, -1 when the text is
+    not such an array (or has an escaped key, or a key twice), -2 when ``out`` is
+    too small.
+    """
+    n = buf.shape[0]
+    i = skip_whitespace(buf, i)
     if i >= n or buf[i] != 91:
         return -1
     i = skip_whitespace(buf, i + 1)
     e = 0
     if i < n and buf[i] == 93:
-        return 0 if skip_whitespace(buf, i + 1) == n else -1
+        return 0 if not whole or skip_whitespace(buf, i + 1) == n else -1
     while True:
         if i >= n or buf[i] != 123:
             return -1
         if e >= out.shape[0]:
             return -2
         out[e, 0] = -1
+        if what == POLYGONS:
+            out[e, 2] = -1
         i = skip_whitespace(buf, i + 1)
         if i < n and buf[i] == 125:
             i += 1
@@ -184,7 +250,13 @@ def find_counts(buf, out):
                     if found:
                         return -1
                     found = True
-                    i = _segmentation(buf, i, e, out)
+                    if what == RLE_COUNTS:
+                        i = _segmentation(buf, i, e, out)
+                    else:
+                        out[e, 0] = i
+                        j = _polygon_shape(buf, i, out, e)
+                        i = j if j >= 0 else _skip_value(buf, i)
+                        out[e, 1] = i
                 else:
                     i = _skip_value(buf, i)
                 if i < 0:
@@ -203,8 +275,22 @@ def find_counts(buf, out):
             i = skip_whitespace(buf, i + 1)
             continue
         if i < n and buf[i] == 93:
-            return e if skip_whitespace(buf, i + 1) == n else -1
+            return e if not whole or skip_whitespace(buf, i + 1) == n else -1
         return -1
+
+
+@kernel()
+def find_counts(buf, out):
+    """Locate the ``segmentation`` RLE of every entry of a top-level JSON array of objects.
+
+    ``out`` (cap, 5) int64 receives, per entry, [start, stop, h, w, escapes] of
+    its ``counts`` string (start = -1: no ``segmentation`` key). Returns the
+    number of entries, -1 when the text is not such an array (or uses anything
+    these kernels leave to the full parser), -2 when ``out`` is too small.
+    """
+    return segmentations(
+        buf, np.int64(0), np.int64(1), np.int64(RLE_COUNTS), out
+    )  # no literal types: one signature
 
 
 @kernel()

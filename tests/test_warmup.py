@@ -6,6 +6,7 @@ workers, and the point is what a later fresh process finds in the cache).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -114,49 +115,38 @@ def test_warmup_arguments():
 
 
 # calls of the kind users make with masks, fusion and streaming, at sizes that take the threaded and grid
-# paths; printed: the fastdet kernels they compiled
-REAL_CALLS = r"""
-import json, sys
-from numba.core import event
-names = []
-class Listener(event.Listener):
-    def on_start(self, ev):
-        f = getattr(ev.data["dispatcher"], "py_func", None)
-        if f is not None and f.__module__.startswith("fastdet."):
-            names.append(f"{f.__module__}.{f.__name__}")
-    def on_end(self, ev):
-        pass
-with event.install_listener("numba:compile", Listener()):
-    import json, os, tempfile, contextlib, io
-    import numpy as np
-    import fastdet
-    from fastdet import mask as fm, fusion
-    import fastdet.coco.reading as reading
-    reading.SCAN_MIN_BYTES = 0
-    root = "."
-    gt_path = os.path.join(root, "data/coco-val2014-fake100/instances_val2014_100.json")
-    res = json.load(open(os.path.join(root, "data/coco-val2014-fakesegm100/instances_val2014_fakesegm100_results.json")))
-    tmp = tempfile.mkdtemp()
-    boxed = [dict(r, bbox=[float(v) for v in fm.toBbox(r["segmentation"])]) for r in res]
-    dt_path = os.path.join(tmp, "dt.json"); json.dump(boxed, open(dt_path, "w"))
-    gt = fastdet.COCO(gt_path, verbose=False)
-    with contextlib.redirect_stdout(io.StringIO()):
-        for dt in (gt.loadRes(dt_path), gt.loadRes(res)):
-            e = fastdet.COCOeval(gt, dt, "segm"); e.evaluate(); e.accumulate(); e.summarize()
-    rles = [r["segmentation"] for r in res if r["segmentation"]["size"] == res[0]["segmentation"]["size"]]
-    fm.area(rles); fm.toBbox(rles); fm.iou(rles, rles, [0] * len(rles)); fm.merge(rles[:50]); fm.merge(rles[:50], intersect=True)
-    rng = np.random.default_rng(0)
-    arrays = []
-    for m in range(3):
-        n = 2000
-        b = np.sort(rng.uniform(0, 1, (n, 2, 2)), axis=1).reshape(n, 4)[:, [0, 2, 1, 3]]
-        arrays.append(np.column_stack([rng.integers(0, 50, n), b, rng.uniform(0, 1, n), rng.integers(0, 5, n)]))
-    for method in ("wbf", "nmw", "nms", "soft_nms"):
-        fusion.fuse_arrays(arrays, method=method)
-    preds = [{"boxes": np.array([[1.0, 2, 30, 40]]), "scores": np.array([0.5]), "labels": np.array([3])} for _ in range(20)]
-    targets = [{"boxes": np.array([[1.0, 2, 31, 40]]), "labels": np.array([3])} for _ in range(20)]
-    mm = fastdet.MeanAveragePrecision(); mm.update(preds, targets); mm.compute()
-print(json.dumps(names))
+# paths (run under test_ahead.COMPILED, which prints the fastdet kernels they compiled)
+REAL_CALLS = """
+import contextlib, io, json, os, tempfile
+import numpy as np
+import fastdet
+from fastdet import fusion, mask as fm
+import fastdet.coco.reading as reading
+reading.SCAN_MIN_BYTES = 0  # the bundled files through the compiled scanner, as large files go
+gt = fastdet.COCO("data/coco-val2014-fake100/instances_val2014_100.json", verbose=False)
+with open("data/coco-val2014-fakesegm100/instances_val2014_fakesegm100_results.json") as f:
+    res = json.load(f)
+boxed = [dict(r, bbox=[float(v) for v in fm.toBbox(r["segmentation"])]) for r in res]
+dt_path = os.path.join(tempfile.mkdtemp(), "dt.json")
+with open(dt_path, "w") as f:
+    json.dump(boxed, f)
+with contextlib.redirect_stdout(io.StringIO()):
+    for dt in (gt.loadRes(dt_path), gt.loadRes(res)):
+        e = fastdet.COCOeval(gt, dt, "segm"); e.evaluate(); e.accumulate(); e.summarize()
+rles = [r["segmentation"] for r in res if r["segmentation"]["size"] == res[0]["segmentation"]["size"]]
+fm.area(rles); fm.toBbox(rles); fm.iou(rles, rles, [0] * len(rles))
+fm.merge(rles[:50]); fm.merge(rles[:50], intersect=True)
+rng = np.random.default_rng(0)
+arrays = []
+for m in range(3):
+    xy = np.sort(rng.uniform(0, 1, (2000, 2, 2)), axis=1).reshape(2000, 4)  # x1, y1, x2, y2
+    arrays.append(np.column_stack([rng.integers(0, 50, 2000), xy, rng.uniform(0, 1, 2000),
+                                   rng.integers(0, 5, 2000)]))
+for method in ("wbf", "nmw", "nms", "soft_nms"):
+    fusion.fuse_arrays(arrays, method=method)
+preds = [{"boxes": np.array([[1.0, 2, 30, 40]]), "scores": np.array([0.5]), "labels": np.array([3])}] * 20
+targets = [{"boxes": np.array([[1.0, 2, 31, 40]]), "labels": np.array([3])}] * 20
+metric = fastdet.MeanAveragePrecision(); metric.update(preds, targets); metric.compute()
 """
 
 
@@ -164,9 +154,11 @@ def test_warmup_covers_masks_segm_fusion_and_streaming(tmp_path):
     """The tasks added for masks, COCO segm, fusion, streaming, LVIS and analysis leave nothing to compile
     for such calls on other data (the bundled segm results, read from a file by the scanner, and larger
     random sets)."""
+    from test_ahead import COMPILED
+    from test_ahead import python as run_python
+
     tasks = ["masks", "coco segm", "fusion", "streaming, lvis, analysis"]
     first = python(f"import fastdet; fastdet.warmup({tasks!r}, processes=2)", tmp_path)
     assert first.returncode == 0, first.stderr
-    calls = python(REAL_CALLS, tmp_path)
-    assert calls.returncode == 0, calls.stderr
-    assert calls.stdout.splitlines()[-1] == "[]"
+    compiled = run_python(COMPILED, tmp_path, REAL_CALLS)
+    assert json.loads(compiled.splitlines()[-1]) == []

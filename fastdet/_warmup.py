@@ -13,10 +13,11 @@ warmups, or a warmup and a running program, can share one cache directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -106,20 +107,25 @@ def _task_soft_nms() -> None:
     nms_coco_results(_COCO_DT, method="soft-linear")
 
 
-def _write_for_scanner(path: str, data: Any) -> None:
-    """Write ``data`` as JSON padded with spaces to the size the compiled scanner reads."""
+@contextlib.contextmanager
+def _files_for_scanner(gt: Any, results: Any) -> Iterator[tuple[str, str]]:
+    """Paths of temporary ``gt.json`` and ``dt.json`` holding ``gt`` and ``results`` as JSON, padded
+    with spaces to the size the compiled scanner reads."""
     import json
+    import tempfile
 
     from fastdet.coco.reading import SCAN_MIN_BYTES
 
-    text = json.dumps(data).encode()
-    with open(path, "wb") as f:
-        f.write(text + b" " * max(0, SCAN_MIN_BYTES - len(text)))
+    with tempfile.TemporaryDirectory(prefix="fastdet-warmup-") as tmp:
+        paths = os.path.join(tmp, "gt.json"), os.path.join(tmp, "dt.json")
+        for path, data in zip(paths, (gt, results), strict=True):
+            text = json.dumps(data).encode()
+            with open(path, "wb") as f:
+                f.write(text + b" " * max(0, SCAN_MIN_BYTES - len(text)))
+        yield paths
 
 
 def _task_coco() -> None:
-    import tempfile
-
     import fastdet
     from fastdet._kernels.coco import RADIX_MIN
 
@@ -134,11 +140,7 @@ def _task_coco() -> None:
         }
         for i in range(RADIX_MIN)
     ]
-    with tempfile.TemporaryDirectory(prefix="fastdet-warmup-") as tmp:
-        gt_path = os.path.join(tmp, "gt.json")
-        dt_path = os.path.join(tmp, "dt.json")
-        _write_for_scanner(gt_path, _COCO_GT)
-        _write_for_scanner(dt_path, _COCO_DT)
+    with _files_for_scanner(_COCO_GT, _COCO_DT) as (gt_path, dt_path):
         for gt in (fastdet.COCO(gt_path, verbose=False), fastdet.COCO(_COCO_GT, verbose=False)):
             for dt in (gt.loadRes(dt_path), gt.loadRes(_COCO_DT)):
                 fastdet.evaluate_coco(gt, dt)
@@ -154,9 +156,7 @@ def _task_coco() -> None:
 
 
 def _task_coco_keypoints() -> None:
-    import contextlib
     import io
-    import tempfile
 
     import fastdet
 
@@ -174,11 +174,7 @@ def _task_coco_keypoints() -> None:
     dets = [
         {"image_id": 1 + i % 2, "category_id": 1, "keypoints": kpts, "score": 0.5 + i / 10} for i in range(3)
     ]
-    with tempfile.TemporaryDirectory(prefix="fastdet-warmup-") as tmp:
-        gt_path = os.path.join(tmp, "gt.json")
-        dt_path = os.path.join(tmp, "dt.json")
-        _write_for_scanner(gt_path, gt_data)
-        _write_for_scanner(dt_path, dets)
+    with _files_for_scanner(gt_data, dets) as (gt_path, dt_path):
         gt = fastdet.COCO(gt_path, verbose=False)
         for dt in (gt.loadRes(dt_path, verbose=False), gt.loadRes(dets, verbose=False)):
             with contextlib.redirect_stdout(io.StringIO()):  # COCOeval prints as pycocotools does
@@ -291,9 +287,7 @@ def _task_masks() -> None:
 
 def _task_coco_segm() -> None:
     """COCO ``segm``: polygons, crowd RLEs, results with and without boxes, from files and lists."""
-    import contextlib
     import io
-    import tempfile
 
     import fastdet
 
@@ -318,11 +312,7 @@ def _task_coco_segm() -> None:
         for i in range(4)
     ]  # fmt: skip
     unboxed = [{k: v for k, v in d.items() if k != "bbox"} for d in dets]
-    with tempfile.TemporaryDirectory(prefix="fastdet-warmup-") as tmp:
-        gt_path = os.path.join(tmp, "gt.json")
-        dt_path = os.path.join(tmp, "dt.json")
-        _write_for_scanner(gt_path, gt_data)
-        _write_for_scanner(dt_path, dets)
+    with _files_for_scanner(gt_data, dets) as (gt_path, dt_path):
         for gt in (fastdet.COCO(gt_path, verbose=False), fastdet.COCO(gt_data, verbose=False)):
             for dt in (gt.loadRes(dt_path, verbose=False), gt.loadRes(dets, verbose=False),
                        gt.loadRes(unboxed, verbose=False)):  # fmt: skip

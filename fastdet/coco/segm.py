@@ -511,6 +511,8 @@ def _gt_masks_and_result_strings(cocoGt: Any, cocoDt: Any, g_rows: I64, gt_box: 
     second thread meanwhile (a scan of the results text, mostly without the GIL). The ground
     truth's errors come first, as in a sequential run."""
     found: list[Any] = []
+    for coco in (cocoGt, cocoDt):  # their lazily built image tables: here, not by both threads at once
+        getattr(coco, "imgs", None)
 
     def find() -> None:
         try:

@@ -163,4 +163,4 @@ def accumulate(
         shape,
         want_scores=False,
     )
-    return np.ascontiguousarray(precision[..., 0]), np.ascontiguousarray(recall[..., 0])
+    return precision[..., 0], np.ascontiguousarray(recall[..., 0])

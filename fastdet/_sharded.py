@@ -51,7 +51,7 @@ from fastdet.coco.columns import (
     _int_column,
 )
 from fastdet.coco.dataset import COCO, _check_images, _columns_of, _results_array
-from fastdet.coco.evaluation import _cell_keys, _evaluate, _positions
+from fastdet.coco.evaluation import _cell_keys, _curves, _evaluate, _positions
 from fastdet.coco.functional import CocoEvalResult, _configure, _result
 from fastdet.coco.params import Params
 from fastdet.coco.reading import _read_results
@@ -452,9 +452,9 @@ def reduce_group(plan: Plan, g: int, *pieces: Piece) -> tuple[np.ndarray, np.nda
     def cat(name: str, dtype: Any) -> np.ndarray:
         return np.ascontiguousarray(np.concatenate([getattr(pc, name) for pc in pieces]), dtype=dtype)
 
-    precision = np.full((n_t, n_r, n_kg, n_a, n_m), -1.0)
+    precision = np.empty((n_kg, n_a, n_m, n_t, n_r))  # every entry written by the kernel
     recall = np.full((n_t, n_kg, n_a, n_m), -1.0)
-    scores = np.full((n_t, n_r, n_kg, n_a, n_m), -1.0)
+    scores = np.empty((n_kg, n_a, n_m, n_t, n_r))
     kind = cat("kind", np.int8).reshape(-1, n_a)
     cat_off = np.zeros(run_off.shape[1], np.int64)
     np.cumsum(np.diff(run_off, axis=1).sum(axis=0), out=cat_off[1:])
@@ -466,7 +466,7 @@ def reduce_group(plan: Plan, g: int, *pieces: Piece) -> tuple[np.ndarray, np.nda
         np.asarray(p.maxDets, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)),
         float(np.spacing(1)), cat_off, *scratch, precision, recall, scores,
     )  # fmt: skip
-    return precision, recall, scores
+    return _curves(precision), recall, _curves(scores)
 
 
 def assemble(plan: Plan, groups: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> CocoEvalResult:

@@ -536,6 +536,9 @@ def _accumulate_category(
     n_a = a_list.shape[0]
     n_m = max_dets.shape[0]
     n_t = status.shape[2]
+    precision[k] = -1.0  # kept where there is no ground truth (the arrays arrive uninitialised)
+    if scores.shape[0] > 0:
+        scores[k] = -1.0
     base = cat_off[k]
     end = cat_off[k + 1]
     cap = np.int64(1)  # not a literal 1: _fill_curves compiles one signature
@@ -624,7 +627,7 @@ def _fill_curves(
     on, ``cnt[am + t]`` of them; ``cnt[2 n_amt + am + t]`` says whether the first
     detection is one (layout: :func:`_accumulate_category`).
     """
-    n_t = precision.shape[0]
+    n_t = precision.shape[3]
     n_r = rec_thrs.shape[0]
     n_amt = tp_pr.shape[0] // cap
     want_scores = scores.shape[0] > 0  # an empty ``scores``: not wanted
@@ -636,9 +639,9 @@ def _fill_curves(
             if tp_pr[pr + i] > tp_pr[pr + i - 1]:
                 tp_pr[pr + i - 1] = tp_pr[pr + i]
         for ri in range(n_r):
-            precision[t, ri, k, a, m] = 0.0
+            precision[k, a, m, t, ri] = 0.0
             if want_scores:
-                scores[t, ri, k, a, m] = 0.0
+                scores[k, a, m, t, ri] = 0.0
         if nd == 0:
             continue
         rc0 = (1.0 if cnt[2 * n_amt + am + t] else 0.0) / n_pos  # recall at the first detection
@@ -646,9 +649,9 @@ def _fill_curves(
         for ri in range(n_r):
             x = rec_thrs[ri]
             if rc0 >= x:  # the first detection already reaches it
-                precision[t, ri, k, a, m] = tp_pr[pr] if n_tp > 0 else 0.0
+                precision[k, a, m, t, ri] = tp_pr[pr] if n_tp > 0 else 0.0
                 if want_scores:
-                    scores[t, ri, k, a, m] = dt_score[first_row]
+                    scores[k, a, m, t, ri] = dt_score[first_row]
                 continue
             # first true positive i (0-based) with recall (i + 1) / n_pos >= x
             if rec_sorted:
@@ -666,9 +669,9 @@ def _fill_curves(
                 i = lo_i
             if i >= n_tp:
                 break
-            precision[t, ri, k, a, m] = tp_pr[pr + i]
+            precision[k, a, m, t, ri] = tp_pr[pr + i]
             if want_scores:
-                scores[t, ri, k, a, m] = dt_score[tp_row[pr + i]]
+                scores[k, a, m, t, ri] = dt_score[tp_row[pr + i]]
 
 
 @kernel(chunked=True)
@@ -708,9 +711,10 @@ def accumulate(
     ``k * n_img + i``; ground truths ``gt_off``/``gt_area``/``gt_ignore``);
     ``max_dets`` holds the detection limits, ``rec_sorted`` says whether
     ``rec_thrs`` ascends and ``eps`` is ``np.spacing(1)``. Fills ``precision`` /
-    ``scores`` (T, R, K, A, M; an empty ``scores``, (0, 0, 0, 0, 0), is not
-    wanted) and ``recall`` (T, K, A, M), which arrive set to -1; combinations
-    without non-ignored ground truth stay -1. Scratch: ``cat_off`` (K + 1,) the
+    ``scores`` (K, A, M, T, R: each curve in consecutive memory; an empty
+    ``scores``, (0, 0, 0, 0, 0), is not wanted), which may arrive uninitialised,
+    and ``recall`` (T, K, A, M), which arrives set to -1; combinations without
+    non-ignored ground truth are -1. Scratch: ``cat_off`` (K + 1,) the
     bounds of each category's detections (summed over ``i_list``),
     ``cat_rows`` and ``cat_rank`` (cat_off[-1],), sorted by :func:`gather_categories`,
     and ``n_pos`` (K, A).

@@ -141,8 +141,9 @@ def accumulate_runs(
     ``img`` (N,) int64 image position, ``rank`` (N,) int64 rank in the cell,
     ``score`` (N,) float64, ``status`` (N, A, T) and ``kind`` (N, A) int8 as
     :func:`fastdet._kernels.coco.match_cells` writes them; ``n_pos`` (K, A)
-    non-ignored ground truths. Fills ``precision``/``scores`` (T, R, K, A, M)
-    and ``recall`` (T, K, A, M), which arrive set to -1. Scratch: ``cat_off``
+    non-ignored ground truths. Fills ``precision``/``scores`` (K, A, M, T, R),
+    which may arrive uninitialised, and ``recall`` (T, K, A, M), which arrives
+    set to -1. Scratch: ``cat_off``
     (K + 1,) each category's bounds in ``cat_rows``, ``cat_rank`` and ``buf``
     (cat_off[-1],).
     """

@@ -248,9 +248,11 @@ def _accumulate(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """pycocotools' ``eval`` arrays ``precision``, ``recall`` and ``scores`` (None unless ``want_scores``)."""
     t, r, k, a, m = shape
-    precision = np.full((t, r, k, a, m), -1.0)
+    # the kernel writes every entry, each (k, a, m, t) curve to consecutive memory: the (T, R, K, A, M)
+    # arrays returned are views of (K, A, M, T, R) ones (pycocotools' indexing, values and C-order bytes)
+    precision = np.empty((k, a, m, t, r))
     recall = np.full((t, k, a, m), -1.0)
-    scores = np.full((t, r, k, a, m), -1.0) if want_scores else np.empty((0, 0, 0, 0, 0))
+    scores = np.empty((k, a, m, t, r) if want_scores else (0, 0, 0, 0, 0))
     ks, as_, is_ = (np.asarray(x, np.int64) for x in (k_list, a_list, i_list))
     n_img = len(ev.img_ids)
     # each category's detections over the images in ``i_list``: bounds of its scratch rows
@@ -273,4 +275,9 @@ def _accumulate(
         np.asarray(m_list, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)), float(np.spacing(1)),
         cat_off, cat_rows, cat_rank, np.empty((len(ks), len(as_)), np.int64), precision, recall, scores,
     )  # fmt: skip
-    return precision, recall, scores if want_scores else None
+    return _curves(precision), recall, _curves(scores) if want_scores else None
+
+
+def _curves(kamtr: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The (T, R, K, A, M) view of a (K, A, M, T, R) array of precision or scores curves."""
+    return kamtr.transpose(3, 4, 0, 1, 2)

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import MASK_KINDS, _mask_pattern, st_polygons, st_runs
 
+from fastdet import mask as fmask
 from fastdet.coco import COCO, COCOeval, evaluate_coco
 
 pc_coco = pytest.importorskip("pycocotools.coco")
@@ -295,6 +296,7 @@ RESULT = {"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size"
 BAD_SEGMENTATIONS = [
     ({"size": [4, 5], "counts": [3, 2]}, r"entry 1 'segmentation'\['counts'\]: the runs add up to 5 pixels"),
     ({"size": [4, 6], "counts": [24]}, r"entry 1 has a 'segmentation' of size \[4, 6\], but its image"),
+    ({"size": [5, 4], "counts": "04<0"}, r"entry 1 has a 'segmentation' of size \[5, 4\], but its image"),
     ({"size": [4, 5], "counts": "0!"}, r"entry 1 'segmentation'\['counts'\] is not a valid compressed RLE"),
     ({"size": [4, 5], "counts": "3"}, r"entry 1 'segmentation': the runs of 'counts' add up to 3 pixels"),
     ([[0, 0, 1, 1]], r"entry 1 has an invalid 'segmentation': part 0 has 4 coordinates"),
@@ -332,6 +334,22 @@ def test_bad_result_masks_name_the_file_and_entry(tmp_path: Path, segmentation: 
     e = COCOeval(gt, gt.loadRes(boxed), "segm", verbose=False)
     with pytest.raises(ValueError, match=rf"results list \(results annotations\): {match}"):
         e.evaluate()
+
+
+def test_rle_sizes_as_tuples_or_integral_floats_are_read_as_lists_of_ints() -> None:
+    gt = COCO(gt_dataset(POLY), verbose=False)
+    rle = fmask.merge(fmask.frPyObjects(POLY, 4, 5))  # the first ground truth's mask
+    stats = []
+    for size in ([4, 5], (4, 5), [4.0, 5.0]):
+        segmentation = {"size": size, "counts": rle["counts"].decode()}
+        e = COCOeval(gt, gt.loadRes([dict(RESULT, segmentation=segmentation)]), "segm", verbose=False)
+        e.evaluate()
+        e.accumulate()
+        e._summarize()
+        stats.append(e.stats)
+    assert stats[0][0] > 0.99  # a perfect match (pycocotools divides by tp + fp + eps)
+    np.testing.assert_array_equal(stats[1], stats[0])
+    np.testing.assert_array_equal(stats[2], stats[0])
 
 
 def test_missing_image_size_and_segmentation() -> None:

@@ -121,7 +121,13 @@ def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]
 
 def _dict_sizes(objs: Sequence[Any], hw: I64, where: str, entries: Sequence[int]) -> None:
     """Every RLE's ``size`` equals its image's ``[height, width]``."""
-    for o, (h, w), e in zip(objs, hw.tolist(), entries, strict=True):
+    expected = hw.tolist()
+    try:
+        if [o.get("size") for o in objs] == expected:  # the usual case: lists equal to the sizes
+            return
+    except (AttributeError, ValueError):  # not a dict, or an array's ambiguous truth: named below
+        pass
+    for o, (h, w), e in zip(objs, expected, entries, strict=True):
         size = o.get("size")
         if not isinstance(size, (list, tuple)) or len(size) != 2 or list(size) != [h, w]:
             raise ValueError(
@@ -163,6 +169,8 @@ def _concat(parts: Sequence[_rle.Rles]) -> _rle.Rles:
 def segment_kinds(segs: Sequence[Any], where: str, entries: Sequence[int]) -> NDArray[np.int8]:
     """0 for polygons, 1 for an uncompressed RLE, 2 for a compressed RLE; ``ValueError`` otherwise."""
     n = len(segs)
+    if set(map(type, segs)) == {dict} and {type(s.get("counts")) for s in segs} <= {str, bytes}:
+        return np.full(n, 2, np.int8)  # the usual results: compressed RLEs only
     kinds = np.zeros(n, np.int8)  # 0 polygons, 1 uncompressed RLE, 2 compressed RLE
     for i, s in enumerate(segs):
         if isinstance(s, dict):

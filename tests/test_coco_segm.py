@@ -336,6 +336,32 @@ def test_bad_result_masks_name_the_file_and_entry(tmp_path: Path, segmentation: 
         e.evaluate()
 
 
+def test_result_masks_are_read_only_in_cells_with_ground_truth(tmp_path: Path) -> None:
+    """As in pycocotools' computeIoU, a result string in a cell without ground truth is never decoded:
+    a bad one there changes nothing; in a cell with ground truth it is an error."""
+    gt_data = gt_dataset(POLY)
+    gt_data["categories"].append({"id": 2, "name": "b"})  # category 2: no ground truth on image 1
+    rle = fmask.merge(fmask.frPyObjects(POLY, 4, 5))
+    good = dict(RESULT, bbox=[0, 0, 4, 3], segmentation={"size": [4, 5], "counts": rle["counts"].decode()})
+    bad = dict(RESULT, bbox=[0, 0, 1, 1], score=0.9, segmentation={"size": [4, 5], "counts": "0!"})
+    gt_path = tmp_path / "gt.json"
+    gt_path.write_text(json.dumps(gt_data))
+    results = [good, dict(bad, category_id=2)]
+    dt_path = tmp_path / "dt.json"
+    dt_path.write_text(json.dumps(results))
+    oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, str(gt_path), results)
+    assert oracle.stats[0] > 0.99
+    for dt in (results, str(dt_path)):  # the dict path and the results file's text
+        mine, _ = run_eval(COCO, COCOeval, str(gt_path), dt)
+        np.testing.assert_array_equal(mine.stats, oracle.stats)
+    dt_path.write_text(json.dumps([good, bad]))  # the bad string in the cell with ground truth
+    for dt in ([good, bad], str(dt_path)):
+        with pytest.raises(
+            ValueError, match=r"entry 1 'segmentation'\['counts'\] is not a valid compressed RLE"
+        ):
+            run_eval(COCO, COCOeval, str(gt_path), dt)
+
+
 def test_rle_sizes_as_tuples_or_integral_floats_are_read_as_lists_of_ints() -> None:
     gt = COCO(gt_dataset(POLY), verbose=False)
     rle = fmask.merge(fmask.frPyObjects(POLY, 4, 5))  # the first ground truth's mask

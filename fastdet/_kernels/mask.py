@@ -215,8 +215,11 @@ def _iou_columns(d_ends, a, na, dh, dw, dx, dy, dbw, dbh, darea, dcanon, g_ends,
 def _iou_row(r, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_canon, d_sel,
              g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,
              row_group, dt_first, gt_first, out_off, out):  # fmt: skip
-    g, d = row_group[r], d_sel[r]
+    g = row_group[r]
     g0, g1 = gt_first[g], gt_first[g + 1]
+    if g0 == g1:  # no columns: ``d_sel[r]`` need not name a mask
+        return
+    d = d_sel[r]
     base = out_off[g] + (r - dt_first[g]) * (g1 - g0)
     _iou_columns(d_ends, d_start[d], d_count[d], d_h[d], d_w[d], d_box[d, 0], d_box[d, 1], d_box[d, 2],
                  d_box[d, 3], d_area[d], d_canon[d], g_ends, g_start, g_count, g_h, g_w, g_box, g_area,
@@ -233,7 +236,8 @@ def iou_groups(lo, hi, d_ends, d_start, d_count, d_h, d_w, d_box, d_area, d_cano
     ``*_area`` areas, ``*_canon`` canonical flags. Row ``r`` is mask ``d_sel[r]``
     of group ``g = row_group[r]``, whose rows start at ``dt_first[g]``; its columns
     are the masks ``g_sel[gt_first[g]:gt_first[g + 1]]`` with crowd flags
-    ``g_crowd`` alike; block ``(D_g, G_g)`` starts at ``out[out_off[g]]``,
+    ``g_crowd`` alike (a group without columns reads no mask: its ``d_sel``
+    entries may be anything); block ``(D_g, G_g)`` starts at ``out[out_off[g]]``,
     row-major. A pair whose boxes do not overlap is 0 (bbIou's ``w <= 0`` /
     ``h <= 0`` tests on the float boxes); different sizes give -1; else ``i / u``
     with ``u`` the union, or the detection's area against a crowd ground truth,
@@ -260,12 +264,18 @@ def iou_strings(lo, hi, buf, d_first, d_stop, d_esc, d_h, d_w, d_sel,
     """
     longest = 1
     for r in range(lo, hi):
-        d = d_sel[r]
-        longest = max(longest, d_stop[d] - d_first[d])
+        g = row_group[r]
+        if gt_first[g] < gt_first[g + 1]:
+            d = d_sel[r]
+            longest = max(longest, d_stop[d] - d_first[d])
     ends = np.empty(longest, np.int64)
     n_runs, area, canon, st = np.zeros((4, 1), np.int64)
     box = np.zeros((1, 4))
     for r in range(lo, hi):
+        g = row_group[r]
+        g0, g1 = gt_first[g], gt_first[g + 1]
+        if g0 == g1:  # no columns: not decoded (pycocotools reads no mask there either)
+            continue
         d = d_sel[r]
         st[0] = -1
         ok = _scan_fast(0, buf, d_first[d], d_stop[d], d_h[d], d_w[d], d_esc[d], STORE_ENDS, True, ends, 0,
@@ -273,8 +283,6 @@ def iou_strings(lo, hi, buf, d_first, d_stop, d_esc, d_h, d_w, d_sel,
         if not ok or st[0] != 0:
             status[r] = 1
             continue
-        g = row_group[r]
-        g0, g1 = gt_first[g], gt_first[g + 1]
         base = out_off[g] + (r - dt_first[g]) * (g1 - g0)
         _iou_columns(ends, 0, n_runs[0], d_h[d], d_w[d], box[0, 0], box[0, 1], box[0, 2], box[0, 3], area[0],
                      canon[0], g_ends, g_start, g_count, g_h, g_w, g_box, g_area, g_canon, g_sel, g_crowd,

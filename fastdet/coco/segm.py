@@ -25,7 +25,12 @@ pycocotools reads a first polygon of exactly 4 numbers as a box and then raises
 uncompressed-RLE results without ``bbox`` make pycocotools' ``loadRes`` crash;
 fastdet converts them as ``annToRLE`` does and measures area and box on the mask.
 Only the annotations that take part in the evaluation (images and categories in
-``params``, the best ``maxDets[-1]`` detections of each cell) are converted.
+``params``, the best ``maxDets[-1]`` detections of each cell) are converted, and
+of the results only those in a cell (image, category) with ground truth, the
+ones pycocotools' ``computeIoU`` reads: a result elsewhere (often half of a
+detector's output) is not decoded, so a mask error there is not reported, as in
+pycocotools (a results file without ``bbox`` is still decoded whole by
+``loadRes``, for the areas and boxes).
 """
 
 from __future__ import annotations
@@ -492,12 +497,16 @@ def cell_ious(cocoGt: Any, cocoDt: Any) -> Any:
 
     def compute(ev: _Evaluation) -> tuple[I64, NDArray[np.float64]]:
         g_uniq, g_inv = np.unique(ev.gt_rows, return_inverse=True)
-        d_uniq, d_inv = np.unique(ev.dt_rows, return_inverse=True)
+        # a result's mask is read only where its cell has ground truth, as pycocotools reads it
+        # (half of a detector's results can lie in cells without: their strings stay undecoded)
+        has_gt = np.repeat(np.diff(ev.gt_off) > 0, np.diff(ev.dt_off))
+        d_uniq, d_inv = np.unique(ev.dt_rows[has_gt], return_inverse=True)
         gt_box = np.take(ev.gt.bbox, g_uniq, axis=0)
         dt_box = np.take(ev.dt.bbox, d_uniq, axis=0)
         gm, found = _gt_masks_and_result_strings(cocoGt, cocoDt, g_uniq, gt_box, d_uniq)
         crowd = np.ascontiguousarray(ev.gt_crowd, np.int64)
-        d_sel = np.ascontiguousarray(d_inv.reshape(-1), np.int64)
+        d_sel = np.zeros(len(ev.dt_rows), np.int64)  # rows of cells without ground truth: not read
+        d_sel[has_gt] = d_inv.reshape(-1)
         g_sel = np.ascontiguousarray(g_inv.reshape(-1), np.int64)
         if found is not None:  # Mask R-CNN-style files: each string decoded next to its IoUs
             buf, spans, hw, _ = found

@@ -329,6 +329,16 @@ def _scan(
     return _Measured(out, soff[:-1], n_runs, h, w, area, bbox, canon)
 
 
+def _unmeasured(runs: I64, start: I64, lens: I64, h: I64, w: I64) -> _Measured:
+    """Slotted masks whose statistics are not computed yet (``area``, ``bbox``, ``canon`` unset)."""
+    return _Measured(runs, start, lens, h, w, lens, np.empty((0, 4)), lens)
+
+
+def _slots(rles: Rles) -> _Measured:
+    """An :class:`Rles` seen as slotted masks (statistics not set), without a copy."""
+    return _unmeasured(rles.runs, rles.offsets[:-1], np.diff(rles.offsets), rles.h, rles.w)
+
+
 def _to_rles(m: _Measured) -> Rles:
     """Copy slotted runs into a CSR :class:`Rles`."""
     roff = _csr(m.lens)
@@ -493,6 +503,11 @@ def from_uncompressed(
 
 def from_polygons(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: ArrayLike) -> Rles:
     """rleFrPoly of each polygon (see the module docstring); ``h``, ``w`` per polygon or shared."""
+    return _to_rles(_polygon_slots(xy, point_offsets, h, w))
+
+
+def _polygon_slots(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: ArrayLike) -> _Measured:
+    """:func:`from_polygons` in the slotted layout of :class:`_Measured` (statistics not set)."""
     coords = np.ascontiguousarray(xy, np.float64).reshape(-1)
     poff = np.ascontiguousarray(point_offsets, np.int64)
     n = len(poff) - 1
@@ -502,7 +517,7 @@ def from_polygons(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: Arra
         raise ValueError(f"polygon coordinates must be finite with magnitude below {MAX_COORD:.0e}")
     hh, ww = _sizes(h, w, n)
     if not n:
-        return Rles(np.empty(0, np.int64), np.zeros(1, np.int64), hh, ww)
+        return _unmeasured(np.empty(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), hh, ww)
     work = _NS_VERTEX * len(coords) / 2
     cap = np.empty(n, np.int64)
     _pick(_kr, "poly_capacity", work, n)(n, coords, poff, ww, cap)
@@ -514,7 +529,7 @@ def from_polygons(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: Arra
     if empty.any():
         out[cap_off[:-1][empty]] = 0
         m[empty] = 1
-    return _to_rles(_Measured(out, cap_off[:-1], m, hh, ww, m, np.empty((0, 4)), m))
+    return _unmeasured(out, cap_off[:-1], m, hh, ww)
 
 
 def from_boxes(boxes: ArrayLike, h: ArrayLike, w: ArrayLike) -> Rles:
@@ -571,19 +586,19 @@ def to_masks(rles: Rles) -> NDArray[np.uint8]:
 
 
 # ----------------------------------------------------------------------------- statistics
-def _measure(rles: Rles, in_place: bool = False) -> _Measured:
-    """Statistics of an :class:`Rles`, with its run ends (for IoU) in place of the runs
-    (``in_place``: written over ``rles.runs``, for masks nobody else holds)."""
-    n = len(rles)
-    start, count = rles.offsets[:-1], np.diff(rles.offsets)
-    ends = rles.runs if in_place else np.empty_like(rles.runs)
+def _measure(rles: Rles | _Measured, in_place: bool = False) -> _Measured:
+    """Statistics of an :class:`Rles` (or slotted masks), with their run ends (for IoU) in place of
+    the runs (``in_place``: written over the runs, for masks nobody else holds)."""
+    s = rles if isinstance(rles, _Measured) else _slots(rles)
+    n = len(s.h)
+    ends = s.runs if in_place else np.empty_like(s.runs)
     area = np.empty(n, np.int64)
     bbox = np.empty((n, 4), np.float64)
     canon = np.empty(n, np.int64)
     if n:
-        stats = _pick(_k, "run_stats", _NS_RUN * len(rles.runs), n)
-        stats(n, rles.runs, start, count, rles.h, rles.w, ends, area, bbox, canon)
-    return _Measured(ends, start, count, rles.h, rles.w, area, bbox, canon)
+        stats = _pick(_k, "run_stats", _NS_RUN * len(s.runs), n)
+        stats(n, s.runs, s.start, s.lens, s.h, s.w, ends, area, bbox, canon)
+    return _Measured(ends, s.start, s.lens, s.h, s.w, area, bbox, canon)
 
 
 def areas(rles: Rles) -> I64:
@@ -602,7 +617,7 @@ def canonical(rles: Rles) -> Rles:
     out = np.empty_like(rles.runs)
     m = np.empty(len(rles), np.int64)
     _k.canonicalize(rles.runs, start, count, out, m)
-    return _to_rles(_Measured(out, start, m, rles.h, rles.w, m, np.empty((0, 4)), m))
+    return _to_rles(_unmeasured(out, start, m, rles.h, rles.w))
 
 
 def take(rles: Rles, index: ArrayLike) -> Rles:
@@ -612,7 +627,7 @@ def take(rles: Rles, index: ArrayLike) -> Rles:
     start = np.ascontiguousarray(rles.offsets[idx])
     count = np.ascontiguousarray(np.diff(rles.offsets)[idx])
     h, w = rles.h[idx].copy(), rles.w[idx].copy()
-    return _to_rles(_Measured(rles.runs, start, count, h, w, count, np.empty((0, 4)), count))
+    return _to_rles(_unmeasured(rles.runs, start, count, h, w))
 
 
 # ----------------------------------------------------------------------------- merge and IoU
@@ -655,12 +670,18 @@ def merge_groups(rles: Rles, group_offsets: ArrayLike, intersect: bool = False) 
     """rleMerge of each group of masks, in order: one mask per group (see the module docstring)."""
     goff = np.ascontiguousarray(group_offsets, np.int64)
     _check_offsets(goff, len(rles), "group_offsets")
-    out, cap_start, m = _merge(rles.runs, rles.offsets[:-1], np.diff(rles.offsets), goff, intersect)
+    return _to_rles(_merge_slots(_slots(rles), goff, intersect))
+
+
+def _merge_slots(s: _Measured, goff: I64, intersect: bool = False) -> _Measured:
+    """:func:`merge_groups` of slotted masks (``goff`` checked), slotted (statistics not set)."""
+    out, cap_start, m = _merge(s.runs, s.start, s.lens, goff, intersect)
+    n = len(s.h)
     nonempty = goff[1:] > goff[:-1]
-    first = np.minimum(goff[:-1], max(len(rles) - 1, 0))
-    h = np.where(nonempty, rles.h[first] if len(rles) else 0, 0).astype(np.int64)
-    w = np.where(nonempty, rles.w[first] if len(rles) else 0, 0).astype(np.int64)
-    return _to_rles(_Measured(out, cap_start, m, h, w, m, np.empty((0, 4)), m))
+    first = np.minimum(goff[:-1], max(n - 1, 0))
+    h = np.where(nonempty, s.h[first] if n else 0, 0).astype(np.int64)
+    w = np.where(nonempty, s.w[first] if n else 0, 0).astype(np.int64)
+    return _unmeasured(out, cap_start, m, h, w)
 
 
 def merge_measured(meas: _Measured, intersect: bool) -> tuple[bytes, int, int]:

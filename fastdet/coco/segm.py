@@ -430,12 +430,12 @@ def _gt_masks_from_text(coco: Any, rows: I64) -> Any:
             point_off = np.zeros(len(part_len) + 1, np.int64)
             np.cumsum(part_len // 2, out=point_off[1:])
             parts = sel[:, 2]
-            rles = _rle.from_polygons(
+            slots = _rle._polygon_slots(  # slotted all the way: no copy of the runs
                 xy, point_off, np.repeat(hw[poly, 0], parts), np.repeat(hw[poly, 1], parts)
             )
             if not (parts == 1).all():
-                rles = _rle.merge_groups(rles, group_off)
-            pieces.append(_rle._measure(rles, in_place=True))  # made here
+                slots = _rle._merge_slots(slots, group_off)
+            pieces.append(_rle._measure(slots, in_place=True))  # made here
         if len(other):
             segs = [_loads(raw[s:t], where) for s, t in spans[other, :2].tolist()]
             ent = [entries[i] for i in other.tolist()]

@@ -712,3 +712,19 @@ def test_the_columnar_api_checks_indices_and_offsets(call, match):
     rles = _rle.from_masks(np.ones((3, 4, 2), np.uint8))
     with pytest.raises(ValueError, match=match):
         call(rles)
+
+
+@given(
+    h=st.integers(1, 12),
+    w=st.sampled_from([1, 7, 3000]),
+    xy=st.lists(
+        st.tuples(st.floats(-5000.0, 8000.0).map(lambda v: round(v, 1)), st.floats(-20.0, 30.0)),
+        min_size=3,
+        max_size=8,
+    ),
+)
+def test_polygons_far_outside_or_across_a_wide_image_match_pycocotools(h, w, xy):
+    """Vertices far beyond the image's sides: rleFrPoly clips each column crossing, and the points go to
+    per-column buckets that span only the polygon's own columns."""
+    poly = [[c for p in xy for c in p]]
+    _same_rle(fm.frPyObjects(poly, h, w)[0], pcm.frPyObjects(poly, h, w)[0])

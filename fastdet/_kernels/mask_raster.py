@@ -37,13 +37,14 @@ def _row(vmin, h):
 
 
 @kernel()
-def _boundary_point(u, v, pu, pv, h, w):
-    """rleFrPoly's down-sampling of the step (pu, pv) -> (u, v), u != pu: pixel x*h + y, or -1."""
+def _joint(u, v, pu, pv, h, w):
+    """rleFrPoly's down-sampling of the step (pu, pv) -> (u, v), u != pu: its pixel's
+    ``(column, row)``, or column -1 where the step keeps no point."""
     xd = np.float64(u if u < pu else u - 1)
     xd = (xd + 0.5) / 5.0 - 0.5
     if np.floor(xd) != xd or xd < 0 or xd > w - 1:
-        return -1
-    return np.int64(xd) * h + _row(v if v < pv else pv, h)
+        return np.int64(-1), np.int64(0)
+    return np.int64(xd), _row(v if v < pv else pv, h)
 
 
 @kernel()
@@ -127,90 +128,27 @@ def _crossed_columns(xs, s, dx, dy, steps, w):
 
 
 @kernel()
-def _edge_crossings(xs, ys, s, dx, dy, steps, h, w, out, o, n):
-    """Boundary points of the steps inside one edge, appended at out[o + n:]; returns the new n.
+def _edge_crossings(xs, ys, s, dx, dy, steps, q0, q1, h, out, bucket, lb):
+    """The boundary rows of the steps inside one edge across columns ``q0..q1`` (its
+    :func:`_crossed_columns`), the row in column q to ``out[bucket[q - lb]]``, which moves on.
 
-    The steps across the columns of :func:`_crossed_columns` are found directly and
-    evaluated with rleFrPoly's own expressions, so the points are the ones its
-    point-by-point walk keeps.
+    The steps are found directly and evaluated with rleFrPoly's own expressions, so
+    the points are the ones its point-by-point walk keeps.
     """
-    q0, q1 = _crossed_columns(xs, s, dx, dy, steps, w)
     if dx >= dy:
         for q in range(q0, q1 + 1):
             t = 5 * q + 2 - xs
             va = np.int64(ys + s * t + 0.5)
             vb = np.int64(ys + s * (t + 1) + 0.5)
-            out[o + n] = q * h + _row(min(va, vb), h)
-            n += 1
-        return n
+            out[bucket[q - lb]] = _row(min(va, vb), h)
+            bucket[q - lb] += 1
+        return
     rising = s > 0
     for q in range(q0, q1 + 1):
         target = 5 * q + 3 if rising else 5 * q + 2
         tb = _first_t_at(xs, s, steps, target, rising)
-        out[o + n] = q * h + _row(tb - 1 + ys, h)  # rows t + ys: the lower one is tb - 1 + ys
-        n += 1
-    return n
-
-
-@kernel()
-def _sort_stretches(a, lo, n):
-    """Sort a[lo:lo+n] ascending by merging its ascending stretches bottom-up.
-
-    rleFrPoly's boundary points arrive edge by edge, each edge's in order, so
-    there are about as many stretches as edges: O(n log edges).
-    """
-    bounds = np.empty(n + 1, np.int64)
-    k = 0
-    bounds[0] = 0
-    for j in range(1, n):
-        if a[lo + j] < a[lo + j - 1]:
-            k += 1
-            bounds[k] = j
-    k += 1
-    bounds[k] = n
-    if k == 1:
-        return
-    tmp = np.empty(n, np.int64)
-    src_is_a = True
-    while k > 1:
-        nk = 0
-        for p in range(0, k, 2):
-            b0, b1 = bounds[p], bounds[p + 1]
-            b2 = bounds[p + 2] if p + 2 <= k else b1
-            if src_is_a:
-                _merge_sorted(a, lo, tmp, 0, b0, b1, b2)
-            else:
-                _merge_sorted(tmp, 0, a, lo, b0, b1, b2)
-            bounds[nk] = b0
-            nk += 1
-        bounds[nk] = n
-        k = nk
-        src_is_a = not src_is_a
-    if not src_is_a:
-        for j in range(n):
-            a[lo + j] = tmp[j]
-
-
-@kernel()
-def _merge_sorted(src, so, dst, do, b0, b1, b2):
-    """Merge the sorted src[so+b0:so+b1] and src[so+b1:so+b2] into dst[do+b0:do+b2]."""
-    i, j, t = b0, b1, b0
-    while i < b1 and j < b2:
-        if src[so + j] < src[so + i]:
-            dst[do + t] = src[so + j]
-            j += 1
-        else:
-            dst[do + t] = src[so + i]
-            i += 1
-        t += 1
-    while i < b1:
-        dst[do + t] = src[so + i]
-        i += 1
-        t += 1
-    while j < b2:
-        dst[do + t] = src[so + j]
-        j += 1
-        t += 1
+        out[bucket[q - lb]] = _row(tb - 1 + ys, h)  # rows t + ys: the lower one is tb - 1 + ys
+        bucket[q - lb] += 1
 
 
 @kernel()
@@ -237,30 +175,73 @@ def poly_capacity(lo, hi, xy, poff, w, cap):
 
 
 @kernel()
-def _poly_one(i, xy, poff, h, w, cap_off, out, out_m):
+def _poly_one(i, xy, poff, h, w, cap_off, out, out_m, edges, slope):
+    """rleFrPoly of polygon i (see :func:`poly_to_runs`). Scratch for its K edges: ``edges``
+    (K, 9) int64 (xs, ys, dx, dy, steps, first and last column crossed, the column and row
+    of the step from the previous edge) and ``slope`` (K,)."""
     a, k = poff[i], poff[i + 1] - poff[i]
     hi, wi, o = h[i], w[i], cap_off[i]
-    n = 0  # boundary points written to out[o:]
-    pu, pv, have_prev = np.int64(0), np.int64(0), False
+    lo_u, hi_u = np.int64(0), np.int64(-1)  # the upsampled x range: every walked point is inside
     for j in range(k):
+        u = _scaled(xy[2 * (a + j)])
+        lo_u, hi_u = (u, u) if j == 0 else (min(lo_u, u), max(hi_u, u))
+    lb = max(0, (lo_u - 3) // 5)  # so are the columns of its boundary points
+    marks = np.zeros(max(min(wi - 1, hi_u // 5 + 1) - lb + 2, 1), np.int64)  # indexed by column - lb
+    qlo, qhi = wi, np.int64(-1)  # the columns with boundary points
+    pu, pv, have_prev = np.int64(0), np.int64(0), False
+    for j in range(k):  # each edge walked once: its parameters kept, its points counted per column
         xs, ys, s, dx, dy, steps, flip = _edge(xy, a, j, k)
         u, v = _edge_point(steps if flip else 0, xs, ys, s, dx, dy)  # first point walked
+        q, r = np.int64(-1), np.int64(0)
         if have_prev and u != pu:
-            p = _boundary_point(u, v, pu, pv, hi, wi)
-            if p >= 0:
-                out[o + n] = p
-                n += 1
-        n = _edge_crossings(xs, ys, s, dx, dy, steps, hi, wi, out, o, n)
+            q, r = _joint(u, v, pu, pv, hi, wi)
+            if q >= 0:
+                qlo, qhi = min(qlo, q), max(qhi, q)
+                marks[q - lb] += 1
+                marks[q - lb + 1] -= 1
+        q0, q1 = _crossed_columns(xs, s, dx, dy, steps, wi)
+        if q0 <= q1:
+            qlo, qhi = min(qlo, q0), max(qhi, q1)
+            marks[q0 - lb] += 1
+            marks[q1 - lb + 1] -= 1
+        edges[j, 0], edges[j, 1], edges[j, 2], edges[j, 3], edges[j, 4] = xs, ys, dx, dy, steps
+        edges[j, 5], edges[j, 6], edges[j, 7], edges[j, 8] = q0, q1, q, r
+        slope[j] = s
         pu, pv = _edge_point(0 if flip else steps, xs, ys, s, dx, dy)  # last point walked
         have_prev = True
-    out[o + n] = hi * wi
+    count, start = np.int64(0), np.int64(o)
+    for c in range(qlo - lb, qhi - lb + 2):  # the marks summed: points per column; those summed: buckets
+        count += marks[c]
+        marks[c] = start
+        start += count
+    n = start - o
+    for j in range(k):  # the rows, each into its column's bucket (rleFrPoly sorts x * h + y)
+        q = edges[j, 7]
+        if q >= 0:
+            out[marks[q - lb]] = edges[j, 8]
+            marks[q - lb] += 1
+        q0, q1 = edges[j, 5], edges[j, 6]
+        if q0 <= q1:
+            _edge_crossings(edges[j, 0], edges[j, 1], slope[j], edges[j, 2], edges[j, 3], edges[j, 4],
+                            q0, q1, hi, out, marks, lb)  # fmt: skip
+    prev, b = np.int64(0), np.int64(o)
+    for c in range(qlo, qhi + 1):  # column c's bucket now ends at marks[c - lb]: sort its rows, difference
+        e = marks[c - lb]
+        for x in range(b + 1, e):  # insertion sort (a column has few points, mostly two)
+            r = out[x]
+            y = x - 1
+            while y >= b and out[y] > r:
+                out[y + 1] = out[y]
+                y -= 1
+            out[y + 1] = r
+        base = c * hi
+        for x in range(b, e):
+            p = base + out[x]
+            out[x] = p - prev
+            prev = p
+        b = e
+    out[o + n] = hi * wi - prev
     n += 1
-    _sort_stretches(out, o, n)
-    prev = 0
-    for j in range(n):  # differences
-        t = out[o + j]
-        out[o + j] = t - prev
-        prev = t
     m, j = 1, 1  # an empty run: drop it and add the next run to the previous one
     while j < n:
         if out[o + j] > 0:
@@ -283,12 +264,18 @@ def poly_to_runs(lo, hi, xy, poff, h, w, cap_off, out, out_m):
     The outline is upsampled by 5 ((int)(5 v + .5) per vertex, then one point per
     unit step along the longer axis of each edge, rounded as C does); each step
     across a pixel-column centre gives that column's boundary row (ceil, clipped
-    to [0, h]); the sorted boundary indices x*h + y, with h*w appended, are
-    differenced into runs, and an empty run merges its neighbours. Runs go to
+    to [0, h]); the boundary indices x*h + y, sorted (bucketed by column, then
+    sorted by row), with h*w appended, are differenced into runs, and an empty
+    run merges its neighbours. Runs go to
     ``out[cap_off[i]:]`` (the slot doubles as scratch), their number to ``out_m[i]``.
     """
+    k_max = np.int64(1)
     for i in range(lo, hi):
-        _poly_one(i, xy, poff, h, w, cap_off, out, out_m)
+        k_max = max(k_max, poff[i + 1] - poff[i])
+    edges = np.empty((k_max, 9), np.int64)
+    slope = np.empty(k_max)
+    for i in range(lo, hi):
+        _poly_one(i, xy, poff, h, w, cap_off, out, out_m, edges, slope)
 
 
 # ----------------------------------------------------------------------------- dense masks

@@ -359,38 +359,39 @@ def _cluster_any(
         np.cumsum(sizes[gorder], out=slot[1:])
         ncl = np.empty(n_groups, np.int64)  # and number ncl[j]
         out_box = np.empty((m, 4))
-        out_group = np.empty(m, np.int64)
         t = opts.iou_thr
         inv_t = 0.0 if t < 1e-6 else 1.0 / (t * (1.0 - 1e-6))
         cap = int(sizes.max())  # the largest group
-        # on several threads, each group writes its own slots
         if method == "wbf":
-            # slots no cluster fills (a group has fewer clusters than boxes) stay 0 for _rescale
-            out_score = np.zeros(m)
-            out_weight = np.zeros(m)
-            out_count = np.zeros(m, np.int64)
-            cluster_of = np.empty(n, np.int64)
+            ct = opts.conf_type
+            by_kernel = ct in (0, 1)  # the kernel rescales avg and max; _rescale the others
+            # the slots no cluster fills (a group has fewer clusters than boxes) stay 0 for _rescale
+            out_score = np.empty(m) if by_kernel else np.zeros(m)
+            out_weight = np.empty(0) if by_kernel else np.zeros(m)
+            out_count = np.empty(0, np.int64) if by_kernel else np.zeros(m, np.int64)
+            cluster_of = np.empty(0 if by_kernel else n, np.int64)
+            wdiv = float(w.max() if ct == 1 else w.sum())
             (_k.wbf if par else _k.wbf.serial)(
-                n_groups, boxes, ws, w, model, order, gstart, gorder, slot, cap, opts.conf_type == 1,
-                t, inv_t, out_box, out_score, out_weight, out_count, out_group, ncl, cluster_of,
+                n_groups, boxes, ws, w, model, order, gstart, gorder, slot, cap, ct, opts.allows_overflow,
+                wdiv, t, inv_t, out_box, out_score, out_weight, out_count, ncl, cluster_of,
             )  # fmt: skip
-            _rescale(opts, out_score, out_weight, out_count, cluster_of, model, order, w)
+            if not by_kernel:
+                _rescale(opts, out_score, out_weight, out_count, cluster_of, model, order, w)
         else:
             out_score = np.empty(m)
             (_k.nmw if par else _k.nmw.serial)(
-                n_groups, boxes, ws, order, gstart, gorder, slot, cap, t, inv_t,
-                out_box, out_score, out_group, ncl,
-            )  # fmt: skip
+                n_groups, boxes, ws, order, gstart, gorder, slot, cap, t, inv_t, out_box, out_score, ncl
+            )
         first = order[gstart[:-1][gorder]]  # each visited group's first box: its image and label
         gimg, glab = img[first], labels[first]
         if id_of is not None:
-            jb, rb = _k.image_rows(gimg, ncl)
+            jb, rb, rows_cap, span = _k.image_rows(gimg, slot, ncl)
             table = np.empty((int(rb[-1]), 7))
             finish = _k.finish_table if par and len(jb) > 2 else _k.finish_table.serial
             gid, glab_f = id_of[gimg].astype(np.float64), glab.astype(np.float64)
-            finish(len(jb) - 1, gid, glab_f, out_box, out_score, out_group, slot, ncl, jb, rb, table)
+            finish(len(jb) - 1, gid, glab_f, out_box, out_score, slot, ncl, jb, rb, rows_cap, span, table)
             return table
-        return _k.finish(gimg, glab, out_box, out_score, out_group, slot, ncl)
+        return _k.finish(gimg, glab, out_box, out_score, slot, ncl)
 
     if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
         gid = np.empty(n, np.int64)
@@ -426,20 +427,14 @@ def _rescale(
     placed: NDArray[np.int64],
     w: NDArray[np.float64],
 ) -> None:
-    """ensemble-boxes' confidence rescaling of WBF clusters, operation for operation, in place.
+    """ensemble-boxes' confidence rescaling of WBF clusters for the conf types box_and_model_avg
+    and absent_model_aware_avg, operation for operation, in place (the kernel rescales avg and max).
 
-    ``score`` is each cluster's mean (or max) weighted score (rescaled in place), ``weight``
-    its weight sum, ``count`` its size; for the boxes ``placed`` in clusters, ``cluster_of[i]``
-    is box i's cluster and ``model[i]`` its model.
+    ``score`` is each cluster's mean weighted score (rescaled in place), ``weight`` its weight
+    sum, ``count`` its size; for the boxes ``placed`` in clusters, ``cluster_of[i]`` is box i's
+    cluster and ``model[i]`` its model.
     """
     n_models = len(w)
-    if opts.conf_type == 1:  # max
-        score /= w.max()
-        return
-    if opts.conf_type == 0:  # avg; in place: no temporaries of the results' size
-        score *= count if opts.allows_overflow else np.minimum(n_models, count)
-        score /= w.sum()
-        return
     # the weights of the models present in each cluster, summed in model order as NumPy sums
     # ensemble-boxes' selections (adding the 0.0 of an absent model changes no partial sum)
     present = np.zeros((len(score), n_models), np.bool_)

@@ -211,28 +211,31 @@ def group_order(img, lab, n_img, n_lab, keep):
 
 
 @kernel()
-def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, kbuf, ibuf):
+def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, jof, kbuf, ibuf):
     """The clusters of groups jlo..jhi-1 (one image's) by decreasing score, ties by creation.
 
-    Group j's clusters are ``slot[j] : slot[j] + ncl[j]``; writes their scores and indices
-    to key/perm[:n] and returns n.
+    Group j's clusters are ``slot[j] : slot[j] + ncl[j]``; writes their scores and slots to
+    key/perm[:n] (returns n) and, for each slot c, its group to ``jof[c - slot[jlo]]``.
     """
     n = 0
     for j in range(jlo, jhi):
         for c in range(slot[j], slot[j] + ncl[j]):
             key[n] = out_score[c]
             perm[n] = c
+            jof[c - slot[jlo]] = j
             n += 1
     sort_pairs(key, perm, 0, n, kbuf, ibuf)
     return n
 
 
 @kernel()
-def image_rows(gimg, ncl):
-    """Each image's groups and result rows: ``(jb, rb)``, both (n + 1,) int64.
+def image_rows(gimg, slot, ncl):
+    """Each image's groups and result rows: ``(jb, rb, cap, span)``.
 
     ``gimg[j]`` is the image of the j-th group visited (groups come image by image), ``ncl[j]``
-    its number of clusters; image t's groups are ``jb[t]:jb[t + 1]``, its rows ``rb[t]:rb[t + 1]``.
+    its number of clusters; image t's groups are ``jb[t]:jb[t + 1]``, its rows
+    ``rb[t]:rb[t + 1]`` (both (n + 1,) int64). ``cap``: the most rows of an image; ``span``:
+    the most slots of an image (``slot[jb[t + 1]] - slot[jb[t]]``).
     """
     n_j = gimg.shape[0]
     n = 0
@@ -250,34 +253,38 @@ def image_rows(gimg, ncl):
         rows += ncl[j]
     jb[n] = n_j
     rb[n] = rows
-    return jb, rb
+    cap = 0
+    span = 0
+    for t in range(n):
+        cap = max(cap, rb[t + 1] - rb[t])
+        span = max(span, slot[jb[t + 1]] - slot[jb[t]])
+    return jb, rb, cap, span
 
 
 @kernel()
-def finish(gimg, glab, out_box, out_score, out_group, slot, ncl):
+def finish(gimg, glab, out_box, out_score, slot, ncl):
     """The clusters in output order, as ``(image, boxes, scores, labels)`` arrays.
 
     Group j (in visiting order: by image, then label appearance) has image gimg[j], label
-    glab[j] and clusters ``slot[j] : slot[j] + ncl[j]`` (``out_group`` of a cluster: its j).
-    Each image's clusters are sorted by decreasing score, equal scores in creation order.
+    glab[j] and clusters ``slot[j] : slot[j] + ncl[j]``. Each image's clusters are sorted by
+    decreasing score, equal scores in creation order.
     """
-    jb, rb = image_rows(gimg, ncl)
-    cap = 0
-    for t in range(jb.shape[0] - 1):
-        cap = max(cap, rb[t + 1] - rb[t])
+    jb, rb, cap, span = image_rows(gimg, slot, ncl)
     count = rb[jb.shape[0] - 1]
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    jof = np.empty(span, np.int64)
     r_img = np.empty(count, np.int64)
     r_box = np.empty((count, 4))
     r_score = np.empty(count)
     r_label = np.empty(count, np.int64)
     for t in range(jb.shape[0] - 1):
         r0 = rb[t]
-        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, kbuf, ibuf)
+        base = slot[jb[t]]
+        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf)
         for k in range(n):
             c = perm[k]
-            j = out_group[c]
+            j = jof[c - base]
             r_img[r0 + k] = gimg[j]
             r_label[r0 + k] = glab[j]
             r_score[r0 + k] = key[k]
@@ -287,23 +294,23 @@ def finish(gimg, glab, out_box, out_score, out_group, slot, ncl):
 
 
 @kernel(chunked=True)
-def finish_table(lo, hi, gid, glab, out_box, out_score, out_group, slot, ncl, jb, rb, table):
+def finish_table(lo, hi, gid, glab, out_box, out_score, slot, ncl, jb, rb, cap, span, table):
     """The clusters as rows ``[gid[j], x1, y1, x2, y2, score, glab[j]]`` of table (count, 7).
 
-    ``jb, rb`` from :func:`image_rows`; iteration t (images ``lo:hi``) writes its image's rows,
-    sorted by decreasing score, equal scores in creation order (label appearance, then cluster).
+    ``jb, rb, cap, span`` from :func:`image_rows`; iteration t (images ``lo:hi``) writes its
+    image's rows, sorted by decreasing score, equal scores in creation order (label
+    appearance, then cluster).
     """
-    cap = 0
-    for t in range(lo, hi):
-        cap = max(cap, rb[t + 1] - rb[t])
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    jof = np.empty(span, np.int64)
     for t in range(lo, hi):
         r0 = rb[t]
-        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, kbuf, ibuf)
+        base = slot[jb[t]]
+        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf)
         for k in range(n):
             c = perm[k]
-            j = out_group[c]
+            j = jof[c - base]
             table[r0 + k, 0] = gid[j]
             for d in range(4):
                 table[r0 + k, 1 + d] = out_box[c, d]
@@ -476,14 +483,15 @@ def wbf(
     gorder,
     slot,
     cap,
-    use_max,
+    conf_type,
+    overflow,
+    wdiv,
     thr,
     inv_t,
     out_box,
     out_score,
     out_weight,
     out_count,
-    out_group,
     ncl,
     cluster_of,
 ):
@@ -499,8 +507,11 @@ def wbf(
     thr is ~0. Writes ncl[j], the number of clusters of the j-th group, and for each of them
     (slots slot[j] + c, c in creation order): out_box the fused box, out_score its confidence
     before ensemble-boxes' rescaling (the mean of its ws, or the max with ``use_max``; float32
-    for 2+ boxes), out_weight its weight sum (float32 for 2+ boxes), out_count its size,
-    out_group its j; and cluster_of (N,) each box's slot. Other slots are left as they are.
+    for 2+ boxes) or, for ``conf_type`` 0 (avg; ``overflow``: allows_overflow) and 1 (max),
+    its final confidence (rescaled with ``wdiv``: the weights' sum, or their max). For the
+    other conf types, also out_weight its weight sum (float32 for 2+ boxes), out_count its
+    size and cluster_of (N,) each box's slot, for the caller's rescaling (unused otherwise:
+    pass empty arrays). Other slots are left as they are.
     The clusters' state is kept per group (small arrays).
     """
     fb = np.empty((cap, 4))  # fused box of each cluster, as ensemble-boxes stores it
@@ -516,6 +527,7 @@ def wbf(
     nxt = np.empty(cap, np.int64)
     prv = np.empty(cap, np.int64)
     head = np.empty(cap + 1, np.int64)
+    n_models = weights.shape[0]
     for j in range(jlo, jhi):
         g = gorder[j]
         lo = gstart[g]
@@ -578,7 +590,8 @@ def wbf(
                 cw[c] = weights[model[b]]
                 cnt[c] = 1
                 first[c] = b
-                cluster_of[b] = count + c
+                if conf_type >= 2:
+                    cluster_of[b] = count + c
                 k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
                 cell[c] = k
                 prv[c] = -1
@@ -595,7 +608,8 @@ def wbf(
             cmax[c] = max(cmax[c], s)
             cw[c] += weights[model[b]]
             cnt[c] += 1
-            cluster_of[b] = count + c
+            if conf_type >= 2:
+                cluster_of[b] = count + c
             for d in range(4):
                 if csum[c] != 0.0:
                     fb[c, d] = np.float64(np.float32(np.float64(acc[c, d]) / csum[c]))
@@ -622,15 +636,19 @@ def wbf(
                 score = ws[first[c]]
                 weight = weights[model[first[c]]]
             else:
-                score = cmax[c] if use_max else csum[c] / cnt[c]
+                score = cmax[c] if conf_type == 1 else csum[c] / cnt[c]
                 score = np.float64(np.float32(score))
                 weight = np.float64(np.float32(cw[c]))
             for d in range(4):
                 out_box[count + c, d] = fb[c, d]
+            if conf_type == 0:  # ensemble-boxes' rescaling, operation for operation
+                score = score * np.float64(cnt[c] if overflow else min(n_models, cnt[c])) / wdiv
+            elif conf_type == 1:
+                score = score / wdiv
+            else:  # rescaled by the caller
+                out_weight[count + c] = weight
+                out_count[count + c] = cnt[c]
             out_score[count + c] = score
-            out_weight[count + c] = weight
-            out_count[count + c] = cnt[c]
-            out_group[count + c] = j
         ncl[j] = k_clusters
 
 
@@ -638,9 +656,7 @@ def wbf(
 
 
 @kernel(chunked=True)
-def nmw(
-    jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_box, out_score, out_group, ncl
-):
+def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_box, out_score, ncl):
     """Non-maximum weighted of the groups ``gorder[jlo:jhi]``.
 
     Arguments and outputs as for ``wbf`` (ws = score x weight / max weight). A box joins the cluster whose
@@ -721,7 +737,6 @@ def nmw(
             for d in range(4):
                 out_box[count + c, d] = np.float64(np.float32(np.float64(acc[c, d]) / conf[c]))
             out_score[count + c] = np.float64(np.float32(ws[main[c]]))
-            out_group[count + c] = j
         ncl[j] = k_clusters
 
 

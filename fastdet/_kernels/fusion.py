@@ -224,7 +224,7 @@ def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, jof, kbuf, ibuf):
             perm[n] = c
             jof[c - slot[jlo]] = j
             n += 1
-    sort_pairs(key, perm, 0, n, kbuf, ibuf)
+    sort_pairs(key, perm, 0, np.int64(n), kbuf, ibuf)  # int64: the signature the other callers use
     return n
 
 

@@ -33,7 +33,7 @@ _CONF_TYPES = ("avg", "max", "box_and_model_avg", "absent_model_aware_avg")
 _METHODS = ("wbf", "nmw", "nms", "soft_nms")
 _DEFAULT_IOU = {"wbf": 0.55, "nmw": 0.55, "nms": 0.5, "soft_nms": 0.5}
 _SOFT_CODES = {"linear": 1, "gaussian": 2, "hard": 3}
-#: Results from which the batched path orders and writes them on several threads.
+#: Boxes from which the batched path sorts, clusters and writes its results on several threads.
 _PARALLEL_ROWS = 20_000
 #: Largest coordinate accepted without clipping: fused boxes go through float32 (max 3.4e38).
 _MAX_COORD = 1e30
@@ -344,42 +344,54 @@ def _cluster_any(
         keep = np.ones(n_kept, np.bool_)
         n = n_kept
     lab, n_lab = _compact_groups(labels)
+    fusing = method in ("wbf", "nmw")
     by_score = not (method == "soft_nms" and opts.soft_method != 3)
-    order, gstart, gorder = _k.group_order(img, lab, n_img, n_lab, ws, by_score, keep)
+    order, gstart, gorder = _k.group_order(img, lab, n_img, n_lab, keep)
+    par = len(order) >= _PARALLEL_ROWS and len(gorder) > 1  # work on several threads
+    if by_score:  # each group by decreasing score
+        (_k.sort_groups if par else _k.sort_groups.serial)(len(gorder), order, gstart, ws)
 
-    if method in ("wbf", "nmw"):
+    if fusing:
         m = len(order)  # at most one cluster per placed box
+        n_groups = len(gorder)
+        sizes = np.diff(gstart)
+        slot = np.zeros(n_groups + 1, np.int64)  # group gorder[j]'s clusters start at slot[j]
+        np.cumsum(sizes[gorder], out=slot[1:])
+        ncl = np.empty(n_groups, np.int64)  # and number ncl[j]
         out_box = np.empty((m, 4))
-        out_score = np.empty(m)
-        out_group = np.empty(m, np.int64)
         t = opts.iou_thr
         inv_t = 0.0 if t < 1e-6 else 1.0 / (t * (1.0 - 1e-6))
-        cap = int(np.diff(gstart).max())  # the largest group
+        cap = int(sizes.max())  # the largest group
         if method == "wbf":
-            out_weight = np.empty(m)
-            out_count = np.empty(m, np.int64)
-            cluster_of = np.empty(n, np.int64)
-            count = _k.wbf(
-                boxes, ws, w, model, order, gstart, gorder, cap, opts.conf_type == 1, t, inv_t,
-                out_box, out_score, out_weight, out_count, out_group, cluster_of,
+            ct = opts.conf_type
+            by_kernel = ct in (0, 1)  # the kernel rescales avg and max; _rescale the others
+            # the slots no cluster fills (a group has fewer clusters than boxes) stay 0 for _rescale
+            out_score = np.empty(m) if by_kernel else np.zeros(m)
+            out_weight = np.empty(0) if by_kernel else np.zeros(m)
+            out_count = np.empty(0, np.int64) if by_kernel else np.zeros(m, np.int64)
+            cluster_of = np.empty(0 if by_kernel else n, np.int64)
+            wdiv = float(w.max() if ct == 1 else w.sum())
+            (_k.wbf if par else _k.wbf.serial)(
+                n_groups, boxes, ws, w, model, order, gstart, gorder, slot, cap, ct, opts.allows_overflow,
+                wdiv, t, inv_t, out_box, out_score, out_weight, out_count, ncl, cluster_of,
             )  # fmt: skip
-            _rescale(
-                opts, out_score[:count], out_weight[:count], out_count[:count], cluster_of, model, order, w
-            )
+            if not by_kernel:
+                _rescale(opts, out_score, out_weight, out_count, cluster_of, model, order, w)
         else:
-            count = _k.nmw(boxes, ws, order, gstart, gorder, cap, t, inv_t, out_box, out_score, out_group)
-        first = order[gstart[:-1]]  # each group's first box: its image and label
+            out_score = np.empty(m)
+            (_k.nmw if par else _k.nmw.serial)(
+                n_groups, boxes, ws, order, gstart, gorder, slot, cap, t, inv_t, out_box, out_score, ncl
+            )
+        first = order[gstart[:-1][gorder]]  # each visited group's first box: its image and label
         gimg, glab = img[first], labels[first]
         if id_of is not None:
-            table = np.empty((count, 7))
-            bounds = _k.image_bounds(gimg, out_group, count)
-            finish = (
-                _k.finish_table if count >= _PARALLEL_ROWS and len(bounds) > 2 else _k.finish_table.serial
-            )
+            jb, rb, rows_cap, span = _k.image_rows(gimg, slot, ncl)
+            table = np.empty((int(rb[-1]), 7))
+            finish = _k.finish_table if par and len(jb) > 2 else _k.finish_table.serial
             gid, glab_f = id_of[gimg].astype(np.float64), glab.astype(np.float64)
-            finish(len(bounds) - 1, gid, glab_f, out_box, out_score, out_group, bounds, table)
+            finish(len(jb) - 1, gid, glab_f, out_box, out_score, slot, ncl, jb, rb, rows_cap, span, table)
             return table
-        return _k.finish(gimg, glab, out_box, out_score, out_group, count)
+        return _k.finish(gimg, glab, out_box, out_score, slot, ncl)
 
     if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
         gid = np.empty(n, np.int64)
@@ -415,20 +427,14 @@ def _rescale(
     placed: NDArray[np.int64],
     w: NDArray[np.float64],
 ) -> None:
-    """ensemble-boxes' confidence rescaling of WBF clusters, operation for operation, in place.
+    """ensemble-boxes' confidence rescaling of WBF clusters for the conf types box_and_model_avg
+    and absent_model_aware_avg, operation for operation, in place (the kernel rescales avg and max).
 
-    ``score`` is each cluster's mean (or max) weighted score (rescaled in place), ``weight``
-    its weight sum, ``count`` its size; for the boxes ``placed`` in clusters, ``cluster_of[i]``
-    is box i's cluster and ``model[i]`` its model.
+    ``score`` is each cluster's mean weighted score (rescaled in place), ``weight`` its weight
+    sum, ``count`` its size; for the boxes ``placed`` in clusters, ``cluster_of[i]`` is box i's
+    cluster and ``model[i]`` its model.
     """
     n_models = len(w)
-    if opts.conf_type == 1:  # max
-        score /= w.max()
-        return
-    if opts.conf_type == 0:  # avg; in place: no temporaries of the results' size
-        score *= count if opts.allows_overflow else np.minimum(n_models, count)
-        score /= w.sum()
-        return
     # the weights of the models present in each cluster, summed in model order as NumPy sums
     # ensemble-boxes' selections (adding the 0.0 of an absent model changes no partial sum)
     present = np.zeros((len(score), n_models), np.bool_)

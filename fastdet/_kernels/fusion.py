@@ -105,13 +105,40 @@ def sort_pairs(key, idx, lo, hi, kbuf, ibuf):
             idx[lo + k] = ibuf[k]
 
 
-@kernel()
-def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
-    """Boxes grouped by (image, label), by decreasing ws within a group; groups by first appearance.
+@kernel(chunked=True)
+def sort_groups(lo, hi, order, gstart, ws):
+    """Sort each group g in lo..hi-1 (``order[gstart[g]:gstart[g + 1]]``) by decreasing ws, then index."""
+    cap = 0
+    for g in range(lo, hi):
+        cap = max(cap, gstart[g + 1] - gstart[g])
+    key, kbuf = np.empty(cap), np.empty(cap)
+    idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    for g in range(lo, hi):
+        a, e = gstart[g], gstart[g + 1]
+        if e - a <= 16:  # insertion sort in place (what sort_pairs does on 16 or fewer)
+            for p in range(a + 1, e):
+                v = order[p]
+                kv = ws[v]
+                j = p - 1
+                while j >= a and (ws[order[j]] < kv or (ws[order[j]] == kv and order[j] > v)):
+                    order[j + 1] = order[j]
+                    j -= 1
+                order[j + 1] = v
+            continue
+        for p in range(a, e):
+            key[p - a] = ws[order[p]]
+            idx[p - a] = order[p]
+        sort_pairs(key, idx, 0, e - a, kbuf, ibuf)
+        for p in range(a, e):
+            order[p] = idx[p - a]
 
-    img (N,) in [0, n_img), lab (N,) in [0, n_lab); only boxes with ``keep`` are placed. Within
-    a group, boxes come by decreasing ws, equal ws by index (``by_score``), or in index order.
-    Returns ``(order (K,), gstart
+
+@kernel()
+def group_order(img, lab, n_img, n_lab, keep):
+    """Boxes grouped by (image, label), in index order within a group; groups by first appearance.
+
+    img (N,) in [0, n_img), lab (N,) in [0, n_lab); only boxes with ``keep`` are placed
+    (:func:`sort_groups` then orders each group by score). Returns ``(order (K,), gstart
     (G + 1,), gorder (G,))``: group g is ``order[gstart[g]:gstart[g + 1]]``, and ``gorder``
     lists the groups by image, then by where their label first appears in the image: the
     order in which ensemble-boxes meets an image's labels.
@@ -165,32 +192,6 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
     gkey = np.empty(n_groups)
     for g in range(n_groups):
         gkey[g] = -np.float64(order[gstart[g]])  # the lowest index (the counting sorts are stable)
-    if by_score:
-        cap = 0
-        for g in range(n_groups):
-            cap = max(cap, gstart[g + 1] - gstart[g])
-        key = np.empty(cap)
-        idx = np.empty(cap, np.int64)
-        kbuf = np.empty(cap)
-        ibuf = np.empty(cap, np.int64)
-        for g in range(n_groups):
-            lo, hi = gstart[g], gstart[g + 1]
-            if hi - lo <= 16:  # insertion sort in place (what sort_pairs does on 16 or fewer)
-                for p in range(lo + 1, hi):
-                    v = order[p]
-                    kv = ws[v]
-                    j = p - 1
-                    while j >= lo and (ws[order[j]] < kv or (ws[order[j]] == kv and order[j] > v)):
-                        order[j + 1] = order[j]
-                        j -= 1
-                    order[j + 1] = v
-                continue
-            for p in range(lo, hi):
-                key[p - lo] = ws[order[p]]
-                idx[p - lo] = order[p]
-            sort_pairs(key, idx, 0, hi - lo, kbuf, ibuf)
-            for p in range(lo, hi):
-                order[p] = idx[p - lo]
     # groups come by image already; within an image, order them by first appearance
     gorder = np.arange(n_groups)
     cap = 0
@@ -210,64 +211,82 @@ def group_order(img, lab, n_img, n_lab, ws, by_score, keep):
 
 
 @kernel()
-def _sort_image(lo, hi, out_score, key, perm, kbuf, ibuf):
-    """Clusters lo..hi-1 (one image's) by decreasing score, ties by creation: into key/perm[:hi - lo]."""
-    for c in range(lo, hi):
-        key[c - lo] = out_score[c]
-        perm[c - lo] = c
-    sort_pairs(key, perm, 0, hi - lo, kbuf, ibuf)
+def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, jof, kbuf, ibuf):
+    """The clusters of groups jlo..jhi-1 (one image's) by decreasing score, ties by creation.
+
+    Group j's clusters are ``slot[j] : slot[j] + ncl[j]``; writes their scores and slots to
+    key/perm[:n] (returns n) and, for each slot c, its group to ``jof[c - slot[jlo]]``.
+    """
+    n = 0
+    for j in range(jlo, jhi):
+        for c in range(slot[j], slot[j] + ncl[j]):
+            key[n] = out_score[c]
+            perm[n] = c
+            jof[c - slot[jlo]] = j
+            n += 1
+    sort_pairs(key, perm, 0, np.int64(n), kbuf, ibuf)  # int64: the signature the other callers use
+    return n
 
 
 @kernel()
-def image_bounds(gimg, out_group, count):
-    """Cluster offsets of each image's results (clusters come image by image): (n + 1,) int64.
+def image_rows(gimg, slot, ncl):
+    """Each image's groups and result rows: ``(jb, rb, cap, span)``.
 
-    ``gimg[g]`` is group g's image; ``out_group`` each cluster's group.
+    ``gimg[j]`` is the image of the j-th group visited (groups come image by image), ``ncl[j]``
+    its number of clusters; image t's groups are ``jb[t]:jb[t + 1]``, its rows
+    ``rb[t]:rb[t + 1]`` (both (n + 1,) int64). ``cap``: the most rows of an image; ``span``:
+    the most slots of an image (``slot[jb[t + 1]] - slot[jb[t]]``).
     """
+    n_j = gimg.shape[0]
     n = 0
-    prev = -1
-    for c in range(count):
-        i = gimg[out_group[c]]
-        if c == 0 or i != prev:
-            n += 1
-        prev = i
-    bounds = np.empty(n + 1, np.int64)
+    for j in range(n_j):
+        n += j == 0 or gimg[j] != gimg[j - 1]
+    jb = np.empty(n + 1, np.int64)
+    rb = np.empty(n + 1, np.int64)
     n = 0
-    for c in range(count):
-        i = gimg[out_group[c]]
-        if c == 0 or i != prev:
-            bounds[n] = c
+    rows = 0
+    for j in range(n_j):
+        if j == 0 or gimg[j] != gimg[j - 1]:
+            jb[n] = j
+            rb[n] = rows
             n += 1
-        prev = i
-    bounds[n] = count
-    return bounds
-
-
-@kernel()
-def finish(gimg, glab, out_box, out_score, out_group, count):
-    """The first ``count`` clusters in output order, as ``(image, boxes, scores, labels)`` arrays.
-
-    Clusters come by image (groups were visited in ``gorder``); each image's are sorted by
-    decreasing score, equal scores in creation order (label appearance, then cluster).
-    """
-    bounds = image_bounds(gimg, out_group, count)
+        rows += ncl[j]
+    jb[n] = n_j
+    rb[n] = rows
     cap = 0
-    for t in range(bounds.shape[0] - 1):
-        cap = max(cap, bounds[t + 1] - bounds[t])
+    span = 0
+    for t in range(n):
+        cap = max(cap, rb[t + 1] - rb[t])
+        span = max(span, slot[jb[t + 1]] - slot[jb[t]])
+    return jb, rb, cap, span
+
+
+@kernel()
+def finish(gimg, glab, out_box, out_score, slot, ncl):
+    """The clusters in output order, as ``(image, boxes, scores, labels)`` arrays.
+
+    Group j (in visiting order: by image, then label appearance) has image gimg[j], label
+    glab[j] and clusters ``slot[j] : slot[j] + ncl[j]``. Each image's clusters are sorted by
+    decreasing score, equal scores in creation order.
+    """
+    jb, rb, cap, span = image_rows(gimg, slot, ncl)
+    count = rb[jb.shape[0] - 1]
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    jof = np.empty(span, np.int64)
     r_img = np.empty(count, np.int64)
     r_box = np.empty((count, 4))
     r_score = np.empty(count)
     r_label = np.empty(count, np.int64)
-    for t in range(bounds.shape[0] - 1):
-        r0, r1 = bounds[t], bounds[t + 1]
-        _sort_image(r0, r1, out_score, key, perm, kbuf, ibuf)
-        for k in range(r1 - r0):
+    for t in range(jb.shape[0] - 1):
+        r0 = rb[t]
+        base = slot[jb[t]]
+        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf)
+        for k in range(n):
             c = perm[k]
-            g = out_group[c]
-            r_img[r0 + k] = gimg[g]
-            r_label[r0 + k] = glab[g]
+            j = jof[c - base]
+            r_img[r0 + k] = gimg[j]
+            r_label[r0 + k] = glab[j]
             r_score[r0 + k] = key[k]
             for d in range(4):
                 r_box[r0 + k, d] = out_box[c, d]
@@ -275,28 +294,28 @@ def finish(gimg, glab, out_box, out_score, out_group, count):
 
 
 @kernel(chunked=True)
-def finish_table(lo, hi, gid, glab, out_box, out_score, out_group, bounds, table):
-    """The clusters as rows ``[gid[group], x1, y1, x2, y2, score, glab[group]]`` of table (count, 7).
+def finish_table(lo, hi, gid, glab, out_box, out_score, slot, ncl, jb, rb, cap, span, table):
+    """The clusters as rows ``[gid[j], x1, y1, x2, y2, score, glab[j]]`` of table (count, 7).
 
-    ``bounds`` from :func:`image_bounds`; iteration t (images ``lo:hi``) writes its image's rows,
-    sorted by decreasing score, equal scores in creation order (label appearance, then cluster).
+    ``jb, rb, cap, span`` from :func:`image_rows`; iteration t (images ``lo:hi``) writes its
+    image's rows, sorted by decreasing score, equal scores in creation order (label
+    appearance, then cluster).
     """
-    cap = 0
-    for t in range(lo, hi):
-        cap = max(cap, bounds[t + 1] - bounds[t])
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
+    jof = np.empty(span, np.int64)
     for t in range(lo, hi):
-        r0, r1 = bounds[t], bounds[t + 1]  # the image's rows
-        _sort_image(r0, r1, out_score, key, perm, kbuf, ibuf)
-        for k in range(r1 - r0):
+        r0 = rb[t]
+        base = slot[jb[t]]
+        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf)
+        for k in range(n):
             c = perm[k]
-            g = out_group[c]
-            table[r0 + k, 0] = gid[g]
+            j = jof[c - base]
+            table[r0 + k, 0] = gid[j]
             for d in range(4):
                 table[r0 + k, 1 + d] = out_box[c, d]
             table[r0 + k, 5] = key[k]
-            table[r0 + k, 6] = glab[g]
+            table[r0 + k, 6] = glab[j]
 
 
 # --------------------------------------------------------------------------- input
@@ -451,8 +470,10 @@ def _half_window(w, max_w, inv_t):
 # --------------------------------------------------------------------------- weighted boxes fusion
 
 
-@kernel()
+@kernel(chunked=True)
 def wbf(
+    jlo,
+    jhi,
     boxes,
     ws,
     weights,
@@ -460,30 +481,38 @@ def wbf(
     order,
     gstart,
     gorder,
+    slot,
     cap,
-    use_max,
+    conf_type,
+    overflow,
+    wdiv,
     thr,
     inv_t,
     out_box,
     out_score,
     out_weight,
     out_count,
-    out_group,
+    ncl,
     cluster_of,
 ):
-    """Weighted boxes fusion of every group; returns the number of clusters written.
+    """Weighted boxes fusion of the groups ``gorder[jlo:jhi]`` (a chunked kernel: any split of
+    [0, G) over threads gives the same result, as every group writes only its own slots).
 
     boxes (N, 4) float64 (clipped, positive area); ws (N,) weighted scores (score x model
     weight, >= 0); weights (M,), model (N,): box i's model weight is weights[model[i]];
-    order, gstart, gorder from
-    ``group_order`` (each group by decreasing ws; groups visited in gorder); cap the size of
-    the largest group; thr the IoU
-    threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when thr is ~0.
-    Writes, for each cluster (groups in gorder, each group's clusters in creation order):
-    out_box (N, 4) the fused box, out_score its confidence before ensemble-boxes' rescaling
-    (the mean of its ws, or the max with ``use_max``; float32 for 2+ boxes), out_weight its
-    weight sum (float32 for 2+ boxes), out_count its size, out_group its group; and
-    cluster_of (N,) each box's cluster. The clusters' state is kept per group (small arrays).
+    order, gstart, gorder from ``group_order`` and ``sort_groups`` (each group by decreasing
+    ws; gorder[j] the j-th group visited); slot (G + 1,) the first output slot of the j-th
+    group (slots of earlier groups: at least their sizes); cap the size of the largest group;
+    thr the IoU threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when
+    thr is ~0. Writes ncl[j], the number of clusters of the j-th group, and for each of them
+    (slots slot[j] + c, c in creation order): out_box the fused box, out_score its confidence
+    before ensemble-boxes' rescaling (the mean of its ws, or the max with ``use_max``; float32
+    for 2+ boxes) or, for ``conf_type`` 0 (avg; ``overflow``: allows_overflow) and 1 (max),
+    its final confidence (rescaled with ``wdiv``: the weights' sum, or their max). For the
+    other conf types, also out_weight its weight sum (float32 for 2+ boxes), out_count its
+    size and cluster_of (N,) each box's slot, for the caller's rescaling (unused otherwise:
+    pass empty arrays). Other slots are left as they are.
+    The clusters' state is kept per group (small arrays).
     """
     fb = np.empty((cap, 4))  # fused box of each cluster, as ensemble-boxes stores it
     farea = np.empty(cap)
@@ -498,10 +527,12 @@ def wbf(
     nxt = np.empty(cap, np.int64)
     prv = np.empty(cap, np.int64)
     head = np.empty(cap + 1, np.int64)
-    count = 0
-    for g in gorder:
+    n_models = weights.shape[0]
+    for j in range(jlo, jhi):
+        g = gorder[j]
         lo = gstart[g]
         hi = gstart[g + 1]
+        count = slot[j]
         x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(boxes, order, lo, hi)
         # a fused box is a weighted mean of its members: no wider than the widest member, up to
         # its float32 rounding (relative 2**-24 of each coordinate)
@@ -559,7 +590,8 @@ def wbf(
                 cw[c] = weights[model[b]]
                 cnt[c] = 1
                 first[c] = b
-                cluster_of[b] = count + c
+                if conf_type >= 2:
+                    cluster_of[b] = count + c
                 k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
                 cell[c] = k
                 prv[c] = -1
@@ -576,7 +608,8 @@ def wbf(
             cmax[c] = max(cmax[c], s)
             cw[c] += weights[model[b]]
             cnt[c] += 1
-            cluster_of[b] = count + c
+            if conf_type >= 2:
+                cluster_of[b] = count + c
             for d in range(4):
                 if csum[c] != 0.0:
                     fb[c, d] = np.float64(np.float32(np.float64(acc[c, d]) / csum[c]))
@@ -603,27 +636,30 @@ def wbf(
                 score = ws[first[c]]
                 weight = weights[model[first[c]]]
             else:
-                score = cmax[c] if use_max else csum[c] / cnt[c]
+                score = cmax[c] if conf_type == 1 else csum[c] / cnt[c]
                 score = np.float64(np.float32(score))
                 weight = np.float64(np.float32(cw[c]))
             for d in range(4):
                 out_box[count + c, d] = fb[c, d]
+            if conf_type == 0:  # ensemble-boxes' rescaling, operation for operation
+                score = score * np.float64(cnt[c] if overflow else min(n_models, cnt[c])) / wdiv
+            elif conf_type == 1:
+                score = score / wdiv
+            else:  # rescaled by the caller
+                out_weight[count + c] = weight
+                out_count[count + c] = cnt[c]
             out_score[count + c] = score
-            out_weight[count + c] = weight
-            out_count[count + c] = cnt[c]
-            out_group[count + c] = g
-        count += k_clusters
-    return count
+        ncl[j] = k_clusters
 
 
 # --------------------------------------------------------------------------- non-maximum weighted
 
 
-@kernel()
-def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, out_group):
-    """Non-maximum weighted of every group; returns the number of clusters written.
+@kernel(chunked=True)
+def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_box, out_score, ncl):
+    """Non-maximum weighted of the groups ``gorder[jlo:jhi]``.
 
-    Arguments as for ``wbf`` (ws = score x weight / max weight). A box joins the cluster whose
+    Arguments and outputs as for ``wbf`` (ws = score x weight / max weight). A box joins the cluster whose
     first (highest-scoring) box it overlaps most, with IoU > thr; the fused box is the float32
     mean of the members weighted by ws x IoU with that first box; the score is the first box's
     ws, rounded to float32.
@@ -635,10 +671,11 @@ def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, o
     join_iou = np.empty(cap)  # each box's IoU with its cluster's first box
     acc = np.empty((cap, 4), np.float32)
     conf = np.empty(cap)
-    count = 0
-    for g in gorder:
+    for j in range(jlo, jhi):
+        g = gorder[j]
         lo = gstart[g]
         hi = gstart[g + 1]
+        count = slot[j]
         x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(boxes, order, lo, hi)
         for k in range(gx * gy):
             head[k] = -1
@@ -700,9 +737,7 @@ def nmw(boxes, ws, order, gstart, gorder, cap, thr, inv_t, out_box, out_score, o
             for d in range(4):
                 out_box[count + c, d] = np.float64(np.float32(np.float64(acc[c, d]) / conf[c]))
             out_score[count + c] = np.float64(np.float32(ws[main[c]]))
-            out_group[count + c] = g
-        count += k_clusters
-    return count
+        ncl[j] = k_clusters
 
 
 # --------------------------------------------------------------------------- soft-NMS (ensemble-boxes)

@@ -506,8 +506,11 @@ def from_polygons(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: Arra
     return _to_rles(_polygon_slots(xy, point_offsets, h, w))
 
 
-def _polygon_slots(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: ArrayLike) -> _Measured:
-    """:func:`from_polygons` in the slotted layout of :class:`_Measured` (statistics not set)."""
+def _polygon_slots(
+    xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: ArrayLike, spare: int = 0
+) -> _Measured:
+    """:func:`from_polygons` in the slotted layout of :class:`_Measured` (statistics not set), with
+    ``spare`` unused entries at the end of ``runs`` (room for other masks' runs, copied there)."""
     coords = np.ascontiguousarray(xy, np.float64).reshape(-1)
     poff = np.ascontiguousarray(point_offsets, np.int64)
     n = len(poff) - 1
@@ -517,12 +520,12 @@ def _polygon_slots(xy: ArrayLike, point_offsets: ArrayLike, h: ArrayLike, w: Arr
         raise ValueError(f"polygon coordinates must be finite with magnitude below {MAX_COORD:.0e}")
     hh, ww = _sizes(h, w, n)
     if not n:
-        return _unmeasured(np.empty(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), hh, ww)
+        return _unmeasured(np.empty(spare, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), hh, ww)
     work = _NS_VERTEX * len(coords) / 2
     cap = np.empty(n, np.int64)
     _pick(_kr, "poly_capacity", work, n)(n, coords, poff, ww, cap)
     cap_off = _csr(cap)
-    out = np.empty(int(cap_off[-1]), np.int64)
+    out = np.empty(int(cap_off[-1]) + spare, np.int64)
     m = np.empty(n, np.int64)
     _pick(_kr, "poly_to_runs", work, n)(n, coords, poff, hh, ww, cap_off, out, m)
     empty = (hh * ww) == 0  # a 0-pixel image: the single run [0] (pycocotools: h == 0)
@@ -631,13 +634,16 @@ def take(rles: Rles, index: ArrayLike) -> Rles:
 
 
 # ----------------------------------------------------------------------------- merge and IoU
-def _merge(runs: I64, start: I64, count: I64, goff: I64, intersect: bool) -> tuple[I64, I64, I64]:
-    """rleMerge of member groups (slotted input): slotted output ``(out, cap_start, m)``."""
+def _merge(
+    runs: I64, start: I64, count: I64, goff: I64, intersect: bool, spare: int = 0
+) -> tuple[I64, I64, I64]:
+    """rleMerge of member groups (slotted input): slotted output ``(out, cap_start, m)`` (``spare``
+    unused entries at the end of ``out``)."""
     n_groups = len(goff) - 1
     member_total = _csr(count)
     cap = member_total[goff[1:]] - member_total[goff[:-1]] + 1
     cap_off = _csr(cap)
-    out = np.empty(int(cap_off[-1]), np.int64)
+    out = np.empty(int(cap_off[-1]) + spare, np.int64)
     m = np.zeros(n_groups, np.int64)
     if not n_groups:
         return out, cap_off[:-1], m
@@ -673,9 +679,10 @@ def merge_groups(rles: Rles, group_offsets: ArrayLike, intersect: bool = False) 
     return _to_rles(_merge_slots(_slots(rles), goff, intersect))
 
 
-def _merge_slots(s: _Measured, goff: I64, intersect: bool = False) -> _Measured:
-    """:func:`merge_groups` of slotted masks (``goff`` checked), slotted (statistics not set)."""
-    out, cap_start, m = _merge(s.runs, s.start, s.lens, goff, intersect)
+def _merge_slots(s: _Measured, goff: I64, intersect: bool = False, spare: int = 0) -> _Measured:
+    """:func:`merge_groups` of slotted masks (``goff`` checked), slotted (statistics not set), with
+    ``spare`` unused entries at the end of ``runs``."""
+    out, cap_start, m = _merge(s.runs, s.start, s.lens, goff, intersect, spare)
     n = len(s.h)
     nonempty = goff[1:] > goff[:-1]
     first = np.minimum(goff[:-1], max(n - 1, 0))

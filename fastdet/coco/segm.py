@@ -410,6 +410,11 @@ def _gt_masks_from_text(coco: Any, rows: I64) -> Any:
         poly = np.flatnonzero(spans[:, 2] >= 0)
         other = np.flatnonzero(spans[:, 2] < 0)
         pieces: list[_rle._Measured] = []
+        if len(other):  # RLE dicts (crowd regions), parsed on their own; first: their runs' room is kept
+            segs = [_loads(raw[s:t], where) for s, t in spans[other, :2].tolist()]
+            ent = [entries[i] for i in other.tolist()]
+            pieces.append(segment_masks(segs, hw[other], where, ent))
+        spare = len(pieces[0].runs) if pieces else 0
         if len(poly):
             sel = spans[poly]
             group_off = np.zeros(len(poly) + 1, np.int64)
@@ -430,21 +435,19 @@ def _gt_masks_from_text(coco: Any, rows: I64) -> Any:
             point_off = np.zeros(len(part_len) + 1, np.int64)
             np.cumsum(part_len // 2, out=point_off[1:])
             parts = sel[:, 2]
-            slots = _rle._polygon_slots(  # slotted all the way: no copy of the runs
-                xy, point_off, np.repeat(hw[poly, 0], parts), np.repeat(hw[poly, 1], parts)
-            )
-            if not (parts == 1).all():
-                slots = _rle._merge_slots(slots, group_off)
+            h_part, w_part = np.repeat(hw[poly, 0], parts), np.repeat(hw[poly, 1], parts)
+            multi = not (parts == 1).all()
+            slots = _rle._polygon_slots(xy, point_off, h_part, w_part, 0 if multi else spare)  # no copies
+            if multi:
+                slots = _rle._merge_slots(slots, group_off, spare=spare)
             pieces.append(_rle._measure(slots, in_place=True))  # made here
-        if len(other):
-            segs = [_loads(raw[s:t], where) for s, t in spans[other, :2].tolist()]
-            ent = [entries[i] for i in other.tolist()]
-            pieces.append(segment_masks(segs, hw[other], where, ent))
     except (ValueError, TypeError):
         return None
     if len(pieces) == 1:
         return pieces[0]
-    first, second = pieces
+    second, first = pieces  # the RLE dicts' runs go to the room left after the polygons'
+    tail = len(first.runs) - spare
+    first.runs[tail:] = second.runs
     perm = np.concatenate([poly, other])
     inverse = np.empty_like(perm)
     inverse[perm] = np.arange(len(perm))
@@ -452,8 +455,8 @@ def _gt_masks_from_text(coco: Any, rows: I64) -> Any:
         np.ascontiguousarray(np.concatenate([a, b])[inverse])
         for a, b in zip(first[1:], second[1:], strict=True)
     ]
-    fields[0] = np.ascontiguousarray(np.concatenate([first.start, second.start + len(first.runs)])[inverse])
-    return _rle._Measured(np.concatenate([first.runs, second.runs]), *fields)
+    fields[0] = np.ascontiguousarray(np.concatenate([first.start, second.start + tail])[inverse])
+    return _rle._Measured(first.runs, *fields)
 
 
 def _masks_for(coco: Any, rows: I64, box: NDArray[np.float64], image_id_of: Any, role: str) -> Any:

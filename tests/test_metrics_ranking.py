@@ -936,6 +936,48 @@ def test_weighted_curves_bit_for_bit_with_sklearn(kind, weights):
     assert outcome(average_precision, y, s, sample_weight=w) == outcome(
         m.average_precision_score, y, s, sample_weight=w
     )
+    assert_same_bits(outcome(roc_auc, y, s, sample_weight=w), outcome(m.roc_auc_score, y, s, sample_weight=w))
+
+
+def assert_same_bits(ours, theirs):
+    """The same exception class, or the same float (NaN equals NaN)."""
+    if isinstance(ours, type) or isinstance(theirs, type):
+        assert ours is theirs, (ours, theirs)
+    else:
+        assert ours == theirs or (math.isnan(ours) and math.isnan(theirs)), (ours, theirs)
+
+
+@given(binary_problem(weights=float_weights), st.booleans())
+def test_weighted_area_terms_equal_the_curve_path_and_reference(problem, negative):
+    """``_weighted_area`` (the terms of the final sum, no curve arrays) gives the bits of the curve
+    path (``roc_from_counts`` + ``_auc``, ``pr_from_counts``), or None where that path warns."""
+    from fastdet.metrics import _binary as b
+
+    _, s, w, _, positive = problem
+    if w is None:
+        w = np.ones(s.shape[0])
+    if negative:  # negative weights: curves that go back, or are not monotone
+        w = w - 0.5
+        assume(w.any())
+    mask = positive.astype(np.uint8)
+    counts = b.threshold_sums(mask, s, w)
+    area = outcome(b._weighted_area, mask, s, w, False)
+    tp_total, fp_total = (float(c[-1]) if c.shape[0] else 0.0 for c in counts[1:])
+    if tp_total <= 0 or fp_total <= 0:
+        assert area is None
+    else:
+        fpr, tpr, _ = quiet(b.roc_from_counts, counts, True)
+        assert_same_bits(outcome(b._weighted_area, mask, s, w, False), outcome(b._auc, fpr, tpr))
+        if not negative and np.isin(w, [0.0, 0.25, 0.5, 1.0, 2.0, 3.0]).all():
+            assert_same(area, ref.weighted_roc_auc(positive[w != 0], s[w != 0], w[w != 0]))
+    ap = b._weighted_area(mask, s, w, True)
+    if tp_total == 0 or not ((mask == 0) & (w != 0)).any():  # no positive weight, or no negative row
+        assert ap is None
+    else:
+        precision, recall, _ = quiet(b.pr_from_counts, counts, False)
+        assert ap == float(-np.sum(np.diff(recall) * precision[:-1]))
+        if not negative and np.isin(w, [0.0, 0.25, 0.5, 1.0, 2.0, 3.0]).all():
+            assert_same(max(0.0, ap), ref.weighted_average_precision(positive, s, w))
 
 
 short_text = st.text(alphabet="ab\x00\u00e9\U0001f600", max_size=3)
@@ -1121,6 +1163,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_radix_sort",
         "_threshold_counts",
         "_weighted_threshold_sums",
+        "_weighted_area_terms",
         "_binary_indicator",
         "_check_weights",
         "_roc_auc_twice_area",

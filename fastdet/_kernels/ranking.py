@@ -565,6 +565,115 @@ def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
     return m
 
 
+_END = np.uint64(0xFFFFFFFFFFFFFFFF)  # past every row key ``~key`` (no finite score has key 0)
+
+
+@kernel(vectorize_division=True)
+def _weighted_area_terms(pos, neg, want_ap, out):
+    """The terms whose NumPy sum is scikit-learn's weighted ROC AUC (or, with ``want_ap``, minus its
+    average precision), from the rows of ``_weighted_threshold_sums``, without its curve arrays.
+
+    pos, neg: (P, 2), (N, 2) uint64 rows ``[~key, weight bits]`` sorted ascending.
+    The totals are the sums of each half's weights in row order (the last
+    cumulative sums). One merge over the tied groups then adds the weights as
+    ``_weighted_threshold_sums`` does (tp, fp: the cumulative sums after group g)
+    and writes, with the operations of ``roc_from_counts`` + ``_auc`` in their
+    order (the points of ``_roc_points`` with ``drop``, the origin first),
+    ``out[k] = (fpr[k+1] - fpr[k]) * (tpr[k+1] + tpr[k]) / 2.0`` over the kept
+    points from out[0]; with ``want_ap``, those of ``pr_from_counts`` +
+    ``binary_ap`` (precision and recall reversed, recall 0 appended):
+    ``(recall[g - 1] - recall[g]) * precision[g]`` (recall[-1] = 0) into
+    ``out[L - 1 - g]``, so that the terms ``out[L - M:]`` (L = len(out), M groups)
+    are in the order of NumPy's sum. The merge moves without branches on the
+    labels (a continuous score's group is one row of either half, which no
+    branch predicts). out: (>= P + N,) float64. Returns (terms written, tp total,
+    fp total, a negative fpr step seen, a positive one seen); 0 terms when a
+    half is empty or the curve is undefined (a total <= 0; for AP tp total 0).
+    """
+    pos_w = pos.view(np.float64)
+    neg_w = neg.view(np.float64)
+    n_pos = pos.shape[0]
+    n_neg = neg.shape[0]
+    tp_total = 0.0
+    fp_total = 0.0
+    both = min(n_pos, n_neg)
+    for q in range(both):  # two independent sums in one loop: twice the adds in flight
+        tp_total += pos_w[q, 1]
+        fp_total += neg_w[q, 1]
+    for q in range(both, n_pos):
+        tp_total += pos_w[q, 1]
+    for q in range(both, n_neg):
+        fp_total += neg_w[q, 1]
+    if n_pos == 0 or n_neg == 0:
+        return 0, tp_total, fp_total, False, False
+    if (tp_total == 0.0) if want_ap else not (tp_total > 0.0 and fp_total > 0.0):
+        return 0, tp_total, fp_total, False, False
+    last_p = n_pos - 1
+    last_n = n_neg - 1
+    top = out.shape[0] - 1
+    i = 0
+    j = 0
+    kp = pos[0, 0]
+    kn = neg[0, 0]
+    tp = 0.0
+    fp = 0.0
+    # the cumulative sums after groups g - 2 (a) and g - 1 (b), and the last kept point
+    tp_a = 0.0
+    fp_a = 0.0
+    tp_b = 0.0
+    fp_b = 0.0
+    fpr_k = 0.0 / fp_total
+    tpr_k = 0.0 / tp_total
+    prev_recall = 0.0
+    m = 0
+    g = 0
+    dx_neg = False
+    dx_pos = False
+    while kp != _END or kn != _END:
+        t = min(kp, kn)
+        wp = pos_w[min(i, last_p), 1]  # past the end: the last row, not taken (its key is _END now)
+        wn = neg_w[min(j, last_n), 1]
+        take_p = kp == t
+        take_n = kn == t
+        tp += wp if take_p else 0.0
+        fp += wn if take_n else 0.0
+        i += np.int64(take_p)
+        j += np.int64(take_n)
+        kp = pos[min(i, last_p), 0] if i <= last_p else _END
+        kn = neg[min(j, last_n), 0] if j <= last_n else _END
+        if kp == t or kn == t:
+            continue  # the group goes on
+        if want_ap:
+            recall = tp / tp_total
+            ps = tp + fp
+            out[top - g] = (prev_recall - recall) * (tp / ps if ps != 0.0 else 0.0)
+            prev_recall = recall
+        elif g >= 1 and (
+            g == 1 or (fp - fp_b) - (fp_b - fp_a) != 0.0 or (tp - tp_b) - (tp_b - tp_a) != 0.0
+        ):  # group g - 1 is a point of the curve
+            fpr = fp_b / fp_total
+            tpr = tp_b / tp_total
+            dx = fpr - fpr_k
+            dx_neg = dx_neg or dx < 0.0
+            dx_pos = dx_pos or dx > 0.0
+            out[m] = dx * (tpr + tpr_k) / 2.0
+            m += 1
+            fpr_k = fpr
+            tpr_k = tpr
+        tp_a = tp_b
+        fp_a = fp_b
+        tp_b = tp
+        fp_b = fp
+        g += 1
+    if want_ap:
+        return g, tp_total, fp_total, False, False
+    dx = fp_b / fp_total - fpr_k  # the last group: always a point
+    dx_neg = dx_neg or dx < 0.0
+    dx_pos = dx_pos or dx > 0.0
+    out[m] = dx * (tp_b / tp_total + tpr_k) / 2.0
+    return m + 1, tp_total, fp_total, dx_neg, dx_pos
+
+
 @kernel()
 def _key_scores(pos, neg, want_ap):
     """Return (2 * P * N * AUC as an exact integer, average precision) of unweighted samples.

@@ -1123,6 +1123,37 @@ def test_all_near_one_is_allclose(values):
     assert k._all_near_one(arr) == np.allclose(1, arr)
 
 
+@given(
+    st.integers(1, 12).flatmap(
+        lambda k: st.lists(
+            st.tuples(
+                st.lists(st.floats(0, 1) | st.floats(-1e300, 1e300), min_size=k, max_size=k),
+                st.sampled_from([0.0, 1e-5, -1e-5, 1.0000001e-5, 1.00001e-5, 9.9999e-6, 1e-8, 0.5]),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+)
+def test_rows_near_one_is_allclose_of_the_row_sums(rows):
+    """Decided rows agree with ``np.allclose(1, scores.sum(axis=1))`` (scikit-learn's check)."""
+    from fastdet._kernels import ranking as k
+
+    scores = []
+    for values, offset in rows:
+        v = np.array(values, np.float64)
+        total = v.sum()
+        if np.isfinite(total) and total != 0 and np.isfinite(v / total).all():
+            v = v / total  # about 1, then moved to the tolerance's edge
+        v[0] += offset
+        scores.append(v)
+    arr = np.array(scores)
+    got = k._rows_near_one(arr)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = bool(np.allclose(1, arr.sum(axis=1)))
+    assert got == -1 or bool(got) == want
+
+
 def test_ranking_kernels_compile_one_signature_each():
     # the wrappers convert to canonical dtypes, so each kernel compiles exactly once
     from fastdet._kernels import labels, ranking
@@ -1173,6 +1204,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_renumber",
         "_class_pair_areas",
         "_all_near_one",
+        "_rows_near_one",
     ):
         k = labels if hasattr(labels, name) else ranking
         assert len(getattr(k, name).signatures) == 1, name

@@ -82,6 +82,36 @@ def _all_near_one(sums):
     return True
 
 
+@kernel()
+def _rows_near_one(scores):
+    """Whether every row of scores (N, K) float64 sums to about 1, as ``_all_near_one`` of
+    ``scores.sum(axis=1)``, without that array: 1 yes, 0 no, -1 undecided.
+
+    Each row is summed in order; NumPy's sum may order the additions otherwise,
+    which moves the sum by at most 2 K eps sum(|x|). A row whose distance to 1 is
+    that far (doubled) from the tolerance is decided here (a non-finite sum is
+    out); one closer to it makes the answer -1 (the caller asks NumPy), unless
+    another row is out.
+    """
+    undecided = False
+    for i in range(scores.shape[0]):
+        v = 0.0
+        v_abs = 0.0
+        for j in range(scores.shape[1]):
+            v += scores[i, j]
+            v_abs += abs(scores[i, j])
+        if not np.isfinite(v):
+            return 0
+        margin = 4.0 * scores.shape[1] * 2.220446049250313e-16 * v_abs + 1e-300
+        tol = 1e-8 + 1e-5 * abs(v)
+        d = abs(1.0 - v)
+        if d > tol + margin:
+            return 0
+        if d >= tol - margin:
+            undecided = True
+    return -1 if undecided else 1
+
+
 # --------------------------------------------------------------------------- radix sort
 
 

@@ -797,6 +797,44 @@ def test_msd_sort_is_a_stable_sort(keys):
     assert rec[:, 1].tolist() == want_vals
 
 
+@given(
+    st.one_of(
+        st.lists(float_keys, max_size=200),
+        # keys sharing their leading bits (scores 1 ulp apart), with and without an outlier: the
+        # insertion sort after the two leading-digit passes, and its way out to a full sort
+        st.tuples(st.lists(st.integers(0, 10**6), max_size=200), st.sampled_from([None, 1e300, -2.0])).map(
+            lambda t: [0.5 + i * 2.0**-53 for i in t[0]] + ([] if t[1] is None else [t[1]])
+        ),
+    )
+)
+def test_radix_sort_sorts_like_python(values):
+    """``_radix_sort`` orders floats as ``sorted`` does (-0.0 comes back as +0.0)."""
+    from fastdet._kernels import ranking as k
+
+    arr = np.array(values, np.float64)
+    k._radix_sort(arr, np.empty(arr.shape[0], np.uint64))
+    want = [0.0 if v == 0 else v for v in sorted(values)]
+    assert arr.tolist() == want
+    assert not np.signbit(arr[arr == 0]).any()
+
+
+@pytest.mark.parametrize("kind", ["uniform", "one_ulp_apart", "one_ulp_apart_outlier", "rounded"])
+def test_radix_sort_large_inputs(kind):
+    from fastdet._kernels import ranking as k
+
+    rng = np.random.default_rng(9)
+    n = 100_000
+    x = {
+        "uniform": rng.random(n),
+        "one_ulp_apart": 0.5 + rng.integers(0, 10**6, n) * 2.0**-53,
+        "one_ulp_apart_outlier": np.append(0.5 + rng.integers(0, 10**6, n - 1) * 2.0**-53, 1e300),
+        "rounded": np.round(rng.normal(size=n), 2),
+    }[kind]
+    got = x.copy()
+    k._radix_sort(got, np.empty(n, np.uint64))
+    np.testing.assert_array_equal(got, np.sort(x))
+
+
 def _keys_of(scores):
     bits = scores.view(np.uint64)
     keys = np.where(bits >> np.uint64(63) == 1, ~bits, bits | np.uint64(1 << 63))

@@ -159,28 +159,76 @@ def _digit_offsets(counts, p, n, offs):
 
 @kernel()
 def _radix_sort(values, scratch):
-    """Sort finite float64 ``values`` in place, ascending; scratch: (N,) uint64 work space."""
+    """Sort finite float64 ``values`` in place, ascending; scratch: (N,) uint64 work space.
+
+    Least-significant-digit radix sort of the keys (``_to_key``) by 11-bit
+    digits. First two passes sort by the leading 22 bits of ``key - min``; if
+    the keys span more bits, an insertion sort finishes the keys that share
+    those (scores rarely do), and when it would move more than 2 N keys, the
+    keys are sorted by all the digits of the key from the order they are in
+    (any order will do), digits that every key shares skipped.
+    """
     n = values.shape[0]
     a = values.view(np.uint64)
+    if n < 2:
+        return
+    lo = _to_key(a[0])
+    hi = lo
     for i in range(n):
-        a[i] = _to_key(a[i])
-    counts = np.zeros((_RADIX_PASSES, 1 << _RADIX_BITS), np.int64)
-    _key_histograms(a, counts)
-    offs = np.empty(1 << _RADIX_BITS, np.int64)
+        k = _to_key(a[i])
+        a[i] = k
+        lo = min(lo, k)
+        hi = max(hi, k)
     mask = np.uint64((1 << _RADIX_BITS) - 1)
+    span = hi - lo
+    n_bits = 0
+    while span != 0:
+        span >>= np.uint64(1)
+        n_bits += 1
+    low = max(n_bits - 2 * _RADIX_BITS, 0)  # the bits the first two passes leave unsorted
+    counts = np.zeros((_RADIX_PASSES, 1 << _RADIX_BITS), np.int64)
+    ushift = np.uint64(low)
+    for i in range(n):
+        k = (a[i] - lo) >> ushift
+        counts[0, k & mask] += 1
+        counts[1, (k >> np.uint64(_RADIX_BITS)) & mask] += 1
+    offs = np.empty(1 << _RADIX_BITS, np.int64)
     src = a
     dst = scratch
-    for p in range(_RADIX_PASSES):
-        if not _digit_offsets(counts, p, n, offs):
-            continue  # every key has the same digit: the pass would not move anything
-        shift = np.uint64(p * _RADIX_BITS)
-        for i in range(n):
+    base = lo
+    n_passes = 2
+    while True:
+        for p in range(n_passes):
+            if not _digit_offsets(counts, p, n, offs):
+                continue  # every key has the same digit: the pass would not move anything
+            shift = np.uint64(low + p * _RADIX_BITS)
+            for i in range(n):
+                k = src[i]
+                d = ((k - base) >> shift) & mask
+                j = offs[d]
+                offs[d] = j + 1
+                dst[j] = k
+            src, dst = dst, src
+        if low == 0:
+            break
+        budget = 2 * n
+        for i in range(1, n):
             k = src[i]
-            d = (k >> shift) & mask
-            j = offs[d]
-            offs[d] = j + 1
-            dst[j] = k
-        src, dst = dst, src
+            j = i - 1
+            while j >= 0 and src[j] > k:
+                src[j + 1] = src[j]
+                j -= 1
+            src[j + 1] = k
+            budget -= i - 1 - j
+            if budget < 0:
+                break
+        if budget >= 0:
+            break
+        counts[:] = 0  # too many shared leading bits: every digit of the key
+        _key_histograms(src, counts)
+        low = 0
+        base = np.uint64(0)
+        n_passes = _RADIX_PASSES
     for i in range(n):
         a[i] = _from_key(src[i])
 

@@ -662,11 +662,12 @@ def _weighted_area_terms(pos, neg, want_ap, out):
     ``binary_ap`` (precision and recall reversed, recall 0 appended):
     ``(recall[g - 1] - recall[g]) * precision[g]`` (recall[-1] = 0) into
     ``out[L - 1 - g]``, so that the terms ``out[L - M:]`` (L = len(out), M groups)
-    are in the order of NumPy's sum. The merge moves without branches on the
-    labels (a continuous score's group is one row of either half, which no
-    branch predicts). out: (>= P + N,) float64. Returns (terms written, tp total,
-    fp total, a negative fpr step seen, a positive one seen); 0 terms when a
-    half is empty or the curve is undefined (a total <= 0; for AP tp total 0).
+    are in the order of NumPy's sum. The merge takes each group's first rows
+    without branches on the labels (a continuous score's group is one row of
+    either half, which no branch predicts), the rest of a tied group in loops.
+    out: (>= P + N,) float64. Returns (terms written, tp total, fp total, a
+    negative fpr step seen, a positive one seen); 0 terms when a half is empty
+    or the curve is undefined (a total <= 0; for AP tp total 0).
     """
     pos_w = pos.view(np.float64)
     neg_w = neg.view(np.float64)
@@ -719,8 +720,16 @@ def _weighted_area_terms(pos, neg, want_ap, out):
         j += np.int64(take_n)
         kp = pos[min(i, last_p), 0] if i <= last_p else _END
         kn = neg[min(j, last_n), 0] if j <= last_n else _END
-        if kp == t or kn == t:
-            continue  # the group goes on
+        # the rest of a tied group, a row at a time (taken for long groups of rounded scores,
+        # rarely for continuous ones: either way a branch that is predicted)
+        while kp == t:
+            tp += pos_w[i, 1]
+            i += 1
+            kp = pos[min(i, last_p), 0] if i <= last_p else _END
+        while kn == t:
+            fp += neg_w[j, 1]
+            j += 1
+            kn = neg[min(j, last_n), 0] if j <= last_n else _END
         if want_ap:
             recall = tp / tp_total
             ps = tp + fp

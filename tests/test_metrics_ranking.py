@@ -797,6 +797,44 @@ def test_msd_sort_is_a_stable_sort(keys):
     assert rec[:, 1].tolist() == want_vals
 
 
+@given(
+    st.one_of(
+        st.lists(float_keys, max_size=200),
+        # keys sharing their leading bits (scores 1 ulp apart), with and without an outlier: the
+        # insertion sort after the two leading-digit passes, and its way out to a full sort
+        st.tuples(st.lists(st.integers(0, 10**6), max_size=200), st.sampled_from([None, 1e300, -2.0])).map(
+            lambda t: [0.5 + i * 2.0**-53 for i in t[0]] + ([] if t[1] is None else [t[1]])
+        ),
+    )
+)
+def test_radix_sort_sorts_like_python(values):
+    """``_radix_sort`` orders floats as ``sorted`` does (-0.0 comes back as +0.0)."""
+    from fastdet._kernels import ranking as k
+
+    arr = np.array(values, np.float64)
+    k._radix_sort(arr, np.empty(arr.shape[0], np.uint64))
+    want = [0.0 if v == 0 else v for v in sorted(values)]
+    assert arr.tolist() == want
+    assert not np.signbit(arr[arr == 0]).any()
+
+
+@pytest.mark.parametrize("kind", ["uniform", "one_ulp_apart", "one_ulp_apart_outlier", "rounded"])
+def test_radix_sort_large_inputs(kind):
+    from fastdet._kernels import ranking as k
+
+    rng = np.random.default_rng(9)
+    n = 100_000
+    x = {
+        "uniform": rng.random(n),
+        "one_ulp_apart": 0.5 + rng.integers(0, 10**6, n) * 2.0**-53,
+        "one_ulp_apart_outlier": np.append(0.5 + rng.integers(0, 10**6, n - 1) * 2.0**-53, 1e300),
+        "rounded": np.round(rng.normal(size=n), 2),
+    }[kind]
+    got = x.copy()
+    k._radix_sort(got, np.empty(n, np.uint64))
+    np.testing.assert_array_equal(got, np.sort(x))
+
+
 def _keys_of(scores):
     bits = scores.view(np.uint64)
     keys = np.where(bits >> np.uint64(63) == 1, ~bits, bits | np.uint64(1 << 63))
@@ -936,6 +974,48 @@ def test_weighted_curves_bit_for_bit_with_sklearn(kind, weights):
     assert outcome(average_precision, y, s, sample_weight=w) == outcome(
         m.average_precision_score, y, s, sample_weight=w
     )
+    assert_same_bits(outcome(roc_auc, y, s, sample_weight=w), outcome(m.roc_auc_score, y, s, sample_weight=w))
+
+
+def assert_same_bits(ours, theirs):
+    """The same exception class, or the same float (NaN equals NaN)."""
+    if isinstance(ours, type) or isinstance(theirs, type):
+        assert ours is theirs, (ours, theirs)
+    else:
+        assert ours == theirs or (math.isnan(ours) and math.isnan(theirs)), (ours, theirs)
+
+
+@given(binary_problem(weights=float_weights), st.booleans())
+def test_weighted_area_terms_equal_the_curve_path_and_reference(problem, negative):
+    """``_weighted_area`` (the terms of the final sum, no curve arrays) gives the bits of the curve
+    path (``roc_from_counts`` + ``_auc``, ``pr_from_counts``), or None where that path warns."""
+    from fastdet.metrics import _binary as b
+
+    _, s, w, _, positive = problem
+    if w is None:
+        w = np.ones(s.shape[0])
+    if negative:  # negative weights: curves that go back, or are not monotone
+        w = w - 0.5
+        assume(w.any())
+    mask = positive.astype(np.uint8)
+    counts = b.threshold_sums(mask, s, w)
+    area = outcome(b._weighted_area, mask, s, w, False)
+    tp_total, fp_total = (float(c[-1]) if c.shape[0] else 0.0 for c in counts[1:])
+    if tp_total <= 0 or fp_total <= 0:
+        assert area is None
+    else:
+        fpr, tpr, _ = quiet(b.roc_from_counts, counts, True)
+        assert_same_bits(outcome(b._weighted_area, mask, s, w, False), outcome(b._auc, fpr, tpr))
+        if not negative and np.isin(w, [0.0, 0.25, 0.5, 1.0, 2.0, 3.0]).all():
+            assert_same(area, ref.weighted_roc_auc(positive[w != 0], s[w != 0], w[w != 0]))
+    ap = b._weighted_area(mask, s, w, True)
+    if tp_total == 0 or not ((mask == 0) & (w != 0)).any():  # no positive weight, or no negative row
+        assert ap is None
+    else:
+        precision, recall, _ = quiet(b.pr_from_counts, counts, False)
+        assert ap == float(-np.sum(np.diff(recall) * precision[:-1]))
+        if not negative and np.isin(w, [0.0, 0.25, 0.5, 1.0, 2.0, 3.0]).all():
+            assert_same(max(0.0, ap), ref.weighted_average_precision(positive, s, w))
 
 
 short_text = st.text(alphabet="ab\x00\u00e9\U0001f600", max_size=3)
@@ -1081,6 +1161,37 @@ def test_all_near_one_is_allclose(values):
     assert k._all_near_one(arr) == np.allclose(1, arr)
 
 
+@given(
+    st.integers(1, 12).flatmap(
+        lambda k: st.lists(
+            st.tuples(
+                st.lists(st.floats(0, 1) | st.floats(-1e300, 1e300), min_size=k, max_size=k),
+                st.sampled_from([0.0, 1e-5, -1e-5, 1.0000001e-5, 1.00001e-5, 9.9999e-6, 1e-8, 0.5]),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+)
+def test_rows_near_one_is_allclose_of_the_row_sums(rows):
+    """Decided rows agree with ``np.allclose(1, scores.sum(axis=1))`` (scikit-learn's check)."""
+    from fastdet._kernels import ranking as k
+
+    scores = []
+    for values, offset in rows:
+        v = np.array(values, np.float64)
+        total = v.sum()
+        if np.isfinite(total) and total != 0 and np.isfinite(v / total).all():
+            v = v / total  # about 1, then moved to the tolerance's edge
+        v[0] += offset
+        scores.append(v)
+    arr = np.array(scores)
+    got = k._rows_near_one(arr)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = bool(np.allclose(1, arr.sum(axis=1)))
+    assert got == -1 or bool(got) == want
+
+
 def test_ranking_kernels_compile_one_signature_each():
     # the wrappers convert to canonical dtypes, so each kernel compiles exactly once
     from fastdet._kernels import labels, ranking
@@ -1121,6 +1232,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_radix_sort",
         "_threshold_counts",
         "_weighted_threshold_sums",
+        "_weighted_area_terms",
         "_binary_indicator",
         "_check_weights",
         "_roc_auc_twice_area",
@@ -1130,6 +1242,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_renumber",
         "_class_pair_areas",
         "_all_near_one",
+        "_rows_near_one",
     ):
         k = labels if hasattr(labels, name) else ranking
         assert len(getattr(k, name).signatures) == 1, name

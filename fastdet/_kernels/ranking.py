@@ -82,6 +82,36 @@ def _all_near_one(sums):
     return True
 
 
+@kernel()
+def _rows_near_one(scores):
+    """Whether every row of scores (N, K) float64 sums to about 1, as ``_all_near_one`` of
+    ``scores.sum(axis=1)``, without that array: 1 yes, 0 no, -1 undecided.
+
+    Each row is summed in order; NumPy's sum may order the additions otherwise,
+    which moves the sum by at most 2 K eps sum(|x|). A row whose distance to 1 is
+    that far (doubled) from the tolerance is decided here (a non-finite sum is
+    out); one closer to it makes the answer -1 (the caller asks NumPy), unless
+    another row is out.
+    """
+    undecided = False
+    for i in range(scores.shape[0]):
+        v = 0.0
+        v_abs = 0.0
+        for j in range(scores.shape[1]):
+            v += scores[i, j]
+            v_abs += abs(scores[i, j])
+        if not np.isfinite(v):
+            return 0
+        margin = 4.0 * scores.shape[1] * 2.220446049250313e-16 * v_abs + 1e-300
+        tol = 1e-8 + 1e-5 * abs(v)
+        d = abs(1.0 - v)
+        if d > tol + margin:
+            return 0
+        if d >= tol - margin:
+            undecided = True
+    return -1 if undecided else 1
+
+
 # --------------------------------------------------------------------------- radix sort
 
 
@@ -129,28 +159,76 @@ def _digit_offsets(counts, p, n, offs):
 
 @kernel()
 def _radix_sort(values, scratch):
-    """Sort finite float64 ``values`` in place, ascending; scratch: (N,) uint64 work space."""
+    """Sort finite float64 ``values`` in place, ascending; scratch: (N,) uint64 work space.
+
+    Least-significant-digit radix sort of the keys (``_to_key``) by 11-bit
+    digits. First two passes sort by the leading 22 bits of ``key - min``; if
+    the keys span more bits, an insertion sort finishes the keys that share
+    those (scores rarely do), and when it would move more than 2 N keys, the
+    keys are sorted by all the digits of the key from the order they are in
+    (any order will do), digits that every key shares skipped.
+    """
     n = values.shape[0]
     a = values.view(np.uint64)
+    if n < 2:
+        return
+    lo = _to_key(a[0])
+    hi = lo
     for i in range(n):
-        a[i] = _to_key(a[i])
-    counts = np.zeros((_RADIX_PASSES, 1 << _RADIX_BITS), np.int64)
-    _key_histograms(a, counts)
-    offs = np.empty(1 << _RADIX_BITS, np.int64)
+        k = _to_key(a[i])
+        a[i] = k
+        lo = min(lo, k)
+        hi = max(hi, k)
     mask = np.uint64((1 << _RADIX_BITS) - 1)
+    span = hi - lo
+    n_bits = 0
+    while span != 0:
+        span >>= np.uint64(1)
+        n_bits += 1
+    low = max(n_bits - 2 * _RADIX_BITS, 0)  # the bits the first two passes leave unsorted
+    counts = np.zeros((_RADIX_PASSES, 1 << _RADIX_BITS), np.int64)
+    ushift = np.uint64(low)
+    for i in range(n):
+        k = (a[i] - lo) >> ushift
+        counts[0, k & mask] += 1
+        counts[1, (k >> np.uint64(_RADIX_BITS)) & mask] += 1
+    offs = np.empty(1 << _RADIX_BITS, np.int64)
     src = a
     dst = scratch
-    for p in range(_RADIX_PASSES):
-        if not _digit_offsets(counts, p, n, offs):
-            continue  # every key has the same digit: the pass would not move anything
-        shift = np.uint64(p * _RADIX_BITS)
-        for i in range(n):
+    base = lo
+    n_passes = 2
+    while True:
+        for p in range(n_passes):
+            if not _digit_offsets(counts, p, n, offs):
+                continue  # every key has the same digit: the pass would not move anything
+            shift = np.uint64(low + p * _RADIX_BITS)
+            for i in range(n):
+                k = src[i]
+                d = ((k - base) >> shift) & mask
+                j = offs[d]
+                offs[d] = j + 1
+                dst[j] = k
+            src, dst = dst, src
+        if low == 0:
+            break
+        budget = 2 * n
+        for i in range(1, n):
             k = src[i]
-            d = (k >> shift) & mask
-            j = offs[d]
-            offs[d] = j + 1
-            dst[j] = k
-        src, dst = dst, src
+            j = i - 1
+            while j >= 0 and src[j] > k:
+                src[j + 1] = src[j]
+                j -= 1
+            src[j + 1] = k
+            budget -= i - 1 - j
+            if budget < 0:
+                break
+        if budget >= 0:
+            break
+        counts[:] = 0  # too many shared leading bits: every digit of the key
+        _key_histograms(src, counts)
+        low = 0
+        base = np.uint64(0)
+        n_passes = _RADIX_PASSES
     for i in range(n):
         a[i] = _from_key(src[i])
 
@@ -563,6 +641,124 @@ def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
         fps[m] = fp
         m += 1
     return m
+
+
+_END = np.uint64(0xFFFFFFFFFFFFFFFF)  # past every row key ``~key`` (no finite score has key 0)
+
+
+@kernel(vectorize_division=True)
+def _weighted_area_terms(pos, neg, want_ap, out):
+    """The terms whose NumPy sum is scikit-learn's weighted ROC AUC (or, with ``want_ap``, minus its
+    average precision), from the rows of ``_weighted_threshold_sums``, without its curve arrays.
+
+    pos, neg: (P, 2), (N, 2) uint64 rows ``[~key, weight bits]`` sorted ascending.
+    The totals are the sums of each half's weights in row order (the last
+    cumulative sums). One merge over the tied groups then adds the weights as
+    ``_weighted_threshold_sums`` does (tp, fp: the cumulative sums after group g)
+    and writes, with the operations of ``roc_from_counts`` + ``_auc`` in their
+    order (the points of ``_roc_points`` with ``drop``, the origin first),
+    ``out[k] = (fpr[k+1] - fpr[k]) * (tpr[k+1] + tpr[k]) / 2.0`` over the kept
+    points from out[0]; with ``want_ap``, those of ``pr_from_counts`` +
+    ``binary_ap`` (precision and recall reversed, recall 0 appended):
+    ``(recall[g - 1] - recall[g]) * precision[g]`` (recall[-1] = 0) into
+    ``out[L - 1 - g]``, so that the terms ``out[L - M:]`` (L = len(out), M groups)
+    are in the order of NumPy's sum. The merge takes each group's first rows
+    without branches on the labels (a continuous score's group is one row of
+    either half, which no branch predicts), the rest of a tied group in loops.
+    out: (>= P + N,) float64. Returns (terms written, tp total, fp total, a
+    negative fpr step seen, a positive one seen); 0 terms when a half is empty
+    or the curve is undefined (a total <= 0; for AP tp total 0).
+    """
+    pos_w = pos.view(np.float64)
+    neg_w = neg.view(np.float64)
+    n_pos = pos.shape[0]
+    n_neg = neg.shape[0]
+    tp_total = 0.0
+    fp_total = 0.0
+    both = min(n_pos, n_neg)
+    for q in range(both):  # two independent sums in one loop: twice the adds in flight
+        tp_total += pos_w[q, 1]
+        fp_total += neg_w[q, 1]
+    for q in range(both, n_pos):
+        tp_total += pos_w[q, 1]
+    for q in range(both, n_neg):
+        fp_total += neg_w[q, 1]
+    if n_pos == 0 or n_neg == 0:
+        return 0, tp_total, fp_total, False, False
+    if (tp_total == 0.0) if want_ap else not (tp_total > 0.0 and fp_total > 0.0):
+        return 0, tp_total, fp_total, False, False
+    last_p = n_pos - 1
+    last_n = n_neg - 1
+    top = out.shape[0] - 1
+    i = 0
+    j = 0
+    kp = pos[0, 0]
+    kn = neg[0, 0]
+    tp = 0.0
+    fp = 0.0
+    # the cumulative sums after groups g - 2 (a) and g - 1 (b), and the last kept point
+    tp_a = 0.0
+    fp_a = 0.0
+    tp_b = 0.0
+    fp_b = 0.0
+    fpr_k = 0.0 / fp_total
+    tpr_k = 0.0 / tp_total
+    prev_recall = 0.0
+    m = 0
+    g = 0
+    dx_neg = False
+    dx_pos = False
+    while kp != _END or kn != _END:
+        t = min(kp, kn)
+        wp = pos_w[min(i, last_p), 1]  # past the end: the last row, not taken (its key is _END now)
+        wn = neg_w[min(j, last_n), 1]
+        take_p = kp == t
+        take_n = kn == t
+        tp += wp if take_p else 0.0
+        fp += wn if take_n else 0.0
+        i += np.int64(take_p)
+        j += np.int64(take_n)
+        kp = pos[min(i, last_p), 0] if i <= last_p else _END
+        kn = neg[min(j, last_n), 0] if j <= last_n else _END
+        # the rest of a tied group, a row at a time (taken for long groups of rounded scores,
+        # rarely for continuous ones: either way a branch that is predicted)
+        while kp == t:
+            tp += pos_w[i, 1]
+            i += 1
+            kp = pos[min(i, last_p), 0] if i <= last_p else _END
+        while kn == t:
+            fp += neg_w[j, 1]
+            j += 1
+            kn = neg[min(j, last_n), 0] if j <= last_n else _END
+        if want_ap:
+            recall = tp / tp_total
+            ps = tp + fp
+            out[top - g] = (prev_recall - recall) * (tp / ps if ps != 0.0 else 0.0)
+            prev_recall = recall
+        elif g >= 1 and (
+            g == 1 or (fp - fp_b) - (fp_b - fp_a) != 0.0 or (tp - tp_b) - (tp_b - tp_a) != 0.0
+        ):  # group g - 1 is a point of the curve
+            fpr = fp_b / fp_total
+            tpr = tp_b / tp_total
+            dx = fpr - fpr_k
+            dx_neg = dx_neg or dx < 0.0
+            dx_pos = dx_pos or dx > 0.0
+            out[m] = dx * (tpr + tpr_k) / 2.0
+            m += 1
+            fpr_k = fpr
+            tpr_k = tpr
+        tp_a = tp_b
+        fp_a = fp_b
+        tp_b = tp
+        fp_b = fp
+        g += 1
+    if want_ap:
+        return g, tp_total, fp_total, False, False
+    dx = fp_b / fp_total - fpr_k  # the last group: always a point
+    dx_neg = dx_neg or dx < 0.0
+    dx_pos = dx_pos or dx > 0.0
+    out[m] = dx * (tp_b / tp_total + tpr_k) / 2.0
+    return m + 1, tp_total, fp_total, dx_neg, dx_pos
 
 
 @kernel()

@@ -250,18 +250,40 @@ def pr_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
 # --------------------------------------------------------------------------- binary scores
 
 
+_NOT_MONOTONE = (
+    "the ROC curve's false positive rate is not monotone (negative sample_weight); its area is not defined"
+)
+
+
 def _auc(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
     """Trapezoidal area under (x, y), x monotone (scikit-learn's ``auc``)."""
     dx = np.diff(x)
     direction = 1.0
     if np.any(dx < 0):
         if not np.all(dx <= 0):
-            raise ValueError(
-                "the ROC curve's false positive rate is not monotone (negative sample_weight); "
-                "its area is not defined"
-            )
+            raise ValueError(_NOT_MONOTONE)
         direction = -1.0
     return float(direction * np.sum(dx * (y[1:] + y[:-1]) / 2.0))
+
+
+def _weighted_area(
+    mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weights, ap: bool
+) -> float | None:
+    """The weighted ROC AUC (``_auc`` of ``roc_from_counts``), or with ``ap`` the average precision
+    before its clip at 0 (``binary_ap``), bit for bit, without the curve's arrays: the kernel
+    writes the terms of the final NumPy sum only. None where the curve is undefined (a class
+    without weight): the caller's curve path warns and gives NaN (or the AP of recall 1).
+    """
+    pos_rec, neg_rec = _weighted_halves(mask, scores, w)
+    terms = np.empty(pos_rec.shape[0] + neg_rec.shape[0], np.float64)
+    m, _, _, dx_neg, dx_pos = _k._weighted_area_terms(pos_rec, neg_rec, ap, terms)
+    if m == 0:
+        return None
+    if ap:
+        return float(-np.sum(terms[terms.shape[0] - m :]))
+    if dx_neg and dx_pos:
+        raise ValueError(_NOT_MONOTONE)
+    return float((-1.0 if dx_neg else 1.0) * np.sum(terms[:m]))
 
 
 def binary_roc_auc(
@@ -280,6 +302,10 @@ def binary_roc_auc(
         else:
             area = _k._roc_auc_twice_area(*_halves(mask, scores))
         return float(area) / (2.0 * n_pos * n_neg)
+    if w is not None and (max_fpr is None or max_fpr == 1):
+        area = _weighted_area(mask, scores, w, False)
+        if area is not None:
+            return area
     fpr, tpr, _ = roc_from_counts(threshold_sums(mask, scores, w), True)
     if max_fpr is None or max_fpr == 1:
         return _auc(fpr, tpr)
@@ -306,5 +332,8 @@ def binary_ap(mask: NDArray[Any], scores: NDArray[np.float64], w: Weights) -> fl
         else:
             ap = _k._average_precision(*_halves(mask, scores))
         return max(0.0, float(ap))
+    ap = _weighted_area(mask, scores, w, True)
+    if ap is not None:
+        return max(0.0, ap)
     precision, recall, _ = pr_from_counts(threshold_sums(mask, scores, w), False)
     return max(0.0, float(-np.sum(np.diff(recall) * precision[:-1])))

@@ -785,7 +785,7 @@ float_keys = st.one_of(
 )
 def test_msd_sort_is_a_stable_sort(keys):
     """``_sort_bucket_range`` with one bucket sorts (key, payload) rows by key, equal keys in input order."""
-    from fastdet._kernels import ranking as k
+    from fastdet._kernels import scoresort as k
 
     n = len(keys)
     rec = np.zeros((n, 2), np.uint64)
@@ -809,7 +809,7 @@ def test_msd_sort_is_a_stable_sort(keys):
 )
 def test_radix_sort_sorts_like_python(values):
     """``_radix_sort`` orders floats as ``sorted`` does (-0.0 comes back as +0.0)."""
-    from fastdet._kernels import ranking as k
+    from fastdet._kernels import scoresort as k
 
     arr = np.array(values, np.float64)
     k._radix_sort(arr, np.empty(arr.shape[0], np.uint64))
@@ -820,7 +820,7 @@ def test_radix_sort_sorts_like_python(values):
 
 @pytest.mark.parametrize("kind", ["uniform", "one_ulp_apart", "one_ulp_apart_outlier", "rounded"])
 def test_radix_sort_large_inputs(kind):
-    from fastdet._kernels import ranking as k
+    from fastdet._kernels import scoresort as k
 
     rng = np.random.default_rng(9)
     n = 100_000
@@ -857,7 +857,7 @@ def _large_scores(kind, n, rng):
 @pytest.mark.parametrize("kind", ["uniform", "rounded", "clustered", "few", "wide", "subnormal"])
 def test_msd_sort_large_inputs(kind):
     """Big skewed inputs (segments split several levels deep): the order of a stable argsort."""
-    from fastdet._kernels import ranking as k
+    from fastdet._kernels import scoresort as k
 
     n = 200_000
     keys = _keys_of(_large_scores(kind, n, np.random.default_rng(7)))
@@ -1194,7 +1194,7 @@ def test_rows_near_one_is_allclose_of_the_row_sums(rows):
 
 def test_ranking_kernels_compile_one_signature_each():
     # the wrappers convert to canonical dtypes, so each kernel compiles exactly once
-    from fastdet._kernels import labels, ranking
+    from fastdet._kernels import labels, ranking, scoresort
 
     rng = np.random.default_rng(0)
     for y in (
@@ -1244,7 +1244,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_all_near_one",
         "_rows_near_one",
     ):
-        k = labels if hasattr(labels, name) else ranking
+        k = next(m for m in (labels, ranking, scoresort) if hasattr(m, name))
         assert len(getattr(k, name).signatures) == 1, name
 
 

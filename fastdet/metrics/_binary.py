@@ -10,6 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fastdet._kernels import labels as _labels
 from fastdet._kernels import ranking as _k
+from fastdet._kernels import scoresort as _ks
 from fastdet._validate import as_float_array, check_choice, to_numeric_array
 from fastdet.metrics._common import (
     as_label_array,
@@ -127,8 +128,8 @@ def _halves(mask: NDArray[np.uint8], scores: NDArray[np.float64]) -> tuple[NDArr
     neg = np.empty(n - n_pos, np.float64)
     _k._split_by_label(mask, scores, pos, neg)
     scratch = np.empty(max(n_pos, n - n_pos), np.uint64)
-    _k._radix_sort(pos, scratch[:n_pos])
-    _k._radix_sort(neg, scratch[: n - n_pos])
+    _ks._radix_sort(pos, scratch[:n_pos])
+    _ks._radix_sort(neg, scratch[: n - n_pos])
     return pos, neg
 
 
@@ -174,10 +175,10 @@ def _weighted_halves(
     """
     n = scores.shape[0]
     threaded = n >= _THREADED_MIN
-    lo_key, hi_key = _k._key_bounds(scores)
+    lo_key, hi_key = _ks._key_bounds(scores)
     top = np.uint64(hi_key)  # a Python int past 2**63 would be typed int64 (and overflow)
     span = int(hi_key) - int(lo_key)
-    shift = max(span.bit_length() - _k._TOP_BITS, 0)
+    shift = max(span.bit_length() - _ks._TOP_BITS, 0)
     n_buckets = (span >> shift) + 1
     n_chunks = 8 if threaded else 1
     bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
@@ -186,23 +187,23 @@ def _weighted_halves(
         w = np.empty(0, np.float64)
     args = (bounds, mask, scores, w, top, shift, n_buckets)
     if threaded:
-        _k._bucket_counts(n_chunks, *args, counts)
+        _ks._bucket_counts(n_chunks, *args, counts)
     else:
-        _k._bucket_counts.serial(n_chunks, *args, counts)
+        _ks._bucket_counts.serial(n_chunks, *args, counts)
     per_chunk = np.cumsum(counts, axis=0)
     ends = np.cumsum(per_chunk[-1])
     next_slot = per_chunk - counts + (ends - per_chunk[-1])
     rec = np.empty((int(ends[-1]), 2 if w.shape[0] else 1), np.uint64)
     if threaded:
-        _k._bucket_split(n_chunks, *args, next_slot, rec)
+        _ks._bucket_split(n_chunks, *args, next_slot, rec)
     else:
-        _k._bucket_split.serial(n_chunks, *args, next_slot, rec)
+        _ks._bucket_split.serial(n_chunks, *args, next_slot, rec)
     if threaded:  # groups of buckets holding about equal numbers of rows
         cuts = np.searchsorted(ends, np.linspace(0, ends[-1], 65)[1:-1], "right")
         groups = np.unique(np.concatenate(([0], cuts, [ends.shape[0]])))
-        _k._sort_buckets(groups.shape[0] - 1, rec, ends, groups)
+        _ks._sort_buckets(groups.shape[0] - 1, rec, ends, groups)
     else:
-        _k._sort_buckets.serial(1, rec, ends, np.array([0, ends.shape[0]], np.int64))
+        _ks._sort_buckets.serial(1, rec, ends, np.array([0, ends.shape[0]], np.int64))
     n_neg = int(ends[n_buckets - 1])
     return rec[n_neg:], rec[:n_neg]
 

@@ -81,7 +81,7 @@ def _bad_polygon(seg: Any) -> str | None:
     return None
 
 
-def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]) -> _rle.Rles:
+def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]) -> _rle._Measured:
     """annToRLE of polygon annotations: rasterise every part, then merge the parts of each."""
     parts = np.fromiter(map(len, polys), np.int64, len(polys))
     try:
@@ -116,12 +116,12 @@ def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]
         )
     h = np.repeat(hw[:, 0], parts)
     w = np.repeat(hw[:, 1], parts)
-    rles = _rle.from_polygons(xy, point_off, h, w)
+    slots = _rle._polygon_slots(xy, point_off, h, w)  # slotted, not copied into CSR
     if (parts == 1).all():  # merge of one mask is the mask itself
-        return rles
+        return slots
     group_off = np.zeros(len(parts) + 1, np.int64)
     np.cumsum(parts, out=group_off[1:])
-    return _rle.merge_groups(rles, group_off)
+    return _rle._merge_slots(slots, group_off)
 
 
 def _dict_sizes(objs: Sequence[Any], hw: I64, where: str, entries: Sequence[int]) -> None:
@@ -163,12 +163,16 @@ def _measure_buffer(
     return _rle._Measured(out, np.ascontiguousarray(soff[:-1]), n_runs, h, w, area, bbox, canon)
 
 
-def _concat(parts: Sequence[_rle.Rles]) -> _rle.Rles:
-    runs = np.concatenate([p.runs for p in parts])
-    lengths = np.concatenate([np.diff(p.offsets) for p in parts])
-    off = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=off[1:])
-    return _rle.Rles(runs, off, np.concatenate([p.h for p in parts]), np.concatenate([p.w for p in parts]))
+def _concat(parts: Sequence[_rle._Measured]) -> _rle._Measured:
+    """Slotted masks one after the other, in one ``runs`` array (statistics not set)."""
+    shift = np.cumsum([0] + [len(p.runs) for p in parts[:-1]])
+    return _rle._unmeasured(
+        np.concatenate([p.runs for p in parts]),
+        np.concatenate([p.start + k for p, k in zip(parts, shift.tolist(), strict=True)]),
+        np.concatenate([p.lens for p in parts]),
+        np.concatenate([p.h for p in parts]),
+        np.concatenate([p.w for p in parts]),
+    )
 
 
 def segment_kinds(segs: Sequence[Any], where: str, entries: Sequence[int]) -> NDArray[np.int8]:
@@ -247,7 +251,7 @@ def segment_masks(
         buf, soff = _rle._join_counts(counts, name)
         h, w = np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])
         return _measure_buffer(buf, soff, h, w, name, _Labels(entries), ends)
-    pieces: list[_rle.Rles] = []
+    pieces: list[_rle._Measured] = []
     order: list[I64] = []
     for kind in (0, 1, 2):
         idx = np.flatnonzero(kinds == kind)
@@ -263,9 +267,10 @@ def segment_masks(
             _dict_sizes(sel, sub_hw, where, ent)
             counts = [o["counts"] for o in sel]
             if kind == 1:
-                pieces.append(_rle.from_uncompressed(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels))
+                rles = _rle.from_uncompressed(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels)
             else:
-                pieces.append(_rle.from_counts(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels))
+                rles = _rle.from_counts(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels)
+            pieces.append(_rle._slots(rles))
         order.append(idx)
     if not pieces:
         empty = np.empty(0, np.int64)

@@ -692,6 +692,9 @@ def test_small_files_parse_as_the_standard_library(value: Any, indent: Any, extr
     ("text", "long"),
     [
         (b"12345678901234567890", True),  # the whole text
+        (b"1234567890123456789", True),  # 19 digits, the whole text
+        (b"[12345678901234567890123]", True),  # right after the text's first byte
+        (b'["x:1234567890123456789012", 12345678901234567890]', True),  # one in a string, then one
         (b'{"id": -1234567890123456789}', True),
         (b"[1,\n1234567890123456789\t]", True),
         (b"[123456789012345678]", False),  # 18 digits: orjson keeps it exact

@@ -349,7 +349,10 @@ _AFTER_NUMBER = frozenset(b"[]}")
 def _has_long_integer(raw: bytes) -> bool:
     """Whether the JSON text may hold an integer of 19 or more digits (a run of digits inside a string,
     such as a compressed RLE's, can look like one: that only costs the slower parser)."""
-    shapes = b"[" + raw.translate(_NUMBER_SHAPES)  # a number may also start the text
+    shapes = raw.translate(_NUMBER_SHAPES)
+    if shapes.find(_LONG_INTEGER) < 0 and not shapes.startswith(_LONG_INTEGER[1:]):
+        return False  # the usual case: no run of 19 digits at all, or none where a number starts
+    shapes = b"[" + shapes  # a number may also start the text
     i = shapes.find(_LONG_INTEGER)
     while i >= 0:
         j = i + len(_LONG_INTEGER)

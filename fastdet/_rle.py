@@ -268,6 +268,13 @@ def _join_counts(counts: Sequence[Any], name: str) -> tuple[NDArray[np.uint8], I
     try:
         blob = b"".join(counts)
     except TypeError:
+        blob = None
+    if blob is None:
+        try:  # strings (as JSON gives them): one join, ASCII only
+            blob = "".join(counts).encode("ascii")
+        except (TypeError, UnicodeEncodeError):
+            blob = None
+    if blob is None:
         fixed = []
         for i, c in enumerate(counts):
             if isinstance(c, str):

@@ -242,13 +242,7 @@ def segment_masks(
     name = f"{where}: entry "
     if len(segs) and (kinds == 2).all():  # compressed RLEs only (results): decoded straight to run ends
         _dict_sizes(segs, hw, where, entries)
-        counts = [o["counts"] for o in segs]
-        if isinstance(counts[0], str):
-            try:
-                counts = [c.encode("ascii") if isinstance(c, str) else c for c in counts]
-            except UnicodeEncodeError:
-                pass  # named by _join_counts
-        buf, soff = _rle._join_counts(counts, name)
+        buf, soff = _rle._join_counts([o["counts"] for o in segs], name)
         h, w = np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])
         return _measure_buffer(buf, soff, h, w, name, _Labels(entries), ends)
     pieces: list[_rle._Measured] = []

@@ -728,3 +728,12 @@ def test_polygons_far_outside_or_across_a_wide_image_match_pycocotools(h, w, xy)
     per-column buckets that span only the polygon's own columns."""
     poly = [[c for p in xy for c in p]]
     _same_rle(fm.frPyObjects(poly, h, w)[0], pcm.frPyObjects(poly, h, w)[0])
+
+
+def test_counts_as_str_bytes_or_both_and_non_ascii_named():
+    rle = fm.encode(np.ones((2, 3, 1), np.uint8, order="F"))[0]
+    text = rle["counts"].decode()
+    for counts in ([text, text], [rle["counts"], text], [text, rle["counts"]]):
+        assert fm.area([{"size": [2, 3], "counts": c} for c in counts]).tolist() == [6, 6]
+    with pytest.raises(ValueError, match=r"rleObjs\[1\]\['counts'\] holds a non-ASCII character"):
+        fm.area([{"size": [2, 3], "counts": text}, {"size": [2, 3], "counts": text + "é"}])

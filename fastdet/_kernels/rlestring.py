@@ -151,7 +151,7 @@ def _first_empty(buf, p, m):
     return np.int64(buf[np.uint64(p)] == 48)
 
 
-@kernel(inline=True)
+@kernel()
 def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status, checked):
     """Decode and measure string ``i`` (see :func:`scan_strings`); ``checked``: its bytes are in
     the alphabet (see :func:`_bad_bytes`), else it is decoded byte by byte."""

@@ -314,8 +314,12 @@ def _scan(
     n_runs, area, canon, status = np.empty((4, n), np.int64)  # one allocation: small calls add up
     bbox = np.empty((n, 4), np.float64)
     if n:
-        scan = _pick(_ks, "scan_strings", _NS_BYTE * len(buf), n)
-        scan(n, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
+        if store == _ks.STORE_NONE:
+            scan = _pick(_ks, "measure_strings", _NS_BYTE * len(buf), n)
+            scan(n, buf, soff, h, w, boxes, out, n_runs, area, bbox, canon, status)
+        else:
+            scan = _pick(_ks, "scan_strings", _NS_BYTE * len(buf), n)
+            scan(n, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
     if status.any():
         i = int(np.flatnonzero(status)[0])
         where = f"{name}{labels[i] if labels is not None else f'[{i}]'}"

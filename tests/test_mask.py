@@ -349,6 +349,62 @@ def test_compressed_strings_round_trip_byte_identical(data):
     assert fm.frPyObjects({"size": [h, w], "counts": s}, h, w)["counts"] == s
 
 
+def _padded(s):
+    """A valid string ``s`` with each value's bytes re-encoded with extra continuation bytes (same runs)."""
+    out, value = bytearray(), bytearray()
+    for b in s:
+        value.append(b)
+        if not (b - 48) & 0x20:  # the last byte of a value: sign-extend it by one more 5-bit byte
+            sign = 0x1F if (b - 48) & 0x10 else 0
+            out += value[:-1] + bytes([48 + ((b - 48) | 0x20), 48 + sign])
+            value.clear()
+    return bytes(out)
+
+
+@given(data=st.data(), boxes=st.booleans())
+def test_measure_kernel_matches_the_exact_scan_and_the_reference(data, boxes):
+    """measure_strings (areas and boxes without stored runs) against _scan_exact, string by string,
+    on valid strings, valid ones with longer encodings of their values, and arbitrary bytes."""
+    from fastdet._kernels import rlestring as ks
+
+    h, w = data.draw(st.integers(0, 40)), data.draw(st.integers(1, 40))
+    strings, valid = [], []
+    for _ in range(data.draw(st.integers(1, 6))):
+        kind = data.draw(st.sampled_from(["valid", "padded", "bytes"]))
+        if kind == "bytes":
+            strings.append(bytes(data.draw(st.lists(st.integers(40, 120), max_size=14))))
+            valid.append(None)
+        else:
+            runs = data.draw(st_runs(h, w))
+            s = ref.rle_to_string(runs)
+            strings.append(_padded(s) if kind == "padded" else s)
+            valid.append(runs)
+    buf, soff = _rle._join_counts(strings, "x")
+    n = len(strings)
+    hh, ww = np.full(n, h, np.int64), np.full(n, w, np.int64)
+    got = [np.empty((5, n), np.int64), np.empty((n, 4))]
+    want = [np.empty((5, n), np.int64), np.empty((n, 4))]
+    out = np.empty(0, np.int64)
+    ks.measure_strings.serial(n, buf, soff, hh, ww, boxes, out, *got[0][:2], got[1], *got[0][2:4])
+    for i in range(n):
+        ks._scan_exact(i, buf, soff, hh, ww, ks.STORE_NONE, boxes, out, *want[0][:2], want[1], *want[0][2:4])
+    assert_array_equal(got[0][:4], want[0][:4])  # n_runs, area, canon, status
+    ok = want[0][3] == 0
+    assert_array_equal(got[1][ok], want[1][ok])
+    for i, runs in enumerate(valid):
+        if runs is not None:
+            assert ok[i]
+            assert got[0][1, i] == ref.rle_area(runs, h, w)
+            assert got[0][2, i] == int(all(r > 0 for r in runs[1:]))
+            if boxes:
+                assert got[1][i].tolist() == ref.rle_bbox(runs, h, w)
+    # the chunked call (bytes checked a chunk at a time) gives the same
+    again = [np.empty((5, n), np.int64), np.empty((n, 4))]
+    ks.measure_strings(n, buf, soff, hh, ww, boxes, out, *again[0][:2], again[1], *again[0][2:4])
+    assert_array_equal(again[0][:4], got[0][:4])
+    assert_array_equal(again[1][ok], got[1][ok])
+
+
 def test_large_mask_strings_and_stats_match_pycocotools():
     """Runs > 2**20 need 5- and 6-character values; the strings and stats must still agree."""
     rng = np.random.default_rng(0)

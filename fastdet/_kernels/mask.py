@@ -27,6 +27,7 @@ from fastdet._kernels.rlestring import (
     STORE_ENDS,
     STORE_RUNS,
     _advance,
+    _bad_bytes,
     _bbox_add,
     _bbox_finish,
     _scan_fast,
@@ -278,8 +279,9 @@ def iou_strings(lo, hi, buf, d_first, d_stop, d_esc, d_h, d_w, d_sel,
             continue
         d = d_sel[r]
         st[0] = -1
-        ok = _scan_fast(0, buf, d_first[d], d_stop[d], d_h[d], d_w[d], d_esc[d], STORE_ENDS, True, ends, 0,
-                        n_runs, area, box, canon, st)  # fmt: skip
+        ok = _bad_bytes(buf, d_first[d], d_stop[d]) == 0 and _scan_fast(
+            0, buf, d_first[d], d_stop[d], d_h[d], d_w[d], d_esc[d], STORE_ENDS, True, ends, 0,
+            n_runs, area, box, canon, st)  # fmt: skip
         if not ok or st[0] != 0:
             status[r] = 1
             continue
@@ -695,8 +697,9 @@ def merge_strings(buf, soff, h, w, intersect, bitmap_ratio):
     n_runs, area, canon, status = np.empty((4, n), np.int64)
     bbox = np.empty((n, 4))
     total = 0
+    checked = _bad_bytes(buf, 0, len(buf)) == 0
     for i in range(n):
-        _scan_one(i, buf, soff, h, w, STORE_RUNS, False, runs, n_runs, area, bbox, canon, status)
+        _scan_one(i, buf, soff, h, w, STORE_RUNS, False, runs, n_runs, area, bbox, canon, status, checked)
         if status[i] != 0 or (n > 1 and canon[i] == 0):
             return 1, none
         total += n_runs[i]

@@ -65,51 +65,52 @@ def _bbox_finish(m, xs, ys, xe, ye, out, i):
 
 # ----------------------------------------------------------------------------- decoding
 @kernel(inline=True)
-def _next_value(buf, p, end, odd, esc):
-    """The value at ``buf[p:]`` (before the delta), the position after it, and ``odd`` with any
-    anomaly's bits added: a byte outside the alphabet, a value cut short or over _MAX_CHARS bytes.
-
-    ``esc`` 1: ``buf`` is JSON text, where byte 92 (a backslash) is written twice.
-    """
-    c = np.int64(buf[np.uint64(p)]) - 48
-    p += 1 + (esc & np.int64(c == 44))
-    odd |= c
-    x = c & 0x1F
-    sh = 5
-    while (c & 0x20) != 0 and p < end and sh <= 5 * _MAX_CHARS:
-        c = np.int64(buf[np.uint64(p)]) - 48
-        p += 1 + (esc & np.int64(c == 44))
-        odd |= c
-        x |= (c & 0x1F) << sh
-        sh += 5
-    odd |= ((c & 0x20) << 2) | (np.int64(sh > 5 * _MAX_CHARS) << 8)  # cut short / too long
-    x -= (c & 0x10) << (sh - 4)  # the sign bit of the last byte
-    return x, p, odd
+def _bad_bytes(buf, p, end):
+    """Nonzero if a byte of ``buf[p:end]`` is outside the RLE alphabet 48..111 (a vectorised loop)."""
+    bad = np.uint8(0)
+    for q in range(np.uint64(p), np.uint64(end)):
+        bad |= buf[q] - np.uint8(48)  # wraps below 48: bit 6 or 7 set exactly outside 48..111
+    return bad & np.uint8(0xC0)
 
 
 @kernel()
 def _scan_fast(i, buf, p, end, hi, wi, esc, store, boxes, out, o, n_runs, area, bbox, canon, status):
     """:func:`_scan_exact` of ``buf[p:end]`` (an ``hi`` x ``wi`` mask; runs or ends to ``out[o:]``,
-    the rest to row ``i`` of the outputs) for a valid string; returns False (writing nothing
-    final) on anything odd. ``esc``: see :func:`_next_value`.
+    the rest to row ``i`` of the outputs), whose bytes the caller checked with :func:`_bad_bytes`,
+    for a valid string; returns False (writing nothing
+    final) on anything odd. ``esc`` 1: ``buf`` is JSON text, where byte 92 (a backslash) is
+    written twice.
 
-    Bytes are checked together: ``odd`` collects every byte (one outside 48..111 sets
-    a bit above 63 after the shift by 48) and flags for a cut value, a value of more
-    than 7 bytes and a run outside [0, 2**32). Bytes are read at unsigned indices, which
-    spares Numba's check for negative ones (about 15 % of the loop). Boxes follow only the
-    row of each run; columns come from the first and last foreground pixels at the end.
+    One loop adds each byte's 5 bits to the value being read, and only a value's last byte (no
+    continuation bit) goes on to the runs. The rest is checked in bulk: ``big`` ORs every
+    run (one outside [0, 2**32) sets a bit from 32 up), ``long`` every continuation's
+    5 x bytes so far (more than 7 bytes reach 35, setting a bit from 5 up), ``zeros``
+    counts empty runs (less the first run's, if empty) and a value cut short leaves
+    ``sh`` nonzero. Bytes are read at unsigned indices, which spares Numba's check for
+    negative ones. Boxes follow only the row of each run; columns come from the first
+    and last foreground pixels at the end.
     """
     boxes = boxes and hi > 0
     xs, ys, xe, ye = wi, hi, 0, 0
     cy, first, last = 0, -1, 0  # row of the next run's first pixel; first and last foreground pixel
-    m, total, fg, odd, empty = 0, 0, 0, 0, 0
+    p0 = p
+    m, total, fg, big, zeros, long = 0, 0, 0, 0, 0, 0
     prev1, prev2 = 0, 0
+    acc, sh = 0, 0  # the value being read and 5 x its bytes so far
     while p < end:
-        x, p, odd = _next_value(buf, p, end, odd, esc)
+        c = np.int64(buf[np.uint64(p)]) - 48
+        p += 1 + (esc & np.int64(c == 44))
+        acc |= (c & 0x1F) << (sh & 63)
+        if (c & 0x20) != 0:  # more bytes follow
+            sh += 5
+            long |= sh
+            continue
+        x = acc - ((c & 0x10) << ((sh + 1) & 63))  # the sign bit of the last byte
+        acc, sh = 0, 0
         if m > 2:
             x += prev2
-        odd |= (x >> 32) << 9  # outside [0, 2**32)
-        empty |= np.int64(x == 0) & np.int64(m > 0)
+        big |= x
+        zeros += np.int64(x == 0)
         total += x
         if store == STORE_RUNS:
             out[np.uint64(o + m)] = x
@@ -126,7 +127,7 @@ def _scan_fast(i, buf, p, end, hi, wi, esc, store, boxes, out, o, n_runs, area, 
         fg += x & -(m & 1)
         prev2, prev1 = prev1, x
         m += 1
-    if (odd & ~63) != 0:
+    if sh != 0 or (big >> 32) != 0 or long >= 32:
         return False
     if first >= 0:  # columns only grow along the runs: the first and last foreground pixels bound them
         xs, xe = first // hi, last // hi
@@ -135,42 +136,27 @@ def _scan_fast(i, buf, p, end, hi, wi, esc, store, boxes, out, o, n_runs, area, 
     status[i] = 0 if total == hi * wi else BAD_SUM
     n_runs[i] = m
     area[i] = fg % _UINT32
-    canon[i] = 1 - empty
+    canon[i] = np.int64(zeros == _first_empty(buf, p0, m))
     _bbox_finish(m, xs, ys, xe, ye, bbox, i)
     return True
 
 
-@kernel()
-def _area_fast(i, buf, soff, h, w, n_runs, area, canon, status):
-    """:func:`_scan_fast` without boxes or stored runs (its loop, less the per-run branches)."""
-    m, total, fg, odd, empty = 0, 0, 0, 0, 0
-    prev1, prev2 = 0, 0
-    p, end = soff[i], soff[i + 1]
-    while p < end:
-        x, p, odd = _next_value(buf, p, end, odd, 0)
-        if m > 2:
-            x += prev2
-        odd |= (x >> 32) << 9  # outside [0, 2**32)
-        empty |= np.int64(x == 0) & np.int64(m > 0)
-        total += x
-        fg += x & -(m & 1)
-        prev2, prev1 = prev1, x
-        m += 1
-    if (odd & ~63) != 0:
-        return False
-    status[i] = 0 if total == h[i] * w[i] else BAD_SUM
-    n_runs[i] = m
-    area[i] = fg % _UINT32
-    canon[i] = 1 - empty
-    return True
+@kernel(inline=True)
+def _first_empty(buf, p, m):
+    """1 if the valid string at ``buf[p:]``, of ``m`` runs, starts with an empty run (bytes 80* 48)."""
+    if m == 0:
+        return 0
+    while buf[np.uint64(p)] == 80:  # a continuation byte of 5 zero bits
+        p += 1
+    return np.int64(buf[np.uint64(p)] == 48)
 
 
 @kernel()
-def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status):
-    """Decode and measure string ``i`` (see :func:`scan_strings`)."""
-    if store == STORE_NONE and not boxes:
-        if not _area_fast(i, buf, soff, h, w, n_runs, area, canon, status):
-            _scan_exact(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
+def _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status, checked):
+    """Decode and measure string ``i`` (see :func:`scan_strings`); ``checked``: its bytes are in
+    the alphabet (see :func:`_bad_bytes`), else it is decoded byte by byte."""
+    if not checked:
+        _scan_exact(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
     elif not _scan_fast(i, buf, soff[i], soff[i + 1], h[i], w[i], 0, store, boxes, out, soff[i],
                         n_runs, area, bbox, canon, status):  # fmt: skip
         _scan_exact(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
@@ -264,8 +250,65 @@ def scan_strings(lo, hi, buf, soff, h, w, store, boxes, out, n_runs, area, bbox,
     5 bits a byte (``48 + bits``, ``| 0x20`` while more follow, the last byte's
     0x10 is the sign).
     """
+    checked = _bad_bytes(buf, soff[lo], soff[hi]) == 0  # one vectorised check of the whole chunk
     for i in range(lo, hi):
-        _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status)
+        _scan_one(i, buf, soff, h, w, store, boxes, out, n_runs, area, bbox, canon, status, checked)
+
+
+@kernel(chunked=True)
+def measure_strings(lo, hi, buf, soff, h, w, boxes, out, n_runs, area, bbox, canon, status):
+    """:func:`scan_strings` with ``store`` STORE_NONE (``out`` is not written).
+
+    :func:`_scan_fast`'s loop less the stores, written out here: called as a function,
+    as there, the same loop takes about a fifth longer (areas only: half).
+    """
+    checked = _bad_bytes(buf, soff[lo], soff[hi]) == 0
+    for i in range(lo, hi):
+        p, end, hgt = soff[i], soff[i + 1], h[i]
+        box = boxes and hgt > 0
+        ys, ye, cy, first, last = hgt, 0, 0, -1, 0
+        m, total, fg, big, zeros, long = 0, 0, 0, 0, 0, 0
+        prev1, prev2 = 0, 0
+        acc, sh = 0, 0
+        while p < end and checked:
+            c = np.int64(buf[np.uint64(p)]) - 48
+            p += 1
+            acc |= (c & 0x1F) << (sh & 63)
+            if (c & 0x20) != 0:
+                sh += 5
+                long |= sh
+                continue
+            x = acc - ((c & 0x10) << ((sh + 1) & 63))
+            acc, sh = 0, 0
+            if m > 2:
+                x += prev2
+            big |= x
+            zeros += np.int64(x == 0)
+            total += x
+            if box:
+                if (m & 1) == 1 and x > 0:
+                    ys, ye = min(ys, cy), max(ye, cy + x - 1)
+                    first = total - x if first < 0 else first
+                    last = total - 1
+                cy += x
+                if cy >= hgt:
+                    cy = cy - hgt if cy < 2 * hgt else cy % hgt
+            fg += x & -(m & 1)
+            prev2, prev1 = prev1, x
+            m += 1
+        if not checked or sh != 0 or (big >> 32) != 0 or long >= 32:
+            _scan_exact(i, buf, soff, h, w, STORE_NONE, boxes, out, n_runs, area, bbox, canon, status)
+            continue
+        xs, xe = w[i], 0
+        if first >= 0:
+            xs, xe = first // hgt, last // hgt
+            if ye >= hgt:
+                ys, ye = 0, hgt - 1
+        status[i] = 0 if total == hgt * w[i] else BAD_SUM
+        n_runs[i] = m
+        area[i] = fg % _UINT32
+        canon[i] = np.int64(zeros == _first_empty(buf, soff[i], m))
+        _bbox_finish(m, xs, ys, xe, ye, bbox, i)
 
 
 @kernel()
@@ -278,5 +321,6 @@ def measure_string(buf, h, w, boxes):
     out = np.empty(0, np.int64)
     n_runs, area, canon, status = np.empty((4, 1), np.int64)
     bbox = np.zeros((1, 4))
-    _scan_one(0, buf, soff, hh, ww, STORE_NONE, boxes, out, n_runs, area, bbox, canon, status)
+    checked = _bad_bytes(buf, 0, len(buf)) == 0
+    _scan_one(0, buf, soff, hh, ww, STORE_NONE, boxes, out, n_runs, area, bbox, canon, status, checked)
     return status[0], area[0], bbox[0, 0], bbox[0, 1], bbox[0, 2], bbox[0, 3]

@@ -216,11 +216,17 @@ def group_order(img, lab, n_img, n_lab, keep):
 
 
 @kernel()
-def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, jof, kbuf, ibuf):
+def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, jof, kbuf, ibuf, cnt):
     """The clusters of groups jlo..jhi-1 (one image's) by decreasing score, ties by creation.
 
     Group j's clusters are ``slot[j] : slot[j] + ncl[j]``; writes their scores and slots to
     key/perm[:n] (returns n) and, for each slot c, its group to ``jof[c - slot[jlo]]``.
+    ``kbuf``, ``ibuf`` and ``cnt`` (at least n + 1 long) are work space.
+
+    The sort: a stable scatter into n buckets of equal score width (the bucket is monotone in
+    the score, so equal scores share one, in slot order), then an insertion sort that only
+    moves clusters within their bucket. Where buckets are crowded (clustered scores), it is
+    ``sort_pairs`` instead; the order is the same total order either way.
     """
     n = 0
     for j in range(jlo, jhi):
@@ -229,6 +235,42 @@ def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, jof, kbuf, ibuf):
             perm[n] = c
             jof[c - slot[jlo]] = j
             n += 1
+    if n <= 1:
+        return n
+    k_hi = key[0]
+    k_lo = key[0]
+    for k in range(1, n):
+        k_hi = max(k_hi, key[k])
+        k_lo = min(k_lo, key[k])
+    if k_hi == k_lo:  # one score: already in slot order
+        return n
+    scale = n / (k_hi - k_lo)
+    if scale < 1e300:
+        for u in range(n + 1):
+            cnt[u] = 0
+        for k in range(n):
+            cnt[min(max(np.int64((k_hi - key[k]) * scale), 0), n - 1) + 1] += 1
+        moves = 0  # pairs within a bucket: a bound on the insertion sort's moves
+        for u in range(n):
+            moves += cnt[u + 1] * (cnt[u + 1] - 1)
+            cnt[u + 1] += cnt[u]
+        if moves <= 8 * n:
+            for k in range(n):
+                u = min(max(np.int64((k_hi - key[k]) * scale), 0), n - 1)
+                kbuf[cnt[u]] = key[k]
+                ibuf[cnt[u]] = perm[k]
+                cnt[u] += 1
+            for k in range(n):
+                kv = kbuf[k]
+                v = ibuf[k]
+                i = k - 1
+                while i >= 0 and key[i] < kv:
+                    key[i + 1] = key[i]
+                    perm[i + 1] = perm[i]
+                    i -= 1
+                key[i + 1] = kv
+                perm[i + 1] = v
+            return n
     sort_pairs(key, perm, 0, np.int64(n), kbuf, ibuf)  # int64: the signature the other callers use
     return n
 
@@ -279,6 +321,7 @@ def finish(gimg, glab, out_box, out_score, slot, ncl):
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
     jof = np.empty(span, np.int64)
+    cnt = np.empty(cap + 1, np.int64)
     r_img = np.empty(count, np.int64)
     r_box = np.empty((count, 4))
     r_score = np.empty(count)
@@ -286,7 +329,7 @@ def finish(gimg, glab, out_box, out_score, slot, ncl):
     for t in range(jb.shape[0] - 1):
         r0 = rb[t]
         base = slot[jb[t]]
-        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf)
+        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf, cnt)
         for k in range(n):
             c = perm[k]
             j = jof[c - base]
@@ -309,10 +352,11 @@ def finish_table(lo, hi, gid, glab, out_box, out_score, slot, ncl, jb, rb, cap, 
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
     jof = np.empty(span, np.int64)
+    cnt = np.empty(cap + 1, np.int64)
     for t in range(lo, hi):
         r0 = rb[t]
         base = slot[jb[t]]
-        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf)
+        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf, cnt)
         for k in range(n):
             c = perm[k]
             j = jof[c - base]

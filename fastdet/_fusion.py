@@ -348,7 +348,7 @@ def _cluster_any(
     by_score = not (method == "soft_nms" and opts.soft_method != 3)
     order, gstart, gorder = _k.group_order(img, lab, n_img, n_lab, keep)
     par = len(order) >= _PARALLEL_ROWS and len(gorder) > 1  # work on several threads
-    if by_score:  # each group by decreasing score
+    if by_score and not fusing:  # each group by decreasing score (the fusion kernels sort their own)
         (_k.sort_groups if par else _k.sort_groups.serial)(len(gorder), order, gstart, ws)
 
     if fusing:

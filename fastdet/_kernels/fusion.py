@@ -448,13 +448,13 @@ def _cell(v, v0, size, g):
 
 
 @kernel()
-def _grid(boxes, order, lo, hi):
+def _grid(lb, n):
     """Grid over the box centres of one group: ``(x0, y0, size_x, size_y, gx, gy, max_w, max_h, mag)``.
 
-    Cells are about one mean box size wide, at most about sqrt(n) per axis; ``mag`` is the
-    largest absolute coordinate. Groups of at most ``_SMALL`` boxes get a single cell.
+    lb[:n]: the group's boxes. Cells are about one mean box size wide, at most about sqrt(n)
+    per axis; ``mag`` is the largest absolute coordinate. Groups of at most ``_SMALL`` boxes
+    get a single cell.
     """
-    n = hi - lo
     if n <= _SMALL:  # one cell: a plain scan over a handful of clusters is cheaper
         return 0.0, 0.0, 1.0, 1.0, 1, 1, 0.0, 0.0, 0.0
     x0 = np.inf
@@ -466,14 +466,13 @@ def _grid(boxes, order, lo, hi):
     sum_w = 0.0
     sum_h = 0.0
     mag = 0.0
-    for p in range(lo, hi):
-        b = order[p]
+    for p in range(n):
         for d in range(4):
-            mag = max(mag, abs(boxes[b, d]))
-        w = boxes[b, 2] - boxes[b, 0]
-        h = boxes[b, 3] - boxes[b, 1]
-        cx = (boxes[b, 0] + boxes[b, 2]) * 0.5
-        cy = (boxes[b, 1] + boxes[b, 3]) * 0.5
+            mag = max(mag, abs(lb[p, d]))
+        w = lb[p, 2] - lb[p, 0]
+        h = lb[p, 3] - lb[p, 1]
+        cx = (lb[p, 0] + lb[p, 2]) * 0.5
+        cy = (lb[p, 1] + lb[p, 3]) * 0.5
         x0 = min(x0, cx)
         y0 = min(y0, cy)
         x_hi = max(x_hi, cx)
@@ -538,9 +537,10 @@ def wbf(
 
     boxes (N, 4) float64 (clipped, positive area); ws (N,) weighted scores (score x model
     weight, >= 0); weights (M,), model (N,): box i's model weight is weights[model[i]];
-    order, gstart, gorder from ``group_order`` and ``sort_groups`` (each group by decreasing
-    ws; gorder[j] the j-th group visited); slot (G + 1,) the first output slot of the j-th
-    group (slots of earlier groups: at least their sizes); cap the size of the largest group;
+    order, gstart, gorder from ``group_order`` (each group is taken by decreasing ws, then
+    index, as ``sort_groups`` orders it; gorder[j] the j-th group visited); slot (G + 1,) the
+    first output slot of the j-th group (slots of earlier groups: at least their sizes); cap
+    the size of the largest group;
     thr the IoU threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when
     thr is ~0. Writes ncl[j], the number of clusters of the j-th group, and for each of them
     (slots slot[j] + c, c in creation order): out_box the fused box, out_score its confidence
@@ -552,6 +552,9 @@ def wbf(
     pass empty arrays). Other slots are left as they are.
     The clusters' state is kept per group (small arrays).
     """
+    key, kbuf = np.empty(cap), np.empty(cap)  # the group's ws, sorted
+    idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)  # and box indices
+    lb = np.empty((cap, 4))  # and boxes
     fb = np.empty((cap, 4))  # fused box of each cluster, as ensemble-boxes stores it
     farea = np.empty(cap)
     acc = np.empty((cap, 4), np.float32)  # float32 running sums of ws * coordinate
@@ -560,7 +563,6 @@ def wbf(
     cmax = np.empty(cap)
     cw = np.empty(cap)
     cnt = np.empty(cap, np.int64)
-    first = np.empty(cap, np.int64)
     cell = np.empty(cap, np.int64)
     nxt = np.empty(cap, np.int64)
     prv = np.empty(cap, np.int64)
@@ -573,9 +575,28 @@ def wbf(
         lo = gstart[g]
         hi = gstart[g + 1]
         count = slot[j]
-        small = hi - lo <= _SMALL
+        n = hi - lo
+        # the group by decreasing ws, then index (sort_groups' order), its boxes copied in that order
+        for p in range(n):
+            v = order[lo + p]
+            kv = ws[v]
+            i = p - 1
+            if n <= 16:  # insertion sort as the boxes come (what sort_pairs does on 16 or fewer)
+                while i >= 0 and (key[i] < kv or (key[i] == kv and idx[i] > v)):
+                    key[i + 1] = key[i]
+                    idx[i + 1] = idx[i]
+                    i -= 1
+            key[i + 1] = kv
+            idx[i + 1] = v
+        if n > 16:
+            sort_pairs(key, idx, 0, n, kbuf, ibuf)
+        if n > _SMALL:  # the grid's boxes, read contiguously
+            for p in range(n):
+                for d in range(4):
+                    lb[p, d] = boxes[idx[p], d]
+        small = n <= _SMALL
         if not small:
-            x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(boxes, order, lo, hi)
+            x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(lb, n)
             # a fused box is a weighted mean of its members: no wider than the widest member, up to
             # its float32 rounding (relative 2**-24 of each coordinate)
             max_w = max_w * (1.0 + _SLACK) + 1e-6 * mag
@@ -583,8 +604,8 @@ def wbf(
             for k in range(gx * gy):
                 head[k] = -1
         k_clusters = 0
-        for p in range(lo, hi):
-            b = order[p]
+        for p in range(n):
+            b = idx[p]
             bx1 = boxes[b, 0]
             by1 = boxes[b, 1]
             bx2 = boxes[b, 2]
@@ -623,7 +644,7 @@ def wbf(
                             best = c if take else best
                             best_iou = iou if take else best_iou
                             c = nxt[c]
-            s = ws[b]
+            s = key[p]
             if best < 0:  # a new cluster: its row is the box itself, in float64
                 c = k_clusters
                 k_clusters += 1
@@ -644,7 +665,6 @@ def wbf(
                 cmax[c] = s
                 cw[c] = weights[model[b]]
                 cnt[c] = 1
-                first[c] = b
                 if conf_type >= 2:
                     cluster_of[b] = count + c
                 if not small:
@@ -697,8 +717,8 @@ def wbf(
                 head[k] = c
         for c in range(k_clusters):
             if cnt[c] == 1:
-                score = ws[first[c]]
-                weight = weights[model[first[c]]]
+                score = csum[c]  # the box's ws and weight, as set when it made the cluster
+                weight = cw[c]
             else:
                 score = cmax[c] if conf_type == 1 else csum[c] / cnt[c]
                 score = np.float64(np.float32(score))
@@ -733,6 +753,9 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
     kept in a row of ``lead`` (x1, y1, x2, y2, area), read contiguously by the search; groups
     of at most ``_SMALL`` boxes scan their clusters in creation order without a grid.
     """
+    key, kbuf = np.empty(cap), np.empty(cap)  # the group's ws, sorted
+    idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)  # and box indices
+    lb = np.empty((cap, 4))  # and boxes
     head = np.empty(cap + 1, np.int64)
     nxt = np.empty(cap, np.int64)
     lead = np.empty((cap, 5))
@@ -746,14 +769,33 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
         lo = gstart[g]
         hi = gstart[g + 1]
         count = slot[j]
-        small = hi - lo <= _SMALL
+        n = hi - lo
+        # the group by decreasing ws, then index (sort_groups' order), its boxes copied in that order
+        for p in range(n):
+            v = order[lo + p]
+            kv = ws[v]
+            i = p - 1
+            if n <= 16:  # insertion sort as the boxes come (what sort_pairs does on 16 or fewer)
+                while i >= 0 and (key[i] < kv or (key[i] == kv and idx[i] > v)):
+                    key[i + 1] = key[i]
+                    idx[i + 1] = idx[i]
+                    i -= 1
+            key[i + 1] = kv
+            idx[i + 1] = v
+        if n > 16:
+            sort_pairs(key, idx, 0, n, kbuf, ibuf)
+        if n > _SMALL:  # the grid's boxes, read contiguously
+            for p in range(n):
+                for d in range(4):
+                    lb[p, d] = boxes[idx[p], d]
+        small = n <= _SMALL
         if not small:
-            x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(boxes, order, lo, hi)
+            x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(lb, n)
             for k in range(gx * gy):
                 head[k] = -1
         k_clusters = 0
-        for p in range(lo, hi):
-            b = order[p]
+        for p in range(n):
+            b = idx[p]
             bx1 = boxes[b, 0]
             by1 = boxes[b, 1]
             bx2 = boxes[b, 2]
@@ -792,7 +834,7 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
                             best = c if take else best
                             best_iou = iou if take else best_iou
                             c = nxt[c]
-            s = ws[b]
+            s = key[p]
             if best < 0:  # a new cluster, led by this box
                 best = k_clusters
                 k_clusters += 1

@@ -554,7 +554,7 @@ def wbf(
     """
     key, kbuf = np.empty(cap), np.empty(cap)  # the group's ws, sorted
     idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)  # and box indices
-    lb = np.empty((cap, 4))  # and boxes
+    lb = np.empty((cap, 4))  # and boxes (those of a group with a grid)
     fb = np.empty((cap, 4))  # fused box of each cluster, as ensemble-boxes stores it
     farea = np.empty(cap)
     acc = np.empty((cap, 4), np.float32)  # float32 running sums of ws * coordinate
@@ -755,7 +755,7 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
     """
     key, kbuf = np.empty(cap), np.empty(cap)  # the group's ws, sorted
     idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)  # and box indices
-    lb = np.empty((cap, 4))  # and boxes
+    lb = np.empty((cap, 4))  # and boxes (those of a group with a grid)
     head = np.empty(cap + 1, np.int64)
     nxt = np.empty(cap, np.int64)
     lead = np.empty((cap, 5))

@@ -134,14 +134,30 @@ def sort_groups(lo, hi, order, gstart, ws):
 
 
 @kernel()
-def group_order(img, lab, n_img, n_lab, keep):
+def _slots(gstart, gorder):
+    """``(slot, cap)``: the running total of the groups' sizes in visiting order, the largest."""
+    slot = np.empty(gorder.shape[0] + 1, np.int64)
+    slot[0] = 0
+    cap = 0
+    for j in range(gorder.shape[0]):
+        size = gstart[gorder[j] + 1] - gstart[gorder[j]]
+        slot[j + 1] = slot[j] + size
+        cap = max(cap, size)
+    return slot, cap
+
+
+@kernel()
+def group_order(img, lab, labels, n_img, n_lab, keep):
     """Boxes grouped by (image, label), in index order within a group; groups by first appearance.
 
-    img (N,) in [0, n_img), lab (N,) in [0, n_lab); only boxes with ``keep`` are placed
-    (:func:`sort_groups` then orders each group by score). Returns ``(order (K,), gstart
-    (G + 1,), gorder (G,))``: group g is ``order[gstart[g]:gstart[g + 1]]``, and ``gorder``
-    lists the groups by image, then by where their label first appears in the image: the
-    order in which ensemble-boxes meets an image's labels.
+    img (N,) in [0, n_img), lab (N,) in [0, n_lab) (``labels`` (N,): the labels that lab
+    numbers); only boxes with ``keep`` are placed (:func:`sort_groups` then orders each
+    group by score). Returns ``(order (K,), gstart (G + 1,), gorder (G,), gimg (G,), glab
+    (G,), slot (G + 1,), cap)``: group g is ``order[gstart[g]:gstart[g + 1]]``, and
+    ``gorder`` lists the groups by image, then by where their label first appears in the
+    image: the order in which ensemble-boxes meets an image's labels. The j-th group visited
+    (``gorder[j]``) has image gimg[j] and label glab[j] (from ``labels``), and its boxes'
+    running total is ``slot[j]`` (its clusters' first slot); ``cap``: the most boxes of a group.
 
     Groups are numbered by (image, label), so an image's groups are consecutive numbers:
     ``gorder`` is filled image by image, each group in the slot after the previous group of
@@ -174,15 +190,20 @@ def group_order(img, lab, n_img, n_lab, keep):
                     g += 1
         gstart[n_groups] = n
         gorder = np.empty(n_groups, np.int64)
+        gimg = np.empty(n_groups, np.int64)
+        glab = np.empty(n_groups, np.int64)
         for i in range(n_all):
             if keep[i]:
                 k = img[i] * n_lab + lab[i]
                 if starts[k] == gstart[gof[k]]:  # the group's first box
+                    gimg[gnext[img[i]]] = img[i]
+                    glab[gnext[img[i]]] = labels[i]
                     gorder[gnext[img[i]]] = gof[k]
                     gnext[img[i]] += 1
                 order[starts[k]] = i
                 starts[k] += 1
-        return order, gstart, gorder
+        slot, cap = _slots(gstart, gorder)
+        return order, gstart, gorder, gimg, glab, slot, cap
     # least significant key first: stable by label, then by image
     n = 0
     for i in range(n_all):
@@ -208,11 +229,16 @@ def group_order(img, lab, n_img, n_lab, keep):
         grp[i] = g
     gstart[n_groups] = n
     gorder = np.empty(n_groups, np.int64)
+    gimg = np.empty(n_groups, np.int64)
+    glab = np.empty(n_groups, np.int64)
     for i in range(n_all):
         if keep[i] and order[gstart[grp[i]]] == i:  # the group's first box (sorts are stable)
+            gimg[gnext[img[i]]] = img[i]
+            glab[gnext[img[i]]] = labels[i]
             gorder[gnext[img[i]]] = grp[i]
             gnext[img[i]] += 1
-    return order, gstart, gorder
+    slot, cap = _slots(gstart, gorder)
+    return order, gstart, gorder, gimg, glab, slot, cap
 
 
 @kernel()
@@ -345,9 +371,9 @@ def finish(gimg, glab, out_box, out_score, slot, ncl):
 def finish_table(lo, hi, gid, glab, out_box, out_score, slot, ncl, jb, rb, cap, span, table):
     """The clusters as rows ``[gid[j], x1, y1, x2, y2, score, glab[j]]`` of table (count, 7).
 
-    ``jb, rb, cap, span`` from :func:`image_rows`; iteration t (images ``lo:hi``) writes its
-    image's rows, sorted by decreasing score, equal scores in creation order (label
-    appearance, then cluster).
+    gid, glab (G,) int64 (written as float64); ``jb, rb, cap, span`` from :func:`image_rows`;
+    iteration t (images ``lo:hi``) writes its image's rows, sorted by decreasing score, equal
+    scores in creation order (label appearance, then cluster).
     """
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)

@@ -346,22 +346,18 @@ def _cluster_any(
     lab, n_lab = _compact_groups(labels)
     fusing = method in ("wbf", "nmw")
     by_score = not (method == "soft_nms" and opts.soft_method != 3)
-    order, gstart, gorder = _k.group_order(img, lab, n_img, n_lab, keep)
+    order, gstart, gorder, gimg, glab, slot, cap = _k.group_order(img, lab, labels, n_img, n_lab, keep)
     par = len(order) >= _PARALLEL_ROWS and len(gorder) > 1  # work on several threads
-    if by_score:  # each group by decreasing score
+    if by_score and not fusing:  # each group by decreasing score (the fusion kernels sort their own)
         (_k.sort_groups if par else _k.sort_groups.serial)(len(gorder), order, gstart, ws)
 
     if fusing:
         m = len(order)  # at most one cluster per placed box
         n_groups = len(gorder)
-        sizes = np.diff(gstart)
-        slot = np.zeros(n_groups + 1, np.int64)  # group gorder[j]'s clusters start at slot[j]
-        np.cumsum(sizes[gorder], out=slot[1:])
-        ncl = np.empty(n_groups, np.int64)  # and number ncl[j]
+        ncl = np.empty(n_groups, np.int64)  # group gorder[j]'s clusters: slot[j] onwards, ncl[j] of them
         out_box = np.empty((m, 4))
         t = opts.iou_thr
         inv_t = 0.0 if t < 1e-6 else 1.0 / (t * (1.0 - 1e-6))
-        cap = int(sizes.max())  # the largest group
         if method == "wbf":
             ct = opts.conf_type
             by_kernel = ct in (0, 1)  # the kernel rescales avg and max; _rescale the others
@@ -382,14 +378,13 @@ def _cluster_any(
             (_k.nmw if par else _k.nmw.serial)(
                 n_groups, boxes, ws, order, gstart, gorder, slot, cap, t, inv_t, out_box, out_score, ncl
             )
-        first = order[gstart[:-1][gorder]]  # each visited group's first box: its image and label
-        gimg, glab = img[first], labels[first]
         if id_of is not None:
             jb, rb, rows_cap, span = _k.image_rows(gimg, slot, ncl)
             table = np.empty((int(rb[-1]), 7))
             finish = _k.finish_table if par and len(jb) > 2 else _k.finish_table.serial
-            gid, glab_f = id_of[gimg].astype(np.float64), glab.astype(np.float64)
-            finish(len(jb) - 1, gid, glab_f, out_box, out_score, slot, ncl, jb, rb, rows_cap, span, table)
+            finish(
+                len(jb) - 1, id_of[gimg], glab, out_box, out_score, slot, ncl, jb, rb, rows_cap, span, table
+            )
             return table
         return _k.finish(gimg, glab, out_box, out_score, slot, ncl)
 

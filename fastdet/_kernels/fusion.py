@@ -134,20 +134,41 @@ def sort_groups(lo, hi, order, gstart, ws):
 
 
 @kernel()
-def group_order(img, lab, n_img, n_lab, keep):
+def _slots(gstart, gorder):
+    """``(slot, cap)``: the running total of the groups' sizes in visiting order, the largest."""
+    slot = np.empty(gorder.shape[0] + 1, np.int64)
+    slot[0] = 0
+    cap = 0
+    for j in range(gorder.shape[0]):
+        size = gstart[gorder[j] + 1] - gstart[gorder[j]]
+        slot[j + 1] = slot[j] + size
+        cap = max(cap, size)
+    return slot, cap
+
+
+@kernel()
+def group_order(img, lab, labels, n_img, n_lab, keep):
     """Boxes grouped by (image, label), in index order within a group; groups by first appearance.
 
-    img (N,) in [0, n_img), lab (N,) in [0, n_lab); only boxes with ``keep`` are placed
-    (:func:`sort_groups` then orders each group by score). Returns ``(order (K,), gstart
-    (G + 1,), gorder (G,))``: group g is ``order[gstart[g]:gstart[g + 1]]``, and ``gorder``
-    lists the groups by image, then by where their label first appears in the image: the
-    order in which ensemble-boxes meets an image's labels.
+    img (N,) in [0, n_img), lab (N,) in [0, n_lab) (``labels`` (N,): the labels that lab
+    numbers); only boxes with ``keep`` are placed (:func:`sort_groups` then orders each
+    group by score). Returns ``(order (K,), gstart (G + 1,), gorder (G,), gimg (G,), glab
+    (G,), slot (G + 1,), cap)``: group g is ``order[gstart[g]:gstart[g + 1]]``, and
+    ``gorder`` lists the groups by image, then by where their label first appears in the
+    image: the order in which ensemble-boxes meets an image's labels. The j-th group visited
+    (``gorder[j]``) has image gimg[j] and label glab[j] (from ``labels``), and its boxes'
+    running total is ``slot[j]`` (its clusters' first slot); ``cap``: the most boxes of a group.
+
+    Groups are numbered by (image, label), so an image's groups are consecutive numbers:
+    ``gorder`` is filled image by image, each group in the slot after the previous group of
+    its image when a pass in index order meets its first box.
     """
     n_all = img.shape[0]
     n = 0
     for i in range(n_all):
         n += keep[i]
     order = np.empty(n, np.int64)
+    gnext = np.empty(n_img, np.int64)  # each image's next free place in gorder
     if n_img * n_lab <= 4 * n + 1024:  # one stable counting sort on the combined key
         starts = np.zeros(n_img * n_lab + 1, np.int64)
         for i in range(n_all):
@@ -158,64 +179,80 @@ def group_order(img, lab, n_img, n_lab, keep):
             n_groups += starts[c + 1] > 0
             starts[c + 1] += starts[c]
         gstart = np.empty(n_groups + 1, np.int64)
+        gof = np.empty(n_img * n_lab, np.int64)  # the group of each non-empty key
         g = 0
-        for c in range(n_img * n_lab):  # the non-empty keys are the groups, in key order
-            if starts[c + 1] > starts[c]:
-                gstart[g] = starts[c]
-                g += 1
+        for t in range(n_img):
+            gnext[t] = g
+            for c in range(t * n_lab, (t + 1) * n_lab):  # the non-empty keys are the groups, in key order
+                if starts[c + 1] > starts[c]:
+                    gstart[g] = starts[c]
+                    gof[c] = g
+                    g += 1
         gstart[n_groups] = n
+        gorder = np.empty(n_groups, np.int64)
+        gimg = np.empty(n_groups, np.int64)
+        glab = np.empty(n_groups, np.int64)
         for i in range(n_all):
             if keep[i]:
                 k = img[i] * n_lab + lab[i]
+                if starts[k] == gstart[gof[k]]:  # the group's first box
+                    gimg[gnext[img[i]]] = img[i]
+                    glab[gnext[img[i]]] = labels[i]
+                    gorder[gnext[img[i]]] = gof[k]
+                    gnext[img[i]] += 1
                 order[starts[k]] = i
                 starts[k] += 1
-    else:  # least significant key first: stable by label, then by image
-        n = 0
-        for i in range(n_all):
-            if keep[i]:
-                order[n] = i
-                n += 1
-        order = _counting_sort(_counting_sort(order, lab, n_lab), img, n_img)
-        n_groups = 0
-        for p in range(n):
-            i = order[p]
-            if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
-                n_groups += 1
-        gstart = np.empty(n_groups + 1, np.int64)
-        g = 0
-        for p in range(n):
-            i = order[p]
-            if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
-                gstart[g] = p
-                g += 1
-        gstart[n_groups] = n
-    gkey = np.empty(n_groups)
-    for g in range(n_groups):
-        gkey[g] = -np.float64(order[gstart[g]])  # the lowest index (the counting sorts are stable)
-    # groups come by image already; within an image, order them by first appearance
-    gorder = np.arange(n_groups)
-    cap = 0
-    lo = 0
-    for g in range(1, n_groups + 1):
-        if g == n_groups or img[order[gstart[g]]] != img[order[gstart[lo]]]:
-            cap = max(cap, g - lo)
-            lo = g
-    gkbuf = np.empty(cap)
-    gibuf = np.empty(cap, np.int64)
-    lo = 0
-    for g in range(1, n_groups + 1):
-        if g == n_groups or img[order[gstart[g]]] != img[order[gstart[lo]]]:
-            sort_pairs(gkey, gorder, lo, g, gkbuf, gibuf)
-            lo = g
-    return order, gstart, gorder
+        slot, cap = _slots(gstart, gorder)
+        return order, gstart, gorder, gimg, glab, slot, cap
+    # least significant key first: stable by label, then by image
+    n = 0
+    for i in range(n_all):
+        if keep[i]:
+            order[n] = i
+            n += 1
+    order = _counting_sort(_counting_sort(order, lab, n_lab), img, n_img)
+    n_groups = 0
+    for p in range(n):
+        i = order[p]
+        if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
+            n_groups += 1
+    gstart = np.empty(n_groups + 1, np.int64)
+    grp = np.empty(n_all, np.int64)  # each placed box's group
+    g = -1
+    for p in range(n):
+        i = order[p]
+        if p == 0 or img[i] != img[order[p - 1]] or lab[i] != lab[order[p - 1]]:
+            g += 1
+            gstart[g] = p
+            if p == 0 or img[i] != img[order[p - 1]]:
+                gnext[img[i]] = g
+        grp[i] = g
+    gstart[n_groups] = n
+    gorder = np.empty(n_groups, np.int64)
+    gimg = np.empty(n_groups, np.int64)
+    glab = np.empty(n_groups, np.int64)
+    for i in range(n_all):
+        if keep[i] and order[gstart[grp[i]]] == i:  # the group's first box (sorts are stable)
+            gimg[gnext[img[i]]] = img[i]
+            glab[gnext[img[i]]] = labels[i]
+            gorder[gnext[img[i]]] = grp[i]
+            gnext[img[i]] += 1
+    slot, cap = _slots(gstart, gorder)
+    return order, gstart, gorder, gimg, glab, slot, cap
 
 
 @kernel()
-def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, jof, kbuf, ibuf):
+def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, jof, kbuf, ibuf, cnt):
     """The clusters of groups jlo..jhi-1 (one image's) by decreasing score, ties by creation.
 
     Group j's clusters are ``slot[j] : slot[j] + ncl[j]``; writes their scores and slots to
     key/perm[:n] (returns n) and, for each slot c, its group to ``jof[c - slot[jlo]]``.
+    ``kbuf``, ``ibuf`` and ``cnt`` (at least n + 1 long) are work space.
+
+    The sort: a stable scatter into n buckets of equal score width (the bucket is monotone in
+    the score, so equal scores share one, in slot order), then an insertion sort that only
+    moves clusters within their bucket. Where buckets are crowded (clustered scores), it is
+    ``sort_pairs`` instead; the order is the same total order either way.
     """
     n = 0
     for j in range(jlo, jhi):
@@ -224,6 +261,42 @@ def _gather_image(jlo, jhi, slot, ncl, out_score, key, perm, jof, kbuf, ibuf):
             perm[n] = c
             jof[c - slot[jlo]] = j
             n += 1
+    if n <= 1:
+        return n
+    k_hi = key[0]
+    k_lo = key[0]
+    for k in range(1, n):
+        k_hi = max(k_hi, key[k])
+        k_lo = min(k_lo, key[k])
+    if k_hi == k_lo:  # one score: already in slot order
+        return n
+    scale = n / (k_hi - k_lo)
+    if scale < 1e300:
+        for u in range(n + 1):
+            cnt[u] = 0
+        for k in range(n):
+            cnt[min(max(np.int64((k_hi - key[k]) * scale), 0), n - 1) + 1] += 1
+        moves = 0  # pairs within a bucket: a bound on the insertion sort's moves
+        for u in range(n):
+            moves += cnt[u + 1] * (cnt[u + 1] - 1)
+            cnt[u + 1] += cnt[u]
+        if moves <= 8 * n:
+            for k in range(n):
+                u = min(max(np.int64((k_hi - key[k]) * scale), 0), n - 1)
+                kbuf[cnt[u]] = key[k]
+                ibuf[cnt[u]] = perm[k]
+                cnt[u] += 1
+            for k in range(n):
+                kv = kbuf[k]
+                v = ibuf[k]
+                i = k - 1
+                while i >= 0 and key[i] < kv:
+                    key[i + 1] = key[i]
+                    perm[i + 1] = perm[i]
+                    i -= 1
+                key[i + 1] = kv
+                perm[i + 1] = v
+            return n
     sort_pairs(key, perm, 0, np.int64(n), kbuf, ibuf)  # int64: the signature the other callers use
     return n
 
@@ -274,6 +347,7 @@ def finish(gimg, glab, out_box, out_score, slot, ncl):
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
     jof = np.empty(span, np.int64)
+    cnt = np.empty(cap + 1, np.int64)
     r_img = np.empty(count, np.int64)
     r_box = np.empty((count, 4))
     r_score = np.empty(count)
@@ -281,7 +355,7 @@ def finish(gimg, glab, out_box, out_score, slot, ncl):
     for t in range(jb.shape[0] - 1):
         r0 = rb[t]
         base = slot[jb[t]]
-        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf)
+        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf, cnt)
         for k in range(n):
             c = perm[k]
             j = jof[c - base]
@@ -297,17 +371,18 @@ def finish(gimg, glab, out_box, out_score, slot, ncl):
 def finish_table(lo, hi, gid, glab, out_box, out_score, slot, ncl, jb, rb, cap, span, table):
     """The clusters as rows ``[gid[j], x1, y1, x2, y2, score, glab[j]]`` of table (count, 7).
 
-    ``jb, rb, cap, span`` from :func:`image_rows`; iteration t (images ``lo:hi``) writes its
-    image's rows, sorted by decreasing score, equal scores in creation order (label
-    appearance, then cluster).
+    gid, glab (G,) int64 (written as float64); ``jb, rb, cap, span`` from :func:`image_rows`;
+    iteration t (images ``lo:hi``) writes its image's rows, sorted by decreasing score, equal
+    scores in creation order (label appearance, then cluster).
     """
     key, kbuf = np.empty(cap), np.empty(cap)
     perm, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)
     jof = np.empty(span, np.int64)
+    cnt = np.empty(cap + 1, np.int64)
     for t in range(lo, hi):
         r0 = rb[t]
         base = slot[jb[t]]
-        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf)
+        n = _gather_image(jb[t], jb[t + 1], slot, ncl, out_score, key, perm, jof, kbuf, ibuf, cnt)
         for k in range(n):
             c = perm[k]
             j = jof[c - base]
@@ -388,17 +463,6 @@ def prefilter(
 
 
 @kernel()
-def _iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2):
-    """IoU as ensemble-boxes computes it: ``inter / (area_a + area_b - inter)`` (union > 0 here)."""
-    iw = min(ax2, bx2) - max(ax1, bx1)
-    ih = min(ay2, by2) - max(ay1, by1)
-    if iw <= 0.0 or ih <= 0.0:
-        return 0.0
-    inter = iw * ih
-    return inter / ((ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter)
-
-
-@kernel()
 def _cell(v, v0, size, g):
     """Grid cell of coordinate v: floor((v - v0) / size) clipped to [0, g - 1] (monotone in v)."""
     t = (v - v0) / size
@@ -410,13 +474,13 @@ def _cell(v, v0, size, g):
 
 
 @kernel()
-def _grid(boxes, order, lo, hi):
+def _grid(lb, n):
     """Grid over the box centres of one group: ``(x0, y0, size_x, size_y, gx, gy, max_w, max_h, mag)``.
 
-    Cells are about one mean box size wide, at most about sqrt(n) per axis; ``mag`` is the
-    largest absolute coordinate. Groups of at most ``_SMALL`` boxes get a single cell.
+    lb[:n]: the group's boxes. Cells are about one mean box size wide, at most about sqrt(n)
+    per axis; ``mag`` is the largest absolute coordinate. Groups of at most ``_SMALL`` boxes
+    get a single cell.
     """
-    n = hi - lo
     if n <= _SMALL:  # one cell: a plain scan over a handful of clusters is cheaper
         return 0.0, 0.0, 1.0, 1.0, 1, 1, 0.0, 0.0, 0.0
     x0 = np.inf
@@ -428,14 +492,13 @@ def _grid(boxes, order, lo, hi):
     sum_w = 0.0
     sum_h = 0.0
     mag = 0.0
-    for p in range(lo, hi):
-        b = order[p]
+    for p in range(n):
         for d in range(4):
-            mag = max(mag, abs(boxes[b, d]))
-        w = boxes[b, 2] - boxes[b, 0]
-        h = boxes[b, 3] - boxes[b, 1]
-        cx = (boxes[b, 0] + boxes[b, 2]) * 0.5
-        cy = (boxes[b, 1] + boxes[b, 3]) * 0.5
+            mag = max(mag, abs(lb[p, d]))
+        w = lb[p, 2] - lb[p, 0]
+        h = lb[p, 3] - lb[p, 1]
+        cx = (lb[p, 0] + lb[p, 2]) * 0.5
+        cy = (lb[p, 1] + lb[p, 3]) * 0.5
         x0 = min(x0, cx)
         y0 = min(y0, cy)
         x_hi = max(x_hi, cx)
@@ -500,9 +563,10 @@ def wbf(
 
     boxes (N, 4) float64 (clipped, positive area); ws (N,) weighted scores (score x model
     weight, >= 0); weights (M,), model (N,): box i's model weight is weights[model[i]];
-    order, gstart, gorder from ``group_order`` and ``sort_groups`` (each group by decreasing
-    ws; gorder[j] the j-th group visited); slot (G + 1,) the first output slot of the j-th
-    group (slots of earlier groups: at least their sizes); cap the size of the largest group;
+    order, gstart, gorder from ``group_order`` (each group is taken by decreasing ws, then
+    index, as ``sort_groups`` orders it; gorder[j] the j-th group visited); slot (G + 1,) the
+    first output slot of the j-th group (slots of earlier groups: at least their sizes); cap
+    the size of the largest group;
     thr the IoU threshold (a match needs IoU > thr); inv_t = 1 / (thr (1 - slack)), or 0 when
     thr is ~0. Writes ncl[j], the number of clusters of the j-th group, and for each of them
     (slots slot[j] + c, c in creation order): out_box the fused box, out_score its confidence
@@ -514,6 +578,9 @@ def wbf(
     pass empty arrays). Other slots are left as they are.
     The clusters' state is kept per group (small arrays).
     """
+    key, kbuf = np.empty(cap), np.empty(cap)  # the group's ws, sorted
+    idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)  # and box indices
+    lb = np.empty((cap, 4))  # and boxes (those of a group with a grid)
     fb = np.empty((cap, 4))  # fused box of each cluster, as ensemble-boxes stores it
     farea = np.empty(cap)
     acc = np.empty((cap, 4), np.float32)  # float32 running sums of ws * coordinate
@@ -522,58 +589,88 @@ def wbf(
     cmax = np.empty(cap)
     cw = np.empty(cap)
     cnt = np.empty(cap, np.int64)
-    first = np.empty(cap, np.int64)
     cell = np.empty(cap, np.int64)
     nxt = np.empty(cap, np.int64)
     prv = np.empty(cap, np.int64)
     head = np.empty(cap + 1, np.int64)
     n_models = weights.shape[0]
+    x0 = y0 = sx = sy = max_w = max_h = 0.0
+    gx = gy = 1
     for j in range(jlo, jhi):
         g = gorder[j]
         lo = gstart[g]
         hi = gstart[g + 1]
         count = slot[j]
-        x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(boxes, order, lo, hi)
-        # a fused box is a weighted mean of its members: no wider than the widest member, up to
-        # its float32 rounding (relative 2**-24 of each coordinate)
-        max_w = max_w * (1.0 + _SLACK) + 1e-6 * mag
-        max_h = max_h * (1.0 + _SLACK) + 1e-6 * mag
-        for k in range(gx * gy):
-            head[k] = -1
+        n = hi - lo
+        # the group by decreasing ws, then index (sort_groups' order), its boxes copied in that order
+        for p in range(n):
+            v = order[lo + p]
+            kv = ws[v]
+            i = p - 1
+            if n <= 16:  # insertion sort as the boxes come (what sort_pairs does on 16 or fewer)
+                while i >= 0 and (key[i] < kv or (key[i] == kv and idx[i] > v)):
+                    key[i + 1] = key[i]
+                    idx[i + 1] = idx[i]
+                    i -= 1
+            key[i + 1] = kv
+            idx[i + 1] = v
+        if n > 16:
+            sort_pairs(key, idx, 0, n, kbuf, ibuf)
+        if n > _SMALL:  # the grid's boxes, read contiguously
+            for p in range(n):
+                for d in range(4):
+                    lb[p, d] = boxes[idx[p], d]
+        small = n <= _SMALL
+        if not small:
+            x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(lb, n)
+            # a fused box is a weighted mean of its members: no wider than the widest member, up to
+            # its float32 rounding (relative 2**-24 of each coordinate)
+            max_w = max_w * (1.0 + _SLACK) + 1e-6 * mag
+            max_h = max_h * (1.0 + _SLACK) + 1e-6 * mag
+            for k in range(gx * gy):
+                head[k] = -1
         k_clusters = 0
-        for p in range(lo, hi):
-            b = order[p]
+        for p in range(n):
+            b = idx[p]
             bx1 = boxes[b, 0]
             by1 = boxes[b, 1]
             bx2 = boxes[b, 2]
             by2 = boxes[b, 3]
             barea = (bx2 - bx1) * (by2 - by1)
-            bcx = (bx1 + bx2) * 0.5
-            bcy = (by1 + by2) * 0.5
-            ky0 = ky1 = kx0 = kx1 = 0
-            if gx * gy > 1:
+            best = -1
+            best_iou = thr
+            if small:  # creation order: the first of equal IoUs wins, as in ensemble-boxes
+                for c in range(k_clusters):
+                    # branch-free: no overlap gives inter 0, IoU 0, which never exceeds thr >= 0
+                    iw = max(min(fb[c, 2], bx2) - max(fb[c, 0], bx1), 0.0)
+                    ih = max(min(fb[c, 3], by2) - max(fb[c, 1], by1), 0.0)
+                    inter = iw * ih
+                    iou = inter / (farea[c] + barea - inter)
+                    take = iou > best_iou
+                    best = c if take else best
+                    best_iou = iou if take else best_iou
+            else:
+                bcx = (bx1 + bx2) * 0.5
+                bcy = (by1 + by2) * 0.5
                 hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
                 hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
                 ky0 = _cell(bcy - hy, y0, sy, gy)
                 ky1 = _cell(bcy + hy, y0, sy, gy)
                 kx0 = _cell(bcx - hx, x0, sx, gx)
                 kx1 = _cell(bcx + hx, x0, sx, gx)
-            best = -1
-            best_iou = thr
-            for ky in range(ky0, ky1 + 1):
-                for kx in range(kx0, kx1 + 1):
-                    c = head[ky * gx + kx]
-                    while c >= 0:
-                        iw = min(fb[c, 2], bx2) - max(fb[c, 0], bx1)
-                        ih = min(fb[c, 3], by2) - max(fb[c, 1], by1)
-                        if iw > 0.0 and ih > 0.0:
+                for ky in range(ky0, ky1 + 1):
+                    for kx in range(kx0, kx1 + 1):
+                        c = head[ky * gx + kx]
+                        while c >= 0:  # not in creation order: of equal IoUs, the oldest cluster wins
+                            iw = max(min(fb[c, 2], bx2) - max(fb[c, 0], bx1), 0.0)
+                            ih = max(min(fb[c, 3], by2) - max(fb[c, 1], by1), 0.0)
                             inter = iw * ih
                             iou = inter / (farea[c] + barea - inter)
-                            if iou > best_iou or (iou == best_iou and best >= 0 and c < best):
-                                best = c
-                                best_iou = iou
-                        c = nxt[c]
-            s = ws[b]
+                            take = iou > best_iou or (iou == best_iou and best >= 0 and c < best)
+                            best = c if take else best
+                            best_iou = iou if take else best_iou
+                            c = nxt[c]
+            s = key[p]
             if best < 0:  # a new cluster: its row is the box itself, in float64
                 c = k_clusters
                 k_clusters += 1
@@ -582,40 +679,53 @@ def wbf(
                 fb[c, 2] = bx2
                 fb[c, 3] = by2
                 farea[c] = barea
-                for d in range(4):
-                    acc[c, d] = np.float32(s * boxes[b, d])
-                    plain[c, d] = boxes[b, d]
+                acc[c, 0] = np.float32(s * bx1)
+                acc[c, 1] = np.float32(s * by1)
+                acc[c, 2] = np.float32(s * bx2)
+                acc[c, 3] = np.float32(s * by2)
+                plain[c, 0] = bx1
+                plain[c, 1] = by1
+                plain[c, 2] = bx2
+                plain[c, 3] = by2
                 csum[c] = s
                 cmax[c] = s
                 cw[c] = weights[model[b]]
                 cnt[c] = 1
-                first[c] = b
                 if conf_type >= 2:
                     cluster_of[b] = count + c
-                k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
-                cell[c] = k
-                prv[c] = -1
-                nxt[c] = head[k]
-                if head[k] >= 0:
-                    prv[head[k]] = c
-                head[k] = c
+                if not small:
+                    k = _cell((by1 + by2) * 0.5, y0, sy, gy) * gx + _cell((bx1 + bx2) * 0.5, x0, sx, gx)
+                    cell[c] = k
+                    prv[c] = -1
+                    nxt[c] = head[k]
+                    if head[k] >= 0:
+                        prv[head[k]] = c
+                    head[k] = c
                 continue
             c = best
-            for d in range(4):
-                acc[c, d] = np.float32(np.float64(acc[c, d]) + s * boxes[b, d])
-                plain[c, d] += boxes[b, d]
+            acc[c, 0] = np.float32(np.float64(acc[c, 0]) + s * bx1)
+            acc[c, 1] = np.float32(np.float64(acc[c, 1]) + s * by1)
+            acc[c, 2] = np.float32(np.float64(acc[c, 2]) + s * bx2)
+            acc[c, 3] = np.float32(np.float64(acc[c, 3]) + s * by2)
+            plain[c, 0] += bx1
+            plain[c, 1] += by1
+            plain[c, 2] += bx2
+            plain[c, 3] += by2
             csum[c] += s
             cmax[c] = max(cmax[c], s)
             cw[c] += weights[model[b]]
             cnt[c] += 1
             if conf_type >= 2:
                 cluster_of[b] = count + c
-            for d in range(4):
-                if csum[c] != 0.0:
+            if csum[c] != 0.0:
+                for d in range(4):
                     fb[c, d] = np.float64(np.float32(np.float64(acc[c, d]) / csum[c]))
-                else:  # every member has weighted score 0: the plain mean (ensemble-boxes: 0/0)
+            else:  # every member has weighted score 0: the plain mean (ensemble-boxes: 0/0)
+                for d in range(4):
                     fb[c, d] = np.float64(np.float32(plain[c, d] / cnt[c]))
             farea[c] = (fb[c, 2] - fb[c, 0]) * (fb[c, 3] - fb[c, 1])
+            if small:
+                continue
             ky = _cell((fb[c, 1] + fb[c, 3]) * 0.5, y0, sy, gy)
             k = ky * gx + _cell((fb[c, 0] + fb[c, 2]) * 0.5, x0, sx, gx)
             if k != cell[c]:  # the fused box moved to another cell: unlink, then link there
@@ -633,8 +743,8 @@ def wbf(
                 head[k] = c
         for c in range(k_clusters):
             if cnt[c] == 1:
-                score = ws[first[c]]
-                weight = weights[model[first[c]]]
+                score = csum[c]  # the box's ws and weight, as set when it made the cluster
+                weight = cw[c]
             else:
                 score = cmax[c] if conf_type == 1 else csum[c] / cnt[c]
                 score = np.float64(np.float32(score))
@@ -663,80 +773,124 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
     first (highest-scoring) box it overlaps most, with IoU > thr; the fused box is the float32
     mean of the members weighted by ws x IoU with that first box; the score is the first box's
     ws, rounded to float32.
+
+    One pass over each group: a box is added to its cluster's sums as soon as it is placed
+    (members in join order, as ensemble-boxes accumulates them). Each cluster's first box is
+    kept in a row of ``lead`` (x1, y1, x2, y2, area), read contiguously by the search; groups
+    of at most ``_SMALL`` boxes scan their clusters in creation order without a grid.
     """
+    key, kbuf = np.empty(cap), np.empty(cap)  # the group's ws, sorted
+    idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)  # and box indices
+    lb = np.empty((cap, 4))  # and boxes (those of a group with a grid)
     head = np.empty(cap + 1, np.int64)
     nxt = np.empty(cap, np.int64)
-    main = np.empty(cap, np.int64)
-    assign = np.empty(cap, np.int64)
-    join_iou = np.empty(cap)  # each box's IoU with its cluster's first box
+    lead = np.empty((cap, 5))
+    lws = np.empty(cap)  # the first box's ws
     acc = np.empty((cap, 4), np.float32)
     conf = np.empty(cap)
+    x0 = y0 = sx = sy = max_w = max_h = 0.0
+    gx = gy = 1
     for j in range(jlo, jhi):
         g = gorder[j]
         lo = gstart[g]
         hi = gstart[g + 1]
         count = slot[j]
-        x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(boxes, order, lo, hi)
-        for k in range(gx * gy):
-            head[k] = -1
+        n = hi - lo
+        # the group by decreasing ws, then index (sort_groups' order), its boxes copied in that order
+        for p in range(n):
+            v = order[lo + p]
+            kv = ws[v]
+            i = p - 1
+            if n <= 16:  # insertion sort as the boxes come (what sort_pairs does on 16 or fewer)
+                while i >= 0 and (key[i] < kv or (key[i] == kv and idx[i] > v)):
+                    key[i + 1] = key[i]
+                    idx[i + 1] = idx[i]
+                    i -= 1
+            key[i + 1] = kv
+            idx[i + 1] = v
+        if n > 16:
+            sort_pairs(key, idx, 0, n, kbuf, ibuf)
+        if n > _SMALL:  # the grid's boxes, read contiguously
+            for p in range(n):
+                for d in range(4):
+                    lb[p, d] = boxes[idx[p], d]
+        small = n <= _SMALL
+        if not small:
+            x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(lb, n)
+            for k in range(gx * gy):
+                head[k] = -1
         k_clusters = 0
-        for p in range(lo, hi):
-            b = order[p]
+        for p in range(n):
+            b = idx[p]
             bx1 = boxes[b, 0]
             by1 = boxes[b, 1]
             bx2 = boxes[b, 2]
             by2 = boxes[b, 3]
-            bcx = (bx1 + bx2) * 0.5
-            bcy = (by1 + by2) * 0.5
-            ky0 = ky1 = kx0 = kx1 = 0
-            if gx * gy > 1:
+            barea = (bx2 - bx1) * (by2 - by1)
+            best = -1
+            best_iou = thr
+            if small:  # creation order: the first of equal IoUs wins, as in ensemble-boxes
+                for c in range(k_clusters):
+                    # branch-free: no overlap gives inter 0, IoU 0, which never exceeds thr >= 0
+                    iw = max(min(lead[c, 2], bx2) - max(lead[c, 0], bx1), 0.0)
+                    ih = max(min(lead[c, 3], by2) - max(lead[c, 1], by1), 0.0)
+                    inter = iw * ih
+                    iou = inter / (lead[c, 4] + barea - inter)
+                    take = iou > best_iou
+                    best = c if take else best
+                    best_iou = iou if take else best_iou
+            else:
+                bcx = (bx1 + bx2) * 0.5
+                bcy = (by1 + by2) * 0.5
                 hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
                 hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
                 ky0 = _cell(bcy - hy, y0, sy, gy)
                 ky1 = _cell(bcy + hy, y0, sy, gy)
                 kx0 = _cell(bcx - hx, x0, sx, gx)
                 kx1 = _cell(bcx + hx, x0, sx, gx)
-            best = -1
-            best_iou = thr
-            for ky in range(ky0, ky1 + 1):
-                for kx in range(kx0, kx1 + 1):
-                    c = head[ky * gx + kx]
-                    while c >= 0:
-                        a = main[c]
-                        iou = _iou(boxes[a, 0], boxes[a, 1], boxes[a, 2], boxes[a, 3], bx1, by1, bx2, by2)
-                        if iou > best_iou or (iou == best_iou and best >= 0 and c < best):
-                            best = c
-                            best_iou = iou
-                        c = nxt[c]
-            if best < 0:
+                for ky in range(ky0, ky1 + 1):
+                    for kx in range(kx0, kx1 + 1):
+                        c = head[ky * gx + kx]
+                        while c >= 0:  # newest first: of equal IoUs, the oldest cluster wins
+                            iw = max(min(lead[c, 2], bx2) - max(lead[c, 0], bx1), 0.0)
+                            ih = max(min(lead[c, 3], by2) - max(lead[c, 1], by1), 0.0)
+                            inter = iw * ih
+                            iou = inter / (lead[c, 4] + barea - inter)
+                            take = iou > best_iou or (iou == best_iou and best >= 0 and c < best)
+                            best = c if take else best
+                            best_iou = iou if take else best_iou
+                            c = nxt[c]
+            s = key[p]
+            if best < 0:  # a new cluster, led by this box
                 best = k_clusters
                 k_clusters += 1
-                main[best] = b
-                k = _cell(bcy, y0, sy, gy) * gx + _cell(bcx, x0, sx, gx)
-                nxt[best] = head[k]
-                head[k] = best
-                best_iou = _iou(bx1, by1, bx2, by2, bx1, by1, bx2, by2)
-            assign[p - lo] = best
-            join_iou[p - lo] = best_iou  # the IoU is symmetric, bit for bit
-        for c in range(k_clusters):
-            for d in range(4):
-                acc[c, d] = np.float32(0.0)
-            conf[c] = 0.0
-        for p in range(lo, hi):  # members in join order, as ensemble-boxes accumulates them
-            b = order[p]
-            c = assign[p - lo]
-            a = main[c]
-            iou = join_iou[p - lo]
-            w = ws[b] * iou
-            if ws[a] == 0.0:  # all weighted scores 0: weight by IoU alone (ensemble-boxes: 0/0)
-                w = iou
-            for d in range(4):
-                acc[c, d] = np.float32(np.float64(acc[c, d]) + w * boxes[b, d])
-            conf[c] += w
+                lead[best, 0] = bx1
+                lead[best, 1] = by1
+                lead[best, 2] = bx2
+                lead[best, 3] = by2
+                lead[best, 4] = barea
+                lws[best] = s
+                for d in range(4):
+                    acc[best, d] = np.float32(0.0)
+                conf[best] = 0.0
+                if not small:
+                    k = _cell((by1 + by2) * 0.5, y0, sy, gy) * gx + _cell((bx1 + bx2) * 0.5, x0, sx, gx)
+                    nxt[best] = head[k]
+                    head[k] = best
+                # IoU with itself: inter = area, area + area - area = area exactly, so 1.0
+                best_iou = 1.0
+            w = s * best_iou  # the IoU is symmetric, bit for bit
+            if lws[best] == 0.0:  # all weighted scores 0: weight by IoU alone (ensemble-boxes: 0/0)
+                w = best_iou
+            acc[best, 0] = np.float32(np.float64(acc[best, 0]) + w * bx1)
+            acc[best, 1] = np.float32(np.float64(acc[best, 1]) + w * by1)
+            acc[best, 2] = np.float32(np.float64(acc[best, 2]) + w * bx2)
+            acc[best, 3] = np.float32(np.float64(acc[best, 3]) + w * by2)
+            conf[best] += w
         for c in range(k_clusters):
             for d in range(4):
                 out_box[count + c, d] = np.float64(np.float32(np.float64(acc[c, d]) / conf[c]))
-            out_score[count + c] = np.float64(np.float32(ws[main[c]]))
+            out_score[count + c] = np.float64(np.float32(lws[c]))
         ncl[j] = k_clusters
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastdet._kernels import fusion as _k
+from fastdet._kernels import fusion_groups as _kg
 from fastdet._nms_core import _compact_groups, _grouped_nms
 from fastdet._validate import (
     as_float_array,
@@ -242,7 +243,7 @@ def _prefilter(
             continue
         ids = out.ids[o:e] if ic >= 0 else out.ids
         labs = out.labels[o:e] if lc >= 0 else out.labels
-        n_swapped, n_clipped, n_zero, n_kept, bad_id, bad_label = _k.prefilter(
+        n_swapped, n_clipped, n_zero, n_kept, bad_id, bad_label = _kg.prefilter(
             t, bc, sc, ic, lc, model[o:e], wmul, wdiv, opts.skip_box_thr, use_skip, opts.clip,
             out.boxes[o:e], out.ws[o:e], out.keep[o:e], ids, labs,
         )  # fmt: skip
@@ -346,10 +347,10 @@ def _cluster_any(
     lab, n_lab = _compact_groups(labels)
     fusing = method in ("wbf", "nmw")
     by_score = not (method == "soft_nms" and opts.soft_method != 3)
-    order, gstart, gorder, gimg, glab, slot, cap = _k.group_order(img, lab, labels, n_img, n_lab, keep)
+    order, gstart, gorder, gimg, glab, slot, cap = _kg.group_order(img, lab, labels, n_img, n_lab, keep)
     par = len(order) >= _PARALLEL_ROWS and len(gorder) > 1  # work on several threads
     if by_score and not fusing:  # each group by decreasing score (the fusion kernels sort their own)
-        (_k.sort_groups if par else _k.sort_groups.serial)(len(gorder), order, gstart, ws)
+        (_kg.sort_groups if par else _kg.sort_groups.serial)(len(gorder), order, gstart, ws)
 
     if fusing:
         m = len(order)  # at most one cluster per placed box
@@ -379,14 +380,14 @@ def _cluster_any(
                 n_groups, boxes, ws, order, gstart, gorder, slot, cap, t, inv_t, out_box, out_score, ncl
             )
         if id_of is not None:
-            jb, rb, rows_cap, span = _k.image_rows(gimg, slot, ncl)
+            jb, rb, rows_cap, span = _kg.image_rows(gimg, slot, ncl)
             table = np.empty((int(rb[-1]), 7))
-            finish = _k.finish_table if par and len(jb) > 2 else _k.finish_table.serial
+            finish = _kg.finish_table if par and len(jb) > 2 else _kg.finish_table.serial
             finish(
                 len(jb) - 1, id_of[gimg], glab, out_box, out_score, slot, ncl, jb, rb, rows_cap, span, table
             )
             return table
-        return _k.finish(gimg, glab, out_box, out_score, slot, ncl)
+        return _kg.finish(gimg, glab, out_box, out_score, slot, ncl)
 
     if by_score:  # nms, and soft_nms method 3: greedy NMS per (image, label)
         gid = np.empty(n, np.int64)

@@ -733,7 +733,7 @@ def test_public_names():
 @pytest.mark.parametrize("n", [0, 1, 2, 16, 17, 32, 33, 100, 1000])
 def test_kernel_sort_is_descending_with_index_ties(n):
     """The kernels' sort (insertion sort on runs of 16, then merges) against NumPy's stable sort."""
-    from fastdet._kernels.fusion import sort_pairs
+    from fastdet._kernels.fusion_groups import sort_pairs
 
     rng = np.random.default_rng(n)
     for key in (rng.integers(0, 4, n).astype(np.float64), rng.uniform(size=n), np.zeros(n)):

@@ -536,9 +536,14 @@ def _accumulate_category(
     n_a = a_list.shape[0]
     n_m = max_dets.shape[0]
     n_t = status.shape[2]
-    precision[k] = -1.0  # kept where there is no ground truth (the arrays arrive uninitialised)
-    if scores.shape[0] > 0:
-        scores[k] = -1.0
+    want_scores = scores.shape[0] > 0
+    for a in range(precision.shape[1]):  # -1 stays where there is no ground truth (loops, not a
+        for m in range(precision.shape[2]):  # slice assignment: far less code to compile)
+            for t in range(precision.shape[3]):
+                for r in range(precision.shape[4]):
+                    precision[k, a, m, t, r] = -1.0
+                    if want_scores:
+                        scores[k, a, m, t, r] = -1.0
     base = cat_off[k]
     end = cat_off[k + 1]
     cap = np.int64(1)  # not a literal 1: _fill_curves compiles one signature

@@ -96,6 +96,30 @@ def _half_window(w, max_w, inv_t):
     return reach * (1.0 + _SLACK)
 
 
+@kernel()
+def _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb):
+    """Group ``order[lo:lo + n]`` by decreasing ws, then index (``sort_groups``' order), into ``idx``
+    (``key`` its ws); a group of more than ``_SMALL`` boxes also gets its boxes copied in that
+    order to ``lb`` (the grid's boxes, read contiguously)."""
+    for p in range(n):
+        v = order[lo + p]
+        kv = ws[v]
+        i = p - 1
+        if n <= 16:  # insertion sort as the boxes come (what sort_pairs does on 16 or fewer)
+            while i >= 0 and (key[i] < kv or (key[i] == kv and idx[i] > v)):
+                key[i + 1] = key[i]
+                idx[i + 1] = idx[i]
+                i -= 1
+        key[i + 1] = kv
+        idx[i + 1] = v
+    if n > 16:
+        sort_pairs(key, idx, 0, n, kbuf, ibuf)
+    if n > _SMALL:
+        for p in range(n):
+            for d in range(4):
+                lb[p, d] = boxes[idx[p], d]
+
+
 # --------------------------------------------------------------------------- weighted boxes fusion
 
 
@@ -168,24 +192,7 @@ def wbf(
         hi = gstart[g + 1]
         count = slot[j]
         n = hi - lo
-        # the group by decreasing ws, then index (sort_groups' order), its boxes copied in that order
-        for p in range(n):
-            v = order[lo + p]
-            kv = ws[v]
-            i = p - 1
-            if n <= 16:  # insertion sort as the boxes come (what sort_pairs does on 16 or fewer)
-                while i >= 0 and (key[i] < kv or (key[i] == kv and idx[i] > v)):
-                    key[i + 1] = key[i]
-                    idx[i + 1] = idx[i]
-                    i -= 1
-            key[i + 1] = kv
-            idx[i + 1] = v
-        if n > 16:
-            sort_pairs(key, idx, 0, n, kbuf, ibuf)
-        if n > _SMALL:  # the grid's boxes, read contiguously
-            for p in range(n):
-                for d in range(4):
-                    lb[p, d] = boxes[idx[p], d]
+        _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb)
         small = n <= _SMALL
         if not small:
             x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(lb, n)
@@ -362,24 +369,7 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
         hi = gstart[g + 1]
         count = slot[j]
         n = hi - lo
-        # the group by decreasing ws, then index (sort_groups' order), its boxes copied in that order
-        for p in range(n):
-            v = order[lo + p]
-            kv = ws[v]
-            i = p - 1
-            if n <= 16:  # insertion sort as the boxes come (what sort_pairs does on 16 or fewer)
-                while i >= 0 and (key[i] < kv or (key[i] == kv and idx[i] > v)):
-                    key[i + 1] = key[i]
-                    idx[i + 1] = idx[i]
-                    i -= 1
-            key[i + 1] = kv
-            idx[i + 1] = v
-        if n > 16:
-            sort_pairs(key, idx, 0, n, kbuf, ibuf)
-        if n > _SMALL:  # the grid's boxes, read contiguously
-            for p in range(n):
-                for d in range(4):
-                    lb[p, d] = boxes[idx[p], d]
+        _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb)
         small = n <= _SMALL
         if not small:
             x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(lb, n)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/compare_mask.py                  # 1000 objects on a 1000 x 1000 image, 7 repeats
+    python bench/compare_mask.py                  # 1000 objects on a 1000 x 1000 image, 25 repeats
     python bench/compare_mask.py --repeats 5 --objects 1000 --size 1000 --json out.json
 
 The objects are random star-shaped polygons (8-40 vertices, coordinates with
@@ -137,7 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=1000)
     parser.add_argument("--size", type=int, default=1000, help="image height and width")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=25, help="timed calls per row (their median)")
     parser.add_argument(
         "--threads", type=int, help="kernel threads (default: all; 1 = everything on one thread)"
     )

@@ -265,10 +265,32 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
         status, text = _k.merge_strings(buf, soff, h, w, bool(intersect), _rle.BITMAP_WORDS_PER_RUN)
         if status == 0:
             return {"size": [int(h[0]), int(w[0])], "counts": text.tobytes()}
+    if intersect:  # many masks rarely share a pixel: their boxes (no runs stored) often show it
+        s = _rle.measure_dicts(objs, "rleObjs", _ks.STORE_NONE, boxes=True)
+        _one_size(s.h, s.w, "rleObjs", "merge")
+        pixels = int(s.h[0]) * int(s.w[0])
+        if pixels > 0 and _share_no_pixel(s):
+            empty = _rle._encode(np.array([pixels]), np.zeros(1, np.int64), np.ones(1, np.int64))[0]
+            return {"size": [int(s.h[0]), int(s.w[0])], "counts": empty}
     m = _rle.measure_dicts(objs, "rleObjs", _ks.STORE_RUNS, boxes=False)
     _one_size(m.h, m.w, "rleObjs", "merge")
     merged, mh, mw = _rle.merge_measured(m, bool(intersect))
     return {"size": [mh, mw], "counts": merged}
+
+
+def _share_no_pixel(s: _rle._Measured) -> bool:
+    """Whether masks without empty runs after the first (where pycocotools' intersection walk is
+    exact) have no pixel in common, as an empty one or their boxes (``[x, y, w, h]``) show.
+
+    Their intersection is then the all-background mask ``[h * w]``, which that walk gives too.
+    """
+    if not s.canon.all():
+        return False
+    if (s.area == 0).any():
+        return True
+    x0, y0 = s.bbox[:, 0].max(), s.bbox[:, 1].max()
+    x1, y1 = (s.bbox[:, 0] + s.bbox[:, 2]).min(), (s.bbox[:, 1] + s.bbox[:, 3]).min()
+    return bool(x0 >= x1 or y0 >= y1)
 
 
 def _iou_operand(objs: Any, name: str) -> tuple[str, Any]:

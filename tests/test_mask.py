@@ -793,3 +793,24 @@ def test_counts_as_str_bytes_or_both_and_non_ascii_named():
         assert fm.area([{"size": [2, 3], "counts": c} for c in counts]).tolist() == [6, 6]
     with pytest.raises(ValueError, match=r"rleObjs\[1\]\['counts'\] holds a non-ASCII character"):
         fm.area([{"size": [2, 3], "counts": text}, {"size": [2, 3], "counts": text + "é"}])
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    n=st.integers(17, 40),
+    core=st.booleans(),
+    density=st.sampled_from([0.05, 0.3, 0.7]),
+)
+def test_intersection_of_many_masks_matches_pycocotools(seed, h, w, n, core, density):
+    """Past 16 masks an intersection first checks whether an empty mask or the boxes leave no pixel in
+    common (the all-background result without a walk); with a shared core pixel the walk runs."""
+    rng = np.random.default_rng(seed)
+    masks = np.asfortranarray(rng.random((h, w, n)) < density).astype(np.uint8)
+    if core:
+        masks[rng.integers(h), rng.integers(w), :] = 1
+    rles = pcm.encode(np.asfortranarray(masks))
+    _same_rle(fm.merge(rles, intersect=True), pcm.merge(rles, intersect=True))
+    with_empty_runs = [*rles[:-1], pcm.frPyObjects({"size": [h, w], "counts": [0, 0, h * w]}, h, w)]
+    _same_rle(fm.merge(with_empty_runs, intersect=True), pcm.merge(with_empty_runs, intersect=True))

@@ -120,6 +120,52 @@ def _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb):
                 lb[p, d] = boxes[idx[p], d]
 
 
+@kernel()
+def _best_cluster(rows, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea, thr,
+                  x0, y0, sx, sy, gx, gy, max_w, max_h, inv_t):  # fmt: skip
+    """The cluster whose row ``(x1, y1, x2, y2, area)`` has the highest IoU above ``thr`` with the box,
+    and that IoU (``-1, thr`` when none).
+
+    ``small``: clusters ``0..k_clusters - 1`` in creation order, so the first of equal IoUs wins, as
+    in ensemble-boxes. Else the grid cells around the box (lists ``head``/``nxt``, newest first),
+    where of equal IoUs the oldest cluster wins. No overlap gives IoU 0, which never exceeds
+    ``thr >= 0``: the test needs no branch.
+    """
+    best = -1
+    best_iou = thr
+    if small:
+        for c in range(k_clusters):
+            iw = max(min(rows[c, 2], bx2) - max(rows[c, 0], bx1), 0.0)
+            ih = max(min(rows[c, 3], by2) - max(rows[c, 1], by1), 0.0)
+            inter = iw * ih
+            iou = inter / (rows[c, 4] + barea - inter)
+            take = iou > best_iou
+            best = c if take else best
+            best_iou = iou if take else best_iou
+        return best, best_iou
+    bcx = (bx1 + bx2) * 0.5
+    bcy = (by1 + by2) * 0.5
+    hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
+    hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+    ky0 = _cell(bcy - hy, y0, sy, gy)
+    ky1 = _cell(bcy + hy, y0, sy, gy)
+    kx0 = _cell(bcx - hx, x0, sx, gx)
+    kx1 = _cell(bcx + hx, x0, sx, gx)
+    for ky in range(ky0, ky1 + 1):
+        for kx in range(kx0, kx1 + 1):
+            c = head[ky * gx + kx]
+            while c >= 0:
+                iw = max(min(rows[c, 2], bx2) - max(rows[c, 0], bx1), 0.0)
+                ih = max(min(rows[c, 3], by2) - max(rows[c, 1], by1), 0.0)
+                inter = iw * ih
+                iou = inter / (rows[c, 4] + barea - inter)
+                take = iou > best_iou or (iou == best_iou and best >= 0 and c < best)
+                best = c if take else best
+                best_iou = iou if take else best_iou
+                c = nxt[c]
+    return best, best_iou
+
+
 # --------------------------------------------------------------------------- weighted boxes fusion
 
 
@@ -171,8 +217,7 @@ def wbf(
     key, kbuf = np.empty(cap), np.empty(cap)  # the group's ws, sorted
     idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)  # and box indices
     lb = np.empty((cap, 4))  # and boxes (those of a group with a grid)
-    fb = np.empty((cap, 4))  # fused box of each cluster, as ensemble-boxes stores it
-    farea = np.empty(cap)
+    fb = np.empty((cap, 5))  # fused box of each cluster, as ensemble-boxes stores it, and its area
     acc = np.empty((cap, 4), np.float32)  # float32 running sums of ws * coordinate
     plain = np.empty((cap, 4))  # plain coordinate sums (for clusters whose ws sum is 0)
     csum = np.empty(cap)
@@ -210,39 +255,8 @@ def wbf(
             bx2 = boxes[b, 2]
             by2 = boxes[b, 3]
             barea = (bx2 - bx1) * (by2 - by1)
-            best = -1
-            best_iou = thr
-            if small:  # creation order: the first of equal IoUs wins, as in ensemble-boxes
-                for c in range(k_clusters):
-                    # branch-free: no overlap gives inter 0, IoU 0, which never exceeds thr >= 0
-                    iw = max(min(fb[c, 2], bx2) - max(fb[c, 0], bx1), 0.0)
-                    ih = max(min(fb[c, 3], by2) - max(fb[c, 1], by1), 0.0)
-                    inter = iw * ih
-                    iou = inter / (farea[c] + barea - inter)
-                    take = iou > best_iou
-                    best = c if take else best
-                    best_iou = iou if take else best_iou
-            else:
-                bcx = (bx1 + bx2) * 0.5
-                bcy = (by1 + by2) * 0.5
-                hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
-                hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
-                ky0 = _cell(bcy - hy, y0, sy, gy)
-                ky1 = _cell(bcy + hy, y0, sy, gy)
-                kx0 = _cell(bcx - hx, x0, sx, gx)
-                kx1 = _cell(bcx + hx, x0, sx, gx)
-                for ky in range(ky0, ky1 + 1):
-                    for kx in range(kx0, kx1 + 1):
-                        c = head[ky * gx + kx]
-                        while c >= 0:  # not in creation order: of equal IoUs, the oldest cluster wins
-                            iw = max(min(fb[c, 2], bx2) - max(fb[c, 0], bx1), 0.0)
-                            ih = max(min(fb[c, 3], by2) - max(fb[c, 1], by1), 0.0)
-                            inter = iw * ih
-                            iou = inter / (farea[c] + barea - inter)
-                            take = iou > best_iou or (iou == best_iou and best >= 0 and c < best)
-                            best = c if take else best
-                            best_iou = iou if take else best_iou
-                            c = nxt[c]
+            best, _ = _best_cluster(fb, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea, thr,
+                                    x0, y0, sx, sy, gx, gy, max_w, max_h, inv_t)  # fmt: skip
             s = key[p]
             if best < 0:  # a new cluster: its row is the box itself, in float64
                 c = k_clusters
@@ -251,7 +265,7 @@ def wbf(
                 fb[c, 1] = by1
                 fb[c, 2] = bx2
                 fb[c, 3] = by2
-                farea[c] = barea
+                fb[c, 4] = barea
                 acc[c, 0] = np.float32(s * bx1)
                 acc[c, 1] = np.float32(s * by1)
                 acc[c, 2] = np.float32(s * bx2)
@@ -296,7 +310,7 @@ def wbf(
             else:  # every member has weighted score 0: the plain mean (ensemble-boxes: 0/0)
                 for d in range(4):
                     fb[c, d] = np.float64(np.float32(plain[c, d] / cnt[c]))
-            farea[c] = (fb[c, 2] - fb[c, 0]) * (fb[c, 3] - fb[c, 1])
+            fb[c, 4] = (fb[c, 2] - fb[c, 0]) * (fb[c, 3] - fb[c, 1])
             if small:
                 continue
             ky = _cell((fb[c, 1] + fb[c, 3]) * 0.5, y0, sy, gy)
@@ -383,39 +397,8 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
             bx2 = boxes[b, 2]
             by2 = boxes[b, 3]
             barea = (bx2 - bx1) * (by2 - by1)
-            best = -1
-            best_iou = thr
-            if small:  # creation order: the first of equal IoUs wins, as in ensemble-boxes
-                for c in range(k_clusters):
-                    # branch-free: no overlap gives inter 0, IoU 0, which never exceeds thr >= 0
-                    iw = max(min(lead[c, 2], bx2) - max(lead[c, 0], bx1), 0.0)
-                    ih = max(min(lead[c, 3], by2) - max(lead[c, 1], by1), 0.0)
-                    inter = iw * ih
-                    iou = inter / (lead[c, 4] + barea - inter)
-                    take = iou > best_iou
-                    best = c if take else best
-                    best_iou = iou if take else best_iou
-            else:
-                bcx = (bx1 + bx2) * 0.5
-                bcy = (by1 + by2) * 0.5
-                hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
-                hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
-                ky0 = _cell(bcy - hy, y0, sy, gy)
-                ky1 = _cell(bcy + hy, y0, sy, gy)
-                kx0 = _cell(bcx - hx, x0, sx, gx)
-                kx1 = _cell(bcx + hx, x0, sx, gx)
-                for ky in range(ky0, ky1 + 1):
-                    for kx in range(kx0, kx1 + 1):
-                        c = head[ky * gx + kx]
-                        while c >= 0:  # newest first: of equal IoUs, the oldest cluster wins
-                            iw = max(min(lead[c, 2], bx2) - max(lead[c, 0], bx1), 0.0)
-                            ih = max(min(lead[c, 3], by2) - max(lead[c, 1], by1), 0.0)
-                            inter = iw * ih
-                            iou = inter / (lead[c, 4] + barea - inter)
-                            take = iou > best_iou or (iou == best_iou and best >= 0 and c < best)
-                            best = c if take else best
-                            best_iou = iou if take else best_iou
-                            c = nxt[c]
+            best, best_iou = _best_cluster(lead, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea, thr,
+                                           x0, y0, sx, sy, gx, gy, max_w, max_h, inv_t)  # fmt: skip
             s = key[p]
             if best < 0:  # a new cluster, led by this box
                 best = k_clusters

@@ -56,7 +56,7 @@ def box_convert(boxes: ArrayLike, in_fmt: BoxFormat, out_fmt: BoxFormat) -> NDAr
     -------
     ndarray of shape (N, 4)
         float32 for float32 input, float64 otherwise. A new array, even when
-        ``in_fmt == out_fmt``.
+        ``in_fmt == out_fmt`` (then an exact copy of the validated input).
 
     Raises
     ------
@@ -80,6 +80,8 @@ def box_convert(boxes: ArrayLike, in_fmt: BoxFormat, out_fmt: BoxFormat) -> NDAr
     check_choice(in_fmt, "in_fmt", BOX_FORMATS)
     check_choice(out_fmt, "out_fmt", BOX_FORMATS)
     b = as_boxes(boxes, allow_degenerate=True)
+    if in_fmt == out_fmt:  # as torchvision (a clone): a round trip through xyxy would round
+        return b.copy()
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
         if in_fmt == "xywh":
             x1, y1 = b[:, 0], b[:, 1]

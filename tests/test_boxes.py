@@ -103,6 +103,20 @@ def test_box_convert_matches_reference_and_round_trips(fmt, out_fmt, a):
     assert_allclose(B.box_convert(got, out_fmt, fmt), a, rtol=F64_RTOL, atol=F64_ATOL)
 
 
+@pytest.mark.parametrize("fmt", ["xyxy", "xywh", "cxcywh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_box_convert_same_format_is_an_exact_copy(fmt, dtype):
+    # torchvision returns a clone when in_fmt == out_fmt; a round trip through xyxy would round
+    a = np.array(
+        [[-10.74364858, 8.73042153, -9.56287543, 17.81280123], [13.639093, 5.4630575, 18.521729, 7.239514]]
+    )
+    a = a.astype(dtype)
+    got = B.box_convert(a, fmt, fmt)
+    assert got.dtype == dtype
+    assert_array_equal(got, a)
+    assert not np.shares_memory(got, a)
+
+
 def test_box_convert_keeps_float32():
     a = np.array([[1, 2, 3, 4]], np.float32)
     assert B.box_convert(a, "xyxy", "cxcywh").dtype == np.float32

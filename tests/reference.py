@@ -575,8 +575,10 @@ def window_starts(size, k, s, p, d, ceil_mode):
         fits = start + eff <= length
         if ceil_mode:
             # a partial window is kept while the previous one did not reach the end
-            # and it starts inside the input or the left padding
-            keep = fits or (o > 0 and (o - 1) * s + eff < length and start - p < size)
+            # (the first one: while the kernel exceeds the padded input by less than
+            # the stride, PyTorch's ceil(span / stride) + 1 >= 1) and it starts inside
+            # the input or the left padding
+            keep = fits or ((o - 1) * s + eff < length and start - p < size)
         else:
             keep = fits
         if not keep:

@@ -135,7 +135,7 @@ def test_pool2d_output_size_examples(args, kwargs, expected):
 )
 def test_pool2d_output_size_matches_enumeration(size, k, s, p, d, ceil_mode):
     p = min(p, k // 2)
-    if size + 2 * p < d * (k - 1) + 1:
+    if not ref.window_starts(size, k, s, p, d, ceil_mode):
         with pytest.raises(ValueError, match="kernel"):
             arch.pool2d_output_size(size, k, s, p, d, ceil_mode)
         return
@@ -291,6 +291,34 @@ def test_pools_match_torch(case, include):
     out, _ = arch.avg_pool2d(x, case["k"], case["s"], case["p"], case["ceil_mode"], include)
     expected = f.avg_pool2d(t, case["k"], case["s"], case["p"], case["ceil_mode"], include)
     assert_allclose(out, expected.numpy(), rtol=F64_RTOL, atol=F64_ATOL)
+
+
+@pytest.mark.parametrize(
+    ("shape", "kernel", "stride", "padding", "dilation"),
+    [
+        ((1, 1, 2, 6), (3, 3), (2, 1), (1, 0), (2, 2)),  # span -1 along height, stride 2
+        ((2, 1, 1, 2), (3, 1), None, 0, 1),  # span -2, stride 3
+        ((1, 2, 2, 3), 5, 4, 1, 1),  # span -1 along height, 0 along width
+    ],
+)
+def test_ceil_mode_window_larger_than_the_padded_input_as_torch(shape, kernel, stride, padding, dilation):
+    # with ceil_mode PyTorch keeps one partial window when the kernel exceeds the padded input
+    # by less than the stride (ceil(span / stride) + 1 = 1); without ceil_mode it is an error
+    torch = pytest.importorskip("torch")
+    f = torch.nn.functional
+    x = np.random.default_rng(0).standard_normal(shape)
+    t = torch.from_numpy(x)
+    out, _ = arch.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode=True)
+    np.testing.assert_array_equal(out, f.max_pool2d(t, kernel, stride, padding, dilation, True).numpy())
+    size = arch.pool2d_output_size(shape[2:], kernel, stride, padding, dilation, ceil_mode=True)
+    assert out.shape[2:] == size
+    with pytest.raises(ValueError, match="kernel is larger than the padded input"):
+        arch.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode=False)
+    if dilation == 1:
+        for include in (True, False):
+            out, _ = arch.avg_pool2d(x, kernel, stride, padding, ceil_mode=True, count_include_pad=include)
+            expected = f.avg_pool2d(t, kernel, stride, padding, True, include).numpy()
+            assert_allclose(out, expected, rtol=F64_RTOL, atol=F64_ATOL)
 
 
 def test_max_pool_window_of_only_padding_is_minus_inf():

@@ -52,7 +52,9 @@ def _pool_out_1d(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool, axi
         )
     eff = d * (k - 1) + 1
     span = size + 2 * p - eff
-    if span < 0:
+    # ceil_mode keeps one partial window while the kernel exceeds the padded input by
+    # less than the stride (ceil(span / s) + 1 >= 1), as PyTorch does
+    if span < 0 and not (ceil_mode and span > -s):
         raise ValueError(
             f"kernel is larger than the padded input along {_AXES[axis]}: effective kernel "
             f"dilation*(kernel-1)+1 = {eff} > input {size} + 2*padding {p} = {size + 2 * p}"
@@ -171,7 +173,8 @@ def pool2d_output_size(
     ------
     ValueError
         If an argument is out of range, ``padding > kernel // 2``, or the window
-        is larger than the padded input.
+        is larger than the padded input (with ``ceil_mode``: by the stride or
+        more, as PyTorch, which then keeps one partial window).
     TypeError
         If an argument has the wrong type.
 

@@ -187,8 +187,9 @@ def max_pool2d(
     ------
     ValueError
         Wrong rank, out-of-range hyper-parameters, ``padding > kernel // 2``, a
-        window larger than the padded input, NaN/inf in ``x``, or a padded input
-        or output too large for memory.
+        window larger than the padded input (see :func:`pool2d_output_size` for
+        ``ceil_mode``), NaN/inf in ``x``, or a padded input or output too large
+        for memory.
     TypeError
         Non-numeric input or non-integer hyper-parameters.
 

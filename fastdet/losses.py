@@ -272,8 +272,9 @@ def sigmoid_focal_loss(
         Binary targets (0 or 1; soft targets in [0, 1] are computed by the same
         formula), the shape of ``inputs``.
     alpha : float, default 0.25
-        Weight of the positive class, ``alpha_t = alpha t + (1 - alpha)(1 - t)``;
-        a negative value disables the weighting, as torchvision.
+        Weight of the positive class, in [0, 1]: ``alpha_t = alpha t + (1 -
+        alpha)(1 - t)``; a negative value disables the weighting (torchvision
+        takes -1 for that, and rejects other values outside [0, 1]).
     gamma : float, default 2.0
         Focusing exponent, ``>= 0``; 0 gives (alpha-weighted) cross-entropy.
     reduction : {"none", "mean", "sum"}, default "none"
@@ -287,8 +288,8 @@ def sigmoid_focal_loss(
     Raises
     ------
     ValueError
-        Different shapes, NaN/inf, a negative ``gamma``, an unknown ``reduction``,
-        or a loss that overflows the dtype.
+        Different shapes, NaN/inf, ``alpha > 1``, a negative ``gamma``, an unknown
+        ``reduction``, or a loss that overflows the dtype.
     TypeError
         Non-numeric input.
 
@@ -308,6 +309,8 @@ def sigmoid_focal_loss(
     """
     check_choice(reduction, "reduction", _REDUCTIONS)
     a = check_real(alpha, "alpha")
+    if a > 1:
+        raise ValueError(f"alpha must be in [0, 1] (or negative, to disable the weighting), got {alpha}")
     g = check_real(gamma, "gamma")
     if g < 0:
         raise ValueError(f"gamma must be >= 0, got {gamma}")

@@ -173,6 +173,9 @@ def test_bad_hyperparameters():
         sigmoid_focal_loss([1.0], [0.0], gamma=-1.0)
     with pytest.raises(ValueError, match="alpha"):
         sigmoid_focal_loss([1.0], [0.0], alpha=float("nan"))
+    # above 1, alpha_t = alpha t + (1 - alpha)(1 - t) weighs negatives below 0 (torchvision raises too)
+    with pytest.raises(ValueError, match="alpha must be in"):
+        sigmoid_focal_loss([1.0], [0.0], alpha=1.5)
     with pytest.raises(TypeError, match="beta"):
         smooth_l1_loss([1.0], [0.0], beta="1")
 

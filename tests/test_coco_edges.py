@@ -320,3 +320,35 @@ def edge_pairs(draw: Any) -> tuple[dict[str, Any], list[dict[str, Any]], dict[st
 def test_generated_area_edges_match_pycocotools(case: Any) -> None:
     gt, dt, params = case
     assert_same(gt, dt, params)
+
+
+def test_crowd_regions_without_area_match_pycocotools() -> None:
+    """pycocotools reads no ``area`` of a crowd (ignored) ground truth in bbox evaluation: its
+    ``g['ignore'] or (g['area'] < lo ...)`` stops at the flag. Such a file evaluates alike; a
+    non-crowd ground truth without ``area`` stays a ``ValueError`` naming the entry."""
+    anns = [_ann(1, 1, 1, [10.0, 10.0, 20.0, 20.0]), _ann(2, 1, 1, [100.0, 100.0, 50.0, 40.0]),
+            _ann(3, 2, 1, [5.0, 5.0, 30.0, 30.0])]  # fmt: skip
+    for a in anns[1:]:
+        a["iscrowd"] = 1
+        del a["area"]
+    gt = {"images": [{"id": 1}, {"id": 2}], "categories": [{"id": 1, "name": "a"}], "annotations": anns}
+    dets = [{"image_id": 1, "category_id": 1, "bbox": [10.0, 11.0, 20.0, 19.0], "score": 0.9},
+            {"image_id": 1, "category_id": 1, "bbox": [101.0, 100.0, 50.0, 40.0], "score": 0.8},
+            {"image_id": 2, "category_id": 1, "bbox": [5.0, 5.0, 30.0, 30.0], "score": 0.7},
+            {"image_id": 2, "category_id": 1, "bbox": [60.0, 5.0, 3.0, 3.0], "score": 0.6}]  # fmt: skip
+    for params in ({}, {"areaRng": CUSTOM_RANGES, "areaRngLbl": CUSTOM_LABELS}):
+        assert_same(gt, dets, params)
+    gt["annotations"][2]["iscrowd"] = 0
+    with pytest.raises(ValueError, match=r"entry 2 has no 'area' field"):
+        run_eval(COCO, COCOeval, gt, dets, {})
+    # keypoint evaluation (pycocotools' computeOks) reads the area of every ground truth
+    kp = [12.0, 12.0, 2] * 17
+    for a in gt["annotations"]:
+        a.update(keypoints=kp, num_keypoints=17, iscrowd=1)
+    gt["annotations"][0]["iscrowd"] = 0
+    cg = COCO(gt, verbose=False)
+    e = COCOeval(
+        cg, cg.loadRes([{"image_id": 1, "category_id": 1, "keypoints": kp, "score": 0.5}]), "keypoints"
+    )
+    with pytest.raises(ValueError, match=r"entry 1 has no 'area' field \(needed for iouType 'keypoints'\)"):
+        quiet(e.evaluate)

@@ -352,3 +352,27 @@ def test_crowd_regions_without_area_match_pycocotools() -> None:
     )
     with pytest.raises(ValueError, match=r"entry 1 has no 'area' field \(needed for iouType 'keypoints'\)"):
         quiet(e.evaluate)
+
+
+@pytest.mark.parametrize("change", ["unknown category", "useCats 0"])
+def test_accumulate_with_categories_no_evaluated_one_maps_to(change: str) -> None:
+    """``accumulate(p)`` where some of ``p.catIds`` were not evaluated (or ``useCats`` turned 0 after
+    a per-category ``evaluate``): pycocotools leaves those precision / scores slots at -1."""
+    gt, dt = _bounds_case()
+    gt["categories"].append({"id": 2, "name": "b"})
+    gt["annotations"].append(_ann(99, 1, 2, [10.0, 300.0, 40.0, 40.0]))
+    dt.append({"image_id": 1, "category_id": 2, "bbox": [11.0, 300.0, 40.0, 40.0], "score": 0.5})
+    out = []
+    for cls_coco, cls_eval in ((pc_coco.COCO, pc_eval.COCOeval), (COCO, COCOeval)):
+        e = run_eval(cls_coco, cls_eval, gt, dt, {})
+        p = copy.deepcopy(e.params)
+        if change == "useCats 0":
+            p.useCats = 0
+        else:
+            p.catIds = [*p.catIds, 7]
+        quiet(e.accumulate, p)
+        out.append(e.eval)
+    oracle, fast = out
+    assert fast["counts"] == oracle["counts"]
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(fast[key], oracle[key], err_msg=key)

@@ -275,6 +275,10 @@ def _accumulate(
         np.asarray(m_list, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)), float(np.spacing(1)),
         cat_off, cat_rows, cat_rank, np.empty((len(ks), len(as_)), np.int64), precision, recall, scores,
     )  # fmt: skip
+    if len(ks) < k:  # slots no evaluated category maps to (params.catIds changed after evaluate): -1
+        precision[len(ks) :] = -1.0
+        if want_scores:
+            scores[len(ks) :] = -1.0
     return _curves(precision), recall, _curves(scores) if want_scores else None
 
 

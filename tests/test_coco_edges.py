@@ -376,3 +376,34 @@ def test_accumulate_with_categories_no_evaluated_one_maps_to(change: str) -> Non
     assert fast["counts"] == oracle["counts"]
     for key in ("precision", "recall", "scores"):
         np.testing.assert_array_equal(fast[key], oracle[key], err_msg=key)
+
+
+def test_max_dets_zero_keeps_records_of_cells_with_detections_only() -> None:
+    """``maxDets[-1] == 0`` cuts every detection, but pycocotools' ``evaluateImg`` tests the cell
+    before the cut: a cell with detections and no ground truth gives a record, not None."""
+    gt, dt = _bounds_case()
+    gt["images"].append({"id": 2})
+    dt.append({"image_id": 2, "category_id": 1, "bbox": [0.0, 0.0, 5.0, 5.0], "score": 0.3})
+    records = []
+    for cls_coco, cls_eval in ((pc_coco.COCO, pc_eval.COCOeval), (COCO, COCOeval)):
+        with contextlib.redirect_stdout(io.StringIO()):
+            cg = cls_coco()
+            cg.dataset = copy.deepcopy(gt)
+            cg.createIndex()
+            e = cls_eval(cg, cg.loadRes(copy.deepcopy(dt)), "bbox")
+            e.params.maxDets = [0]
+            e.evaluate()
+            e.accumulate()
+        records.append((e.evalImgs, e.eval))
+    (oracle, oracle_eval), (fast, fast_eval) = records
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(fast_eval[key], oracle_eval[key], err_msg=key)
+    assert [r is None for r in fast] == [r is None for r in oracle]
+    assert any(r is not None and not r["gtIds"] for r in oracle)
+    for mine, theirs in zip(fast, oracle, strict=True):
+        if theirs is not None:
+            assert (mine["image_id"], mine["dtIds"], mine["gtIds"]) == (
+                theirs["image_id"],
+                [],
+                theirs["gtIds"],
+            )

@@ -326,6 +326,21 @@ def _finite_boxes(arr: NDArray[Any], name: str) -> NDArray[np.float64]:
     return out
 
 
+def _raster_boxes(boxes: NDArray[np.float64], name: str, single: bool) -> NDArray[np.float64]:
+    """``boxes`` (finite), checked to have corners ``x + w``, ``y + h`` that can be rasterised."""
+    with np.errstate(over="ignore"):  # an overflow to inf is refused below
+        corners = np.hstack([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]])  # from_boxes' polygon points
+    far = ~(np.abs(corners) < _rle.MAX_COORD).all(axis=1)
+    if far.any():
+        i = int(np.flatnonzero(far)[0])
+        where = name if single else f"{name}[{i}]"
+        raise ValueError(
+            f"{where} is a box with corners beyond {_rle.MAX_COORD:.0e} in magnitude (cannot be "
+            f"rasterised): {boxes[i].tolist()}"
+        )
+    return boxes
+
+
 def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
     """IoU of every detection with every ground truth, masks or boxes (pycocotools.mask.iou).
 
@@ -334,7 +349,8 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
     dt, gt : list of dict, list of [x, y, w, h], or ndarray of shape (N, 4)
         Compressed RLEs (of one size per pair), or xywh boxes; both of one kind.
     pyiscrowd : sequence of int or bool, length len(gt)
-        Crowd flags: against a crowd ground truth the IoU is
+        Crowd flags (floats are truncated, as pycocotools' uint8 cast: 0.5 is not
+        a crowd). Against a crowd ground truth the IoU is
         ``|d & g| / |d|``, else ``|d & g| / |d | g|``.
 
     Returns
@@ -390,6 +406,8 @@ def _crowd_flags(pyiscrowd: Any, gt: Any) -> NDArray[np.int64]:
         raise ValueError("pyiscrowd holds NaN or inf")
     if n_gt >= 0 and len(arr) != n_gt:
         raise ValueError(f"pyiscrowd has length {len(arr)} but gt has length {n_gt}")
+    if arr.dtype.kind == "f":  # pycocotools casts to uint8: 0.5 is 0 (not a crowd), 1.7 is 1
+        arr = np.trunc(arr)
     return np.ascontiguousarray(arr != 0, np.int64)
 
 
@@ -438,7 +456,9 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]:
             return []
         if boxes.ndim != 2 or boxes.shape[1] != 4:
             raise ValueError(f"pyobj as an ndarray must hold boxes of shape (N, 4), got {boxes.shape}")
-        return _rle.to_dicts(_rle.from_boxes(_finite_boxes(boxes, "pyobj"), hh, ww))
+        return _rle.to_dicts(
+            _rle.from_boxes(_raster_boxes(_finite_boxes(boxes, "pyobj"), "pyobj", False), hh, ww)
+        )
     if isinstance(pyobj, dict):
         return _from_rle_dicts([pyobj], hh, ww, "pyobj", single=True)[0]
     if not _listlike(pyobj):
@@ -488,7 +508,7 @@ def _polygons_or_boxes(items: Sequence[Any], h: int, w: int, name: str, single: 
                 f"{name}[0] has 4 numbers, so {name} is read as a list of [x, y, w, h] boxes, but "
                 f"{name}[{i}] has {int(lengths[i])} (a polygon needs 3 points or more)"
             )
-        return _rle.to_dicts(_rle.from_boxes(xy.reshape(-1, 4), h, w))
+        return _rle.to_dicts(_rle.from_boxes(_raster_boxes(xy.reshape(-1, 4), name, single), h, w))
     bad = (lengths < 6) | (lengths % 2 == 1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

@@ -320,3 +320,90 @@ def edge_pairs(draw: Any) -> tuple[dict[str, Any], list[dict[str, Any]], dict[st
 def test_generated_area_edges_match_pycocotools(case: Any) -> None:
     gt, dt, params = case
     assert_same(gt, dt, params)
+
+
+def test_crowd_regions_without_area_match_pycocotools() -> None:
+    """pycocotools reads no ``area`` of a crowd (ignored) ground truth in bbox evaluation: its
+    ``g['ignore'] or (g['area'] < lo ...)`` stops at the flag. Such a file evaluates alike; a
+    non-crowd ground truth without ``area`` stays a ``ValueError`` naming the entry."""
+    anns = [_ann(1, 1, 1, [10.0, 10.0, 20.0, 20.0]), _ann(2, 1, 1, [100.0, 100.0, 50.0, 40.0]),
+            _ann(3, 2, 1, [5.0, 5.0, 30.0, 30.0])]  # fmt: skip
+    for a in anns[1:]:
+        a["iscrowd"] = 1
+        del a["area"]
+    gt = {"images": [{"id": 1}, {"id": 2}], "categories": [{"id": 1, "name": "a"}], "annotations": anns}
+    dets = [{"image_id": 1, "category_id": 1, "bbox": [10.0, 11.0, 20.0, 19.0], "score": 0.9},
+            {"image_id": 1, "category_id": 1, "bbox": [101.0, 100.0, 50.0, 40.0], "score": 0.8},
+            {"image_id": 2, "category_id": 1, "bbox": [5.0, 5.0, 30.0, 30.0], "score": 0.7},
+            {"image_id": 2, "category_id": 1, "bbox": [60.0, 5.0, 3.0, 3.0], "score": 0.6}]  # fmt: skip
+    for params in ({}, {"areaRng": CUSTOM_RANGES, "areaRngLbl": CUSTOM_LABELS}):
+        assert_same(gt, dets, params)
+    gt["annotations"][2]["iscrowd"] = 0
+    with pytest.raises(ValueError, match=r"entry 2 has no 'area' field"):
+        run_eval(COCO, COCOeval, gt, dets, {})
+    # keypoint evaluation (pycocotools' computeOks) reads the area of every ground truth
+    kp = [12.0, 12.0, 2] * 17
+    for a in gt["annotations"]:
+        a.update(keypoints=kp, num_keypoints=17, iscrowd=1)
+    gt["annotations"][0]["iscrowd"] = 0
+    cg = COCO(gt, verbose=False)
+    e = COCOeval(
+        cg, cg.loadRes([{"image_id": 1, "category_id": 1, "keypoints": kp, "score": 0.5}]), "keypoints"
+    )
+    with pytest.raises(ValueError, match=r"entry 1 has no 'area' field \(needed for iouType 'keypoints'\)"):
+        quiet(e.evaluate)
+
+
+@pytest.mark.parametrize("change", ["unknown category", "useCats 0"])
+def test_accumulate_with_categories_no_evaluated_one_maps_to(change: str) -> None:
+    """``accumulate(p)`` where some of ``p.catIds`` were not evaluated (or ``useCats`` turned 0 after
+    a per-category ``evaluate``): pycocotools leaves those precision / scores slots at -1."""
+    gt, dt = _bounds_case()
+    gt["categories"].append({"id": 2, "name": "b"})
+    gt["annotations"].append(_ann(99, 1, 2, [10.0, 300.0, 40.0, 40.0]))
+    dt.append({"image_id": 1, "category_id": 2, "bbox": [11.0, 300.0, 40.0, 40.0], "score": 0.5})
+    out = []
+    for cls_coco, cls_eval in ((pc_coco.COCO, pc_eval.COCOeval), (COCO, COCOeval)):
+        e = run_eval(cls_coco, cls_eval, gt, dt, {})
+        p = copy.deepcopy(e.params)
+        if change == "useCats 0":
+            p.useCats = 0
+        else:
+            p.catIds = [*p.catIds, 7]
+        quiet(e.accumulate, p)
+        out.append(e.eval)
+    oracle, fast = out
+    assert fast["counts"] == oracle["counts"]
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(fast[key], oracle[key], err_msg=key)
+
+
+def test_max_dets_zero_keeps_records_of_cells_with_detections_only() -> None:
+    """``maxDets[-1] == 0`` cuts every detection, but pycocotools' ``evaluateImg`` tests the cell
+    before the cut: a cell with detections and no ground truth gives a record, not None."""
+    gt, dt = _bounds_case()
+    gt["images"].append({"id": 2})
+    dt.append({"image_id": 2, "category_id": 1, "bbox": [0.0, 0.0, 5.0, 5.0], "score": 0.3})
+    records = []
+    for cls_coco, cls_eval in ((pc_coco.COCO, pc_eval.COCOeval), (COCO, COCOeval)):
+        with contextlib.redirect_stdout(io.StringIO()):
+            cg = cls_coco()
+            cg.dataset = copy.deepcopy(gt)
+            cg.createIndex()
+            e = cls_eval(cg, cg.loadRes(copy.deepcopy(dt)), "bbox")
+            e.params.maxDets = [0]
+            e.evaluate()
+            e.accumulate()
+        records.append((e.evalImgs, e.eval))
+    (oracle, oracle_eval), (fast, fast_eval) = records
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(fast_eval[key], oracle_eval[key], err_msg=key)
+    assert [r is None for r in fast] == [r is None for r in oracle]
+    assert any(r is not None and not r["gtIds"] for r in oracle)
+    for mine, theirs in zip(fast, oracle, strict=True):
+        if theirs is not None:
+            assert (mine["image_id"], mine["dtIds"], mine["gtIds"]) == (
+                theirs["image_id"],
+                [],
+                theirs["gtIds"],
+            )

@@ -411,6 +411,31 @@ def test_polygon_and_uncompressed_results_without_bbox() -> None:
     assert e.ious[1, 1].shape == (2, 2)
 
 
+def test_results_with_empty_bbox_take_the_segmentation_branch_as_pycocotools() -> None:
+    """pycocotools' loadRes takes a first result with ``"bbox": []`` as a segmentation result and keeps
+    every ``[]`` (segm evaluation reads no box); a result's own box is kept."""
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO as PycocoCOCO
+    from pycocotools.cocoeval import COCOeval as PycocoEval
+
+    other = np.zeros((4, 5), np.uint8, order="F")
+    other[1:3, 2:5] = 1
+    counts = pytest.importorskip("pycocotools.mask").encode(other)["counts"].decode()
+    gt = gt_dataset({"size": [4, 5], "counts": [5, 10, 5]})
+    dt = [dict(RESULT, bbox=[], score=0.9), dict(RESULT, score=0.8, segmentation={"size": [4, 5], "counts": counts}),
+          dict(RESULT, bbox=[0, 0, 1, 1], score=0.7), dict(RESULT, bbox=[], score=0.6)]  # fmt: skip
+    fast, fast_text = run_eval(COCO, COCOeval, gt, dt)
+    oracle, oracle_text = run_eval(PycocoCOCO, PycocoEval, gt, dt)
+    assert_same(fast, oracle)
+    assert fast_text == oracle_text
+    for mine, theirs in zip(
+        fast.cocoDt.dataset["annotations"], oracle.cocoDt.dataset["annotations"], strict=True
+    ):
+        assert mine.keys() == theirs.keys()
+        for key in ("bbox", "area", "id", "score"):
+            assert np.asarray(mine[key]).tolist() == np.asarray(theirs[key]).tolist(), key
+
+
 def test_ann_to_rle_and_mask_match_pycocotools(data_dir: Path) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         theirs = pc_coco.COCO(str(data_dir / GT100))

@@ -665,6 +665,11 @@ GOOD = {"size": [2, 3], "counts": b"123"}
         (lambda: fm.frPyObjects([1, 2, 3, 4, 5], 5, 5), ValueError, "pyobj is not a valid polygon: 5 numbers"),
         (lambda: fm.frPyObjects([[1, 2, np.inf, 4, 5, 6]], 5, 5), ValueError, r"pyobj\[0\] must hold finite"),
         (lambda: fm.frPyObjects([[1, 2, 3, 4, 5, 6e9]], 5, 5), ValueError, r"pyobj\[0\] must hold finite"),
+        (lambda: fm.frPyObjects(np.array([[0, 0, 1e12, 1e12]]), 5, 5), ValueError,
+         r"pyobj\[0\] is a box with corners beyond 4e\+08"),  # pycocotools: a segfault
+        (lambda: fm.frPyObjects([[0, 0, 1, 1], [3e8, 0, 2e8, 1]], 5, 5), ValueError,
+         r"pyobj\[1\] is a box with corners beyond 4e\+08"),
+        (lambda: fm.frPyObjects([3e8, 0, 2e8, 1], 5, 5), ValueError, r"pyobj is a box with corners beyond"),
         (lambda: fm.frPyObjects([[1, 2, 3, 4, 5, 6]], 5.5, 5), ValueError, r"frPyObjects\(h, w\): the height"),
         (lambda: fm.frPyObjects([[1, 2, 3, 4, 5, 6]], 5, "5"), TypeError, "the width must be an integer"),
         (lambda: fm.frPyObjects([[1, 2, 3, 4, 5, 6]], 2**16, 2**16), ValueError, "2\\*\\*32 pixels"),
@@ -686,6 +691,19 @@ GOOD = {"size": [2, 3], "counts": b"123"}
 def test_bad_input_raises_a_clear_error(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    "crowd", [[0.5, 1.7], np.array([0.5, 1.7]), [0.0, 2.9], np.array([1.2, 0.2], np.float32)]
+)
+def test_iou_float_crowd_flags_are_truncated_as_pycocotools(crowd):
+    """pycocotools casts ``pyiscrowd`` to uint8: 0.5 is not a crowd, 1.7 is."""
+    dt = np.array([[0.0, 0.0, 5.0, 5.0], [2.0, 2.0, 6.0, 6.0]])
+    gt = np.array([[1.0, 0.0, 5.0, 5.0], [0.0, 0.0, 3.0, 3.0]])
+    want = pcm.iou(dt, gt, crowd)
+    assert_array_equal(fm.iou(dt, gt, crowd), want)
+    rles_dt, rles_gt = pcm.frPyObjects(dt, 10, 10), pcm.frPyObjects(gt, 10, 10)
+    assert_array_equal(fm.iou(rles_dt, rles_gt, crowd), pcm.iou(rles_dt, rles_gt, crowd))
 
 
 # ----------------------------------------------------------------------------- the threaded kernels

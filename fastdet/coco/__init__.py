@@ -17,6 +17,8 @@ pycocotools behaviours reproduced on purpose (each is tested against it):
 3. Area ranges use the ``area`` field (the mask area for COCO ground truth),
    not the box area; ``loadRes`` sets a bbox result's ``area`` to ``w * h``.
    Unmatched detections outside the range are ignored; bounds are inclusive.
+   A crowd region may lack ``area`` (pycocotools never reads an ignored ground
+   truth's area), except in keypoint evaluation, whose OKS scale it is.
 4. Ties in score keep input order (a stable sort, pycocotools' ``mergesort``):
    within an image by file order, across images by image id.
 5. Only the best ``maxDets[-1]`` detections per (image, category) are matched.

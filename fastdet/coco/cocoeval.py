@@ -433,6 +433,7 @@ def _build_eval_imgs(ev: _Evaluation) -> list[dict[str, Any] | None]:
     out: list[dict[str, Any] | None] = []
     gt_ids = ev.gt.ids[ev.gt_rows]
     dt_ids = ev.dt.ids[ev.dt_rows]
+    had_dets = ev.extra.get("had_dets")  # maxDets[-1] == 0: cells whose detections were all cut
     for k, cat in enumerate(ev.cat_ids):
         for a, rng in enumerate(ev.area_rng):
             lo, hi = rng
@@ -440,7 +441,7 @@ def _build_eval_imgs(ev: _Evaluation) -> list[dict[str, Any] | None]:
                 c = k * len(ev.img_ids) + i
                 g0, g1 = ev.gt_off[c], ev.gt_off[c + 1]
                 d0, d1 = ev.dt_off[c], ev.dt_off[c + 1]
-                if g0 == g1 and d0 == d1:
+                if g0 == g1 and d0 == d1 and (had_dets is None or not had_dets[c]):
                     out.append(None)
                     continue
                 area = ev.gt_area[g0:g1]

@@ -30,6 +30,10 @@ class _Columns:
     # the first entry without a ``bbox`` (its row holds NaN), -1 when every entry has
     # one; segm needs no box (pycocotools reads none), bbox evaluation refuses such a ground truth
     missing_bbox: int = -1
+    # the first ground truth without an ``area`` (its row holds NaN), -1 when every entry has one;
+    # only ignored (crowd) ones may lack it: pycocotools reads no area of an ignored ground truth
+    # in bbox and segm evaluation, keypoint evaluation (computeOks) reads every one
+    missing_area: int = -1
     where: str = ""
 
     def __len__(self) -> int:
@@ -276,14 +280,30 @@ def _columns_from_dicts(anns: Sequence[Any], where: str, role: Literal["gt", "dt
         rows = [i for i, h in enumerate(has_box) if h]
         if rows:
             bbox[rows] = _bbox_column([anns[i]["bbox"] for i in rows], where)
-    area = _float_column(_get_column(anns, "area", where), "area", where, allow_inf=True)
-    cols = _Columns(
-        ids, image_id, category_id, bbox, area, image_keys=image_keys, category_keys=category_keys,
-        missing_bbox=missing_bbox, where=where,
-    )  # fmt: skip
+    crowd = ignore = None
     if role == "gt":
-        cols.crowd, cols.ignore = _crowd_flags(_get_column(anns, "iscrowd", where), where)
-    else:
+        crowd, ignore = _crowd_flags(_get_column(anns, "iscrowd", where), where)
+    missing_area = -1
+    try:
+        area = _float_column(_get_column(anns, "area", where), "area", where, allow_inf=True)
+    except ValueError:
+        has_area = [isinstance(a, dict) and "area" in a for a in anns]
+        if ignore is None or all(has_area):
+            raise
+        needed = [i for i, h in enumerate(has_area) if not h and not ignore[i]]
+        if needed:
+            raise ValueError(f"{where}: entry {needed[0]} has no 'area' field") from None
+        # crowd regions without an area: pycocotools never reads it (its ``ignore`` flag comes first)
+        missing_area = has_area.index(False)
+        area = np.full(len(anns), np.nan)
+        rows = [i for i, h in enumerate(has_area) if h]
+        if rows:
+            area[rows] = _float_column([anns[i]["area"] for i in rows], "area", where, allow_inf=True)
+    cols = _Columns(
+        ids, image_id, category_id, bbox, area, crowd, ignore, image_keys=image_keys,
+        category_keys=category_keys, missing_bbox=missing_bbox, missing_area=missing_area, where=where,
+    )  # fmt: skip
+    if role == "dt":
         cols.score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
     if len(ids) > 1:
         uniq, counts = np.unique(ids, return_counts=True)

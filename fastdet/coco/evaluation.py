@@ -180,6 +180,9 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params, cell_ious: CellIous | None 
     # sort each cell by descending score (stable) and keep its best max_det
     local = np.arange(len(dt_grouped), dtype=np.int64)
     _k.sort_cells(n_cells, local, dt_off, np.ascontiguousarray(dt.score[dt_grouped]))
+    # maxDets[-1] == 0 empties cells that had detections; pycocotools' evaluateImg still returns
+    # a record (not None) for such a cell without ground truth: keep which cells had any
+    had_dets = np.diff(dt_off) > 0 if max_det == 0 else None
     if np.diff(dt_off).max(initial=0) > max_det:  # else no cell holds more than max_det: nothing to cut
         local, dt_off = _truncate_cells(local, dt_off, max_det), _truncated_offsets(dt_off, max_det)
     dt_rows = dt_grouped[local]
@@ -209,6 +212,8 @@ def _evaluate(gt: _Columns, dt: _Columns, p: Params, cell_ious: CellIous | None 
         status=np.empty((len(dt_rows), len(area_rng), len(iou_thrs)), np.int8),
         kind=np.empty((len(dt_rows), len(area_rng)), np.int8),
     )
+    if had_dets is not None:
+        ev.extra["had_dets"] = had_dets
     if cell_ious is not None:
         iou_off, flat = cell_ious(ev)
         ev.iou_off = np.ascontiguousarray(iou_off, dtype=np.int64)
@@ -275,6 +280,10 @@ def _accumulate(
         np.asarray(m_list, np.int64), rec_thrs, bool(np.all(np.diff(rec_thrs) >= 0)), float(np.spacing(1)),
         cat_off, cat_rows, cat_rank, np.empty((len(ks), len(as_)), np.int64), precision, recall, scores,
     )  # fmt: skip
+    if len(ks) < k:  # slots no evaluated category maps to (params.catIds changed after evaluate): -1
+        precision[len(ks) :] = -1.0
+        if want_scores:
+            scores[len(ks) :] = -1.0
     return _curves(precision), recall, _curves(scores) if want_scores else None
 
 

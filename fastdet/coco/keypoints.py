@@ -362,6 +362,10 @@ def prepare(cocoGt: Any, cocoDt: Any, gt: _Columns, p: Any) -> tuple[_Columns, C
         raise AssertionError("ground-truth keypoints and columns differ in length")
     assert gk.num_keypoints is not None
     assert gt.ignore is not None
+    if gt.missing_area >= 0:  # pycocotools' computeOks reads the area of every ground truth
+        raise ValueError(
+            f"{gt.where}: entry {gt.missing_area} has no 'area' field (needed for iouType 'keypoints')"
+        )
     gt = replace(gt, ignore=gt.ignore | (gk.num_keypoints == 0))
 
     def cell_ious(ev: _Evaluation) -> tuple[NDArray[np.int64], NDArray[np.float64]]:

@@ -558,6 +558,10 @@ def _array_image_id(coco: Any) -> Any:
     return lambda r: int(rows[r, 0])
 
 
+def _has_box(ann: dict[str, Any]) -> bool:
+    return "bbox" in ann and not (isinstance(ann["bbox"], (list, tuple)) and not ann["bbox"])
+
+
 def result_columns(
     anns: list[Any], imgs: Any, where: str
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
@@ -582,5 +586,6 @@ def result_columns(
     ids = [a.get("image_id") for a in anns]
     hw = _sizes_of(ids, imgs, where, entries)
     masks = segment_masks(segs, hw, where, entries, kinds, ends=False)  # areas and boxes: no run ends kept
-    has_bbox = np.fromiter(("bbox" in a for a in anns), np.bool_, len(anns))
+    # pycocotools keeps an entry's own ``bbox``, ``[]`` too (segm reads no box): the mask's box here
+    has_bbox = np.fromiter((_has_box(a) for a in anns), np.bool_, len(anns))
     return masks.area.astype(np.float64), masks.bbox, has_bbox

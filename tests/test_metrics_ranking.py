@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import reference as ref
 from conftest import F64_ATOL, F64_RTOL
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
@@ -807,6 +807,7 @@ def test_msd_sort_is_a_stable_sort(keys):
         ),
     )
 )
+@example([-0.0])  # one value: still -0.0 as +0.0
 def test_radix_sort_sorts_like_python(values):
     """``_radix_sort`` orders floats as ``sorted`` does (-0.0 comes back as +0.0)."""
     from fastdet._kernels import scoresort as k
@@ -985,10 +986,11 @@ def assert_same_bits(ours, theirs):
         assert ours == theirs or (math.isnan(ours) and math.isnan(theirs)), (ours, theirs)
 
 
-@given(binary_problem(weights=float_weights), st.booleans())
-def test_weighted_area_terms_equal_the_curve_path_and_reference(problem, negative):
-    """``_weighted_area`` (the terms of the final sum, no curve arrays) gives the bits of the curve
-    path (``roc_from_counts`` + ``_auc``, ``pr_from_counts``), or None where that path warns."""
+@given(binary_problem(weights=float_weights), st.booleans(), st.sampled_from([0, 2, 3, 7]))
+def test_weighted_area_terms_equal_the_curve_path_and_reference(problem, negative, parts):
+    """``_weighted_area`` (the terms of the final sum, no curve arrays, the sorted rows cut into
+    ``parts`` walked on threads) gives the bits of the curve path (``roc_from_counts`` + ``_auc``,
+    ``pr_from_counts``), or None where that path warns."""
     from fastdet.metrics import _binary as b
 
     _, s, w, _, positive = problem
@@ -999,16 +1001,16 @@ def test_weighted_area_terms_equal_the_curve_path_and_reference(problem, negativ
         assume(w.any())
     mask = positive.astype(np.uint8)
     counts = b.threshold_sums(mask, s, w)
-    area = outcome(b._weighted_area, mask, s, w, False)
+    area = outcome(b._weighted_area, mask, s, w, False, parts)
     tp_total, fp_total = (float(c[-1]) if c.shape[0] else 0.0 for c in counts[1:])
     if tp_total <= 0 or fp_total <= 0:
         assert area is None
     else:
         fpr, tpr, _ = quiet(b.roc_from_counts, counts, True)
-        assert_same_bits(outcome(b._weighted_area, mask, s, w, False), outcome(b._auc, fpr, tpr))
+        assert_same_bits(outcome(b._weighted_area, mask, s, w, False, parts), outcome(b._auc, fpr, tpr))
         if not negative and np.isin(w, [0.0, 0.25, 0.5, 1.0, 2.0, 3.0]).all():
             assert_same(area, ref.weighted_roc_auc(positive[w != 0], s[w != 0], w[w != 0]))
-    ap = b._weighted_area(mask, s, w, True)
+    ap = b._weighted_area(mask, s, w, True, parts)
     if tp_total == 0 or not ((mask == 0) & (w != 0)).any():  # no positive weight, or no negative row
         assert ap is None
     else:
@@ -1232,7 +1234,9 @@ def test_ranking_kernels_compile_one_signature_each():
         "_radix_sort",
         "_threshold_counts",
         "_weighted_threshold_sums",
-        "_weighted_area_terms",
+        "_area_parts_plan",
+        "_area_term_parts",
+        "_join_area_parts",
         "_binary_indicator",
         "_check_weights",
         "_roc_auc_twice_area",

@@ -265,119 +265,234 @@ def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
 _END = np.uint64(0xFFFFFFFFFFFFFFFF)  # past every row key ``~key`` (no finite score has key 0)
 
 
-@kernel(vectorize_division=True)
-def _weighted_area_terms(pos, neg, want_ap, out):
-    """The terms whose NumPy sum is scikit-learn's weighted ROC AUC (or, with ``want_ap``, minus its
-    average precision), from the rows of ``_weighted_threshold_sums``, without its curve arrays.
+@kernel()
+def _area_parts_plan(pos, neg, starts, sums):
+    """Cut the merge of two ascending row lists into parts at tied-group boundaries, and sum the
+    weights up to each cut; return (tp total, fp total): each half's weights summed in row order.
 
-    pos, neg: (P, 2), (N, 2) uint64 rows ``[~key, weight bits]`` sorted ascending.
-    The totals are the sums of each half's weights in row order (the last
-    cumulative sums). One merge over the tied groups then adds the weights as
-    ``_weighted_threshold_sums`` does (tp, fp: the cumulative sums after group g)
-    and writes, with the operations of ``roc_from_counts`` + ``_auc`` in their
-    order (the points of ``_roc_points`` with ``drop``, the origin first),
-    ``out[k] = (fpr[k+1] - fpr[k]) * (tpr[k+1] + tpr[k]) / 2.0`` over the kept
-    points from out[0]; with ``want_ap``, those of ``pr_from_counts`` +
-    ``binary_ap`` (precision and recall reversed, recall 0 appended):
-    ``(recall[g - 1] - recall[g]) * precision[g]`` (recall[-1] = 0) into
-    ``out[L - 1 - g]``, so that the terms ``out[L - M:]`` (L = len(out), M groups)
-    are in the order of NumPy's sum. The merge takes each group's first rows
-    without branches on the labels (a continuous score's group is one row of
-    either half, which no branch predicts), the rest of a tied group in loops.
-    out: (>= P + N,) float64. Returns (terms written, tp total, fp total, a
-    negative fpr step seen, a positive one seen); 0 terms when a half is empty
-    or the curve is undefined (a total <= 0; for AP tp total 0).
+    pos, neg: (P, 2), (N, 2) uint64 rows ``[~key, weight bits]`` sorted ascending,
+    both non-empty. starts: (S + 1, 4) int64, filled per part with its first
+    (pos, neg) rows and the first rows of the group before it, and (P, N) last.
+    A part starts where a group starts, two groups or more into the merge; a
+    cut that cannot be placed so leaves its part empty (it starts where the next
+    one does). sums: (S, 4) float64, filled per part with the cumulative
+    (tp, fp) at its start and at the start of the group before it, each added
+    in row order: the bits a single forward pass has there.
+    """
+    n_pos = pos.shape[0]
+    n_neg = neg.shape[0]
+    parts = sums.shape[0]
+    starts[:, :] = 0
+    sums[:, :] = 0.0
+    starts[parts, 0] = n_pos
+    starts[parts, 1] = n_neg
+    n_cuts = 1
+    for p in range(1, parts):  # cut at the key of the row p / parts into the longer half
+        if n_pos >= n_neg:
+            t = pos[p * n_pos // parts, 0]
+        else:
+            t = neg[p * n_neg // parts, 0]
+        i = np.searchsorted(pos[:, 0], t)  # the rows of keys below t come first
+        j = np.searchsorted(neg[:, 0], t)
+        t_prev = max(pos[i - 1, 0] if i > 0 else np.uint64(0), neg[j - 1, 0] if j > 0 else np.uint64(0))
+        i_prev = np.searchsorted(pos[:i, 0], t_prev)  # where the group before the cut starts
+        j_prev = np.searchsorted(neg[:j, 0], t_prev)
+        if i_prev + j_prev > starts[n_cuts - 1, 0] + starts[n_cuts - 1, 1]:  # two groups into the part before
+            starts[n_cuts, 0] = i
+            starts[n_cuts, 1] = j
+            starts[n_cuts, 2] = i_prev
+            starts[n_cuts, 3] = j_prev
+            n_cuts += 1
+    for p in range(n_cuts, parts):  # the parts left empty
+        starts[p, :] = starts[parts, :]
+    pos_w = pos.view(np.float64)
+    neg_w = neg.view(np.float64)
+    tp = 0.0
+    fp = 0.0
+    i = 0
+    j = 0
+    for stop in range(1, 2 * n_cuts):  # the sums in row order: each cut's group before it, the cut
+        p = (stop + 1) // 2
+        at_start = stop % 2 == 0 or p == n_cuts  # (the last stop: the ends, for the totals)
+        i1 = starts[p, 0] if at_start else starts[p, 2]
+        j1 = starts[p, 1] if at_start else starts[p, 3]
+        both = min(i1 - i, j1 - j)
+        for q in range(both):  # two independent sums in one loop: twice the adds in flight
+            tp += pos_w[i + q, 1]
+            fp += neg_w[j + q, 1]
+        for q in range(i + both, i1):
+            tp += pos_w[q, 1]
+        for q in range(j + both, j1):
+            fp += neg_w[q, 1]
+        i = i1
+        j = j1
+        if p < n_cuts:
+            sums[p, 0 if at_start else 2] = tp
+            sums[p, 1 if at_start else 3] = fp
+    return tp, fp
+
+
+@kernel(chunked=True, vectorize_division=True)
+def _area_term_parts(lo, hi, pos, neg, want_ap, starts, sums, tp_total, fp_total, out, res):
+    """Write the terms whose NumPy sum is scikit-learn's weighted ROC AUC (or, with ``want_ap``,
+    minus its average precision) for the parts ``lo:hi`` of ``_area_parts_plan``; no curve arrays.
+
+    One merge over each part's tied groups adds the weights as
+    ``_weighted_threshold_sums`` does (tp, fp: the cumulative sums after group g,
+    from the part's ``sums``) and writes, with the operations of
+    ``roc_from_counts`` + ``_auc`` in their order (the points of ``_roc_points``
+    with ``drop``, the origin first), ``(fpr[k+1] - fpr[k]) * (tpr[k+1] + tpr[k])
+    / 2.0`` over the kept points, from ``out[i0 + j0]`` (the part's first rows;
+    a later part, which decides on the last group before it too, from one before);
+    with ``want_ap``, those of ``pr_from_counts`` + ``binary_ap`` (precision and
+    recall reversed, recall 0 appended): ``(recall[g - 1] - recall[g]) *
+    precision[g]`` (recall[-1] = 0) for the part's g-th group into
+    ``out[L - 1 - (i0 + j0) - g]`` (L = len(out)). A part after the first does not
+    know the curve's last point before it: its first ROC term is left for
+    ``_join_area_parts``. res (S, 8) float64 per part: terms written, the first
+    point's (fpr, tpr), the last point's (fpr, tpr), a negative and a positive
+    fpr step seen (1.0 / 0.0, the first term's left out), groups.
+    The merge takes each group's first rows without branches on the labels (a
+    continuous score's group is one row of either half, which no branch
+    predicts), the rest of a tied group in loops.
     """
     pos_w = pos.view(np.float64)
     neg_w = neg.view(np.float64)
-    n_pos = pos.shape[0]
-    n_neg = neg.shape[0]
-    tp_total = 0.0
-    fp_total = 0.0
-    both = min(n_pos, n_neg)
-    for q in range(both):  # two independent sums in one loop: twice the adds in flight
-        tp_total += pos_w[q, 1]
-        fp_total += neg_w[q, 1]
-    for q in range(both, n_pos):
-        tp_total += pos_w[q, 1]
-    for q in range(both, n_neg):
-        fp_total += neg_w[q, 1]
-    if n_pos == 0 or n_neg == 0:
-        return 0, tp_total, fp_total, False, False
-    if (tp_total == 0.0) if want_ap else not (tp_total > 0.0 and fp_total > 0.0):
-        return 0, tp_total, fp_total, False, False
-    last_p = n_pos - 1
-    last_n = n_neg - 1
     top = out.shape[0] - 1
-    i = 0
-    j = 0
-    kp = pos[0, 0]
-    kn = neg[0, 0]
-    tp = 0.0
-    fp = 0.0
-    # the cumulative sums after groups g - 2 (a) and g - 1 (b), and the last kept point
-    tp_a = 0.0
-    fp_a = 0.0
-    tp_b = 0.0
-    fp_b = 0.0
-    fpr_k = 0.0 / fp_total
-    tpr_k = 0.0 / tp_total
-    prev_recall = 0.0
-    m = 0
-    g = 0
-    dx_neg = False
-    dx_pos = False
-    while kp != _END or kn != _END:
-        t = min(kp, kn)
-        wp = pos_w[min(i, last_p), 1]  # past the end: the last row, not taken (its key is _END now)
-        wn = neg_w[min(j, last_n), 1]
-        take_p = kp == t
-        take_n = kn == t
-        tp += wp if take_p else 0.0
-        fp += wn if take_n else 0.0
-        i += np.int64(take_p)
-        j += np.int64(take_n)
-        kp = pos[min(i, last_p), 0] if i <= last_p else _END
-        kn = neg[min(j, last_n), 0] if j <= last_n else _END
-        # the rest of a tied group, a row at a time (taken for long groups of rounded scores,
-        # rarely for continuous ones: either way a branch that is predicted)
-        while kp == t:
-            tp += pos_w[i, 1]
-            i += 1
-            kp = pos[min(i, last_p), 0] if i <= last_p else _END
-        while kn == t:
-            fp += neg_w[j, 1]
-            j += 1
-            kn = neg[min(j, last_n), 0] if j <= last_n else _END
-        if want_ap:
-            recall = tp / tp_total
-            ps = tp + fp
-            out[top - g] = (prev_recall - recall) * (tp / ps if ps != 0.0 else 0.0)
-            prev_recall = recall
-        elif g >= 1 and (
-            g == 1 or (fp - fp_b) - (fp_b - fp_a) != 0.0 or (tp - tp_b) - (tp_b - tp_a) != 0.0
-        ):  # group g - 1 is a point of the curve
+    for p in range(lo, hi):
+        i = starts[p, 0]
+        j = starts[p, 1]
+        i_end = starts[p + 1, 0]
+        j_end = starts[p + 1, 1]
+        base = i + j
+        res[p, :] = 0.0
+        if base == i_end + j_end:
+            continue
+        if not want_ap and p > 0:  # a later part's first point is the last group of the part before
+            base -= 1
+        last_p = i_end - 1 if i_end > 0 else 0
+        last_n = j_end - 1 if j_end > 0 else 0
+        kp = pos[min(i, last_p), 0] if i < i_end else _END
+        kn = neg[min(j, last_n), 0] if j < j_end else _END
+        tp = sums[p, 0]
+        fp = sums[p, 1]
+        tp_a = sums[p, 2]  # the cumulative sums after groups g - 2 (a) and g - 1 (b)
+        fp_a = sums[p, 3]
+        tp_b = tp
+        fp_b = fp
+        first = p == 0
+        g = 0 if first else 2  # a later part starts two groups or more into the curve
+        fpr_k = 0.0 / fp_total  # the last kept point (unknown to a later part until it keeps one)
+        tpr_k = 0.0 / tp_total
+        prev_recall = 0.0 if first else tp / tp_total
+        m = 0
+        n_groups = 0
+        dx_neg = False
+        dx_pos = False
+        while kp != _END or kn != _END:
+            t = min(kp, kn)
+            wp = pos_w[min(i, last_p), 1]  # past the end: the last row, not taken (its key is _END now)
+            wn = neg_w[min(j, last_n), 1]
+            take_p = kp == t
+            take_n = kn == t
+            tp += wp if take_p else 0.0
+            fp += wn if take_n else 0.0
+            i += np.int64(take_p)
+            j += np.int64(take_n)
+            kp = pos[min(i, last_p), 0] if i < i_end else _END
+            kn = neg[min(j, last_n), 0] if j < j_end else _END
+            # the rest of a tied group, a row at a time (taken for long groups of rounded scores,
+            # rarely for continuous ones: either way a branch that is predicted)
+            while kp == t:
+                tp += pos_w[i, 1]
+                i += 1
+                kp = pos[min(i, last_p), 0] if i < i_end else _END
+            while kn == t:
+                fp += neg_w[j, 1]
+                j += 1
+                kn = neg[min(j, last_n), 0] if j < j_end else _END
+            if want_ap:
+                recall = tp / tp_total
+                ps = tp + fp
+                out[top - base - n_groups] = (prev_recall - recall) * (tp / ps if ps != 0.0 else 0.0)
+                prev_recall = recall
+            elif g >= 1 and (
+                g == 1 or (fp - fp_b) - (fp_b - fp_a) != 0.0 or (tp - tp_b) - (tp_b - tp_a) != 0.0
+            ):  # group g - 1 is a point of the curve
+                fpr = fp_b / fp_total
+                tpr = tp_b / tp_total
+                if m == 0 and not first:  # its term needs the point before the part
+                    res[p, 1] = fpr
+                    res[p, 2] = tpr
+                else:
+                    dx = fpr - fpr_k
+                    dx_neg = dx_neg or dx < 0.0
+                    dx_pos = dx_pos or dx > 0.0
+                    out[base + m] = dx * (tpr + tpr_k) / 2.0
+                m += 1
+                fpr_k = fpr
+                tpr_k = tpr
+            tp_a = tp_b
+            fp_a = fp_b
+            tp_b = tp
+            fp_b = fp
+            g += 1
+            n_groups += 1
+        if not want_ap and i_end == pos.shape[0] and j_end == neg.shape[0]:  # the last group: a point
             fpr = fp_b / fp_total
             tpr = tp_b / tp_total
-            dx = fpr - fpr_k
-            dx_neg = dx_neg or dx < 0.0
-            dx_pos = dx_pos or dx > 0.0
-            out[m] = dx * (tpr + tpr_k) / 2.0
+            if m == 0 and not first:
+                res[p, 1] = fpr
+                res[p, 2] = tpr
+            else:
+                dx = fpr - fpr_k
+                dx_neg = dx_neg or dx < 0.0
+                dx_pos = dx_pos or dx > 0.0
+                out[base + m] = dx * (tpr + tpr_k) / 2.0
             m += 1
             fpr_k = fpr
             tpr_k = tpr
-        tp_a = tp_b
-        fp_a = fp_b
-        tp_b = tp
-        fp_b = fp
-        g += 1
-    if want_ap:
-        return g, tp_total, fp_total, False, False
-    dx = fp_b / fp_total - fpr_k  # the last group: always a point
-    dx_neg = dx_neg or dx < 0.0
-    dx_pos = dx_pos or dx > 0.0
-    out[m] = dx * (tp_b / tp_total + tpr_k) / 2.0
-    return m + 1, tp_total, fp_total, dx_neg, dx_pos
+        res[p, 0] = m
+        res[p, 3] = fpr_k
+        res[p, 4] = tpr_k
+        res[p, 5] = 1.0 if dx_neg else 0.0
+        res[p, 6] = 1.0 if dx_pos else 0.0
+        res[p, 7] = n_groups
+
+
+@kernel()
+def _join_area_parts(want_ap, starts, res, out):
+    """Finish ``_area_term_parts``: each later part's first ROC term (from the last point before it),
+    and the parts' terms moved together: ROC from out[0], AP ending at out[L - 1].
+    Return (terms, a negative fpr step seen, a positive one seen)."""
+    top = out.shape[0] - 1
+    m = 0
+    fpr_k = 0.0
+    tpr_k = 0.0
+    dx_neg = False
+    dx_pos = False
+    for p in range(res.shape[0]):
+        count = np.int64(res[p, 7] if want_ap else res[p, 0])
+        base = starts[p, 0] + starts[p, 1] - (0 if want_ap or p == 0 else 1)  # as _area_term_parts
+        if count == 0:
+            continue
+        if want_ap:  # written below out[top - base]: up to follow the parts before
+            for q in range(count):  # ascending: a row is read before it is written over
+                out[top - m - q] = out[top - base - q]
+        else:
+            if p > 0:
+                dx = res[p, 1] - fpr_k
+                dx_neg = dx_neg or dx < 0.0
+                dx_pos = dx_pos or dx > 0.0
+                out[base] = dx * (res[p, 2] + tpr_k) / 2.0
+            for q in range(count):  # ascending: a row is read before it is written over
+                out[m + q] = out[base + q]
+            fpr_k = res[p, 3]
+            tpr_k = res[p, 4]
+        m += count
+        dx_neg = dx_neg or res[p, 5] != 0.0
+        dx_pos = dx_pos or res[p, 6] != 0.0
+    return m, dx_neg, dx_pos
 
 
 @kernel()

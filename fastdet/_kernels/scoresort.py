@@ -80,6 +80,8 @@ def _radix_sort(values, scratch):
     n = values.shape[0]
     a = values.view(np.uint64)
     if n < 2:
+        if n == 1:
+            a[0] = _from_key(_to_key(a[0]))  # -0.0 as +0.0, as for longer inputs
         return
     lo = _to_key(a[0])
     hi = lo
@@ -148,6 +150,7 @@ _TOP_BITS = 13  # the split distributes each half into up to 8192 buckets by the
 # (13 rather than 11: scores of a few decimals then fill about one key per bucket, left
 # unsorted; about a tenth less time at 1e7 rounded scores, a few percent on continuous ones)
 _SMALL_SEGMENT = 24  # segments up to this size are finished by insertion sort
+_MAX_WIDTH = 14  # an MSD pass splits by at most 14 bits: 16384 buckets, about one row each
 
 
 @kernel()
@@ -257,12 +260,13 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
 
     Most-significant-digit radix sort: a segment is distributed (a stable counting
     sort) by the leading bits of ``key - min`` over its own key range, about log2
-    of its size and at most 11 at a time, into the other buffer (rec <-> tmp);
-    each bucket is then sorted the same way, a bucket of equal keys is done, and
-    one of at most ``_SMALL_SEGMENT`` rows is insertion sorted. tmp: (>= m, 2)
+    of its size and at most ``_MAX_WIDTH`` at a time, into the other buffer (rec <->
+    tmp); each bucket of more than ``_SMALL_SEGMENT`` rows is then sorted the same
+    way, a bucket of equal keys is done, and the small buckets between those are
+    insertion sorted together (buckets are in key order, about one row each). tmp: (>= m, 2)
     uint64 work space indexed from 0; seg (cap, 3) int64, seg_lo, seg_hi (cap,)
     uint64: the stack of pending segments (cap >= m // _SMALL_SEGMENT + 1);
-    counts: (2049,) int64. Rows of equal keys keep their order. Hot loops index
+    counts: (2 ** _MAX_WIDTH + 1,) int64. Rows of equal keys keep their order. Hot loops index
     with unsigned integers: no negative-index wrap-around to compute (about a
     third faster on rows streamed from memory).
     """
@@ -299,7 +303,7 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
             src, src_off, dst, dst_off = rec, base, tmp, 0
         size = s1 - s0
         width = 4
-        while width < 11 and (1 << width) < size:
+        while width < _MAX_WIDTH and (1 << width) < size:
             width += 1
         n_bits = 0
         x = span
@@ -331,36 +335,52 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
                 counts[d] += 1
                 dst[j, 0] = src[i, 0]
                 dst[j, 1] = src[i, 1]
-        # counts[d] is now the end of bucket d (relative to s0); the buckets are in dst
+        # counts[d] is now the end of bucket d (relative to s0); the buckets are in dst. Buckets
+        # of more than _SMALL_SEGMENT rows go on the stack (flagged 2 when they hold one key:
+        # done); the rest are sorted by one insertion sort over each stretch between those (the
+        # buckets are in key order, so no row moves past its bucket's start, and with about one
+        # row per bucket few rows move)
+        pushed = top
         b0 = s0
         for d in range(n_dig):
             b1 = s0 + counts[d]
-            n_b = b1 - b0
-            if n_b == 0:
-                continue
-            if shift == 0 or n_b == 1:  # one key value: sorted
-                done = True
-            elif n_b <= _SMALL_SEGMENT:
-                _insertion_sort_records(dst, b0 + dst_off, b1 + dst_off)
-                done = True
-            else:
+            if b1 - b0 > _SMALL_SEGMENT:
                 b_lo = dst[b0 + dst_off, 0]
                 b_hi = b_lo
-                for i in range(np.uint64(b0 + dst_off), np.uint64(b1 + dst_off)):
-                    key = dst[i, 0]
-                    b_lo = min(b_lo, key)
-                    b_hi = max(b_hi, key)
-                done = b_lo == b_hi
-                if not done:
-                    seg[top, 0] = b0
-                    seg[top, 1] = b1
-                    seg[top, 2] = 0 if in_tmp else 1
-                    seg_lo[top] = b_lo
-                    seg_hi[top] = b_hi
-                    top += 1
-            if done and not in_tmp:  # finished in tmp: back to rec
-                _copy_records(tmp, b0, rec, base + b0, n_b)
+                if shift != 0:
+                    for i in range(np.uint64(b0 + dst_off), np.uint64(b1 + dst_off)):
+                        key = dst[i, 0]
+                        b_lo = min(b_lo, key)
+                        b_hi = max(b_hi, key)
+                seg[top, 0] = b0
+                seg[top, 1] = b1
+                seg[top, 2] = 2 if b_lo == b_hi else (0 if in_tmp else 1)
+                seg_lo[top] = b_lo
+                seg_hi[top] = b_hi
+                top += 1
             b0 = b1
+        stretch = s0
+        kept = pushed
+        for q in range(pushed, top + 1):
+            stop = seg[q, 0] if q < top else s1
+            if stop > stretch:
+                _insertion_sort_records(dst, stretch + dst_off, stop + dst_off)
+                if not in_tmp:  # finished in tmp: back to rec
+                    _copy_records(tmp, stretch, rec, base + stretch, stop - stretch)
+            if q == top:
+                break
+            stretch = seg[q, 1]
+            if seg[q, 2] == 2:  # one key: sorted
+                if not in_tmp:
+                    _copy_records(tmp, stop, rec, base + stop, stretch - stop)
+            else:  # to be sorted: keep it on the stack
+                seg[kept, 0] = stop
+                seg[kept, 1] = stretch
+                seg[kept, 2] = seg[q, 2]
+                seg_lo[kept] = seg_lo[q]
+                seg_hi[kept] = seg_hi[q]
+                kept += 1
+        top = kept
 
 
 @kernel()
@@ -382,7 +402,7 @@ def _sort_bucket_range(rec, ends, b0, b1):
     seg = np.empty((cap, 3), np.int64)
     seg_lo = np.empty(cap, np.uint64)
     seg_hi = np.empty(cap, np.uint64)
-    counts = np.empty(2049, np.int64)
+    counts = np.empty((1 << _MAX_WIDTH) + 1, np.int64)
     start = ends[b0 - 1] if b0 > 0 else 0
     for b in range(b0, b1):
         stop = ends[b]

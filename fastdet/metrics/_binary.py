@@ -268,20 +268,35 @@ def _auc(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
 
 
 def _weighted_area(
-    mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weights, ap: bool
+    mask: NDArray[np.uint8], scores: NDArray[np.float64], w: Weights, ap: bool, parts: int = 0
 ) -> float | None:
     """The weighted ROC AUC (``_auc`` of ``roc_from_counts``), or with ``ap`` the average precision
-    before its clip at 0 (``binary_ap``), bit for bit, without the curve's arrays: the kernel
-    writes the terms of the final NumPy sum only. None where the curve is undefined (a class
+    before its clip at 0 (``binary_ap``), bit for bit, without the curve's arrays: the kernels
+    write the terms of the final NumPy sum only, the sorted rows cut into ``parts`` (0: two with
+    many samples, else one) walked on threads. None where the curve is undefined (a class
     without weight): the caller's curve path warns and gives NaN (or the AP of recall 1).
     """
     pos_rec, neg_rec = _weighted_halves(mask, scores, w)
-    terms = np.empty(pos_rec.shape[0] + neg_rec.shape[0], np.float64)
-    m, _, _, dx_neg, dx_pos = _k._weighted_area_terms(pos_rec, neg_rec, ap, terms)
-    if m == 0:
+    n_rows = pos_rec.shape[0] + neg_rec.shape[0]
+    if pos_rec.shape[0] == 0 or neg_rec.shape[0] == 0:
         return None
+    if parts == 0:
+        parts = 2 if n_rows >= _THREADED_MIN else 1
+    starts = np.empty((parts + 1, 4), np.int64)
+    sums = np.empty((parts, 4), np.float64)
+    tp_total, fp_total = _k._area_parts_plan(pos_rec, neg_rec, starts, sums)
+    if (tp_total == 0.0) if ap else not (tp_total > 0.0 and fp_total > 0.0):
+        return None
+    terms = np.empty(n_rows, np.float64)
+    res = np.empty((parts, 8), np.float64)
+    args = (pos_rec, neg_rec, ap, starts, sums, tp_total, fp_total, terms, res)
+    if parts > 1:
+        _k._area_term_parts(parts, *args)
+    else:
+        _k._area_term_parts.serial(parts, *args)
+    m, dx_neg, dx_pos = _k._join_area_parts(ap, starts, res, terms)
     if ap:
-        return float(-np.sum(terms[terms.shape[0] - m :]))
+        return float(-np.sum(terms[n_rows - m :]))
     if dx_neg and dx_pos:
         raise ValueError(_NOT_MONOTONE)
     return float((-1.0 if dx_neg else 1.0) * np.sum(terms[:m]))

@@ -40,11 +40,12 @@ __all__ = [
 ]
 
 
-def to_numeric_array(x: ArrayLike, name: str) -> NDArray[Any]:
+def to_numeric_array(x: ArrayLike, name: str, *, bool_as_int: bool = False) -> NDArray[Any]:
     """Convert ``x`` to a NumPy array of a real numeric dtype, or raise ``TypeError``.
 
     The dtype is kept (ints stay ints, float32 stays float32); no copy is made
-    when ``x`` is already an ndarray.
+    when ``x`` is already an ndarray. Booleans are refused, or with
+    ``bool_as_int`` taken as 0 and 1 (uint8).
     """
     try:
         arr = np.asarray(x)
@@ -52,6 +53,8 @@ def to_numeric_array(x: ArrayLike, name: str) -> NDArray[Any]:
         raise ValueError(f"{name} could not be converted to an array: {exc}") from None
     kind = arr.dtype.kind
     if kind == "b":
+        if bool_as_int:
+            return arr.view(np.uint8)
         raise TypeError(f"{name} must be a real numeric array, got dtype bool")
     if kind not in "iuf":
         if kind == "O" and arr.size == 0:

@@ -104,7 +104,7 @@ class Arg:
     (0 or 1), ``"nchw"`` (a 4-D image batch). Arguments with the same
     ``group`` must agree in length (axis 0); ``empty``/``single`` cut the whole
     group. ``rank``/``trailing``: whether a wrong rank / last dimension is an
-    error. ``bool_ok``: bool arrays are accepted as 0/1 labels.
+    error. ``bool_ok``: bool arrays are accepted as 0/1 (labels, or scores).
     """
 
     name: str
@@ -332,13 +332,13 @@ def _specs() -> list[Spec]:
         # roc_auc takes the greater of two labels as positive, strings included
         Spec("metrics", "roc_curve",
              lambda y_true, y_score, sample_weight: f.roc_curve(y_true, y_score, sample_weight=sample_weight),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n"),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True),
               _weights()),
              empty=VALUE, expect={"y_true/U8": VALUE}),
         Spec("metrics", "roc_auc",
              lambda y_true, y_score, sample_weight, max_fpr: f.roc_auc(
                  y_true, y_score, sample_weight=sample_weight, max_fpr=max_fpr),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n"),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True),
               _weights()),
              (Scalar("max_fpr", 0.5, "threshold", optional=True),),
              empty=VALUE, expect={"y_true/U8": RESULT}),  # one sample: NaN with an UndefinedMetricWarning
@@ -351,19 +351,19 @@ def _specs() -> list[Spec]:
              # one sample is one class for three columns; probabilities that no longer sum to 1
              # (integer or denormal casts) are refused; two bool classes do not fill three columns
              empty=VALUE, single=VALUE,
-             expect={"y_true/U8": RESULT, "y_true/bool": VALUE, "y_score/x5e-324": VALUE,
+             expect={"y_true/U8": RESULT, "y_true/bool": VALUE, "y_score/x5e-324": VALUE, "y_score/bool": VALUE,
                      **{f"y_score/{d}": VALUE for d in ("int8", "int16", "int32", "int64", "uint8",
                                                         "uint16", "uint32", "uint64")}}),
         Spec("metrics", "precision_recall_curve",
              lambda y_true, y_score, sample_weight: f.precision_recall_curve(
                  y_true, y_score, sample_weight=sample_weight),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n"),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True),
               _weights()),
              empty=VALUE, expect={"y_true/U8": VALUE}),
         Spec("metrics", "average_precision",
              lambda y_true, y_score, sample_weight: f.average_precision(
                  y_true, y_score, sample_weight=sample_weight),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n"),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True),
               _weights()),
              empty=VALUE, expect={"y_true/U8": VALUE}),
         # ---- voc

@@ -1273,3 +1273,22 @@ def test_string_label_scans_on_threads_equal_numpy(third_at):
     np.testing.assert_array_equal(distinct_upto_two(one), ["no"])
     one[-1] = "yes"  # the second value only in the last block
     np.testing.assert_array_equal(distinct_upto_two(one), ["no", "yes"])
+
+
+def test_boolean_scores_are_zero_and_one_as_sklearn():
+    """A thresholded prediction (bool ``y_score``) is scored as 0/1, as scikit-learn does."""
+    m = sk()
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 50)
+    s = rng.random(50) < 0.5
+    for ours, theirs in (
+        (roc_curve, m.roc_curve),
+        (precision_recall_curve, m.precision_recall_curve),
+    ):
+        for a, b in zip(ours(y, s), theirs(y, s), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert_allclose(roc_auc(y, s.tolist()), m.roc_auc_score(y, s), rtol=TEST_RTOL, atol=ATOL)
+    assert_allclose(average_precision(y, s), m.average_precision_score(y, s), rtol=TEST_RTOL, atol=ATOL)
+    indicator = rng.integers(0, 2, (50, 3))
+    scores = rng.random((50, 3)) < 0.5
+    assert_allclose(roc_auc(indicator, scores), m.roc_auc_score(indicator, scores), rtol=TEST_RTOL, atol=ATOL)

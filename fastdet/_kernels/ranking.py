@@ -476,17 +476,20 @@ def _join_area_parts(want_ap, starts, res, out):
         base = starts[p, 0] + starts[p, 1] - (0 if want_ap or p == 0 else 1)  # as _area_term_parts
         if count == 0:
             continue
-        if want_ap:  # written below out[top - base]: up to follow the parts before
-            for q in range(count):  # ascending: a row is read before it is written over
-                out[top - m - q] = out[top - base - q]
+        if want_ap:  # written below out[top - base]: up to follow the parts before (in place
+            # when every group before is one row, as with continuous scores)
+            if m != base:
+                for q in range(count):  # ascending: a row is read before it is written over
+                    out[top - m - q] = out[top - base - q]
         else:
             if p > 0:
                 dx = res[p, 1] - fpr_k
                 dx_neg = dx_neg or dx < 0.0
                 dx_pos = dx_pos or dx > 0.0
                 out[base] = dx * (res[p, 2] + tpr_k) / 2.0
-            for q in range(count):  # ascending: a row is read before it is written over
-                out[m + q] = out[base + q]
+            if m != base:
+                for q in range(count):  # ascending: a row is read before it is written over
+                    out[m + q] = out[base + q]
             fpr_k = res[p, 3]
             tpr_k = res[p, 4]
         m += count

@@ -35,8 +35,9 @@ _RANKING_AVERAGES = ("micro", "macro", "samples", "weighted")
 
 
 def as_scores(y_score: ArrayLike, *, two_d: bool = False) -> NDArray[np.float64]:
-    """Finite float64 scores: (n,) (a column (n, 1) too) or, with ``two_d``, also (n, k)."""
-    arr = to_numeric_array(y_score, "y_score")
+    """Finite float64 scores: (n,) (a column (n, 1) too) or, with ``two_d``, also (n, k).
+    Booleans are scores 0 and 1, as scikit-learn takes them."""
+    arr = to_numeric_array(y_score, "y_score", bool_as_int=True)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1 and not (two_d and arr.ndim == 2):

@@ -71,12 +71,21 @@ def binary_input(
     return y, scores, w
 
 
+def ones_of_binary(y: NDArray[Any]) -> NDArray[np.uint8] | None:
+    """``y == 1`` as uint8 in one pass when y is int64 holding only values of {0, 1} or of {-1, 1}
+    (the common case: 1 is then the positive class), else None."""
+    if y.dtype != np.int64 or not y.flags.c_contiguous or not y.shape[0]:
+        return None
+    out = np.empty(y.shape[0], np.uint8)
+    return out if _labels._binary_indicator(writable(y), out) else None
+
+
 def positives(y: NDArray[Any], pos_label: Any) -> NDArray[np.uint8]:
     """The 0/1 indicator of the positive class for the curves (``pos_label=None``: {0, 1} or {-1, 1})."""
-    if pos_label is None and y.dtype == np.int64 and y.flags.c_contiguous and y.shape[0]:
-        out = np.empty(y.shape[0], np.uint8)
-        if _labels._binary_indicator(writable(y), out):  # the common case in one pass
-            return out
+    if pos_label is None:
+        ones = ones_of_binary(y)
+        if ones is not None:
+            return ones
     if pos_label is None:
         d = None if is_str(y) else distinct_upto_two(y)
         if d is None or {v.item() for v in d} not in ({0, 1}, {-1, 1}, {0}, {-1}, {1}):

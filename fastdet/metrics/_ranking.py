@@ -17,6 +17,7 @@ from fastdet.metrics._binary import (
     check_average,
     check_lengths,
     multilabel_target,
+    ones_of_binary,
     positives,
     pr_from_counts,
     roc_from_counts,
@@ -293,6 +294,9 @@ def roc_auc(
     y = as_label_array(y_true, "y_true", keep_dtype=True)
     check_lengths(y.shape[0], scores.shape[0])
     w, _ = as_sample_weight(sample_weight, y.shape[0])
+    ones = ones_of_binary(y) if scores.ndim == 1 else None
+    if ones is not None:  # labels {0, 1} or {-1, 1}: the classes and the positives in one pass
+        return binary_roc_auc(ones, scores, w, max_fpr)
     classes = distinct_upto_two(y)
     if classes is None or (scores.ndim == 2 and scores.shape[1] > 2):
         if max_fpr is not None and max_fpr != 1:
@@ -385,6 +389,10 @@ def average_precision(
     y = as_label_array(y_true, "y_true", keep_dtype=True)
     check_lengths(y.shape[0], scores.shape[0])
     w, _ = as_sample_weight(sample_weight, y.shape[0])
+    if scores.ndim == 1 and not isinstance(pos_label, str) and pos_label == 1:
+        ones = ones_of_binary(y)
+        if ones is not None:  # labels {0, 1} or {-1, 1}: the positives in one pass
+            return binary_ap(ones, scores, w)
     classes = distinct_upto_two(y)
     if classes is None:
         _check_pos_label_one(pos_label, "multiclass")

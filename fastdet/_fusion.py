@@ -243,14 +243,19 @@ def _prefilter(
             continue
         ids = out.ids[o:e] if ic >= 0 else out.ids
         labs = out.labels[o:e] if lc >= 0 else out.labels
-        n_swapped, n_clipped, n_zero, n_kept, bad_id, bad_label = _kg.prefilter(
-            t, bc, sc, ic, lc, model[o:e], wmul, wdiv, opts.skip_box_thr, use_skip, opts.clip,
-            out.boxes[o:e], out.ws[o:e], out.keep[o:e], ids, labs,
+        n_chunks = 8 if len(t) >= _PARALLEL_ROWS else 1
+        bounds = np.linspace(0, len(t), n_chunks + 1).astype(np.int64)
+        counts = np.empty((n_chunks, 6), np.int64)
+        (_kg.prefilter if n_chunks > 1 else _kg.prefilter.serial)(
+            n_chunks, bounds, t, bc, sc, ic, lc, model[o:e], wmul, wdiv, opts.skip_box_thr, use_skip,
+            opts.clip, out.boxes[o:e], out.ws[o:e], out.keep[o:e], ids, labs, counts,
         )  # fmt: skip
-        for bad, col, name in ((bad_id, ic, names[0]), (bad_label, lc, names[1])):
+        n_swapped, n_clipped, n_zero, n_kept = counts[:, :4].sum(axis=0).tolist()
+        for bads, col, name in ((counts[:, 4], ic, names[0]), (counts[:, 5], lc, names[1])):
+            bad = int(bads[bads >= 0][0]) if (bads >= 0).any() else -1
             if bad >= 0:
                 raise ValueError(
-                    f"{name} must hold integers (within 2**53); entry {o + bad} is {t[bad, col]!r}"
+                    f"{name} must hold integers (within 2**53); entry {o + bad} is {float(t[bad, col])!r}"
                 )
         swapped, clipped, zero = swapped + n_swapped, clipped + n_clipped, zero + n_zero
         out.n_kept += n_kept

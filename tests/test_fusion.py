@@ -744,3 +744,22 @@ def test_kernel_sort_is_descending_with_index_ties(n):
         assert_array_equal(idx[3 : n + 3] - 3, expected)
         assert_array_equal(keys[3 : n + 3], key[expected])
         assert_array_equal(idx[:3], [0, 1, 2])
+
+
+def test_large_tables_are_fixed_on_threads_with_the_same_counts_and_first_bad_entry():
+    """From 20,000 rows a table is fixed in chunks on threads: the same warning counts, and the
+    error names the first bad entry whichever chunk holds it."""
+    rng = np.random.default_rng(4)
+    n = 30_000
+    xy = rng.random((n, 2)) * 0.5
+    wh = 0.05 + rng.random((n, 2)) * 0.4
+    a = np.column_stack([rng.integers(0, 50, n), xy, xy + wh, rng.random(n), rng.integers(0, 3, n)])
+    a[::997, [1, 3]] = a[::997, [3, 1]]  # reversed x: swapped
+    a[::1999, 4] = 1.5  # beyond 1: clipped
+    want = f"{len(range(0, n, 997))} with x2 < x1.*{len(range(0, n, 1999))} with coordinates outside"
+    with pytest.warns(UserWarning, match=want):
+        fuse_arrays([a])
+    bad = a.copy()
+    bad[[25_000, 12_345], 6] = 0.5
+    with pytest.raises(ValueError, match=r"\(labels\) must hold integers.*entry 12345 is 0\.5"):
+        fuse_arrays([bad])

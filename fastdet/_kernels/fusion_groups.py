@@ -382,64 +382,90 @@ def finish_table(lo, hi, gid, glab, out_box, out_score, slot, ncl, jb, rb, cap, 
 # --------------------------------------------------------------------------- input
 
 
-@kernel()
+@kernel(chunked=True)
 def prefilter(
-    table, bc, sc, ic, lc, model, wmul, wdiv, skip_thr, use_skip, clip, out_boxes, ws, keep, ids, labs
+    lo,
+    hi,
+    bounds,
+    table,
+    bc,
+    sc,
+    ic,
+    lc,
+    model,
+    wmul,
+    wdiv,
+    skip_thr,
+    use_skip,
+    clip,
+    out_boxes,
+    ws,
+    keep,
+    ids,
+    labs,
+    counts,
 ):
-    """Fix the input boxes as ensemble-boxes does and weight the scores, in one pass over a table.
+    """Fix the input boxes of the chunks ``lo:hi`` of a table as ensemble-boxes does and weight the
+    scores; chunk c is the rows ``bounds[c]:bounds[c + 1]``.
 
     table (N, C) float64: the box in columns bc .. bc + 3, the score in column sc and, when
     ic / lc >= 0, integer image ids and labels in columns ic / lc (copied to ids / labs as
     int64); model (N,) in [0, M); wmul (M,). Writes out_boxes (corners swapped where reversed,
     clipped to [0, 1] if ``clip``), ws = score * wmul[model] / wdiv and keep (N,) bool: False
-    for a score < skip_thr (if ``use_skip``) or a zero area. Returns ``(n_swapped, n_clipped,
-    n_zero_area, n_kept, bad_id_row, bad_label_row)``: boxes dropped by score count in none of
-    the first three; a bad row (-1 if none) holds a value that is not a whole number within
-    2**53.
+    for a score < skip_thr (if ``use_skip``) or a zero area, and per chunk counts (C, 6) int64
+    ``(n_swapped, n_clipped, n_zero_area, n_kept, bad_id_row, bad_label_row)``: boxes dropped
+    by score count in none of the first three; a bad row (-1 if none) holds a value that is
+    not a whole number within 2**53.
     """
-    n_swapped = 0
-    n_clipped = 0
-    n_zero = 0
-    n_kept = 0
-    bad_id = -1
-    bad_lab = -1
-    for i in range(table.shape[0]):
-        if ic >= 0:
-            v = table[i, ic]
-            if abs(v) <= 9007199254740992.0 and v == np.floor(v):
-                ids[i] = np.int64(v)
-            elif bad_id < 0:
-                bad_id = i
-        if lc >= 0:
-            v = table[i, lc]
-            if abs(v) <= 9007199254740992.0 and v == np.floor(v):
-                labs[i] = np.int64(v)
-            elif bad_lab < 0:
-                bad_lab = i
-        keep[i] = False
-        score = table[i, sc]
-        if use_skip and score < skip_thr:
-            continue
-        x1 = min(table[i, bc], table[i, bc + 2])
-        x2 = max(table[i, bc], table[i, bc + 2])
-        y1 = min(table[i, bc + 1], table[i, bc + 3])
-        y2 = max(table[i, bc + 1], table[i, bc + 3])
-        if table[i, bc + 2] < table[i, bc] or table[i, bc + 3] < table[i, bc + 1]:
-            n_swapped += 1
-        if clip and not (x1 >= 0.0 and y1 >= 0.0 and x2 <= 1.0 and y2 <= 1.0):
-            n_clipped += 1
-            x1 = min(max(x1, 0.0), 1.0)
-            y1 = min(max(y1, 0.0), 1.0)
-            x2 = min(max(x2, 0.0), 1.0)
-            y2 = min(max(y2, 0.0), 1.0)
-        out_boxes[i, 0] = x1
-        out_boxes[i, 1] = y1
-        out_boxes[i, 2] = x2
-        out_boxes[i, 3] = y2
-        ws[i] = score * wmul[model[i]] / wdiv
-        if (x2 - x1) * (y2 - y1) == 0.0:
-            n_zero += 1
-            continue
-        keep[i] = True
-        n_kept += 1
-    return n_swapped, n_clipped, n_zero, n_kept, bad_id, bad_lab
+    for c in range(lo, hi):
+        n_swapped = 0
+        n_clipped = 0
+        n_zero = 0
+        n_kept = 0
+        bad_id = -1
+        bad_lab = -1
+        for i in range(bounds[c], bounds[c + 1]):
+            if ic >= 0:
+                v = table[i, ic]
+                if abs(v) <= 9007199254740992.0 and v == np.floor(v):
+                    ids[i] = np.int64(v)
+                elif bad_id < 0:
+                    bad_id = i
+            if lc >= 0:
+                v = table[i, lc]
+                if abs(v) <= 9007199254740992.0 and v == np.floor(v):
+                    labs[i] = np.int64(v)
+                elif bad_lab < 0:
+                    bad_lab = i
+            keep[i] = False
+            score = table[i, sc]
+            if use_skip and score < skip_thr:
+                continue
+            x1 = min(table[i, bc], table[i, bc + 2])
+            x2 = max(table[i, bc], table[i, bc + 2])
+            y1 = min(table[i, bc + 1], table[i, bc + 3])
+            y2 = max(table[i, bc + 1], table[i, bc + 3])
+            if table[i, bc + 2] < table[i, bc] or table[i, bc + 3] < table[i, bc + 1]:
+                n_swapped += 1
+            if clip and not (x1 >= 0.0 and y1 >= 0.0 and x2 <= 1.0 and y2 <= 1.0):
+                n_clipped += 1
+                x1 = min(max(x1, 0.0), 1.0)
+                y1 = min(max(y1, 0.0), 1.0)
+                x2 = min(max(x2, 0.0), 1.0)
+                y2 = min(max(y2, 0.0), 1.0)
+            out_boxes[i, 0] = x1
+            out_boxes[i, 1] = y1
+            out_boxes[i, 2] = x2
+            out_boxes[i, 3] = y2
+            ws[i] = score * wmul[model[i]] / wdiv
+            if (x2 - x1) * (y2 - y1) == 0.0:
+                n_zero += 1
+                continue
+            keep[i] = True
+            n_kept += 1
+        counts[c, 0] = n_swapped
+        counts[c, 1] = n_clipped
+        counts[c, 2] = n_zero
+        counts[c, 3] = n_kept
+        counts[c, 4] = bad_id
+        counts[c, 5] = bad_lab

@@ -265,6 +265,20 @@ def _weighted_threshold_sums(pos, neg, thresholds, tps, fps):
 _END = np.uint64(0xFFFFFFFFFFFFFFFF)  # past every row key ``~key`` (no finite score has key 0)
 
 
+@kernel(inline=True)
+def _rows_below(rows, stop, t):
+    """The number of the rows ``rows[:stop]`` (ascending by column 0) whose key is below t."""
+    lo = 0
+    hi = stop
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if rows[mid, 0] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @kernel()
 def _area_parts_plan(pos, neg, starts, sums):
     """Cut the merge of two ascending row lists into parts at tied-group boundaries, and sum the
@@ -282,8 +296,11 @@ def _area_parts_plan(pos, neg, starts, sums):
     n_pos = pos.shape[0]
     n_neg = neg.shape[0]
     parts = sums.shape[0]
-    starts[:, :] = 0
-    sums[:, :] = 0.0
+    for p in range(parts + 1):
+        for c in range(4):
+            starts[p, c] = 0
+            if p < parts:
+                sums[p, c] = 0.0
     starts[parts, 0] = n_pos
     starts[parts, 1] = n_neg
     n_cuts = 1
@@ -292,11 +309,11 @@ def _area_parts_plan(pos, neg, starts, sums):
             t = pos[p * n_pos // parts, 0]
         else:
             t = neg[p * n_neg // parts, 0]
-        i = np.searchsorted(pos[:, 0], t)  # the rows of keys below t come first
-        j = np.searchsorted(neg[:, 0], t)
+        i = _rows_below(pos, n_pos, t)  # the rows of keys below t come first
+        j = _rows_below(neg, n_neg, t)
         t_prev = max(pos[i - 1, 0] if i > 0 else np.uint64(0), neg[j - 1, 0] if j > 0 else np.uint64(0))
-        i_prev = np.searchsorted(pos[:i, 0], t_prev)  # where the group before the cut starts
-        j_prev = np.searchsorted(neg[:j, 0], t_prev)
+        i_prev = _rows_below(pos, i, t_prev)  # where the group before the cut starts
+        j_prev = _rows_below(neg, j, t_prev)
         if i_prev + j_prev > starts[n_cuts - 1, 0] + starts[n_cuts - 1, 1]:  # two groups into the part before
             starts[n_cuts, 0] = i
             starts[n_cuts, 1] = j
@@ -304,7 +321,8 @@ def _area_parts_plan(pos, neg, starts, sums):
             starts[n_cuts, 3] = j_prev
             n_cuts += 1
     for p in range(n_cuts, parts):  # the parts left empty
-        starts[p, :] = starts[parts, :]
+        for c in range(4):
+            starts[p, c] = starts[parts, c]
     pos_w = pos.view(np.float64)
     neg_w = neg.view(np.float64)
     tp = 0.0
@@ -365,7 +383,8 @@ def _area_term_parts(lo, hi, pos, neg, want_ap, starts, sums, tp_total, fp_total
         i_end = starts[p + 1, 0]
         j_end = starts[p + 1, 1]
         base = i + j
-        res[p, :] = 0.0
+        for c in range(8):
+            res[p, c] = 0.0
         if base == i_end + j_end:
             continue
         if not want_ap and p > 0:  # a later part's first point is the last group of the part before

@@ -107,4 +107,6 @@ def _create_temporary(target: Path) -> tuple[int, str]:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
         except FileExistsError:
             continue
+        except OSError as exc:  # an unwritable folder: name the file asked for, not the temporary
+            raise type(exc)(exc.errno, exc.strerror, str(target)) from None
     raise FileExistsError(f"cannot create a temporary file beside {str(target)!r}")

@@ -199,6 +199,8 @@ def _eval(args: argparse.Namespace) -> int:
     iou_type = args.iou_type
     if iou_type not in ("bbox", "segm") and (args.tide or args.tide_plot):
         raise UsageError("--tide and --tide-plot work on boxes and masks only (--iou-type bbox or segm)")
+    if args.plot:
+        _check_plot_path(args.plot, "--plot")
     if args.tide_plot:
         _check_plot_path(args.tide_plot, "--tide-plot")
     with progress("loading ground truth", enabled=show):
@@ -218,9 +220,19 @@ def _eval(args: argparse.Namespace) -> int:
             result = evaluate_coco(gt, dt, **options)
         per_class = {str(k): v for k, v in result.per_class_ap.items()}
         payload: dict[str, Any] = {"stats": result.stats, "per_class": per_class}
+        written = []  # the plots asked for are drawn as without --json; stdout holds only the JSON
+        if args.plot:
+            from fastdet.plot import plot_pr_curves
+
+            written.append(f"PR curves written to {plot_pr_curves(result, args.plot)}")
         if want_tide:
-            payload["tide"] = _tide(gt, args, show).to_dict()
+            report = _tide(gt, args, show)
+            payload["tide"] = report.to_dict()
+            if args.tide_plot:
+                written.append(f"TIDE plot written to {report.plot(args.tide_plot)}")
         print(json.dumps(payload, indent=2))
+        for line in written:
+            print(line, file=sys.stderr)
         return 0
     n_iou = len(options.get("iou_thresholds", range(10)))
     n_dets = len(options.get("max_detections", range(3)))

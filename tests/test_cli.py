@@ -335,6 +335,29 @@ def test_eval_tide_plot_error_is_one_line(tmp_path):
     assert "is a file" in proc.stderr
 
 
+def test_eval_plot_error_is_one_line_before_any_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = run("eval", str(GT), str(DT), "--plot", str(blocker / "pr.png"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # checked before any work
+    assert "--plot" in proc.stderr
+    assert "is a file" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_eval_json_still_draws_the_plots_asked_for(tmp_path):
+    pytest.importorskip("matplotlib")
+    pr, tide_png = tmp_path / "pr.png", tmp_path / "tide.png"
+    proc = run("eval", str(GT), str(DT), "--json", "--plot", str(pr), "--tide-plot", str(tide_png))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)  # stdout still holds the JSON and nothing else
+    assert set(out) == {"stats", "per_class", "tide"}
+    for png in (pr, tide_png):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+
+
 # ---------------------------------------------------------------- fuse
 
 

@@ -128,6 +128,26 @@ def test_failure_leaves_old_file_and_no_temporary(tmp_path: Path, monkeypatch: p
     assert leftovers(tmp_path) == []
 
 
+def test_unwritable_folder_error_names_the_output_not_the_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.json"
+    real_open = os.open
+
+    def read_only_folder(name: str, flags: int, *args: int) -> int:
+        if flags & os.O_EXCL:  # creating the temporary beside the output
+            raise PermissionError(errno.EACCES, "Permission denied", name)
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(_io.os, "open", read_only_folder)
+    with pytest.raises(PermissionError) as info:
+        _io.write_atomic(path, "new")
+    assert info.value.filename == str(path)  # the user's path, not the hidden temporary's
+    assert ".tmp" not in str(info.value)
+    assert info.value.errno == errno.EACCES
+    assert not path.exists()
+
+
 def test_plot_failure_leaves_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
 

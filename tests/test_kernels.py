@@ -315,6 +315,42 @@ print(ok_iou(), ok_nms(), sum(iou.iou_matrix.stats.cache_hits.values()),
 )
 
 
+# the cache folder refuses new files, as a read-only mount does (even for root, who may write anywhere)
+READ_ONLY_CACHE = """
+import builtins, os, tempfile
+_cache = os.environ["NUMBA_CACHE_DIR"]
+_temporary, _open = tempfile.TemporaryFile, builtins.open
+def _refuse(path):
+    if os.path.abspath(str(path)).startswith(_cache):
+        raise OSError(30, "Read-only file system", str(path))
+def _temporary_file(*args, dir=None, **kwargs):
+    _refuse(dir or "")
+    return _temporary(*args, dir=dir, **kwargs)
+def _open_file(file, mode="r", *args, **kwargs):
+    if any(c in mode for c in "wax+"):
+        _refuse(file)
+    return _open(file, mode, *args, **kwargs)
+tempfile.TemporaryFile, builtins.open = _temporary_file, _open_file
+"""
+
+
+def test_read_only_warmed_cache_is_loaded(tmp_path):
+    """A cache warmed at build time and read-only at run time (a container image): the kernels load
+    from it instead of compiling again (into the package's folder, or nowhere)."""
+    check(run_child(CACHE_USE, cache=tmp_path))  # warm it
+    before = sorted(p.name for p in _all_files(tmp_path))
+    proc = run_child(
+        READ_ONLY_CACHE + CACHE_USE.split(CHECKS)[1] + "print(fastdet._kernels.cache_location())",
+        cache=tmp_path,
+        checks=True,
+    )
+    lines = check(proc).splitlines()
+    assert lines[0].split() == ["True", "True", "1", "1"]  # loaded, not compiled
+    assert lines[1].startswith(str(tmp_path))
+    assert "Warning" not in proc.stderr
+    assert sorted(p.name for p in _all_files(tmp_path)) == before
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "flip"])
 def test_damaged_cache_files_are_recompiled_and_replaced(tmp_path, damage):
     """Issue 13 (5): a truncated or corrupt cache file raised EOFError / UnpicklingError / LLVM errors."""

@@ -33,11 +33,18 @@ import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 import numba
 import numpy as np
-from numba.core.caching import FunctionCache, NullCache, _Cache
+from numba.core.caching import (
+    CompileResultCacheImpl,
+    FunctionCache,
+    InTreeCacheLocator,
+    NullCache,
+    UserProvidedCacheLocator,
+    _Cache,
+)
 from numba.core.serialize import dumps
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -298,6 +305,48 @@ def cache_location() -> str | None:
         return None
 
 
+class _ReadOnlyWarmed:
+    """A locator mixin: the folder is accepted when it holds compiled kernels and can be read, even if
+    it cannot be written (a cache warmed when a container image was built, then mounted read-only
+    or owned by another user). Kernels load from it; one that is missing is compiled, and saving it
+    fails into the one-time warning."""
+
+    def ensure_cache_path(self) -> None:
+        path = self.get_cache_path()  # type: ignore[attr-defined]  # the locator's, mixed in after
+        try:
+            warmed = os.access(path, os.R_OK | os.X_OK) and any(n.endswith(".nbc") for n in os.listdir(path))
+        except OSError:
+            warmed = False
+        if not warmed:
+            raise OSError(f"{path} holds no readable compiled kernels")
+
+
+class _ReadOnlyUserProvidedLocator(_ReadOnlyWarmed, UserProvidedCacheLocator):
+    """``NUMBA_CACHE_DIR``, warmed but read-only."""
+
+
+class _ReadOnlyInTreeLocator(_ReadOnlyWarmed, InTreeCacheLocator):
+    """The package's own ``__pycache__``, warmed but read-only."""
+
+
+class _KernelCacheImpl(CompileResultCacheImpl):
+    """Numba's locators, each writable one followed by its read-only warmed variant, so that a
+    warmed cache that cannot be written is still read instead of compiling into the next
+    location (or nowhere)."""
+
+    _locator_classes: ClassVar[list[type]] = [
+        UserProvidedCacheLocator,
+        _ReadOnlyUserProvidedLocator,
+        InTreeCacheLocator,
+        _ReadOnlyInTreeLocator,
+        *(
+            c
+            for c in CompileResultCacheImpl._locator_classes
+            if c not in (UserProvidedCacheLocator, InTreeCacheLocator)
+        ),
+    ]
+
+
 class _KernelCache(FunctionCache):
     """Numba's FunctionCache with one self-checking file per (kernel, signature).
 
@@ -311,6 +360,8 @@ class _KernelCache(FunctionCache):
     check out is a cache miss: the kernel is compiled again and the file
     replaced. A failure to save (read-only or full disk) is a warning.
     """
+
+    _impl_class = _KernelCacheImpl
 
     def _entry_path(self, key: Any) -> str:
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:20]

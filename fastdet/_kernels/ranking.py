@@ -457,7 +457,9 @@ def _area_term_parts(lo, hi, pos, neg, want_ap, starts, sums, tp_total, fp_total
             fp_b = fp
             g += 1
             n_groups += 1
-        if not want_ap and i_end == pos.shape[0] and j_end == neg.shape[0]:  # the last group: a point
+        # the last group: a point (the lines above again: as an inlined helper returning a tuple,
+        # the whole loop ran at half speed)
+        if not want_ap and i_end == pos.shape[0] and j_end == neg.shape[0]:
             fpr = fp_b / fp_total
             tpr = tp_b / tp_total
             if m == 0 and not first:

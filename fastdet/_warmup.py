@@ -526,6 +526,20 @@ class _Progress:
         sys.stderr.flush()
 
 
+def _mark_warmed() -> None:
+    """Say in the cache folder that every kernel is in it: a read-only copy of the package's own
+    ``__pycache__`` is then still read (see ``fastdet._kernels``). Best effort: no folder, no mark."""
+    from fastdet import __version__
+    from fastdet._io import write_atomic
+    from fastdet._kernels import WARMED_MARK, cache_location
+
+    where = cache_location()
+    if where is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        write_atomic(os.path.join(where, WARMED_MARK), f"fastdet {__version__}\n")
+
+
 def warmup(
     tasks: list[str] | None = None, *, processes: int | None = None, progress: bool = False
 ) -> dict[str, Any]:
@@ -561,7 +575,10 @@ def warmup(
 
     Notes
     -----
-    Safe to run twice at once and beside programs that use the same cache: every
+    A complete warmup (``tasks`` None) leaves a ``fastdet-warmup-done`` file in the
+    cache folder: a read-only copy of the package's own ``__pycache__`` (an image
+    built by root, run by another user) is then still read. Safe to run twice at
+    once and beside programs that use the same cache: every
     cache file is written to a temporary name and renamed into place, and is
     checked (SHA-256, Numba version, source hash, signature) when loaded. Inputs
     that fastdet passes to kernels unchanged, such as read-only arrays, compile
@@ -606,6 +623,8 @@ def warmup(
                     record(*future.result())
                 except Exception as exc:
                     raise RuntimeError(f"warmup task {futures[future]!r} failed: {exc}") from exc
+    if tasks is None:
+        _mark_warmed()
     return {
         "seconds": time.perf_counter() - start,
         "compiled": sum(c for _, c, _ in results.values()),

@@ -351,6 +351,49 @@ def test_read_only_warmed_cache_is_loaded(tmp_path):
     assert sorted(p.name for p in _all_files(tmp_path)) == before
 
 
+def test_read_only_in_tree_cache_needs_the_warmup_mark(tmp_path):
+    """The package's ``__pycache__``, read-only, is read only after a complete ``fastdet warmup``
+    (its mark); compiled kernels left there by chance are not enough (the user-wide cache is then
+    used). ``NUMBA_CACHE_DIR``, the user's own choice, is read when it holds compiled kernels."""
+    from fastdet._kernels import (
+        WARMED_MARK,
+        _ReadOnlyInTreeLocator,
+        _ReadOnlyUserProvidedLocator,
+    )
+
+    source = tmp_path / "module.py"
+    source.write_text("def f():\n    pass\n")
+    folder = tmp_path / "__pycache__"
+    folder.mkdir()
+
+    def f():
+        pass
+
+    locator = _ReadOnlyInTreeLocator(f, str(source))
+    with pytest.raises(OSError):
+        locator.ensure_cache_path()  # empty
+    (folder / "module.f-1.py311.0123.nbc").write_bytes(b"")
+    with pytest.raises(OSError):
+        locator.ensure_cache_path()  # compiled kernels, no mark
+    (folder / WARMED_MARK).write_text("fastdet\n")
+    locator.ensure_cache_path()
+    assert _ReadOnlyInTreeLocator.from_function(f, str(source)) is not None
+    user = tmp_path / "user"
+    import numba
+
+    old = numba.config.CACHE_DIR
+    try:
+        numba.config.CACHE_DIR = str(user)
+        mine = _ReadOnlyUserProvidedLocator(f, str(source))
+        with pytest.raises(OSError):
+            mine.ensure_cache_path()  # no such folder
+        Path(mine.get_cache_path()).mkdir(parents=True)
+        (Path(mine.get_cache_path()) / "module.f-1.py311.0123.nbc").write_bytes(b"")
+        mine.ensure_cache_path()
+    finally:
+        numba.config.CACHE_DIR = old
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "flip"])
 def test_damaged_cache_files_are_recompiled_and_replaced(tmp_path, damage):
     """Issue 13 (5): a truncated or corrupt cache file raised EOFError / UnpicklingError / LLVM errors."""

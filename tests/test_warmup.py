@@ -162,3 +162,23 @@ def test_warmup_covers_masks_segm_fusion_and_streaming(tmp_path):
     assert first.returncode == 0, first.stderr
     compiled = run_python(COMPILED, tmp_path, REAL_CALLS)
     assert json.loads(compiled.splitlines()[-1]) == []
+
+
+MARKED = """
+import os
+import fastdet._warmup as w
+from fastdet._kernels import WARMED_MARK, cache_location
+w.TASKS = {{name: w.TASKS[name] for name in {tasks!r}.split(",")}}  # a complete warmup of fewer tasks
+w.warmup(["voc"], processes=1)
+print(os.path.exists(os.path.join(cache_location(), WARMED_MARK)))
+w.warmup(processes=1)
+print(os.path.exists(os.path.join(cache_location(), WARMED_MARK)))
+"""
+
+
+def test_a_complete_warmup_marks_the_cache(tmp_path):
+    """Only a warmup of every task marks the cache folder as warmed (a read-only in-tree cache is then
+    still read: ``test_read_only_in_tree_cache_needs_the_warmup_mark``)."""
+    proc = python(MARKED.format(tasks="voc"), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True"]

@@ -305,28 +305,37 @@ def cache_location() -> str | None:
         return None
 
 
+WARMED_MARK = "fastdet-warmup-done"  # written into the cache folder by a complete ``fastdet warmup``
+
+
 class _ReadOnlyWarmed:
-    """A locator mixin: the folder is accepted when it holds compiled kernels and can be read, even if
+    """A locator mixin: the folder is accepted when it can be read and holds a warmed cache, even if
     it cannot be written (a cache warmed when a container image was built, then mounted read-only
     or owned by another user). Kernels load from it; one that is missing is compiled, and saving it
-    fails into the one-time warning."""
+    fails into the one-time warning. ``mark``: the file that says the cache is warmed (None: any
+    compiled kernel will do)."""
+
+    mark: ClassVar[str | None] = None
 
     def ensure_cache_path(self) -> None:
         path = self.get_cache_path()  # type: ignore[attr-defined]  # the locator's, mixed in after
         try:
-            warmed = os.access(path, os.R_OK | os.X_OK) and any(n.endswith(".nbc") for n in os.listdir(path))
+            names = os.listdir(path) if os.access(path, os.R_OK | os.X_OK) else []
         except OSError:
-            warmed = False
-        if not warmed:
-            raise OSError(f"{path} holds no readable compiled kernels")
+            names = []
+        if not (self.mark in names if self.mark else any(n.endswith(".nbc") for n in names)):
+            raise OSError(f"{path} holds no readable warmed cache")
 
 
 class _ReadOnlyUserProvidedLocator(_ReadOnlyWarmed, UserProvidedCacheLocator):
-    """``NUMBA_CACHE_DIR``, warmed but read-only."""
+    """``NUMBA_CACHE_DIR`` (the user's choice), holding compiled kernels but read-only."""
 
 
 class _ReadOnlyInTreeLocator(_ReadOnlyWarmed, InTreeCacheLocator):
-    """The package's own ``__pycache__``, warmed but read-only."""
+    """The package's own ``__pycache__``, read-only, after a complete ``fastdet warmup`` (a cache
+    filled by chance, by another user's calls, is left for the user-wide location instead)."""
+
+    mark = WARMED_MARK
 
 
 class _KernelCacheImpl(CompileResultCacheImpl):

@@ -370,10 +370,10 @@ def test_read_only_in_tree_cache_needs_the_warmup_mark(tmp_path):
         pass
 
     locator = _ReadOnlyInTreeLocator(f, str(source))
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="no readable warmed cache"):
         locator.ensure_cache_path()  # empty
     (folder / "module.f-1.py311.0123.nbc").write_bytes(b"")
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="no readable warmed cache"):
         locator.ensure_cache_path()  # compiled kernels, no mark
     (folder / WARMED_MARK).write_text("fastdet\n")
     locator.ensure_cache_path()
@@ -385,7 +385,7 @@ def test_read_only_in_tree_cache_needs_the_warmup_mark(tmp_path):
     try:
         numba.config.CACHE_DIR = str(user)
         mine = _ReadOnlyUserProvidedLocator(f, str(source))
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="no readable warmed cache"):
             mine.ensure_cache_path()  # no such folder
         Path(mine.get_cache_path()).mkdir(parents=True)
         (Path(mine.get_cache_path()) / "module.f-1.py311.0123.nbc").write_bytes(b"")

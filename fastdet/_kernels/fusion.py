@@ -96,7 +96,7 @@ def _half_window(w, max_w, inv_t):
     return reach * (1.0 + _SLACK)
 
 
-@kernel()
+@kernel(inline=True)
 def _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb):
     """Group ``order[lo:lo + n]`` by decreasing ws, then index (``sort_groups``' order), into ``idx``
     (``key`` its ws); a group of more than ``_SMALL`` boxes also gets its boxes copied in that
@@ -120,7 +120,7 @@ def _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb):
                 lb[p, d] = boxes[idx[p], d]
 
 
-@kernel()
+@kernel(inline=True)
 def _best_cluster(rows, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea, thr,
                   x0, y0, sx, sy, gx, gy, max_w, max_h, inv_t):  # fmt: skip
     """The cluster whose row ``(x1, y1, x2, y2, area)`` has the highest IoU above ``thr`` with the box,

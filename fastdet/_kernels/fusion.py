@@ -21,7 +21,8 @@ from fastdet._kernels.fusion_groups import sort_pairs
 
 #: Relative slack on the search window (never on a comparison): covers rounding in IoU.
 _SLACK = 1e-7
-#: Groups of at most this many boxes are searched without a grid (all clusters in one cell).
+#: Groups of at most this many boxes are searched without a grid (all clusters in one cell), and
+#: so is any group while it has at most this many clusters (a grid pays off only past that).
 _SMALL = 16
 
 
@@ -126,10 +127,10 @@ def _best_cluster(rows, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea,
     """The cluster whose row ``(x1, y1, x2, y2, area)`` has the highest IoU above ``thr`` with the box,
     and that IoU (``-1, thr`` when none).
 
-    ``small``: clusters ``0..k_clusters - 1`` in creation order, so the first of equal IoUs wins, as
-    in ensemble-boxes. Else the grid cells around the box (lists ``head``/``nxt``, newest first),
-    where of equal IoUs the oldest cluster wins. No overlap gives IoU 0, which never exceeds
-    ``thr >= 0``: the test needs no branch.
+    ``small``: a plain scan of clusters ``0..k_clusters - 1`` in creation order, so the first of
+    equal IoUs wins, as in ensemble-boxes. Else the grid cells around the box (lists
+    ``head``/``nxt``, newest first), where of equal IoUs the oldest cluster wins (the same one).
+    No overlap gives IoU 0, which never exceeds ``thr >= 0``: the test needs no branch.
     """
     best = -1
     best_iou = thr
@@ -255,7 +256,8 @@ def wbf(
             bx2 = boxes[b, 2]
             by2 = boxes[b, 3]
             barea = (bx2 - bx1) * (by2 - by1)
-            best, _ = _best_cluster(fb, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea, thr,
+            scan = small or k_clusters <= _SMALL
+            best, _ = _best_cluster(fb, k_clusters, scan, head, nxt, bx1, by1, bx2, by2, barea, thr,
                                     x0, y0, sx, sy, gx, gy, max_w, max_h, inv_t)  # fmt: skip
             s = key[p]
             if best < 0:  # a new cluster: its row is the box itself, in float64
@@ -364,7 +366,8 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
     One pass over each group: a box is added to its cluster's sums as soon as it is placed
     (members in join order, as ensemble-boxes accumulates them). Each cluster's first box is
     kept in a row of ``lead`` (x1, y1, x2, y2, area), read contiguously by the search; groups
-    of at most ``_SMALL`` boxes scan their clusters in creation order without a grid.
+    of at most ``_SMALL`` boxes, and any group while it has at most ``_SMALL`` clusters, scan
+    their clusters in creation order without a grid.
     """
     key, kbuf = np.empty(cap), np.empty(cap)  # the group's ws, sorted
     idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)  # and box indices
@@ -397,7 +400,8 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
             bx2 = boxes[b, 2]
             by2 = boxes[b, 3]
             barea = (bx2 - bx1) * (by2 - by1)
-            best, best_iou = _best_cluster(lead, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea, thr,
+            scan = small or k_clusters <= _SMALL
+            best, best_iou = _best_cluster(lead, k_clusters, scan, head, nxt, bx1, by1, bx2, by2, barea, thr,
                                            x0, y0, sx, sy, gx, gy, max_w, max_h, inv_t)  # fmt: skip
             s = key[p]
             if best < 0:  # a new cluster, led by this box

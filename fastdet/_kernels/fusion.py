@@ -99,15 +99,16 @@ def _half_window(w, max_w, inv_t):
 
 @kernel(inline=True)
 def _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb):
-    """Group ``order[lo:lo + n]`` by decreasing ws, then index (``sort_groups``' order), into ``idx``
-    (``key`` its ws); a group of more than ``_SMALL`` boxes also gets its boxes copied in that
-    order to ``lb`` (the grid's boxes, read contiguously)."""
+    """Group ``order[lo:lo + n]`` (by increasing index, as ``group_order`` leaves it) by decreasing
+    ws, then index (``sort_groups``' order), into ``idx`` (``key`` its ws); a group of more than
+    ``_SMALL`` boxes also gets its boxes copied in that order to ``lb`` (the grid's boxes, read
+    contiguously)."""
     for p in range(n):
         v = order[lo + p]
         kv = ws[v]
         i = p - 1
-        if n <= 16:  # insertion sort as the boxes come (what sort_pairs does on 16 or fewer)
-            while i >= 0 and (key[i] < kv or (key[i] == kv and idx[i] > v)):
+        if n <= 16:  # stable insertion sort as the boxes come: an equal ws has a lower index
+            while i >= 0 and key[i] < kv:
                 key[i + 1] = key[i]
                 idx[i + 1] = idx[i]
                 i -= 1

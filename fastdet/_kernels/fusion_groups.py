@@ -166,7 +166,7 @@ def group_order(img, img_lo, lab, lab_lo, labels, n_img, n_lab, keep):
             n_groups += starts[c + 1] > 0
             starts[c + 1] += starts[c]
         gstart = np.empty(n_groups + 1, np.int64)
-        gof = np.empty(n_img * n_lab, np.int64)  # the group of each non-empty key
+        gof = np.empty(n_img * n_lab, np.int64)  # the group of each non-empty key (-1 once met)
         g = 0
         for t in range(n_img):
             gnext[t] = g
@@ -182,11 +182,12 @@ def group_order(img, img_lo, lab, lab_lo, labels, n_img, n_lab, keep):
         for i in range(n_all):
             if keep[i]:
                 k = (img[i] - img_lo) * n_lab + lab[i] - lab_lo
-                if starts[k] == gstart[gof[k]]:  # the group's first box
+                if gof[k] >= 0:  # the group's first box; then marked as met
                     gimg[gnext[img[i] - img_lo]] = img[i] - img_lo
                     glab[gnext[img[i] - img_lo]] = labels[i]
                     gorder[gnext[img[i] - img_lo]] = gof[k]
                     gnext[img[i] - img_lo] += 1
+                    gof[k] = -1
                 order[starts[k]] = i
                 starts[k] += 1
         slot, cap = _slots(gstart, gorder)

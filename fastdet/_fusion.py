@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from fastdet._kernels import fusion as _k
 from fastdet._kernels import fusion_groups as _kg
-from fastdet._nms_core import _compact_groups, _grouped_nms
+from fastdet._nms_core import _grouped_nms
 from fastdet._validate import (
     as_float_array,
     as_labels,
@@ -293,6 +293,23 @@ def _fuse(
     return _cluster(opts, img, n_img, model, prep, labels, weights, n_models)
 
 
+def _offset_or_rank(
+    groups: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], int, int, NDArray[np.int64]]:
+    """Number group ids 0 .. G-1 in increasing order: ``(idx, lo, G, ids)``, group ``idx[i] - lo``.
+
+    Within a small range (as ``_nms_core._compact_groups`` takes it) ``idx`` is ``groups`` itself (no copy)
+    and ``lo`` its minimum, else ``idx`` ranks the ids and ``lo`` is 0; ``ids[g]`` is group
+    g's id.
+    """
+    lo = int(groups.min())
+    hi = int(groups.max())
+    if hi - lo <= 4 * len(groups) + 1024:
+        return groups, lo, hi - lo + 1, np.arange(lo, hi + 1, dtype=np.int64)
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    return inverse.astype(np.int64).reshape(-1), 0, len(uniq), uniq.astype(np.int64)
+
+
 def _cluster(
     opts: _Options,
     img: NDArray[np.int64],
@@ -320,9 +337,13 @@ def _cluster_table(
     weights: NDArray[np.float64] | None,
     n_models: int,
     id_of: NDArray[np.int64],
+    img_lo: int = 0,
 ) -> NDArray[np.float64]:
-    """:func:`_cluster` as the ``(K, 7)`` table ``[id_of[image], x1, y1, x2, y2, score, label]``."""
-    out = _cluster_any(opts, img, n_img, model, prep, prep.labels, weights, n_models, id_of)
+    """:func:`_cluster` as the ``(K, 7)`` table ``[id_of[image], x1, y1, x2, y2, score, label]``.
+
+    Box i's image is ``img[i] - img_lo`` (see :func:`_offset_or_rank`).
+    """
+    out = _cluster_any(opts, img, n_img, model, prep, prep.labels, weights, n_models, id_of, img_lo)
     return cast(NDArray[np.float64], out)
 
 
@@ -336,6 +357,7 @@ def _cluster_any(
     weights: NDArray[np.float64] | None,
     n_models: int,
     id_of: NDArray[np.int64] | None,
+    img_lo: int = 0,
 ) -> Any:
     """:func:`_cluster`, or with ``id_of`` (image index -> image id) :func:`_cluster_table`."""
     method = opts.method
@@ -345,14 +367,18 @@ def _cluster_any(
     if n_kept == 0:
         empty = np.empty(0, np.int64), np.empty((0, 4)), np.empty(0), np.empty(0, np.int64)
         return empty if id_of is None else np.empty((0, 7))
+    if img_lo and method in ("nms", "soft_nms"):  # these paths index by image
+        img, img_lo = img - img_lo, 0
     if method in ("nms", "soft_nms") and n_kept < n:  # these paths work on the kept boxes only
         img, model, boxes, ws, labels = img[keep], model[keep], boxes[keep], ws[keep], labels[keep]
         keep = np.ones(n_kept, np.bool_)
         n = n_kept
-    lab, n_lab = _compact_groups(labels)
+    lab, lab_lo, n_lab, _ = _offset_or_rank(labels)
     fusing = method in ("wbf", "nmw")
     by_score = not (method == "soft_nms" and opts.soft_method != 3)
-    order, gstart, gorder, gimg, glab, slot, cap = _kg.group_order(img, lab, labels, n_img, n_lab, keep)
+    order, gstart, gorder, gimg, glab, slot, cap = _kg.group_order(
+        img, img_lo, lab, lab_lo, labels, n_img, n_lab, keep
+    )
     par = len(order) >= _PARALLEL_ROWS and len(gorder) > 1  # work on several threads
     if by_score and not fusing:  # each group by decreasing score (the fusion kernels sort their own)
         (_kg.sort_groups if par else _kg.sort_groups.serial)(len(gorder), order, gstart, ws)

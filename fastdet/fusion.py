@@ -95,12 +95,12 @@ from fastdet._fusion import (
     _coco_arrays,
     _fuse,
     _fuse_lists,
+    _offset_or_rank,
     _options,
     _prefilter,
     _scales,
     _weights,
 )
-from fastdet._nms_core import _compact_groups
 from fastdet._validate import as_float_array, to_numeric_array
 
 __all__ = [
@@ -499,11 +499,8 @@ def fuse_arrays(
     prep = _prefilter(opts, parts, (1, 5, 0, 6), model, w, n_models, stacklevel=2, names=names)
     if len(model) == 0:
         return np.empty((0, 7))
-    img, n_img = _compact_groups(prep.ids)
-    # _compact_groups offsets ids when their range is small, else ranks them: recover ids from either
-    id_of = np.empty(n_img, np.int64)
-    id_of[img] = prep.ids
-    return _cluster_table(opts, img, n_img, model, prep, w, n_models, id_of)
+    img, img_lo, n_img, id_of = _offset_or_rank(prep.ids)
+    return _cluster_table(opts, img, n_img, model, prep, w, n_models, id_of, img_lo)
 
 
 def fuse_coco_results(

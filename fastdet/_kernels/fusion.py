@@ -21,8 +21,18 @@ from fastdet._kernels.fusion_groups import sort_pairs
 
 #: Relative slack on the search window (never on a comparison): covers rounding in IoU.
 _SLACK = 1e-7
-#: Groups of at most this many boxes are searched without a grid (all clusters in one cell).
+#: Groups of at most this many boxes are searched without a grid (all clusters in one cell), and
+#: so is any group while it has at most this many clusters (a grid pays off only past that).
 _SMALL = 16
+
+# _SEARCH: how wbf and nmw find a box's cluster, the one whose row ``(x1, y1, x2, y2, area)``
+# (``rows``: fb or lead) has the highest IoU above ``thr`` with the box. A plain scan visits the
+# clusters in creation order, so the first of equal IoUs wins, as in ensemble-boxes; the grid
+# visits the cells around the box (lists ``head``/``nxt``, newest first), where of equal IoUs
+# the oldest cluster wins (the same one). No overlap gives IoU 0, which never exceeds
+# ``thr >= 0``: the test needs no branch. The search and the group's sort are written out in
+# both kernels: a helper taking arrays costs an atomic reference count increment and decrement
+# per array per call, which was about half of nmw's time on groups of a few boxes.
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -96,76 +106,6 @@ def _half_window(w, max_w, inv_t):
     return reach * (1.0 + _SLACK)
 
 
-@kernel()
-def _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb):
-    """Group ``order[lo:lo + n]`` by decreasing ws, then index (``sort_groups``' order), into ``idx``
-    (``key`` its ws); a group of more than ``_SMALL`` boxes also gets its boxes copied in that
-    order to ``lb`` (the grid's boxes, read contiguously)."""
-    for p in range(n):
-        v = order[lo + p]
-        kv = ws[v]
-        i = p - 1
-        if n <= 16:  # insertion sort as the boxes come (what sort_pairs does on 16 or fewer)
-            while i >= 0 and (key[i] < kv or (key[i] == kv and idx[i] > v)):
-                key[i + 1] = key[i]
-                idx[i + 1] = idx[i]
-                i -= 1
-        key[i + 1] = kv
-        idx[i + 1] = v
-    if n > 16:
-        sort_pairs(key, idx, 0, n, kbuf, ibuf)
-    if n > _SMALL:
-        for p in range(n):
-            for d in range(4):
-                lb[p, d] = boxes[idx[p], d]
-
-
-@kernel()
-def _best_cluster(rows, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea, thr,
-                  x0, y0, sx, sy, gx, gy, max_w, max_h, inv_t):  # fmt: skip
-    """The cluster whose row ``(x1, y1, x2, y2, area)`` has the highest IoU above ``thr`` with the box,
-    and that IoU (``-1, thr`` when none).
-
-    ``small``: clusters ``0..k_clusters - 1`` in creation order, so the first of equal IoUs wins, as
-    in ensemble-boxes. Else the grid cells around the box (lists ``head``/``nxt``, newest first),
-    where of equal IoUs the oldest cluster wins. No overlap gives IoU 0, which never exceeds
-    ``thr >= 0``: the test needs no branch.
-    """
-    best = -1
-    best_iou = thr
-    if small:
-        for c in range(k_clusters):
-            iw = max(min(rows[c, 2], bx2) - max(rows[c, 0], bx1), 0.0)
-            ih = max(min(rows[c, 3], by2) - max(rows[c, 1], by1), 0.0)
-            inter = iw * ih
-            iou = inter / (rows[c, 4] + barea - inter)
-            take = iou > best_iou
-            best = c if take else best
-            best_iou = iou if take else best_iou
-        return best, best_iou
-    bcx = (bx1 + bx2) * 0.5
-    bcy = (by1 + by2) * 0.5
-    hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
-    hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
-    ky0 = _cell(bcy - hy, y0, sy, gy)
-    ky1 = _cell(bcy + hy, y0, sy, gy)
-    kx0 = _cell(bcx - hx, x0, sx, gx)
-    kx1 = _cell(bcx + hx, x0, sx, gx)
-    for ky in range(ky0, ky1 + 1):
-        for kx in range(kx0, kx1 + 1):
-            c = head[ky * gx + kx]
-            while c >= 0:
-                iw = max(min(rows[c, 2], bx2) - max(rows[c, 0], bx1), 0.0)
-                ih = max(min(rows[c, 3], by2) - max(rows[c, 1], by1), 0.0)
-                inter = iw * ih
-                iou = inter / (rows[c, 4] + barea - inter)
-                take = iou > best_iou or (iou == best_iou and best >= 0 and c < best)
-                best = c if take else best
-                best_iou = iou if take else best_iou
-                c = nxt[c]
-    return best, best_iou
-
-
 # --------------------------------------------------------------------------- weighted boxes fusion
 
 
@@ -237,7 +177,25 @@ def wbf(
         hi = gstart[g + 1]
         count = slot[j]
         n = hi - lo
-        _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb)
+        # the group by decreasing ws, then index (``sort_groups``' order): order[lo:hi] is by index,
+        # so the insertion sort (what sort_pairs does on 16 or fewer) puts an equal ws after
+        for p in range(n):
+            v = order[lo + p]
+            kv = ws[v]
+            i = p - 1
+            if n <= 16:
+                while i >= 0 and key[i] < kv:
+                    key[i + 1] = key[i]
+                    idx[i + 1] = idx[i]
+                    i -= 1
+            key[i + 1] = kv
+            idx[i + 1] = v
+        if n > 16:
+            sort_pairs(key, idx, 0, n, kbuf, ibuf)
+        if n > _SMALL:  # the grid's boxes, read contiguously
+            for p in range(n):
+                for d in range(4):
+                    lb[p, d] = boxes[idx[p], d]
         small = n <= _SMALL
         if not small:
             x0, y0, sx, sy, gx, gy, max_w, max_h, mag = _grid(lb, n)
@@ -255,8 +213,37 @@ def wbf(
             bx2 = boxes[b, 2]
             by2 = boxes[b, 3]
             barea = (bx2 - bx1) * (by2 - by1)
-            best, _ = _best_cluster(fb, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea, thr,
-                                    x0, y0, sx, sy, gx, gy, max_w, max_h, inv_t)  # fmt: skip
+            # the cluster of highest IoU > thr (best_iou; best = -1 when none), see _SEARCH
+            best = -1
+            best_iou = thr
+            if small or k_clusters <= _SMALL:
+                for c in range(k_clusters):
+                    iw = max(min(fb[c, 2], bx2) - max(fb[c, 0], bx1), 0.0)
+                    ih = max(min(fb[c, 3], by2) - max(fb[c, 1], by1), 0.0)
+                    inter = iw * ih
+                    iou = inter / (fb[c, 4] + barea - inter)
+                    take = iou > best_iou
+                    best = c if take else best
+                    best_iou = iou if take else best_iou
+            else:
+                hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
+                hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+                ky0 = _cell((by1 + by2) * 0.5 - hy, y0, sy, gy)
+                ky1 = _cell((by1 + by2) * 0.5 + hy, y0, sy, gy)
+                kx0 = _cell((bx1 + bx2) * 0.5 - hx, x0, sx, gx)
+                kx1 = _cell((bx1 + bx2) * 0.5 + hx, x0, sx, gx)
+                for ky in range(ky0, ky1 + 1):
+                    for kx in range(kx0, kx1 + 1):
+                        c = head[ky * gx + kx]
+                        while c >= 0:
+                            iw = max(min(fb[c, 2], bx2) - max(fb[c, 0], bx1), 0.0)
+                            ih = max(min(fb[c, 3], by2) - max(fb[c, 1], by1), 0.0)
+                            inter = iw * ih
+                            iou = inter / (fb[c, 4] + barea - inter)
+                            take = iou > best_iou or (iou == best_iou and best >= 0 and c < best)
+                            best = c if take else best
+                            best_iou = iou if take else best_iou
+                            c = nxt[c]
             s = key[p]
             if best < 0:  # a new cluster: its row is the box itself, in float64
                 c = k_clusters
@@ -364,7 +351,8 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
     One pass over each group: a box is added to its cluster's sums as soon as it is placed
     (members in join order, as ensemble-boxes accumulates them). Each cluster's first box is
     kept in a row of ``lead`` (x1, y1, x2, y2, area), read contiguously by the search; groups
-    of at most ``_SMALL`` boxes scan their clusters in creation order without a grid.
+    of at most ``_SMALL`` boxes, and any group while it has at most ``_SMALL`` clusters, scan
+    their clusters in creation order without a grid.
     """
     key, kbuf = np.empty(cap), np.empty(cap)  # the group's ws, sorted
     idx, ibuf = np.empty(cap, np.int64), np.empty(cap, np.int64)  # and box indices
@@ -383,7 +371,25 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
         hi = gstart[g + 1]
         count = slot[j]
         n = hi - lo
-        _take_group(order, ws, boxes, lo, n, key, idx, kbuf, ibuf, lb)
+        # the group by decreasing ws, then index (``sort_groups``' order): order[lo:hi] is by index,
+        # so the insertion sort (what sort_pairs does on 16 or fewer) puts an equal ws after
+        for p in range(n):
+            v = order[lo + p]
+            kv = ws[v]
+            i = p - 1
+            if n <= 16:
+                while i >= 0 and key[i] < kv:
+                    key[i + 1] = key[i]
+                    idx[i + 1] = idx[i]
+                    i -= 1
+            key[i + 1] = kv
+            idx[i + 1] = v
+        if n > 16:
+            sort_pairs(key, idx, 0, n, kbuf, ibuf)
+        if n > _SMALL:  # the grid's boxes, read contiguously
+            for p in range(n):
+                for d in range(4):
+                    lb[p, d] = boxes[idx[p], d]
         small = n <= _SMALL
         if not small:
             x0, y0, sx, sy, gx, gy, max_w, max_h, _ = _grid(lb, n)
@@ -397,8 +403,37 @@ def nmw(jlo, jhi, boxes, ws, order, gstart, gorder, slot, cap, thr, inv_t, out_b
             bx2 = boxes[b, 2]
             by2 = boxes[b, 3]
             barea = (bx2 - bx1) * (by2 - by1)
-            best, best_iou = _best_cluster(lead, k_clusters, small, head, nxt, bx1, by1, bx2, by2, barea, thr,
-                                           x0, y0, sx, sy, gx, gy, max_w, max_h, inv_t)  # fmt: skip
+            # the cluster of highest IoU > thr (best_iou; best = -1 when none), see _SEARCH
+            best = -1
+            best_iou = thr
+            if small or k_clusters <= _SMALL:
+                for c in range(k_clusters):
+                    iw = max(min(lead[c, 2], bx2) - max(lead[c, 0], bx1), 0.0)
+                    ih = max(min(lead[c, 3], by2) - max(lead[c, 1], by1), 0.0)
+                    inter = iw * ih
+                    iou = inter / (lead[c, 4] + barea - inter)
+                    take = iou > best_iou
+                    best = c if take else best
+                    best_iou = iou if take else best_iou
+            else:
+                hx = _half_window(bx2 - bx1, max_w, inv_t) + _SLACK * (abs(bx1) + abs(bx2))
+                hy = _half_window(by2 - by1, max_h, inv_t) + _SLACK * (abs(by1) + abs(by2))
+                ky0 = _cell((by1 + by2) * 0.5 - hy, y0, sy, gy)
+                ky1 = _cell((by1 + by2) * 0.5 + hy, y0, sy, gy)
+                kx0 = _cell((bx1 + bx2) * 0.5 - hx, x0, sx, gx)
+                kx1 = _cell((bx1 + bx2) * 0.5 + hx, x0, sx, gx)
+                for ky in range(ky0, ky1 + 1):
+                    for kx in range(kx0, kx1 + 1):
+                        c = head[ky * gx + kx]
+                        while c >= 0:
+                            iw = max(min(lead[c, 2], bx2) - max(lead[c, 0], bx1), 0.0)
+                            ih = max(min(lead[c, 3], by2) - max(lead[c, 1], by1), 0.0)
+                            inter = iw * ih
+                            iou = inter / (lead[c, 4] + barea - inter)
+                            take = iou > best_iou or (iou == best_iou and best >= 0 and c < best)
+                            best = c if take else best
+                            best_iou = iou if take else best_iou
+                            c = nxt[c]
             s = key[p]
             if best < 0:  # a new cluster, led by this box
                 best = k_clusters

@@ -13,18 +13,18 @@ from fastdet._kernels import kernel
 
 
 @kernel()
-def _counting_sort(order, key, n_keys):
-    """Stable sort of ``order`` by ``key[order[k]]`` in [0, n_keys)."""
+def _counting_sort(order, key, key_lo, n_keys):
+    """Stable sort of ``order`` by ``key[order[k]] - key_lo`` in [0, n_keys)."""
     starts = np.zeros(n_keys + 1, np.int64)
     for k in range(order.shape[0]):
-        starts[key[order[k]] + 1] += 1
+        starts[key[order[k]] - key_lo + 1] += 1
     for c in range(n_keys):
         starts[c + 1] += starts[c]
     out = np.empty(order.shape[0], np.int64)
     for k in range(order.shape[0]):
-        i = order[k]
-        out[starts[key[i]]] = i
-        starts[key[i]] += 1
+        c = key[order[k]] - key_lo
+        out[starts[c]] = order[k]
+        starts[c] += 1
     return out
 
 
@@ -133,16 +133,17 @@ def _slots(gstart, gorder):
 
 
 @kernel()
-def group_order(img, lab, labels, n_img, n_lab, keep):
+def group_order(img, img_lo, lab, lab_lo, labels, n_img, n_lab, keep):
     """Boxes grouped by (image, label), in index order within a group; groups by first appearance.
 
-    img (N,) in [0, n_img), lab (N,) in [0, n_lab) (``labels`` (N,): the labels that lab
-    numbers); only boxes with ``keep`` are placed (:func:`sort_groups` then orders each
+    Image t is ``img == img_lo + t`` (t in [0, n_img)), label number u is ``lab == lab_lo + u``
+    (u in [0, n_lab); ``labels`` (N,): the labels that lab numbers; the offsets spare the caller
+    a shifted copy); only boxes with ``keep`` are placed (:func:`sort_groups` then orders each
     group by score). Returns ``(order (K,), gstart (G + 1,), gorder (G,), gimg (G,), glab
     (G,), slot (G + 1,), cap)``: group g is ``order[gstart[g]:gstart[g + 1]]``, and
     ``gorder`` lists the groups by image, then by where their label first appears in the
     image: the order in which ensemble-boxes meets an image's labels. The j-th group visited
-    (``gorder[j]``) has image gimg[j] and label glab[j] (from ``labels``), and its boxes'
+    (``gorder[j]``) has image gimg[j] (t, from 0) and label glab[j] (from ``labels``), and its boxes'
     running total is ``slot[j]`` (its clusters' first slot); ``cap``: the most boxes of a group.
 
     Groups are numbered by (image, label), so an image's groups are consecutive numbers:
@@ -159,13 +160,13 @@ def group_order(img, lab, labels, n_img, n_lab, keep):
         starts = np.zeros(n_img * n_lab + 1, np.int64)
         for i in range(n_all):
             if keep[i]:
-                starts[img[i] * n_lab + lab[i] + 1] += 1
+                starts[(img[i] - img_lo) * n_lab + lab[i] - lab_lo + 1] += 1
         n_groups = 0
         for c in range(n_img * n_lab):
             n_groups += starts[c + 1] > 0
             starts[c + 1] += starts[c]
         gstart = np.empty(n_groups + 1, np.int64)
-        gof = np.empty(n_img * n_lab, np.int64)  # the group of each non-empty key
+        gof = np.empty(n_img * n_lab, np.int64)  # the group of each non-empty key (-1 once met)
         g = 0
         for t in range(n_img):
             gnext[t] = g
@@ -180,12 +181,13 @@ def group_order(img, lab, labels, n_img, n_lab, keep):
         glab = np.empty(n_groups, np.int64)
         for i in range(n_all):
             if keep[i]:
-                k = img[i] * n_lab + lab[i]
-                if starts[k] == gstart[gof[k]]:  # the group's first box
-                    gimg[gnext[img[i]]] = img[i]
-                    glab[gnext[img[i]]] = labels[i]
-                    gorder[gnext[img[i]]] = gof[k]
-                    gnext[img[i]] += 1
+                k = (img[i] - img_lo) * n_lab + lab[i] - lab_lo
+                if gof[k] >= 0:  # the group's first box; then marked as met
+                    gimg[gnext[img[i] - img_lo]] = img[i] - img_lo
+                    glab[gnext[img[i] - img_lo]] = labels[i]
+                    gorder[gnext[img[i] - img_lo]] = gof[k]
+                    gnext[img[i] - img_lo] += 1
+                    gof[k] = -1
                 order[starts[k]] = i
                 starts[k] += 1
         slot, cap = _slots(gstart, gorder)
@@ -196,7 +198,7 @@ def group_order(img, lab, labels, n_img, n_lab, keep):
         if keep[i]:
             order[n] = i
             n += 1
-    order = _counting_sort(_counting_sort(order, lab, n_lab), img, n_img)
+    order = _counting_sort(_counting_sort(order, lab, lab_lo, n_lab), img, img_lo, n_img)
     n_groups = 0
     for p in range(n):
         i = order[p]
@@ -211,7 +213,7 @@ def group_order(img, lab, labels, n_img, n_lab, keep):
             g += 1
             gstart[g] = p
             if p == 0 or img[i] != img[order[p - 1]]:
-                gnext[img[i]] = g
+                gnext[img[i] - img_lo] = g
         grp[i] = g
     gstart[n_groups] = n
     gorder = np.empty(n_groups, np.int64)
@@ -219,10 +221,10 @@ def group_order(img, lab, labels, n_img, n_lab, keep):
     glab = np.empty(n_groups, np.int64)
     for i in range(n_all):
         if keep[i] and order[gstart[grp[i]]] == i:  # the group's first box (sorts are stable)
-            gimg[gnext[img[i]]] = img[i]
-            glab[gnext[img[i]]] = labels[i]
-            gorder[gnext[img[i]]] = grp[i]
-            gnext[img[i]] += 1
+            gimg[gnext[img[i] - img_lo]] = img[i] - img_lo
+            glab[gnext[img[i] - img_lo]] = labels[i]
+            gorder[gnext[img[i] - img_lo]] = grp[i]
+            gnext[img[i] - img_lo] += 1
     slot, cap = _slots(gstart, gorder)
     return order, gstart, gorder, gimg, glab, slot, cap
 

@@ -1113,15 +1113,20 @@ def test_class_pair_areas_equal_the_reference(problem):
     scores = np.array([r for _, r in rows], np.float64).reshape(len(rows), n_classes)
     counts = np.bincount(codes, minlength=n_classes)
     starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    grouped = np.empty((n_classes, len(rows)), np.float64)
-    k._group_columns(codes, starts[:-1].copy(), scores, grouped)
-    areas = np.zeros((n_classes, n_classes), np.int64)
-    k._class_pair_areas.serial(n_classes, grouped, starts, areas)
-    assert areas.tolist() == ref.class_pair_twice_areas(codes.tolist(), scores.tolist(), n_classes)
+    expected = ref.class_pair_twice_areas(codes.tolist(), scores.tolist(), n_classes)
+    for rest in (False, True):
+        grouped = np.empty((n_classes, len(rows)), np.float64)
+        k._group_columns.serial(1, 1, codes, starts[:-1], scores, grouped)
+        areas = np.zeros((n_classes, n_classes), np.int64)
+        k._class_pair_areas.serial(n_classes, grouped, starts, rest, areas)
+        if rest:  # one-vs-rest: class j against all the others, on the diagonal
+            assert np.diag(areas).tolist() == [sum(row) for row in expected]
+        else:
+            assert areas.tolist() == expected
 
 
 def test_class_pair_areas_threads_equal_serial():
-    """From 200,000 samples the columns are sorted and merged on threads: the same counts."""
+    """From 200,000 samples the columns are grouped, sorted and merged on threads: the same counts."""
     from fastdet._kernels import ranking as k
 
     rng = np.random.default_rng(5)
@@ -1130,23 +1135,27 @@ def test_class_pair_areas_threads_equal_serial():
     scores = np.round(rng.random((n, n_classes)), 3)
     counts = np.bincount(codes, minlength=n_classes)
     starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    got = []
-    for run in (k._class_pair_areas, k._class_pair_areas.serial):
-        grouped = np.empty((n_classes, n), np.float64)
-        k._group_columns(codes, starts[:-1].copy(), scores, grouped)
-        areas = np.zeros((n_classes, n_classes), np.int64)
-        run(n_classes, grouped, starts, areas)
-        got.append(areas)
-    np.testing.assert_array_equal(got[0], got[1])
-    for j in range(n_classes):
-        col = scores[:, j]
-        pos = np.sort(col[codes == j])
-        for b in range(n_classes):
-            if b != j:
-                neg = np.sort(col[codes == b])
-                below = np.searchsorted(neg, pos, "left").sum()  # negatives below each positive
-                upto = np.searchsorted(neg, pos, "right").sum()  # ... and up to it
-                assert got[0][j, b] == below + upto
+    for rest in (False, True):
+        got = []
+        for group, run in (
+            (k._group_columns, k._class_pair_areas),
+            (k._group_columns.serial, k._class_pair_areas.serial),
+        ):
+            grouped = np.empty((n_classes, n), np.float64)
+            group(2, 2, codes, starts[:-1], scores, grouped)
+            areas = np.zeros((n_classes, n_classes), np.int64)
+            run(n_classes, grouped, starts, rest, areas)
+            got.append(areas)
+        np.testing.assert_array_equal(got[0], got[1])
+        for j in range(n_classes):
+            col = scores[:, j]
+            pos = np.sort(col[codes == j])
+            for b in [j] if rest else range(n_classes):
+                if b != j or rest:
+                    neg = np.sort(col[codes != j] if rest else col[codes == b])
+                    below = np.searchsorted(neg, pos, "left").sum()  # negatives below each positive
+                    upto = np.searchsorted(neg, pos, "right").sum()  # ... and up to it
+                    assert got[0][j, b] == below + upto
 
 
 @given(

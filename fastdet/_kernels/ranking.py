@@ -51,20 +51,26 @@ def _split_by_label(y, scores, pos_out, neg_out):
             ineg += 1
 
 
-@kernel()
-def _group_columns(codes, next_slot, scores, out):
+@kernel(chunked=True)
+def _group_columns(lo, hi, parts, codes, first_slot, scores, out):
     """Transpose ``scores`` grouped by class: the samples of class 0 first, then class 1, ...
 
-    codes: (N,) int64 in [0, K); next_slot: (K,) int64, the first slot of each class
-    (exclusive prefix sums of the class counts), advanced in place; scores: (N, J)
-    float64; out: (J, N) float64, ``out[j, slot] = scores[i, j]``, input order kept
-    within a class.
+    The columns are cut into ``parts`` ranges; one call fills the columns
+    ``J * lo // parts`` to ``J * hi // parts`` in one pass over the rows (each
+    thread reads every row, writes only its columns). codes: (N,) int64 in
+    [0, K); first_slot: (K,) int64, the first slot of each class (exclusive
+    prefix sums of the class counts); scores: (N, J) float64; out: (J, N)
+    float64, ``out[j, slot] = scores[i, j]``, input order kept within a class.
     """
+    n_cols = scores.shape[1]
+    j0 = n_cols * lo // parts
+    j1 = n_cols * hi // parts
+    next_slot = first_slot.copy()
     for i in range(codes.shape[0]):
         c = codes[i]
         slot = next_slot[c]
         next_slot[c] = slot + 1
-        for j in range(scores.shape[1]):
+        for j in range(j0, j1):
             out[j, slot] = scores[i, j]
 
 
@@ -132,23 +138,25 @@ def _next_group(pos, neg, i, j):
 
 @kernel()
 def _roc_auc_twice_area(pos, neg):
-    """Return 2 * P * N * AUC as an exact integer (trapezoids over tied groups).
+    """Return 2 * P * N * AUC as an exact integer: the sum over the positives of the negatives
+    below them plus those up to them (a tie counts one half).
 
-    pos, neg: (P,), (N,) ascending sorted scores of positives and negatives.
+    pos, neg: (P,), (N,) ascending sorted scores. Both counts come from pointers that
+    only move forward, P + 2 N steps in all.
     """
-    i = pos.shape[0]
-    j = neg.shape[0]
-    tp = 0
-    area = 0
-    while i > 0 or j > 0:
-        _, i2, j2 = _next_group(pos, neg, i, j)
-        dp = i - i2
-        dn = j - j2
-        area += dn * (2 * tp + dp)
-        tp += dp
-        i = i2
-        j = j2
-    return area
+    n_neg = neg.shape[0]
+    below = 0
+    upto = 0
+    total = 0
+    for i in range(pos.shape[0]):
+        x = pos[i]
+        while below < n_neg and neg[below] < x:
+            below += 1
+        upto = max(upto, below)
+        while upto < n_neg and neg[upto] <= x:
+            upto += 1
+        total += below + upto
+    return total
 
 
 @kernel()
@@ -558,7 +566,7 @@ def _key_scores(pos, neg, want_ap):
 
 
 @kernel(chunked=True)
-def _class_pair_areas(lo, hi, grouped, starts, areas):
+def _class_pair_areas(lo, hi, grouped, starts, rest, areas):
     """Sort the class blocks of the columns ``lo:hi`` in place and fill their AUC counts.
 
     grouped: (K, N) float64, row j the scores of column j grouped by class
@@ -566,23 +574,43 @@ def _class_pair_areas(lo, hi, grouped, starts, areas):
     int64. For each column j whose class j has samples, every block of row j is
     radix-sorted and ``areas[j, b]`` = 2 U of class j (positives) against class b
     on column j (``_roc_auc_twice_area``) for each other class b with samples;
-    areas: (K, K) int64, zeroed by the caller (the rest is left 0). One-vs-rest
-    adds a row, one-vs-one takes two entries per pair of classes.
+    areas: (K, K) int64, zeroed by the caller (the rest is left 0). One-vs-one
+    takes two entries per pair of classes. With ``rest`` (one-vs-rest), only
+    ``areas[j, j]`` = 2 U of class j against all the others: the samples before
+    and after class j's block are sorted as two blocks and merged with it,
+    about N steps a column where the pairs take 2 N (K - 1) / K.
     """
     k = starts.shape[0] - 1
+    n = starts[k]
     largest = 0
     for c in range(k):
-        largest = max(largest, starts[c + 1] - starts[c])
+        largest = max(
+            largest, starts[c + 1] - starts[c], starts[c] if rest else 0, n - starts[c + 1] if rest else 0
+        )
     scratch = np.empty(largest, np.uint64)
     for j in range(lo, hi):
-        if starts[j + 1] == starts[j]:
+        first = starts[j]
+        end = starts[j + 1]
+        if end == first:
             continue
         row = grouped[j]
+        if rest:
+            for a, b in ((0, first), (first, end), (end, n)):
+                if b - a > 1:
+                    _radix_sort(row[a:b], scratch[: b - a])
+            pos = row[first:end]
+            twice = 0
+            if first > 0:
+                twice += _roc_auc_twice_area(pos, row[:first])
+            if end < n:
+                twice += _roc_auc_twice_area(pos, row[end:])
+            areas[j, j] = twice
+            continue
         for c in range(k):
             m = starts[c + 1] - starts[c]
             if m > 1:
                 _radix_sort(row[starts[c] : starts[c + 1]], scratch[:m])
-        pos = row[starts[j] : starts[j + 1]]
+        pos = row[first:end]
         for b in range(k):
             if b != j and starts[b + 1] > starts[b]:
                 areas[j, b] = _roc_auc_twice_area(pos, row[starts[b] : starts[b + 1]])

@@ -91,23 +91,27 @@ class _ClassBlocks:
     in place, and the unweighted AUC of class a against class b on column a is
     one merge of the blocks (a, a) and (b, a); AUC counts add up over classes,
     so one-vs-rest and one-vs-one need no masks and no sort of all samples.
-    The columns are sorted and merged on threads (``_class_pair_areas``).
+    With ``rest`` (one-vs-rest) the classes other than a are merged as the two
+    blocks around class a, and ``twice_u(a, a)`` is the count against all of them.
+    The columns are grouped, sorted and merged on threads (``_class_pair_areas``).
     """
 
-    def __init__(self, codes: NDArray[np.int64], scores: NDArray[np.float64]) -> None:
+    def __init__(self, codes: NDArray[np.int64], scores: NDArray[np.float64], *, rest: bool = False) -> None:
         k = scores.shape[1]
         self.counts = np.bincount(codes, minlength=k)
         starts = np.concatenate(([0], np.cumsum(self.counts))).astype(np.int64)
         grouped = np.empty((k, codes.shape[0]), np.float64)
-        _k._group_columns(codes, starts[:-1].copy(), scores, grouped)
         self.areas = np.zeros((k, k), np.int64)
         if codes.shape[0] >= _THREADED_MIN:
-            _k._class_pair_areas(k, grouped, starts, self.areas)
+            _k._group_columns(2, 2, codes, starts[:-1], scores, grouped)
+            _k._class_pair_areas(k, grouped, starts, rest, self.areas)
         else:
-            _k._class_pair_areas.serial(k, grouped, starts, self.areas)
+            _k._group_columns.serial(1, 1, codes, starts[:-1], scores, grouped)
+            _k._class_pair_areas.serial(k, grouped, starts, rest, self.areas)
 
     def twice_u(self, a: int, b: int) -> int:
-        """2 U of class a (positive) against class b on column a, ties counted one half."""
+        """2 U of class a (positive) against class b on column a, ties counted one half
+        (with ``rest``, ``twice_u(a, a)`` against every other class)."""
         return int(self.areas[a, b])
 
 
@@ -145,8 +149,9 @@ def _ovo_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average:
 
 
 def _ovr_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average: str | None) -> Any:
-    """Unweighted one-vs-rest AUCs from the class blocks: U(c vs rest) = sum over b != c of U(c vs b)."""
-    blocks = _ClassBlocks(codes, scores)
+    """Unweighted one-vs-rest AUCs from the class blocks: U(c vs rest) from one merge of class c's
+    block with the (sorted) blocks before and after it on column c."""
+    blocks = _ClassBlocks(codes, scores, rest=True)
     k = scores.shape[1]
     n = codes.shape[0]
     score = np.empty(k)
@@ -156,8 +161,7 @@ def _ovr_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average:
             warn("Only one class is present in y_true. ROC AUC score is not defined in that case.")
             score[c] = np.nan
             continue
-        twice = sum(blocks.areas[c].tolist())  # Python ints: no overflow
-        score[c] = float(twice) / (2.0 * n_pos * (n - n_pos))
+        score[c] = float(blocks.twice_u(c, c)) / (2.0 * n_pos * (n - n_pos))
     return _combine(score, blocks.counts if average == "weighted" else None, average)
 
 

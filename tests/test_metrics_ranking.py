@@ -1125,6 +1125,34 @@ def test_class_pair_areas_equal_the_reference(problem):
             assert areas.tolist() == expected
 
 
+@given(
+    st.sampled_from(["int64", "int32", "uint8", "int8", "bool"]).flatmap(
+        lambda dt: st.tuples(
+            st.just(dt),
+            st.lists(
+                st.integers(*((0, 1) if dt == "bool" else (np.iinfo(dt).min, np.iinfo(dt).max)))
+                | st.integers(0, 12),
+                min_size=1,
+                max_size=40,
+            ),
+        )
+    )
+)
+def test_class_codes_equal_numpy_unique(case):
+    """Multiclass labels are numbered through a lookup table when their range is narrow (from 0:
+    no shift): the classes and codes of ``np.unique(y, return_inverse=True)``, dtype kept."""
+    from fastdet.metrics._multiclass import _unique_codes
+
+    dtype, values = case
+    y = np.array(values).astype(dtype)
+    classes, codes = _unique_codes(y)
+    expected, inverse = np.unique(y, return_inverse=True)
+    assert classes.dtype == expected.dtype
+    np.testing.assert_array_equal(classes, expected)
+    assert codes.dtype == np.int64
+    np.testing.assert_array_equal(codes, inverse.reshape(-1))
+
+
 def test_class_pair_areas_threads_equal_serial():
     """From 200,000 samples the columns are grouped, sorted and merged on threads: the same counts."""
     from fastdet._kernels import ranking as k

@@ -120,11 +120,12 @@ def _unique_codes(y: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
     if y.dtype.kind in "iub" and y.shape[0]:
         lo, hi = int(y.min()), int(y.max())
         if hi - lo <= 4 * y.shape[0] + 1024:
-            shifted = y.astype(np.int64) - lo
-            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
-            lut = np.zeros(hi - lo + 1, np.int64)
+            base = 0 if 0 <= lo and hi <= 4 * y.shape[0] + 1024 else lo  # labels from 0: no shift
+            shifted = y if base == 0 and y.dtype.kind != "b" else np.subtract(y, base, dtype=np.int64)
+            present = np.flatnonzero(np.bincount(shifted, minlength=hi - base + 1))
+            lut = np.zeros(hi - base + 1, np.int64)
             lut[present] = np.arange(present.shape[0])
-            return (present + lo).astype(y.dtype), lut[shifted]
+            return (present + base).astype(y.dtype), lut[shifted]
     classes, codes = np.unique(y, return_inverse=True)
     return classes, codes.reshape(-1).astype(np.int64)
 

@@ -297,8 +297,9 @@ def roc_auc(
     ones = ones_of_binary(y) if scores.ndim == 1 else None
     if ones is not None:  # labels {0, 1} or {-1, 1}: the classes and the positives in one pass
         return binary_roc_auc(ones, scores, w, max_fpr)
-    classes = distinct_upto_two(y)
-    if classes is None or (scores.ndim == 2 and scores.shape[1] > 2):
+    wide = scores.ndim == 2 and scores.shape[1] > 2  # multiclass whatever y holds: no pass over y
+    classes = None if wide else distinct_upto_two(y)
+    if classes is None:
         if max_fpr is not None and max_fpr != 1:
             raise ValueError("max_fpr (a partial AUC) is not available for multiclass y_true")
         if multi_class == "raise":

@@ -357,12 +357,13 @@ def batched_nms(
     The result equals running :func:`nms` on each category separately and
     merging by score: exactly, with no coordinate-offset trick (adding large
     per-class offsets, as torchvision.ops.batched_nms does for small inputs,
-    rounds float32 coordinates and can change the result; ``cv2.dnn.NMSBoxesBatched``
-    adds its offsets in double). The kept set also equals torchvision's per-class
-    path (used above 1000 boxes on CPU), whose final unstable sort may order tied
-    scores differently. One kernel call groups the boxes by category
-    with a counting sort and walks the groups; there is no Python loop over
-    categories.
+    rounds float32 coordinates and can change the result, and with negative
+    coordinates lets boxes of different categories overlap and suppress each
+    other; ``cv2.dnn.NMSBoxesBatched`` adds its offsets in double). The kept
+    set also equals torchvision's per-class path (used above 1000 boxes on
+    CPU), whose final unstable sort may order tied scores differently. One
+    kernel call groups the boxes by category with a counting sort and walks
+    the groups; there is no Python loop over categories.
 
     Examples
     --------

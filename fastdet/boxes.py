@@ -362,7 +362,8 @@ def clip_boxes_to_image(boxes: ArrayLike, size: tuple[int, int]) -> NDArray[np.f
     Parameters
     ----------
     boxes : array_like of shape (N, 4)
-        Boxes as (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2.
+        Boxes as (x1, y1, x2, y2). Degenerate boxes (x2 < x1 or y2 < y1) are
+        accepted, as by torchvision: each coordinate is clipped on its own.
     size : (int, int)
         Image (height, width), as in torchvision. x is clipped to [0, width],
         y to [0, height].
@@ -375,7 +376,8 @@ def clip_boxes_to_image(boxes: ArrayLike, size: tuple[int, int]) -> NDArray[np.f
     Raises
     ------
     ValueError
-        Bad boxes, or ``size`` not two non-negative finite numbers.
+        ``boxes`` of the wrong shape or with NaN/inf, or ``size`` not two
+        non-negative finite numbers.
     TypeError
         Non-numeric input.
 
@@ -384,7 +386,7 @@ def clip_boxes_to_image(boxes: ArrayLike, size: tuple[int, int]) -> NDArray[np.f
     >>> clip_boxes_to_image([[-5, 2, 50, 8]], (10, 20))
     array([[ 0.,  2., 20.,  8.]])
     """
-    b = as_boxes(boxes)  # no areas: any finite coordinate is fine
+    b = as_boxes(boxes, allow_degenerate=True)  # coordinate by coordinate: any finite box is fine
     if not isinstance(size, (tuple, list, np.ndarray)) or len(size) != 2:
         raise ValueError(f"size must be (height, width), got {size!r}")
     height, width = (check_real(v, "size") for v in size)
@@ -402,7 +404,9 @@ def remove_small_boxes(boxes: ArrayLike, min_size: float) -> NDArray[np.int64]:
     Parameters
     ----------
     boxes : array_like of shape (N, 4)
-        Boxes as (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2.
+        Boxes as (x1, y1, x2, y2). Degenerate boxes (x2 < x1 or y2 < y1) are
+        accepted, as by torchvision: their negative width or height is below
+        any ``min_size >= 0``, so they are removed.
     min_size : float
         Minimum width and height (inclusive, as torchvision).
 
@@ -414,7 +418,7 @@ def remove_small_boxes(boxes: ArrayLike, min_size: float) -> NDArray[np.int64]:
     Raises
     ------
     ValueError
-        Bad boxes or a non-finite ``min_size``.
+        ``boxes`` of the wrong shape or with NaN/inf, or a non-finite ``min_size``.
     TypeError
         Non-numeric input.
 
@@ -423,7 +427,7 @@ def remove_small_boxes(boxes: ArrayLike, min_size: float) -> NDArray[np.int64]:
     >>> remove_small_boxes([[0, 0, 1, 5], [0, 0, 4, 4]], 2)
     array([1])
     """
-    b = as_boxes(boxes)  # widths only: any finite coordinate is fine
+    b = as_boxes(boxes, allow_degenerate=True)  # widths only: any finite box is fine
     min_size = check_real(min_size, "min_size")
     keep = ((b[:, 2] - b[:, 0]) >= min_size) & ((b[:, 3] - b[:, 1]) >= min_size)
     return np.flatnonzero(keep).astype(np.int64)

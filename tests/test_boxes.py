@@ -163,6 +163,22 @@ def test_against_torchvision():
         assert_array_equal(B.remove_small_boxes(x, 10), ops.remove_small_boxes(t, 10).numpy())
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clip_and_remove_small_accept_degenerate_boxes_as_torchvision(dtype):
+    # torchvision clips each coordinate on its own and removes a box whose (negative) width or
+    # height is below min_size; both once raised ValueError here on x2 < x1 or y2 < y1
+    torch = pytest.importorskip("torch")
+    ops = pytest.importorskip("torchvision.ops")
+    a = np.array([[5, 5, 1, 1], [0, 0, 3, 3], [-4, 2, -6, 9], [2, 8, 7, 1.5], [1, 1, 1, 1]], dtype)
+    t = torch.from_numpy(a)
+    for size in [(4, 6), (10, 10), (0, 3)]:
+        got = B.clip_boxes_to_image(a, size)
+        assert got.dtype == dtype
+        assert_array_equal(got, ops.clip_boxes_to_image(t, size).numpy())
+    for min_size in [-3.0, -1.0, 0.0, 1.0, 3.0, 5.0]:
+        assert_array_equal(B.remove_small_boxes(a, min_size), ops.remove_small_boxes(t, min_size).numpy())
+
+
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [

@@ -614,6 +614,13 @@ def test_agrees_with_torchvision(seed, thr):
     )
 
 
+def test_batched_nms_negative_coordinates_never_cross_categories():
+    # torchvision's coordinate-offset trick (below 1000 boxes on CPU) shifts category 1 by
+    # max coordinate + 1 = 1 here, so its copy overlaps category 0's box and is suppressed
+    boxes = np.array([[-10, -10, 0, 0], [-10, -10, 0, 0]], np.float32)
+    assert_array_equal(batched_nms(boxes, np.float32([0.9, 0.8]), [0, 1], 0.5), [0, 1])
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_agrees_with_torchvision_on_random_float32(seed):
     torch, tv = _torchvision()

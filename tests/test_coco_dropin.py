@@ -667,6 +667,20 @@ def test_ann_to_rle_forms() -> None:
         assert_same_value(fg.annToMask(ann), pg.annToMask(ann), str(segm))
 
 
+def test_ann_to_rle_errors_name_the_annotation() -> None:
+    """A bad segmentation (here a coordinate beyond 4e8, an odd count) is reported with the
+    annotation's id and image, not with the internal frPyObjects argument names."""
+    gt = {
+        "images": [{"id": 1, "height": 5, "width": 7}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [],
+    }
+    fg = coco_from(COCO, gt)
+    for segm in ([[0, 0, 6e9, 0, 6, 4]], [[0, 0, 6, 0, 6]]):
+        with pytest.raises(ValueError, match=r"annotation id=7 \(image_id=1\): bad segmentation"):
+            fg.annToRLE({"id": 7, "image_id": 1, "segmentation": segm})
+
+
 def test_show_anns_draws_on_an_agg_figure(fake100: Any) -> None:
     mpl = pytest.importorskip("matplotlib")
     mpl.use("Agg", force=False)

@@ -368,10 +368,14 @@ def ann_to_rle(coco: Any, ann: dict[str, Any]) -> Any:
     img = coco.imgs[ann["image_id"]]
     h, w = img["height"], img["width"]
     segm = ann["segmentation"]
-    if isinstance(segm, list):
-        return mask.merge(mask.frPyObjects(segm, h, w))  # type: ignore[arg-type]
-    if isinstance(segm["counts"], list):
-        return mask.frPyObjects(segm, h, w)
+    try:
+        if isinstance(segm, list):
+            return mask.merge(mask.frPyObjects(segm, h, w))  # type: ignore[arg-type]
+        if isinstance(segm["counts"], list):
+            return mask.frPyObjects(segm, h, w)
+    except (TypeError, ValueError) as exc:  # name the annotation, not frPyObjects' arguments
+        where = f"annotation id={ann.get('id')!r} (image_id={ann['image_id']!r})"
+        raise type(exc)(f"{where}: bad segmentation: {exc}") from None
     return segm
 
 

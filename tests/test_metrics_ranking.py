@@ -1325,3 +1325,5 @@ def test_object_arrays_of_numbers_are_scores_and_weights_as_sklearn():
         roc_auc([0, 1], np.array(["0.1", "0.9"], dtype=object))
     with pytest.raises(ValueError, match="y_score contains NaN"):
         roc_auc([0, 1], np.array([np.nan, 0.9], dtype=object))
+    with pytest.raises(ValueError, match="y_score holds a number too large for float64"):
+        roc_auc([0, 1], np.array([10**400, 1], dtype=object))

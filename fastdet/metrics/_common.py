@@ -80,7 +80,10 @@ def real_numbers(x: ArrayLike, name: str) -> NDArray[Any]:
             raise TypeError(
                 f"{name} must hold real numbers, got an object array holding {type(value).__name__}"
             )
-    return arr.astype(np.float64)
+    try:
+        return arr.astype(np.float64)
+    except OverflowError:  # a Python int past float64's range
+        raise ValueError(f"{name} holds a number too large for float64") from None
 
 
 def as_label_array(x: ArrayLike, name: str, *, keep_dtype: bool = False) -> NDArray[Any]:

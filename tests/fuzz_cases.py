@@ -105,6 +105,8 @@ class Arg:
     ``group`` must agree in length (axis 0); ``empty``/``single`` cut the whole
     group. ``rank``/``trailing``: whether a wrong rank / last dimension is an
     error. ``bool_ok``: bool arrays are accepted as 0/1 (labels, or scores).
+    ``objects_ok``: object arrays of real numbers are accepted as float64 (the
+    metrics' scores and weights, as scikit-learn takes them).
     """
 
     name: str
@@ -114,6 +116,7 @@ class Arg:
     rank: bool = True
     trailing: bool = True
     bool_ok: bool = False
+    objects_ok: bool = False
     optional: bool = False
     nan_at: tuple[tuple[int, ...], ...] | None = None
 
@@ -219,8 +222,8 @@ _B = np.array([1.0, 0.0, 2.0])
 
 
 def _weights() -> Arg:
-    """The optional ``sample_weight`` of the metrics: any real dtype or bool, one per sample."""
-    return Arg("sample_weight", _WEIGHTS, group="n", bool_ok=True, optional=True)
+    """The optional ``sample_weight`` of the metrics: any real dtype, bool or object array of numbers, one per sample."""
+    return Arg("sample_weight", _WEIGHTS, group="n", bool_ok=True, optional=True, objects_ok=True)
 
 
 def _specs() -> list[Spec]:
@@ -334,13 +337,13 @@ def _specs() -> list[Spec]:
         # roc_auc takes the greater of two labels as positive, strings included
         Spec("metrics", "roc_curve",
              lambda y_true, y_score, sample_weight: f.roc_curve(y_true, y_score, sample_weight=sample_weight),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True, objects_ok=True),
               _weights()),
              empty=VALUE, expect={"y_true/U8": VALUE}),
         Spec("metrics", "roc_auc",
              lambda y_true, y_score, sample_weight, max_fpr: f.roc_auc(
                  y_true, y_score, sample_weight=sample_weight, max_fpr=max_fpr),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True, objects_ok=True),
               _weights()),
              (Scalar("max_fpr", 0.5, "threshold", optional=True),),
              empty=VALUE, expect={"y_true/U8": RESULT}),  # one sample: NaN with an UndefinedMetricWarning
@@ -348,7 +351,7 @@ def _specs() -> list[Spec]:
              lambda y_true, y_score, sample_weight, multi_class, average: f.roc_auc(
                  y_true, y_score, sample_weight=sample_weight, multi_class=multi_class, average=average),
              (Arg("y_true", _Y_TRUE, "labels", group="n", bool_ok=True),
-              Arg("y_score", _PROBS, "prob", group="n"), _weights()),
+              Arg("y_score", _PROBS, "prob", group="n", objects_ok=True), _weights()),
              (Scalar("multi_class", "ovr", "choice"), Scalar("average", "weighted", "choice", optional=True)),
              # one sample is one class for three columns; probabilities that no longer sum to 1
              # (integer or denormal casts) are refused; two bool classes do not fill three columns
@@ -359,13 +362,13 @@ def _specs() -> list[Spec]:
         Spec("metrics", "precision_recall_curve",
              lambda y_true, y_score, sample_weight: f.precision_recall_curve(
                  y_true, y_score, sample_weight=sample_weight),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True, objects_ok=True),
               _weights()),
              empty=VALUE, expect={"y_true/U8": VALUE}),
         Spec("metrics", "average_precision",
              lambda y_true, y_score, sample_weight: f.average_precision(
                  y_true, y_score, sample_weight=sample_weight),
-             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True),
+             (Arg("y_true", _Y_BIN, "binary", group="n", bool_ok=True), Arg("y_score", _Y_SCORE, group="n", bool_ok=True, objects_ok=True),
               _weights()),
              empty=VALUE, expect={"y_true/U8": VALUE}),
         # ---- voc
@@ -667,7 +670,7 @@ def _array_variants(arg: Arg, spec: Spec) -> Iterator[tuple[str, str, str, Any, 
     # -- dtypes
     for name, dt in ALL_DTYPES.items():
         if name in _NON_REAL:
-            expect = TYPE
+            expect = RESULT if name == "object" and arg.objects_ok else TYPE
             h = _cast(v, dt)
         elif name == "bool":
             expect = RESULT if arg.bool_ok else TYPE

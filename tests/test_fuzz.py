@@ -115,7 +115,9 @@ def _hostile(draw: Any, arg: fc.Arg) -> tuple[Any, str, bool | None]:
     kind = (
         np.asarray(hostile).dtype.kind if layout == "list" else dtype.kind
     )  # an object array's list is floats
-    real: bool | None = layout != "None" and (kind in _REAL or (kind == "b" and arg.bool_ok))
+    real: bool | None = layout != "None" and (
+        kind in _REAL or (kind == "b" and arg.bool_ok) or (dtype_name == "object" and arg.objects_ok)
+    )
     if kind == "O" and arr.size == 0:
         real = None  # an empty object array (e.g. from pandas) is accepted as empty float64
     if arg.role in ("labels", "binary") and kind == "U":

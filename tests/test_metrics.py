@@ -184,6 +184,39 @@ def test_confusion_matrix_dtype():
         confusion_matrix(y, y, sample_weight=np.full(3, np.iinfo(np.int64).max))
 
 
+def test_object_arrays_of_numbers_are_float_weights_as_sklearn():
+    # sklearn's test_confusion_matrix_dtype also passes np.ones(n).astype(object): float64 weights
+    m = sk()
+    y_true, y_pred = [0, 1, 1, 2, 0], [0, 1, 0, 2, 2]
+    for weight in (np.ones(5).astype(object), np.array([1, 2, 3, 1, 2], dtype=object), [1, 2.5, True, 1, 2]):
+        cm = confusion_matrix(y_true, y_pred, sample_weight=weight)
+        expected = m.confusion_matrix(y_true, y_pred, sample_weight=weight)
+        assert cm.dtype == expected.dtype
+        assert_array_equal(cm, expected)
+        assert accuracy(y_true, y_pred, sample_weight=weight) == m.accuracy_score(
+            y_true, y_pred, sample_weight=weight
+        )
+        close(
+            precision_recall_f1(y_true, y_pred, average="macro", sample_weight=weight),
+            tuple(
+                quiet(
+                    m.precision_recall_fscore_support,
+                    y_true,
+                    y_pred,
+                    average="macro",
+                    sample_weight=np.asarray(weight, float),
+                )[:3]
+            ),
+        )
+    # strings and None in an object array are no numbers (scikit-learn turns them into numbers or NaN)
+    for weight in (
+        np.array(["1", "2", "1", "1", "1"], dtype=object),
+        np.array([1, None, 1, 1, 1], dtype=object),
+    ):
+        with pytest.raises(TypeError, match="sample_weight must hold real numbers"):
+            confusion_matrix(y_true, y_pred, sample_weight=weight)
+
+
 @pytest.mark.parametrize(
     ("normalize", "kind", "value"),
     [("true", "f", 1 / 3), ("pred", "f", 1 / 3), ("all", "f", 1 / 9), (None, "i", 2)],

@@ -1329,3 +1329,38 @@ def test_boolean_scores_are_zero_and_one_as_sklearn():
     indicator = rng.integers(0, 2, (50, 3))
     scores = rng.random((50, 3)) < 0.5
     assert_allclose(roc_auc(indicator, scores), m.roc_auc_score(indicator, scores), rtol=TEST_RTOL, atol=ATOL)
+
+
+def test_object_arrays_of_numbers_are_scores_and_weights_as_sklearn():
+    """An object array of real numbers (``np.ones(n).astype(object)``) is float64, as scikit-learn takes it."""
+    m = sk()
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 40)
+    s = np.round(rng.random(40), 1)
+    w = rng.integers(1, 4, 40)
+    s_obj, w_obj = s.astype(object), w.astype(object)
+    for ours, theirs in ((roc_curve, m.roc_curve), (precision_recall_curve, m.precision_recall_curve)):
+        for a, b in zip(ours(y, s_obj, sample_weight=w_obj), theirs(y, s, sample_weight=w), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert_allclose(
+        roc_auc(y, s_obj, sample_weight=w_obj), m.roc_auc_score(y, s, sample_weight=w), rtol=TEST_RTOL
+    )
+    assert_allclose(
+        average_precision(y, s_obj, sample_weight=w_obj),
+        m.average_precision_score(y, s, sample_weight=w),
+        rtol=TEST_RTOL,
+    )
+    y3 = rng.integers(0, 3, 40)
+    p = rng.random((40, 3))
+    p /= p.sum(axis=1, keepdims=True)
+    assert_allclose(
+        roc_auc(y3, p.astype(object), multi_class="ovr"),
+        m.roc_auc_score(y3, p, multi_class="ovr"),
+        rtol=TEST_RTOL,
+    )
+    with pytest.raises(TypeError, match="y_score must hold real numbers"):
+        roc_auc([0, 1], np.array(["0.1", "0.9"], dtype=object))
+    with pytest.raises(ValueError, match="y_score contains NaN"):
+        roc_auc([0, 1], np.array([np.nan, 0.9], dtype=object))
+    with pytest.raises(ValueError, match="y_score holds a number too large for float64"):
+        roc_auc([0, 1], np.array([10**400, 1], dtype=object))

@@ -20,6 +20,7 @@ from fastdet.metrics._common import (
     is_str,
     label_list,
     label_matches,
+    real_numbers,
     warn,
     writable,
 )
@@ -37,7 +38,7 @@ _RANKING_AVERAGES = ("micro", "macro", "samples", "weighted")
 def as_scores(y_score: ArrayLike, *, two_d: bool = False) -> NDArray[np.float64]:
     """Finite float64 scores: (n,) (a column (n, 1) too) or, with ``two_d``, also (n, k).
     Booleans are scores 0 and 1, as scikit-learn takes them."""
-    arr = to_numeric_array(y_score, "y_score", bool_as_int=True)
+    arr = to_numeric_array(real_numbers(y_score, "y_score"), "y_score", bool_as_int=True)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1 and not (two_d and arr.ndim == 2):

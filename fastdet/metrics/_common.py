@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import sys
 import warnings
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "encode_labels",
     "label_list",
     "nanaverage",
+    "real_numbers",
     "warn",
     "writable",
 ]
@@ -60,6 +62,28 @@ def _as_array(x: ArrayLike, name: str) -> NDArray[Any]:
         return np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested lists and the like
         raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+
+
+def real_numbers(x: ArrayLike, name: str) -> NDArray[Any]:
+    """``x`` as an array; an object array holding only real numbers becomes float64.
+
+    scikit-learn takes such arrays (``np.ones(n).astype(object)``, a pandas
+    column of Python numbers) as scores and weights, as float64. Anything else
+    in an object array (strings and ``None``, which scikit-learn turns into
+    numbers or NaN) is a ``TypeError``.
+    """
+    arr = _as_array(x, name)
+    if arr.dtype != object or arr.size == 0:
+        return arr
+    for value in arr.flat:
+        if not isinstance(value, (numbers.Real, np.bool_)):
+            raise TypeError(
+                f"{name} must hold real numbers, got an object array holding {type(value).__name__}"
+            )
+    try:
+        return arr.astype(np.float64)
+    except OverflowError:  # a Python int past float64's range
+        raise ValueError(f"{name} holds a number too large for float64") from None
 
 
 def as_label_array(x: ArrayLike, name: str, *, keep_dtype: bool = False) -> NDArray[Any]:
@@ -271,13 +295,14 @@ def as_sample_weight(
 ) -> tuple[NDArray[np.float64] | None, bool]:
     """Return ``(weights as contiguous float64, whether they were integers)``, or ``(None, False)``.
 
-    Any real dtype (and bool) is accepted; the weights must be finite, one per
+    Any real dtype (and bool) is accepted, and object arrays of real numbers
+    (as float weights, as scikit-learn); the weights must be finite, one per
     sample (``other`` has ``n``), and not all zero (``ValueError``, as
     scikit-learn). Negative weights are accepted, as scikit-learn does.
     """
     if sample_weight is None:
         return None, False
-    arr = _as_array(sample_weight, "sample_weight")
+    arr = real_numbers(sample_weight, "sample_weight")
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.dtype == np.bool_:

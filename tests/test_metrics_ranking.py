@@ -168,6 +168,36 @@ def test_roc_curve_toydata():
         assert roc_auc(y, s) == auc_want
 
 
+@pytest.mark.parametrize(
+    ("name", "y"),
+    [
+        ("roc_curve", [1] * 4),
+        ("roc_curve", [0] * 4),
+        ("precision_recall_curve", [0] * 4),
+        ("average_precision", [0] * 4),
+    ],
+)
+def test_degenerate_warnings_start_with_scikit_learns_text(name, y):
+    """``warnings.filterwarnings(message=...)`` matches from a message's start: a filter written
+    for scikit-learn's warning text silences fastdet's too."""
+    import fastdet.metrics as fm
+
+    sk_name = {"average_precision": "average_precision_score"}.get(name, name)
+    s = [0.1, 0.4, 0.35, 0.8]
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        getattr(sk(), sk_name)(y, s)
+    with warnings.catch_warnings(record=True) as mine:
+        warnings.simplefilter("always")
+        getattr(fm, name)(y, s)
+    assert [str(w.message) for w in theirs], "scikit-learn warns here"
+    for w in theirs:
+        assert any(str(m.message).startswith(str(w.message)) for m in mine), (
+            str(w.message),
+            [str(m.message) for m in mine],
+        )
+
+
 def test_roc_curve_one_label():
     y = [1] * 10
     s = [0, 1] * 5

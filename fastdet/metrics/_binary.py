@@ -230,10 +230,14 @@ def roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
         out = out[:, :k].copy()
     thresholds, tpr, fpr = out[0, :k], out[1, :k], out[2, :k]
     if fp_total <= 0:
-        warn("No negative samples in y_true; the false positive rate is undefined (NaN)")
+        warn(
+            "No negative samples in y_true, false positive value should be meaningless (the false positive rate is NaN)"
+        )
         fpr = np.full(k, np.nan)
     if tp_total <= 0:
-        warn("No positive samples in y_true; the true positive rate is undefined (NaN)")
+        warn(
+            "No positive samples in y_true, true positive value should be meaningless (the true positive rate is NaN)"
+        )
         tpr = np.full(k, np.nan)
     return fpr, tpr, thresholds
 
@@ -248,7 +252,7 @@ def pr_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
     with np.errstate(divide="ignore", invalid="ignore"):  # ps == 0 only with negative weights
         precision = np.where(ps != 0, tps / ps, 0.0)
     if tps[-1] == 0:
-        warn("No positive samples in y_true; recall is set to 1 for all thresholds")
+        warn("No positive class found in y_true, recall is set to one for all thresholds.")
         recall = np.ones(tps.shape)
     else:
         recall = tps / tps[-1]
@@ -352,7 +356,9 @@ def binary_ap(mask: NDArray[Any], scores: NDArray[np.float64], w: Weights) -> fl
     scores = np.ascontiguousarray(scores)
     if w is None:
         if not mask.any():
-            warn("No positive samples in y_true; average precision is set to 0.0")
+            warn(
+                "No positive class found in y_true, recall is set to one for all thresholds. Average precision is 0.0."
+            )
             return 0.0
         if mask.shape[0] >= _THREADED_MIN:
             _, ap = _k._key_scores(*_weighted_halves(mask, scores, None), True)

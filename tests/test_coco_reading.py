@@ -476,6 +476,26 @@ def test_unknown_string_image_is_named(tmp_path: Path, form: str) -> None:
         COCO(gt, verbose=False).loadRes(str(path) if form == "file" else dets)
 
 
+@pytest.mark.parametrize("form", ["file", "list"])
+def test_numeric_string_image_is_not_the_integer(tmp_path: Path, form: str) -> None:
+    # faster-coco-eval's gt_ignore_test.json: image id "2299" (a string), results on 2299 (an int).
+    # pycocotools' set comparison keeps them apart and refuses the results; "2299" must not be
+    # read as the integer 2299.
+    gt = {"images": [{"id": "2299"}], "categories": [{"id": 1, "name": "x"}], "annotations": []}
+    dets = [{"image_id": 2299, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps(dets))
+    gt_path = tmp_path / "gt.json"
+    gt_path.write_text(json.dumps(gt))
+    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(AssertionError, match="do not correspond"):
+        pc_coco.COCO(str(gt_path)).loadRes(copy.deepcopy(dets))
+    with pytest.raises(ValueError, match=r"entry 0 is on image_id 2299, which is not in the ground truth"):
+        COCO(gt, verbose=False).loadRes(str(path) if form == "file" else dets)
+    # an integral float id equals the int, as in Python's set comparison (pycocotools accepts it)
+    gt_float = dict(gt, images=[{"id": 2299.0}])
+    assert COCO(gt_float, verbose=False).loadRes(dets).getAnnIds() == [1]
+
+
 BIG = 1234567890123456789  # 19 digits: beyond 2**53, inside int64
 
 

@@ -547,10 +547,13 @@ def _check_images(image_id: NDArray[np.int64], keys: list[Any] | None, known: li
     if not len(image_id):
         return
     if keys is None:
-        try:
-            known_int = np.unique(np.asarray(known, dtype=np.int64))
-        except (TypeError, ValueError, OverflowError):
-            known_int = np.unique([k for k in known if isinstance(k, (int, np.integer))]).astype(np.int64)
+        # no ``dtype=``: a string id such as "2299" must stay a string, which pycocotools' set
+        # comparison never equates with the integer 2299
+        known_arr = np.asarray(known) if known else np.empty(0, np.int64)
+        if known_arr.dtype.kind in "iub":
+            known_int = np.unique(known_arr.astype(np.int64))
+        else:  # strings, floats, ids beyond int64 or a mix: those Python's ``==`` equates with an int64
+            known_int = np.unique(np.array([int(k) for k in known if _integral_id(k)], np.int64))
         found = _positions(known_int, image_id)[1]
     else:
         known_set = set(known)
@@ -563,6 +566,18 @@ def _check_images(image_id: NDArray[np.int64], keys: list[Any] | None, known: li
             f"({int((~found).sum())} results in all; pycocotools: "
             "'Results do not correspond to current coco set')"
         )
+
+
+def _integral_id(k: Any) -> bool:
+    """Whether the image id ``k`` equals (as Python compares) some int64 value."""
+    if isinstance(k, (int, np.integer)):
+        return bool(-(2**63) <= k < 2**63)
+    return (
+        isinstance(k, (float, np.floating))
+        and bool(np.isfinite(k))
+        and float(k).is_integer()
+        and abs(k) < 2.0**63
+    )
 
 
 @dataclass

@@ -394,6 +394,17 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
     return np.asfortranarray(_rle.iou_measured(d, g, crowd))
 
 
+def _iou_any_size(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
+    """:func:`iou` of RLEs that may differ in size: -1 for a pair of different sizes whose boxes
+    overlap, as pycocotools gives (``COCOeval.computeIoU`` of RLEs that keep their own size)."""
+    crowd = _crowd_flags(pyiscrowd, gt)
+    kind_d, d = _iou_operand(dt, "dt")
+    kind_g, g = _iou_operand(gt, "gt")
+    if kind_d != "rles" or kind_g != "rles":
+        return iou(dt, gt, pyiscrowd)
+    return np.asfortranarray(_rle.iou_measured(d, g, crowd))
+
+
 def _crowd_flags(pyiscrowd: Any, gt: Any) -> NDArray[np.int64]:
     try:
         n_gt = len(gt)

@@ -551,7 +551,7 @@ def _check_images(image_id: NDArray[np.int64], keys: list[Any] | None, known: li
         # comparison never equates with the integer 2299
         known_arr = np.asarray(known) if known else np.empty(0, np.int64)
         if known_arr.dtype.kind in "iub":
-            known_int = np.unique(known_arr.astype(np.int64))
+            known_int = np.unique(known_arr.astype(np.int64, copy=False))
         else:  # strings, floats, ids beyond int64 or a mix: those Python's ``==`` equates with an int64
             known_int = np.unique(np.array([int(k) for k in known if _integral_id(k)], np.int64))
         found = _positions(known_int, image_id)[1]

@@ -108,7 +108,10 @@ def compute_iou(E: Any, img_id: Any, cat_id: Any) -> Any:
         key = "bbox"
     else:
         raise ValueError(f"computeIoU: unknown iouType for iou computation: {p.iouType!r}")
-    return mask.iou([d[key] for d in dts], [g[key] for g in gts], [int(g["iscrowd"]) for g in gts])
+    crowd = [int(g["iscrowd"]) for g in gts]
+    if key == "segmentation":  # RLEs keep their own size (annToRLE): two sizes give -1, as in pycocotools
+        return mask._iou_any_size([d[key] for d in dts], [g[key] for g in gts], crowd)
+    return mask.iou([d[key] for d in dts], [g[key] for g in gts], crowd)
 
 
 def compute_oks(E: Any, img_id: Any, cat_id: Any) -> Any:
@@ -372,6 +375,9 @@ def ann_to_rle(coco: Any, ann: dict[str, Any]) -> Any:
         if isinstance(segm, list):
             return mask.merge(mask.frPyObjects(segm, h, w))  # type: ignore[arg-type]
         if isinstance(segm["counts"], list):
+            size = segm.get("size")
+            if isinstance(size, (list, tuple)) and len(size) == 2:  # pycocotools' frPyObjects ignores h, w
+                h, w = size
             return mask.frPyObjects(segm, h, w)
     except (TypeError, ValueError) as exc:  # name the annotation, not frPyObjects' arguments
         where = f"annotation id={ann.get('id')!r} (image_id={ann['image_id']!r})"

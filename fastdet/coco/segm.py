@@ -17,9 +17,11 @@ pycocotools' rules, reproduced here:
 
 Stricter than pycocotools (which crashes, or silently computes -1 or a wrong
 mask): a segmentation that is not polygons or an RLE dict, an empty polygon
-list, a polygon with fewer than 3 points or an odd number of coordinates, RLE
-``counts`` that do not add up to ``h * w``, or an RLE ``size`` other than its
-image's ``[height, width]`` raise ``ValueError`` naming the file and the entry.
+list, a polygon with fewer than 3 points or an odd number of coordinates, or RLE
+``counts`` that do not add up to ``h * w`` raise ``ValueError`` naming the file and
+the entry. An RLE whose ``size`` is not its image's ``[height, width]`` keeps its
+own size, as in pycocotools: masks of one size are compared as usual, a pair of
+different sizes whose boxes overlap gets IoU -1 (``maskUtils.iou``), never a match.
 pycocotools reads a first polygon of exactly 4 numbers as a box and then raises
 ``TypeError``; fastdet raises ``ValueError`` (fewer than 3 points). Polygon or
 uncompressed-RLE results without ``bbox`` make pycocotools' ``loadRes`` crash;
@@ -124,21 +126,28 @@ def _polygon_masks(polys: list[Any], hw: I64, where: str, entries: Sequence[int]
     return _rle._merge_slots(slots, group_off)
 
 
-def _dict_sizes(objs: Sequence[Any], hw: I64, where: str, entries: Sequence[int]) -> None:
-    """Every RLE's ``size`` equals its image's ``[height, width]``."""
+def _dict_sizes(objs: Sequence[Any], hw: I64, where: str, entries: Sequence[int]) -> I64:
+    """Each RLE's own ``size`` as ``[h, w]`` rows (``hw``, the images' sizes, in the usual case).
+
+    pycocotools' ``annToRLE`` keeps an RLE's ``size`` whatever its image's (a compressed RLE
+    as is; ``frPyObjects`` of an uncompressed one ignores ``h, w``), and ``maskUtils.iou`` gives
+    -1 to a pair of masks of different sizes whose boxes overlap, which never matches.
+    """
     expected = hw.tolist()
     try:
         if [o.get("size") for o in objs] == expected:  # the usual case: lists equal to the sizes
-            return
+            return hw
     except (AttributeError, ValueError):  # not a dict, or an array's ambiguous truth: named below
         pass
-    for o, (h, w), e in zip(objs, expected, entries, strict=True):
+    out = np.empty((len(objs), 2), np.int64)
+    for i, (o, e) in enumerate(zip(objs, entries, strict=True)):
         size = o.get("size")
-        if not isinstance(size, (list, tuple)) or len(size) != 2 or list(size) != [h, w]:
+        if not isinstance(size, (list, tuple)) or len(size) != 2:
             raise ValueError(
-                f"{where}: entry {e} has a 'segmentation' of size {size!r}, but its image is "
-                f"[height, width] = {[h, w]}"
+                f"{where}: entry {e} has a 'segmentation' whose 'size' is {size!r}; expected [height, width]"
             )
+        out[i] = _rle.check_size(size[0], size[1], f"{where}: entry {e} 'segmentation' size")
+    return out
 
 
 def _measure_buffer(
@@ -241,7 +250,7 @@ def segment_masks(
         kinds = segment_kinds(segs, where, entries)
     name = f"{where}: entry "
     if len(segs) and (kinds == 2).all():  # compressed RLEs only (results): decoded straight to run ends
-        _dict_sizes(segs, hw, where, entries)
+        hw = _dict_sizes(segs, hw, where, entries)
         buf, soff = _rle._join_counts([o["counts"] for o in segs], name)
         h, w = np.ascontiguousarray(hw[:, 0]), np.ascontiguousarray(hw[:, 1])
         return _measure_buffer(buf, soff, h, w, name, _Labels(entries), ends)
@@ -258,7 +267,7 @@ def segment_masks(
         if kind == 0:
             pieces.append(_polygon_masks(sel, sub_hw, where, ent))
         else:
-            _dict_sizes(sel, sub_hw, where, ent)
+            sub_hw = _dict_sizes(sel, sub_hw, where, ent)
             counts = [o["counts"] for o in sel]
             if kind == 1:
                 rles = _rle.from_uncompressed(counts, sub_hw[:, 0], sub_hw[:, 1], name, labels=labels)
@@ -354,14 +363,13 @@ def _result_strings(coco: Any, rows: I64) -> tuple[NDArray[np.uint8], I64, I64, 
     spans = spans[rows]
     if (spans[:, 0] < 0).any():
         return None
-    hw = _sizes_of(cols.image_id[rows], coco.imgs, where, rows.tolist())
-    bad = (spans[:, 2] != hw[:, 0]) | (spans[:, 3] != hw[:, 1])
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{where}: entry {rows[r]} has a 'segmentation' of size {spans[r, 2:4].tolist()}, but its "
-            f"image is [height, width] = {hw[r].tolist()}"
-        )
+    hw = _sizes_of(cols.image_id[rows], coco.imgs, where, rows.tolist())  # images without a size: named
+    if (spans[:, 2] != hw[:, 0]).any() or (spans[:, 3] != hw[:, 1]).any():
+        # an RLE of its own size (pycocotools keeps it): a sane size is used, anything else is
+        # left to the dict path, which names it
+        hw = np.ascontiguousarray(spans[:, 2:4])
+        if (hw < 0).any() or (hw[:, 0].astype(np.float64) * hw[:, 1] > _rle.MAX_PIXELS).any():
+            return None
     return buf, spans, hw, where
 
 

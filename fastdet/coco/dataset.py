@@ -549,7 +549,7 @@ def _check_images(image_id: NDArray[np.int64], keys: list[Any] | None, known: li
     if keys is None:
         # no ``dtype=``: a string id such as "2299" must stay a string, which pycocotools' set
         # comparison never equates with the integer 2299
-        known_arr = np.asarray(known) if known else np.empty(0, np.int64)
+        known_arr = np.asarray(known) if len(known) else np.empty(0, np.int64)  # a list or an array
         if known_arr.dtype.kind in "iub":
             known_int = np.unique(known_arr.astype(np.int64, copy=False))
         else:  # strings, floats, ids beyond int64 or a mix: those Python's ``==`` equates with an int64

@@ -231,12 +231,14 @@ def roc_from_counts(counts: Curve, drop_intermediate: bool) -> Curve:
     thresholds, tpr, fpr = out[0, :k], out[1, :k], out[2, :k]
     if fp_total <= 0:
         warn(
-            "No negative samples in y_true, false positive value should be meaningless (the false positive rate is NaN)"
+            "No negative samples in y_true, false positive value should be meaningless "
+            "(the false positive rate is NaN)"
         )
         fpr = np.full(k, np.nan)
     if tp_total <= 0:
         warn(
-            "No positive samples in y_true, true positive value should be meaningless (the true positive rate is NaN)"
+            "No positive samples in y_true, true positive value should be meaningless "
+            "(the true positive rate is NaN)"
         )
         tpr = np.full(k, np.nan)
     return fpr, tpr, thresholds
@@ -357,7 +359,8 @@ def binary_ap(mask: NDArray[Any], scores: NDArray[np.float64], w: Weights) -> fl
     if w is None:
         if not mask.any():
             warn(
-                "No positive class found in y_true, recall is set to one for all thresholds. Average precision is 0.0."
+                "No positive class found in y_true, recall is set to one for all thresholds. "
+                "Average precision is 0.0."
             )
             return 0.0
         if mask.shape[0] >= _THREADED_MIN:

@@ -1183,6 +1183,19 @@ def test_class_codes_equal_numpy_unique(case):
     np.testing.assert_array_equal(codes, inverse.reshape(-1))
 
 
+@pytest.mark.parametrize("bad_at", [None, 0, 31_249, 31_250, 249_999])
+def test_rows_sum_to_one_on_threads(bad_at):
+    """From 200,000 rows the row-sum check runs in eight parts on threads: a row off by 1e-3
+    anywhere (part edges included) fails it, as ``np.allclose``."""
+    from fastdet.metrics._multiclass import _rows_sum_to_one
+
+    p = np.random.default_rng(3).random((250_000, 4))
+    p /= p.sum(axis=1, keepdims=True)
+    if bad_at is not None:
+        p[bad_at, 0] += 1e-3
+    assert _rows_sum_to_one(p) == bool(np.allclose(1, p.sum(axis=1))) == (bad_at is None)
+
+
 def test_class_pair_areas_threads_equal_serial():
     """From 200,000 samples the columns are grouped, sorted and merged on threads: the same counts."""
     from fastdet._kernels import ranking as k
@@ -1243,8 +1256,10 @@ def test_all_near_one_is_allclose(values):
     )
 )
 def test_rows_near_one_is_allclose_of_the_row_sums(rows):
-    """Decided rows agree with ``np.allclose(1, scores.sum(axis=1))`` (scikit-learn's check)."""
+    """Decided rows agree with ``np.allclose(1, scores.sum(axis=1))`` (scikit-learn's check), in any
+    number of parts; the check as a whole equals it."""
     from fastdet._kernels import ranking as k
+    from fastdet.metrics._multiclass import _rows_sum_to_one
 
     scores = []
     for values, offset in rows:
@@ -1255,10 +1270,14 @@ def test_rows_near_one_is_allclose_of_the_row_sums(rows):
         v[0] += offset
         scores.append(v)
     arr = np.array(scores)
-    got = k._rows_near_one(arr)
     with np.errstate(over="ignore", invalid="ignore"):
         want = bool(np.allclose(1, arr.sum(axis=1)))
-    assert got == -1 or bool(got) == want
+    for parts in (1, 2, len(arr) + 1):  # parts of one row, of several, and empty ones
+        found = np.empty(parts, np.int64)
+        k._rows_near_one.serial(parts, parts, arr, found)
+        got = 0 if (found == 0).any() else -1 if (found < 0).any() else 1
+        assert got == -1 or bool(got) == want
+    assert _rows_sum_to_one(arr) == want
 
 
 def test_ranking_kernels_compile_one_signature_each():

@@ -85,10 +85,11 @@ def _all_near_one(sums):
     return True
 
 
-@kernel()
-def _rows_near_one(scores):
+@kernel(chunked=True)
+def _rows_near_one(lo, hi, parts, scores, out):
     """Whether every row of scores (N, K) float64 sums to about 1, as ``_all_near_one`` of
-    ``scores.sum(axis=1)``, without that array: 1 yes, 0 no, -1 undecided.
+    ``scores.sum(axis=1)``, without that array: out[c] = 1 yes, 0 no, -1 undecided for the
+    rows ``N * c // parts`` to ``N * (c + 1) // parts`` of each part c in ``lo:hi``.
 
     Each row is summed in order; NumPy's sum may order the additions otherwise,
     which moves the sum by at most 2 K eps sum(|x|). A row whose distance to 1 is
@@ -96,23 +97,26 @@ def _rows_near_one(scores):
     out); one closer to it makes the answer -1 (the caller asks NumPy), unless
     another row is out.
     """
-    undecided = False
-    for i in range(scores.shape[0]):
-        v = 0.0
-        v_abs = 0.0
-        for j in range(scores.shape[1]):
-            v += scores[i, j]
-            v_abs += abs(scores[i, j])
-        if not np.isfinite(v):
-            return 0
-        margin = 4.0 * scores.shape[1] * 2.220446049250313e-16 * v_abs + 1e-300
-        tol = 1e-8 + 1e-5 * abs(v)
-        d = abs(1.0 - v)
-        if d > tol + margin:
-            return 0
-        if d >= tol - margin:
-            undecided = True
-    return -1 if undecided else 1
+    n = scores.shape[0]
+    for c in range(lo, hi):
+        out[c] = 1
+        for i in range(n * c // parts, n * (c + 1) // parts):
+            v = 0.0
+            v_abs = 0.0
+            for j in range(scores.shape[1]):
+                v += scores[i, j]
+                v_abs += abs(scores[i, j])
+            if not np.isfinite(v):
+                out[c] = 0
+                break
+            margin = 4.0 * scores.shape[1] * 2.220446049250313e-16 * v_abs + 1e-300
+            tol = 1e-8 + 1e-5 * abs(v)
+            d = abs(1.0 - v)
+            if d > tol + margin:
+                out[c] = 0
+                break
+            if d >= tol - margin:
+                out[c] = -1
 
 
 # --------------------------------------------------------------------------- merging sorted halves

@@ -166,6 +166,20 @@ def _ovr_roc_auc(codes: NDArray[np.int64], scores: NDArray[np.float64], average:
     return _combine(score, blocks.counts if average == "weighted" else None, average)
 
 
+def _rows_sum_to_one(scores: NDArray[np.float64]) -> bool:
+    """``np.allclose(1, scores.sum(axis=1))`` (scikit-learn's check), in parts on threads; only rows
+    at the tolerance are decided on NumPy's sums."""
+    scores = np.ascontiguousarray(scores)
+    parts = 8 if scores.shape[0] >= _THREADED_MIN else 1
+    found = np.empty(parts, np.int64)
+    (_k._rows_near_one if parts > 1 else _k._rows_near_one.serial)(parts, parts, scores, found)
+    if (found == 0).any():
+        return False
+    if (found < 0).any():  # a row sum at the tolerance: decided on NumPy's sums, as scikit-learn
+        return bool(_k._all_near_one(np.ascontiguousarray(scores.sum(axis=1), dtype=np.float64)))
+    return True
+
+
 def multiclass_roc_auc(
     y: NDArray[Any],
     scores: NDArray[np.float64],
@@ -179,10 +193,7 @@ def multiclass_roc_auc(
             "y_score must have shape (n_samples, n_classes) since y_true holds more than two "
             f"classes, got shape {scores.shape}"
         )
-    near = _k._rows_near_one(np.ascontiguousarray(scores))
-    if near < 0:  # a row sum at the tolerance: decided on NumPy's sums, as scikit-learn
-        near = _k._all_near_one(np.ascontiguousarray(scores.sum(axis=1), dtype=np.float64))
-    if not near:
+    if not _rows_sum_to_one(scores):
         raise ValueError("y_score must hold probabilities for a multiclass roc_auc: each row must sum to 1")
     options = ("micro", "macro", "weighted", None) if multi_class == "ovr" else ("macro", "weighted")
     if average not in options:

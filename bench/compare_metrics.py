@@ -20,7 +20,8 @@ For every size it times ``roc_auc`` / ``average_precision`` against
 reported with the ratio peer / fastdet (> 1 means fastdet is faster) and the
 largest difference between the two results. Scores are rounded to 3
 decimals so that ties occur, as in real classifier output; the rows marked
-``continuous`` use unrounded scores (no ties, every bit of the float used).
+``continuous`` use unrounded scores (no ties, every bit of the float used), those marked
+``float32 sigmoid`` a detector's float32 sigmoid outputs (crowded near 0 and 1).
 
 Both the wall-clock time and the CPU time of the process (``time.process_time``)
 are measured; on a machine shared with other jobs the wall time includes the
@@ -223,6 +224,20 @@ def run(
                 n,
                 partial(ours_fn, y, s_cont, sample_weight=w),
                 partial(peer_fn, y, s_cont, sample_weight=w),
+                "sklearn",
+            )
+        # a detector's float32 sigmoid outputs: few exact ties, values crowded near 0 and 1
+        z = np.random.default_rng(3).normal(size=n)
+        s_f32 = (1.0 / (1.0 + np.exp(-(3.0 * z + 1.5 * y)))).astype(np.float32).astype(np.float64)
+        for name, ours_fn, peer_fn in (
+            ("roc_auc", fm.roc_auc, skm.roc_auc_score),
+            ("average_precision", fm.average_precision, skm.average_precision_score),
+        ):
+            record(
+                f"{name}/weighted/float32 sigmoid",
+                n,
+                partial(ours_fn, y, s_f32, sample_weight=w),
+                partial(peer_fn, y, s_f32, sample_weight=w),
                 "sklearn",
             )
         y_pm = 2 * y - 1

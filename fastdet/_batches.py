@@ -400,7 +400,7 @@ def _masks(
             v = v.reshape(0, 0, 0)
         if v.ndim != 3:
             raise ValueError(f"{_where(arg, i, 'masks')} must have shape (N, H, W), got {tuple(v.shape)}")
-        if v.dtype.kind not in "biu":
+        if v.dtype.kind not in "biu" and v.size:  # no masks: any dtype (torchmetrics' Tensor([]))
             raise ValueError(
                 f"{_where(arg, i, 'masks')} must be a boolean or integer array (nonzero = foreground), "
                 f"got dtype {v.dtype}"

@@ -182,6 +182,37 @@ def test_segm_empty_and_degenerate() -> None:
         assert all(np.array_equal(np.asarray(v), theirs[k].numpy()) for k, v in ours.items())
 
 
+def test_segm_empty_masks_of_any_dtype() -> None:
+    """No masks as ``torch.Tensor([])`` (float32, shape (0,)): torchmetrics' own test input
+    (``test_segm_iou_empty_gt_mask``); accepted, as torchmetrics encodes no mask of it."""
+    torch = pytest.importorskip("torch")
+    one = torch.zeros((1, 10, 10), dtype=torch.bool)
+    one[0, 2:5, 3:7] = True
+    cases = [
+        ([{"masks": one, "scores": torch.tensor([0.5]), "labels": torch.tensor([4])}],
+         [{"masks": torch.Tensor([]), "labels": torch.IntTensor([])}]),
+        ([{"masks": torch.Tensor([]), "scores": torch.Tensor([]), "labels": torch.IntTensor([])}],
+         [{"masks": one, "labels": torch.IntTensor([4])}]),
+        ([{"masks": torch.zeros((0, 10, 10)), "scores": torch.Tensor([]), "labels": torch.IntTensor([])},
+          {"masks": one, "scores": torch.tensor([0.5]), "labels": torch.tensor([4])}],
+         [{"masks": one, "labels": torch.IntTensor([4])},
+          {"masks": torch.Tensor([]), "labels": torch.IntTensor([])}]),
+    ]  # fmt: skip
+    for preds, target in cases:
+        theirs = torchmetrics_result(preds, target, "pycocotools", iou_type="segm", class_metrics=True)
+        m = MeanAveragePrecision(iou_type="segm", class_metrics=True)
+        m.update(preds, target)
+        assert_same_as_torchmetrics(m.compute(), theirs)
+    m = MeanAveragePrecision(iou_type="segm")
+    m.update(*cases[0])
+    res = m.compute()
+    assert all(float(v) == -1 for k, v in res.items() if k != "classes")
+    assert res["classes"].tolist() == 4
+    with pytest.raises(ValueError, match=r"must be a boolean or integer array"):
+        m.update([{"masks": torch.ones((1, 10, 10)), "scores": torch.tensor([0.5]), "labels": torch.tensor([4])}],
+                 [{"masks": one, "labels": torch.IntTensor([4])}])  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- merge, pickle, sync
 
 

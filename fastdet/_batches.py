@@ -115,6 +115,20 @@ def _is_tensor(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
+def _is_bf16(v: Any) -> bool:
+    torch = _torch()
+    return torch is not None and isinstance(v, torch.Tensor) and v.dtype == torch.bfloat16
+
+
+def _round_bf16(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    """float32 values rounded to the nearest bfloat16 (ties to even), as torch stores a bfloat16
+    result computed in float32. For + - * of bfloat16 values this single float32 operation then
+    the rounding equals the correctly rounded bfloat16 operation (24 >= 2 * 8 + 2 bits)."""
+    u = np.ascontiguousarray(x, np.float32).view(np.uint32)
+    r = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
+    return r.view(np.float32)
+
+
 def _tensor_to_numpy(t: Any) -> NDArray[Any]:
     torch = _torch()
     t = t.detach()
@@ -165,9 +179,10 @@ def _missing(arg: str, i: int, item: Any, key: str, types: Sequence[str] = ("bbo
 
 def _box_column(
     items: Sequence[Any], arg: str, types: Sequence[str] = ("bbox",)
-) -> tuple[list[NDArray[Any]], NDArray[np.int64], bool]:
+) -> tuple[list[NDArray[Any]], NDArray[np.int64], bool, list[bool]]:
     """Host arrays of every image's ``boxes`` (N, 4) (an empty 1-d array counts as (0, 4)),
-    each image's N, and whether tensors came in. See ``_to_host``."""
+    each image's N, whether tensors came in, and which arrays were bfloat16 tensors (now float32,
+    exactly). See ``_to_host``."""
     torch = sys.modules.get("torch")
     tensor: Any = torch.Tensor if torch is not None else ()  # isinstance(x, ()) is False
     vals: list[Any] = []
@@ -187,7 +202,16 @@ def _box_column(
             v = v.reshape(0, 4)
         vals.append(v)
         lens.append(shape[0])
-    return _to_host(vals, n_tensors), np.array(lens, dtype=np.int64), n_tensors > 0
+    counts = np.array(lens, dtype=np.int64)
+    bf16 = [_is_bf16(v) for v in vals] if n_tensors else []
+    if any(bf16) and not all(bf16):  # rare: each image keeps its own dtype (and flag)
+        parts = [
+            _tensor_to_numpy(v) if is_bf else _to_host([v], int(_is_tensor(v)))[0]
+            for v, is_bf in zip(vals, bf16, strict=True)
+        ]
+        return parts, counts, True, bf16
+    parts = _to_host(vals, n_tensors)
+    return parts, counts, n_tensors > 0, [bool(bf16) and all(bf16)] * len(parts)
 
 
 def _column(
@@ -271,12 +295,25 @@ def _check_kind(parts: list[NDArray[Any]], arg: str, key: str, kinds: str, expec
             raise TypeError(f"{_where(arg, image, key)} must be {expected}, got dtype {a.dtype}")
 
 
-def _to_xywh(b: NDArray[Any], fmt: str) -> NDArray[np.float64]:
+def _to_xywh(b: NDArray[Any], fmt: str, bf16: bool = False) -> NDArray[np.float64]:
     """torchvision's ``box_convert(b, fmt, 'xywh')`` in the input's dtype, as float64.
 
     Integer boxes: xyxy / xywh are exact in float64; cxcywh is computed in
-    float32, as torch promotes ``int_tensor * 0.5``.
+    float32, as torch promotes ``int_tensor * 0.5``. ``bf16``: ``b`` holds the
+    float32 values of a bfloat16 tensor; each step is rounded to bfloat16, as torch computes.
     """
+    if bf16 and fmt != "xywh":
+        r = _round_bf16
+        out = np.empty(b.shape, np.float64)
+        if fmt == "xyxy":
+            out[:, :2] = b[:, :2]
+            out[:, 2:] = r(b[:, 2:] - b[:, :2])
+        else:
+            half32 = r(b[:, 2:] * np.float32(0.5))
+            lo32 = r(b[:, :2] - half32)
+            out[:, :2] = lo32
+            out[:, 2:] = r(r(b[:, :2] + half32) - lo32)
+        return out
     if b.dtype.kind in "iu":
         b = b.astype(np.float32 if fmt == "cxcywh" else np.float64)
     if fmt == "xywh":
@@ -296,11 +333,13 @@ def _to_xywh(b: NDArray[Any], fmt: str) -> NDArray[np.float64]:
 def _boxes(
     items: Sequence[Any], arg: str, fmt: str, seen: list[bool], types: Sequence[str] = ("bbox",)
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    parts, counts, tensors = _box_column(items, arg, types)
+    parts, counts, tensors, bf16 = _box_column(items, arg, types)
     seen.append(tensors)
     assert parts is not None
     _check_kind(parts, arg, "boxes", "iuf", "a real numeric array")
-    boxes = np.concatenate([_to_xywh(p, fmt) for p in parts]) if parts else np.empty((0, 4))
+    flags = bf16 or [False] * len(parts)
+    xywh = [_to_xywh(p, fmt, f) for p, f in zip(parts, flags, strict=True)]
+    boxes = np.concatenate(xywh) if parts else np.empty((0, 4))
     bad = ~np.isfinite(boxes).all(axis=1) | (boxes[:, 2] < 0) | (boxes[:, 3] < 0)
     if bad.any():
         i, row = _image_of(int(np.flatnonzero(bad)[0]), counts)

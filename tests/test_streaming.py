@@ -336,6 +336,62 @@ def test_box_conversion_in_the_input_dtype() -> None:
     assert w != float(box[0, 2]) - float(box[0, 0])
 
 
+def _bf16_boxes(torch: Any, n: int, seed: int) -> Any:
+    g = torch.Generator().manual_seed(seed)
+    xy = torch.rand(n, 2, generator=g) * 600
+    wh = torch.rand(n, 2, generator=g) * 200 + 0.01
+    return torch.cat([xy, xy + wh], 1).to(torch.bfloat16)
+
+
+@pytest.mark.parametrize("fmt", ["xyxy", "cxcywh", "xywh"])
+def test_bfloat16_boxes_convert_in_bfloat16(fmt: str) -> None:
+    """bfloat16 tensors: torchvision's box_convert computes (and rounds) each step in bfloat16;
+    the state holds those values, also when a batch mixes bfloat16 with other dtypes."""
+    torch = pytest.importorskip("torch")
+
+    def torchvision_xywh(b: Any, fmt: str) -> Any:  # torchvision.ops.box_convert(b, fmt, "xywh")
+        if fmt == "cxcywh":
+            cx, cy, w, h = b.unbind(-1)
+            b = torch.stack((cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h), dim=-1)
+        if fmt != "xywh":
+            x1, y1, x2, y2 = b.unbind(-1)
+            b = torch.stack((x1, y1, x2 - x1, y2 - y1), dim=-1)
+        return b.double().numpy()
+
+    boxes = [_bf16_boxes(torch, n, seed) for seed, n in enumerate((200, 0, 37))]
+    for mixed in (False, True):
+        items = [{"boxes": b, "scores": torch.ones(len(b)), "labels": torch.zeros(len(b), dtype=torch.int64)}
+                 for b in boxes]  # fmt: skip
+        if mixed:  # float32 NumPy and float64 tensors around the bfloat16 one
+            items[1] = {**items[1], "boxes": np.zeros((0, 4), np.float32)}
+            items[2] = {**items[2], "boxes": boxes[2].double()}
+        m = MeanAveragePrecision(box_format=fmt)
+        m.warn_on_many_detections = False
+        m.update(items, items)
+        want = [torchvision_xywh(boxes[0], fmt), np.zeros((0, 4))]
+        want.append(torchvision_xywh(boxes[2].double() if mixed else boxes[2], fmt))
+        assert np.array_equal(m._state().dt_box, np.concatenate(want)), mixed
+        assert np.array_equal(m._state().gt_box, np.concatenate(want)), mixed
+
+
+@pytest.mark.parametrize("fmt", ["xyxy", "cxcywh"])
+def test_bfloat16_boxes_match_torchmetrics(fmt: str) -> None:
+    torch = pytest.importorskip("torch")
+    g = torch.Generator().manual_seed(3)
+    preds, target = [], []
+    for seed in range(12):
+        gt = _bf16_boxes(torch, 6, seed)
+        xy = gt[:, :2].float() + torch.randn(6, 2, generator=g) * 3
+        dt = torch.cat([xy, xy + (gt[:, 2:] - gt[:, :2]).float().abs()], 1).to(torch.bfloat16)
+        labels = torch.randint(0, 3, (6,), generator=g)
+        if fmt == "cxcywh":  # (x, y) as the centre
+            gt, dt = (torch.cat([b[:, :2], b[:, 2:] - b[:, :2]], 1) for b in (gt, dt))
+        preds.append({"boxes": dt, "scores": torch.rand(6, generator=g).to(torch.bfloat16), "labels": labels})
+        target.append({"boxes": gt, "labels": labels})
+    theirs = torchmetrics_result(preds, target, "pycocotools", box_format=fmt, class_metrics=True)
+    assert_same_as_torchmetrics(fastdet_result(preds, target, box_format=fmt, class_metrics=True), theirs)
+
+
 # ---------------------------------------------------------------------------- state: merge, pickle
 
 

@@ -318,10 +318,11 @@ class MeanAveragePrecision:
             and dt_counts.max() > self.max_detection_thresholds[-1]
         ):
             limit = self.max_detection_thresholds[-1]
-            warnings.warn(
-                f"an image has {int(dt_counts.max())} detections, more than max_detection_thresholds[-1]="
-                f"{limit}: only its {limit} best per class are evaluated (set "
-                "warn_on_many_detections = False to silence this)",
+            warnings.warn(  # torchmetrics' opening words, so that filters written for its warning match
+                f"Encountered more than {limit} detections in a single image: an image has "
+                f"{int(dt_counts.max())} detections, more than max_detection_thresholds[-1]={limit}, "
+                f"and only its {limit} best per class are evaluated (set warn_on_many_detections = False "
+                "to silence this)",
                 UserWarning,
                 stacklevel=2,
             )

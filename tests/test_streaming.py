@@ -624,6 +624,9 @@ def test_many_detections_warn_like_torchmetrics() -> None:
     m = MeanAveragePrecision(max_detection_thresholds=[1, 2, 2])
     with pytest.warns(UserWarning, match="3 detections"):
         m.update([{"boxes": boxes, "scores": np.ones(3), "labels": np.zeros(3, int)}], [_ok_target()])
+    # torchmetrics' own test's pattern (test_warning_on_many_detections), e.g. in a user's warning filter
+    with pytest.warns(UserWarning, match="Encountered more than 2 detections in a single image.*"):
+        m.update([{"boxes": boxes, "scores": np.ones(3), "labels": np.zeros(3, int)}], [_ok_target()])
     m.warn_on_many_detections = False
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -133,7 +133,8 @@ class MeanAveragePrecision:
     rec_thresholds : sequence of float, optional
         Default: ``torch.linspace(0.0, 1.0, 101).tolist()`` (float32 values).
     max_detection_thresholds : sequence of 3 int, optional
-        Default ``[1, 10, 100]``; sorted.
+        Default ``[1, 10, 100]``; sorted. Whole floats (``100.0``) are taken as
+        integers, as torchmetrics does.
     class_metrics : bool, default False
         Also return ``map_per_class`` and ``mar_{max}_per_class``.
     extended_summary : bool, default False
@@ -507,9 +508,18 @@ def _max_dets(values: Any) -> list[int]:
         arr = np.asarray(values)
     except (TypeError, ValueError):
         arr = np.empty(0)
+    if arr.dtype.kind == "f" and (np.abs(arr) <= 2**53).all() and (arr == np.round(arr)).all():
+        arr = arr.astype(np.int64)  # whole floats, as torchmetrics' torch.tensor(..., dtype=torch.int)
     if arr.shape != (3,) or arr.dtype.kind not in "iu" or (arr < 0).any():
+        # torchmetrics' words for a wrong length (its test and users' `match=` look for them)
+        length = (
+            "When providing a list of max detection thresholds it should have length 3. "
+            f"Got value {arr.size}. "
+            if arr.ndim == 1 and arr.size != 3
+            else ""
+        )
         raise ValueError(
-            f"max_detection_thresholds must be a list of 3 non-negative integers, got {values!r}"
+            f"{length}max_detection_thresholds must be a list of 3 non-negative integers, got {values!r}"
         )
     return sorted(int(v) for v in arr)
 

@@ -609,6 +609,18 @@ def test_bad_batches_and_parameters() -> None:
         MeanAveragePrecision(backend="hotcoco")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_detection_thresholds"):
         MeanAveragePrecision(max_detection_thresholds=[1, 10])
+    for mdt in ([1, 10], [1, 10, 50, 100]):  # torchmetrics' test_with_more_and_less_detection_thresholds
+        with pytest.raises(
+            ValueError, match=r"When providing a list of max detection thresholds it should have length 3\."
+        ):
+            MeanAveragePrecision(max_detection_thresholds=mdt)
+    assert MeanAveragePrecision(max_detection_thresholds=[300.0, 1.0, 10.0]).max_detection_thresholds == [
+        1,
+        10,
+        300,
+    ]
+    with pytest.raises(ValueError, match="max_detection_thresholds"):
+        MeanAveragePrecision(max_detection_thresholds=[1, 10, 99.5])
     with pytest.raises(ValueError, match="iou_thresholds"):
         MeanAveragePrecision(iou_thresholds=[0.5, float("nan")])
     with pytest.raises(TypeError, match="class_metrics"):

@@ -268,6 +268,38 @@ def _all_files(root):
     return [p for p in Path(root).rglob("*") if p.is_file()]
 
 
+def test_editing_a_helpers_module_recompiles_its_callers(tmp_path):
+    """A kernel's cached code includes the helpers it inlines from other kernel modules
+    (``ranking._class_pair_areas`` calls ``scoresort._radix_sort``): an edit to the helper's
+    module alone is a cache miss for the caller, not stale code."""
+    import shutil
+
+    pkg = tmp_path / "pkg"
+    shutil.copytree(ROOT / "fastdet", pkg / "fastdet", ignore=shutil.ignore_patterns("__pycache__"))
+    code = """
+        from fastdet._kernels import ranking as k
+        grouped = np.array([[0.2, 0.1, 0.9, 0.3]])
+        starts = np.array([0, 2, 4])
+        areas = np.zeros((2, 2), np.int64)
+        k._class_pair_areas.serial(1, grouped, starts, False, areas)
+        stats = k._class_pair_areas.dispatcher.stats
+        print(sum(stats.cache_hits.values()), len(stats.cache_misses), areas[0, 1], fastdet.__file__)
+        """
+
+    def run():
+        *counts, where = check(
+            run_child(code, cache=tmp_path / "c", env={"PYTHONPATH": str(pkg)}, cwd=pkg)
+        ).split()
+        assert where.startswith(str(pkg))  # the copy, not this checkout
+        return counts
+
+    assert run() == ["0", "1", "0"]  # compiled
+    assert run() == ["1", "0", "0"]  # loaded
+    helper = pkg / "fastdet" / "_kernels" / "scoresort.py"
+    helper.write_text(helper.read_text() + "\n# edited\n")
+    assert run() == ["0", "1", "0"]  # compiled again
+
+
 def test_no_writable_cache_location_compiles_without_cache(tmp_path):
     """Issue 13 (5): read-only package, unwritable HOME, no NUMBA_CACHE_DIR: import raised."""
     pkg = tmp_path / "site"

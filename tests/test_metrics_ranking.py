@@ -849,21 +849,28 @@ def test_radix_sort_sorts_like_python(values):
     assert not np.signbit(arr[arr == 0]).any()
 
 
-@pytest.mark.parametrize("kind", ["uniform", "one_ulp_apart", "one_ulp_apart_outlier", "rounded"])
-def test_radix_sort_large_inputs(kind):
+@pytest.mark.parametrize("n", [100_000, 300_000])  # 11-bit first passes, and 8-bit ones (> _WIDE_SORT)
+@pytest.mark.parametrize(
+    "kind", ["uniform", "one_ulp_apart", "one_ulp_apart_outlier", "rounded", "signed_zeros", "softmax"]
+)
+def test_radix_sort_large_inputs(kind, n):
     from fastdet._kernels import scoresort as k
 
     rng = np.random.default_rng(9)
-    n = 100_000
+    logits = rng.normal(size=(n, 4)) * 3
     x = {
         "uniform": rng.random(n),
         "one_ulp_apart": 0.5 + rng.integers(0, 10**6, n) * 2.0**-53,
         "one_ulp_apart_outlier": np.append(0.5 + rng.integers(0, 10**6, n - 1) * 2.0**-53, 1e300),
         "rounded": np.round(rng.normal(size=n), 2),
+        "signed_zeros": np.where(rng.random(n) < 0.3, -0.0, np.round(rng.normal(size=n), 1)),
+        "softmax": (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))[:, 0],
     }[kind]
+    assert (n > k._WIDE_SORT) == (n == 300_000)
     got = x.copy()
     k._radix_sort(got, np.empty(n, np.uint64))
-    np.testing.assert_array_equal(got, np.sort(x))
+    np.testing.assert_array_equal(got, np.sort(x + 0.0))  # -0.0 comes back as +0.0
+    assert not np.signbit(got[got == 0]).any()
 
 
 def _keys_of(scores):

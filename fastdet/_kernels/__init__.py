@@ -372,6 +372,10 @@ class _KernelCache(FunctionCache):
 
     _impl_class = _KernelCacheImpl
 
+    def _stamp(self) -> tuple[Any, str]:
+        """The kernel's own source file's stamp, and the digest of every kernel module's source."""
+        return self._impl.locator.get_source_stamp(), _sources_digest()
+
     def _entry_path(self, key: Any) -> str:
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
         return os.path.join(self._cache_path, f"{self._impl.filename_base}.{digest}.nbc")
@@ -390,7 +394,7 @@ class _KernelCache(FunctionCache):
             if not (blob.startswith(_MAGIC) and hashlib.sha256(body).digest() == blob[len(_MAGIC) :][:32]):
                 return None
             version, stamp, stored_key, payload = pickle.loads(body)
-            if version != numba.__version__ or stamp != self._impl.locator.get_source_stamp():
+            if version != numba.__version__ or stamp != self._stamp():
                 return None
             if stored_key != key:
                 return None
@@ -408,8 +412,7 @@ class _KernelCache(FunctionCache):
                 return
             self._impl.locator.ensure_cache_path()
             key = self._index_key(sig, data.codegen)
-            stamp = self._impl.locator.get_source_stamp()
-            body = dumps((numba.__version__, stamp, key, self._impl.reduce(data)))
+            body = dumps((numba.__version__, self._stamp(), key, self._impl.reduce(data)))
             path = self._entry_path(key)
             _write_atomic(path, _MAGIC + hashlib.sha256(body).digest() + body)
         except Exception as exc:  # the compiled kernel works; only saving it failed
@@ -423,6 +426,32 @@ class _KernelCache(FunctionCache):
 
     def flush(self) -> None:  # Numba's index file is not used
         pass
+
+
+_digest: str | None = None
+
+
+def _sources_digest() -> str:
+    """SHA-256 of the source of every module in this package (read once per process).
+
+    A kernel's machine code includes the helpers it calls from other kernel
+    modules (``_class_pair_areas`` in ranking.py inlines scoresort's
+    ``_radix_sort``), while Numba's stamp is its own file's time and size: an
+    edit to a helper's module alone would leave the callers' cached code
+    stale. Every kernel lives here and calls only kernels from here.
+    """
+    global _digest
+    if _digest is None:
+        h = hashlib.sha256()
+        folder = os.path.dirname(os.path.abspath(__file__))
+        try:
+            for name in sorted(n for n in os.listdir(folder) if n.endswith(".py")):
+                with open(os.path.join(folder, name), "rb") as f:
+                    h.update(name.encode() + b"\0" + f.read() + b"\0")
+            _digest = h.hexdigest()
+        except OSError:  # unreadable sources (a zipped install): each kernel's own stamp only
+            _digest = ""
+    return _digest
 
 
 _context_ready = False

@@ -154,7 +154,7 @@ def evaluate(
         Detections: ``"image_id"``, ``"label"``, ``"bbox"`` and ``"score"``.
     iou_threshold : float, default 0.5
         A detection matches when its IoU with the ground truth is
-        ``>= iou_threshold``.
+        ``>= iou_threshold``; at 0 it must still overlap the box (IoU > 0).
     use_07_metric : bool, default False
         The VOC2007 11-point AP instead of the all-point AP (see ``voc_ap``).
     pixel_offset : {0, 1}, default 0
@@ -181,7 +181,9 @@ def evaluate(
     Per class, as the devkit's ``voc_eval``: detections are ranked by
     decreasing score (a stable sort, so ties keep their order in ``dt``).
     Each is compared only with the ground-truth box of the same image and
-    class that it overlaps most (the first such box on ties). It is a true
+    class that it overlaps most (the first such box on ties); a box it does not
+    overlap is never a candidate, so at ``iou_threshold=0`` a detection that
+    overlaps nothing is still a false positive, as in both devkits. It is a true
     positive if that IoU is ``>= iou_threshold`` and the box is neither
     difficult nor already matched, and a false positive otherwise, except
     that a best match with a difficult box counts as neither. Then

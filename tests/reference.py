@@ -487,7 +487,12 @@ def voc_evaluate(gt, dt, iou_threshold=0.5, use_07_metric=False, pixel_offset=0)
             for j, g in enumerate(gts):
                 if g["image_id"] != d["image_id"]:
                     continue
-                iou = box_iou_offset(d["bbox"], g["bbox"], pixel_offset)
+                a, b = d["bbox"], g["bbox"]
+                iw = min(a[2], b[2]) - max(a[0], b[0]) + pixel_offset
+                ih = min(a[3], b[3]) - max(a[1], b[1]) + pixel_offset
+                if iw <= 0 or ih <= 0:
+                    continue  # VOCevaldet.m: a box it does not overlap is no candidate (even at threshold 0)
+                iou = box_iou_offset(a, b, pixel_offset)
                 if iou > best:
                     best, best_j = iou, j
             if best_j >= 0 and best >= iou_threshold:

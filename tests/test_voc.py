@@ -269,6 +269,33 @@ def test_best_match_only_and_threshold_inclusive():
     assert evaluate(gt1, dt1, iou_threshold=0.5000001).ap[0] == 0.0
 
 
+@pytest.mark.parametrize("offset", [0, 1])
+def test_threshold_zero_never_matches_a_disjoint_box(offset):
+    """At iou_threshold 0 a detection overlapping no ground truth is an FP, as in both devkits.
+
+    VOCevaldet.m computes an overlap only when iw > 0 and ih > 0 (ovmax stays -inf
+    otherwise); voc_eval.py's ``ovmax > 0`` fails on IoU 0; mean-average-precision gives
+    AP 0 here as well. fastdet used to give this detection IoU 0 >= 0: a TP, AP 1.
+    """
+    gt = [{"image_id": 0, "label": 0, "bbox": [0, 0, 10, 10]}]
+    far = {"image_id": 0, "label": 0, "bbox": [50, 50, 60, 60], "score": 0.9}
+    res = evaluate(gt, [far], iou_threshold=0.0, pixel_offset=offset)
+    assert res.ap[0] == 0.0
+    assert_array_equal(res.recall[0], [0.0])
+    # A shared edge overlaps only with the "+1" convention (iw = 0 + 1).
+    touching = {**far, "bbox": [10, 0, 20, 10]}
+    assert evaluate(gt, [touching], iou_threshold=0.0, pixel_offset=offset).ap[0] == float(offset)
+    # The slightest overlap is a candidate; a disjoint box listed first does not take the match.
+    gt2 = [{"image_id": 0, "label": 0, "bbox": [100, 100, 110, 110]}, *gt]
+    near = {**far, "bbox": [9, 9, 30, 30]}
+    res = evaluate(gt2, [near, near], iou_threshold=0.0, pixel_offset=offset)
+    assert_array_equal(res.recall[0], [0.5, 0.5])  # the second copy is a duplicate of gt2[1]
+    for label, (ap, precision, recall) in ref.voc_evaluate(gt2, [near, near], 0.0, False, offset).items():
+        assert res.ap[label] == ap
+        assert_array_equal(res.precision[label], precision)
+        assert_array_equal(res.recall[label], recall)
+
+
 def test_empty_inputs_and_result_is_read_only():
     res = evaluate([], [])
     assert dict(res.ap) == {}

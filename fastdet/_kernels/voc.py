@@ -15,9 +15,10 @@ def _match_ranked(det_boxes, det_img, gt_boxes, gt_start, gt_difficult, iou_thre
     grouped by image, image k owning rows gt_start[k]:gt_start[k + 1]; gt_difficult:
     (G,) bool; offset: 0.0 or 1.0 (the devkit's "+1"); tp, fp: (D,) float64 outputs;
     used: (G,) bool scratch, all False.
-    A detection takes its single best-IoU ground truth (first on ties); it is a TP if
-    IoU >= iou_threshold and that box is unused and not difficult, nothing if the box
-    is difficult, else an FP.
+    A detection takes its single best-IoU ground truth (first on ties) among those it
+    overlaps (iw > 0 and ih > 0, as VOCevaldet.m: a disjoint box is never a candidate,
+    even at iou_threshold 0); it is a TP if IoU >= iou_threshold and that box is unused
+    and not difficult, nothing if the box is difficult, else an FP.
     """
     for d in range(det_boxes.shape[0]):
         x1, y1, x2, y2 = det_boxes[d, 0], det_boxes[d, 1], det_boxes[d, 2], det_boxes[d, 3]
@@ -28,18 +29,16 @@ def _match_ranked(det_boxes, det_img, gt_boxes, gt_start, gt_difficult, iou_thre
         for g in range(gt_start[img], gt_start[img + 1]):
             iw = min(x2, gt_boxes[g, 2]) - max(x1, gt_boxes[g, 0]) + offset
             ih = min(y2, gt_boxes[g, 3]) - max(y1, gt_boxes[g, 1]) + offset
-            iou = 0.0
             if iw > 0 and ih > 0:
                 inter = iw * ih
                 g_area = (gt_boxes[g, 2] - gt_boxes[g, 0] + offset) * (
                     gt_boxes[g, 3] - gt_boxes[g, 1] + offset
                 )
                 union = d_area + g_area - inter
-                if union > 0:
-                    iou = inter / union
-            if iou > best:
-                best = iou
-                best_g = g
+                iou = inter / union if union > 0 else 0.0  # only an overflow makes union <= 0 or NaN
+                if iou > best:
+                    best = iou
+                    best_g = g
         tp[d] = 0.0
         fp[d] = 0.0
         if best_g >= 0 and best >= iou_threshold:

@@ -407,3 +407,40 @@ def test_max_dets_zero_keeps_records_of_cells_with_detections_only() -> None:
                 [],
                 theirs["gtIds"],
             )
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_float32_result_array_area_as_pycocotools(iou_type: str) -> None:
+    """An ``(N, 7)`` float32 array: pycocotools' ``loadRes`` multiplies the array's own float32
+    scalars, so ``w * h`` rounds to float32. Here the next float32s around 32 give exactly 1024
+    (in float32) but 1024.00006 in float64: the unmatched result is inside "small" for pycocotools
+    (area <= 32 ** 2) and must not be ignored there. The loaded dicts hold float32 scalars too."""
+    up, down = np.nextafter(np.float32(32), np.float32(64)), np.nextafter(np.float32(32), np.float32(0))
+    gt = {
+        "images": [{"id": 1, "height": 200, "width": 200}],
+        "categories": [{"id": 1}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [100, 100, 20, 20], "area": 400,
+                         "iscrowd": 0, "segmentation": [[100, 100, 120, 100, 120, 120, 100, 120]]}],
+    }  # fmt: skip
+    rows = np.array([[1, 0, 0, up, down, 0.9, 1], [1, 100, 100, 20, 20, 0.8, 1]], dtype=np.float32)
+
+    def evaluate(cls_coco: Any, cls_eval: Any) -> Any:
+        with contextlib.redirect_stdout(io.StringIO()):
+            cg = cls_coco()
+            cg.dataset = copy.deepcopy(gt)
+            cg.createIndex()
+            cd = cg.loadRes(rows.copy())
+            anns = {k: dict(v) for k, v in cd.anns.items()}
+            e = cls_eval(cg, cd, iou_type)
+            e.evaluate()
+            e.accumulate()
+            e.summarize()
+        return e, anns
+
+    oracle, oracle_anns = evaluate(pc_coco.COCO, pc_eval.COCOeval)
+    fast, fast_anns = evaluate(COCO, COCOeval)
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(fast.eval[key], oracle.eval[key], err_msg=key)
+    assert fast.stats.tolist() == oracle.stats.tolist()
+    assert fast_anns[1]["area"] == oracle_anns[1]["area"] == 1024.0
+    assert type(fast_anns[1]["area"]) is type(oracle_anns[1]["area"]) is np.float32

@@ -348,6 +348,9 @@ class COCO:
     def loadNumpyAnnotations(self, data: ArrayLike) -> list[dict[str, Any]]:
         """Convert an ``(N, 7)`` array ``[image_id, x, y, w, h, score, category_id]`` to result dicts."""
         arr = _results_array(data, "data")
+        narrow = np.asarray(data)
+        if narrow.dtype.kind == "f" and narrow.dtype.itemsize < 8:  # the array's own scalars, as pycocotools
+            arr = np.array(narrow, order="C")
         return [
             {"image_id": int(r[0]), "bbox": [r[1], r[2], r[3], r[4]], "score": r[5], "category_id": int(r[6])}
             for r in arr
@@ -402,6 +405,7 @@ class COCO:
         res_obj = COCO(verbose=self._verbose if verbose is None else verbose)
         res_obj._say("Loading and preparing results...")
         tic = time.time()
+        box_area: NDArray[np.float64] | None = None
         if isinstance(resFile, (np.ndarray, np.generic)):
             where = "resFile array"
             arr = _results_array(resFile, "resFile")
@@ -412,6 +416,12 @@ class COCO:
             score = np.ascontiguousarray(arr[:, 5])
             anns: list[Any] | None = None
             array_rows: np.ndarray | None = arr
+            narrow = np.asarray(resFile)
+            if narrow.dtype.kind == "f" and narrow.dtype.itemsize < 8:
+                # pycocotools multiplies the array's own scalars: a float32 w * h rounds to float32,
+                # which can move a result across an area range's edge (32 * 32); its dicts hold them too
+                array_rows = np.array(narrow, order="C")
+                box_area = (array_rows[:, 3] * array_rows[:, 4]).astype(np.float64)
             segm = False
         else:
             raw = None
@@ -469,7 +479,7 @@ class COCO:
             image_id=image_id,
             category_id=category_id,
             bbox=bbox,
-            area=mask_area if segm else bbox[:, 2] * bbox[:, 3],
+            area=mask_area if segm else box_area if box_area is not None else bbox[:, 2] * bbox[:, 3],
             score=score,
             image_keys=image_keys,
             category_keys=category_keys,

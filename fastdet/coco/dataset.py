@@ -348,12 +348,10 @@ class COCO:
     def loadNumpyAnnotations(self, data: ArrayLike) -> list[dict[str, Any]]:
         """Convert an ``(N, 7)`` array ``[image_id, x, y, w, h, score, category_id]`` to result dicts."""
         arr = _results_array(data, "data")
-        narrow = np.asarray(data)
-        if narrow.dtype.kind == "f" and narrow.dtype.itemsize < 8:  # the array's own scalars, as pycocotools
-            arr = np.array(narrow, order="C")
+        own = _narrow_float_rows(data)
         return [
             {"image_id": int(r[0]), "bbox": [r[1], r[2], r[3], r[4]], "score": r[5], "category_id": int(r[6])}
-            for r in arr
+            for r in (arr if own is None else own)
         ]
 
     def loadRes(
@@ -416,12 +414,10 @@ class COCO:
             score = np.ascontiguousarray(arr[:, 5])
             anns: list[Any] | None = None
             array_rows: np.ndarray | None = arr
-            narrow = np.asarray(resFile)
-            if narrow.dtype.kind == "f" and narrow.dtype.itemsize < 8:
-                # pycocotools multiplies the array's own scalars: a float32 w * h rounds to float32,
-                # which can move a result across an area range's edge (32 * 32); its dicts hold them too
-                array_rows = np.array(narrow, order="C")
-                box_area = (array_rows[:, 3] * array_rows[:, 4]).astype(np.float64)
+            own = _narrow_float_rows(resFile)
+            if own is not None:  # a float32 w * h rounds to float32, which can move a result across
+                array_rows = own  # an area range's edge (32 * 32); the dicts hold those scalars too
+                box_area = (own[:, 3] * own[:, 4]).astype(np.float64)
             segm = False
         else:
             raw = None
@@ -576,6 +572,13 @@ def _check_images(image_id: NDArray[np.int64], keys: list[Any] | None, known: li
             f"({int((~found).sum())} results in all; pycocotools: "
             "'Results do not correspond to current coco set')"
         )
+
+
+def _narrow_float_rows(data: Any) -> NDArray[Any] | None:
+    """A float16/float32 ``(N, 7)`` results array as it is (C order), else None: pycocotools
+    computes with the array's own scalars (its dicts hold them, and the area is their product)."""
+    arr = np.asarray(data)
+    return np.array(arr, order="C") if arr.dtype.kind == "f" and arr.dtype.itemsize < 8 else None
 
 
 def _integral_id(k: Any) -> bool:

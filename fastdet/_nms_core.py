@@ -359,7 +359,9 @@ def batched_nms(
     per-class offsets, as torchvision.ops.batched_nms does for small inputs,
     rounds float32 coordinates and can change the result, and with negative
     coordinates lets boxes of different categories overlap and suppress each
-    other; ``cv2.dnn.NMSBoxesBatched`` adds its offsets in double). The kept
+    other; ``cv2.dnn.NMSBoxesBatched`` adds its offsets in double, but they are
+    multiples of ``max(0, largest coordinate) + 1``, so there too boxes with
+    negative coordinates can cross categories). The kept
     set also equals torchvision's per-class path (used above 1000 boxes on
     CPU), whose final unstable sort may order tied scores differently. One
     kernel call groups the boxes by category with a counting sort and walks
@@ -437,9 +439,13 @@ def soft_nms(
     function, takes integer (x, y, w, h) rectangles, requires ``score_threshold >=
     0`` and offers ``top_k``; its ``nms_threshold`` is ``iou_threshold`` here). The
     weight is computed in float64 and the product is rounded to the working dtype,
-    so float32 scores can differ from OpenCV's in the last bit; OpenCV also rounds
-    ``1 - IoU`` through float, so an IoU exactly at the threshold (common with
-    integer boxes: 1/10 at 0.1) decays there under ``"linear"`` but not here. mmcv's
+    so float32 scores can differ from OpenCV's in the last bit (and boxes whose
+    decayed scores nearly tie can be selected in the other order); OpenCV also
+    rounds ``1 - IoU`` through float, so under ``"linear"`` an IoU exactly at the
+    threshold (common with integer boxes) can go either way: 1/10 at 0.1 decays
+    there but not here in float64, 3/10 at 0.3 decays here in float32 (the IoU
+    rounded up to float32 is above 0.3) but not there. Two boxes whose areas sum
+    to 0 have IoU 1 there, 0 here. mmcv's
     ``soft_nms`` differs in two ways: it applies ``min_score`` only after a decay
     (boxes that start below it can still be returned), and its swap-based loop
     breaks score ties differently; ``method="hard"`` is its ``"naive"``. A box

@@ -419,6 +419,56 @@ def test_onnx_nms_cases(data_dir):
         assert got == case["selected_indices"], case["name"]
 
 
+# ----------------------------------------------------------------------------- OpenCV cases
+
+
+def _rect_to_xyxy(r, dtype):
+    r = np.asarray(r, np.float64)
+    return np.concatenate([r[:, :2], r[:, :2] + r[:, 2:]], axis=1).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_opencv_nms_cases(data_dir, dtype):
+    """OpenCV's own dnn NMS tests (TensorFlow references), and cv2.dnn live where installed."""
+    cv2 = importlib.import_module("cv2") if importlib.util.find_spec("cv2") else None
+    d = json.loads((data_dir / "nms-opencv-cases" / "opencv_nms_cases.json").read_text())
+    assert len(d["cases"]) == 4
+    for case in d["cases"]:
+        rects, s32 = np.asarray(case["boxes"], np.float64), np.asarray(case["scores"], np.float32)
+        boxes, scores = _rect_to_xyxy(rects, dtype), s32.astype(dtype)
+        exp = np.asarray(case["expected_indices"], np.int64)
+        if case["function"] == "softNMSBoxes":
+            keep, new = soft_nms(
+                boxes, scores, method=case["method"], sigma=case["sigma"],
+                iou_threshold=case["nms_threshold"], score_threshold=case["score_threshold"],
+            )  # fmt: skip
+            assert_array_equal(keep, exp, case["name"])
+            assert_allclose(new, case["expected_updated_scores"], rtol=0, atol=case["score_atol"])
+            if cv2 is not None:
+                new_cv, keep_cv = cv2.dnn.softNMSBoxes(
+                    rects.astype(np.int32), s32, case["score_threshold"], case["nms_threshold"],
+                    top_k=case["top_k"], sigma=case["sigma"],
+                )  # fmt: skip
+                assert_array_equal(keep, np.asarray(keep_cv).reshape(-1))
+                assert_allclose(new, np.asarray(new_cv).reshape(-1), rtol=0, atol=case["score_atol"])
+            continue
+        cand = np.flatnonzero(s32 > case["score_threshold"])  # OpenCV keeps scores strictly above
+        score_t, t = case["score_threshold"], case["nms_threshold"]
+        if case["function"] == "NMSBoxesBatched":
+            labels = np.asarray(case["class_ids"], np.int32)
+            got = cand[batched_nms(boxes[cand], scores[cand], labels[cand], t)]
+            cv_got = None if cv2 is None else cv2.dnn.NMSBoxesBatched(rects, s32, labels, score_t, t)
+        else:
+            got = cand[nms(boxes[cand], scores[cand], t)]
+            cv_got = None if cv2 is None else cv2.dnn.NMSBoxes(rects, s32, score_t, t)
+        if case["compare"] == "sorted":
+            assert_array_equal(np.sort(got), np.sort(exp), case["name"])
+        else:
+            assert_array_equal(got, exp, case["name"])
+        if cv_got is not None:
+            assert_array_equal(got, np.asarray(cv_got).reshape(-1), case["name"])  # OpenCV's order too
+
+
 # ----------------------------------------------------------------------------- multiclass
 
 
@@ -616,7 +666,8 @@ def test_agrees_with_torchvision(seed, thr):
 
 def test_batched_nms_negative_coordinates_never_cross_categories():
     # torchvision's coordinate-offset trick (below 1000 boxes on CPU) shifts category 1 by
-    # max coordinate + 1 = 1 here, so its copy overlaps category 0's box and is suppressed
+    # max coordinate + 1 = 1 here, so its copy overlaps category 0's box and is suppressed;
+    # cv2.dnn.NMSBoxesBatched (offsets of max(0, max coordinate) + 1) does the same
     boxes = np.array([[-10, -10, 0, 0], [-10, -10, 0, 0]], np.float32)
     assert_array_equal(batched_nms(boxes, np.float32([0.9, 0.8]), [0, 1], 0.5), [0, 1])
 

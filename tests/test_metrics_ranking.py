@@ -396,6 +396,31 @@ def test_average_precision_matches_sklearn_and_reference(problem):
         assert_same(ours, ref.weighted_average_precision(positive, s, w))
 
 
+@given(
+    st.integers(1, 700).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.booleans(), min_size=n, max_size=n).filter(any),
+            st.lists(st.integers(0, 500), min_size=n, max_size=n),
+        )
+    ),
+    st.booleans(),
+)
+def test_unweighted_average_precision_is_sklearns_to_the_bit(data, threaded):
+    """scikit-learn adds the AP's terms with ``np.sum`` (pairwise: halves, then blocks of up to 128
+    in eight partial sums), not one running sum: so does fastdet, on the small-input path and on
+    the bucketed one (from ``_THREADED_MIN`` samples), so the AP is the same float."""
+    from unittest import mock
+
+    from fastdet.metrics import _binary
+
+    positive, ticks = data
+    y = np.array(positive, np.int64)
+    s = np.array(ticks, np.float64) / 7.0  # up to 501 distinct scores: trees of several levels
+    with mock.patch.object(_binary, "_THREADED_MIN", 1 if threaded else _binary._THREADED_MIN):
+        ours = average_precision(y, s)
+    assert ours == sk().average_precision_score(y, s)
+
+
 def test_single_class_roc_auc_is_nan_with_a_warning():
     # sklearn 1.9 (test_auc_score_non_binary_class): NaN and UndefinedMetricWarning
     s = np.random.default_rng(404).random(10)
@@ -811,6 +836,13 @@ float_keys = st.one_of(
         st.lists(float_keys, max_size=120).map(lambda xs: [ref.float_sort_key(x) for x in xs]),
         st.lists(st.integers(0, 2**64 - 1), max_size=120),
         st.lists(st.sampled_from([0, 1, 2**63, 2**64 - 1, 2**40 + 3, 2**40 + 4]), max_size=120),
+        # keys sharing their low bits (float32 scores as float64 keys: 29 zeros, or ones after ~key),
+        # now and then one that does not
+        st.tuples(
+            st.lists(st.integers(0, 2**34), max_size=120),
+            st.sampled_from([(29, 0), (29, 2**29 - 1), (3, 5)]),
+            st.sampled_from([None, 7, 2**64 - 2]),
+        ).map(lambda t: [(x << t[1][0]) | t[1][1] for x in t[0]] + ([] if t[2] is None else [t[2]])),
     )
 )
 def test_msd_sort_is_a_stable_sort(keys):
@@ -889,16 +921,23 @@ def _large_scores(kind, n, rng):
         "few": rng.integers(0, 5, n).astype(np.float64),
         "wide": rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, n),
         "subnormal": rng.integers(0, 2**20, n) * 5e-324,
+        # a detector's float32 sigmoid scores (29 low key bits shared), one float64 among them
+        "float32": np.append(
+            (1 / (1 + np.exp(-3 * rng.normal(size=n - 1)))).astype(np.float32).astype(np.float64), 0.1
+        ),
     }[kind]
 
 
-@pytest.mark.parametrize("kind", ["uniform", "rounded", "clustered", "few", "wide", "subnormal"])
-def test_msd_sort_large_inputs(kind):
+@pytest.mark.parametrize("kind", ["uniform", "rounded", "clustered", "few", "wide", "subnormal", "float32"])
+@pytest.mark.parametrize("complement", [False, True])  # keys, or ~keys (the weighted rows' form)
+def test_msd_sort_large_inputs(kind, complement):
     """Big skewed inputs (segments split several levels deep): the order of a stable argsort."""
     from fastdet._kernels import scoresort as k
 
     n = 200_000
     keys = _keys_of(_large_scores(kind, n, np.random.default_rng(7)))
+    if complement:
+        keys = ~keys
     rec = np.stack([keys, np.arange(n, dtype=np.uint64)], axis=1)
     k._sort_bucket_range(rec, np.array([n], np.int64), 0, 1)
     order = np.argsort(keys, kind="stable")

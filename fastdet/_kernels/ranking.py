@@ -164,28 +164,33 @@ def _roc_auc_twice_area(pos, neg):
 
 
 @kernel()
-def _average_precision(pos, neg):
-    """Return sum over thresholds of (R_k - R_{k-1}) * P_k, scikit-learn's step-wise AP.
+def _average_precision(pos, neg, out):
+    """Write the terms of scikit-learn's step-wise AP, ``(R_{k-1} - R_k) * P_k`` for the k-th
+    threshold from the top, to ``out[L - 1 - k]`` (L = len(out) >= the number of thresholds); return
+    that number m. ``-np.sum(out[L - m:])`` is then scikit-learn's ``-np.sum(np.diff(recall) *
+    precision[:-1])``: the same terms, in the same order, summed by NumPy in its pairwise order.
 
     pos, neg: (P,), (N,) ascending sorted scores; requires P > 0.
     """
     n_pos = pos.shape[0]
+    top = out.shape[0] - 1
     i = n_pos
     j = neg.shape[0]
     tp = 0.0
     fp = 0.0
     prev_recall = 0.0
-    total = 0.0
+    m = 0
     while i > 0 or j > 0:
         _, i2, j2 = _next_group(pos, neg, i, j)
         tp += i - i2
         fp += j - j2
         recall = tp / n_pos
-        total += (recall - prev_recall) * (tp / (tp + fp))
+        out[top - m] = (prev_recall - recall) * (tp / (tp + fp))
         prev_recall = recall
+        m += 1
         i = i2
         j = j2
-    return total
+    return m
 
 
 @kernel()
@@ -532,17 +537,18 @@ def _join_area_parts(want_ap, starts, res, out):
 
 
 @kernel()
-def _key_scores(pos, neg, want_ap):
-    """Return (2 * P * N * AUC as an exact integer, average precision) of unweighted samples.
+def _key_scores(pos, neg, want_ap, out):
+    """Return (2 * P * N * AUC as an exact integer, the number m of AP terms written).
 
     pos, neg: (P, 1), (N, 1) uint64 rows ``[~key]`` (``_bucket_split`` without
     weights) sorted ascending, that is by descending score. One forward pass
-    over the tied groups computes what ``_roc_auc_twice_area`` and
-    ``_average_precision`` (with ``want_ap``; 0.0 otherwise, and when P is 0)
-    compute from the sorted scores, the same operations in the same order.
+    over the tied groups computes what ``_roc_auc_twice_area`` computes and,
+    with ``want_ap`` (and P > 0; else m is 0), writes the AP terms into ``out``
+    as ``_average_precision`` does, the same operations in the same order.
     """
     n_pos = pos.shape[0]
     n_neg = neg.shape[0]
+    top = out.shape[0] - 1
     i = 0
     j = 0
     tp = 0
@@ -550,7 +556,7 @@ def _key_scores(pos, neg, want_ap):
     fp_f = 0.0
     tp_f = 0.0
     prev_recall = 0.0
-    total = 0.0
+    m = 0
     want_ap = want_ap and n_pos > 0
     while i < n_pos or j < n_neg:
         _, i2, j2 = _next_row_group(pos, neg, i, j)
@@ -564,9 +570,10 @@ def _key_scores(pos, neg, want_ap):
             tp_f += dp
             fp_f += dn
             recall = tp_f / n_pos
-            total += (recall - prev_recall) * (tp_f / (tp_f + fp_f))
+            out[top - m] = (prev_recall - recall) * (tp_f / (tp_f + fp_f))
             prev_recall = recall
-    return area, total
+            m += 1
+    return area, m
 
 
 @kernel(chunked=True)

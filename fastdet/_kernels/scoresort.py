@@ -160,6 +160,7 @@ _TOP_BITS = 13  # the split distributes each half into up to 8192 buckets by the
 # unsorted; about a tenth less time at 1e7 rounded scores, a few percent on continuous ones)
 _SMALL_SEGMENT = 24  # segments up to this size are finished by insertion sort
 _MAX_WIDTH = 14  # an MSD pass splits by at most 14 bits: 16384 buckets, about one row each
+_LAST_WIDTH = 16  # ... or by up to 16 when that leaves one key per bucket (the segment's last pass)
 
 
 @kernel()
@@ -275,7 +276,7 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
     insertion sorted together (buckets are in key order, about one row each). tmp: (>= m, 2)
     uint64 work space indexed from 0; seg (cap, 3) int64, seg_lo, seg_hi (cap,)
     uint64: the stack of pending segments (cap >= m // _SMALL_SEGMENT + 1);
-    counts: (2 ** _MAX_WIDTH + 1,) int64. Rows of equal keys keep their order. Hot loops index
+    counts: (2 ** _LAST_WIDTH + 1,) int64. Rows of equal keys keep their order. Hot loops index
     with unsigned integers: no negative-index wrap-around to compute (about a
     third faster on rows streamed from memory).
     """
@@ -286,12 +287,19 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
     last = rec.shape[1] - 1
     lo = rec[base, 0]
     hi = lo
+    differ = np.uint64(0)  # the bits in which some key differs from the first
     for i in range(np.uint64(base), np.uint64(base + m)):  # unsigned: no negative-index wrap
         key = rec[i, np.uint64(0)]
         lo = min(lo, key)
         hi = max(hi, key)
+        differ |= key ^ rec[np.uint64(base), np.uint64(0)]
     if lo == hi:
         return
+    # low bits every key shares (29 for float32 scores as float64 keys) are no digits: the
+    # differences between keys are multiples of 2 ** shared
+    shared = 0
+    while (differ >> np.uint64(shared)) & one == 0:
+        shared += 1
     # a segment (start, stop relative to base; 1 when its rows are in tmp) and its key range
     seg[0, 0] = 0
     seg[0, 1] = m
@@ -315,11 +323,13 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
         while width < _MAX_WIDTH and (1 << width) < size:
             width += 1
         n_bits = 0
-        x = span
+        x = span >> np.uint64(shared)
         while x != 0:
             x >>= one
             n_bits += 1
-        shift = n_bits - width if n_bits > width else 0
+        if n_bits <= _LAST_WIDTH and (1 << n_bits) <= 4 * size:
+            width = n_bits  # one pass leaves one key per digit: the segment is sorted
+        shift = (n_bits - width if n_bits > width else 0) + shared
         ushift = np.uint64(shift)
         n_dig = np.int64(span >> ushift) + 1
         for d in range(n_dig + 1):
@@ -356,7 +366,7 @@ def _msd_sort(rec, base, m, tmp, seg, seg_lo, seg_hi, counts):
             if b1 - b0 > _SMALL_SEGMENT:
                 b_lo = dst[b0 + dst_off, 0]
                 b_hi = b_lo
-                if shift != 0:
+                if shift > shared:  # else the digit is the whole key: one key per bucket
                     for i in range(np.uint64(b0 + dst_off), np.uint64(b1 + dst_off)):
                         key = dst[i, 0]
                         b_lo = min(b_lo, key)
@@ -411,7 +421,7 @@ def _sort_bucket_range(rec, ends, b0, b1):
     seg = np.empty((cap, 3), np.int64)
     seg_lo = np.empty(cap, np.uint64)
     seg_hi = np.empty(cap, np.uint64)
-    counts = np.empty((1 << _MAX_WIDTH) + 1, np.int64)
+    counts = np.empty((1 << _LAST_WIDTH) + 1, np.int64)
     start = ends[b0 - 1] if b0 > 0 else 0
     for b in range(b0, b1):
         stop = ends[b]

@@ -319,6 +319,9 @@ def _weighted_area(
     return float((-1.0 if dx_neg else 1.0) * np.sum(terms[:m]))
 
 
+_NO_TERMS = np.empty(0, np.float64)  # ``_key_scores`` computing the AUC alone
+
+
 def binary_roc_auc(
     mask: NDArray[Any], scores: NDArray[np.float64], w: Weights, max_fpr: float | None
 ) -> float:
@@ -331,7 +334,7 @@ def binary_roc_auc(
         return float("nan")
     if w is None and (max_fpr is None or max_fpr == 1):
         if mask.shape[0] >= _THREADED_MIN:
-            area, _ = _k._key_scores(*_weighted_halves(mask, scores, None), False)
+            area, _ = _k._key_scores(*_weighted_halves(mask, scores, None), False, _NO_TERMS)
         else:
             area = _k._roc_auc_twice_area(*_halves(mask, scores))
         return float(area) / (2.0 * n_pos * n_neg)
@@ -363,11 +366,13 @@ def binary_ap(mask: NDArray[Any], scores: NDArray[np.float64], w: Weights) -> fl
                 "Average precision is 0.0."
             )
             return 0.0
+        terms = np.empty(mask.shape[0], np.float64)
         if mask.shape[0] >= _THREADED_MIN:
-            _, ap = _k._key_scores(*_weighted_halves(mask, scores, None), True)
+            _, m = _k._key_scores(*_weighted_halves(mask, scores, None), True, terms)
         else:
-            ap = _k._average_precision(*_halves(mask, scores))
-        return max(0.0, float(ap))
+            pos, neg = _halves(mask, scores)
+            m = _k._average_precision(pos, neg, terms)
+        return max(0.0, float(-np.sum(terms[terms.shape[0] - m :])))  # scikit-learn's sum, bit for bit
     ap = _weighted_area(mask, scores, w, True)
     if ap is not None:
         return max(0.0, ap)

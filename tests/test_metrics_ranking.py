@@ -1002,6 +1002,31 @@ def test_threaded_path_equals_one_thread(kind, weighted, monkeypatch):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kind", ["uniform", "rounded", "few"])
+def test_key_scores_in_parts_equal_one_walk(kind):
+    """The unweighted merge cut into 1 to 7 parts at tied groups (parts empty when a group is
+    larger than a part): the same twice-area integer and the same AP terms, and those are the
+    exact rank count and scikit-learn's AP."""
+    from fastdet.metrics._binary import _key_scores, _weighted_halves
+
+    rng = np.random.default_rng(13)
+    n = 5000
+    s = _large_scores(kind, n, rng)
+    y = (rng.random(n) < 0.3).astype(np.uint8)
+    pos, neg = _weighted_halves(y, s, None)
+    got = []
+    for parts in range(1, 8):
+        terms = np.empty(n)
+        area, m = _key_scores(pos, neg, True, terms, parts)
+        got.append((area, terms[n - m :].tolist()))
+        assert _key_scores(pos, neg, False, np.empty(0), parts) == (area, 0)
+    assert all(g == got[0] for g in got)
+    area, terms = got[0]
+    sp, sn = s[y == 1], s[y == 0]
+    assert area == 2 * (sp[:, None] > sn[None, :]).sum() + (sp[:, None] == sn[None, :]).sum()
+    assert -np.sum(terms) == sk().average_precision_score(y, s)
+
+
 def test_unweighted_halves_are_key_rows_of_every_sample():
     """Without weights the bucketed split keeps every sample as a one-column row ``[~key]``,
     per label by descending score."""
@@ -1373,6 +1398,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_check_weights",
         "_roc_auc_twice_area",
         "_average_precision",
+        "_key_score_parts",
         "_group_columns",
         "_factorize_rows",
         "_renumber",

@@ -536,44 +536,57 @@ def _join_area_parts(want_ap, starts, res, out):
     return m, dx_neg, dx_pos
 
 
-@kernel()
-def _key_scores(pos, neg, want_ap, out):
-    """Return (2 * P * N * AUC as an exact integer, the number m of AP terms written).
+@kernel(chunked=True)
+def _key_score_parts(lo, hi, pos, neg, want_ap, starts, out, areas, res):
+    """For the parts ``lo:hi`` of the merge of unweighted rows cut at tied groups: each part's share
+    of 2 * P * N * AUC (an exact integer), and with ``want_ap`` its AP terms.
 
     pos, neg: (P, 1), (N, 1) uint64 rows ``[~key]`` (``_bucket_split`` without
-    weights) sorted ascending, that is by descending score. One forward pass
-    over the tied groups computes what ``_roc_auc_twice_area`` computes and,
-    with ``want_ap`` (and P > 0; else m is 0), writes the AP terms into ``out``
-    as ``_average_precision`` does, the same operations in the same order.
+    weights) sorted ascending, that is by descending score. Part p walks the
+    rows ``starts[p]`` to ``starts[p + 1]`` ((S + 1, 4) int64, columns 0 and 1:
+    the first (pos, neg) rows; each cut at the start of a tied group, as
+    ``_area_parts_plan`` cuts). Its counts before are the rows before, so each
+    part computes what ``_roc_auc_twice_area`` and ``_average_precision``
+    compute for its groups, the same operations in the same order. areas (S,)
+    int64: the parts' shares. With ``want_ap`` (and P > 0) part p writes its
+    g-th term down from ``out[L - 1 - i0 - j0]`` (L = len(out), (i0, j0) its
+    first rows) and sets ``res[p, 7]`` to its number of terms: ``_join_area_parts``
+    moves the parts' terms together (res (S, 8) float64, the other columns 0).
     """
     n_pos = pos.shape[0]
-    n_neg = neg.shape[0]
     top = out.shape[0] - 1
-    i = 0
-    j = 0
-    tp = 0
-    area = 0
-    fp_f = 0.0
-    tp_f = 0.0
-    prev_recall = 0.0
-    m = 0
-    want_ap = want_ap and n_pos > 0
-    while i < n_pos or j < n_neg:
-        _, i2, j2 = _next_row_group(pos, neg, i, j)
-        dp = i2 - i
-        dn = j2 - j
-        i = i2
-        j = j2
-        area += dn * (2 * tp + dp)
-        tp += dp
-        if want_ap:
-            tp_f += dp
-            fp_f += dn
-            recall = tp_f / n_pos
-            out[top - m] = (prev_recall - recall) * (tp_f / (tp_f + fp_f))
-            prev_recall = recall
-            m += 1
-    return area, m
+    ap = want_ap and n_pos > 0
+    for p in range(lo, hi):
+        i = starts[p, 0]
+        j = starts[p, 1]
+        i_end = starts[p + 1, 0]
+        j_end = starts[p + 1, 1]
+        base = i + j
+        tp = i
+        area = 0
+        tp_f = np.float64(i)  # the counts before the part: exact in float64, as summed one by one
+        fp_f = np.float64(j)
+        prev_recall = tp_f / n_pos if ap else 0.0
+        g = 0
+        while i < i_end or j < j_end:
+            _, i2, j2 = _next_row_group(pos, neg, i, j)  # never past the part: its cut starts a group
+            dp = i2 - i
+            dn = j2 - j
+            i = i2
+            j = j2
+            area += dn * (2 * tp + dp)
+            tp += dp
+            if ap:
+                tp_f += dp
+                fp_f += dn
+                recall = tp_f / n_pos
+                out[top - base - g] = (prev_recall - recall) * (tp_f / (tp_f + fp_f))
+                prev_recall = recall
+            g += 1
+        areas[p] = area
+        for c in range(8):
+            res[p, c] = 0.0
+        res[p, 7] = g if ap else 0
 
 
 @kernel(chunked=True)

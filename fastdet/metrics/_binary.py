@@ -322,6 +322,26 @@ def _weighted_area(
 _NO_TERMS = np.empty(0, np.float64)  # ``_key_scores`` computing the AUC alone
 
 
+def _key_scores(
+    pos: NDArray[np.uint64], neg: NDArray[np.uint64], ap: bool, terms: NDArray[np.float64], parts: int = 2
+) -> tuple[int, int]:
+    """(2 * P * N * AUC as an exact integer, the number m of AP terms) of unweighted rows
+    (``_weighted_halves`` without weights): the merge cut into ``parts`` at tied groups, walked on
+    threads; with ``ap`` the terms end at ``terms[-1]``, so ``-np.sum(terms[L - m:])`` is the AP."""
+    starts = np.zeros((parts + 1, 4), np.int64)
+    longer = pos if pos.shape[0] >= neg.shape[0] else neg
+    for p in range(1, parts):  # cut before the first row of the key p / parts into the longer half
+        t = longer[p * longer.shape[0] // parts, 0]
+        starts[p, 0] = np.searchsorted(pos[:, 0], t, "left")
+        starts[p, 1] = np.searchsorted(neg[:, 0], t, "left")
+    starts[parts, :2] = pos.shape[0], neg.shape[0]
+    areas = np.empty(parts, np.int64)
+    res = np.empty((parts, 8), np.float64)
+    _k._key_score_parts(parts, pos, neg, ap, starts, terms, areas, res)
+    m = _k._join_area_parts(True, starts, res, terms)[0] if ap else 0
+    return int(areas.sum()), int(m)
+
+
 def binary_roc_auc(
     mask: NDArray[Any], scores: NDArray[np.float64], w: Weights, max_fpr: float | None
 ) -> float:
@@ -334,14 +354,14 @@ def binary_roc_auc(
         return float("nan")
     if w is None and (max_fpr is None or max_fpr == 1):
         if mask.shape[0] >= _THREADED_MIN:
-            area, _ = _k._key_scores(*_weighted_halves(mask, scores, None), False, _NO_TERMS)
+            area, _ = _key_scores(*_weighted_halves(mask, scores, None), False, _NO_TERMS)
         else:
             area = _k._roc_auc_twice_area(*_halves(mask, scores))
         return float(area) / (2.0 * n_pos * n_neg)
     if w is not None and (max_fpr is None or max_fpr == 1):
-        area = _weighted_area(mask, scores, w, False)
-        if area is not None:
-            return area
+        weighted = _weighted_area(mask, scores, w, False)
+        if weighted is not None:
+            return weighted
     fpr, tpr, _ = roc_from_counts(threshold_sums(mask, scores, w), True)
     if max_fpr is None or max_fpr == 1:
         return _auc(fpr, tpr)
@@ -368,7 +388,7 @@ def binary_ap(mask: NDArray[Any], scores: NDArray[np.float64], w: Weights) -> fl
             return 0.0
         terms = np.empty(mask.shape[0], np.float64)
         if mask.shape[0] >= _THREADED_MIN:
-            _, m = _k._key_scores(*_weighted_halves(mask, scores, None), True, terms)
+            _, m = _key_scores(*_weighted_halves(mask, scores, None), True, terms)
         else:
             pos, neg = _halves(mask, scores)
             m = _k._average_precision(pos, neg, terms)

@@ -164,6 +164,28 @@ def _confusion_dense_weighted(t, p, weights, lo, out, present):
 
 
 @kernel()
+def _class_sums_weighted(t, p, weights, lo, sums, present):
+    """Per-label sums of ``weights`` (float64), each added in input order (``np.bincount``'s bits,
+    as scikit-learn's per-class sums): ``sums[0]`` over the samples with t == p == label (the
+    true positives), ``sums[1]`` over p == label, ``sums[2]`` over t == label; marks
+    ``present[t - lo]`` and ``present[p - lo]``.
+
+    t, p: (N,) int64 within [lo, lo + S); sums: (3, S) float64 and present: (S,) uint8, zeroed by
+    the caller. A sample off the diagonal adds 0.0 to ``sums[0]``, which leaves a sum started at
+    +0.0 unchanged (weights are finite).
+    """
+    for k in range(t.shape[0]):
+        w = weights[k]
+        a = t[k] - lo
+        b = p[k] - lo
+        sums[0, a] += w if a == b else 0.0
+        sums[1, b] += w
+        sums[2, a] += w
+        present[a] = 1
+        present[b] = 1
+
+
+@kernel()
 def _mark_present(values, lo, present):
     """Set ``present[v - lo] = True`` for every v in ``values``; present: (hi - lo + 1,)."""
     for k in range(values.shape[0]):

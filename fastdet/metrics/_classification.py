@@ -136,6 +136,34 @@ def _count_matrix(
     return out, labels
 
 
+def _weighted_class_sums(
+    t: NDArray[np.int64], p: NDArray[np.int64], weights: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """(true-positive, predicted, true) sums of ``weights`` per label, and the sorted labels of
+    ``t`` and ``p`` they are for; each sum in input order, as scikit-learn's ``np.bincount``.
+    Requires len(t) == len(p) > 0."""
+    lo, hi = (int(v) for v in _k._label_bounds(t, p))
+    span = hi - lo + 1
+    if span <= max(_LUT_MIN_SPAN, _LUT_SPAN_PER_SAMPLE * t.shape[0]):
+        sums = np.zeros((3, span), np.float64)
+        present_u8 = np.zeros(span, np.uint8)
+        _k._class_sums_weighted(t, p, weights, lo, sums, present_u8)
+        where = np.flatnonzero(present_u8)
+        _check_matrix_size(where.shape[0])
+        return sums[0, where], sums[1, where], sums[2, where], where.astype(np.int64) + lo
+    present = np.unique(np.concatenate((t, p)))  # a very wide label range: indices by binary search
+    k = present.shape[0]
+    _check_matrix_size(k)
+    ti = np.searchsorted(present, t)
+    pi = np.searchsorted(present, p)
+    diag = ti == pi
+    tp, pred, true = (
+        np.bincount(i, weights=v, minlength=k).astype(np.float64, copy=False)
+        for i, v in ((ti[diag], weights[diag]), (pi, weights), (ti, weights))
+    )
+    return tp, pred, true, present
+
+
 def _check_matrix_size(k: int) -> None:
     """Refuse a (k, k) count matrix that would not fit (one class per distinct label)."""
     check_dense_size((k, k), f"the confusion matrix of {k} distinct labels")
@@ -424,8 +452,8 @@ def precision_recall_f1(
     recall, defined through counts so that it is 0, not 0/0, when only one
     of them is undefined). This is ``sklearn.metrics.precision_recall_fscore_support``
     without the support, including its zero-division rules; with weights the
-    per-class sums come from the weighted confusion matrix, so they can differ
-    from scikit-learn's (which sums in another order) in the last bit.
+    per-class sums are added in input order and combined as scikit-learn
+    combines them, so the results are its bits.
 
     Examples
     --------
@@ -446,7 +474,15 @@ def precision_recall_f1(
         raise ValueError("y_true and y_pred are empty; at least one sample is required")
     w, _ = as_sample_weight(sample_weight, t.shape[0])
     tc, pc, classes = encode_labels(t, p)
-    cm, present = _count_matrix(tc, pc, None, w)
+    if w is None:
+        cm, present = _count_matrix(tc, pc, None, None)
+        tp_all, pred_all, true_all = np.diag(cm), cm.sum(axis=0), cm.sum(axis=1)
+    else:
+        # scikit-learn's float sums: each class's weights added in input order (its bincounts), then
+        # through its multilabel confusion matrix, fp = pred - tp and pred = tp + fp (likewise true)
+        tp_all, pred_w, true_w, present = _weighted_class_sums(tc, pc, w)
+        pred_all = tp_all + (pred_w - tp_all)
+        true_all = tp_all + (true_w - tp_all)
     if average == "binary":
         lab = _binary_label(pos_label, present, classes, is_str(t))
     else:
@@ -458,9 +494,6 @@ def precision_recall_f1(
             )
         lab = present if labels is None else _check_labels(labels, classes)
     # Per-class sums for the requested labels (a class absent from the data sums to 0).
-    tp_all = np.diag(cm)
-    pred_all = cm.sum(axis=0)
-    true_all = cm.sum(axis=1)
     idx = np.minimum(np.searchsorted(present, lab), present.shape[0] - 1)
     found = present[idx] == lab
     tp_sum = np.where(found, tp_all[idx], 0)

@@ -444,3 +444,47 @@ def test_float32_result_array_area_as_pycocotools(iou_type: str) -> None:
     assert fast.stats.tolist() == oracle.stats.tolist()
     assert fast_anns[1]["area"] == oracle_anns[1]["area"] == 1024.0
     assert type(fast_anns[1]["area"]) is type(oracle_anns[1]["area"]) is np.float32
+
+
+@pytest.mark.parametrize("form", ["float32 scalars", "mixed", "python floats"])
+def test_float32_result_dicts_area_as_pycocotools(form: str) -> None:
+    """Result dicts whose bbox holds NumPy float32 values (``list(box)`` of a detector's array):
+    pycocotools' ``loadRes`` multiplies them, so ``w * h`` rounds to float32 and
+    the result below is "small" (area 1024 in float32, 1024.00006 in float64). With a Python float
+    beside a float32 the product is float32 too (NumPy's scalar rules); Python floats stay float64."""
+    up, down = np.nextafter(np.float32(32), np.float32(64)), np.nextafter(np.float32(32), np.float32(0))
+    gt = {
+        "images": [{"id": 1, "height": 200, "width": 200}],
+        "categories": [{"id": 1}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [100, 100, 20, 20], "area": 400,
+                         "iscrowd": 0}],
+    }  # fmt: skip
+    box = np.array([0, 0, up, down], np.float32)
+    first = {
+        "float32 scalars": list(box),
+        "mixed": [0.0, 0.0, float(up), box[3]],
+        "python floats": [float(v) for v in box],
+    }[form]
+    results = [
+        {"image_id": 1, "category_id": 1, "bbox": first, "score": 0.9},
+        {"image_id": 1, "category_id": 1, "bbox": [100.0, 100.0, 20.0, 20.0], "score": 0.8},
+    ]
+
+    def evaluate(cls_coco: Any, cls_eval: Any) -> Any:
+        with contextlib.redirect_stdout(io.StringIO()):
+            cg = cls_coco()
+            cg.dataset = copy.deepcopy(gt)
+            cg.createIndex()
+            cd = cg.loadRes(copy.deepcopy(results))
+            e = cls_eval(cg, cd, "bbox")
+            e.evaluate()
+            e.accumulate()
+            e.summarize()
+        return e, float(cd.anns[1]["area"])
+
+    oracle, oracle_area = evaluate(pc_coco.COCO, pc_eval.COCOeval)
+    fast, fast_area = evaluate(COCO, COCOeval)
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(fast.eval[key], oracle.eval[key], err_msg=key)
+    assert fast.stats.tolist() == oracle.stats.tolist()
+    assert fast_area == oracle_area == (float(up) * float(down) if form == "python floats" else 1024.0)

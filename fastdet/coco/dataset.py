@@ -466,7 +466,9 @@ class COCO:
                     rows = np.flatnonzero(has_bbox)
                     bbox[rows] = _bbox_column([anns[r]["bbox"] for r in rows.tolist()], where)
             else:
-                bbox = _bbox_column(_get_column(anns, "bbox", where), where)
+                boxes = _get_column(anns, "bbox", where)
+                bbox = _bbox_column(boxes, where)
+                box_area = _scalar_areas(boxes)
             score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
         _check_images(image_id, image_keys, _image_ids_of(self), where)
         n = len(image_id)
@@ -579,6 +581,20 @@ def _narrow_float_rows(data: Any) -> NDArray[Any] | None:
     computes with the array's own scalars (its dicts hold them, and the area is their product)."""
     arr = np.asarray(data)
     return np.array(arr, order="C") if arr.dtype.kind == "f" and arr.dtype.itemsize < 8 else None
+
+
+def _scalar_areas(boxes: list[Any]) -> NDArray[np.float64] | None:
+    """pycocotools' result area ``bb[2] * bb[3]`` entry by entry, when the first box's w or h is a
+    NumPy scalar other than float64 (e.g. np.float32 from a detector's arrays: the product rounds
+    to float32, which can move a result across an area range's edge), else None: Python numbers,
+    whose product is the float64 one. Decided from the first entry, as a list is built uniformly."""
+    first = boxes[0] if boxes else None
+    if not isinstance(first, (list, tuple, np.ndarray)) or len(first) != 4:
+        return None
+    if not any(isinstance(v, np.generic) and not isinstance(v, np.float64) for v in first[2:]):
+        return None
+    with np.errstate(over="ignore"):  # an int32 product wraps there as it does in pycocotools
+        return np.array([b[2] * b[3] for b in boxes], np.float64)
 
 
 def _integral_id(k: Any) -> bool:

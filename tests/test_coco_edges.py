@@ -488,3 +488,51 @@ def test_float32_result_dicts_area_as_pycocotools(form: str) -> None:
         np.testing.assert_array_equal(fast.eval[key], oracle.eval[key], err_msg=key)
     assert fast.stats.tolist() == oracle.stats.tolist()
     assert fast_area == oracle_area == (float(up) * float(down) if form == "python floats" else 1024.0)
+
+
+@pytest.mark.parametrize("form", ["float32 scalars", "python floats"])
+def test_float32_keypoint_result_dicts_area_as_pycocotools(form: str) -> None:
+    """Keypoint results of NumPy float32 values: pycocotools takes ``np.min`` / ``np.max`` of them
+    (float32), so the extent's width, height and area round to float32: here (32 + 2**-18) *
+    (32 - 2**-18) is exactly 1024 in float32 but just below it in float64, and only the float32
+    area keeps the result inside "medium" (32 ** 2 <= area)."""
+    up, down = np.float32(32 + 2**-18), np.float32(32 - 2**-18)
+    gt = {
+        "images": [{"id": 1, "height": 200, "width": 200}],
+        "categories": [{"id": 1, "keypoints": ["a", "b", "c"], "skeleton": []}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [100, 100, 40, 40], "area": 1600,
+                         "iscrowd": 0, "num_keypoints": 3,
+                         "keypoints": [110, 110, 2, 130, 110, 2, 120, 130, 2]}],
+    }  # fmt: skip
+    far = np.array([1, 1, 2, 1 + up, 1, 2, 1, 1 + down, 2], np.float32)  # x1 - x0 = up, y1 - y0 = down
+    kp = list(far) if form == "float32 scalars" else [float(v) for v in far]
+    results = [
+        {"image_id": 1, "category_id": 1, "keypoints": kp, "score": 0.9},
+        {
+            "image_id": 1,
+            "category_id": 1,
+            "keypoints": [110.0, 110, 2, 130, 110, 2, 120, 130, 2],
+            "score": 0.8,
+        },
+    ]
+
+    def evaluate(cls_coco: Any, cls_eval: Any) -> Any:
+        with contextlib.redirect_stdout(io.StringIO()):
+            cg = cls_coco()
+            cg.dataset = copy.deepcopy(gt)
+            cg.createIndex()
+            cd = cg.loadRes(copy.deepcopy(results))
+            e = cls_eval(cg, cd, "keypoints")
+            e.params.kpt_oks_sigmas = np.array([0.5, 0.6, 0.7]) / 10.0  # three keypoints
+            e.evaluate()
+            e.accumulate()
+            e.summarize()
+        return e, float(cd.anns[1]["area"]), [float(v) for v in cd.anns[1]["bbox"]]
+
+    oracle, oracle_area, oracle_box = evaluate(pc_coco.COCO, pc_eval.COCOeval)
+    fast, fast_area, fast_box = evaluate(COCO, COCOeval)
+    for key in ("precision", "recall", "scores"):
+        np.testing.assert_array_equal(fast.eval[key], oracle.eval[key], err_msg=key)
+    assert fast.stats.tolist() == oracle.stats.tolist()
+    assert fast_area == oracle_area
+    assert fast_box == oracle_box

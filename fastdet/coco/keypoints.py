@@ -230,7 +230,20 @@ def result_columns(anns: list[Any], where: str) -> tuple[_Columns, _Keypoints]:
     image_id, image_keys = _id_column(_get_column(anns, "image_id", where), "image_id", where)
     category_id, category_keys = _id_column(_get_column(anns, "category_id", where), "category_id", where)
     score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
-    return _result_columns(values, off, (image_id, image_keys), (category_id, category_keys), score, where)
+    cols, kps = _result_columns(
+        values, off, (image_id, image_keys), (category_id, category_keys), score, where
+    )
+    narrow = np.asarray(anns[0]["keypoints"]).dtype if anns else np.dtype(np.float64)
+    if narrow.kind == "f" and narrow.itemsize < 8:  # NumPy float32 values: pycocotools' np.min / np.max
+        # keep them, so x1 - x0, y1 - y0 and their product round to float32 (decided from the first entry)
+        triples = values.reshape(-1, 3)  # every entry is a positive multiple of 3 numbers
+        x1 = np.maximum.reduceat(triples[:, 0], off[:-1] // 3).astype(narrow)
+        y1 = np.maximum.reduceat(triples[:, 1], off[:-1] // 3).astype(narrow)
+        w, h = x1 - cols.bbox[:, 0].astype(narrow), y1 - cols.bbox[:, 1].astype(narrow)
+        cols.bbox[:, 2] = w
+        cols.bbox[:, 3] = h
+        cols.area = (w * h).astype(np.float64)
+    return cols, kps
 
 
 def scan_results(raw: bytes, where: str) -> tuple[_Columns, _Keypoints] | None:

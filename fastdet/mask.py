@@ -541,7 +541,7 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]:
             _rle.from_boxes(_raster_boxes(_finite_boxes(boxes, "pyobj"), "pyobj", False), hh, ww)
         )
     if isinstance(pyobj, dict):
-        return _from_rle_dicts([pyobj], hh, ww, "pyobj", single=True)[0]
+        return _one_uncompressed(pyobj, hh, ww) or _from_rle_dicts([pyobj], hh, ww, "pyobj", single=True)[0]
     if not _listlike(pyobj):
         raise TypeError(f"pyobj must be a list, an ndarray or a dict, got {type(pyobj).__name__}")
     if not pyobj:
@@ -630,6 +630,27 @@ def _polygons_or_boxes(items: Sequence[Any], h: int, w: int, name: str, single: 
         problem = "an odd number of coordinates" if lengths[i] % 2 else "fewer than 3 points"
         raise ValueError(f"{where} is not a valid polygon: {int(lengths[i])} numbers, {problem}")
     return _rle.to_dicts(_rle.from_polygons(xy, offsets // 2, h, w))
+
+
+def _one_uncompressed(obj: RLE, h: int, w: int) -> RLE | None:
+    """COCO's crowd annotation (``counts`` a list of ints, ``size`` ``[h, w]``) by one kernel call;
+    None for any other dict or a bad one (:func:`_from_rle_dicts` validates and names the problem)."""
+    counts, size = obj.get("counts"), obj.get("size")
+    if (
+        type(counts) is not list
+        or type(size) is not list
+        or list(map(type, size)) != [int, int]
+        or size != [h, w]
+    ):
+        return None
+    try:
+        runs = np.asarray(counts)
+    except (TypeError, ValueError):
+        return None
+    if runs.dtype != np.int64 or runs.ndim != 1:
+        return None
+    status, text = _k.runs_to_string(runs, h * w, _rle.MAX_PIXELS)
+    return None if status else {"size": [h, w], "counts": text.tobytes()}
 
 
 def _from_rle_dicts(objs: list[Any], h: int, w: int, name: str, single: bool) -> list[RLE]:

@@ -898,6 +898,22 @@ def test_one_call_paths_leave_bad_input_to_the_batch_path():
     assert_array_equal(fm.iou([a], [a], [0.5]), pcm.iou([a], [a], [0]))  # truncated, as pycocotools
     assert_array_equal(fm.iou([a], [a], [2]), pcm.iou([a], [a], [1]))
     assert fm.area([{"size": np.array([4, 5]), "counts": b"5220003"}]).tolist() == [6]
+    for counts, exc, match in (
+        ([1, 2], ValueError, r"pyobj\['counts'\]: the runs add up to 3 pixels"),
+        ([-1, 21], ValueError, "outside"),
+        ([1.5, 18.5], ValueError, "whole numbers"),
+        ([2**70, 1], TypeError, "must hold integers"),
+    ):
+        with pytest.raises(exc, match=match):
+            fm.frPyObjects({"size": [4, 5], "counts": counts}, 4, 5)
+    with pytest.raises(TypeError, match="the height must be an integer, got bool"):
+        fm.frPyObjects({"size": [True, 5], "counts": [5]}, 1, 5)
+    for size, counts in (([4.0, 5], [20]), ([0, 5], []), ([4, 5], np.array([3, 17]))):
+        h = int(size[0])
+        _same_rle(
+            fm.frPyObjects({"size": size, "counts": counts}, h, 5),
+            pcm.frPyObjects([{"size": [h, 5], "counts": list(counts)}], h, 5)[0],
+        )
 
 
 @settings(deadline=None)

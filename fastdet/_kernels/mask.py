@@ -721,6 +721,22 @@ def merge_strings(buf, soff, hgt, wid, intersect, bitmap_ratio):
 
 
 @kernel()
+def runs_to_string(runs, pixels, max_run):
+    """rleToString of one uncompressed RLE: ``(0, text)``, or ``(1, empty)`` when it has no run, a
+    run is outside ``[0, max_run]`` or they do not add up to ``pixels`` (the caller's batch path
+    names the problem)."""
+    total = 0
+    for x in runs:
+        if x < 0 or x > max_run:
+            return 1, np.empty(0, np.uint8)
+        total += x
+    if total != pixels or len(runs) == 0:
+        return 1, np.empty(0, np.uint8)
+    text = np.empty(7 * len(runs), np.uint8)
+    return 0, text[: _encode_one(runs, 0, len(runs), text, 0)]
+
+
+@kernel()
 def shapes_to_strings(v, voff, boxes, h, w, max_coord):
     """rleFrPoly (``boxes``: rleFrBbox) and rleToString of a few shapes of one ``h`` x ``w`` image.
 
@@ -743,7 +759,8 @@ def shapes_to_strings(v, voff, boxes, h, w, max_coord):
         for i in range(n):
             x, y = v[voff[i]], v[voff[i] + 1]
             xe, ye = x + v[voff[i] + 2], y + v[voff[i] + 3]
-            xy[8 * i : 8 * i + 8] = (x, y, x, ye, xe, ye, xe, y)
+            for j, c in enumerate((x, y, x, ye, xe, ye, xe, y)):  # from_boxes' polygon
+                xy[8 * i + j] = c
         poff = np.arange(0, 4 * n + 1, 4)
     else:
         xy, poff = v, voff // 2

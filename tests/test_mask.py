@@ -834,23 +834,31 @@ def test_intersection_of_many_masks_matches_pycocotools(seed, h, w, n, core, den
     _same_rle(fm.merge(with_empty_runs, intersect=True), pcm.merge(with_empty_runs, intersect=True))
 
 
-def _pad_first_value(counts: bytes) -> bytes:
-    """``counts`` with its first value written in one byte more than rleToString writes (decoded alike)."""
-    c = counts[0] - 48
-    if c & 0x20:  # already several bytes: leave it
+def _pad_value(counts: bytes, k: int) -> bytes:
+    """``counts`` with value ``k`` (modulo their number) written in one byte more than rleToString
+    writes: its last byte gets the continuation bit and a byte of sign extension follows (decoded alike)."""
+    ends = [p for p, b in enumerate(counts) if not (b - 48) & 0x20]  # the last byte of each value
+    if not ends:
         return counts
-    return bytes([c | 0x20 | 48, 48 + (0x1F if c & 0x10 else 0)]) + counts[1:]
+    p = ends[k % len(ends)]
+    c = counts[p] - 48
+    return counts[:p] + bytes([48 + (c | 0x20), 48 + (0x1F if c & 0x10 else 0)]) + counts[p + 1 :]
 
 
 @settings(deadline=None)
-@given(data=_uncompressed(n_max=3), intersect=st.booleans(), as_str=st.booleans(), pad=st.booleans())
+@given(
+    data=_uncompressed(n_max=3),
+    intersect=st.booleans(),
+    as_str=st.booleans(),
+    pad=st.one_of(st.none(), st.integers(0, 20)),
+)
 def test_one_call_paths_for_one_or_two_rles_match_pycocotools(data, intersect, as_str, pad):
     """merge / area / toBbox / iou of a dict or a short list (the data-loader calls, one kernel call
     each): bytes or str counts, strings in more bytes than rleToString writes, empty images."""
     h, w, objs = data
     rles = pcm.frPyObjects(objs, h, w)
-    if pad:
-        rles[0] = {"size": rles[0]["size"], "counts": _pad_first_value(rles[0]["counts"])}
+    if pad is not None:
+        rles[0] = {"size": rles[0]["size"], "counts": _pad_value(rles[0]["counts"], pad)}
     ours = [
         {"size": list(r["size"]), "counts": r["counts"].decode() if as_str else r["counts"]} for r in rles
     ]

@@ -33,6 +33,7 @@ from fastdet._kernels.rlestring import (
     _bbox_finish,
     _scan_fast,
     _scan_one,
+    measure_string,
 )
 
 
@@ -790,19 +791,20 @@ def shapes_to_strings(v, voff, boxes, h, w, max_coord):
 def string_is_canonical(buf, h, w):
     """``(status, same)`` of one compressed string: ``status`` as for
     :func:`~fastdet._kernels.rlestring.scan_strings`, ``same`` True when rleToString of its runs
-    gives ``buf`` back (every value in the fewest bytes), as pycocotools' merge of it then does.
+    gives ``buf`` back, as pycocotools' merge of it then does.
 
-    Equal lengths suffice: a value's shortest encoding is unique and any other is longer.
+    rleToString writes each value in the fewest bytes (it stops once the rest is the sign
+    extension), and a value has one such encoding; so ``same`` holds unless a value of 2+ bytes
+    ends in a byte that only extends the sign of the byte before (5 bits 0 after a byte with bit
+    0x10 clear, or 0x1F after one with it set).
     """
-    soff = np.zeros(4, np.int64)  # soff (2), h, w
-    soff[1], soff[2], soff[3] = len(buf), h, w
-    runs = np.empty(len(buf), np.int64)
-    stats = np.empty(4, np.int64)  # n_runs, area, canon, status
-    bbox = np.empty((1, 4))
-    checked = _bad_bytes(buf, 0, len(buf)) == 0
-    _scan_one(0, buf, soff[:2], soff[2:3], soff[3:], STORE_RUNS, False, runs, stats[0:1], stats[1:2], bbox,
-              stats[2:3], stats[3:], checked)  # fmt: skip
-    return stats[3], stats[3] == 0 and _string_length(runs, 0, stats[0]) == len(buf)
+    status = measure_string(buf, h, w, False)[0]
+    longer = 0  # a value in more bytes than needed (one branch-free pass, which LLVM vectorises)
+    for p in range(1, len(buf)):
+        c, prev = np.int64(buf[p]) - 48, np.int64(buf[p - 1]) - 48
+        ends = ((prev >> 5) & 1) & (1 - ((c >> 5) & 1))  # c ends a value of 2+ bytes
+        longer |= ends & np.int64(c == ((prev >> 4) & 1) * 0x1F)  # and only extends the sign
+    return status, status == 0 and longer == 0
 
 
 @kernel()

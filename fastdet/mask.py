@@ -77,7 +77,8 @@ def _rle_list(rleObjs: Any, name: str) -> list[Any]:
 def _few_strings(objs: list[Any]) -> tuple[NDArray[np.uint8], NDArray[np.int64], int, int] | None:
     """The joined ``counts`` of a few RLE dicts of one size (``size`` a list of two ints, ``counts``
     bytes or ASCII str), their byte offsets and the size, for the one-call kernels; None for any
-    other input (empty, long or irregular lists), which the batch path validates and reports.
+    other input (empty, long or irregular lists, strings long enough for threads), which the batch
+    path validates and reports.
     """
     if not 0 < len(objs) <= _SMALL or type(objs[0]) is not dict:
         return None
@@ -100,6 +101,8 @@ def _few_strings(objs: list[Any]) -> tuple[NDArray[np.uint8], NDArray[np.int64],
             return None
         counts.append(c)
         offsets.append(offsets[-1] + len(c))
+    if len(objs) > 1 and _rle._NS_BYTE * offsets[-1] >= _rle.PARALLEL_WORK:  # the batch path uses threads
+        return None
     return np.frombuffer(b"".join(counts), np.uint8), np.array(offsets, np.int64), h, w
 
 

@@ -233,6 +233,8 @@ def _sizes(h: ArrayLike, w: ArrayLike, n: int) -> tuple[I64, I64]:
 
 def check_size(h: Any, w: Any, name: str) -> tuple[int, int]:
     """``(h, w)`` as Python ints, or raise: non-negative integers (whole floats pass) with h*w < 2**32."""
+    if type(h) is int and type(w) is int and h >= 0 and w >= 0 and h * w <= MAX_PIXELS:
+        return h, w  # the usual case, without the checks below
     out = []
     for v, what in ((h, "height"), (w, "width")):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, float, np.floating)):

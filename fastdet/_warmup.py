@@ -271,6 +271,9 @@ def _task_masks() -> None:
     fm.decode(rles[0])
     fm.area(rles)
     fm.toBbox(rles)
+    fm.area(rles[0])  # one dict, and a list of one, take kernels of their own
+    fm.toBbox(rles[0])
+    fm.merge(rles[:1])
     for intersect in (False, True):
         fm.merge(rles, intersect=intersect)
         fm.merge(rles + rles, intersect=intersect)

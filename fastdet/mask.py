@@ -49,8 +49,8 @@ from fastdet._validate import to_numeric_array
 __all__ = ["area", "decode", "encode", "frPyObjects", "iou", "merge", "toBbox"]
 
 RLE = dict[str, Any]
-#: ``merge`` of at most this many RLEs runs as one kernel call (larger ones use threads).
-_SMALL_MERGE = 16
+#: Calls on at most this many RLEs run as one kernel call where they can (larger ones use threads).
+_SMALL = 16
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -72,6 +72,38 @@ def _rle_list(rleObjs: Any, name: str) -> list[Any]:
     if not _listlike(rleObjs):
         raise TypeError(f"{name} must be a list of RLE dicts, got {type(rleObjs).__name__}")
     return list(rleObjs)
+
+
+def _few_strings(objs: list[Any]) -> tuple[NDArray[np.uint8], NDArray[np.int64], int, int] | None:
+    """The joined ``counts`` of a few RLE dicts of one size (``size`` a list of two ints, ``counts``
+    bytes or ASCII str), their byte offsets and the size, for the one-call kernels; None for any
+    other input (empty, long or irregular lists, strings long enough for threads), which the batch
+    path validates and reports.
+    """
+    if not 0 < len(objs) <= _SMALL or type(objs[0]) is not dict:
+        return None
+    size = objs[0].get("size")
+    if type(size) is not list or len(size) != 2:
+        return None
+    h, w = size
+    if type(h) is not int or type(w) is not int or h < 0 or w < 0 or h * w > _rle.MAX_PIXELS:
+        return None
+    counts, offsets = [], [0]
+    for o in objs:
+        if type(o) is not dict:
+            return None
+        c, s = o.get("counts"), o.get("size")
+        if type(c) is not bytes:
+            if type(c) is not str or not c.isascii():
+                return None
+            c = c.encode()
+        if s is not size and (type(s) is not list or s != size):
+            return None
+        counts.append(c)
+        offsets.append(offsets[-1] + len(c))
+    if len(objs) > 1 and _rle._NS_BYTE * offsets[-1] >= _rle.PARALLEL_WORK:  # the batch path uses threads
+        return None
+    return np.frombuffer(b"".join(counts), np.uint8), np.array(offsets, np.int64), h, w
 
 
 # ----------------------------------------------------------------------------- encode / decode
@@ -150,21 +182,30 @@ def decode(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.uint8]:
 
 
 # ----------------------------------------------------------------------------- area / toBbox
-def _measure_one(obj: RLE, boxes: bool) -> tuple[Any, ...] | None:
-    """The kernel's ``(status, area, x, y, w, h)`` of one well-formed RLE dict, else None.
-
-    Only the usual form (``counts`` bytes, ``size`` two ints) takes this one-call path; anything
-    else, or an invalid string, goes through :func:`fastdet._rle.measure_dicts`, which names the
-    problem.
-    """
+def _one_string(obj: RLE) -> tuple[bytes, int, int] | None:
+    """``(counts, h, w)`` of an RLE dict in the usual form (``counts`` bytes or ASCII str, ``size`` a
+    list of two ints) for the one-string kernels, else None (the batch path validates the rest)."""
     counts, size = obj.get("counts"), obj.get("size")
-    if type(counts) is not bytes or type(size) is not list or len(size) != 2:
+    if type(size) is not list or len(size) != 2:
         return None
+    if type(counts) is not bytes:
+        if type(counts) is not str or not counts.isascii():
+            return None
+        counts = counts.encode()
     h, w = size
     if type(h) is not int or type(w) is not int or h < 0 or w < 0 or h * w > _rle.MAX_PIXELS:
         return None
-    one = _ks.measure_string(np.frombuffer(counts, np.uint8), h, w, boxes)
-    return one if one[0] == 0 else None
+    return counts, h, w
+
+
+def _measure_one(obj: RLE, boxes: bool) -> tuple[Any, ...] | None:
+    """The kernel's ``(status, area, x, y, w, h)`` of one RLE dict in the usual form (see
+    :func:`_one_string`) with a valid string, else None: the batch path then names the problem."""
+    one = _one_string(obj)
+    if one is None:
+        return None
+    out = _ks.measure_string(np.frombuffer(one[0], np.uint8), one[1], one[2], boxes)
+    return out if out[0] == 0 else None
 
 
 def area(rleObjs: RLE | Sequence[RLE]) -> Any:
@@ -195,7 +236,16 @@ def area(rleObjs: RLE | Sequence[RLE]) -> Any:
         if one is not None:
             return np.uint32(one[1])
         return np.uint32(_rle.measure_dicts([rleObjs], "rleObjs", boxes=False).area[0])
-    return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs", boxes=False).area.astype(np.uint32)
+    objs = _rle_list(rleObjs, "rleObjs")
+    one = _measure_one(objs[0], False) if len(objs) == 1 and type(objs[0]) is dict else None
+    if one is not None:  # a list of one: the one-dict kernel is the quicker call
+        return np.array([one[1]], np.uint32)
+    few = _few_strings(objs)
+    if few is not None:
+        status, areas, _ = _ks.measure_few(*few, False)
+        if status == 0:
+            return areas
+    return _rle.measure_dicts(objs, "rleObjs", boxes=False).area.astype(np.uint32)
 
 
 def toBbox(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.float64]:
@@ -226,7 +276,16 @@ def toBbox(rleObjs: RLE | Sequence[RLE]) -> NDArray[np.float64]:
         if one is not None:
             return np.array(one[2:], np.float64)
         return _rle.measure_dicts([rleObjs], "rleObjs").bbox[0]
-    return _rle.measure_dicts(_rle_list(rleObjs, "rleObjs"), "rleObjs").bbox
+    objs = _rle_list(rleObjs, "rleObjs")
+    one = _measure_one(objs[0], True) if len(objs) == 1 and type(objs[0]) is dict else None
+    if one is not None:  # a list of one: the one-dict kernel is the quicker call
+        return np.array([one[2:]], np.float64)
+    few = _few_strings(objs)
+    if few is not None:
+        status, _, boxes = _ks.measure_few(*few, True)
+        if status == 0:
+            return boxes
+    return _rle.measure_dicts(objs, "rleObjs").bbox
 
 
 # ----------------------------------------------------------------------------- merge / iou
@@ -259,12 +318,16 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
     objs = _rle_list(rleObjs, "rleObjs")
     if not objs:
         return {"size": [0, 0], "counts": b""}
-    if len(objs) <= _SMALL_MERGE:  # one kernel call: per-call overhead is most of a small merge
-        counts, h, w = _rle._dict_fields(objs, "rleObjs")
-        buf, soff = _rle._join_counts(counts, "rleObjs")
+    if len(objs) == 1 and type(objs[0]) is dict:  # annToRLE's merge of one polygon: usually its own string
+        one = _one_string(objs[0])
+        if one is not None and _k.string_is_canonical(np.frombuffer(one[0], np.uint8), one[1], one[2])[1]:
+            return {"size": [one[1], one[2]], "counts": one[0]}
+    few = _few_strings(objs)  # one kernel call: per-call overhead is most of a small merge
+    if few is not None:
+        buf, soff, h, w = few
         status, text = _k.merge_strings(buf, soff, h, w, bool(intersect), _rle.BITMAP_WORDS_PER_RUN)
         if status == 0:
-            return {"size": [int(h[0]), int(w[0])], "counts": text.tobytes()}
+            return {"size": [h, w], "counts": text.tobytes()}
     if intersect:  # many masks rarely share a pixel: their boxes (no runs stored) often show it
         s = _rle.measure_dicts(objs, "rleObjs", _ks.STORE_NONE, boxes=True)
         _one_size(s.h, s.w, "rleObjs", "merge")
@@ -371,6 +434,13 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
     >>> iou([[0, 0, 2, 2]], [[1, 1, 2, 2], [0, 0, 4, 4]], [0, 1])
     array([[0.14285714, 1.        ]])
     """
+    if type(dt) is list and type(gt) is list and type(pyiscrowd) is list and len(pyiscrowd) == len(gt):
+        few_d, few_g = _few_strings(dt), _few_strings(gt)
+        if few_d is not None and few_g is not None and few_d[2:] == few_g[2:] and _plain_flags(pyiscrowd):
+            crowd = np.array(pyiscrowd, np.int64)
+            status, values = _k.iou_strings_few(few_d[0], few_d[1], few_g[0], few_g[1], *few_d[2:], crowd)
+            if status == 0:
+                return np.asfortranarray(values.reshape(len(dt), len(gt)))
     crowd = _crowd_flags(pyiscrowd, gt)
     kind_d, d = _iou_operand(dt, "dt")
     kind_g, g = _iou_operand(gt, "gt")
@@ -403,6 +473,11 @@ def _iou_any_size(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | lis
     if kind_d != "rles" or kind_g != "rles":
         return iou(dt, gt, pyiscrowd)
     return np.asfortranarray(_rle.iou_measured(d, g, crowd))
+
+
+def _plain_flags(flags: list[Any]) -> bool:
+    """Whether ``flags`` are all 0 or 1 (ints or bools): the crowd flags as :func:`_crowd_flags` has them."""
+    return all(type(f) in (int, bool) and (f == 0 or f == 1) for f in flags)
 
 
 def _crowd_flags(pyiscrowd: Any, gt: Any) -> NDArray[np.int64]:
@@ -467,11 +542,15 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]:
             return []
         if boxes.ndim != 2 or boxes.shape[1] != 4:
             raise ValueError(f"pyobj as an ndarray must hold boxes of shape (N, 4), got {boxes.shape}")
+        flat = np.ascontiguousarray(boxes, np.float64).reshape(-1)
+        small = _few_shapes(flat, np.arange(0, len(flat) + 1, 4), True, hh, ww)
+        if small is not None:
+            return small
         return _rle.to_dicts(
             _rle.from_boxes(_raster_boxes(_finite_boxes(boxes, "pyobj"), "pyobj", False), hh, ww)
         )
     if isinstance(pyobj, dict):
-        return _from_rle_dicts([pyobj], hh, ww, "pyobj", single=True)[0]
+        return _one_uncompressed(pyobj, hh, ww) or _from_rle_dicts([pyobj], hh, ww, "pyobj", single=True)[0]
     if not _listlike(pyobj):
         raise TypeError(f"pyobj must be a list, an ndarray or a dict, got {type(pyobj).__name__}")
     if not pyobj:
@@ -485,16 +564,17 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> RLE | list[RLE]:
 
 
 def _flatten(items: Sequence[Any], name: str, single: bool) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """All numbers of ``items`` (flat lists of numbers) in one float64 array, and each item's count."""
+    """All numbers of ``items`` (flat lists of numbers) in one float64 array, and the CSR offsets of
+    each item's numbers in it."""
     if not set(map(type, items)) <= {list, tuple, np.ndarray}:
         i = next(i for i, p in enumerate(items) if type(p) not in (list, tuple, np.ndarray))
         where = name if single else f"{name}[{i}]"
         raise TypeError(
             f"{where} must be a polygon or a box (a list of numbers), got {type(items[i]).__name__}"
         )
-    lengths = np.fromiter(map(len, items), np.int64, len(items))
+    offsets = np.fromiter(itertools.accumulate(map(len, items), initial=0), np.int64, len(items) + 1)
     try:
-        flat = np.fromiter(itertools.chain.from_iterable(items), np.float64, int(lengths.sum()))
+        flat = np.fromiter(itertools.chain.from_iterable(items), np.float64, int(offsets[-1]))
     except (TypeError, ValueError):  # a nested or non-numeric entry: find it
         for i, p in enumerate(items):
             where = name if single else f"{name}[{i}]"
@@ -502,17 +582,49 @@ def _flatten(items: Sequence[Any], name: str, single: bool) -> tuple[NDArray[np.
             if arr.ndim != 1:
                 raise ValueError(f"{where} must be a flat list of numbers, got shape {arr.shape}") from None
         raise
+    return flat, offsets
+
+
+def _check_coordinates(
+    flat: NDArray[np.float64], offsets: NDArray[np.int64], name: str, single: bool
+) -> None:
+    """Raise ``ValueError`` naming the first item (numbers ``offsets[i]:offsets[i + 1]`` of ``flat``)
+    with a coordinate that is not finite or reaches ``MAX_COORD`` in magnitude."""
     if flat.size and not (np.isfinite(flat).all() and np.abs(flat).max() < _rle.MAX_COORD):
         bad = ~np.isfinite(flat) | (np.abs(np.nan_to_num(flat)) >= _rle.MAX_COORD)
-        i = int(np.searchsorted(np.cumsum(lengths), int(np.flatnonzero(bad)[0]), side="right"))
+        i = int(np.searchsorted(offsets[1:], int(np.flatnonzero(bad)[0]), side="right"))
         where = name if single else f"{name}[{i}]"
         raise ValueError(f"{where} must hold finite coordinates below {_rle.MAX_COORD:.0e} in magnitude")
-    return flat, lengths
+
+
+def _few_shapes(
+    v: NDArray[np.float64], voff: NDArray[np.int64], boxes: bool, h: int, w: int
+) -> list[RLE] | None:
+    """The RLE dicts of polygons (or boxes) ``v[voff[i]:voff[i + 1]]`` by one kernel call, where the
+    batch path would not use threads; None for anything the batch path must handle or report (a
+    polygon of fewer than 3 points or an odd count, a box of other than 4 numbers, a coordinate out
+    of range, an image without pixels)."""
+    n = len(voff) - 1
+    if n > 1 and _rle._NS_VERTEX * len(v) / 2 >= _rle.PARALLEL_WORK:
+        return None
+    status, text, toff = _k.shapes_to_strings(v, voff, boxes, h, w, _rle.MAX_COORD)
+    if status:
+        return None
+    blob = text.tobytes()
+    if n == 1:
+        return [{"size": [h, w], "counts": blob}]
+    return [{"size": [h, w], "counts": blob[a:b]} for a, b in itertools.pairwise(toff.tolist())]
 
 
 def _polygons_or_boxes(items: Sequence[Any], h: int, w: int, name: str, single: bool) -> list[RLE]:
-    xy, lengths = _flatten(items, name, single)
-    if lengths[0] == 4:  # pycocotools' box branch (len(pyobj[0]) == 4)
+    xy, offsets = _flatten(items, name, single)
+    boxes = bool(offsets[1] == 4)  # pycocotools' box branch (len(pyobj[0]) == 4)
+    small = _few_shapes(xy, offsets, boxes, h, w)
+    if small is not None:
+        return small
+    _check_coordinates(xy, offsets, name, single)
+    lengths = np.diff(offsets)
+    if boxes:
         if (lengths != 4).any():
             i = int(np.flatnonzero(lengths != 4)[0])
             raise ValueError(
@@ -526,9 +638,28 @@ def _polygons_or_boxes(items: Sequence[Any], h: int, w: int, name: str, single: 
         where = name if single else f"{name}[{i}]"
         problem = "an odd number of coordinates" if lengths[i] % 2 else "fewer than 3 points"
         raise ValueError(f"{where} is not a valid polygon: {int(lengths[i])} numbers, {problem}")
-    point_offsets = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths // 2, out=point_offsets[1:])
-    return _rle.to_dicts(_rle.from_polygons(xy, point_offsets, h, w))
+    return _rle.to_dicts(_rle.from_polygons(xy, offsets // 2, h, w))
+
+
+def _one_uncompressed(obj: RLE, h: int, w: int) -> RLE | None:
+    """COCO's crowd annotation (``counts`` a list of ints, ``size`` ``[h, w]``) by one kernel call;
+    None for any other dict or a bad one (:func:`_from_rle_dicts` validates and names the problem)."""
+    counts, size = obj.get("counts"), obj.get("size")
+    if (
+        type(counts) is not list
+        or type(size) is not list
+        or list(map(type, size)) != [int, int]
+        or size != [h, w]
+    ):
+        return None
+    try:
+        runs = np.asarray(counts)
+    except (TypeError, ValueError):
+        return None
+    if runs.dtype != np.int64 or runs.ndim != 1:
+        return None
+    status, text = _k.runs_to_string(runs, h * w, _rle.MAX_PIXELS)
+    return None if status else {"size": [h, w], "counts": text.tobytes()}
 
 
 def _from_rle_dicts(objs: list[Any], h: int, w: int, name: str, single: bool) -> list[RLE]:

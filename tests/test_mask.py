@@ -832,3 +832,110 @@ def test_intersection_of_many_masks_matches_pycocotools(seed, h, w, n, core, den
     _same_rle(fm.merge(rles, intersect=True), pcm.merge(rles, intersect=True))
     with_empty_runs = [*rles[:-1], pcm.frPyObjects({"size": [h, w], "counts": [0, 0, h * w]}, h, w)]
     _same_rle(fm.merge(with_empty_runs, intersect=True), pcm.merge(with_empty_runs, intersect=True))
+
+
+def _pad_value(counts: bytes, k: int) -> bytes:
+    """``counts`` with value ``k`` (modulo their number) written in one byte more than rleToString
+    writes: its last byte gets the continuation bit and a byte of sign extension follows (decoded alike)."""
+    ends = [p for p, b in enumerate(counts) if not (b - 48) & 0x20]  # the last byte of each value
+    if not ends:
+        return counts
+    p = ends[k % len(ends)]
+    c = counts[p] - 48
+    return counts[:p] + bytes([48 + (c | 0x20), 48 + (0x1F if c & 0x10 else 0)]) + counts[p + 1 :]
+
+
+@settings(deadline=None)
+@given(
+    data=_uncompressed(n_max=3),
+    intersect=st.booleans(),
+    as_str=st.booleans(),
+    pad=st.one_of(st.none(), st.integers(0, 20)),
+)
+def test_one_call_paths_for_one_or_two_rles_match_pycocotools(data, intersect, as_str, pad):
+    """merge / area / toBbox / iou of a dict or a short list (the data-loader calls, one kernel call
+    each): bytes or str counts, strings in more bytes than rleToString writes, empty images."""
+    h, w, objs = data
+    rles = pcm.frPyObjects(objs, h, w)
+    if pad is not None:
+        rles[0] = {"size": rles[0]["size"], "counts": _pad_value(rles[0]["counts"], pad)}
+    ours = [
+        {"size": list(r["size"]), "counts": r["counts"].decode() if as_str else r["counts"]} for r in rles
+    ]
+    for one, theirs in zip(ours, rles, strict=True):
+        assert fm.area(one) == pcm.area(theirs)
+        assert type(fm.area(one)) is np.uint32
+        assert_array_equal(fm.toBbox(one), pcm.toBbox(theirs))
+        _same_rle(fm.merge([one], intersect), pcm.merge([theirs], intersect))
+    got = fm.area(ours)
+    assert got.dtype == np.uint32
+    assert got.tolist() == pcm.area(rles).tolist()
+    got = fm.toBbox(ours)
+    assert got.dtype == np.float64
+    assert got.shape == (len(rles), 4)
+    assert_array_equal(got, pcm.toBbox(rles))
+    if h * w:
+        walk, longest = ref.merge_walk([ref.rle_from_string(r["counts"]) for r in rles], intersect)
+        if walk is not None and longest <= h * w + 1:  # else pycocotools stops early or overruns
+            _same_rle(fm.merge(ours, intersect), pcm.merge(rles, intersect))
+        for crowd in ([i % 2 for i in range(len(rles))], [bool(i % 2) for i in range(len(rles))]):
+            got, want = fm.iou(ours, ours[::-1], crowd), pcm.iou(rles, rles[::-1], crowd)
+            assert got.flags.f_contiguous
+            assert got.dtype == np.float64
+            assert_array_equal(got, want)
+
+
+def test_one_call_paths_leave_bad_input_to_the_batch_path():
+    """Invalid strings, mixed sizes and flags outside 0/1 in short lists get the batch path's errors
+    and results."""
+    a = {"size": [4, 5], "counts": b"5220003"}
+    with pytest.raises(ValueError, match=r"rleObjs\[1\]\['counts'\] is not a valid"):
+        fm.merge([a, {"size": [4, 5], "counts": b"52\x7f"}])
+    with pytest.raises(ValueError, match=r"rleObjs\[0\]: the runs of 'counts' add up to 20 pixels"):
+        fm.area([{"size": [4, 6], "counts": b"5220003"}])
+    b = {"size": [5, 4], "counts": b"5220003"}
+    assert_array_equal(fm.toBbox([a, b]), pcm.toBbox([a, b]))
+    with pytest.raises(ValueError, match=r"rleObjs\[1\] has size \[5, 4\]"):
+        fm.merge([a, b])
+    with pytest.raises(ValueError, match="non-ASCII"):
+        fm.area([{"size": [4, 5], "counts": "52é"}])
+    with pytest.raises(ValueError, match="dt masks have size"):
+        fm.iou([a], [{"size": [5, 4], "counts": b"5220003"}], [0])
+    with pytest.raises(ValueError, match="pyiscrowd has length 2"):
+        fm.iou([a], [a], [0, 1])
+    assert_array_equal(fm.iou([a], [a], [0.5]), pcm.iou([a], [a], [0]))  # truncated, as pycocotools
+    assert_array_equal(fm.iou([a], [a], [2]), pcm.iou([a], [a], [1]))
+    assert fm.area([{"size": np.array([4, 5]), "counts": b"5220003"}]).tolist() == [6]
+    for counts, exc, match in (
+        ([1, 2], ValueError, r"pyobj\['counts'\]: the runs add up to 3 pixels"),
+        ([-1, 21], ValueError, "outside"),
+        ([1.5, 18.5], ValueError, "whole numbers"),
+        ([2**70, 1], TypeError, "must hold integers"),
+    ):
+        with pytest.raises(exc, match=match):
+            fm.frPyObjects({"size": [4, 5], "counts": counts}, 4, 5)
+    with pytest.raises(TypeError, match="the height must be an integer, got bool"):
+        fm.frPyObjects({"size": [True, 5], "counts": [5]}, 1, 5)
+    for size, counts in (([4.0, 5], [20]), ([0, 5], []), ([4, 5], np.array([3, 17]))):
+        h = int(size[0])
+        _same_rle(
+            fm.frPyObjects({"size": size, "counts": counts}, h, 5),
+            pcm.frPyObjects([{"size": [h, 5], "counts": list(counts)}], h, 5)[0],
+        )
+
+
+@settings(deadline=None)
+@given(data=st.data())
+def test_few_polygons_and_boxes_match_pycocotools(data):
+    """frPyObjects of a polygon (flat or in a list, several parts) or of boxes (a list or an array)."""
+    # w = 0 < h is left out: pycocotools then gives runs that do not add up to h * w (fastdet: [0])
+    h, w = data.draw(st.integers(0, 16)), data.draw(st.integers(1, 16))
+    polys = data.draw(st_polygons(max(h, 1), w))
+    for a, b in zip(fm.frPyObjects(polys, h, w), pcm.frPyObjects(polys, h, w), strict=True):
+        _same_rle(a, b)
+    _same_rle(fm.frPyObjects(polys[0], h, w), pcm.frPyObjects(polys[:1], h, w)[0])
+    boxes = [p[:4] for p in polys]
+    theirs = pcm.frPyObjects(np.array(boxes, np.float64), h, w)
+    for ours in (fm.frPyObjects(boxes, h, w), fm.frPyObjects(np.array(boxes, np.float64), h, w)):
+        for a, b in zip(ours, theirs, strict=True):
+            _same_rle(a, b)

@@ -311,16 +311,38 @@ def measure_strings(lo, hi, buf, soff, h, w, boxes, out, n_runs, area, bbox, can
         _bbox_finish(m, xs, ys, xe, ye, bbox, i)
 
 
+_measure_range = measure_strings.dispatcher  # its serial loop, for the one-call kernels below
+
+
 @kernel()
 def measure_string(buf, h, w, boxes):
-    """:func:`scan_strings` of one string: ``(status, area, x, y, width, height)`` (box if ``boxes``)."""
-    soff = np.zeros(2, np.int64)
-    soff[1] = len(buf)
-    hh = np.full(1, h, np.int64)
-    ww = np.full(1, w, np.int64)
-    out = np.empty(0, np.int64)
-    n_runs, area, canon, status = np.empty((4, 1), np.int64)
+    """:func:`measure_strings` of one string: ``(status, area, x, y, width, height)`` (box if ``boxes``)."""
+    soff = np.zeros(4, np.int64)  # soff (2), h, w
+    soff[1], soff[2], soff[3] = len(buf), h, w
+    stats = np.empty(4, np.int64)  # n_runs, area, canon, status
     bbox = np.zeros((1, 4))
-    checked = _bad_bytes(buf, 0, len(buf)) == 0
-    _scan_one(0, buf, soff, hh, ww, STORE_NONE, boxes, out, n_runs, area, bbox, canon, status, checked)
-    return status[0], area[0], bbox[0, 0], bbox[0, 1], bbox[0, 2], bbox[0, 3]
+    _measure_range(0, 1, buf, soff[:2], soff[2:3], soff[3:], boxes, stats[:0], stats[0:1], stats[1:2], bbox,
+                   stats[2:3], stats[3:])  # fmt: skip
+    return stats[3], stats[1], bbox[0, 0], bbox[0, 1], bbox[0, 2], bbox[0, 3]
+
+
+@kernel()
+def measure_few(buf, soff, h, w, boxes):
+    """:func:`measure_strings` of a few strings of one ``h`` x ``w`` image in one call.
+
+    Returns ``(status, area, bbox)``: the first nonzero status (0: all valid; the caller's batch
+    path then names the problem), uint32 areas ``(n,)`` and boxes ``(n, 4)`` (zeros unless ``boxes``).
+    """
+    n = len(soff) - 1
+    ints = np.empty((6, n), np.int64)  # h, w, n_runs, area, canon, status
+    ints[0], ints[1] = h, w
+    bbox = np.zeros((n, 4))
+    _measure_range(
+        0, n, buf, soff, ints[0], ints[1], boxes, ints[0, :0], ints[2], ints[3], bbox, ints[4], ints[5]
+    )
+    first = 0
+    for i in range(n):
+        if ints[5, i] != 0:
+            first = ints[5, i]
+            break
+    return first, ints[3].astype(np.uint32), bbox

@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from fastdet import _rle
 from fastdet._kernels import mask as _k
+from fastdet._kernels import mask_few as _kf
 from fastdet._kernels import rlestring as _ks
 from fastdet._validate import to_numeric_array
 
@@ -320,7 +321,7 @@ def merge(rleObjs: Sequence[RLE], intersect: Any = 0) -> RLE:
         return {"size": [0, 0], "counts": b""}
     if len(objs) == 1 and type(objs[0]) is dict:  # annToRLE's merge of one polygon: usually its own string
         one = _one_string(objs[0])
-        if one is not None and _k.string_is_canonical(np.frombuffer(one[0], np.uint8), one[1], one[2])[1]:
+        if one is not None and _kf.string_is_canonical(np.frombuffer(one[0], np.uint8), one[1], one[2])[1]:
             return {"size": [one[1], one[2]], "counts": one[0]}
     few = _few_strings(objs)  # one kernel call: per-call overhead is most of a small merge
     if few is not None:
@@ -438,7 +439,7 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> NDArray[np.float64] | list[Any]:
         few_d, few_g = _few_strings(dt), _few_strings(gt)
         if few_d is not None and few_g is not None and few_d[2:] == few_g[2:] and _plain_flags(pyiscrowd):
             crowd = np.array(pyiscrowd, np.int64)
-            status, values = _k.iou_strings_few(few_d[0], few_d[1], few_g[0], few_g[1], *few_d[2:], crowd)
+            status, values = _kf.iou_strings_few(few_d[0], few_d[1], few_g[0], few_g[1], *few_d[2:], crowd)
             if status == 0:
                 return np.asfortranarray(values.reshape(len(dt), len(gt)))
     crowd = _crowd_flags(pyiscrowd, gt)
@@ -607,7 +608,7 @@ def _few_shapes(
     n = len(voff) - 1
     if n > 1 and _rle._NS_VERTEX * len(v) / 2 >= _rle.PARALLEL_WORK:
         return None
-    status, text, toff = _k.shapes_to_strings(v, voff, boxes, h, w, _rle.MAX_COORD)
+    status, text, toff = _kf.shapes_to_strings(v, voff, boxes, h, w, _rle.MAX_COORD)
     if status:
         return None
     blob = text.tobytes()
@@ -658,7 +659,7 @@ def _one_uncompressed(obj: RLE, h: int, w: int) -> RLE | None:
         return None
     if runs.dtype != np.int64 or runs.ndim != 1:
         return None
-    status, text = _k.runs_to_string(runs, h * w, _rle.MAX_PIXELS)
+    status, text = _kf.runs_to_string(runs, h * w, _rle.MAX_PIXELS)
     return None if status else {"size": [h, w], "counts": text.tobytes()}
 
 

@@ -446,6 +446,24 @@ def test_float32_result_array_area_as_pycocotools(iou_type: str) -> None:
     assert type(fast_anns[1]["area"]) is type(oracle_anns[1]["area"]) is np.float32
 
 
+def _evaluate_results(
+    cls_coco: Any, cls_eval: Any, gt: dict[str, Any], results: list[Any], iou_type: str, sigmas: Any = None
+) -> Any:
+    """(evaluator after summarize(), the results COCO) of a dataset dict and a results list."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        cg = cls_coco()
+        cg.dataset = copy.deepcopy(gt)
+        cg.createIndex()
+        cd = cg.loadRes(copy.deepcopy(results))
+        e = cls_eval(cg, cd, iou_type)
+        if sigmas is not None:
+            e.params.kpt_oks_sigmas = sigmas
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    return e, cd
+
+
 @pytest.mark.parametrize("form", ["float32 scalars", "mixed", "python floats"])
 def test_float32_result_dicts_area_as_pycocotools(form: str) -> None:
     """Result dicts whose bbox holds NumPy float32 values (``list(box)`` of a detector's array):
@@ -470,20 +488,9 @@ def test_float32_result_dicts_area_as_pycocotools(form: str) -> None:
         {"image_id": 1, "category_id": 1, "bbox": [100.0, 100.0, 20.0, 20.0], "score": 0.8},
     ]
 
-    def evaluate(cls_coco: Any, cls_eval: Any) -> Any:
-        with contextlib.redirect_stdout(io.StringIO()):
-            cg = cls_coco()
-            cg.dataset = copy.deepcopy(gt)
-            cg.createIndex()
-            cd = cg.loadRes(copy.deepcopy(results))
-            e = cls_eval(cg, cd, "bbox")
-            e.evaluate()
-            e.accumulate()
-            e.summarize()
-        return e, float(cd.anns[1]["area"])
-
-    oracle, oracle_area = evaluate(pc_coco.COCO, pc_eval.COCOeval)
-    fast, fast_area = evaluate(COCO, COCOeval)
+    oracle, oracle_res = _evaluate_results(pc_coco.COCO, pc_eval.COCOeval, gt, results, "bbox")
+    fast, fast_res = _evaluate_results(COCO, COCOeval, gt, results, "bbox")
+    oracle_area, fast_area = float(oracle_res.anns[1]["area"]), float(fast_res.anns[1]["area"])
     for key in ("precision", "recall", "scores"):
         np.testing.assert_array_equal(fast.eval[key], oracle.eval[key], err_msg=key)
     assert fast.stats.tolist() == oracle.stats.tolist()
@@ -516,21 +523,12 @@ def test_float32_keypoint_result_dicts_area_as_pycocotools(form: str) -> None:
         },
     ]
 
-    def evaluate(cls_coco: Any, cls_eval: Any) -> Any:
-        with contextlib.redirect_stdout(io.StringIO()):
-            cg = cls_coco()
-            cg.dataset = copy.deepcopy(gt)
-            cg.createIndex()
-            cd = cg.loadRes(copy.deepcopy(results))
-            e = cls_eval(cg, cd, "keypoints")
-            e.params.kpt_oks_sigmas = np.array([0.5, 0.6, 0.7]) / 10.0  # three keypoints
-            e.evaluate()
-            e.accumulate()
-            e.summarize()
-        return e, float(cd.anns[1]["area"]), [float(v) for v in cd.anns[1]["bbox"]]
-
-    oracle, oracle_area, oracle_box = evaluate(pc_coco.COCO, pc_eval.COCOeval)
-    fast, fast_area, fast_box = evaluate(COCO, COCOeval)
+    sigmas = np.array([0.5, 0.6, 0.7]) / 10.0  # three keypoints
+    oracle, oracle_res = _evaluate_results(pc_coco.COCO, pc_eval.COCOeval, gt, results, "keypoints", sigmas)
+    fast, fast_res = _evaluate_results(COCO, COCOeval, gt, results, "keypoints", sigmas)
+    oracle_area, fast_area = float(oracle_res.anns[1]["area"]), float(fast_res.anns[1]["area"])
+    oracle_box = [float(v) for v in oracle_res.anns[1]["bbox"]]
+    fast_box = [float(v) for v in fast_res.anns[1]["bbox"]]
     for key in ("precision", "recall", "scores"):
         np.testing.assert_array_equal(fast.eval[key], oracle.eval[key], err_msg=key)
     assert fast.stats.tolist() == oracle.stats.tolist()

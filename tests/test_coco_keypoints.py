@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -19,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastdet._kernels import keypoints as _kk
-from fastdet.coco import COCO, COCOeval, Params, evaluate_coco
+from fastdet.coco import COCO, COCOeval, Params, evaluate_coco, reading
+from fastdet.coco import keypoints as _keypoints
 
 pc_coco = pytest.importorskip("pycocotools.coco")
 pc_eval = pytest.importorskip("pycocotools.cocoeval")
@@ -277,6 +279,68 @@ def test_missing_num_keypoints_names_entry(data_dir: Path) -> None:
 # ------------------------------------------------------ kernels
 
 
+@settings(deadline=None, max_examples=60)
+@given(
+    n=st.integers(1, 200),
+    n_kpt=st.integers(1, 6),
+    workers=st.integers(1, 5),
+    style=st.sampled_from(["float32", "ints", "mixed", "long first entry"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_scanned_keypoints_in_place_or_copied_are_the_text(
+    n: int, n_kpt: int, workers: int, style: str, seed: int
+) -> None:
+    """Keypoint results scanned in chunks: each entry's values (read in place from the scanner's
+    rows, or copied when the rows grew past the first estimate) and box are those of the text."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-50, 700, (n, n_kpt, 2))
+    if style == "float32":
+        xy = xy.astype(np.float32)
+    elif style == "ints":
+        xy = np.round(xy)
+    triples = np.concatenate([xy, rng.integers(0, 3, (n, n_kpt, 1))], axis=2).reshape(n, -1).tolist()
+    if style == "ints":
+        triples = [[int(v) for v in t] for t in triples]
+    results = [
+        {"image_id": int(i % 5), "category_id": 1, "keypoints": t, "score": float(rng.random())}
+        for i, t in enumerate(triples)
+    ]
+    if style == "mixed":  # ints and 17-digit floats in one file
+        for r in results[::2]:
+            r["keypoints"] = [round(v) for v in r["keypoints"]]
+    if style == "long first entry":  # rows reserved from its size run out: the rows are copied
+        results[0]["note"] = "x" * 5000
+    raw = json.dumps(results).encode()
+    with (
+        mock.patch.object(reading, "_SPLIT_BYTES", 64),
+        mock.patch.object(reading, "_workers", return_value=workers),
+    ):
+        scanned = _keypoints.scan_results(raw, "dt.json")
+    assert scanned is not None
+    cols, kp = scanned
+    assert _entries(kp) == [[float(v) for v in t] for t in (r["keypoints"] for r in results)]
+    if style == "long first entry" and workers == 1 and n > 40:
+        assert kp.values.size == 3 * n_kpt * n  # 20 rows reserved, more read: copied, packed
+    elif style != "long first entry":
+        assert kp.values.size > 3 * n_kpt * n  # in place: the scanner's rows
+    for box, r in zip(cols.bbox.tolist(), results, strict=True):
+        x, y = r["keypoints"][0::3], r["keypoints"][1::3]
+        assert box == [min(x), min(y), max(x) - min(x), max(y) - min(y)]
+
+
+def test_exp_in_place_is_numpys_out_of_place() -> None:
+    """The OKS terms' exponential, in place and on threads: NumPy's out-of-place values bit for bit."""
+    rng = np.random.default_rng(0)
+    for n in (1, 9, (1 << 18) + 3, (1 << 20) + 5):
+        neg_e = -rng.exponential(8.0, n)
+        edges = [0.0, -0.0, -1e-300, -5e-324, -708.4, -745.1, -745.2, -1000.0, _kk.UNDERFLOW]
+        neg_e[: min(n, len(edges))] = edges[: min(n, len(edges))]
+        want = np.exp(neg_e)
+        got = _keypoints._exp_in_place(neg_e)
+        assert got is neg_e
+        np.testing.assert_array_equal(got.view(np.uint64), want.view(np.uint64))
+
+
 def test_pairwise_sum_is_numpy_sum() -> None:
     """Every run length the kernels sum (1 to 1024 keypoints): np.sum's value bit for bit."""
     rng = np.random.default_rng(0)
@@ -445,6 +509,11 @@ def _write_case(folder: Path, gt: dict[str, Any], results: list[dict[str, Any]])
     return str(folder / "gt.json"), str(folder / "dt.json")
 
 
+def _entries(kp: Any) -> list[list[float]]:
+    """Each annotation's keypoints, wherever they lie in ``kp.values``."""
+    return [kp.values[s : s + n].tolist() for s, n in zip(kp.start, kp.length, strict=True)]
+
+
 def test_scanned_files_equal_parsed_dicts(data_dir: Path, tmp_path: Path) -> None:
     """Keypoint results and ground-truth keypoints read from files by the scanner give the dict path's
     columns, values and numbers; the result dataset is pycocotools' (area, id, bbox)."""
@@ -461,7 +530,7 @@ def test_scanned_files_equal_parsed_dicts(data_dir: Path, tmp_path: Path) -> Non
     a, b = res_file._res.cols, res_dict._res.cols
     for key in ("ids", "image_id", "category_id", "bbox", "area", "score"):
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
-    np.testing.assert_array_equal(res_file._res.keypoints.values, res_dict._res.keypoints.values)
+    np.testing.assert_array_equal(_entries(res_file._res.keypoints), _entries(res_dict._res.keypoints))
     e_file = COCOeval(from_file, res_file, "keypoints", verbose=False)
     e_file.evaluate()
     assert from_file._dataset is None  # ground-truth keypoints scanned, the file never parsed in full

@@ -296,8 +296,8 @@ def test_chunks_split_inside_strings_and_nested_objects(
     missed = []
     real = reading._scan_chunk
 
-    def watch(buf: Any, start: int, stop: int, inside: bool, spec: Any) -> Any:
-        out = real(buf, start, stop, inside, spec)
+    def watch(buf: Any, start: int, stop: int, inside: bool, spec: Any, first: Any) -> Any:
+        out = real(buf, start, stop, inside, spec, first)
         missed.append(out.status == jsonscan.MISSED)
         return out
 

@@ -241,22 +241,23 @@ def oks_reduce(lo, hi, gt_off, dt_off, g_count, e_off, ex_buf, clamp, iou_off, o
 
 
 @kernel()
-def keypoint_extent(values, box):
-    """Box ``[x0, y0, x1 - x0, y1 - y0]`` of each row's keypoints (N, 3K) into ``box`` (N, 4).
+def keypoint_extent(values, start, width, box):
+    """Box ``[x0, y0, x1 - x0, y1 - y0]`` of each entry's keypoints into ``box`` (N, 4).
 
-    Every x and y counts, whatever its visibility (pycocotools' ``loadRes``).
-    Returns False when a value is not finite (``box`` is then incomplete).
+    Entry i is ``values[start[i]:start[i] + width]`` (x, y, v triples); every x
+    and y counts, whatever its visibility (pycocotools' ``loadRes``). Returns
+    False when a value is not finite (``box`` is then incomplete).
     """
-    n_kpt = values.shape[1] // 3
-    for i in range(values.shape[0]):
-        x0 = values[i, 0]
+    for i in range(start.shape[0]):
+        s = start[i]
+        x0 = values[s]
         x1 = x0
-        y0 = values[i, 1]
+        y0 = values[s + 1]
         y1 = y0
-        for k in range(n_kpt):
-            x = values[i, 3 * k]
-            y = values[i, 3 * k + 1]
-            v = values[i, 3 * k + 2]
+        for j in range(s, s + width, 3):
+            x = values[j]
+            y = values[j + 1]
+            v = values[j + 2]
             if not (abs(x) < np.inf and abs(y) < np.inf and abs(v) < np.inf):
                 return False
             x0 = min(x0, x)

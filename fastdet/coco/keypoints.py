@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from fastdet import _memory
 from fastdet._kernels import keypoints as _kk
 from fastdet.coco.columns import _Columns, _float_column, _get_column, _is_real
 from fastdet.coco.evaluation import CellIous, _Evaluation, cell_sizes
@@ -67,30 +68,45 @@ SUMMARY_PLAN: list[tuple[int, float | None, str, int]] = [
 
 @dataclass
 class _Keypoints:
-    """The ``keypoints`` of N annotations: flat numbers, entry i at ``values[off[i]:off[i + 1]]``."""
+    """The ``keypoints`` of N annotations: entry i is ``values[start[i]:start[i] + length[i]]``.
+
+    Entries need not be packed: keypoints read by the JSON scanner stay in the
+    scanner's rows (``start`` steps by a row), so the values are never copied.
+    """
 
     values: NDArray[np.float64]
-    off: NDArray[np.int64]
+    start: NDArray[np.int64]
+    length: NDArray[np.int64]
     where: str
     num_keypoints: NDArray[np.float64] | None = None  # ground truth only
 
+    @classmethod
+    def packed(cls, values: NDArray[np.float64], off: NDArray[np.int64], where: str) -> _Keypoints:
+        """Entries one after another: entry i is ``values[off[i]:off[i + 1]]``."""
+        return cls(values, off[:-1], np.diff(off), where)
+
+    @classmethod
+    def rows(
+        cls, values: NDArray[np.float64], start: NDArray[np.int64], width: int, where: str
+    ) -> _Keypoints:
+        """Entries of ``width`` values each, at ``start``."""
+        return cls(values, start, np.full(len(start), width, np.int64), where)
+
     def __len__(self) -> int:
-        return len(self.off) - 1
+        return len(self.start)
 
     def starts(self, rows: NDArray[np.int64], used: NDArray[np.bool_], n_kpt: int) -> NDArray[np.int64]:
         """Where each of ``rows`` starts in ``values``, refusing a used row not of ``3 * n_kpt`` numbers."""
         width = 3 * n_kpt
-        start = self.off[rows]
-        bad = used & (self.off[rows + 1] - start != width)
+        bad = used & (self.length[rows] != width)
         if bad.any():
-            at = int(np.argmax(bad))
-            row = int(rows[at])
+            row = int(rows[int(np.argmax(bad))])
             raise ValueError(
-                f"{self.where}: entry {row} has {int(self.off[row + 1] - self.off[row])} keypoint numbers; "
+                f"{self.where}: entry {row} has {int(self.length[row])} keypoint numbers; "
                 f"params.kpt_oks_sigmas has {n_kpt} sigmas, so {width} numbers (x, y, v per keypoint) "
                 "are expected"
             )
-        return np.ascontiguousarray(start)
+        return np.ascontiguousarray(self.start[rows])
 
 
 def keypoint_values(values: list[Any], where: str) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -171,7 +187,7 @@ def _keypoints_of(coco: Any, role: str) -> _Keypoints:
     if kp is None:
         anns, where = _annotations(coco, role)
         values, off = keypoint_values(_get_column(anns, "keypoints", where), where)
-        kp = _Keypoints(values, off, where)
+        kp = _Keypoints.packed(values, off, where)
         if role == "gt":
             kp.num_keypoints = _float_column(
                 _get_column(anns, "num_keypoints", where), "num_keypoints", where
@@ -198,11 +214,12 @@ def _scan_ground_truth(raw: bytes, start: int, where: str) -> _Keypoints | None:
     arr = _scan_array(raw, buf, start, spec, big=True)
     if arr is None or not (arr.seen == spec.full).all():
         return None
-    values = arr.floats(0, width)
-    if not np.isfinite(values).all():
-        return None
-    off = np.arange(len(values) + 1, dtype=np.int64) * width
-    return _Keypoints(values.reshape(-1), off, where, arr.floats(width))
+    values, row_start = arr.float_rows(0, width)
+    if not _kk.keypoint_extent(values, row_start, width, np.empty((len(row_start), 4))):
+        return None  # a value that is not finite (the box is not needed)
+    kp = _Keypoints.rows(values, row_start, width, where)
+    kp.num_keypoints = arr.floats(width)
+    return kp
 
 
 def _first_width(raw: bytes, start: int) -> int:
@@ -230,9 +247,8 @@ def result_columns(anns: list[Any], where: str) -> tuple[_Columns, _Keypoints]:
     image_id, image_keys = _id_column(_get_column(anns, "image_id", where), "image_id", where)
     category_id, category_keys = _id_column(_get_column(anns, "category_id", where), "category_id", where)
     score = _float_column(_get_column(anns, "score", where), "score", where, allow_inf=True)
-    cols, kps = _result_columns(
-        values, off, (image_id, image_keys), (category_id, category_keys), score, where
-    )
+    kps = _Keypoints.packed(values, off, where)
+    cols = _result_columns(kps, (image_id, image_keys), (category_id, category_keys), score)
     narrow = np.asarray(anns[0]["keypoints"]).dtype if anns else np.dtype(np.float64)
     if narrow.kind == "f" and narrow.itemsize < 8:  # NumPy float32 values: pycocotools' np.min / np.max
         # keep them, so x1 - x0, y1 - y0 and their product round to float32 (decided from the first entry)
@@ -256,7 +272,7 @@ def scan_results(raw: bytes, where: str) -> tuple[_Columns, _Keypoints] | None:
     whose checks name the entry.
     """
     from fastdet._kernels import jsonscan as _scan
-    from fastdet.coco.reading import _id_column, _scan_array, _Spec
+    from fastdet.coco.reading import _id_column, _scan_array, _Spec, first_entry_bytes
 
     start = raw.find(b"{")
     head = raw[start : raw.find(b"}", start)]  # the first entry, up to any nested object
@@ -271,7 +287,7 @@ def scan_results(raw: bytes, where: str) -> tuple[_Columns, _Keypoints] | None:
          ("bbox", 4, f), ("segmentation", 1, f), ("caption", 1, f)]
     )  # fmt: skip
     buf = np.frombuffer(raw, np.uint8)
-    arr = _scan_array(raw, buf, 0, spec, big=True)
+    arr = _scan_array(raw, buf, 0, spec, big=True, entry_bytes=first_entry_bytes(raw, 0))
     if arr is None or raw[arr.end :].strip(b" \t\r\n") or not len(arr):
         return None
     seen = arr.seen
@@ -281,63 +297,45 @@ def scan_results(raw: bytes, where: str) -> tuple[_Columns, _Keypoints] | None:
     cat = _id_column(raw, arr, 1)
     if img is None or cat is None:
         return None
-    values = arr.floats(2, 2 + width)
+    values, row_start = arr.float_rows(2, width)
     score = arr.floats(2 + width)
-    box = np.empty((len(values), 4), np.float64)
-    if not _kk.keypoint_extent(values, box) or np.isnan(score).any():
+    box = np.empty((len(row_start), 4), np.float64)
+    if not _kk.keypoint_extent(values, row_start, width, box) or np.isnan(score).any():
         return None  # the full parser names the entry
-    off = np.arange(len(values) + 1, dtype=np.int64) * width
-    return _result_columns(values.reshape(-1), off, img, cat, score, where, box)
+    kp = _Keypoints.rows(values, row_start, width, where)
+    return _result_columns(kp, img, cat, score, box), kp
 
 
 def _result_columns(
-    values: NDArray[np.float64],
-    off: NDArray[np.int64],
+    kp: _Keypoints,
     img: tuple[NDArray[np.int64], list[Any] | None],
     cat: tuple[NDArray[np.int64], list[Any] | None],
     score: NDArray[np.float64],
-    where: str,
     box: NDArray[np.float64] | None = None,
-) -> tuple[_Columns, _Keypoints]:
-    n = len(off) - 1
+) -> _Columns:
+    """The columns of keypoint results; ``box``: their extent, when already computed."""
+    n = len(kp)
+    if box is None and n and (kp.length == kp.length[0]).all():  # all the same length
+        box = np.empty((n, 4), np.float64)
+        _kk.keypoint_extent(kp.values, kp.start, int(kp.length[0]), box)  # finite: checked already
+    if box is None:  # keypoint lists of different lengths
+        box = np.empty((n, 4), np.float64)
+        for i in range(n):
+            one = kp.values[kp.start[i] : kp.start[i] + kp.length[i]]
+            x0, y0 = one[0::3].min(), one[1::3].min()
+            box[i] = x0, y0, one[0::3].max() - x0, one[1::3].max() - y0
     image_id, image_keys = img
     category_id, category_keys = cat
-    if box is None and n and len(values) == n * (off[1] - off[0]):  # all the same length
-        box = np.empty((n, 4), np.float64)
-        _kk.keypoint_extent(values.reshape(n, -1), box)  # finite: checked by keypoint_values
-    if box is not None:
-        cols = _Columns(
-            ids=np.arange(1, n + 1, dtype=np.int64),
-            image_id=image_id,
-            category_id=category_id,
-            bbox=box,
-            area=box[:, 2] * box[:, 3],
-            score=score,
-            image_keys=image_keys,
-            category_keys=category_keys,
-        )
-        return cols, _Keypoints(values, off, where)
-    x_min = np.empty(n)
-    x_max = np.empty(n)
-    y_min = np.empty(n)
-    y_max = np.empty(n)
-    for i in range(n):  # keypoint lists of different lengths
-        one = values[off[i] : off[i + 1]]
-        x_min[i], x_max[i] = one[0::3].min(), one[0::3].max()
-        y_min[i], y_max[i] = one[1::3].min(), one[1::3].max()
-    w = x_max - x_min
-    h = y_max - y_min
-    cols = _Columns(
+    return _Columns(
         ids=np.arange(1, n + 1, dtype=np.int64),
         image_id=image_id,
         category_id=category_id,
-        bbox=np.ascontiguousarray(np.stack([x_min, y_min, w, h], axis=1)),
-        area=w * h,
+        bbox=box,
+        area=box[:, 2] * box[:, 3],
         score=score,
         image_keys=image_keys,
         category_keys=category_keys,
     )
-    return cols, _Keypoints(values, off, where)
 
 
 def materialize_results(source: list[dict[str, Any]]) -> None:
@@ -414,7 +412,7 @@ def oks_cells(
     _kk.oks_counts(n_cells, ev.gt_off, ev.dt_off, g_start, gk.values, n_kpt, g_count, e_off[1:])
     np.cumsum(e_off, out=e_off)
     var = (sigmas * 2) ** 2
-    e_buf = np.empty(int(e_off[-1]), np.float64)
+    e_buf = _memory.empty(int(e_off[-1]), np.float64)
     eps = float(np.spacing(1))
     # every exponent is >= 0 when every area + eps is > 0 (sigmas are): then exp(-e) = 0 for large e
     # is written as a marker, sparing NumPy's slow underflow path
@@ -423,28 +421,27 @@ def oks_cells(
         n_cells, ev.gt_off, ev.dt_off, g_start, gk.values, g_count, ev.gt_box, ev.gt_area, d_start, dk.values,
         var, eps, shortcut, e_off, e_buf,
     )  # fmt: skip
-    ex = _exp(e_buf)
+    ex = _exp_in_place(e_buf)
     _kk.oks_reduce(n_cells, ev.gt_off, ev.dt_off, g_count, e_off, ex, shortcut, iou_off, out)
     return iou_off, out
 
 
-def _exp(neg_e: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``np.exp`` out of place (pycocotools' path: its SIMD loop), in chunks on several threads.
+def _exp_in_place(neg_e: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.exp`` of every element, in place and in chunks on several threads.
 
+    pycocotools calls ``np.exp`` out of place; NumPy takes the same SIMD loop
+    in place (its ``IS_OUTPUT_BLOCKABLE_UNARY`` accepts an output that is the
+    input), so the bits are the same, without a second buffer of fresh pages.
     NumPy releases the GIL in ufunc loops, and each element's result depends on
     its value only, so chunking changes nothing but the time.
     """
     from fastdet.coco.reading import _run_threads, _workers
 
-    out = np.empty_like(neg_e)
     parts = min(_workers(), max(1, len(neg_e) >> 18))
-    if parts == 1:
-        np.exp(neg_e, out=out)
-        return out
     bounds = np.linspace(0, len(neg_e), parts + 1).astype(np.int64).tolist()
 
     def job(a: int, b: int) -> Any:
-        return lambda: np.exp(neg_e[a:b], out=out[a:b])
+        return lambda: np.exp(neg_e[a:b], out=neg_e[a:b])
 
     _run_threads([job(a, b) for a, b in itertools.pairwise(bounds)])
-    return out
+    return neg_e

@@ -11,6 +11,7 @@ scanner cannot read a file, the callers parse it with a full JSON parser.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import threading
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fastdet import _kernels
+from fastdet import _kernels, _memory
 from fastdet._io import loads as _loads
 from fastdet._io import read_bytes as _read_bytes
 from fastdet._kernels import jsonscan as _scan
@@ -38,6 +39,7 @@ _SPLIT_BYTES = 1 << 20  # arrays are cut into chunks of at least this many bytes
 _MAX_CHUNKS = 16
 _ROW_BYTES = 128  # first block: one row per this many bytes of array (rows grow from what was read)
 _AUX_ROWS = 64  # first capacity for long numbers and string ids
+_NO_AUX = np.empty((0, 5), np.int64)
 
 
 class ExactIntsNeeded(Exception):
@@ -91,10 +93,14 @@ _TOP_KEYS = {b"annotations": 0, b"images": 1, b"categories": 2}
 
 @dataclass
 class _Piece:
-    """Rows read into one block: values (the key mask last) and aux records (rows of the block)."""
+    """Rows read into one block: values (the key mask last) and aux records (rows of the block).
+
+    ``row0``: the row of ``vals[0]`` in the array's shared block (-1: a block of its own).
+    """
 
     vals: NDArray[np.float64]
     aux: NDArray[np.int64]
+    row0: int = -1
 
 
 @dataclass
@@ -104,16 +110,19 @@ class _ChunkResult:
     pieces: list[_Piece]
 
 
-def _scan_chunk(buf: NDArray[np.uint8], start: int, stop: int, inside: bool, spec: _Spec) -> _ChunkResult:
+def _scan_chunk(
+    buf: NDArray[np.uint8], start: int, stop: int, inside: bool, spec: _Spec, first: _Piece
+) -> _ChunkResult:
     """Scan from ``start`` until the array ends, ``stop`` or a failure, growing the blocks as needed.
 
-    Rows go into blocks sized from the bytes per entry read so far (the first
-    from ``_ROW_BYTES``), so no reservation is a multiple of the file size.
+    Rows go into ``first.vals`` (rows of the array's shared block), then into
+    blocks sized from the bytes per entry read so far, so no reservation is a
+    multiple of the file size.
     """
     limit = buf.shape[0] if stop < 0 else stop
     pieces: list[_Piece] = []
-    rows = (limit - start) // _ROW_BYTES + 16
-    vals = np.empty((rows, spec.n_slots + 1), np.float64)
+    vals, row0 = first.vals, first.row0
+    rows = len(vals)
     ivals = vals.view(np.int64)
     aux = np.empty((_AUX_ROWS, 5), np.int64)
     used = aux_used = n_read = 0
@@ -130,7 +139,7 @@ def _scan_chunk(buf: NDArray[np.uint8], start: int, stop: int, inside: bool, spe
         n_read += count
         inside = True
         if status != _scan.FULL or used == rows:
-            pieces.append(_Piece(vals[:used], aux[:aux_used]))
+            pieces.append(_Piece(vals[:used], aux[:aux_used], row0))
             if status != _scan.FULL:
                 return _ChunkResult(status, pos, pieces)
             # rows ran out: size the next block from the bytes per entry so far
@@ -140,6 +149,7 @@ def _scan_chunk(buf: NDArray[np.uint8], start: int, stop: int, inside: bool, spe
             ivals = vals.view(np.int64)
             aux = np.empty((_AUX_ROWS, 5), np.int64)
             used = aux_used = 0
+            row0 = -1
         else:  # aux ran out: double it
             aux = np.concatenate((aux[:aux_used], np.empty((2 * len(aux) - aux_used, 5), np.int64)))
 
@@ -213,6 +223,8 @@ class _Array:
     blocks: list[NDArray[np.float64]]  # (rows, slots + 1): INT / INT_OR_STR slots and the mask are int64
     aux: NDArray[np.int64]  # (A, 5) kind, row (of the array), slot, start, end
     end: int  # index after the array
+    shared: NDArray[np.float64] | None = None  # the block that most blocks are rows of
+    row0: list[int] | None = None  # the row of each block in ``shared`` (-1: not in it)
 
     def __len__(self) -> int:
         return sum(len(b) for b in self.blocks)
@@ -223,6 +235,21 @@ class _Array:
         if not cols:
             return np.empty((0,) if stop is None else (0, stop - first))
         return np.concatenate(cols)
+
+    def float_rows(self, first: int, width: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        """Slots ``first:first + width`` of each row, in place where possible: ``(values, start)``.
+
+        Row i's values are ``values[start[i]:start[i] + width]``: the flat shared
+        block when every row is in it (no copy), else a packed copy.
+        """
+        if self.shared is not None and self.row0 is not None and min(self.row0, default=0) >= 0:
+            stride = self.shared.shape[1]
+            pairs = zip(self.row0, self.blocks, strict=True)
+            rows = [np.arange(r, r + len(b), dtype=np.int64) for r, b in pairs]
+            start = np.concatenate([np.empty(0, np.int64), *rows]) * stride + first
+            return self.shared.reshape(-1), start
+        packed = self.floats(first, first + width)
+        return packed.reshape(-1), np.arange(len(packed), dtype=np.int64) * width
 
     def ints(self, slot: int) -> NDArray[np.int64]:
         """Slot ``slot`` read as int64 (-1: the key masks)."""
@@ -244,7 +271,13 @@ class _Array:
 
 
 def _scan_array(
-    raw: bytes, buf: NDArray[np.uint8], start: int, spec: _Spec, *, big: bool = False
+    raw: bytes,
+    buf: NDArray[np.uint8],
+    start: int,
+    spec: _Spec,
+    *,
+    big: bool = False,
+    entry_bytes: int = 0,
 ) -> _Array | None:
     """The JSON array of objects at ``raw[start]``; None when it is not in the form the scanner reads.
 
@@ -252,12 +285,23 @@ def _scan_array(
     once; chunk h + 1 starts at a guessed entry start, which counts only if chunk
     h arrives there exactly (it might have been inside a string). Where it does
     not, the scan goes on from where chunk h stopped, in this thread.
+
+    Every chunk's first rows go into one shared block (:func:`fastdet._memory.empty`),
+    so that a column's rows can be read in place (:meth:`_Array.float_rows`):
+    one row per ``_ROW_BYTES`` bytes, or, where the caller knows the size of a
+    typical entry (``entry_bytes``: results files, whose entries are written
+    alike), per half that.
     """
     points = _split_points(raw, start, _chunk_count(len(raw) - start)) if big else []
     starts = [start, *points]
     stops = [*points, -1]
+    spans = [(len(buf) if e < 0 else e) - s for s, e in zip(starts, stops, strict=True)]
+    row_bytes = max(16, entry_bytes // 2) if entry_bytes > 0 else _ROW_BYTES
+    row0 = np.cumsum([0] + [n // row_bytes + 16 for n in spans]).tolist()
+    shared = _memory.empty((row0[-1], spec.n_slots + 1), np.float64)
+    firsts = [_Piece(shared[a:b], _NO_AUX, a) for a, b in itertools.pairwise(row0)]
     jobs = [
-        functools.partial(_scan_chunk, buf, s, e, h > 0, spec)
+        functools.partial(_scan_chunk, buf, s, e, h > 0, spec, firsts[h])
         for h, (s, e) in enumerate(zip(starts, stops, strict=True))
     ]
     results: list[_ChunkResult] = _run_threads(jobs) if len(jobs) > 1 else [jobs[0]()]
@@ -274,9 +318,9 @@ def _scan_array(
         if cur.status == _scan.STOPPED:  # exactly at the next chunk's start: it read real entries
             h += 1
             cur = results[h]
-        else:  # MISSED: the next chunk's start was inside a value; go on from here
+        else:  # MISSED: the next chunk's start was inside a value; go on from here (in its rows)
             h += 1
-            cur = _scan_chunk(buf, cur.end, stops[h], True, spec)
+            cur = _scan_chunk(buf, cur.end, stops[h], True, spec, firsts[h])
     offsets = np.cumsum([0] + [len(p.vals) for p in pieces])
     aux_parts = [np.empty((0, 5), np.int64)]
     for p, off in zip(pieces, offsets.tolist(), strict=False):
@@ -284,9 +328,17 @@ def _scan_array(
             a = p.aux.copy()
             a[:, 1] += off  # rows of the array
             aux_parts.append(a)
-    out = _Array([p.vals for p in pieces], np.concatenate(aux_parts), cur.end)
+    blocks = [p.vals for p in pieces]
+    out = _Array(blocks, np.concatenate(aux_parts), cur.end, shared, [p.row0 for p in pieces])
     _convert_long_numbers(raw, buf, out)
     return out
+
+
+def first_entry_bytes(raw: bytes, start: int) -> int:
+    """Bytes of the array's first entry at or after ``start``, up to any nested object (0: none)."""
+    first = raw.find(b"{", start)
+    end = raw.find(b"}", first) if first >= 0 else -1
+    return end - first + 2 if end >= 0 else 0  # with its closing brace and comma
 
 
 def _convert_long_numbers(raw: bytes, buf: NDArray[np.uint8], arr: _Array) -> None:

@@ -40,6 +40,7 @@ _MAX_CHUNKS = 16
 _ROW_BYTES = 128  # first block: one row per this many bytes of array (rows grow from what was read)
 _AUX_ROWS = 64  # first capacity for long numbers and string ids
 _NO_AUX = np.empty((0, 5), np.int64)
+_IN_PLACE_SLACK = 4  # columns are read in place from a shared block of at most 4x the rows read
 
 
 class ExactIntsNeeded(Exception):
@@ -240,9 +241,11 @@ class _Array:
         """Slots ``first:first + width`` of each row, in place where possible: ``(values, start)``.
 
         Row i's values are ``values[start[i]:start[i] + width]``: the flat shared
-        block when every row is in it (no copy), else a packed copy.
+        block when every row is in it and it is at most ``_IN_PLACE_SLACK`` times
+        the rows read (the values keep the whole reservation alive), else a packed copy.
         """
-        if self.shared is not None and self.row0 is not None and min(self.row0, default=0) >= 0:
+        in_shared = self.row0 is not None and min(self.row0, default=0) >= 0
+        if self.shared is not None and in_shared and len(self.shared) <= _IN_PLACE_SLACK * len(self):
             stride = self.shared.shape[1]
             pairs = zip(self.row0, self.blocks, strict=True)
             rows = [np.arange(r, r + len(b), dtype=np.int64) for r, b in pairs]

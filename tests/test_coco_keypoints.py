@@ -823,3 +823,58 @@ def test_chunked_scan_short_ground_truth_rows_are_copied(tmp_path: Path) -> None
         gk = fast.cocoGt._index["keypoints:gt"]
         assert gk.values.size == 3 * len(anns)  # copied, packed
         assert _entries(gk) == [a["keypoints"] for a in anns]
+
+
+def test_pickled_scanned_keypoints_are_packed(tmp_path: Path) -> None:
+    """Keypoints read in place (the scanner's rows: other slots, spare rows never written) pickle and
+    deep-copy as the entries only, packed; the copies evaluate as pycocotools."""
+    import pickle
+
+    gt_path, dt_path = _keypoint_files(tmp_path, "plain", seed=4)
+    oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path)
+    with (
+        mock.patch.object(reading, "_SPLIT_BYTES", 64),
+        mock.patch.object(reading, "_workers", return_value=3),
+    ):
+        cg = COCO(gt_path, verbose=False)
+        cd = cg.loadRes(dt_path, verbose=False)
+        quiet(COCOeval(cg, cd, "keypoints").evaluate)  # scans and caches the ground-truth keypoints
+    for kp in (cd._res.keypoints, cg._index["keypoints:gt"]):
+        assert kp.values.size > kp.length.sum()  # in place
+        for copied in (pickle.loads(pickle.dumps(kp)), copy.deepcopy(kp)):
+            assert copied.values.size == copied.length.sum()
+            assert copied.start.tolist() == np.cumsum([0, *kp.length[:-1]]).tolist()
+            assert _entries(copied) == _entries(kp)
+            if kp.num_keypoints is not None:
+                assert copied.num_keypoints.tolist() == kp.num_keypoints.tolist()
+        assert kp.values.size > kp.length.sum()  # the original is left alone
+    cg2, cd2 = pickle.loads(pickle.dumps((cg, cd)))
+    fast = COCOeval(cg2, cd2, "keypoints")
+    quiet(fast.evaluate)
+    quiet(fast.accumulate)
+    quiet(fast.summarize)
+    assert_same(fast, oracle, "pickled")
+
+
+def test_exp_in_place_keeps_the_thread_limit() -> None:
+    """Under ``thread_limit(1)`` (a Dask task's) the OKS exponential runs on the calling thread only."""
+    from fastdet import _kernels
+
+    neg_e = -np.random.default_rng(1).exponential(8.0, (1 << 20) + 5)
+    want = np.exp(neg_e)
+    jobs: list[int] = []
+    real = reading._run_threads
+
+    def spy(batch: Any) -> Any:
+        jobs.append(len(batch))
+        return real(batch)
+
+    with (
+        mock.patch.object(reading, "_run_threads", spy),
+        mock.patch.object(reading, "_workers", return_value=4),
+    ):
+        with _kernels.thread_limit(1):
+            got = _keypoints._exp_in_place(neg_e.copy())
+        np.testing.assert_array_equal(got, want)
+        _keypoints._exp_in_place(neg_e.copy())
+    assert jobs == [1, 4]

@@ -616,3 +616,265 @@ def test_many_keypoints_match_pycocotools() -> None:
     fast, text_f = run_eval(COCO, COCOeval, gt, dets, setup)
     assert_same(fast, oracle, "133 keypoints")
     assert text_f == text_o
+
+
+# ------------------------------------------------------ files scanned in chunks, keypoints read in place
+
+
+def _raw_json(data: Any) -> str:
+    """``json.dumps``, with each string ``"#T#"`` written as the bare token T (numbers as written)."""
+    import re
+
+    return re.sub(r'"#([^"#]*)#"', r"\1", json.dumps(data))
+
+
+def _token(x: float, rng: np.random.Generator, long: bool) -> str:
+    """``x`` as JSON; ``long``: with more than 18 significant digits (the scanner's long-number path)."""
+    if not long:
+        return repr(float(x))
+    digits = "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(4, 12))))
+    return f"{x:.15f}{digits}"
+
+
+def _keypoint_files(folder: Path, case: str, seed: int, n_kpt: int = 17) -> tuple[str, str]:
+    """A ground-truth file and a keypoint results file written for ``case``."""
+    rng = np.random.default_rng(seed)
+    string_ids = case == "string-ids"
+    long = case == "long-numbers"
+    img_ids: list[Any] = [3, 8, 11, 20]
+    cat_ids: list[Any] = [1, 4]
+    if string_ids:
+        img_ids = [f"img-{i}" for i in img_ids]
+        cat_ids = [f"c{c}" for c in cat_ids]
+    anns, dets = [], []
+    for img in img_ids:
+        for cat in cat_ids:
+            for _ in range(int(rng.integers(0, 4))):
+                x, y = rng.uniform(0, 300, 2)
+                w, h = rng.uniform(20, 120, 2)
+                xy = rng.uniform(0, 1, (n_kpt, 2)) * [w, h] + [x, y]
+                v = rng.choice([0, 1, 2], n_kpt, p=[0.2, 0.3, 0.5])
+                kp = np.column_stack([xy, v]).reshape(-1)
+                tokens = [f"#{_token(t, rng, long and k % 3 != 2)}#" for k, t in enumerate(kp.tolist())]
+                anns.append({"id": len(anns) + 1, "image_id": img, "category_id": cat,
+                             "bbox": [x, y, w, h], "area": w * h, "iscrowd": int(rng.random() < 0.1),
+                             "keypoints": tokens, "num_keypoints": int((v > 0).sum())})  # fmt: skip
+                for _ in range(int(rng.integers(1, 4))):
+                    noisy = xy + rng.normal(0, 4, xy.shape)
+                    kd = np.column_stack([noisy, rng.uniform(0, 1, n_kpt)]).reshape(-1)
+                    tokens = [f"#{_token(t, rng, long)}#" for t in kd.tolist()]
+                    dets.append({"image_id": img, "category_id": cat, "keypoints": tokens,
+                                 "score": float(rng.random())})  # fmt: skip
+    if case == "fake-entries":  # strings holding what looks like entries: split points fall inside them
+        fake = ', {"image_id": 3, "category_id": 1, "keypoints": [1, 2, 3], "score": 0.5}' * 6
+        for i, d in enumerate(dets):
+            if i % 3 == 0:
+                d["note"] = fake[: int(rng.integers(10, len(fake)))]
+        for i, a in enumerate(anns):
+            if i % 4 == 1:
+                a["note"] = fake
+    elif case == "shorter-later":  # rows reserved from the first entry's size run out: copied rows
+        dets = [dict(d) for _ in range(8) for d in dets]
+        dets[0] = {**dets[0], "note": "x" * 40000}
+    names = [f"k{k}" for k in range(n_kpt)]  # as in COCO files: keypoint names, after the annotations
+    cats = [{"id": c, "name": str(c), "keypoints": names, "skeleton": [[1, 2]]} for c in cat_ids]
+    images = [{"id": i, "width": 640, "height": 480} for i in img_ids]
+    gt = {"images": images, "annotations": anns, "categories": cats}
+    if seed % 2:
+        gt = {"categories": cats, "images": images, "annotations": anns}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gt.json").write_text(_raw_json(gt))
+    (folder / "dt.json").write_text(_raw_json(dets))
+    return str(folder / "gt.json"), str(folder / "dt.json")
+
+
+def _fast_eval(gt_path: str, dt_path: str, workers: int, setup: Any = None) -> tuple[Any, str]:
+    with (
+        mock.patch.object(reading, "_SPLIT_BYTES", 64),
+        mock.patch.object(reading, "_workers", return_value=workers),
+    ):
+        return run_eval(COCO, COCOeval, gt_path, dt_path, setup)
+
+
+@pytest.mark.parametrize("case", ["plain", "string-ids", "long-numbers", "fake-entries", "shorter-later"])
+@pytest.mark.parametrize("workers", [2, 3, 4, 5, 6, 7])
+def test_chunked_scan_in_place_matches_pycocotools(tmp_path: Path, case: str, workers: int) -> None:
+    """Ground truth and keypoint results scanned in chunks (keypoints read in place from the scanner's
+    rows, or copied where the rows grew): pycocotools' evaluation, and each entry's keypoints, box and
+    the lazily parsed dataset are those of the text."""
+    gt_path, dt_path = _keypoint_files(tmp_path, case, seed=workers)
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path)
+    fast, text_f = _fast_eval(gt_path, dt_path, workers)
+    assert_same(fast, oracle, f"{case}, {workers} workers")
+    assert text_f == text_o
+    assert fast.cocoGt._dataset is None  # ground-truth keypoints scanned, not parsed
+    res = fast.cocoDt._res
+    assert res.anns is None  # results scanned
+    parsed = json.loads(Path(dt_path).read_text())
+    assert _entries(res.keypoints) == [d["keypoints"] for d in parsed]
+    gk = fast.cocoGt._index["keypoints:gt"]
+    assert _entries(gk) == [a["keypoints"] for a in json.loads(Path(gt_path).read_text())["annotations"]]
+    assert fast.cocoDt.dataset["annotations"] == oracle.cocoDt.dataset["annotations"]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    "useCats=0 sigmas thread_limit(1) small-pages-0 small-pages-1 pickle deepcopy twice evaluate_coco".split(),
+)
+@pytest.mark.parametrize("workers", [2, 5])
+def test_chunked_scan_in_place_variants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str, workers: int
+) -> None:
+    """Keypoints read in place under other parameters, thread limits, page policies, and result objects
+    that were pickled, deep-copied or evaluated before: pycocotools' evaluation bit for bit."""
+    import pickle
+
+    from fastdet import _kernels, _memory
+
+    n_kpt = 5 if variant == "sigmas" else 17
+    case = "fake-entries" if workers == 5 else "long-numbers"
+    gt_path, dt_path = _keypoint_files(tmp_path, case, seed=10 + workers, n_kpt=n_kpt)
+    params: dict[str, Any] = {}
+    if variant == "useCats=0":
+        params["useCats"] = 0
+    elif variant == "sigmas":
+        params["kpt_oks_sigmas"] = np.array([0.03, 0.9, 0.07, 0.2, 0.011])
+    advised: list[int] = []
+    if variant.startswith("small-pages"):
+        monkeypatch.setenv("FASTDET_SMALL_PAGES", variant[-1])
+        monkeypatch.setattr(_memory, "_MIN_BYTES", 1 << 13)  # advise these small arrays too
+        real = _memory._madvise()
+        assert real is not None
+
+        def spy(addr: int, size: int, advice: int) -> int:
+            assert size > 0
+            assert addr % _memory._PAGE == 0
+            advised.append(real(addr, size, advice))
+            return advised[-1]
+
+        monkeypatch.setattr(_memory, "_madvise", lambda: spy)
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path, apply(params))
+    with (
+        mock.patch.object(reading, "_SPLIT_BYTES", 64),
+        mock.patch.object(reading, "_workers", return_value=workers),
+        _kernels.thread_limit(1) if variant == "thread_limit(1)" else contextlib.nullcontext(),
+    ):
+        if variant == "evaluate_coco":
+            result = evaluate_coco(gt_path, dt_path, iou_type="keypoints")
+            np.testing.assert_allclose(
+                list(result.stats.values()), oracle.stats, rtol=0, atol=PYCOCOTOOLS_ATOL
+            )
+            for key in ("precision", "recall", "scores"):
+                np.testing.assert_array_equal(getattr(result, key), oracle.eval[key], err_msg=key)
+            return
+        cg = COCO(gt_path, verbose=False)
+        cd = cg.loadRes(dt_path, verbose=False)
+        if variant == "pickle":
+            cg, cd = pickle.loads(pickle.dumps((cg, cd)))
+        elif variant == "deepcopy":
+            cg, cd = copy.deepcopy((cg, cd))
+        runs = 2 if variant == "twice" else 1
+        for _ in range(runs):
+            fast = COCOeval(cg, cd, "keypoints")
+            apply(params)(fast.params)
+            quiet(fast.evaluate)
+            quiet(fast.accumulate)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                fast.summarize()
+            text_f = out.getvalue()
+            assert_same(fast, oracle, variant)
+            assert text_f == text_o
+    if variant == "small-pages-1":
+        assert advised
+        assert all(r == 0 for r in advised)
+    elif variant == "small-pages-0":
+        assert not advised
+    parsed = json.loads(Path(dt_path).read_text())
+    assert _entries(cd._res.keypoints) == [d["keypoints"] for d in parsed]
+    assert cd.dataset["annotations"] == oracle.cocoDt.dataset["annotations"]
+
+
+def test_chunked_scan_short_ground_truth_rows_are_copied(tmp_path: Path) -> None:
+    """Ground-truth entries shorter than the scanner's first estimate of a row (one keypoint, small
+    integers): the rows grow past the shared block, the keypoints are copied; pycocotools' evaluation."""
+    rng = np.random.default_rng(5)
+    anns, dets = [], []
+    for i in range(3000):
+        img = int(i % 12) + 1
+        x, y, v = int(rng.integers(0, 99)), int(rng.integers(0, 99)), int(rng.integers(0, 3))
+        anns.append({"id": i + 1, "image_id": img, "category_id": 1, "bbox": [x, y, 9, 9], "area": 81,
+                     "iscrowd": 0, "keypoints": [x, y, v], "num_keypoints": int(v > 0)})  # fmt: skip
+        if i % 2:
+            dets.append({"image_id": img, "category_id": 1, "keypoints": [x + 1, y, 1], "score": i / 3000})
+    gt = {
+        "images": [{"id": i} for i in range(1, 13)],
+        "categories": [{"id": 1, "name": "p"}],
+        "annotations": anns,
+    }
+    gt_path, dt_path = _write_case(tmp_path, gt, dets)
+    Path(gt_path).write_text(json.dumps(gt, separators=(",", ":")))  # ~115 bytes an entry, under 128
+    setup = apply({"kpt_oks_sigmas": np.array([0.3]), "maxDets": [20]})
+    oracle, text_o = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path, setup)
+    for workers in (2, 3, 7):
+        fast, text_f = _fast_eval(gt_path, dt_path, workers, setup)
+        assert_same(fast, oracle, f"{workers} workers")
+        assert text_f == text_o
+        gk = fast.cocoGt._index["keypoints:gt"]
+        assert gk.values.size == 3 * len(anns)  # copied, packed
+        assert _entries(gk) == [a["keypoints"] for a in anns]
+
+
+def test_pickled_scanned_keypoints_are_packed(tmp_path: Path) -> None:
+    """Keypoints read in place (the scanner's rows: other slots, spare rows never written) pickle and
+    deep-copy as the entries only, packed; the copies evaluate as pycocotools."""
+    import pickle
+
+    gt_path, dt_path = _keypoint_files(tmp_path, "plain", seed=4)
+    oracle, _ = run_eval(pc_coco.COCO, pc_eval.COCOeval, gt_path, dt_path)
+    with (
+        mock.patch.object(reading, "_SPLIT_BYTES", 64),
+        mock.patch.object(reading, "_workers", return_value=3),
+    ):
+        cg = COCO(gt_path, verbose=False)
+        cd = cg.loadRes(dt_path, verbose=False)
+        quiet(COCOeval(cg, cd, "keypoints").evaluate)  # scans and caches the ground-truth keypoints
+    for kp in (cd._res.keypoints, cg._index["keypoints:gt"]):
+        assert kp.values.size > kp.length.sum()  # in place
+        for copied in (pickle.loads(pickle.dumps(kp)), copy.deepcopy(kp)):
+            assert copied.values.size == copied.length.sum()
+            assert copied.start.tolist() == np.cumsum([0, *kp.length[:-1]]).tolist()
+            assert _entries(copied) == _entries(kp)
+            if kp.num_keypoints is not None:
+                assert copied.num_keypoints.tolist() == kp.num_keypoints.tolist()
+        assert kp.values.size > kp.length.sum()  # the original is left alone
+    cg2, cd2 = pickle.loads(pickle.dumps((cg, cd)))
+    fast = COCOeval(cg2, cd2, "keypoints")
+    quiet(fast.evaluate)
+    quiet(fast.accumulate)
+    quiet(fast.summarize)
+    assert_same(fast, oracle, "pickled")
+
+
+def test_exp_in_place_keeps_the_thread_limit() -> None:
+    """Under ``thread_limit(1)`` (a Dask task's) the OKS exponential runs on the calling thread only."""
+    from fastdet import _kernels
+
+    neg_e = -np.random.default_rng(1).exponential(8.0, (1 << 20) + 5)
+    want = np.exp(neg_e)
+    jobs: list[int] = []
+    real = reading._run_threads
+
+    def spy(batch: Any) -> Any:
+        jobs.append(len(batch))
+        return real(batch)
+
+    with (
+        mock.patch.object(reading, "_run_threads", spy),
+        mock.patch.object(reading, "_workers", return_value=4),
+    ):
+        with _kernels.thread_limit(1):
+            got = _keypoints._exp_in_place(neg_e.copy())
+        np.testing.assert_array_equal(got, want)
+        _keypoints._exp_in_place(neg_e.copy())
+    assert jobs == [1, 4]

@@ -95,6 +95,18 @@ class _Keypoints:
     def __len__(self) -> int:
         return len(self.start)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled and deep-copied packed: rows read in place also hold the scanner's other slots and
+        its spare rows, whose memory was never written (it would travel in the pickle)."""
+        state = dict(self.__dict__)
+        off = np.zeros(len(self.length) + 1, np.int64)
+        np.cumsum(self.length, out=off[1:])
+        if len(self.values) != off[-1] or not (self.start == off[:-1]).all():
+            at = np.arange(off[-1], dtype=np.int64) + np.repeat(self.start - off[:-1], self.length)
+            state["values"] = self.values[at]
+            state["start"] = off[:-1].copy()
+        return state
+
     def starts(self, rows: NDArray[np.int64], used: NDArray[np.bool_], n_kpt: int) -> NDArray[np.int64]:
         """Where each of ``rows`` starts in ``values``, refusing a used row not of ``3 * n_kpt`` numbers."""
         width = 3 * n_kpt
@@ -435,9 +447,9 @@ def _exp_in_place(neg_e: NDArray[np.float64]) -> NDArray[np.float64]:
     NumPy releases the GIL in ufunc loops, and each element's result depends on
     its value only, so chunking changes nothing but the time.
     """
-    from fastdet.coco.reading import _run_threads, _workers
+    from fastdet.coco.reading import _run_threads, _thread_budget
 
-    parts = min(_workers(), max(1, len(neg_e) >> 18))
+    parts = min(_thread_budget(), max(1, len(neg_e) >> 18))
     bounds = np.linspace(0, len(neg_e), parts + 1).astype(np.int64).tolist()
 
     def job(a: int, b: int) -> Any:

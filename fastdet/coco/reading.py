@@ -208,9 +208,13 @@ def _run_threads(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
 
 def _chunk_count(span: int) -> int:
     """Chunks to scan at once: one per core, within this thread's ``thread_limit`` (a Dask task's 1)."""
+    return max(1, min(_thread_budget(), _MAX_CHUNKS, span // _SPLIT_BYTES))
+
+
+def _thread_budget() -> int:
+    """Threads a call may use: one per core, within this thread's ``thread_limit``."""
     limit = getattr(_kernels._local, "threads", None)
-    workers = _workers() if limit is None else min(_workers(), limit)
-    return max(1, min(workers, _MAX_CHUNKS, span // _SPLIT_BYTES))
+    return _workers() if limit is None else max(1, min(_workers(), limit))
 
 
 @dataclass

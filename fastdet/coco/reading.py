@@ -248,13 +248,18 @@ class _Array:
         block when every row is in it and it is at most ``_IN_PLACE_SLACK`` times
         the rows read (the values keep the whole reservation alive), else a packed copy.
         """
-        in_shared = self.row0 is not None and min(self.row0, default=0) >= 0
-        if self.shared is not None and in_shared and len(self.shared) <= _IN_PLACE_SLACK * len(self):
-            stride = self.shared.shape[1]
-            pairs = zip(self.row0, self.blocks, strict=True)
+        shared, row0 = self.shared, self.row0
+        if (
+            shared is not None
+            and row0 is not None
+            and min(row0, default=0) >= 0
+            and len(shared) <= _IN_PLACE_SLACK * len(self)
+        ):
+            stride = shared.shape[1]
+            pairs = zip(row0, self.blocks, strict=True)
             rows = [np.arange(r, r + len(b), dtype=np.int64) for r, b in pairs]
             start = np.concatenate([np.empty(0, np.int64), *rows]) * stride + first
-            return self.shared.reshape(-1), start
+            return shared.reshape(-1), start
         packed = self.floats(first, first + width)
         return packed.reshape(-1), np.arange(len(packed), dtype=np.int64) * width
 

@@ -1392,6 +1392,7 @@ def test_ranking_kernels_compile_one_signature_each():
         "_threshold_counts",
         "_weighted_threshold_sums",
         "_area_parts_plan",
+        "_weight_sums_at",
         "_area_term_parts",
         "_join_area_parts",
         "_binary_indicator",

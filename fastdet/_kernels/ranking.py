@@ -297,27 +297,23 @@ def _rows_below(rows, stop, t):
 
 
 @kernel()
-def _area_parts_plan(pos, neg, starts, sums):
-    """Cut the merge of two ascending row lists into parts at tied-group boundaries, and sum the
-    weights up to each cut; return (tp total, fp total): each half's weights summed in row order.
+def _area_parts_plan(pos, neg, starts):
+    """Cut the merge of two ascending row lists into parts at tied-group boundaries; return the
+    number of cuts (parts that are not empty).
 
     pos, neg: (P, 2), (N, 2) uint64 rows ``[~key, weight bits]`` sorted ascending,
     both non-empty. starts: (S + 1, 4) int64, filled per part with its first
     (pos, neg) rows and the first rows of the group before it, and (P, N) last.
     A part starts where a group starts, two groups or more into the merge; a
     cut that cannot be placed so leaves its part empty (it starts where the next
-    one does). sums: (S, 4) float64, filled per part with the cumulative
-    (tp, fp) at its start and at the start of the group before it, each added
-    in row order: the bits a single forward pass has there.
+    one does). The weights up to the cuts: :func:`_weight_sums_at`.
     """
     n_pos = pos.shape[0]
     n_neg = neg.shape[0]
-    parts = sums.shape[0]
+    parts = starts.shape[0] - 1
     for p in range(parts + 1):
         for c in range(4):
             starts[p, c] = 0
-            if p < parts:
-                sums[p, c] = 0.0
     starts[parts, 0] = n_pos
     starts[parts, 1] = n_neg
     n_cuts = 1
@@ -340,31 +336,34 @@ def _area_parts_plan(pos, neg, starts, sums):
     for p in range(n_cuts, parts):  # the parts left empty
         for c in range(4):
             starts[p, c] = starts[parts, c]
-    pos_w = pos.view(np.float64)
-    neg_w = neg.view(np.float64)
-    tp = 0.0
-    fp = 0.0
-    i = 0
-    j = 0
-    for stop in range(1, 2 * n_cuts):  # the sums in row order: each cut's group before it, the cut
-        p = (stop + 1) // 2
-        at_start = stop % 2 == 0 or p == n_cuts  # (the last stop: the ends, for the totals)
-        i1 = starts[p, 0] if at_start else starts[p, 2]
-        j1 = starts[p, 1] if at_start else starts[p, 3]
-        both = min(i1 - i, j1 - j)
-        for q in range(both):  # two independent sums in one loop: twice the adds in flight
-            tp += pos_w[i + q, 1]
-            fp += neg_w[j + q, 1]
-        for q in range(i + both, i1):
-            tp += pos_w[q, 1]
-        for q in range(j + both, j1):
-            fp += neg_w[q, 1]
-        i = i1
-        j = j1
-        if p < n_cuts:
-            sums[p, 0 if at_start else 2] = tp
-            sums[p, 1 if at_start else 3] = fp
-    return tp, fp
+    return n_cuts
+
+
+@kernel(chunked=True)
+def _weight_sums_at(lo, hi, pos, neg, starts, n_cuts, sums, totals):
+    """The weights of each half ``h`` in ``lo:hi`` (0: pos, the tp; 1: neg, the fp) summed in row
+    order, as one forward pass has them: at each cut's group start and at the cut
+    (``sums[p, h + 2]``, ``sums[p, h]``) and in all (``totals[h]``).
+
+    The halves are independent sums, one per thread. starts: as filled by
+    :func:`_area_parts_plan` (its first ``n_cuts`` parts); sums (S, 4) float64,
+    zeroed by the caller (empty parts stay 0); totals (2,) float64.
+    """
+    for h in range(lo, hi):
+        rows = pos if h == 0 else neg
+        w = rows.view(np.float64)
+        total = 0.0
+        i = 0
+        for stop in range(1, 2 * n_cuts):  # each cut's group before it, the cut; last: the end
+            p = (stop + 1) // 2
+            at_start = stop % 2 == 0 or p == n_cuts
+            i1 = starts[p, h] if at_start else starts[p, h + 2]
+            for q in range(i, i1):
+                total += w[q, 1]
+            i = i1
+            if p < n_cuts:
+                sums[p, h if at_start else h + 2] = total
+        totals[h] = total
 
 
 @kernel(chunked=True, vectorize_division=True)

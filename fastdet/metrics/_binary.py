@@ -300,8 +300,14 @@ def _weighted_area(
     if parts == 0:
         parts = 2 if n_rows >= _THREADED_MIN else 1
     starts = np.empty((parts + 1, 4), np.int64)
-    sums = np.empty((parts, 4), np.float64)
-    tp_total, fp_total = _k._area_parts_plan(pos_rec, neg_rec, starts, sums)
+    sums = np.zeros((parts, 4), np.float64)
+    totals = np.empty(2, np.float64)
+    n_cuts = _k._area_parts_plan(pos_rec, neg_rec, starts)
+    if parts > 1:  # the positives' and the negatives' sums on a thread each
+        _k._weight_sums_at(2, pos_rec, neg_rec, starts, n_cuts, sums, totals)
+    else:
+        _k._weight_sums_at.serial(2, pos_rec, neg_rec, starts, n_cuts, sums, totals)
+    tp_total, fp_total = float(totals[0]), float(totals[1])
     if (tp_total == 0.0) if ap else not (tp_total > 0.0 and fp_total > 0.0):
         return None
     terms = np.empty(n_rows, np.float64)

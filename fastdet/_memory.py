@@ -8,8 +8,10 @@ QEMU guests can have it), pages that stay free are handed back to the host, and
 faulting a 2 MiB page in again costs 2-10 ms, against 0.65-1 ms for 512 small
 pages (``bench/page_cost.py``). There, an array that fastdet fills and keeps
 (the JSON scanner's rows) or fills once (the OKS exponents) is put on 4 KiB
-pages: measured on keypoint results (108 MB), loading took 106-107 ms in every
-run instead of 101-250 ms.
+pages. Measured on 108 MB of keypoint results in the keypoint benchmark (other
+evaluators run between fastdet's runs): loading took 105-114 ms in every run,
+against 150-270 ms on huge pages; reloaded in a loop with nothing in between,
+huge pages stay warm and are faster (107 against 122 ms).
 
 ``FASTDET_SMALL_PAGES=1`` or ``0`` forces the choice (default: detected once).
 """

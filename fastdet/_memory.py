@@ -1,10 +1,11 @@
 """Large temporary arrays on the pages that are cheapest to fault in on this machine.
 
 NumPy asks Linux for 2 MiB pages (``MADV_HUGEPAGE``) for every array of 4 MiB
-or more. On bare metal a huge page is zeroed in about 0.1 ms, less than its 512
-small pages cost. In a virtual machine with *free page reporting* (a virtio
-balloon with ``VIRTIO_BALLOON_F_REPORTING``: Firecracker, Cloud Hypervisor and
-QEMU guests can have it), pages that stay free are handed back to the host, and
+or more. A huge page whose memory the machine still backs is zeroed in about
+0.1 ms (measured here on pages freed a moment before), less than its 512 small
+pages cost (0.65 ms). In a virtual machine with *free page reporting* (a virtio
+balloon with ``VIRTIO_BALLOON_F_REPORTING``, as this project's Firecracker
+benchmark machine has), pages that stay free are handed back to the host, and
 faulting a 2 MiB page in again costs 2-10 ms, against 0.65-1 ms for 512 small
 pages (``bench/page_cost.py``). There, an array that fastdet fills and keeps
 (the JSON scanner's rows) or fills once (the OKS exponents) is put on 4 KiB

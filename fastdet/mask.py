@@ -79,7 +79,8 @@ def _few_strings(objs: list[Any]) -> tuple[NDArray[np.uint8], NDArray[np.int64],
     """The joined ``counts`` of a few RLE dicts of one size (``size`` a list of two ints, ``counts``
     bytes or ASCII str), their byte offsets and the size, for the one-call kernels; None for any
     other input (empty, long or irregular lists, strings long enough for threads), which the batch
-    path validates and reports.
+    path validates and reports. The checks are :func:`_one_string`'s written out: calling it per
+    dict made ``merge`` and ``area`` of two RLEs 0.2-0.3 us (5-8 %) slower.
     """
     if not 0 < len(objs) <= _SMALL or type(objs[0]) is not dict:
         return None

@@ -284,7 +284,7 @@ def scan_results(raw: bytes, where: str) -> tuple[_Columns, _Keypoints] | None:
     whose checks name the entry.
     """
     from fastdet._kernels import jsonscan as _scan
-    from fastdet.coco.reading import _id_column, _scan_array, _Spec, first_entry_bytes
+    from fastdet.coco.reading import _id_column, _scan_array, _Spec
 
     start = raw.find(b"{")
     head = raw[start : raw.find(b"}", start)]  # the first entry, up to any nested object
@@ -299,7 +299,7 @@ def scan_results(raw: bytes, where: str) -> tuple[_Columns, _Keypoints] | None:
          ("bbox", 4, f), ("segmentation", 1, f), ("caption", 1, f)]
     )  # fmt: skip
     buf = np.frombuffer(raw, np.uint8)
-    arr = _scan_array(raw, buf, 0, spec, big=True, entry_bytes=first_entry_bytes(raw, 0))
+    arr = _scan_array(raw, buf, 0, spec, big=True, entry_bytes=len(head) + 2)  # with '}' and ','
     if arr is None or raw[arr.end :].strip(b" \t\r\n") or not len(arr):
         return None
     seen = arr.seen

@@ -346,13 +346,6 @@ def _scan_array(
     return out
 
 
-def first_entry_bytes(raw: bytes, start: int) -> int:
-    """Bytes of the array's first entry at or after ``start``, up to any nested object (0: none)."""
-    first = raw.find(b"{", start)
-    end = raw.find(b"}", first) if first >= 0 else -1
-    return end - first + 2 if end >= 0 else 0  # with its closing brace and comma
-
-
 def _convert_long_numbers(raw: bytes, buf: NDArray[np.uint8], arr: _Array) -> None:
     """Fill the slots of numbers with more than 18 significant digits (rare in JSON from Python)."""
     long = arr.aux[arr.aux[:, 0] == _scan.AUX_LONG]

@@ -421,6 +421,78 @@ def test_unweighted_average_precision_is_sklearns_to_the_bit(data, threaded):
     assert ours == sk().average_precision_score(y, s)
 
 
+@given(
+    st.lists(
+        st.lists(
+            st.floats(allow_nan=False, allow_infinity=False, width=64)
+            | st.sampled_from([0.0, -0.0, 1e300, -1e-300]),
+            max_size=300,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(st.integers(0, 9), min_size=4, max_size=4),
+    st.booleans(),
+)
+@example([[1e16, 1.0, -1e16] + [1.0] * 130], [0, 0, 0, 0], False)  # order-sensitive: 1 lost or kept
+@example([[-0.0] * 9], [0, 0, 0, 0], False)  # np.sum adds 0.0 first: -0.0 sums to +0.0
+def test_numpy_sum_of_pieces_is_np_sum_of_the_joined_pieces(values, gaps, threaded):
+    """``numpy_sum`` adds pieces of an array, laid out in any order with gaps between them, as
+    ``np.sum`` adds them joined: pieces that cross NumPy's blocks of 128 and its halves,
+    empty pieces, sums that overflow to inf, signed zeros."""
+    from fastdet.metrics._binary import numpy_sum
+
+    joined = np.array([v for piece in values for v in piece], np.float64)
+    layout = list(range(len(values)))[::-1]  # the last piece first in memory, as AP's terms lie
+    out = np.full(sum(map(len, values)) + sum(gaps), np.nan)  # a gap read would give NaN
+    pieces = np.empty((len(values), 2), np.int64)
+    at = 0
+    for p in layout:
+        at += gaps[p]
+        out[at : at + len(values[p])] = values[p]
+        pieces[p] = at, len(values[p])
+        at += len(values[p])
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = np.sum(joined)
+        got = numpy_sum(out, pieces, threaded)
+    assert np.array_equal(np.float64(got), expected, equal_nan=True)
+    assert math.copysign(1.0, got) == math.copysign(1.0, expected)
+
+
+def test_numpy_sum_of_pieces_at_every_tree_shape():
+    """Lengths around NumPy's block (8, 128) and its halving (multiples of 8 either side), and a
+    million values cut into three pieces at random points: the same bits as ``np.sum``."""
+    from fastdet.metrics._binary import numpy_sum
+
+    rng = np.random.default_rng(21)
+    lengths = [*range(1, 300), 1023, 1024, 1025, 2047, 2056, 4097, 65_536 + 8, 1_000_003]
+    for n in lengths:
+        x = rng.normal(size=n) * 10.0 ** rng.integers(-8, 16, n)
+        cuts = np.sort(rng.integers(0, n + 1, 2))
+        pieces = np.array([[0, cuts[0]], [cuts[0], cuts[1] - cuts[0]], [cuts[1], n - cuts[1]]], np.int64)
+        for threaded in (False, True):
+            assert numpy_sum(x, pieces, threaded) == np.sum(x), n
+
+
+@given(
+    st.lists(st.integers(1, 40), max_size=60),
+    st.lists(st.integers(1, 40), max_size=60),
+    st.data(),
+)
+def test_merged_rank_key_is_the_key_of_that_row_of_the_merge(pos_keys, neg_keys, data):
+    """The cut of the parts: the key of the merge's row k, either half possibly empty."""
+    from fastdet._kernels.ranking import _merged_rank_key
+
+    assume(pos_keys or neg_keys)
+    merged = sorted(pos_keys + neg_keys)
+    k = data.draw(st.integers(0, len(merged) - 1))
+    pos = np.array(sorted(pos_keys), np.uint64).reshape(-1, 1)
+    neg = np.array(sorted(neg_keys), np.uint64).reshape(-1, 1)
+    assert _merged_rank_key(pos, neg, k) == merged[k]
+    big = np.uint64(2**64 - 2)  # keys at the top of the range: no overflow in the bisection
+    assert _merged_rank_key(np.maximum(pos, big - pos), neg, k) is not None
+
+
 def test_single_class_roc_auc_is_nan_with_a_warning():
     # sklearn 1.9 (test_auc_score_non_binary_class): NaN and UndefinedMetricWarning
     s = np.random.default_rng(404).random(10)
@@ -1007,7 +1079,7 @@ def test_key_scores_in_parts_equal_one_walk(kind):
     """The unweighted merge cut into 1 to 7 parts at tied groups (parts empty when a group is
     larger than a part): the same twice-area integer and the same AP terms, and those are the
     exact rank count and scikit-learn's AP."""
-    from fastdet.metrics._binary import _key_scores, _weighted_halves
+    from fastdet.metrics._binary import _key_scores, _weighted_halves, numpy_sum
 
     rng = np.random.default_rng(13)
     n = 5000
@@ -1017,9 +1089,13 @@ def test_key_scores_in_parts_equal_one_walk(kind):
     got = []
     for parts in range(1, 8):
         terms = np.empty(n)
-        area, m = _key_scores(pos, neg, True, terms, parts)
-        got.append((area, terms[n - m :].tolist()))
-        assert _key_scores(pos, neg, False, np.empty(0), parts) == (area, 0)
+        area, pieces = _key_scores(pos, neg, True, terms, parts)
+        joined = np.concatenate([terms[first : first + count] for first, count in pieces])
+        got.append((area, joined.tolist()))
+        assert numpy_sum(terms, pieces, parts % 2 == 0) == np.sum(joined)
+        no_ap = _key_scores(pos, neg, False, np.empty(0), parts)
+        assert no_ap[0] == area
+        assert not no_ap[1].any()
     assert all(g == got[0] for g in got)
     area, terms = got[0]
     sp, sn = s[y == 1], s[y == 0]
@@ -1336,8 +1412,10 @@ def test_rows_near_one_is_allclose_of_the_row_sums(rows):
     for values, offset in rows:
         v = np.array(values, np.float64)
         total = v.sum()
-        if np.isfinite(total) and total != 0 and np.isfinite(v / total).all():
-            v = v / total  # about 1, then moved to the tolerance's edge
+        with np.errstate(over="ignore"):  # a tiny total can overflow the quotient: row left as is
+            scaled = v / total if np.isfinite(total) and total != 0 else v
+        if np.isfinite(scaled).all():
+            v = scaled  # about 1, then moved to the tolerance's edge
         v[0] += offset
         scores.append(v)
     arr = np.array(scores)
@@ -1395,6 +1473,9 @@ def test_ranking_kernels_compile_one_signature_each():
         "_weight_sums_at",
         "_area_term_parts",
         "_join_area_parts",
+        "_merged_rank_key",
+        "_pairwise_sum",
+        "_pairwise_halves",
         "_binary_indicator",
         "_check_weights",
         "_roc_auc_twice_area",

@@ -2,7 +2,7 @@
 labels, the confusion matrix.
 
 ``_check_weights`` and ``_binary_indicator`` validate in one vectorized pass of
-integer ORs; ``_two_distinct_rows`` and ``_rows_equal`` (chunked) find and match
+integer ORs (chunked); ``_two_distinct_rows`` and ``_rows_equal`` (chunked) find and match
 the classes of a ``str_`` array from its code points without ``np.unique``;
 ``_factorize_rows`` (chunked, a hash table per chunk) and ``_renumber`` number the
 strings of two label arrays; the confusion-matrix kernels count label pairs over a
@@ -20,9 +20,11 @@ from fastdet._kernels import kernel
 # --------------------------------------------------------------------------- sample weights
 
 
-@kernel()
-def _check_weights(w):
-    """Return (index of the first NaN or inf, -1 if none; whether any weight is non-zero); w: (N,) float64.
+@kernel(chunked=True)
+def _check_weights(lo, hi, w, bounds, found):
+    """For the chunks ``lo:hi`` of w (N,) float64 (chunk c: ``w[bounds[c]:bounds[c + 1]]``), set
+    ``found[c, 0]`` to the index of the chunk's first NaN or inf (-1 if none) and ``found[c, 1]``
+    to 1 if it holds a non-zero value, else 0; found: (C, 2) int64.
 
     One pass of integer ORs over the bits (it vectorizes): an all-ones exponent
     marks NaN and inf, any bit but the sign a non-zero weight; the index of a
@@ -30,33 +32,40 @@ def _check_weights(w):
     """
     bits = w.view(np.uint64)
     exponent = np.uint64(0x7FF0000000000000)
-    bad = np.uint64(0)
-    nonzero = np.uint64(0)
-    for k in range(np.uint64(bits.shape[0])):
-        x = bits[k]
-        bad |= np.uint64((x & exponent) == exponent)
-        nonzero |= x << np.uint64(1)
-    if bad != 0:
-        for k in range(w.shape[0]):
-            if not np.isfinite(w[k]):
-                return k, nonzero != 0
-    return -1, nonzero != 0
+    for c in range(lo, hi):
+        bad = np.uint64(0)
+        nonzero = np.uint64(0)
+        for k in range(np.uint64(bounds[c]), np.uint64(bounds[c + 1])):
+            x = bits[k]
+            bad |= np.uint64((x & exponent) == exponent)
+            nonzero |= x << np.uint64(1)
+        found[c, 0] = -1
+        found[c, 1] = np.int64(nonzero != 0)
+        if bad != 0:
+            for k in range(bounds[c], bounds[c + 1]):
+                if not np.isfinite(w[k]):
+                    found[c, 0] = k
+                    break
 
 
-@kernel()
-def _binary_indicator(y, out):
-    """``out = (y == 1)`` as uint8 for y (N,) int64; return whether y holds only values of {0, 1}
-    or of {-1, 1} (one pass of ORs that vectorizes)."""
-    minus = np.uint8(0)
-    zero = np.uint8(0)
-    other = np.uint8(0)
-    for k in range(np.uint64(y.shape[0])):
-        v = y[k]
-        out[k] = np.uint8(v == 1)
-        minus |= np.uint8(v == -1)
-        zero |= np.uint8(v == 0)
-        other |= np.uint8((v < -1) | (v > 1))
-    return other == 0 and (minus == 0 or zero == 0)
+@kernel(chunked=True)
+def _binary_indicator(lo, hi, y, bounds, out, seen):
+    """``out = (y == 1)`` as uint8 for the chunks ``lo:hi`` of y (N,) int64 (chunk c:
+    ``y[bounds[c]:bounds[c + 1]]``), with ``seen[c]`` = (a -1 in it, a 0, a value outside
+    [-1, 1]) as 0/1; seen: (C, 3) uint8. One pass of ORs that vectorizes."""
+    for c in range(lo, hi):
+        minus = np.uint8(0)
+        zero = np.uint8(0)
+        other = np.uint8(0)
+        for k in range(np.uint64(bounds[c]), np.uint64(bounds[c + 1])):
+            v = y[k]
+            out[k] = np.uint8(v == 1)
+            minus |= np.uint8(v == -1)
+            zero |= np.uint8(v == 0)
+            other |= np.uint8((v < -1) | (v > 1))
+        seen[c, 0] = minus
+        seen[c, 1] = zero
+        seen[c, 2] = other
 
 
 # --------------------------------------------------------------------------- string labels

@@ -6,7 +6,7 @@ digit radix sort (``_radix_sort``), and the kernels walk both sorted halves
 from the top, merging them. With sample weights, each score becomes an
 unsigned integer key with the float order (``_to_key``); ``_bucket_counts`` and
 ``_bucket_split`` split the samples of non-zero weight by label and, in the
-same pass, into up to 8192 buckets by the leading bits of the key (a stable
+same pass, into up to 4096 buckets by the leading bits of the key (a stable
 counting sort) as 16-byte records ``[~key, weight bits]`` (``~key`` ascends as
 the score descends); both are chunked kernels: each chunk of the input counts
 its own samples, and writes them after the previous chunks' rows of the same
@@ -297,6 +297,25 @@ def _rows_below(rows, stop, t):
 
 
 @kernel()
+def _merged_rank_key(pos, neg, k):
+    """The key of the row of rank k (0-based, k < P + N) in the merge of two ascending row lists
+    (P, *) and (N, *) uint64: the smallest key t with more than k rows <= t, bisected over the
+    key range."""
+    if pos.shape[0] == 0 or neg.shape[0] == 0:
+        return pos[k, 0] if neg.shape[0] == 0 else neg[k, 0]
+    lo = min(pos[0, 0], neg[0, 0])
+    hi = max(pos[pos.shape[0] - 1, 0], neg[neg.shape[0] - 1, 0])
+    one = np.uint64(1)
+    while lo < hi:
+        mid = lo + (hi - lo) // np.uint64(2)
+        if _rows_below(pos, pos.shape[0], mid + one) + _rows_below(neg, neg.shape[0], mid + one) > k:
+            hi = mid
+        else:
+            lo = mid + one
+    return lo
+
+
+@kernel()
 def _area_parts_plan(pos, neg, starts):
     """Cut the merge of two ascending row lists into parts at tied-group boundaries; return the
     number of cuts (parts that are not empty).
@@ -304,7 +323,8 @@ def _area_parts_plan(pos, neg, starts):
     pos, neg: (P, 2), (N, 2) uint64 rows ``[~key, weight bits]`` sorted ascending,
     both non-empty. starts: (S + 1, 4) int64, filled per part with its first
     (pos, neg) rows and the first rows of the group before it, and (P, N) last.
-    A part starts where a group starts, two groups or more into the merge; a
+    A part starts where a group starts, at the group of the merge's row
+    p (P + N) / S (about equal rows per part), two groups or more into the merge; a
     cut that cannot be placed so leaves its part empty (it starts where the next
     one does). The weights up to the cuts: :func:`_weight_sums_at`.
     """
@@ -317,11 +337,8 @@ def _area_parts_plan(pos, neg, starts):
     starts[parts, 0] = n_pos
     starts[parts, 1] = n_neg
     n_cuts = 1
-    for p in range(1, parts):  # cut at the key of the row p / parts into the longer half
-        if n_pos >= n_neg:
-            t = pos[p * n_pos // parts, 0]
-        else:
-            t = neg[p * n_neg // parts, 0]
+    for p in range(1, parts):  # cut at the key of the row p / parts into the merge
+        t = _merged_rank_key(pos, neg, p * (n_pos + n_neg) // parts)
         i = _rows_below(pos, n_pos, t)  # the rows of keys below t come first
         j = _rows_below(neg, n_neg, t)
         t_prev = max(pos[i - 1, 0] if i > 0 else np.uint64(0), neg[j - 1, 0] if j > 0 else np.uint64(0))
@@ -498,41 +515,152 @@ def _area_term_parts(lo, hi, pos, neg, want_ap, starts, sums, tp_total, fp_total
 
 
 @kernel()
-def _join_area_parts(want_ap, starts, res, out):
-    """Finish ``_area_term_parts``: each later part's first ROC term (from the last point before it),
-    and the parts' terms moved together: ROC from out[0], AP ending at out[L - 1].
-    Return (terms, a negative fpr step seen, a positive one seen)."""
-    top = out.shape[0] - 1
-    m = 0
+def _join_area_parts(want_ap, starts, res, out, pieces):
+    """Finish ``_area_term_parts``: write each later part's first ROC term (from the last point
+    before it) and fill ``pieces`` (S, 2) int64 with each part's terms as ``[first, count]`` of
+    out, in the order of the final sum (ROC: the parts in order; AP: in reverse, as its terms
+    end at out[L - 1]): ``_pairwise_sum`` adds them as NumPy adds the joined terms, so nothing
+    is moved. Return (a negative fpr step seen, a positive one seen)."""
+    n_parts = res.shape[0]
     fpr_k = 0.0
     tpr_k = 0.0
     dx_neg = False
     dx_pos = False
-    for p in range(res.shape[0]):
+    for p in range(n_parts):
         count = np.int64(res[p, 7] if want_ap else res[p, 0])
         base = starts[p, 0] + starts[p, 1] - (0 if want_ap or p == 0 else 1)  # as _area_term_parts
+        row = n_parts - 1 - p if want_ap else p
+        pieces[row, 0] = out.shape[0] - base - count if want_ap else base
+        pieces[row, 1] = count
         if count == 0:
             continue
-        if want_ap:  # written below out[top - base]: up to follow the parts before (in place
-            # when every group before is one row, as with continuous scores)
-            if m != base:
-                for q in range(count):  # ascending: a row is read before it is written over
-                    out[top - m - q] = out[top - base - q]
-        else:
+        if not want_ap:
             if p > 0:
                 dx = res[p, 1] - fpr_k
                 dx_neg = dx_neg or dx < 0.0
                 dx_pos = dx_pos or dx > 0.0
                 out[base] = dx * (res[p, 2] + tpr_k) / 2.0
-            if m != base:
-                for q in range(count):  # ascending: a row is read before it is written over
-                    out[m + q] = out[base + q]
             fpr_k = res[p, 3]
             tpr_k = res[p, 4]
-        m += count
         dx_neg = dx_neg or res[p, 5] != 0.0
         dx_pos = dx_pos or res[p, 6] != 0.0
-    return m, dx_neg, dx_pos
+    return dx_neg, dx_pos
+
+
+# --------------------------------------------------------------------------- NumPy's sum
+
+_PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: blocks up to this size are summed by 8 accumulators
+
+
+@kernel()
+def _block_sum(a, first, n):
+    """NumPy's sum of a block a[first:first + n] (n <= 128) as its ``pairwise_sum`` leaf adds it:
+    below 8 values one running sum from 0.0; else eight running sums over the multiples of 8,
+    added pairwise, then the rest one by one. Unsigned indices: the loop vectorizes."""
+    u = np.uint64(first)
+    end = u + np.uint64(n)
+    if n < 8:
+        res = 0.0
+        for i in range(u, end):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[u], a[u + np.uint64(1)], a[u + np.uint64(2)], a[u + np.uint64(3)]
+    r4, r5, r6, r7 = a[u + np.uint64(4)], a[u + np.uint64(5)], a[u + np.uint64(6)], a[u + np.uint64(7)]
+    i = u + np.uint64(8)
+    eights = u + np.uint64(n - n % 8)
+    while i < eights:
+        r0 += a[i]
+        r1 += a[i + np.uint64(1)]
+        r2 += a[i + np.uint64(2)]
+        r3 += a[i + np.uint64(3)]
+        r4 += a[i + np.uint64(4)]
+        r5 += a[i + np.uint64(5)]
+        r6 += a[i + np.uint64(6)]
+        r7 += a[i + np.uint64(7)]
+        i += np.uint64(8)
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < end:
+        res += a[i]
+        i += np.uint64(1)
+    return res
+
+
+@kernel()
+def _pairwise_sum(out, pieces, lo, n):
+    """NumPy's pairwise sum of x[lo:lo + n], n >= 1, x the pieces joined: the rows ``[first, count]``
+    of pieces (S, 2) int64 stand for out[first:first + count], in order. ``0.0 +`` this over all of
+    x is ``np.sum(x)`` bit for bit.
+
+    NumPy (``pairwise_sum`` in its ``loops_utils.h``) sums a block of up to 128 values as
+    ``_block_sum`` does; a longer one as the sum of its halves, the first half's length rounded
+    down to a multiple of 8. The halves are walked here in that order from an explicit stack,
+    the blocks read in place (a block across two pieces is gathered first).
+    """
+    n_lo = np.empty(64, np.int64)  # the stack of halves: first, length, state (0: to split,
+    n_len = np.empty(64, np.int64)  # 1: its first half pending, 2: its second half), first half's sum
+    n_state = np.empty(64, np.int64)
+    n_sum = np.empty(64, np.float64)
+    gather = np.empty(_PAIRWISE_BLOCK, np.float64)
+    piece = 0  # the piece holding the next block (blocks come in order)
+    piece_lo = 0  # its first index in x
+    n_lo[0] = lo
+    n_len[0] = n
+    n_state[0] = 0
+    top = 1
+    while True:
+        q = top - 1
+        if n_len[q] > _PAIRWISE_BLOCK:  # split: the first half first
+            half = n_len[q] // 2
+            half -= half % 8
+            n_state[q] = 1
+            n_lo[top] = n_lo[q]
+            n_len[top] = half
+            n_state[top] = 0
+            top += 1
+            continue
+        b_lo = n_lo[q]
+        b_len = n_len[q]
+        while piece_lo + pieces[piece, 1] <= b_lo:  # skips empty pieces too
+            piece_lo += pieces[piece, 1]
+            piece += 1
+        if b_lo + b_len <= piece_lo + pieces[piece, 1]:
+            value = _block_sum(out, pieces[piece, 0] + b_lo - piece_lo, b_len)
+        else:
+            p = piece
+            p_lo = piece_lo
+            for k in range(b_len):
+                while p_lo + pieces[p, 1] <= b_lo + k:
+                    p_lo += pieces[p, 1]
+                    p += 1
+                gather[k] = out[pieces[p, 0] + b_lo + k - p_lo]
+            value = _block_sum(gather, 0, b_len)
+        top -= 1
+        while top > 0:  # hand the value up: a first half waits for its second
+            q = top - 1
+            if n_state[q] == 1:
+                half = n_len[q] // 2
+                half -= half % 8
+                n_sum[q] = value
+                n_state[q] = 2
+                n_lo[top] = n_lo[q] + half
+                n_len[top] = n_len[q] - half
+                n_state[top] = 0
+                top += 1
+                break
+            value = n_sum[q] + value
+            top -= 1
+        if top == 0:
+            return value
+
+
+@kernel(chunked=True)
+def _pairwise_halves(lo, hi, out, pieces, n, halves):
+    """``halves[h]`` = ``_pairwise_sum`` of the first (h = 0) or second half of x (n > 128 values),
+    as NumPy halves it: ``0.0 + (halves[0] + halves[1])`` is ``np.sum(x)``. halves: (2,) float64."""
+    first = n // 2
+    first -= first % 8
+    for h in range(lo, hi):
+        halves[h] = _pairwise_sum(out, pieces, 0 if h == 0 else first, first if h == 0 else n - first)
 
 
 @kernel(chunked=True)
@@ -550,7 +678,7 @@ def _key_score_parts(lo, hi, pos, neg, want_ap, starts, out, areas, res):
     int64: the parts' shares. With ``want_ap`` (and P > 0) part p writes its
     g-th term down from ``out[L - 1 - i0 - j0]`` (L = len(out), (i0, j0) its
     first rows) and sets ``res[p, 7]`` to its number of terms: ``_join_area_parts``
-    moves the parts' terms together (res (S, 8) float64, the other columns 0).
+    then says where each part's terms are (res (S, 8) float64, the other columns 0).
     """
     n_pos = pos.shape[0]
     top = out.shape[0] - 1

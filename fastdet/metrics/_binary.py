@@ -15,12 +15,15 @@ from fastdet._validate import as_float_array, check_choice, to_numeric_array
 from fastdet.metrics._common import (
     as_label_array,
     as_sample_weight,
+    check_finite,
     check_pos_label,
+    chunk_bounds,
     distinct_upto_two,
     is_str,
     label_list,
     label_matches,
     real_numbers,
+    run_chunks,
     warn,
     writable,
 )
@@ -46,7 +49,7 @@ def as_scores(y_score: ArrayLike, *, two_d: bool = False) -> NDArray[np.float64]
         raise ValueError(f"y_score must be {expected}, got shape {arr.shape}")
     out = writable(as_float_array(arr, "y_score", dtype=np.float64, finite=False))
     if out.size:
-        bad, _ = _labels._check_weights(out.reshape(-1))  # one vectorized pass, no temporary array
+        bad, _ = check_finite(out.reshape(-1))  # no temporary array
         if bad >= 0:
             where = tuple(int(i) for i in np.unravel_index(bad, out.shape))
             raise ValueError(f"y_score contains NaN or inf (first at index {where})")
@@ -75,10 +78,15 @@ def binary_input(
 def ones_of_binary(y: NDArray[Any]) -> NDArray[np.uint8] | None:
     """``y == 1`` as uint8 in one pass when y is int64 holding only values of {0, 1} or of {-1, 1}
     (the common case: 1 is then the positive class), else None."""
-    if y.dtype != np.int64 or not y.flags.c_contiguous or not y.shape[0]:
+    n = y.shape[0]
+    if y.dtype != np.int64 or not y.flags.c_contiguous or not n:
         return None
-    out = np.empty(y.shape[0], np.uint8)
-    return out if _labels._binary_indicator(writable(y), out) else None
+    out = np.empty(n, np.uint8)
+    bounds = chunk_bounds(n, n >= _THREADED_MIN)
+    seen = np.empty((bounds.shape[0] - 1, 3), np.uint8)
+    run_chunks(_labels._binary_indicator, bounds, writable(y), bounds, out, seen)
+    minus, zero, other = (bool(seen[:, c].any()) for c in range(3))
+    return out if not other and not (minus and zero) else None
 
 
 def positives(y: NDArray[Any], pos_label: Any) -> NDArray[np.uint8]:
@@ -186,29 +194,25 @@ def _weighted_halves(
     """
     n = scores.shape[0]
     threaded = n >= _THREADED_MIN
-    lo_key, hi_key = _ks._key_bounds(scores)
+    bounds = chunk_bounds(n, threaded)
+    key_bounds = np.empty((bounds.shape[0] - 1, 2), np.uint64)
+    run_chunks(_ks._key_bounds, bounds, scores, bounds, key_bounds)
+    lo_key, hi_key = key_bounds[:, 0].min(), key_bounds[:, 1].max()
     top = np.uint64(hi_key)  # a Python int past 2**63 would be typed int64 (and overflow)
     span = int(hi_key) - int(lo_key)
     shift = max(span.bit_length() - _ks._TOP_BITS, 0)
     n_buckets = (span >> shift) + 1
-    n_chunks = 8 if threaded else 1
-    bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    n_chunks = bounds.shape[0] - 1
     counts = np.zeros((n_chunks, 2 * n_buckets), np.int64)
     if w is None:  # empty weights: the kernels' unweighted mode (the same compiled code)
         w = np.empty(0, np.float64)
     args = (bounds, mask, scores, w, top, shift, n_buckets)
-    if threaded:
-        _ks._bucket_counts(n_chunks, *args, counts)
-    else:
-        _ks._bucket_counts.serial(n_chunks, *args, counts)
+    run_chunks(_ks._bucket_counts, bounds, *args, counts)
     per_chunk = np.cumsum(counts, axis=0)
     ends = np.cumsum(per_chunk[-1])
     next_slot = per_chunk - counts + (ends - per_chunk[-1])
     rec = np.empty((int(ends[-1]), 2 if w.shape[0] else 1), np.uint64)
-    if threaded:
-        _ks._bucket_split(n_chunks, *args, next_slot, rec)
-    else:
-        _ks._bucket_split.serial(n_chunks, *args, next_slot, rec)
+    run_chunks(_ks._bucket_split, bounds, *args, next_slot, rec)
     if threaded:  # groups of buckets holding about equal numbers of rows
         cuts = np.searchsorted(ends, np.linspace(0, ends[-1], 65)[1:-1], "right")
         groups = np.unique(np.concatenate(([0], cuts, [ends.shape[0]])))
@@ -317,12 +321,28 @@ def _weighted_area(
         _k._area_term_parts(parts, *args)
     else:
         _k._area_term_parts.serial(parts, *args)
-    m, dx_neg, dx_pos = _k._join_area_parts(ap, starts, res, terms)
+    pieces = np.empty((parts, 2), np.int64)
+    dx_neg, dx_pos = _k._join_area_parts(ap, starts, res, terms, pieces)
+    total = numpy_sum(terms, pieces, parts > 1)
     if ap:
-        return float(-np.sum(terms[n_rows - m :]))
+        return -total
     if dx_neg and dx_pos:
         raise ValueError(_NOT_MONOTONE)
-    return float((-1.0 if dx_neg else 1.0) * np.sum(terms[:m]))
+    return (-1.0 if dx_neg else 1.0) * total
+
+
+def numpy_sum(out: NDArray[np.float64], pieces: NDArray[np.int64], threaded: bool) -> float:
+    """``np.sum`` of the pieces of ``out`` joined (``out[first:first + count]`` for each row
+    ``[first, count]`` of pieces, in order), bit for bit, without joining them; with
+    ``threaded``, NumPy's two halves are summed on a thread each."""
+    n = int(pieces[:, 1].sum())
+    if n == 0:
+        return 0.0
+    if threaded and n > _k._PAIRWISE_BLOCK:
+        halves = np.empty(2, np.float64)
+        _k._pairwise_halves(2, out, pieces, n, halves)
+        return 0.0 + (float(halves[0]) + float(halves[1]))
+    return 0.0 + float(_k._pairwise_sum(out, pieces, 0, n))
 
 
 _NO_TERMS = np.empty(0, np.float64)  # ``_key_scores`` computing the AUC alone
@@ -330,22 +350,25 @@ _NO_TERMS = np.empty(0, np.float64)  # ``_key_scores`` computing the AUC alone
 
 def _key_scores(
     pos: NDArray[np.uint64], neg: NDArray[np.uint64], ap: bool, terms: NDArray[np.float64], parts: int = 2
-) -> tuple[int, int]:
-    """(2 * P * N * AUC as an exact integer, the number m of AP terms) of unweighted rows
+) -> tuple[int, NDArray[np.int64]]:
+    """(2 * P * N * AUC as an exact integer, where the AP terms are) of unweighted rows
     (``_weighted_halves`` without weights): the merge cut into ``parts`` at tied groups, walked on
-    threads; with ``ap`` the terms end at ``terms[-1]``, so ``-np.sum(terms[L - m:])`` is the AP."""
+    threads; with ``ap`` the terms are written into ``terms`` and the second value holds the
+    ``[first, count]`` of each part's terms, in the order of the sum: ``-numpy_sum(terms, pieces)``
+    is the AP."""
     starts = np.zeros((parts + 1, 4), np.int64)
-    longer = pos if pos.shape[0] >= neg.shape[0] else neg
-    for p in range(1, parts):  # cut before the first row of the key p / parts into the longer half
-        t = longer[p * longer.shape[0] // parts, 0]
+    for p in range(1, parts):  # cut before the first row of the merge's p / parts row's key
+        t = _k._merged_rank_key(pos, neg, p * (pos.shape[0] + neg.shape[0]) // parts)
         starts[p, 0] = np.searchsorted(pos[:, 0], t, "left")
         starts[p, 1] = np.searchsorted(neg[:, 0], t, "left")
     starts[parts, :2] = pos.shape[0], neg.shape[0]
     areas = np.empty(parts, np.int64)
     res = np.empty((parts, 8), np.float64)
     _k._key_score_parts(parts, pos, neg, ap, starts, terms, areas, res)
-    m = _k._join_area_parts(True, starts, res, terms)[0] if ap else 0
-    return int(areas.sum()), int(m)
+    pieces = np.zeros((parts, 2), np.int64)
+    if ap:
+        _k._join_area_parts(True, starts, res, terms, pieces)
+    return int(areas.sum()), pieces
 
 
 def binary_roc_auc(
@@ -394,11 +417,11 @@ def binary_ap(mask: NDArray[Any], scores: NDArray[np.float64], w: Weights) -> fl
             return 0.0
         terms = np.empty(mask.shape[0], np.float64)
         if mask.shape[0] >= _THREADED_MIN:
-            _, m = _key_scores(*_weighted_halves(mask, scores, None), True, terms)
-        else:
-            pos, neg = _halves(mask, scores)
-            m = _k._average_precision(pos, neg, terms)
-        return max(0.0, float(-np.sum(terms[terms.shape[0] - m :])))  # scikit-learn's sum, bit for bit
+            _, pieces = _key_scores(*_weighted_halves(mask, scores, None), True, terms)
+            return max(0.0, -numpy_sum(terms, pieces, True))  # scikit-learn's sum, bit for bit
+        pos, neg = _halves(mask, scores)
+        m = _k._average_precision(pos, neg, terms)
+        return max(0.0, float(-np.sum(terms[terms.shape[0] - m :])))
     ap = _weighted_area(mask, scores, w, True)
     if ap is not None:
         return max(0.0, ap)

@@ -143,8 +143,29 @@ def label_list(values: NDArray[Any], limit: int = 10) -> str:
     return "{" + ", ".join(items) + more + "}"
 
 
-# from this many labels, string labels are scanned on threads
+# from this many labels, string labels are scanned on threads (numbers validated in chunks on threads)
 _THREADED_MIN = 200_000
+
+
+def chunk_bounds(n: int, threaded: bool) -> NDArray[np.int64]:
+    """The ``bounds`` of a chunked kernel's chunks over n items: 8 chunks if ``threaded``, else one."""
+    return np.linspace(0, n, 9).astype(np.int64) if threaded else np.array([0, n], np.int64)
+
+
+def run_chunks(kernel: Any, bounds: NDArray[np.int64], *args: Any) -> None:
+    """Call a chunked kernel over the chunks of ``bounds``: on threads if there are several."""
+    n_chunks = bounds.shape[0] - 1
+    (kernel if n_chunks > 1 else kernel.serial)(n_chunks, *args)
+
+
+def check_finite(values: NDArray[np.float64]) -> tuple[int, bool]:
+    """(index of the first NaN or inf, -1 if none; whether any value is non-zero) of values (N,)
+    float64: one vectorized pass, in chunks on threads from ``_THREADED_MIN`` values."""
+    bounds = chunk_bounds(values.shape[0], values.shape[0] >= _THREADED_MIN)
+    found = np.empty((bounds.shape[0] - 1, 2), np.int64)
+    run_chunks(_k._check_weights, bounds, values, bounds, found)
+    bad = found[found[:, 0] >= 0, 0]
+    return (int(bad[0]) if bad.shape[0] else -1), bool(found[:, 1].any())
 
 
 def distinct_upto_two(arr: NDArray[Any]) -> NDArray[Any] | None:
@@ -316,7 +337,7 @@ def as_sample_weight(
     if arr.shape[0] != n:
         raise ValueError(f"sample_weight has length {arr.shape[0]} but {other} has length {n}")
     w = writable(np.ascontiguousarray(arr, dtype=np.float64))
-    bad, nonzero = _k._check_weights(w)  # one pass
+    bad, nonzero = check_finite(w)
     if bad >= 0:
         raise ValueError(f"sample_weight contains NaN or inf (first at index {bad})")
     if n and not nonzero:

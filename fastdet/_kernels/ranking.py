@@ -357,10 +357,11 @@ def _area_parts_plan(pos, neg, starts):
 
 
 @kernel(chunked=True)
-def _weight_sums_at(lo, hi, pos, neg, starts, n_cuts, sums, totals):
+def _weight_sums_at(lo, hi, pos, neg, starts, n_cuts, fp_total, sums, totals):
     """The weights of each half ``h`` in ``lo:hi`` (0: pos, the tp; 1: neg, the fp) summed in row
     order, as one forward pass has them: at each cut's group start and at the cut
-    (``sums[p, h + 2]``, ``sums[p, h]``) and in all (``totals[h]``).
+    (``sums[p, h + 2]``, ``sums[p, h]``) and in all (``totals[h]``); without ``fp_total`` (the AP
+    needs none) the negatives' sum stops at the last cut and ``totals[1]`` is NaN.
 
     The halves are independent sums, one per thread. starts: as filled by
     :func:`_area_parts_plan` (its first ``n_cuts`` parts); sums (S, 4) float64,
@@ -371,7 +372,8 @@ def _weight_sums_at(lo, hi, pos, neg, starts, n_cuts, sums, totals):
         w = rows.view(np.float64)
         total = 0.0
         i = 0
-        for stop in range(1, 2 * n_cuts):  # each cut's group before it, the cut; last: the end
+        last = 2 * n_cuts if h == 0 or fp_total else 2 * n_cuts - 1
+        for stop in range(1, last):  # each cut's group before it, the cut; last: the end
             p = (stop + 1) // 2
             at_start = stop % 2 == 0 or p == n_cuts
             i1 = starts[p, h] if at_start else starts[p, h + 2]
@@ -380,7 +382,7 @@ def _weight_sums_at(lo, hi, pos, neg, starts, n_cuts, sums, totals):
             i = i1
             if p < n_cuts:
                 sums[p, h if at_start else h + 2] = total
-        totals[h] = total
+        totals[h] = total if last == 2 * n_cuts else np.nan
 
 
 @kernel(chunked=True, vectorize_division=True)

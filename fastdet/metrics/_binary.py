@@ -307,10 +307,12 @@ def _weighted_area(
     sums = np.zeros((parts, 4), np.float64)
     totals = np.empty(2, np.float64)
     n_cuts = _k._area_parts_plan(pos_rec, neg_rec, starts)
-    if parts > 1:  # the positives' and the negatives' sums on a thread each
-        _k._weight_sums_at(2, pos_rec, neg_rec, starts, n_cuts, sums, totals)
+    # the positives' and the negatives' sums on a thread each (the AP needs no fp total)
+    sum_args = (pos_rec, neg_rec, starts, n_cuts, not ap, sums, totals)
+    if parts > 1:
+        _k._weight_sums_at(2, *sum_args)
     else:
-        _k._weight_sums_at.serial(2, pos_rec, neg_rec, starts, n_cuts, sums, totals)
+        _k._weight_sums_at.serial(2, *sum_args)
     tp_total, fp_total = float(totals[0]), float(totals[1])
     if (tp_total == 0.0) if ap else not (tp_total > 0.0 and fp_total > 0.0):
         return None

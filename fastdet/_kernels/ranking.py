@@ -296,7 +296,7 @@ def _rows_below(rows, stop, t):
     return lo
 
 
-@kernel()
+@kernel(inline=True)
 def _merged_rank_key(pos, neg, k):
     """The key of the row of rank k (0-based, k < P + N) in the merge of two ascending row lists
     (P, *) and (N, *) uint64: the smallest key t with more than k rows <= t, bisected over the
@@ -320,9 +320,10 @@ def _area_parts_plan(pos, neg, starts):
     """Cut the merge of two ascending row lists into parts at tied-group boundaries; return the
     number of cuts (parts that are not empty).
 
-    pos, neg: (P, 2), (N, 2) uint64 rows ``[~key, weight bits]`` sorted ascending,
-    both non-empty. starts: (S + 1, 4) int64, filled per part with its first
-    (pos, neg) rows and the first rows of the group before it, and (P, N) last.
+    pos, neg: (P, 2), (N, 2) uint64 rows ``[~key, weight bits]`` (or (P, 1), (N, 1) rows
+    ``[~key]``) sorted ascending, one of them possibly empty. starts: (S + 1, 4) int64,
+    filled per part with its first (pos, neg) rows and the first rows of the group before
+    it, and (P, N) last.
     A part starts where a group starts, at the group of the merge's row
     p (P + N) / S (about equal rows per part), two groups or more into the merge; a
     cut that cannot be placed so leaves its part empty (it starts where the next
@@ -554,7 +555,7 @@ def _join_area_parts(want_ap, starts, res, out, pieces):
 _PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: blocks up to this size are summed by 8 accumulators
 
 
-@kernel()
+@kernel(inline=True)
 def _block_sum(a, first, n):
     """NumPy's sum of a block a[first:first + n] (n <= 128) as its ``pairwise_sum`` leaf adds it:
     below 8 values one running sum from 0.0; else eight running sums over the multiples of 8,
@@ -588,21 +589,21 @@ def _block_sum(a, first, n):
 
 
 @kernel()
-def _pairwise_sum(out, pieces, lo, n):
+def _pairwise_sum(out, pieces, lo, n, stack, sums, gather):
     """NumPy's pairwise sum of x[lo:lo + n], n >= 1, x the pieces joined: the rows ``[first, count]``
     of pieces (S, 2) int64 stand for out[first:first + count], in order. ``0.0 +`` this over all of
-    x is ``np.sum(x)`` bit for bit.
+    x is ``np.sum(x)`` bit for bit. Work space (passed in: allocating it here compiles a fifth
+    longer): stack (3, 64) int64, sums (64,) float64, gather (128,) float64.
 
     NumPy (``pairwise_sum`` in its ``loops_utils.h``) sums a block of up to 128 values as
     ``_block_sum`` does; a longer one as the sum of its halves, the first half's length rounded
     down to a multiple of 8. The halves are walked here in that order from an explicit stack,
     the blocks read in place (a block across two pieces is gathered first).
     """
-    n_lo = np.empty(64, np.int64)  # the stack of halves: first, length, state (0: to split,
-    n_len = np.empty(64, np.int64)  # 1: its first half pending, 2: its second half), first half's sum
-    n_state = np.empty(64, np.int64)
-    n_sum = np.empty(64, np.float64)
-    gather = np.empty(_PAIRWISE_BLOCK, np.float64)
+    n_lo = stack[0]  # the stack of halves: first, length, state (0: to split, 1: its first half
+    n_len = stack[1]  # pending, 2: its second half), and in sums its first half's sum
+    n_state = stack[2]
+    n_sum = sums
     piece = 0  # the piece holding the next block (blocks come in order)
     piece_lo = 0  # its first index in x
     n_lo[0] = lo
@@ -625,9 +626,9 @@ def _pairwise_sum(out, pieces, lo, n):
         while piece_lo + pieces[piece, 1] <= b_lo:  # skips empty pieces too
             piece_lo += pieces[piece, 1]
             piece += 1
-        if b_lo + b_len <= piece_lo + pieces[piece, 1]:
-            value = _block_sum(out, pieces[piece, 0] + b_lo - piece_lo, b_len)
-        else:
+        block = out
+        first = pieces[piece, 0] + b_lo - piece_lo
+        if b_lo + b_len > piece_lo + pieces[piece, 1]:  # across pieces: gathered
             p = piece
             p_lo = piece_lo
             for k in range(b_len):
@@ -635,7 +636,9 @@ def _pairwise_sum(out, pieces, lo, n):
                     p_lo += pieces[p, 1]
                     p += 1
                 gather[k] = out[pieces[p, 0] + b_lo + k - p_lo]
-            value = _block_sum(gather, 0, b_len)
+            block = gather
+            first = 0
+        value = _block_sum(block, first, b_len)
         top -= 1
         while top > 0:  # hand the value up: a first half waits for its second
             q = top - 1
@@ -656,13 +659,15 @@ def _pairwise_sum(out, pieces, lo, n):
 
 
 @kernel(chunked=True)
-def _pairwise_halves(lo, hi, out, pieces, n, halves):
+def _pairwise_halves(lo, hi, out, pieces, n, halves, stack, sums, gather):
     """``halves[h]`` = ``_pairwise_sum`` of the first (h = 0) or second half of x (n > 128 values),
-    as NumPy halves it: ``0.0 + (halves[0] + halves[1])`` is ``np.sum(x)``. halves: (2,) float64."""
+    as NumPy halves it: ``0.0 + (halves[0] + halves[1])`` is ``np.sum(x)``. halves: (2,) float64;
+    work space for each half h: ``stack[h]``, ``sums[h]``, ``gather[h]`` (see ``_pairwise_sum``)."""
     first = n // 2
     first -= first % 8
     for h in range(lo, hi):
-        halves[h] = _pairwise_sum(out, pieces, 0 if h == 0 else first, first if h == 0 else n - first)
+        start, count = (0, first) if h == 0 else (first, n - first)
+        halves[h] = _pairwise_sum(out, pieces, start, count, stack[h], sums[h], gather[h])
 
 
 @kernel(chunked=True)

@@ -340,11 +340,14 @@ def numpy_sum(out: NDArray[np.float64], pieces: NDArray[np.int64], threaded: boo
     n = int(pieces[:, 1].sum())
     if n == 0:
         return 0.0
+    stack = np.empty((2, 3, 64), np.int64)
+    sums = np.empty((2, 64), np.float64)
+    gather = np.empty((2, _k._PAIRWISE_BLOCK), np.float64)
     if threaded and n > _k._PAIRWISE_BLOCK:
         halves = np.empty(2, np.float64)
-        _k._pairwise_halves(2, out, pieces, n, halves)
+        _k._pairwise_halves(2, out, pieces, n, halves, stack, sums, gather)
         return 0.0 + (float(halves[0]) + float(halves[1]))
-    return 0.0 + float(_k._pairwise_sum(out, pieces, 0, n))
+    return 0.0 + float(_k._pairwise_sum(out, pieces, 0, n, stack[0], sums[0], gather[0]))
 
 
 _NO_TERMS = np.empty(0, np.float64)  # ``_key_scores`` computing the AUC alone
@@ -358,12 +361,8 @@ def _key_scores(
     threads; with ``ap`` the terms are written into ``terms`` and the second value holds the
     ``[first, count]`` of each part's terms, in the order of the sum: ``-numpy_sum(terms, pieces)``
     is the AP."""
-    starts = np.zeros((parts + 1, 4), np.int64)
-    for p in range(1, parts):  # cut before the first row of the merge's p / parts row's key
-        t = _k._merged_rank_key(pos, neg, p * (pos.shape[0] + neg.shape[0]) // parts)
-        starts[p, 0] = np.searchsorted(pos[:, 0], t, "left")
-        starts[p, 1] = np.searchsorted(neg[:, 0], t, "left")
-    starts[parts, :2] = pos.shape[0], neg.shape[0]
+    starts = np.empty((parts + 1, 4), np.int64)
+    _k._area_parts_plan(pos, neg, starts)  # cuts at tied groups (columns 2, 3 unused here)
     areas = np.empty(parts, np.int64)
     res = np.empty((parts, 8), np.float64)
     _k._key_score_parts(parts, pos, neg, ap, starts, terms, areas, res)

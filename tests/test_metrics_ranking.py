@@ -1567,3 +1567,349 @@ def test_object_arrays_of_numbers_are_scores_and_weights_as_sklearn():
         roc_auc([0, 1], np.array([np.nan, 0.9], dtype=object))
     with pytest.raises(ValueError, match="y_score holds a number too large for float64"):
         roc_auc([0, 1], np.array([10**400, 1], dtype=object))
+
+
+# --------------------------------------------------------------------------- threaded paths: cuts, chunks, sums
+
+
+def _binary_results(y, s, w, m=None):
+    """Every binary ranking result of (y, s, w): both ROC curves, the PR curve, the AUC and the AP, each
+    as its value or the class of the error it raised (fastdet's, or with m = sklearn.metrics scikit-learn's)."""
+    kw = {} if w is None else {"sample_weight": w}
+    if m is None:
+        funcs = (roc_curve, roc_curve, precision_recall_curve, roc_auc, average_precision)
+    else:
+        funcs = (
+            m.roc_curve,
+            m.roc_curve,
+            m.precision_recall_curve,
+            m.roc_auc_score,
+            m.average_precision_score,
+        )
+    extra = ({"drop_intermediate": False}, {}, {}, {}, {})
+    return [outcome(f, y, s, **kw, **e) for f, e in zip(funcs, extra, strict=True)]
+
+
+def _assert_results_equal(ours, theirs, exact_auc=True):
+    """The same error classes, or the same arrays and floats bit for bit (NaN equals NaN); without
+    ``exact_auc`` the AUC to the rounding of scikit-learn's sum (fastdet's unweighted AUC is the exact
+    rank count divided once)."""
+    for q, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        if q == 3 and not exact_auc and not isinstance(b, type):
+            assert_same(a, b)
+        elif isinstance(a, type) or isinstance(b, type):
+            assert a is b, (a, b)
+        elif isinstance(a, tuple):
+            for x, z in zip(a, b, strict=True):
+                np.testing.assert_array_equal(x, z)
+        else:
+            assert_same_bits(a, b)
+
+
+def _stress_case(case, n, rng):
+    """(y, s, w) of one of the inputs that stress the merge's cuts, the chunked checks and the sums."""
+    y = (rng.random(n) < 0.4).astype(np.int64)
+    s = np.round(rng.random(n), 3)
+    w = None
+    if case.startswith("middle_tie"):  # one tied group over the merge's middle rows (where the parts are cut)
+        s[n // 4 : 3 * n // 4] = 0.5
+        if case == "middle_tie_weighted":
+            w = np.where(rng.random(n) < 0.2, 0.0, rng.exponential(size=n))
+    elif case == "tie_at_the_cut_key":  # the middle row's key ends a group that starts in the first half
+        s = np.sort(s)[::-1].copy()
+        s[n // 2 - n // 8 : n // 2 + 1] = s[n // 2]
+    elif case == "all_equal":
+        s[:] = 0.25
+    elif case == "two_groups":
+        s = (rng.random(n) < 0.5).astype(np.float64)
+    elif case == "one_positive":
+        y[:] = 0
+        y[n // 2] = 1
+    elif case == "one_negative":
+        y[:] = 1
+        y[n - 3] = 0
+    elif case == "all_positive":
+        y[:] = 1
+    elif case == "all_positive_weighted":
+        y[:] = 1
+        w = rng.exponential(size=n)
+    elif case == "negative_weights":
+        w = rng.normal(size=n)
+    elif case == "positive_weights_summing_to_zero":  # AP: no tp total, the curve path's recall of 1
+        w = np.where(y == 1, 0.0, rng.exponential(size=n))
+        first, second = np.flatnonzero(y == 1)[[0, -1]]
+        w[first], w[second] = 1.5, -1.5
+    elif case == "negative_weights_positive_total":
+        w = rng.normal(size=n) + 0.3
+    elif case == "many_zero_weights":
+        w = np.where(rng.random(n) < 0.9, 0.0, rng.exponential(size=n))
+    elif case == "all_but_one_zero_weight":
+        w = np.zeros(n)
+        w[n // 3] = 2.5
+    elif case == "one_weighted_per_class":
+        w = np.zeros(n)
+        y[n // 3], y[2 * n // 3] = 1, 0
+        w[n // 3] = w[2 * n // 3] = 1.5
+    elif case == "no_negative_weight":  # the negatives all weigh 0: AP of a curve with no fp
+        w = np.where(y == 1, rng.exponential(size=n), 0.0)
+    elif case == "signed_zeros":
+        s = rng.choice([0.0, -0.0, 1.0, -1.0, 5e-324, -5e-324], n)
+        w = rng.integers(0, 3, n).astype(np.float64)
+    elif case == "signed_zeros_unweighted":
+        s = rng.choice([0.0, -0.0, 0.5], n)
+    elif case == "minus_one_labels":
+        y = np.where(y == 1, 1, -1)
+        w = rng.exponential(size=n)
+    elif case == "wide_terms":  # AP terms of very different sizes: their order shows in the sum
+        s = rng.random(n)
+        w = 10.0 ** rng.integers(-12, 12, n)
+    return y, s, w
+
+
+STRESS_CASES = [
+    "middle_tie",
+    "middle_tie_weighted",
+    "positive_weights_summing_to_zero",
+    "tie_at_the_cut_key",
+    "all_equal",
+    "two_groups",
+    "one_positive",
+    "one_negative",
+    "all_positive",
+    "all_positive_weighted",
+    "negative_weights",
+    "negative_weights_positive_total",
+    "many_zero_weights",
+    "all_but_one_zero_weight",
+    "one_weighted_per_class",
+    "no_negative_weight",
+    "signed_zeros",
+    "signed_zeros_unweighted",
+    "minus_one_labels",
+    "wide_terms",
+]
+
+
+@pytest.mark.parametrize("case", STRESS_CASES)
+def test_threaded_paths_at_small_thresholds_are_sklearns_to_the_bit(case):
+    """The threaded paths forced on a few thousand samples (``_THREADED_MIN`` patched to 1: the checks
+    in 8 chunks, the merge cut into parts, NumPy's sum in halves on threads): scikit-learn's results
+    bit for bit, and those of one thread and of the serial path."""
+    from unittest import mock
+
+    from fastdet._kernels import thread_limit
+    from fastdet.metrics import _binary, _common
+
+    rng = np.random.default_rng(STRESS_CASES.index(case))
+    y, s, w = _stress_case(case, 3001, rng)
+    serial = _binary_results(y, s, w)
+    with mock.patch.object(_binary, "_THREADED_MIN", 1), mock.patch.object(_common, "_THREADED_MIN", 1):
+        threaded = _binary_results(y, s, w)
+        with thread_limit(1):
+            one_thread = _binary_results(y, s, w)
+    _assert_results_equal(threaded, serial)
+    _assert_results_equal(one_thread, serial)
+    _assert_results_equal(threaded, _binary_results(y, s, w, sk()), exact_auc=w is not None)
+
+
+@pytest.mark.parametrize(
+    "case", ["middle_tie", "middle_tie_weighted", "all_positive", "all_positive_weighted", "negative_weights"]
+)
+def test_threaded_paths_at_full_size_are_sklearns_to_the_bit(case):
+    """The same at 200,000 samples (the real thresholds), on threads and on one thread."""
+    from fastdet._kernels import thread_limit
+    from fastdet.metrics import _binary
+
+    n = _binary._THREADED_MIN
+    y, s, w = _stress_case(case, n, np.random.default_rng(8))
+    threaded = _binary_results(y, s, w)
+    with thread_limit(1):
+        _assert_results_equal(_binary_results(y, s, w), threaded)
+    _assert_results_equal(threaded, _binary_results(y, s, w, sk()), exact_auc=w is not None)
+
+
+@pytest.mark.parametrize("n", [3, 9, 1000])
+@pytest.mark.parametrize(("base", "intruder"), [((0, 1), -1), ((-1, 1), 0), ((0, 1), 2), ((-1, 1), -2)])
+def test_chunked_label_check_sees_a_third_value_in_any_chunk(n, base, intruder):
+    """{0, 1} labels with a -1 in one chunk only (or {-1, 1} with a 0, or any other value): not a binary
+    indicator, refused as scikit-learn refuses it, wherever the chunks put it (8 chunks, some empty
+    below 8 samples). With ``pos_label`` the outcome is scikit-learn's too."""
+    from unittest import mock
+
+    from fastdet.metrics import _binary
+    from fastdet.metrics._binary import ones_of_binary
+
+    rng = np.random.default_rng(n)
+    y = np.array(base, np.int64)[rng.integers(0, 2, n)]
+    y[0], y[1] = base
+    s = rng.random(n)
+    m = sk()
+    with mock.patch.object(_binary, "_THREADED_MIN", 1):
+        assert ones_of_binary(y) is not None
+        np.testing.assert_array_equal(ones_of_binary(y), y == 1)
+        for at in sorted({2, n // 2, n - 1}):
+            bad = y.copy()
+            bad[at] = intruder
+            assert ones_of_binary(bad) is None
+            for pos_label in (None, 1):
+                ours = (
+                    _binary_results(bad, s, None)
+                    if pos_label is None
+                    else [
+                        outcome(roc_auc, bad, s),
+                        outcome(roc_curve, bad, s, pos_label=1),
+                        outcome(average_precision, bad, s, pos_label=1),
+                    ]
+                )
+                theirs = (
+                    _binary_results(bad, s, None, m)
+                    if pos_label is None
+                    else [
+                        outcome(m.roc_auc_score, bad, s),
+                        outcome(m.roc_curve, bad, s, pos_label=1),
+                        outcome(m.average_precision_score, bad, s, pos_label=1),
+                    ]
+                )
+                _assert_results_equal(ours, theirs, exact_auc=False)
+
+
+@pytest.mark.parametrize("n", [10, 1000, 200_000])
+def test_chunked_finite_checks_name_the_first_bad_index(n):
+    """NaN or inf in the scores or the weights, in a late chunk or in two chunks: refused, the message
+    naming the first bad index (the chunks' findings taken in order)."""
+    from unittest import mock
+
+    from fastdet.metrics import _binary, _common
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, n)
+    s = rng.random(n)
+    w = rng.random(n)
+    threshold = 1 if n < 200_000 else _common._THREADED_MIN
+    with (
+        mock.patch.object(_binary, "_THREADED_MIN", threshold),
+        mock.patch.object(_common, "_THREADED_MIN", threshold),
+    ):
+        for bad_at in ([n - 1], [n - 2, n - 1], [n // 8 + 1, n - 1], [0, n // 2]):
+            for value in (np.nan, np.inf, -np.inf):
+                bad_s = s.copy()
+                bad_s[bad_at] = value
+                for fn in (roc_auc, average_precision, roc_curve, precision_recall_curve):
+                    with pytest.raises(
+                        ValueError, match=rf"y_score contains NaN or inf \(first at index \({bad_at[0]},\)\)"
+                    ):
+                        fn(y, bad_s)
+                bad_w = w.copy()
+                bad_w[bad_at] = value
+                for fn in (roc_auc, average_precision, roc_curve, precision_recall_curve):
+                    with pytest.raises(
+                        ValueError, match=rf"sample_weight contains NaN or inf \(first at index {bad_at[0]}\)"
+                    ):
+                        fn(y, s, sample_weight=bad_w)
+        zero = np.zeros(n)
+        zero[n - 1] = -0.0
+        assert outcome(roc_auc, y, s, sample_weight=zero) is ValueError  # all weights zero: refused
+        zero[n - 1] = 5e-324  # a non-zero weight in the last chunk alone: accepted
+        assert outcome(roc_auc, y, s, sample_weight=zero) is not ValueError
+
+
+def test_read_only_and_strided_inputs_on_the_threaded_paths():
+    """Read-only and non-contiguous labels, scores and weights at the threaded sizes: the results of
+    contiguous writable copies, and scikit-learn's."""
+    from fastdet.metrics import _binary
+
+    n = _binary._THREADED_MIN
+    rng = np.random.default_rng(4)
+    y2 = rng.integers(0, 2, 2 * n)
+    s2 = np.round(rng.random(2 * n), 2)
+    w2 = np.where(rng.random(2 * n) < 0.3, 0.0, rng.exponential(size=2 * n))
+    y, s, w = y2[::2], s2[::2], w2[::2]
+    expected_w = _binary_results(y.copy(), s.copy(), w.copy())
+    expected = _binary_results(y.copy(), s.copy(), None)
+    for arr in (y2, s2, w2):
+        arr.flags.writeable = False
+    _assert_results_equal(_binary_results(y, s, w), expected_w)
+    _assert_results_equal(_binary_results(y, s, None), expected)
+    y_ro, s_ro = y.copy(), s.copy()
+    y_ro.flags.writeable = False
+    s_ro.flags.writeable = False
+    _assert_results_equal(_binary_results(y_ro, s_ro, None), expected)
+    _assert_results_equal(expected_w, _binary_results(y.copy(), s.copy(), w.copy(), sk()))
+    _assert_results_equal(expected, _binary_results(y.copy(), s.copy(), None, sk()), exact_auc=False)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    "case", ["middle_tie", "tie_at_the_cut_key", "two_groups", "wide_terms", "all_positive"]
+)
+def test_ap_terms_in_parts_are_sklearns_terms_in_order(case, weighted):
+    """The AP's terms, cut into 1 to 7 parts (``_key_scores`` unweighted, ``_weighted_area``'s steps
+    weighted) and joined in the order of ``pieces``: scikit-learn's ``np.diff(recall) * precision[:-1]``,
+    term for term, so ``numpy_sum`` adds the same numbers in the same order."""
+    from fastdet._kernels import ranking as k
+    from fastdet.metrics import _binary as b
+
+    rng = np.random.default_rng(17)
+    y, s, w = _stress_case(case, 2000, rng)
+    if weighted and w is None:
+        w = rng.exponential(size=y.shape[0])
+    if not weighted:
+        w = None
+    mask = (y == 1).astype(np.uint8)
+    precision, recall, _ = quiet(sk().precision_recall_curve, y, s, sample_weight=w)
+    expected = np.diff(recall) * np.array(precision)[:-1]
+    pos, neg = b._weighted_halves(mask, s, w)
+    for parts in range(1, 8):
+        terms = np.full(mask.shape[0], np.nan)
+        if w is None:
+            _, pieces = b._key_scores(pos, neg, True, terms, parts)
+        else:
+            if neg.shape[0] == 0:
+                continue  # _weighted_area's None: the curve path
+            starts = np.empty((parts + 1, 4), np.int64)
+            sums = np.zeros((parts, 4), np.float64)
+            totals = np.empty(2, np.float64)
+            n_cuts = k._area_parts_plan(pos, neg, starts)
+            k._weight_sums_at.serial(2, pos, neg, starts, n_cuts, False, sums, totals)
+            assert math.isnan(totals[1])
+            res = np.empty((parts, 8), np.float64)
+            k._area_term_parts.serial(
+                parts, pos, neg, True, starts, sums, float(totals[0]), math.nan, terms, res
+            )
+            pieces = np.empty((parts, 2), np.int64)
+            k._join_area_parts(True, starts, res, terms, pieces)
+        joined = np.concatenate([terms[first : first + count] for first, count in pieces])
+        np.testing.assert_array_equal(joined, expected)
+        for threaded in (False, True):
+            assert b.numpy_sum(terms, pieces, threaded) == np.sum(expected)
+
+
+@given(
+    st.integers(1, 400).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.booleans(), min_size=n, max_size=n),
+            st.lists(st.integers(0, 6) | st.sampled_from([-0.0, 0.0]), min_size=n, max_size=n),
+            st.none()
+            | st.lists(st.sampled_from([0.0, 0.0, 0.5, 1.0, 3.0, -1.0, 1e-9, 1e9]), min_size=n, max_size=n),
+        )
+    ),
+    st.sampled_from([(0, 1), (-1, 1)]),
+)
+@example(([True] * 5, [1, 1, 1, 1, 1], None), (0, 1))  # all positive, all tied
+@example(([False, True] * 3, [2, 2, 2, 2, 1, 1], [0.0, 0.0, 0.0, 1.0, 0.0, 0.0]), (-1, 1))
+def test_threaded_paths_on_small_tied_inputs_are_sklearns_to_the_bit(data, labels):
+    """Hypothesis over the threaded paths forced on small inputs (``_THREADED_MIN`` 1): few distinct
+    scores (big tied groups wherever the merge is cut, signed zeros), one class, zero, tiny, huge and
+    negative weights: scikit-learn's results bit for bit (the unweighted AUC to its rounding)."""
+    from unittest import mock
+
+    from fastdet.metrics import _binary, _common
+
+    positive, ticks, weights = data
+    y = np.where(np.array(positive), labels[1], labels[0]).astype(np.int64)
+    s = np.array(ticks, np.float64) / 3.0
+    w = None if weights is None else np.array(weights)
+    assume(w is None or w.any())
+    with mock.patch.object(_binary, "_THREADED_MIN", 1), mock.patch.object(_common, "_THREADED_MIN", 1):
+        ours = _binary_results(y, s, w)
+    _assert_results_equal(ours, _binary_results(y, s, w, sk()), exact_auc=w is not None)

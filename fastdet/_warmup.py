@@ -215,10 +215,19 @@ def _task_metrics() -> None:
                     fastdet.precision_recall_f1(labels, [0, 2, 2, 1], average=average)
         fastdet.confusion_matrix([0, 10**9], [10**9, 0])  # labels far apart: the lookup path
         for scores in ([0.1, 0.8, 0.4, 0.3], np.array([0.1, 0.8, 0.4, 0.3], np.float32)):
-            fastdet.roc_curve([0, 1, 1, 0], scores)
-            fastdet.roc_auc([0, 1, 1, 0], scores)
-            fastdet.precision_recall_curve([0, 1, 1, 0], scores)
-            fastdet.average_precision([0, 1, 1, 0], scores)
+            for weights in (None, [1.0, 2.0, 0.5, 1.0]):
+                fastdet.roc_curve([0, 1, 1, 0], scores, sample_weight=weights)
+                fastdet.roc_auc([0, 1, 1, 0], scores, sample_weight=weights)
+                fastdet.precision_recall_curve([0, 1, 1, 0], scores, sample_weight=weights)
+                fastdet.average_precision([0, 1, 1, 0], scores, sample_weight=weights)
+        # from 200,000 samples the ranking metrics split, sort and walk on threads (kernels of their own)
+        n = 200_000
+        y = np.arange(n) % 3 == 0
+        s = (np.arange(n) * 7919 % 1000) / 1000.0
+        w = 1.0 + np.arange(n) % 5
+        for weights in (None, w):
+            fastdet.roc_auc(y, s, sample_weight=weights)
+            fastdet.average_precision(y, s, sample_weight=weights)
 
 
 def _task_losses() -> None:

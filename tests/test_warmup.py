@@ -105,6 +105,38 @@ print(os.waitstatus_to_exitcode(status), hits, misses)
     assert child.stdout.split() == ["0", "2", "0"]
 
 
+def test_warmup_covers_the_weighted_and_threaded_ranking_metrics(tmp_path):
+    """After the metrics warmup, weighted curves and a 300,000-sample AUC and AP (the threaded
+    split, sort, walk and sum) load every ranking kernel from the cache: nothing compiles."""
+    first = python("import fastdet; fastdet.warmup(['metrics'], processes=1)", tmp_path)
+    assert first.returncode == 0, first.stderr
+    child = python(
+        """
+import numpy as np, fastdet
+from fastdet._kernels import labels, ranking, scoresort
+rng = np.random.default_rng(1)
+n = 300_000
+y = (rng.random(n) < 0.4).astype(np.int64)
+s = rng.random(n)
+w = rng.exponential(size=n)
+for weights in (None, w):
+    fastdet.roc_auc(y, s, sample_weight=weights)
+    fastdet.average_precision(y, s, sample_weight=weights)
+    fastdet.roc_curve(y[:50], s[:50], sample_weight=None if weights is None else weights[:50])
+kernels = [getattr(m, k) for m in (labels, ranking, scoresort) for k in dir(m)]
+dispatchers = [getattr(k, "dispatcher", k) for k in kernels if hasattr(getattr(k, "dispatcher", k), "stats")]
+used = [d for d in dispatchers if d.signatures]
+missed = sorted(d.py_func.__name__ for d in used if d.stats.cache_misses)
+print(len(used), ",".join(missed) or "-")
+""",
+        tmp_path,
+    )
+    assert child.returncode == 0, child.stderr
+    n_used, missed = child.stdout.split()
+    assert int(n_used) >= 15
+    assert missed == "-"
+
+
 def test_warmup_arguments():
     from fastdet import warmup
 

@@ -225,9 +225,9 @@ def _task_metrics() -> None:
         y = np.arange(n) % 3 == 0
         s = (np.arange(n) * 7919 % 1000) / 1000.0
         w = 1.0 + np.arange(n) % 5
-        for weights in (None, w):
-            fastdet.roc_auc(y, s, sample_weight=weights)
-            fastdet.average_precision(y, s, sample_weight=weights)
+        for large_weights in (None, w):
+            fastdet.roc_auc(y, s, sample_weight=large_weights)
+            fastdet.average_precision(y, s, sample_weight=large_weights)
 
 
 def _task_losses() -> None:

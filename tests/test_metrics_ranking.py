@@ -489,8 +489,11 @@ def test_merged_rank_key_is_the_key_of_that_row_of_the_merge(pos_keys, neg_keys,
     pos = np.array(sorted(pos_keys), np.uint64).reshape(-1, 1)
     neg = np.array(sorted(neg_keys), np.uint64).reshape(-1, 1)
     assert _merged_rank_key(pos, neg, k) == merged[k]
-    big = np.uint64(2**64 - 2)  # keys at the top of the range: no overflow in the bisection
-    assert _merged_rank_key(np.maximum(pos, big - pos), neg, k) is not None
+    # keys at the top of the range (the largest a row can hold: 2**64 - 2): no overflow in the bisection
+    top = 2**64 - 2
+    pos_top = np.array([top - 40 + v for v in sorted(pos_keys)], np.uint64).reshape(-1, 1)
+    neg_top = np.array([top - 40 + v for v in sorted(neg_keys)], np.uint64).reshape(-1, 1)
+    assert int(_merged_rank_key(pos_top, neg_top, k)) == top - 40 + merged[k]
 
 
 def test_single_class_roc_auc_is_nan_with_a_warning():
